@@ -1,0 +1,38 @@
+# The two commands of the README:  `make book`  and  `make test`.
+# Each creates the project-local virtual environment (.venv) first if needed.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.dreamrg-installed
+PROFILE ?= quick
+
+.PHONY: install book test bench lock clean-book
+
+$(STAMP): requirements/lock.txt pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/lock.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Build the book: execute every chapter at $(PROFILE) and render HTML into _build/html
+book: $(STAMP)
+	$(BIN)/dreamrg book --profile $(PROFILE)
+
+## Run the unit tests and execute every chapter (nbval, smoke profile)
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_mc.py
+
+## Regenerate requirements/lock.txt from requirements/top.txt in a scratch venv
+lock:
+	rm -rf /tmp/dreamrg-lock && $(PY) -m venv /tmp/dreamrg-lock
+	/tmp/dreamrg-lock/bin/pip install -q -r requirements/top.txt
+	/tmp/dreamrg-lock/bin/pip freeze --all | grep -v "^pip==" | sed "s/+cpu//" > requirements/lock.txt
+
+clean-book:
+	rm -rf _build

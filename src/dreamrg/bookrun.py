@@ -1,0 +1,101 @@
+"""Execute the book's chapters with papermill and build the HTML with Jupyter Book 1.
+
+``dreamrg book --profile P`` does, for every chapter of ``book/_toc.yml``:
+
+1. read the jupytext (MyST markdown) source, execute it with papermill with
+   ``profile = P`` injected after its ``parameters`` cell, and save the executed
+   notebook as ``_build/notebooks/<chapter>.ipynb``;
+2. build ``_build/html`` from those executed notebooks with execution switched
+   off, using the repository's ``_config.yml`` (bibliography path made absolute).
+
+Chapters not selected with ``chapters=`` keep their last executed notebook (or
+are executed if none exists). A plain ``jupyter-book build book`` instead
+executes the chapters itself with their default (quick) parameters; both
+routes reuse the result cache in ``data/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from dreamrg.profiles import PROFILES
+
+
+def repo_root() -> Path:
+    here = Path(__file__).resolve().parents[2]
+    if (here / "book" / "_toc.yml").is_file():
+        return here
+    cwd = Path.cwd()
+    if (cwd / "book" / "_toc.yml").is_file():
+        return cwd
+    raise FileNotFoundError("cannot find the dreamrg book (book/_toc.yml); run from the repository root")
+
+
+def toc_chapters(root: Path) -> list[str]:
+    """Chapter stems in table-of-contents order."""
+    toc = yaml.safe_load((root / "book" / "_toc.yml").read_text())
+    names = [toc["root"]]
+    for part in toc.get("parts", [{"chapters": toc.get("chapters", [])}]):
+        names += [c["file"] for c in part["chapters"]]
+    return names
+
+
+def execute_chapter(root: Path, chapter: str, profile: str, out_dir: Path) -> Path:
+    """Execute one chapter with papermill; returns the executed notebook path (written atomically)."""
+    import jupytext
+    import papermill
+
+    src = root / "book" / f"{chapter}.md"
+    nb = jupytext.read(src)
+    out = out_dir / f"{chapter}.ipynb"
+    tmp = out_dir / f".{chapter}.running.ipynb"
+    has_params = any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells)
+    papermill.execute_notebook(
+        nb, str(tmp), parameters={"profile": profile} if has_params else {},
+        cwd=str(root / "book"), kernel_name="python3", progress_bar=False, log_output=False,
+    )
+    tmp.replace(out)
+    return out
+
+
+def build_book(profile: str = "quick", chapters: list[str] | None = None, build: bool = True,
+               root: Path | None = None) -> Path:
+    """Execute chapters at ``profile`` and build the HTML; returns ``_build/html/index.html``."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
+    root = root or repo_root()
+    out_dir = root / "_build" / "notebooks"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = toc_chapters(root)
+    for name in names:
+        target = out_dir / f"{name}.ipynb"
+        if chapters is None or name in chapters or not target.exists():
+            t0 = time.perf_counter()
+            print(f"[dreamrg book] executing {name} (profile {profile}) ...", flush=True)
+            execute_chapter(root, name, profile, out_dir)
+            print(f"[dreamrg book] {name}: {time.perf_counter() - t0:.1f} s", flush=True)
+    if not build:
+        return out_dir
+    shutil.copy(root / "book" / "_toc.yml", out_dir / "_toc.yml")
+    for extra in (root / "book").iterdir():  # images and other static files used by the chapters
+        if extra.suffix in {".png", ".svg", ".json", ".css"}:
+            shutil.copy(extra, out_dir / extra.name)
+    config = yaml.safe_load((root / "_config.yml").read_text())
+    config.setdefault("execute", {})["execute_notebooks"] = "off"
+    config["bibtex_bibfiles"] = [str((root / "refs.bib").resolve())]
+    (out_dir / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    html = root / "_build" / "html"
+    if html.exists():
+        shutil.rmtree(html)
+    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(out_dir), "--path-output", str(root),
+           "-W", "-n", "--keep-going"]
+    subprocess.run(cmd, check=True, cwd=root)
+    index = html / "index.html"
+    print(f"[dreamrg book] built {index}")
+    return index

@@ -1,0 +1,82 @@
+"""A small parameter-keyed cache of expensive results under ``data/``.
+
+Every cached artefact lives in ``data/<stage>/<name>-<key>/`` where ``key`` is a
+hash of the stage's parameters (a JSON-able dict) and of the stage's code
+version in :data:`STAGE_VERSIONS`. Changing a parameter, or bumping a stage's
+version when its code changes results, gives a new directory; everything that
+does not depend on the change is reused. Each directory holds ``params.json``
+describing what it contains.
+
+The data directory is ``$DREAMRG_DATA`` if set, else ``data/`` of the
+repository checkout containing this package, else ``./data``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+#: bump a stage's number when its code changes the numbers it produces
+STAGE_VERSIONS: dict[str, int] = {
+    "mc": 1,
+    "observables": 1,
+}
+
+
+def data_dir() -> Path:
+    env = os.environ.get("DREAMRG_DATA")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[2]
+    if (repo / "pyproject.toml").is_file():
+        return repo / "data"
+    return Path.cwd() / "data"
+
+
+def key(stage: str, params: dict[str, Any]) -> str:
+    """Hash of (stage, its code version, params)."""
+    if stage not in STAGE_VERSIONS:
+        raise KeyError(f"unknown cache stage {stage!r}; known: {sorted(STAGE_VERSIONS)}")
+    blob = json.dumps({"stage": stage, "version": STAGE_VERSIONS[stage], "params": params},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def entry(stage: str, name: str, params: dict[str, Any]) -> Path:
+    """Directory of one cached artefact; created with its ``params.json``."""
+    path = data_dir() / stage / f"{name}-{key(stage, params)}"
+    path.mkdir(parents=True, exist_ok=True)
+    info = path / "params.json"
+    if not info.exists():
+        write_json_atomic(info, {"stage": stage, "version": STAGE_VERSIONS[stage], "params": params})
+    return path
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write JSON to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(obj, fh, indent=1, sort_keys=True, default=str)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def cached_json(stage: str, name: str, params: dict[str, Any], compute: Callable[[], Any]) -> Any:
+    """Return ``compute()``, cached as JSON in the entry for (stage, name, params)."""
+    path = entry(stage, name, params) / "result.json"
+    if path.exists():
+        with open(path) as fh:
+            return json.load(fh)
+    result = compute()
+    write_json_atomic(path, result)
+    return result

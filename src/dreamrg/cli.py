@@ -1,0 +1,178 @@
+"""The ``dreamrg`` command line: one sub-command per pipeline stage.
+
+Errors in user input print one line ``dreamrg: error: ...`` to stderr and exit
+with status 2; nothing is written in that case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from dreamrg.observables import format_estimate
+
+_PENDING = {
+    "train": "training the upscalers (issue 4)",
+    "dream": "dreaming up configurations (issue 5)",
+    "mcrg": "Monte Carlo renormalisation group (issue 6)",
+}
+
+
+class UsageError(Exception):
+    """Bad input detected after argument parsing."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {value}")
+    return value
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dreamrg",
+        description="Reproduce 'Dreaming up scale invariance via inverse renormalization group'.",
+    )
+    from dreamrg import __version__
+
+    parser.add_argument("--version", action="version", version=f"dreamrg {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="STAGE")
+    sub.required = True
+
+    mc = sub.add_parser("mc", help="Monte Carlo configurations (Swendsen–Wang / Wolff) into a store; "
+                        "'dreamrg mc import FILE --out PATH' imports a .npy file",
+                        description="Sample critical 2D Ising configurations into a bit-packed store. "
+                        "Re-running the same command resumes an interrupted run.")
+    mc.add_argument("--L", type=int, required=True, help="linear lattice size (≥ 2)")
+    mc.add_argument("--n-configs", type=int, required=True, help="number of configurations (≥ 1)")
+    mc.add_argument("--seed", type=int, required=True, help="root seed (≥ 0)")
+    mc.add_argument("--out", type=Path, required=True, help="store directory")
+    mc.add_argument("--K", type=float, default=None, help="coupling (> 0); default K_c = ln(1+√2)/2")
+    mc.add_argument("--algorithm", choices=("sw", "wolff"), default="sw")
+    mc.add_argument("--thin", type=int, default=0, help="cluster updates between records (default ceil(√L))")
+    mc.add_argument("--n-equil", type=int, default=0, help="equilibration updates per chain")
+    mc.add_argument("--chunk-size", type=int, default=0, help="configurations per chain/chunk (default 1024)")
+    mc.add_argument("--workers", type=_positive_int, default=None, help="threads (default: all cores)")
+    mc.add_argument("--json", action="store_true", help="print the final observables as JSON")
+    mc.add_argument("--no-progress", action="store_true")
+    _add_stage_parsers(parser, sub)
+    return parser
+
+
+def _import_parser() -> argparse.ArgumentParser:
+    imp = argparse.ArgumentParser(prog="dreamrg mc import",
+                                  description="Import external configurations into a new store.")
+    imp.add_argument("file", type=Path, help=".npy file: ±1 or 0/1 of shape (n, L, L), or packbits (n, L, L/8)")
+    imp.add_argument("--out", type=Path, required=True)
+    imp.add_argument("--K", type=float, default=None, help="coupling the data were sampled at, if known")
+    return imp
+
+
+def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
+
+    obs = sub.add_parser("observables", help="χ, c_me, c, U4, <|m|>, <e> with errors for stores",
+                         description="Print observables with jackknife errors for every store given.")
+    obs.add_argument("paths", type=Path, nargs="+")
+    obs.add_argument("--json", action="store_true")
+    obs.add_argument("--bins", type=_positive_int, default=100, help="jackknife bins")
+
+    book = sub.add_parser("book", help="execute every chapter with papermill and build the HTML book")
+    from dreamrg.profiles import CHAPTERS, PROFILES
+
+    book.add_argument("--profile", choices=PROFILES, default="quick")
+    book.add_argument("--chapters", nargs="+", choices=CHAPTERS, default=None,
+                      help="execute only these chapters (the others are rendered from their last execution)")
+    book.add_argument("--no-build", action="store_true", help="only execute the chapters")
+
+    for name, what in _PENDING.items():
+        p = sub.add_parser(name, help=f"{what} -- not implemented yet")
+        p.add_argument("args", nargs=argparse.REMAINDER)
+
+
+def _print_summary(rows: list[dict]) -> None:
+    names = ("abs_m", "e", "chi", "c_me", "c", "U4")
+    print(f"{'L':>5} {'n':>9}  " + "  ".join(f"{n:>16}" for n in names) + f"  {'tau_m2':>8} {'tau_e':>8}")
+    for r in rows:
+        cells = "  ".join(f"{format_estimate(r[n]['value'], r[n]['error']):>16}" for n in names)
+        taus = "".join(f" {r[k]['value']:8.2f}" if k in r else f" {'-':>8}" for k in ("tau_int_m2", "tau_int_e"))
+        print(f"{r['L']:>5} {r['n']:>9}  {cells} {taus}")
+
+
+def _cmd_mc(args: argparse.Namespace) -> int:
+    from dreamrg import mc
+    from dreamrg.observables import store_accumulator, summarize
+
+    kwargs = dict(L=args.L, algorithm=args.algorithm, thin=args.thin, n_equil=args.n_equil,
+                  seed=args.seed, chunk_size=args.chunk_size)
+    if args.K is not None:
+        kwargs["K"] = args.K
+    if args.n_configs < 1:
+        raise UsageError(f"--n-configs must be ≥ 1; got {args.n_configs}")
+    if args.thin < 0 or args.n_equil < 0 or args.chunk_size < 0:
+        raise UsageError("--thin, --n-equil and --chunk-size must be ≥ 1 (or omitted for the default)")
+    params = mc.MCParams(**kwargs)
+    mc.run(params, args.n_configs, args.out, progress=not args.no_progress, workers=args.workers)
+    summary = summarize(store_accumulator(args.out))
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        print(f"store {args.out}: L={params.L} K={params.K:.12g} {params.algorithm} thin={params.thin} seed={params.seed}")
+        _print_summary([summary])
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from dreamrg.store import import_configs
+
+    st = import_configs(args.file, args.out, K=args.K)
+    print(f"imported {st.count} configurations of L={st.L} ({st.meta['layout']}) into {args.out}")
+    return 0
+
+
+def _cmd_observables(args: argparse.Namespace) -> int:
+    from dreamrg.observables import store_accumulator, summarize
+
+    rows = []
+    for path in args.paths:
+        rows.append(summarize(store_accumulator(path), n_bins=args.bins))
+    if args.json:
+        keys = ("L", "chi", "c_me", "c", "U4", "abs_m", "e")
+        print(json.dumps([{k: r[k] for k in keys} | {"n": r["n"]} for r in rows], indent=1))
+    else:
+        _print_summary(rows)
+    return 0
+
+
+def _cmd_book(args: argparse.Namespace) -> int:
+    from dreamrg.bookrun import build_book
+
+    build_book(profile=args.profile, chapters=args.chapters, build=not args.no_build)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) >= 2 and argv[0] == "mc" and argv[1] == "import":
+        args = _import_parser().parse_args(argv[2:])
+        args.command = "mc-import"
+    else:
+        parser = _build_parser()
+        args = parser.parse_args(argv)
+        if args.command in _PENDING:
+            parser.error(f"'{args.command}' ({_PENDING[args.command]}) is not implemented yet")
+    handlers = {"mc": _cmd_mc, "mc-import": _cmd_import, "observables": _cmd_observables, "book": _cmd_book}
+    try:
+        return handlers[args.command](args)
+    except (UsageError, ValueError, FileNotFoundError, PermissionError) as exc:
+        print(f"dreamrg: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

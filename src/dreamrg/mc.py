@@ -1,0 +1,203 @@
+"""Monte Carlo sampling of the 2D Ising model (Swendsen–Wang and Wolff) into a store.
+
+Sampling scheme
+---------------
+The requested configurations are produced chunk by chunk. Chunk ``j`` (configurations
+``j*chunk_size`` to ``(j+1)*chunk_size``) is one independent Markov chain: it
+starts from a random configuration, performs ``n_equil`` cluster updates, then
+records a configuration every ``thin`` updates (default ``ceil(sqrt(L))``, as in
+the paper). Its random streams come from ``SeedSequence(seed, spawn_key=(j, ·))``,
+so a chunk's content depends only on (seed, j, parameters) -- not on how many
+threads run, nor on whether the run was interrupted and resumed. Chains run in
+parallel on all cores (numba ``prange`` over chains).
+
+For Wolff, one "update" is a sweep-equivalent: single-cluster flips until at
+least L² spins have been flipped in total.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from dreamrg import store as _store
+from dreamrg.exact import K_C
+
+ALGORITHMS: tuple[str, ...] = ("sw", "wolff")
+
+
+@dataclass(frozen=True)
+class MCParams:
+    """Parameters of a Monte Carlo run (validated on construction).
+
+    Attributes
+    ----------
+    L : int
+        Linear size, ≥ 2 (torus of L×L spins).
+    K : float
+        Nearest-neighbour coupling, > 0; default the critical K_c = ln(1+√2)/2.
+    algorithm : {"sw", "wolff"}
+    thin : int
+        Cluster updates between recorded configurations (default ceil(√L)).
+    n_equil : int
+        Updates discarded at the start of every chain (default max(100, 20·thin)).
+    seed : int
+        Root entropy of the SeedSequence tree.
+    chunk_size : int
+        Configurations per chain and per storage chunk.
+    stream : int
+        Independent stream label (0 for training/measurement sets, 1 for the
+        validation sets); enters every chain's spawn key.
+    """
+
+    L: int
+    K: float = K_C
+    algorithm: str = "sw"
+    thin: int = 0
+    n_equil: int = 0
+    seed: int = 0
+    chunk_size: int = 0
+    stream: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.L, (int, np.integer)) or self.L < 2:
+            raise ValueError(f"L must be an integer ≥ 2; got {self.L!r}")
+        if not (isinstance(self.K, (int, float)) and math.isfinite(self.K) and self.K > 0):
+            raise ValueError(f"K must be a finite coupling > 0; got {self.K!r}")
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {ALGORITHMS}; got {self.algorithm!r}")
+        if self.thin == 0:
+            object.__setattr__(self, "thin", math.ceil(math.sqrt(self.L)))
+        if self.thin < 1:
+            raise ValueError(f"thin must be ≥ 1; got {self.thin}")
+        if self.n_equil == 0:
+            object.__setattr__(self, "n_equil", max(100, 20 * self.thin))
+        if self.n_equil < 0:
+            raise ValueError(f"n_equil must be ≥ 0; got {self.n_equil}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be ≥ 0; got {self.seed}")
+        if self.chunk_size == 0:
+            object.__setattr__(self, "chunk_size", _store.default_chunk_size(self.L))
+        if self.chunk_size < 1:
+            raise ValueError(f"chunk_size must be ≥ 1; got {self.chunk_size}")
+        if self.stream < 0:
+            raise ValueError(f"stream must be ≥ 0; got {self.stream}")
+
+    def store_meta(self) -> dict:
+        meta = asdict(self)
+        meta["K"] = float(self.K)
+        meta["source"] = "mc"
+        return meta
+
+
+def _chain_seeds(seed: int, stream: int, chunk: int) -> tuple[np.random.SeedSequence, np.ndarray]:
+    """SeedSequence of the initial spins and kernel PRNG state for chain ``chunk``."""
+    init = np.random.SeedSequence(seed, spawn_key=(stream, chunk, 0))
+    state = np.random.SeedSequence(seed, spawn_key=(stream, chunk, 1)).generate_state(4, np.uint64)
+    if not state.any():  # xoshiro must not start from the all-zero state
+        state[0] = 1
+    return init, state
+
+
+def sample_chains(params: MCParams, chunks: list[int], n_records: int) -> np.ndarray:
+    """Run the chains of the given chunk indices; return int8 spins of shape (C, n_records, L, L)."""
+    from dreamrg import _mc_kernels
+
+    L = params.L
+    C = len(chunks)
+    spins = np.empty((C, L, L), dtype=np.int8)
+    rng_state = np.empty((C, 4), dtype=np.uint64)
+    for i, j in enumerate(chunks):
+        init, state = _chain_seeds(params.seed, params.stream, j)
+        spins[i] = 2 * np.random.default_rng(init).integers(0, 2, size=(L, L), dtype=np.int8) - 1
+        rng_state[i] = state
+    out = np.empty((C, n_records, L, L), dtype=np.int8)
+    kernel = _mc_kernels.sw_chains if params.algorithm == "sw" else _mc_kernels.wolff_chains
+    kernel(spins, rng_state, float(params.K), int(params.n_equil), int(params.thin), out)
+    return out
+
+
+def sample(params: MCParams, n: int, chunk: int = 0) -> np.ndarray:
+    """Convenience: ``n`` configurations from the single chain ``chunk`` (in memory), shape (n, L, L)."""
+    if n < 1:
+        raise ValueError(f"n must be ≥ 1; got {n}")
+    return sample_chains(params, [chunk], n)[0]
+
+
+def run(params: MCParams, n_configs: int, out: str | Path, *, progress: bool = True,
+        workers: int | None = None) -> _store.ConfigStore:
+    """Fill (or resume) the store at ``out`` until it holds ``n_configs`` configurations.
+
+    Parameters
+    ----------
+    params : MCParams
+    n_configs : int
+        Target number of configurations (≥ 1). Already stored whole chunks are
+        kept; a trailing partial chunk is regenerated (bit-identically) and extended.
+    out : path
+        Store directory. An existing store must have identical metadata.
+    progress : bool
+        Show a tqdm progress bar.
+    workers : int, optional
+        Number of numba threads (default: all). Does not change the output.
+    """
+    from tqdm.auto import tqdm
+
+    if not isinstance(n_configs, (int, np.integer)) or n_configs < 1:
+        raise ValueError(f"n_configs must be an integer ≥ 1; got {n_configs!r}")
+    st = _store.create_store(out, params.store_meta())
+    C = params.chunk_size
+    done = st.count
+    if done >= n_configs:
+        return st
+    first = done // C
+    last = _store.n_chunks(n_configs, C)
+    threads = workers or numba.config.NUMBA_NUM_THREADS
+    old_threads = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        with tqdm(total=n_configs, initial=first * C, disable=not progress, unit="cfg",
+                  desc=f"MC {params.algorithm} L={params.L}") as bar:
+            j = first
+            while j < last:
+                # a group of full chunks run in parallel; the (possibly partial) last chunk alone
+                group = [c for c in range(j, min(j + threads, last)) if (c + 1) * C <= n_configs]
+                n_rec = C
+                if not group:
+                    group, n_rec = [j], n_configs - j * C
+                configs = sample_chains(params, group, n_rec)
+                for i, c in enumerate(group):
+                    st.write_chunk(c, _store.pack(configs[i]))
+                    bar.update(n_rec)
+                j = group[-1] + 1
+    finally:
+        numba.set_num_threads(old_threads)
+    return st
+
+
+def cached_run(params: MCParams, n_configs: int, *, progress: bool = True) -> Path:
+    """Run (or reuse) a store in the result cache; returns its path.
+
+    The cache key is the full parameter set (not ``n_configs``): asking for more
+    configurations later extends the same store, asking for fewer reuses a prefix.
+    """
+    from dreamrg import cache
+
+    path = cache.entry("mc", f"L{params.L}-{params.algorithm}", params.store_meta()) / "configs"
+    if _store.is_store(path) and _store.open_store(path).count >= n_configs:
+        return path
+    run(params, n_configs, path, progress=progress)
+    return path
+
+
+def training_sets(L: int, M: int, seed: int, *, progress: bool = True) -> tuple[Path, Path]:
+    """Cached training (M configurations, stream 0) and validation (M/5, stream 1) stores at K_c."""
+    if M < 5:
+        raise ValueError(f"M must be ≥ 5 (the validation set has M/5 configurations); got {M}")
+    train = cached_run(MCParams(L=L, seed=seed, stream=0), M, progress=progress)
+    valid = cached_run(MCParams(L=L, seed=seed, stream=1), M // 5, progress=progress)
+    return train, valid

@@ -1,0 +1,98 @@
+"""Parameter profiles: the one place that says how big every computation is.
+
+Three profiles exist:
+
+``smoke``
+    Tiny sizes used by the test suite (nbval executes every chapter with it).
+``quick``
+    CI-sized: the whole book in well under 15 minutes on two cores. This is what
+    ``jupyter-book build book`` and ``dreamrg book`` use by default.
+``paper``
+    The statistics of the paper (10^6 configurations per size, sizes up to 128).
+
+Each chapter has a ``parameters`` cell holding ``profile = "quick"`` and
+``overrides = {}``; :func:`chapter_params` turns these into the dictionary the
+chapter uses. papermill can override either (``-p profile paper``).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+PROFILES: tuple[str, ...] = ("smoke", "quick", "paper")
+
+_CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
+    "monte_carlo": {
+        "smoke": {
+            "validation_sizes": [4, 8],
+            "validation_configs": 2000,
+            "fss_sizes": [8, 16, 32],
+            "fss_configs": 1000,
+            "training_sizes": [16],
+            "training_M": 500,
+            "seed": 2024,
+        },
+        "quick": {
+            "validation_sizes": [8, 16, 32],
+            "validation_configs": 20_000,
+            "fss_sizes": [8, 16, 32, 64, 128],
+            "fss_configs": 20_000,
+            "training_sizes": [32],
+            "training_M": 10_000,
+            "seed": 2024,
+        },
+        "paper": {
+            "validation_sizes": [8, 16, 32],
+            "validation_configs": 1_000_000,
+            "fss_sizes": [8, 16, 32, 64, 128],
+            "fss_configs": 1_000_000,
+            "training_sizes": [32, 64, 128],
+            "training_M": 1_000_000,
+            "seed": 2024,
+        },
+    },
+}
+
+CHAPTERS: tuple[str, ...] = (
+    "intro",
+    "monte_carlo",
+    "training",
+    "dreaming",
+    "fss",
+    "pdf_collapse",
+    "mcrg",
+    "complexity",
+    "status",
+)
+
+
+def chapter_params(chapter: str, profile: str = "quick", overrides: dict | None = None) -> dict[str, Any]:
+    """Return the parameters of ``chapter`` under ``profile``, with ``overrides`` applied.
+
+    Parameters
+    ----------
+    chapter : str
+        Chapter name (the stem of its file in ``book/``).
+    profile : {"smoke", "quick", "paper"}
+        Profile name.
+    overrides : dict, optional
+        Values replacing individual entries; unknown keys are an error.
+
+    Returns
+    -------
+    dict
+        A fresh copy; also contains ``"profile"``.
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
+    if chapter not in CHAPTERS:
+        raise ValueError(f"unknown chapter {chapter!r}; allowed: {', '.join(CHAPTERS)}")
+    params = copy.deepcopy(_CHAPTERS.get(chapter, {}).get(profile, {}))
+    for key, value in (overrides or {}).items():
+        if key not in params:
+            allowed = ", ".join(sorted(params)) or "none"
+            raise ValueError(f"unknown parameter {key!r} for chapter {chapter!r}; allowed: {allowed}")
+        params[key] = value
+    params["profile"] = profile
+    return params

@@ -1,0 +1,90 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from dreamrg import store
+
+
+def run(*args, check=False):
+    return subprocess.run([sys.executable, "-m", "dreamrg.cli", *map(str, args)], capture_output=True, text=True)
+
+
+def test_help_lists_every_stage():
+    out = run("--help").stdout
+    for stage in ("mc", "train", "dream", "observables", "mcrg", "book"):
+        assert stage in out
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--L", "1"], "L must be"),
+    (["--L", "8", "--K", "0"], "K must be"),
+    (["--L", "8", "--K", "-0.3"], "K must be"),
+    (["--L", "8", "--n-configs", "0"], "n-configs must be"),
+    (["--L", "8", "--algorithm", "heatbath"], "invalid choice"),
+    (["--L", "8", "--bogus", "1"], "unrecognized arguments"),
+])
+def test_mc_bad_input_one_clear_error(tmp_path, args, fragment):
+    base = {"--n-configs": "10", "--seed": "1", "--out": str(tmp_path / "s")}
+    argv = list(args)
+    for k, v in base.items():
+        if k not in argv:
+            argv += [k, v]
+    res = run("mc", *argv)
+    assert res.returncode == 2
+    assert fragment in res.stderr
+    assert res.stderr.count("error") == 1
+    assert not (tmp_path / "s").exists()
+
+
+def test_mc_refuses_store_with_other_metadata(tmp_path):
+    out = tmp_path / "s"
+    assert run("mc", "--L", 8, "--n-configs", 50, "--seed", 1, "--out", out, "--no-progress").returncode == 0
+    before = store.load_configs(out)
+    res = run("mc", "--L", 8, "--n-configs", 100, "--seed", 2, "--out", out, "--no-progress")
+    assert res.returncode == 2 and "different metadata" in res.stderr
+    assert np.array_equal(store.load_configs(out), before)
+
+
+def test_mc_unwritable_path(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        res = run("mc", "--L", 8, "--n-configs", 10, "--seed", 1, "--out", locked / "s")
+        import os
+        if os.geteuid() == 0:
+            pytest.skip("root can write anywhere")
+        assert res.returncode == 2 and "not writable" in res.stderr
+    finally:
+        locked.chmod(0o700)
+
+
+def test_mc_prints_observables_and_observables_json(tmp_path):
+    out = tmp_path / "s"
+    res = run("mc", "--L", 8, "--n-configs", 400, "--seed", 4, "--out", out, "--no-progress")
+    assert res.returncode == 0, res.stderr
+    for name in ("abs_m", "e", "chi", "c", "U4", "tau_m2"):
+        assert name in res.stdout
+    res = run("observables", out, "--json")
+    rows = json.loads(res.stdout)
+    assert len(rows) == 1 and rows[0]["L"] == 8
+    for key in ("chi", "c_me", "c", "U4", "abs_m", "e"):
+        assert set(rows[0][key]) == {"value", "error"} and rows[0][key]["error"] > 0
+
+
+def test_mc_import_cli(tmp_path):
+    s = np.where(np.random.default_rng(0).random((5, 8, 8)) < 0.5, -1, 1).astype(np.int8)
+    np.save(tmp_path / "x.npy", s)
+    res = run("mc", "import", tmp_path / "x.npy", "--out", tmp_path / "st")
+    assert res.returncode == 0, res.stderr
+    assert np.array_equal(store.load_configs(tmp_path / "st"), s)
+    res = run("mc", "import", tmp_path / "missing.npy", "--out", tmp_path / "st2")
+    assert res.returncode == 2 and "does not exist" in res.stderr
+
+
+def test_pending_stage_fails_clearly():
+    res = run("train")
+    assert res.returncode == 2 and "not implemented yet" in res.stderr
