@@ -25,7 +25,8 @@ Conventions
   ``< thr`` (resolution ``2**-32``).
 
 Kernels read no module globals, take only arrays and scalars, and write into
-arrays allocated by the caller.
+arrays allocated by the caller.  The three public kernels are compiled with
+``cache=True`` (on-disk cache in ``__pycache__``).
 """
 
 import numpy as np
@@ -88,7 +89,8 @@ def _threshold32(p):
 # --------------------------------------------------------------------------
 @njit(inline="always")
 def _find(parent, a):
-    """Root of ``a`` with path halving.
+    """Root of ``a``, with path splitting (each visited node is re-pointed to
+    its grandparent).
 
     Parameters
     ----------
@@ -260,7 +262,7 @@ def _load(src, s, L):
             s[y * L + x] = src[y, x]
 
 
-@njit(parallel=True)
+@njit(parallel=True, cache=True)
 def sw_chains(spins, rng_state, K, n_equil, thin, out):
     """Run independent Swendsen-Wang chains and record configurations.
 
@@ -382,7 +384,7 @@ def _wolff_update(s, stack, st, L, thr, min_flips, max_clusters):
         while top > 0:
             top -= 1
             i = np.int64(stack[top])
-            x = i % L
+            x = np.int64(np.uint32(i) % np.uint32(L))
             right = i + 1 if x < L - 1 else i - x
             left = i - 1 if x > 0 else i + L - 1
             down = i + L if i + L < N else i + L - N
@@ -450,7 +452,7 @@ def _wolff_chain(s, st, L, thr, n_clusters, n_equil, thin, out_c):
             a, b = _wolff_update(s, stack, st, L, thr, N, big)
             tot_cl += a
             tot_fl += b
-        n_clusters = max(1, int(np.floor(N * tot_cl / tot_fl + 0.5)))
+        n_clusters = max(1, int(np.ceil(N * tot_cl / tot_fl)))
         done = n_cal
     for _ in range(done, n_equil):
         _wolff_update(s, stack, st, L, thr, big, n_clusters)
@@ -461,13 +463,13 @@ def _wolff_chain(s, st, L, thr, n_clusters, n_equil, thin, out_c):
     return n_clusters
 
 
-@njit(parallel=True)
+@njit(parallel=True, cache=True)
 def wolff_chains(spins, rng_state, K, n_equil, thin, out):
     """Run independent Wolff chains in sweep-equivalent units and record them.
 
     One *update* is one sweep-equivalent: ``n_c`` single-cluster flips with
-    ``n_c = round(L**2 / <|C|>)`` fixed per chain, so that on average about
-    ``L**2`` spins are flipped per update.
+    ``n_c = ceil(L**2 / <|C|>)`` fixed per chain, so that on average at least
+    about ``L**2`` spins are flipped per update.
 
     Parameters
     ----------
@@ -500,7 +502,7 @@ def wolff_chains(spins, rng_state, K, n_equil, thin, out):
 
     Calibration: the first ``max(1, ceil(n_equil / 2))`` updates use the
     stopping rule "flip until >= ``L**2`` spins flipped"; ``n_c`` is set from
-    the clusters flipped there, ``n_c = max(1, round(L**2 * n_clusters /
+    the clusters flipped there, ``n_c = max(1, ceil(L**2 * n_clusters /
     n_flipped))``, and frozen for the remaining equilibration updates and all
     records.  With ``n_equil = 0`` one calibration update is still performed.
     Use `wolff_chains_fixed` to prescribe ``n_c`` directly.  Each chain is
@@ -519,7 +521,7 @@ def wolff_chains(spins, rng_state, K, n_equil, thin, out):
     return ncl
 
 
-@njit(parallel=True)
+@njit(parallel=True, cache=True)
 def wolff_chains_fixed(spins, rng_state, K, n_clusters, n_equil, thin, out):
     """Run independent Wolff chains with a prescribed number of cluster flips.
 

@@ -117,7 +117,7 @@ def _cmd_mc(args: argparse.Namespace) -> int:
     if args.thin < 0 or args.n_equil < 0 or args.chunk_size < 0:
         raise UsageError("--thin, --n-equil and --chunk-size must be ≥ 1 (or omitted for the default)")
     params = mc.MCParams(**kwargs)
-    mc.run(params, args.n_configs, args.out, progress=not args.no_progress, workers=args.workers)
+    mc.run(params, args.n_configs, args.out, progress=False if args.no_progress else None, workers=args.workers)
     summary = summarize(store_accumulator(args.out))
     if args.json:
         print(json.dumps(summary, indent=1))

@@ -17,7 +17,7 @@ from dreamrg.observables import Estimate, exponent_from_pair, store_accumulator,
 from dreamrg.paper_values import EXACT
 
 #: histogram of x = m L^{1/8}: an odd number of bins so that m = 0 sits in a bin centre
-PDF_BINS = 81
+PDF_BINS = 41
 PDF_RANGE = (-2.0, 2.0)
 
 
@@ -41,7 +41,7 @@ def log_pdf_ratio(hist: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def mc_summary(L: int, n_configs: int, seed: int, algorithm: str = "sw", K: float = K_C,
-               progress: bool = True) -> dict:
+               progress: bool | None = None) -> dict:
     """Observables of ``n_configs`` Monte Carlo configurations (cached, store cached too)."""
     from dreamrg.mc import MCParams, cached_run
 

@@ -25,6 +25,7 @@ import numba
 import numpy as np
 
 from dreamrg import store as _store
+from dreamrg._progress import _no_bar
 from dreamrg.exact import K_C
 
 ALGORITHMS: tuple[str, ...] = ("sw", "wolff")
@@ -128,7 +129,7 @@ def sample(params: MCParams, n: int, chunk: int = 0) -> np.ndarray:
     return sample_chains(params, [chunk], n)[0]
 
 
-def run(params: MCParams, n_configs: int, out: str | Path, *, progress: bool = True,
+def run(params: MCParams, n_configs: int, out: str | Path, *, progress: bool | None = None,
         workers: int | None = None) -> _store.ConfigStore:
     """Fill (or resume) the store at ``out`` until it holds ``n_configs`` configurations.
 
@@ -141,11 +142,11 @@ def run(params: MCParams, n_configs: int, out: str | Path, *, progress: bool = T
     out : path
         Store directory. An existing store must have identical metadata.
     progress : bool
-        Show a tqdm progress bar.
+        Show a tqdm progress bar (None: only when stderr is a terminal).
     workers : int, optional
         Number of numba threads (default: all). Does not change the output.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     if not isinstance(n_configs, (int, np.integer)) or n_configs < 1:
         raise ValueError(f"n_configs must be an integer ≥ 1; got {n_configs!r}")
@@ -160,7 +161,7 @@ def run(params: MCParams, n_configs: int, out: str | Path, *, progress: bool = T
     old_threads = numba.get_num_threads()
     numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     try:
-        with tqdm(total=n_configs, initial=first * C, disable=not progress, unit="cfg",
+        with tqdm(total=n_configs, initial=first * C, disable=_no_bar(progress), unit="cfg",
                   desc=f"MC {params.algorithm} L={params.L}") as bar:
             j = first
             while j < last:
@@ -179,7 +180,7 @@ def run(params: MCParams, n_configs: int, out: str | Path, *, progress: bool = T
     return st
 
 
-def cached_run(params: MCParams, n_configs: int, *, progress: bool = True) -> Path:
+def cached_run(params: MCParams, n_configs: int, *, progress: bool | None = None) -> Path:
     """Run (or reuse) a store in the result cache; returns its path.
 
     The cache key is the full parameter set (not ``n_configs``): asking for more
@@ -194,7 +195,7 @@ def cached_run(params: MCParams, n_configs: int, *, progress: bool = True) -> Pa
     return path
 
 
-def training_sets(L: int, M: int, seed: int, *, progress: bool = True) -> tuple[Path, Path]:
+def training_sets(L: int, M: int, seed: int, *, progress: bool | None = None) -> tuple[Path, Path]:
     """Cached training (M configurations, stream 0) and validation (M/5, stream 1) stores at K_c."""
     if M < 5:
         raise ValueError(f"M must be ≥ 5 (the validation set has M/5 configurations); got {M}")

@@ -228,15 +228,16 @@ def exponent_from_pair(large: Estimate, small: Estimate, ratio: float = 4.0) -> 
 def store_accumulator(path, batch_size: int | None = None, progress: bool = False,
                       stop: int | None = None) -> SeriesAccumulator:
     """Stream configurations ``0:stop`` of a store and collect their (m, e) series."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
+    from dreamrg._progress import _no_bar
     from dreamrg.store import open_store
 
     st = open_store(path)
     acc = SeriesAccumulator(st.L)
     n = st.count if stop is None else min(stop, st.count)
     for batch in tqdm(st.iter_batches(batch_size, stop=n), total=-(-n // (batch_size or st.chunk_size)),
-                      disable=not progress, desc=f"observables L={st.L}", unit="chunk"):
+                      disable=_no_bar(progress), desc=f"observables L={st.L}", unit="chunk"):
         acc.add(batch)
     return acc
 

@@ -1,0 +1,155 @@
+"""Numba kernels that reduce (fine, coarse) configuration pairs to pattern histograms.
+
+Private module: :mod:`dreamrg.exact_fit` validates arguments, allocates the
+outputs and calls these kernels; the kernels only compute.
+
+Conventions
+-----------
+* ``sigma`` is ``int8`` with shape ``(n, L, L)``, ``mu`` is ``int8`` with shape
+  ``(n, l, l)``, ``L = 2 l``; values are +1 / -1.
+* Fine site ``(i, j) = (2 ci + pi, 2 cj + pj)`` sits at *position*
+  ``pos = 2 pi + pj`` (``pi, pj`` in {0, 1}) of coarse block ``(ci, cj)``.
+* The coarse *patch* of a fine site is the ``P x P`` block of coarse cells with
+  top-left corner ``((ci + start[pi]) mod l, (cj + start[pj]) mod l)``, where
+  ``start`` (length 2, one entry per parity) and ``P`` are supplied by the
+  caller. Its *pattern code* is ``sum_{a,b} [mu[corner + (a, b)] == +1] << (a P + b)``
+  (row-major bits, cell ``(0, 0)`` is the least significant bit, indices mod l).
+* ``spin_index = 0`` for a fine spin -1 and ``1`` for +1.
+
+Kernels take arrays and scalars only, read no module globals, and write into
+arrays allocated by the caller.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["accumulate_pattern_counts", "site_pattern_codes"]
+
+
+@njit(inline="always")
+def _block_codes(mu_n, P, rowcode, code):
+    """Pattern code of the P x P block anchored at every coarse cell.
+
+    Parameters
+    ----------
+    mu_n : numpy.ndarray of int8, shape (l, l)
+        One coarse configuration (+1 / -1).
+    P : int
+        Patch size.
+    rowcode : numpy.ndarray of int64, shape (l, l)
+        Scratch; on return ``rowcode[a, b0]`` holds the P-bit code of
+        ``mu_n[a, b0:b0+P]`` (columns mod l).
+    code : numpy.ndarray of int64, shape (l, l)
+        Output; ``code[a0, b0]`` is the pattern code of the block whose
+        top-left cell is ``(a0, b0)``.
+    """
+    l = mu_n.shape[0]
+    for a in range(l):
+        for b0 in range(l):
+            c = 0
+            for b in range(P):
+                if mu_n[a, (b0 + b) % l] > 0:
+                    c |= 1 << b
+            rowcode[a, b0] = c
+    for a0 in range(l):
+        for b0 in range(l):
+            c = 0
+            for a in range(P):
+                c |= rowcode[(a0 + a) % l, b0] << (a * P)
+            code[a0, b0] = c
+
+
+@njit(parallel=True)
+def accumulate_pattern_counts(sigma, mu, weights, P, start, partial, n_bad):
+    """Add weighted (position, pattern, spin) counts into per-chunk histograms.
+
+    Configurations are split into ``C = partial.shape[0]`` contiguous chunks
+    (chunk ``c`` holds configurations ``c*n//C`` to ``(c+1)*n//C``), processed in
+    parallel (``prange`` over chunks); chunk ``c`` adds only into
+    ``partial[c]``. The result is therefore independent of the number of
+    threads; the caller sums ``partial`` over its first axis.
+
+    Parameters
+    ----------
+    sigma : numpy.ndarray of int8, shape (n, L, L)
+        Fine configurations (+1 / -1).
+    mu : numpy.ndarray of int8, shape (n, l, l)
+        Coarse configurations, ``L = 2 l``.
+    weights : numpy.ndarray of float64, shape (n,)
+        Weight added per fine site of each configuration.
+    P : int
+        Patch size, ``2**(P*P) == partial.shape[2]``.
+    start : numpy.ndarray of int64, shape (2,)
+        Patch corner offset (in coarse cells, ``>= -P``) for fine parity 0 and 1.
+    partial : numpy.ndarray of float64, shape (C, 4, 2**(P*P), 2)
+        Accumulated into (not zeroed): ``partial[c, pos, code, spin_index]``.
+    n_bad : numpy.ndarray of int64, shape (C,)
+        Accumulated into: number of fine spins not equal to +1 / -1 (such
+        spins are not counted) and coarse spins not equal to +1 / -1
+        (a coarse spin that is not +1 is read as -1).
+    """
+    n = sigma.shape[0]
+    l = mu.shape[1]
+    C = partial.shape[0]
+    shift = l * P  # makes (c + start) non-negative before taking mod l
+    for c in prange(C):
+        rowcode = np.empty((l, l), dtype=np.int64)
+        code = np.empty((l, l), dtype=np.int64)
+        bad = 0
+        lo = (c * n) // C
+        hi = ((c + 1) * n) // C
+        for t in range(lo, hi):
+            mu_t = mu[t]
+            for a in range(l):
+                for b in range(l):
+                    m = mu_t[a, b]
+                    if m != 1 and m != -1:
+                        bad += 1
+            _block_codes(mu_t, P, rowcode, code)
+            w = weights[t]
+            for ci in range(l):
+                for pi in range(2):
+                    i = 2 * ci + pi
+                    a0 = (ci + start[pi] + shift) % l
+                    for cj in range(l):
+                        for pj in range(2):
+                            j = 2 * cj + pj
+                            b0 = (cj + start[pj] + shift) % l
+                            s = sigma[t, i, j]
+                            if s == 1:
+                                partial[c, 2 * pi + pj, code[a0, b0], 1] += w
+                            elif s == -1:
+                                partial[c, 2 * pi + pj, code[a0, b0], 0] += w
+                            else:
+                                bad += 1
+        n_bad[c] += bad
+
+
+@njit(parallel=True)
+def site_pattern_codes(mu, P, start, out):
+    """Pattern code of every fine site.
+
+    Parameters
+    ----------
+    mu : numpy.ndarray of int8, shape (n, l, l)
+        Coarse configurations (+1 / -1; anything but +1 reads as -1).
+    P : int
+        Patch size.
+    start : numpy.ndarray of int64, shape (2,)
+        Patch corner offset for fine parity 0 and 1.
+    out : numpy.ndarray of int64, shape (n, 2 l, 2 l)
+        Output: ``out[t, i, j]`` is the code of the patch of fine site
+        ``(i, j)``; its position is ``2 (i % 2) + (j % 2)``.
+    """
+    n = mu.shape[0]
+    l = mu.shape[1]
+    shift = l * P
+    for t in prange(n):
+        rowcode = np.empty((l, l), dtype=np.int64)
+        code = np.empty((l, l), dtype=np.int64)
+        _block_codes(mu[t], P, rowcode, code)
+        for i in range(2 * l):
+            a0 = (i // 2 + start[i % 2] + shift) % l
+            for j in range(2 * l):
+                b0 = (j // 2 + start[j % 2] + shift) % l
+                out[t, i, j] = code[a0, b0]

@@ -1,0 +1,440 @@
+"""Upscaling kernels U(σ|μ): the symmetric single-layer model and the 2-layer CNN.
+
+Convention (paper eq. 9)
+------------------------
+Given block spins μ ±1 of shape ``(n, l, l)``, let σ̃ be their nearest-neighbour
+upsampling (each spin copied to a 2x2 block, shape ``(n, 2l, 2l)``). A model
+produces a local field ``h`` of shape ``(n, 2l, 2l)`` and the fine spins are
+independent with
+
+    p(σ_i = s | μ) = exp(s h_i) / (2 cosh h_i),   i.e.  p(up) = sigmoid(2 h_i).
+
+For the single-layer model ``h_i = (Wμ)_i = Σ_(di,dj) W[di,dj] σ̃_(i+di, j+dj)``
+with a ``k x k`` kernel, offsets ``di, dj ∈ [-(k-1)/2, (k-1)/2]``, indices taken
+modulo ``L = 2l`` (periodic lattice, the torus) and **no bias** (Z2 symmetry:
+U(-σ|-μ) = U(σ|μ)). The kernel is a cross-correlation, like ``torch.nn.functional.conv2d``;
+it is invariant under the 8 symmetries of the square, with one parameter per
+orbit of offsets (:func:`kernel_orbits`).
+
+Periodic wrap-around at any size
+--------------------------------
+The first upscalings act on tiny lattices (``L = 2, 4``) where a k = 5 or 7
+kernel is wider than the lattice: offsets then wrap around the torus several
+times and their weights add up on the same site. Two code paths compute the
+same torus field:
+
+* ``"conv"``: circular padding by ``(k-1)/2`` and ``F.conv2d`` -- used when
+  ``L >= k`` (fast);
+* ``"roll"``: ``Σ_offsets W[di,dj] * torch.roll(σ̃, (-di, -dj))`` -- ``torch.roll``
+  wraps modulo ``L`` as often as needed, so it is valid at every ``L``.
+
+``method="auto"`` (default) picks ``"conv"`` when ``L >= k`` and ``"roll"``
+otherwise. The two-layer model instead tiles its input periodically (indices
+modulo ``L``) to size ``L + k - 1`` before each unpadded convolution, which is
+the same torus convolution at every size.
+
+The authors' released weights
+-----------------------------
+Their networks take 0/1 inputs ``x = (s+1)/2`` and output a logit ``z`` with
+``p(up) = sigmoid(z)``. Single layer: ``z = Σ K x + b`` with the bias tied to
+``b = -ΣK/2``, so ``z = Σ K (s+1)/2 - ΣK/2 = ½ Σ K s``; matching
+``sigmoid(z) = sigmoid(2h)`` gives ``h = ¼ Σ K s``, i.e. **W = K/4**
+(:func:`from_release_entry` does this conversion). Two layer: the weights are
+copied verbatim into a :class:`TwoLayerUpscaler` built with ``input_01=True``
+(the network sees ``(σ̃+1)/2``) and its field is ``h = z/2``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from dreamrg.coarse import upsample_nearest_torch
+
+__all__ = [
+    "kernel_orbits",
+    "symmetric_kernel",
+    "SymmetricUpscaler",
+    "TwoLayerUpscaler",
+    "release_entries",
+    "from_release_entry",
+    "RELEASE_META_KEYS",
+]
+
+#: metadata copied from a release entry onto ``model.release_meta``
+RELEASE_META_KEYS = (
+    "file", "model", "kernel_size", "L_train", "set_size", "weighted_loss", "batch_size", "learning_rate",
+)
+
+
+def _check_k(k: int) -> int:
+    if isinstance(k, bool) or int(k) != k or k < 3 or k % 2 == 0:
+        raise ValueError(f"kernel size k must be an odd integer >= 3, got {k!r}")
+    return int(k)
+
+
+def kernel_orbits(k: int) -> list[tuple[int, int]]:
+    """One representative offset per orbit of the square's symmetry group.
+
+    The orbit of ``(a, b)`` is ``{(±a, ±b), (±b, ±a)}``; the representative has
+    ``0 <= a <= b <= (k-1)/2``. Order (fixed; it matches the authors' released
+    ``convs.params``): ring 1 ``(1,1), (0,1)``, then the centre ``(0,0)``, then
+    each ring ``r = 2, 3, ...`` as ``(r,r), (0,r), (r-1,r), (r-2,r), ..., (1,r)``.
+    For k = 7 this is (1,1), (0,1), (0,0), (2,2), (0,2), (1,2), (3,3), (0,3),
+    (2,3), (1,3).
+
+    Parameters
+    ----------
+    k : int
+        Odd kernel size >= 3.
+
+    Returns
+    -------
+    list of (int, int)
+        ``(k+1)(k+3)/8`` representatives.
+    """
+    c = _check_k(k) // 2
+    orbits = [(1, 1), (0, 1), (0, 0)]
+    for r in range(2, c + 1):
+        orbits += [(r, r), (0, r)] + [(a, r) for a in range(r - 1, 0, -1)]
+    return orbits
+
+
+@lru_cache(maxsize=None)
+def _orbit_index(k: int) -> torch.Tensor:
+    """``(k, k)`` int64 map from kernel cell ``[di+c, dj+c]`` to its orbit number."""
+    c = k // 2
+    pos = {rep: n for n, rep in enumerate(kernel_orbits(k))}
+    idx = torch.empty((k, k), dtype=torch.long)
+    for di in range(-c, c + 1):
+        for dj in range(-c, c + 1):
+            a, b = sorted((abs(di), abs(dj)))
+            idx[di + c, dj + c] = pos[(a, b)]
+    return idx
+
+
+def symmetric_kernel(params, k: int) -> torch.Tensor:
+    """Fill a ``k x k`` kernel with one value per symmetry orbit (differentiable).
+
+    Parameters
+    ----------
+    params : torch.Tensor or array_like, shape ((k+1)(k+3)/8,)
+        One value per orbit, in the order of :func:`kernel_orbits`.
+    k : int
+        Odd kernel size >= 3.
+
+    Returns
+    -------
+    torch.Tensor, shape (k, k), dtype of ``params``
+        ``kernel[di + c, dj + c] = W[di, dj]``, ``c = (k-1)/2``.
+    """
+    k = _check_k(k)
+    p = torch.as_tensor(params)
+    n_orb = (k + 1) * (k + 3) // 8
+    if p.shape != (n_orb,):
+        raise ValueError(f"a k={k} symmetric kernel needs {n_orb} parameters, got shape {tuple(p.shape)}")
+    return p[_orbit_index(k).to(p.device)]
+
+
+def _as_spin_tensor(x, dtype: torch.dtype, name: str) -> torch.Tensor:
+    t = torch.as_tensor(x)
+    if t.ndim != 3 or t.shape[1] != t.shape[2]:
+        raise ValueError(f"{name} must have shape (n, l, l), got {tuple(t.shape)}")
+    return t.to(dtype)
+
+
+def _wrap_pad(x: torch.Tensor, c: int) -> torch.Tensor:
+    """Periodically extend the last two axes by ``c`` on each side (any size)."""
+    L = x.shape[-1]
+    idx = torch.arange(-c, L + c, device=x.device) % L
+    return x[..., idx, :][..., idx]
+
+
+class _Upscaler(torch.nn.Module):
+    """Shared sampling / likelihood machinery; subclasses implement ``field``."""
+
+    k: int
+
+    def field(self, mu) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def n_params(self) -> int:
+        """Number of trainable scalars."""
+        return sum(p.numel() for p in self.parameters())
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.parameters()).dtype
+
+    def log_prob(self, sigma, mu) -> torch.Tensor:
+        """``ln U(σ|μ) = Σ_i ln p(σ_i|μ)``, computed as ``-softplus(-2 σ_i h_i)``.
+
+        Parameters
+        ----------
+        sigma : torch.Tensor or array_like, shape (n, 2l, 2l)
+            Fine spins ±1 (any numeric dtype).
+        mu : torch.Tensor or array_like, shape (n, l, l)
+            Block spins ±1.
+
+        Returns
+        -------
+        torch.Tensor, shape (n,), model dtype
+            Differentiable with respect to the parameters.
+        """
+        h = self.field(mu)
+        s = _as_spin_tensor(sigma, h.dtype, "sigma")
+        if s.shape != h.shape:
+            raise ValueError(f"sigma has shape {tuple(s.shape)}, expected {tuple(h.shape)} (twice mu's size)")
+        return -F.softplus(-2.0 * s * h).sum(dim=(1, 2))
+
+    @torch.no_grad()
+    def prob_up(self, mu) -> torch.Tensor:
+        """``p(σ_i = +1 | μ) = sigmoid(2 h_i)``, shape (n, 2l, 2l)."""
+        return torch.sigmoid(2.0 * self.field(mu))
+
+    @torch.no_grad()
+    def sample(self, mu, generator: torch.Generator) -> torch.Tensor:
+        """Draw σ ~ U(·|μ), every site independently.
+
+        Parameters
+        ----------
+        mu : torch.Tensor or array_like, shape (n, l, l)
+            Block spins ±1.
+        generator : torch.Generator
+            Source of the uniforms (one per fine site, drawn in the model dtype).
+
+        Returns
+        -------
+        torch.Tensor of int8, shape (n, 2l, 2l)
+            ``+1`` where the uniform is below ``sigmoid(2h)``, else ``-1``.
+        """
+        p = self.prob_up(mu)
+        u = torch.rand(p.shape, generator=generator, dtype=p.dtype, device=p.device)
+        return torch.where(u < p, 1, -1).to(torch.int8)
+
+
+class SymmetricUpscaler(_Upscaler):
+    """Single-layer symmetric kernel, paper eq. 9: ``h = W σ̃`` on the torus, no bias.
+
+    ``h_i = Σ_(di,dj) W[di,dj] σ̃_(i+di, j+dj)`` (indices mod L) with σ̃ the
+    nearest-neighbour upsampling of μ (±1), ``p(σ_i=s|μ) = exp(s h_i)/(2 cosh h_i)``
+    so ``p(up) = sigmoid(2h)``. ``W`` is symmetric under the square's 8
+    symmetries, parametrised by one value per orbit (:func:`kernel_orbits`).
+
+    Parameters
+    ----------
+    k : int
+        Odd kernel size >= 3.
+    params : array_like, shape ((k+1)(k+3)/8,), optional
+        Initial orbit values of W (default zeros: p(up) = ½ everywhere).
+    dtype : torch.dtype
+        ``torch.float64`` (default) or ``torch.float32``.
+
+    Attributes
+    ----------
+    params : torch.nn.Parameter, shape ((k+1)(k+3)/8,)
+    """
+
+    def __init__(self, k: int, params=None, dtype: torch.dtype = torch.float64):
+        super().__init__()
+        self.k = _check_k(k)
+        n_orb = (self.k + 1) * (self.k + 3) // 8
+        if params is None:
+            p = torch.zeros(n_orb, dtype=dtype)
+        else:
+            p = torch.as_tensor(np.asarray(params, dtype=np.float64)).to(dtype).clone()
+            if p.shape != (n_orb,):
+                raise ValueError(f"k={self.k} needs {n_orb} parameters, got shape {tuple(p.shape)}")
+        self.params = torch.nn.Parameter(p)
+
+    @property
+    def kernel(self) -> torch.Tensor:
+        """The full ``(k, k)`` kernel W, ``kernel[di+c, dj+c] = W[di, dj]``."""
+        return symmetric_kernel(self.params, self.k)
+
+    def field(self, mu, method: str = "auto") -> torch.Tensor:
+        """Local field ``h = W σ̃`` on the torus.
+
+        Parameters
+        ----------
+        mu : torch.Tensor or array_like, shape (n, l, l)
+            Block spins ±1, any numeric dtype.
+        method : {"auto", "conv", "roll"}
+            ``"conv"`` (circular padding + conv2d, needs ``2l >= k``), ``"roll"``
+            (sum of rolled copies, any size), ``"auto"``: conv when possible.
+
+        Returns
+        -------
+        torch.Tensor, shape (n, 2l, 2l), model dtype
+        """
+        x = upsample_nearest_torch(_as_spin_tensor(mu, self.params.dtype, "mu"))
+        L, k, c = x.shape[-1], self.k, self.k // 2
+        W = self.kernel
+        if method == "auto":
+            method = "conv" if L >= k else "roll"
+        if method == "conv":
+            if L < k:
+                raise ValueError(f"conv path needs lattice size L >= k, got L={L}, k={k}; use method='roll'")
+            xp = F.pad(x[:, None], (c, c, c, c), mode="circular")
+            return F.conv2d(xp, W[None, None])[:, 0]
+        if method == "roll":
+            h = torch.zeros_like(x)
+            for di in range(-c, c + 1):
+                for dj in range(-c, c + 1):
+                    h = h + W[di + c, dj + c] * torch.roll(x, shifts=(-di, -dj), dims=(1, 2))
+            return h
+        raise ValueError(f"method must be 'auto', 'conv' or 'roll', got {method!r}")
+
+    def extra_repr(self) -> str:
+        return f"k={self.k}, n_params={self.n_params}"
+
+
+class TwoLayerUpscaler(_Upscaler):
+    """Two-layer CNN (paper section VI): upsample, conv k x k 1→C, ReLU, conv k x k C→1.
+
+    Both convolutions have stride 1, free biases and periodic (torus) boundary
+    conditions at any lattice size (periodic tiling + unpadded conv). The
+    network's output is a logit ``z`` with ``p(up) = sigmoid(z)``; the field of
+    the common convention ``p(up) = sigmoid(2h)`` is ``h = z/2``. There is no
+    symmetry constraint. Parameters get torch's default initialisation
+    (seed it with ``torch.manual_seed``).
+
+    Parameters
+    ----------
+    k : int
+        Odd kernel size >= 3 of both layers.
+    channels : int
+        Hidden channels (paper: 32).
+    dtype : torch.dtype
+        ``torch.float64`` (default) or ``torch.float32``.
+    input_01 : bool
+        If False (default) the first layer sees σ̃ ∈ {-1, +1}; if True it sees
+        ``(σ̃+1)/2 ∈ {0, 1}``, the authors' convention (used to load their
+        weights verbatim).
+
+    Attributes
+    ----------
+    conv1 : torch.nn.Conv2d   (channels, 1, k, k) weights, (channels,) bias
+    conv2 : torch.nn.Conv2d   (1, channels, k, k) weights, (1,) bias
+    """
+
+    def __init__(self, k: int, channels: int = 32, dtype: torch.dtype = torch.float64, input_01: bool = False):
+        super().__init__()
+        self.k = _check_k(k)
+        if int(channels) != channels or channels < 1:
+            raise ValueError(f"channels must be a positive integer, got {channels!r}")
+        self.channels = int(channels)
+        self.input_01 = bool(input_01)
+        self.conv1 = torch.nn.Conv2d(1, self.channels, self.k, bias=True, dtype=dtype)
+        self.conv2 = torch.nn.Conv2d(self.channels, 1, self.k, bias=True, dtype=dtype)
+
+    def logit(self, mu) -> torch.Tensor:
+        """Network output ``z`` (``p(up) = sigmoid(z)``), shape (n, 2l, 2l)."""
+        x = upsample_nearest_torch(_as_spin_tensor(mu, self.conv1.weight.dtype, "mu"))
+        if self.input_01:
+            x = (x + 1.0) / 2.0
+        c = self.k // 2
+        y = torch.relu(self.conv1(_wrap_pad(x[:, None], c)))
+        return self.conv2(_wrap_pad(y, c))[:, 0]
+
+    def field(self, mu) -> torch.Tensor:
+        """Local field ``h = z/2`` of the convention ``p(up) = sigmoid(2h)``.
+
+        Parameters
+        ----------
+        mu : torch.Tensor or array_like, shape (n, l, l)
+            Block spins ±1, any numeric dtype.
+
+        Returns
+        -------
+        torch.Tensor, shape (n, 2l, 2l), model dtype
+        """
+        return 0.5 * self.logit(mu)
+
+    def extra_repr(self) -> str:
+        return f"k={self.k}, channels={self.channels}, input_01={self.input_01}"
+
+
+# ---------------------------------------------------------------- authors' release
+
+def _default_release_path():
+    return resources.files("dreamrg") / "data" / "authors_single_layer.json"
+
+
+def release_entries(path=None) -> list[dict]:
+    """Entries of the authors' released models.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A JSON file with a ``models`` list in the schema of
+        ``../shared/authors-release/released_models.json`` (26 entries, single-
+        and two-layer). Default: the packaged ``dreamrg/data/authors_single_layer.json``
+        (the 14 single-layer entries only, same schema).
+
+    Returns
+    -------
+    list of dict
+        Each with ``file``, ``model`` (``"symmetric_single_layer"`` or
+        ``"two_layer_32ch"``), ``kernel_size``, ``L_train``, ``batch_size``,
+        ``set_size``, ``weighted_loss``, ``learning_rate`` and ``state_dict``
+        (name -> ``{"shape": [...], "values": [...]}``, row-major).
+    """
+    src = _default_release_path() if path is None else Path(path)
+    with src.open("r", encoding="utf-8") as fh:
+        return list(json.load(fh)["models"])
+
+
+def _tensor(entry: dict, name: str, dtype: torch.dtype) -> torch.Tensor:
+    t = entry["state_dict"][name]
+    return torch.tensor(t["values"], dtype=torch.float64).reshape(t["shape"]).to(dtype)
+
+
+def from_release_entry(entry: dict, dtype: torch.dtype = torch.float64) -> torch.nn.Module:
+    """Build a dreamrg model from one entry of the authors' release.
+
+    Single layer: a :class:`SymmetricUpscaler` with ``params = K/4`` (their
+    ``convs.params`` K are in the orbit order of :func:`kernel_orbits`; see the
+    module docstring for W = K/4). Two layer: a :class:`TwoLayerUpscaler` with
+    ``input_01=True`` and the weights copied verbatim (``convs.0`` -> ``conv1``,
+    ``convs.2`` -> ``conv2``). Either way ``sigmoid(2 * model.field(mu))`` is
+    their ``p(up)``.
+
+    Parameters
+    ----------
+    entry : dict
+        One element of :func:`release_entries`.
+    dtype : torch.dtype
+        Model dtype (default float64; the released numbers are float32 values).
+
+    Returns
+    -------
+    SymmetricUpscaler or TwoLayerUpscaler
+        With ``model.release_meta``: a dict of :data:`RELEASE_META_KEYS`.
+    """
+    kind, k = entry["model"], int(entry["kernel_size"])
+    if kind == "symmetric_single_layer":
+        K = _tensor(entry, "convs.params", torch.float64)
+        model = SymmetricUpscaler(k, params=(K / 4.0).numpy(), dtype=dtype)
+    elif kind == "two_layer_32ch":
+        w1 = _tensor(entry, "convs.0.weight", dtype)
+        model = TwoLayerUpscaler(k, channels=w1.shape[0], dtype=dtype, input_01=True)
+        with torch.no_grad():
+            for mine, theirs in ((model.conv1, "convs.0"), (model.conv2, "convs.2")):
+                for attr in ("weight", "bias"):
+                    src = _tensor(entry, f"{theirs}.{attr}", dtype)
+                    dst = getattr(mine, attr)
+                    if src.shape != dst.shape:
+                        raise ValueError(f"{theirs}.{attr} has shape {tuple(src.shape)}, expected {tuple(dst.shape)}")
+                    dst.copy_(src)
+    else:
+        raise ValueError(f"unknown model kind {kind!r}; expected 'symmetric_single_layer' or 'two_layer_32ch'")
+    model.release_meta = {key: entry.get(key) for key in RELEASE_META_KEYS}
+    return model
