@@ -65,12 +65,31 @@ def execute_chapter(root: Path, chapter: str, profile: str, out_dir: Path) -> Pa
 
 
 def build_book(profile: str = "quick", chapters: list[str] | None = None, build: bool = True,
-               root: Path | None = None) -> Path:
-    """Execute chapters at ``profile`` and build the HTML; returns ``_build/html/index.html``."""
+               root: Path | None = None, base: Path | None = None) -> Path:
+    """Execute chapters at ``profile`` and build the HTML.
+
+    Parameters
+    ----------
+    profile : {"smoke", "quick", "paper"}
+    chapters : list of str, optional
+        Chapters to (re-)execute; others reuse their last executed notebook.
+    build : bool
+        Build the HTML after executing.
+    root : Path, optional
+        Repository root (default: found from the package or the working directory).
+    base : Path, optional
+        Where ``_build/`` goes (default: ``root``).
+
+    Returns
+    -------
+    Path
+        ``<base>/_build/html/index.html`` (or the notebook directory if ``build`` is False).
+    """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
     root = root or repo_root()
-    out_dir = root / "_build" / "notebooks"
+    base = base or root
+    out_dir = base / "_build" / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
     names = toc_chapters(root)
     for name in names:
@@ -90,10 +109,10 @@ def build_book(profile: str = "quick", chapters: list[str] | None = None, build:
     config.setdefault("execute", {})["execute_notebooks"] = "off"
     config["bibtex_bibfiles"] = [str((root / "refs.bib").resolve())]
     (out_dir / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
-    html = root / "_build" / "html"
+    html = base / "_build" / "html"
     if html.exists():
         shutil.rmtree(html)
-    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(out_dir), "--path-output", str(root),
+    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(out_dir), "--path-output", str(base),
            "-W", "-n", "--keep-going"]
     subprocess.run(cmd, check=True, cwd=root)
     index = html / "index.html"
