@@ -86,5 +86,26 @@ def test_mc_import_cli(tmp_path):
 
 
 def test_pending_stage_fails_clearly():
-    res = run("train")
+    res = run("dream")
     assert res.returncode == 2 and "not implemented yet" in res.stderr
+
+
+def test_train_cli_exact_and_bad_input(tmp_path):
+    data = tmp_path / "d"
+    assert run("mc", "--L", 16, "--n-configs", 300, "--seed", 1, "--out", data, "--no-progress").returncode == 0
+    res = run("train", "--data", data, "--k", 3, "--method", "exact", "--out", tmp_path / "m.json", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    assert "(0, 0)" in res.stdout and (tmp_path / "m.json").is_file()
+    for args, fragment in [(["--k", 4], "odd"), (["--k", 3, "--data", tmp_path / "nothing"], "not a dreamrg"),
+                           (["--k", 3, "--method", "exact", "--model", "two-layer"], "single-layer"),
+                           (["--k", 3], "needs --validation")]:
+        argv = ["train", "--data", data, "--out", tmp_path / "x.json", "--no-progress"] + list(args)
+        if "--method" not in argv and fragment != "needs --validation":
+            argv += ["--method", "exact"]
+        res = run(*argv)
+        assert res.returncode == 2 and fragment in res.stderr, (args, res.stderr)
+        assert not (tmp_path / "x.json").exists()
+    odd = tmp_path / "odd"
+    assert run("mc", "--L", 9, "--n-configs", 20, "--seed", 1, "--out", odd, "--no-progress").returncode == 0
+    res = run("train", "--data", odd, "--k", 3, "--method", "exact", "--out", tmp_path / "x.json")
+    assert res.returncode == 2 and "even L" in res.stderr

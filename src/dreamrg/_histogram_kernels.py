@@ -27,36 +27,52 @@ __all__ = ["accumulate_pattern_counts", "site_pattern_codes"]
 
 
 @njit(inline="always")
-def _block_codes(mu_n, P, rowcode, code):
+def _block_codes(mu_n, P, wrap, rowcode, code):
     """Pattern code of the P x P block anchored at every coarse cell.
 
     Parameters
     ----------
     mu_n : numpy.ndarray of int8, shape (l, l)
-        One coarse configuration (+1 / -1).
+        One coarse configuration (+1 / -1; anything but +1 reads as -1).
     P : int
         Patch size.
+    wrap : numpy.ndarray of int64, shape (l + P,)
+        ``wrap[x] = x mod l``.
     rowcode : numpy.ndarray of int64, shape (l, l)
         Scratch; on return ``rowcode[a, b0]`` holds the P-bit code of
-        ``mu_n[a, b0:b0+P]`` (columns mod l).
+        ``mu_n[a, b0:b0+P]`` (columns mod l, bit b for column b0 + b).
     code : numpy.ndarray of int64, shape (l, l)
         Output; ``code[a0, b0]`` is the pattern code of the block whose
         top-left cell is ``(a0, b0)``.
     """
     l = mu_n.shape[0]
     for a in range(l):
+        row = mu_n[a]
         for b0 in range(l):
             c = 0
             for b in range(P):
-                if mu_n[a, (b0 + b) % l] > 0:
+                if row[wrap[b0 + b]] == 1:
                     c |= 1 << b
             rowcode[a, b0] = c
     for a0 in range(l):
         for b0 in range(l):
             c = 0
             for a in range(P):
-                c |= rowcode[(a0 + a) % l, b0] << (a * P)
+                c |= rowcode[wrap[a0 + a], b0] << (a * P)
             code[a0, b0] = c
+
+
+@njit
+def _tables(l, P, start):
+    """``wrap[x] = x mod l`` (x < l + P) and ``anchor[p, c] = (c + start[p]) mod l``."""
+    wrap = np.empty(l + P, dtype=np.int64)
+    for x in range(l + P):
+        wrap[x] = x % l
+    anchor = np.empty((2, l), dtype=np.int64)
+    for p in range(2):
+        for c in range(l):
+            anchor[p, c] = (c + start[p] + l * P) % l
+    return wrap, anchor
 
 
 @njit(parallel=True)
@@ -84,44 +100,40 @@ def accumulate_pattern_counts(sigma, mu, weights, P, start, partial, n_bad):
     partial : numpy.ndarray of float64, shape (C, 4, 2**(P*P), 2)
         Accumulated into (not zeroed): ``partial[c, pos, code, spin_index]``.
     n_bad : numpy.ndarray of int64, shape (C,)
-        Accumulated into: number of fine spins not equal to +1 / -1 (such
-        spins are not counted) and coarse spins not equal to +1 / -1
-        (a coarse spin that is not +1 is read as -1).
+        Accumulated into: number of fine plus coarse spins not equal to
+        +1 / -1. If non-zero, ``partial`` holds garbage for this batch (an
+        invalid fine spin is still counted in some bin; a coarse spin that is
+        not +1 is read as -1) and the caller must discard it.
     """
     n = sigma.shape[0]
     l = mu.shape[1]
     C = partial.shape[0]
-    shift = l * P  # makes (c + start) non-negative before taking mod l
+    wrap, anchor = _tables(l, P, start)
     for c in prange(C):
         rowcode = np.empty((l, l), dtype=np.int64)
         code = np.empty((l, l), dtype=np.int64)
+        pc = partial[c]
         bad = 0
-        lo = (c * n) // C
-        hi = ((c + 1) * n) // C
-        for t in range(lo, hi):
+        for t in range((c * n) // C, ((c + 1) * n) // C):
             mu_t = mu[t]
             for a in range(l):
                 for b in range(l):
                     m = mu_t[a, b]
                     if m != 1 and m != -1:
                         bad += 1
-            _block_codes(mu_t, P, rowcode, code)
+            _block_codes(mu_t, P, wrap, rowcode, code)
             w = weights[t]
-            for ci in range(l):
-                for pi in range(2):
-                    i = 2 * ci + pi
-                    a0 = (ci + start[pi] + shift) % l
-                    for cj in range(l):
-                        for pj in range(2):
-                            j = 2 * cj + pj
-                            b0 = (cj + start[pj] + shift) % l
-                            s = sigma[t, i, j]
-                            if s == 1:
-                                partial[c, 2 * pi + pj, code[a0, b0], 1] += w
-                            elif s == -1:
-                                partial[c, 2 * pi + pj, code[a0, b0], 0] += w
-                            else:
-                                bad += 1
+            for i in range(2 * l):
+                pi = i & 1
+                crow = code[anchor[pi, i >> 1]]
+                srow = sigma[t, i]
+                for j in range(2 * l):
+                    pj = j & 1
+                    s = np.int64(srow[j])
+                    # branchless (random spins would defeat branch prediction): an
+                    # invalid spin is counted in n_bad and lands in a valid bin
+                    bad += s * s != 1
+                    pc[2 * pi + pj, crow[anchor[pj, j >> 1]], ((s + 1) >> 1) & 1] += w
         n_bad[c] += bad
 
 
@@ -143,13 +155,12 @@ def site_pattern_codes(mu, P, start, out):
     """
     n = mu.shape[0]
     l = mu.shape[1]
-    shift = l * P
+    wrap, anchor = _tables(l, P, start)
     for t in prange(n):
         rowcode = np.empty((l, l), dtype=np.int64)
         code = np.empty((l, l), dtype=np.int64)
-        _block_codes(mu[t], P, rowcode, code)
+        _block_codes(mu[t], P, wrap, rowcode, code)
         for i in range(2 * l):
-            a0 = (i // 2 + start[i % 2] + shift) % l
+            crow = code[anchor[i & 1, i >> 1]]
             for j in range(2 * l):
-                b0 = (j // 2 + start[j % 2] + shift) % l
-                out[t, i, j] = code[a0, b0]
+                out[t, i, j] = crow[anchor[j & 1, j >> 1]]

@@ -25,6 +25,7 @@ from typing import Any
 STAGE_VERSIONS: dict[str, int] = {
     "mc": 1,
     "observables": 2,
+    "models": 1,
 }
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from dreamrg.observables import format_estimate
 
 _PENDING = {
-    "train": "training the upscalers (issue 4)",
     "dream": "dreaming up configurations (issue 5)",
     "mcrg": "Monte Carlo renormalisation group (issue 6)",
 }
@@ -75,6 +74,24 @@ def _import_parser() -> argparse.ArgumentParser:
 
 
 def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
+    tr = sub.add_parser("train", help="train an upscaler U(σ|μ) on a configuration store",
+                        description="Train a single-layer symmetric (or two-layer) upscaler with the paper's "
+                        "AdamW schedule, or find the exact optimum of the single-layer loss.")
+    tr.add_argument("--data", type=Path, required=True, help="training store (fine configurations)")
+    tr.add_argument("--validation", type=Path, default=None,
+                    help="independent validation store (required for --method adamw)")
+    tr.add_argument("--k", type=int, required=True, help="odd kernel size ≥ 3")
+    tr.add_argument("--weighted", action="store_true", help="weighted loss (paper eq. 13)")
+    tr.add_argument("--method", choices=("adamw", "exact"), default="adamw")
+    tr.add_argument("--model", choices=("symmetric", "two-layer"), default="symmetric")
+    tr.add_argument("--epochs", type=_positive_int, default=50)
+    tr.add_argument("--batch-size", type=_positive_int, default=50_000)
+    tr.add_argument("--lr", type=float, default=0.01)
+    tr.add_argument("--n-train", type=_positive_int, default=None, help="use the first N configurations")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--out", type=Path, required=True, help="model file (JSON) to write")
+    tr.add_argument("--no-progress", action="store_true")
+
 
     obs = sub.add_parser("observables", help="χ, c_me, c, U4, <|m|>, <e> with errors for stores",
                          description="Print observables with jackknife errors for every store given.")
@@ -149,6 +166,47 @@ def _cmd_observables(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from dreamrg import train
+    from dreamrg.store import open_store
+
+    params = train.TrainParams(k=args.k, model=args.model, weighted=args.weighted, method=args.method,
+                               epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+    for path in (args.data, args.validation):
+        if path is not None:
+            open_store(path)  # clear error for missing or foreign data before any work
+    if args.out.exists() and args.out.is_dir():
+        raise UsageError(f"--out {args.out} is a directory; give a file name such as model.json")
+    progress = False if args.no_progress else None
+    meta = {"params": params.__dict__, "data": str(args.data), "L_t": open_store(args.data).L,
+            "M": args.n_train or open_store(args.data).count}
+    if args.method == "exact":
+        model, info = train.fit_exact(params, args.data, n_train=args.n_train, progress=progress)
+        meta |= {"method": "exact", "fit": info}
+        print(f"exact optimum: loss {info['loss']:.6f} per configuration after {info['n_iter']} Newton steps")
+    else:
+        if args.validation is None:
+            raise UsageError("--method adamw needs --validation PATH (an independent store)")
+        torch.set_num_threads(max(1, torch.get_num_threads()))
+        model, hist = train.train_adamw(params, args.data, args.validation, n_train=args.n_train, progress=progress)
+        meta |= {"method": "adamw", "history": hist}
+        print(f"final losses per configuration: train {hist['train_loss'][-1]:.6f}  "
+              f"validation {hist['valid_loss'][-1]:.6f}")
+    train.save_model(args.out, model, meta)
+    if args.model == "symmetric":
+        from dreamrg.models import kernel_orbits
+
+        print("learned W per orbit (|di|, |dj|):")
+        for orbit, w in zip(kernel_orbits(args.k), model.params.tolist()):
+            print(f"  {orbit}: {w:+.6f}")
+    else:
+        print(f"two-layer model with {model.n_params} parameters")
+    print(f"wrote {args.out}")
+    return 0
+
+
 def _cmd_book(args: argparse.Namespace) -> int:
     from dreamrg.bookrun import build_book
 
@@ -166,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command in _PENDING:
             parser.error(f"'{args.command}' ({_PENDING[args.command]}) is not implemented yet")
-    handlers = {"mc": _cmd_mc, "mc-import": _cmd_import, "observables": _cmd_observables, "book": _cmd_book}
+    handlers = {"mc": _cmd_mc, "train": _cmd_train, "mc-import": _cmd_import, "observables": _cmd_observables, "book": _cmd_book}
     try:
         return handlers[args.command](args)
     except (UsageError, ValueError, FileNotFoundError, PermissionError) as exc:

@@ -52,6 +52,38 @@ _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             "seed": 2024,
         },
     },
+    "training": {
+        "smoke": {
+            "ks": [3, 5],
+            "L_t": 16,
+            "M": 500,
+            "epochs": 4,
+            "batch_size": 100,
+            "fig6_L_t": [16],
+            "fig6_M": [250, 500],
+            "seed": 7,
+        },
+        "quick": {
+            "ks": [3, 5, 7],
+            "L_t": 32,
+            "M": 10_000,
+            "epochs": 25,
+            "batch_size": 500,
+            "fig6_L_t": [32],
+            "fig6_M": [1_000, 3_000, 10_000],
+            "seed": 7,
+        },
+        "paper": {
+            "ks": [3, 5, 7],
+            "L_t": 32,
+            "M": 1_000_000,
+            "epochs": 50,
+            "batch_size": 50_000,
+            "fig6_L_t": [32, 64, 128],
+            "fig6_M": [10_000, 100_000, 1_000_000],
+            "seed": 7,
+        },
+    },
 }
 
 CHAPTERS: tuple[str, ...] = (

@@ -1,0 +1,317 @@
+"""Training the upscalers: the paper's AdamW schedule and the exact optimum.
+
+AdamW (the paper's section III.B)
+---------------------------------
+Minibatches of fine configurations σ are unpacked from the bit-packed store on
+the fly (the packed training set is held in memory: 128 MB for 10^6
+configurations at L_t = 32, 2 GB at 128; never the float configurations). Every
+epoch draws a fresh permutation and fresh majority-rule tie-breaks from
+``SeedSequence(seed, spawn_key=(epoch,))``. The loss is the negative
+log-likelihood per configuration,
+
+* unweighted (eq. 12): ``-(1/B) Σ_a log U(σ_a|μ_a)`` over a batch of B;
+* weighted (eq. 13): ``-Σ_a w_a log U(σ_a|μ_a)`` with ``w_a = D(μ_a|σ_a) / Σ_b D(μ_b|σ_b)``
+  normalised over the batch in log space (``D = 2^-ties`` underflows).
+
+Optimiser: ``torch.optim.AdamW`` with learning rate 0.01 and torch's default
+weight decay (0.01; the paper does not state it), no schedule, no early stopping.
+The validation loss is computed every epoch on the independent validation set with
+one fixed tie-break draw.
+
+Exact optimum (beyond the paper)
+--------------------------------
+For the single-layer models the loss is a convex logistic regression in the
+kernel parameters. :func:`fit_exact` reduces the whole training set to a
+histogram over (block position, coarse pattern, fine spin) and minimises the
+loss with Newton's method (:mod:`dreamrg.exact_fit`). The weighted variant
+normalises the weights over the whole training set (the objective eq. 13 is an
+estimate of), not per batch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from dreamrg import coarse, models
+from dreamrg._progress import _no_bar
+from dreamrg._version import __version__
+from dreamrg.store import open_store, unpack
+
+MODEL_KINDS = ("symmetric", "two-layer")
+METHODS = ("adamw", "exact")
+FORMAT = "dreamrg-model"
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, corrupt or of another kind than expected."""
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """Hyper-parameters of one training run (validated on construction)."""
+
+    k: int
+    model: str = "symmetric"
+    weighted: bool = False
+    method: str = "adamw"
+    epochs: int = 50
+    batch_size: int = 50_000
+    lr: float = 0.01
+    weight_decay: float = 0.01
+    channels: int = 32
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.k, (int, np.integer)) or self.k < 3 or self.k % 2 == 0:
+            raise ValueError(f"k must be an odd integer ≥ 3; got {self.k!r}")
+        if self.model not in MODEL_KINDS:
+            raise ValueError(f"model must be one of {MODEL_KINDS}; got {self.model!r}")
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}; got {self.method!r}")
+        if self.method == "exact" and self.model != "symmetric":
+            raise ValueError("the exact optimum exists only for the single-layer symmetric model")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(f"epochs and batch_size must be ≥ 1; got {self.epochs}, {self.batch_size}")
+        if not (self.lr > 0 and self.weight_decay >= 0):
+            raise ValueError(f"lr must be > 0 and weight_decay ≥ 0; got {self.lr}, {self.weight_decay}")
+        if self.seed < 0 or self.channels < 1:
+            raise ValueError("seed must be ≥ 0 and channels ≥ 1")
+
+
+def build_model(params: TrainParams, dtype: torch.dtype = torch.float64) -> torch.nn.Module:
+    if params.model == "symmetric":
+        return models.SymmetricUpscaler(params.k, dtype=dtype)
+    torch.manual_seed(params.seed)  # torch's default init; seeded for reproducibility
+    return models.TwoLayerUpscaler(params.k, channels=params.channels, dtype=dtype)
+
+
+class _PackedSet:
+    """The first ``n`` packed configurations of a store, held in memory (uint8)."""
+
+    def __init__(self, path: str | os.PathLike, n: int | None):
+        st = open_store(path)
+        if st.L % 2:
+            raise ValueError(f"training data must have even L (majority rule on 2x2 blocks); {path} has L={st.L}")
+        n = st.count if n is None else int(n)
+        if n < 1 or n > st.count:
+            raise ValueError(f"{path} holds {st.count} configurations; cannot use {n}")
+        self.L = st.L
+        self.packed = st.read_packed(0, n)
+
+    def __len__(self) -> int:
+        return len(self.packed)
+
+    def batch(self, idx: np.ndarray) -> np.ndarray:
+        return unpack(self.packed[np.sort(idx)], self.L)
+
+
+def _batch_loss(model, sigma: np.ndarray, rng: np.random.Generator, weighted: bool, dtype) -> tuple[torch.Tensor, int]:
+    mu, log_d = coarse.majority_rule(sigma, rng)
+    logp = model.log_prob(torch.from_numpy(sigma).to(dtype), torch.from_numpy(mu).to(dtype))
+    if weighted:
+        w = torch.from_numpy(coarse.log_weights_normalised(log_d)).to(logp.dtype)
+        return -(w * logp).sum(), len(sigma)
+    return -logp.mean(), len(sigma)
+
+
+def _validation_loss(model, valid: _PackedSet, params: TrainParams, batch: int, dtype) -> float:
+    rng = np.random.default_rng(np.random.SeedSequence(params.seed, spawn_key=(2**31,)))
+    total, n = 0.0, 0
+    with torch.no_grad():
+        for lo in range(0, len(valid), batch):
+            idx = np.arange(lo, min(lo + batch, len(valid)))
+            loss, size = _batch_loss(model, valid.batch(idx), rng, params.weighted, dtype)
+            total += float(loss) * size
+            n += size
+    return total / n
+
+
+def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | None = None,
+                n_valid: int | None = None, progress: bool | None = None,
+                dtype: torch.dtype = torch.float32) -> tuple[torch.nn.Module, dict]:
+    """Train with AdamW as in the paper. Returns (model, history).
+
+    ``history`` holds per-epoch ``train_loss`` (mean of the batch losses),
+    ``valid_loss``, ``seconds`` and the single-layer ``params`` trajectory.
+    Losses are per configuration (eq. 12/13 without the 1/L² of a per-spin loss).
+    """
+    from tqdm import tqdm
+
+    train = _PackedSet(train_path, n_train)
+    valid = _PackedSet(valid_path, n_valid)
+    if valid.L != train.L:
+        raise ValueError(f"training (L={train.L}) and validation (L={valid.L}) sizes differ")
+    model = build_model(params, dtype=dtype)
+    opt = torch.optim.AdamW(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
+    hist: dict[str, list] = {"epoch": [], "train_loss": [], "valid_loss": [], "seconds": [], "params": []}
+    bs = min(params.batch_size, len(train))
+    for epoch in tqdm(range(params.epochs), disable=_no_bar(progress), desc=f"AdamW k={params.k}", unit="epoch"):
+        t0 = time.perf_counter()
+        rng = np.random.default_rng(np.random.SeedSequence(params.seed, spawn_key=(epoch,)))
+        order = rng.permutation(len(train))
+        losses, sizes = [], []
+        for lo in range(0, len(train), bs):
+            loss, size = _batch_loss(model, train.batch(order[lo:lo + bs]), rng, params.weighted, dtype)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+            sizes.append(size)
+        hist["epoch"].append(epoch + 1)
+        hist["train_loss"].append(float(np.average(losses, weights=sizes)))
+        hist["valid_loss"].append(_validation_loss(model, valid, params, bs, dtype))
+        hist["seconds"].append(time.perf_counter() - t0)
+        if params.model == "symmetric":
+            hist["params"].append(model.params.detach().double().tolist())
+    return model.to(torch.float64), hist
+
+
+def fit_exact(params: TrainParams, train_path, *, n_train: int | None = None, batch: int = 4096,
+              progress: bool | None = None) -> tuple[models.SymmetricUpscaler, dict]:
+    """Exact minimiser of the single-layer loss over the training set (one tie-break draw)."""
+    from tqdm import tqdm
+
+    from dreamrg import exact_fit
+
+    if params.model != "symmetric":
+        raise ValueError("the exact optimum exists only for the single-layer symmetric model")
+    train = _PackedSet(train_path, n_train)
+    rng = np.random.default_rng(np.random.SeedSequence(params.seed, spawn_key=(0,)))
+    acc = exact_fit.HistogramAccumulator(params.k)
+    t0 = time.perf_counter()
+    for lo in tqdm(range(0, len(train), batch), disable=_no_bar(progress), desc=f"histogram k={params.k}"):
+        sigma = train.batch(np.arange(lo, min(lo + batch, len(train))))
+        mu, log_d = coarse.majority_rule(sigma, rng)
+        acc.add(sigma, mu, log_weights=log_d if params.weighted else None)
+    t_hist = time.perf_counter() - t0
+    res = exact_fit.fit_exact(acc.counts, params.k)
+    model = models.SymmetricUpscaler(params.k, params=torch.tensor(res.params, dtype=torch.float64))
+    info = {"loss": res.loss, "n_iter": res.n_iter, "grad_norm": res.grad_norm, "converged": res.converged,
+            "seconds_histogram": t_hist, "seconds_total": time.perf_counter() - t0}
+    return model, info
+
+
+def exact_loss_of(model: models.SymmetricUpscaler, params: TrainParams, train_path, *,
+                  n_train: int | None = None, batch: int = 4096) -> float:
+    """The full-data loss (same tie-break draw as :func:`fit_exact`) of given single-layer parameters."""
+    from dreamrg import exact_fit
+
+    train = _PackedSet(train_path, n_train)
+    rng = np.random.default_rng(np.random.SeedSequence(params.seed, spawn_key=(0,)))
+    acc = exact_fit.HistogramAccumulator(params.k)
+    for lo in range(0, len(train), batch):
+        sigma = train.batch(np.arange(lo, min(lo + batch, len(train))))
+        mu, log_d = coarse.majority_rule(sigma, rng)
+        acc.add(sigma, mu, log_weights=log_d if params.weighted else None)
+    return exact_fit.histogram_loss(model.params.detach().double().numpy(), acc.counts, params.k)
+
+
+# --------------------------------------------------------------------------- files
+def _state_to_json(model: torch.nn.Module) -> dict[str, Any]:
+    return {name: {"shape": list(t.shape), "values": t.detach().double().reshape(-1).tolist()}
+            for name, t in model.state_dict().items()}
+
+
+def save_model(path: str | os.PathLike, model: torch.nn.Module, meta: dict[str, Any]) -> Path:
+    """Write a model and its metadata as JSON, atomically (temporary file + rename)."""
+    path = Path(path)
+    if isinstance(model, models.SymmetricUpscaler):
+        kind, extra = "symmetric", {"k": model.k}
+    elif isinstance(model, models.TwoLayerUpscaler):
+        kind, extra = "two-layer", {"k": model.k, "channels": model.channels, "input_01": model.input_01}
+    else:
+        raise TypeError(f"cannot save a {type(model).__name__}")
+    doc = {"format": FORMAT, "format_version": 1, "model": kind, **extra,
+           "dreamrg_version": __version__, "meta": meta, "state_dict": _state_to_json(model)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(doc, fh)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load_model(path: str | os.PathLike, expected: str | None = None) -> torch.nn.Module:
+    """Load a model written by :func:`save_model`; ``model.meta`` holds its metadata.
+
+    Parameters
+    ----------
+    expected : {"symmetric", "two-layer"}, optional
+        Raise :class:`ModelFileError` if the file holds another model class.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file {path} does not exist")
+    try:
+        doc = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{path} is not a dreamrg model file (invalid JSON: {exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is not a dreamrg model file (no '\"format\": \"{FORMAT}\"')")
+    kind = doc.get("model")
+    if expected is not None and kind != expected:
+        raise ModelFileError(f"{path} holds a {kind!r} model; expected {expected!r}")
+    try:
+        if kind == "symmetric":
+            model = models.SymmetricUpscaler(int(doc["k"]))
+        elif kind == "two-layer":
+            model = models.TwoLayerUpscaler(int(doc["k"]), channels=int(doc["channels"]),
+                                            input_01=bool(doc.get("input_01", False)))
+        else:
+            raise ModelFileError(f"{path}: unknown model class {kind!r}; allowed: {MODEL_KINDS}")
+        state = {name: torch.tensor(v["values"], dtype=torch.float64).reshape(v["shape"])
+                 for name, v in doc["state_dict"].items()}
+        model.load_state_dict(state)
+    except (KeyError, TypeError, RuntimeError, ValueError) as exc:
+        if isinstance(exc, ModelFileError):
+            raise
+        raise ModelFileError(f"{path} is a corrupt dreamrg model file: {exc}") from None
+    model.meta = doc.get("meta", {})
+    return model
+
+
+# --------------------------------------------------------------------------- cache
+def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
+                 progress: bool | None = None) -> torch.nn.Module:
+    """Train (or reuse) a model on the cached Monte Carlo training set of (L_t, M, data_seed).
+
+    The training set is :func:`dreamrg.mc.training_sets` (validation M/5 from an
+    independent stream). The model file lives in ``data/models/<name>-<key>/model.json``,
+    keyed by every hyper-parameter and the data identity.
+    """
+    from dreamrg import cache
+    from dreamrg.mc import training_sets
+
+    key = {"train": asdict(params), "L_t": L_t, "M": M, "data_seed": data_seed}
+    name = f"{params.model}-k{params.k}-{params.method}{'-w' if params.weighted else ''}-L{L_t}-M{M}"
+    path = cache.entry("models", name, key) / "model.json"
+    if path.exists():
+        return load_model(path)
+    train_path, valid_path = training_sets(L_t, M, data_seed, progress=progress)
+    meta: dict[str, Any] = {"params": asdict(params), "L_t": L_t, "M": M, "data_seed": data_seed}
+    if params.method == "exact":
+        model, info = fit_exact(params, train_path, n_train=M, progress=progress)
+        meta["fit"] = info
+    else:
+        model, hist = train_adamw(params, train_path, valid_path, n_train=M, n_valid=M // 5, progress=progress)
+        meta["history"] = hist
+        meta["full_loss"] = exact_loss_of(model, TrainParams(k=params.k, weighted=params.weighted, method="exact",
+                                                             seed=params.seed), train_path, n_train=M) \
+            if params.model == "symmetric" else None
+    save_model(path, model, meta)
+    return load_model(path)

@@ -1,0 +1,81 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from dreamrg import coarse, mc, models, train
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    d = tmp_path_factory.mktemp("train")
+    tr = mc.run(mc.MCParams(L=16, seed=1, chunk_size=200), 600, d / "tr", progress=False).path
+    va = mc.run(mc.MCParams(L=16, seed=1, chunk_size=200, stream=1), 120, d / "va", progress=False).path
+    return tr, va
+
+
+def test_adamw_lowers_the_loss_towards_the_exact_optimum(stores):
+    tr, va = stores
+    p = train.TrainParams(k=3, epochs=15, batch_size=100, seed=3)
+    model, hist = train.train_adamw(p, tr, va, progress=False)
+    assert len(hist["train_loss"]) == 15 and len(hist["valid_loss"]) == 15
+    assert hist["train_loss"][-1] < hist["train_loss"][0]
+    zero = train.exact_loss_of(models.SymmetricUpscaler(3), train.TrainParams(k=3, method="exact", seed=3), tr)
+    assert zero == pytest.approx(16**2 * np.log(2))        # p = 1/2 everywhere
+    exact, info = train.fit_exact(train.TrainParams(k=3, method="exact", seed=3), tr, progress=False)
+    adam = train.exact_loss_of(model, train.TrainParams(k=3, method="exact", seed=3), tr)
+    assert info["converged"] and info["loss"] <= adam < zero
+
+
+def test_same_seed_same_training(stores):
+    tr, va = stores
+    p = train.TrainParams(k=3, epochs=2, batch_size=150, seed=9)
+    a, _ = train.train_adamw(p, tr, va, progress=False)
+    b, _ = train.train_adamw(p, tr, va, progress=False)
+    assert torch.equal(a.params, b.params)
+
+
+def test_weighted_loss_is_finite_at_L128():
+    rng = np.random.default_rng(0)
+    sigma = np.where(rng.random((4, 128, 128)) < 0.5, -1, 1).astype(np.int8)
+    mu, log_d = coarse.majority_rule(sigma, rng)
+    assert (2.0 ** log_d.astype(np.float32) == 0).all() or log_d.min() < -150   # the naive weight underflows
+    loss, _ = train._batch_loss(models.SymmetricUpscaler(7, dtype=torch.float32), sigma, rng, True, torch.float32)
+    assert torch.isfinite(loss)
+
+
+def test_save_load_roundtrip_and_errors(tmp_path):
+    m = models.SymmetricUpscaler(5, params=np.linspace(-0.1, 0.4, 6))
+    path = train.save_model(tmp_path / "m.json", m, {"note": "x"})
+    back = train.load_model(path, expected="symmetric")
+    assert torch.equal(back.params, m.params) and back.meta == {"note": "x"}
+    with pytest.raises(train.ModelFileError, match="expected 'two-layer'"):
+        train.load_model(path, expected="two-layer")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(train.ModelFileError, match="invalid JSON"):
+        train.load_model(tmp_path / "bad.json")
+    with pytest.raises(train.ModelFileError, match="does not exist"):
+        train.load_model(tmp_path / "missing.json")
+    doc = json.loads(path.read_text())
+    doc["state_dict"]["params"]["values"] = [1.0]
+    (tmp_path / "corrupt.json").write_text(json.dumps(doc))
+    with pytest.raises(train.ModelFileError, match="corrupt"):
+        train.load_model(tmp_path / "corrupt.json")
+    two = models.TwoLayerUpscaler(3, channels=4)
+    back2 = train.load_model(train.save_model(tmp_path / "t.json", two, {}), expected="two-layer")
+    mu = torch.ones(1, 3, 3)
+    assert torch.allclose(back2.field(mu), two.field(mu))
+
+
+@pytest.mark.parametrize("kwargs, match", [({"k": 4}, "odd"), ({"k": 1}, "odd"), ({"k": 3, "method": "sgd"}, "method"),
+                                           ({"k": 3, "model": "two-layer", "method": "exact"}, "single-layer")])
+def test_bad_params(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        train.TrainParams(**kwargs)
+
+
+def test_odd_L_data_rejected(tmp_path):
+    st = mc.run(mc.MCParams(L=9, seed=1, chunk_size=10), 10, tmp_path / "odd", progress=False)
+    with pytest.raises(ValueError, match="even L"):
+        train.fit_exact(train.TrainParams(k=3, method="exact"), st.path)
