@@ -3,20 +3,22 @@
 Prints nanoseconds per spin per update (best of several repetitions) for
 Swendsen-Wang and Wolff (sweep-equivalents) at K_c, on one thread and on all
 numba threads (with one chain per thread), next to a plain numba union-find
-Swendsen-Wang written below, and <|m|> of the recorded states as a sanity
-figure (at K_c, <|m|> ~ 1.0 L**(-1/8) roughly 0.6-0.7 for these sizes)::
+Swendsen-Wang written below, and <|m|> of the 20 recorded states per chain as
+a sanity figure (at K_c, <|m|> ~ L**(-1/8): about 0.65, 0.55, 0.46 for
+L = 32, 128, 512, within +-0.1 for so few records)::
 
     PYTHONPATH=src python benchmarks/bench_mc.py [--sizes 32 128 512] [--quick]
 """
 
 import argparse
+import os
 import time
 
 import numba
 import numpy as np
 from numba import njit
 
-from dreamrg._mc_kernels import sw_chains, wolff_chains
+from dreamrg._mc_kernels import sw_chains, wolff_chains, wolff_chains_fixed
 
 KC = float(np.log1p(np.sqrt(2.0)) / 2.0)
 
@@ -103,44 +105,67 @@ def plain_sw(spins, K, n_updates, seed):
 # --------------------------------------------------------------------------
 # timing helpers
 # --------------------------------------------------------------------------
-def _time_kernel(kernel, L, n_chains, n_updates, threads, reps, seed=0):
-    """Best wall time per spin-update (ns), <|m|> of the records, and the
-    kernel's return value (Wolff: cluster flips per update, per chain).
+class _Run:
+    """One timed configuration: a kernel on ``n_chains`` chains of size L.
 
-    The timed call includes 20 equilibration updates (for Wolff the first 10
-    calibrate the number of cluster flips per sweep-equivalent); they are
-    counted as work.
+    Each call to `once` runs ``n_updates`` updates per chain (20 records) and
+    returns the wall time in ns per spin-update; `mabs` is <|m|> of the last
+    records.  Wolff is timed through `wolff_chains_fixed` with a common
+    ``n_c`` so that the 1-thread and all-thread rows do identical work.
     """
-    numba.set_num_threads(threads)
-    spins = np.ones((n_chains, L, L), dtype=np.int8)
-    st = np.random.SeedSequence(seed).generate_state(4 * n_chains, np.uint64)
-    st = st.reshape(n_chains, 4)
-    n_rec = min(n_updates, 20)
-    thin = max(1, n_updates // n_rec)
-    n_equil = 20
-    out = np.empty((n_chains, n_rec, L, L), dtype=np.int8)
-    kernel(spins, st, KC, 20, 1, out[:, :1].copy())  # burn-in
-    best = np.inf
-    for _ in range(reps):
+
+    def __init__(self, name, L, n_chains, n_updates, threads, n_c=0, seed=0):
+        """Allocate state and outputs; `name` is "SW", "Wolff" or "plain SW"."""
+        self.name, self.L, self.threads, self.n_c = name, L, threads, n_c
+        self.spins = np.ones((n_chains, L, L), dtype=np.int8)
+        st = np.random.SeedSequence(seed).generate_state(4 * n_chains, np.uint64)
+        self.st = st.reshape(n_chains, 4)
+        n_rec = min(n_updates, 20)
+        self.thin = max(1, n_updates // n_rec)
+        self.out = np.empty((n_chains, n_rec, L, L), dtype=np.int8)
+        self.work = n_chains * n_rec * self.thin * L * L
+        self.best = np.inf
+        self._call(20)  # burn-in
+
+    def _call(self, n_equil):
+        """One kernel call (``n_equil`` extra updates, then the records)."""
+        numba.set_num_threads(self.threads)
+        if self.name == "SW":
+            sw_chains(self.spins, self.st, KC, n_equil, self.thin, self.out)
+        elif self.name == "Wolff":
+            wolff_chains_fixed(self.spins, self.st, KC, self.n_c, n_equil,
+                               self.thin, self.out)
+        else:
+            self.plain_mabs = plain_sw(self.spins[0], KC, self.work // self.L**2
+                                       if n_equil == 0 else n_equil, 7)
+
+    def once(self):
+        """Time one call and keep the best time."""
         t0 = time.perf_counter()
-        ret = kernel(spins, st, KC, n_equil, thin, out)
-        best = min(best, time.perf_counter() - t0)
-    work = n_chains * (n_equil + n_rec * thin) * L * L
-    mabs = np.abs(out.mean(axis=(-2, -1), dtype=np.float64)).mean()
-    return best / work * 1e9, mabs, ret
+        self._call(0)
+        self.best = min(self.best, time.perf_counter() - t0)
+
+    @property
+    def ns(self):
+        """Best time in ns per spin-update."""
+        return self.best / self.work * 1e9
+
+    @property
+    def mabs(self):
+        """<|m|> of the recorded states (plain SW: average over the run)."""
+        if self.name == "plain SW":
+            return self.plain_mabs
+        return np.abs(self.out.mean(axis=(-2, -1), dtype=np.float64)).mean()
 
 
-def _time_plain(L, n_updates, reps):
-    """Best wall time per spin-update (ns) and <|m|> of the plain SW."""
+def _calibrate_wolff(L, seed=1):
+    """Cluster flips per sweep-equivalent at K_c, as `wolff_chains` sets it
+    (here from 50 calibration sweeps of one chain)."""
     numba.set_num_threads(1)
-    spins = np.ones((L, L), dtype=np.int8)
-    plain_sw(spins, KC, 20, 1)
-    best, mabs = np.inf, 0.0
-    for r in range(reps):
-        t0 = time.perf_counter()
-        mabs = plain_sw(spins, KC, n_updates, 2 + r)
-        best = min(best, time.perf_counter() - t0)
-    return best / (n_updates * L * L) * 1e9, mabs
+    spins = np.ones((1, L, L), dtype=np.int8)
+    st = np.random.SeedSequence(seed).generate_state(4, np.uint64).reshape(1, 4)
+    out = np.empty((1, 1, L, L), dtype=np.int8)
+    return int(wolff_chains(spins, st, KC, 100, 1, out)[0])
 
 
 def main(argv=None):
@@ -149,41 +174,45 @@ def main(argv=None):
     ap.add_argument("--sizes", type=int, nargs="+", default=[32, 128, 512])
     ap.add_argument("--quick", action="store_true",
                     help="~8x less work and fewer repetitions")
-    ap.add_argument("--spin-updates", type=float, default=3e7,
-                    help="spin-updates per chain per timing (default 3e7)")
+    ap.add_argument("--spin-updates", type=float, default=2e7,
+                    help="spin-updates per chain per timing (default 2e7)")
     args = ap.parse_args(argv)
     work = args.spin_updates / (8 if args.quick else 1)
-    reps = 2 if args.quick else 3
+    reps = 2 if args.quick else 5
     n_all = numba.config.NUMBA_NUM_THREADS
 
     t0 = time.perf_counter()  # JIT warm-up (also compiles the parallel path)
-    for kernel in (sw_chains, wolff_chains):
-        _time_kernel(kernel, 8, n_all, 2, n_all, 1)
-    _time_plain(8, 2, 1)
+    for name in ("SW", "Wolff", "plain SW"):
+        _Run(name, 8, n_all, 2, n_all, n_c=1).once()
+    _calibrate_wolff(8)
     print(f"JIT warm-up {time.perf_counter() - t0:.1f} s; K = K_c = {KC:.6f}; "
           f"numba {numba.__version__}, {n_all} threads, "
-          f"layer {numba.threading_layer()}")
-    hdr = (f"{'L':>5} {'kernel':<12} {'threads':>7} {'chains':>6} "
+          f"layer {numba.threading_layer()}; load average before: "
+          f"{os.getloadavg()[0]:.2f}\n(best of {reps} interleaved "
+          f"repetitions; other processes on the machine distort the "
+          f"parallel rows)")
+    hdr = (f"{'L':>5} {'kernel':<9} {'threads':>7} {'chains':>6} "
            f"{'ns/spin/upd':>12} {'<|m|>':>7}  note")
     print(hdr)
     print("-" * len(hdr))
     summary = []
     for L in args.sizes:
         n_upd = max(4, int(round(work / (L * L))))
-        res = {}
-        for name, kernel in (("SW", sw_chains), ("Wolff", wolff_chains)):
-            for threads in sorted({1, n_all}):
-                ns, mabs, ret = _time_kernel(kernel, L, threads, n_upd,
-                                             threads, reps)
-                res[name, threads] = ns
-                note = "" if ret is None else f"n_c = {[int(v) for v in ret]}"
-                print(f"{L:>5} {name:<12} {threads:>7} {threads:>6} "
-                      f"{ns:>12.2f} {mabs:>7.3f}  {note}")
-        ns, mabs = _time_plain(L, n_upd, reps)
-        print(f"{L:>5} {'plain SW':<12} {1:>7} {1:>6} {ns:>12.2f} {mabs:>7.3f}")
-        summary.append((L, ns / res["SW", 1],
-                        res["SW", 1] / res["SW", n_all],
-                        res["Wolff", 1] / res["Wolff", n_all]))
+        n_c = _calibrate_wolff(L)
+        runs = [_Run(name, L, th, n_upd, th, n_c=n_c)
+                for name in ("SW", "Wolff") for th in sorted({1, n_all})]
+        runs.append(_Run("plain SW", L, 1, n_upd, 1))
+        for _ in range(reps):
+            for run in runs:
+                run.once()
+        for run in runs:
+            note = f"n_c = {n_c}" if run.name == "Wolff" else ""
+            print(f"{L:>5} {run.name:<9} {run.threads:>7} "
+                  f"{run.spins.shape[0]:>6} {run.ns:>12.2f} {run.mabs:>7.3f}"
+                  f"  {note}")
+        sw1, sw2, w1, w2, plain = (run.ns for run in runs) if n_all > 1 else (
+            runs[0].ns, runs[0].ns, runs[1].ns, runs[1].ns, runs[2].ns)
+        summary.append((L, plain / sw1, sw1 / sw2, w1 / w2))
     print()
     print(f"{'L':>5} {'plain/ours (SW, 1 thr)':>24} "
           f"{f'SW speed-up {n_all} thr':>20} {f'Wolff speed-up {n_all} thr':>23}")
@@ -192,7 +221,8 @@ def main(argv=None):
     print("\nns/spin/update = wall time / (chains x updates x L^2); the "
           "parallel rows run one chain per thread, so their figure is per "
           "spin-update of the whole machine.  Wolff updates are "
-          "sweep-equivalents (ceil(L^2/<|C|>) cluster flips).")
+          "sweep-equivalents: n_c single-cluster flips, n_c = ceil(L^2/<|C|>) "
+          "calibrated by wolff_chains.")
 
 
 if __name__ == "__main__":

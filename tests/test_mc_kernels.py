@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from dreamrg._mc_kernels import sw_chains, wolff_chains, wolff_chains_fixed
+from dreamrg._mc_kernels import (_xoshiro_next, sw_chains, wolff_chains,
+                                 wolff_chains_fixed)
 from dreamrg._mc_reference import sw_update_reference, wolff_update_reference
 
 KC = float(np.log1p(np.sqrt(2.0)) / 2.0)
@@ -80,6 +81,24 @@ def _gof_pvalue(e, m, exact):
     return stats.chisquare(o_bins, e_bins).pvalue
 
 
+@numba.njit
+def _xoshiro_outputs(state, n):
+    """First `n` xoshiro256** outputs from `state` (uint64[4])."""
+    out = np.empty(n, dtype=np.uint64)
+    s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
+    for k in range(n):
+        out[k], s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
+    return out
+
+
+def test_xoshiro256starstar_reference_vector():
+    """The inline PRNG reproduces the reference xoshiro256** stream."""
+    # first outputs of the reference C xoshiro256** from state {1, 2, 3, 4}
+    got = _xoshiro_outputs(np.array([1, 2, 3, 4], dtype=np.uint64), 4)
+    np.testing.assert_array_equal(
+        got, np.array([11520, 0, 1509978240, 1215971899390074240], np.uint64))
+
+
 # -- (a) exact enumeration, numba kernels ----------------------------------
 # Records are taken with `thin` large enough that consecutive records are
 # practically independent (otherwise chi-square is inflated by ~2*tau_int).
@@ -90,6 +109,7 @@ def _gof_pvalue(e, m, exact):
 @pytest.mark.parametrize("kernel, thin", [(sw_chains, 12), (wolff_chains, 25)],
                          ids=["sw", "wolff"])
 def test_exact_distribution(kernel, thin, L):
+    """Kernel (E, M) histogram at K_c matches exact enumeration."""
     n_chains, n_rec = 4, 10_000
     spins = np.ones((n_chains, L, L), dtype=np.int8)
     out = np.empty((n_chains, n_rec, L, L), dtype=np.int8)
@@ -100,6 +120,7 @@ def test_exact_distribution(kernel, thin, L):
 
 
 def test_wolff_fixed_exact_distribution():
+    """`wolff_chains_fixed` with one cluster flip per update is exact too."""
     L, n_chains, n_rec = 3, 2, 10_000
     spins = np.ones((n_chains, L, L), dtype=np.int8)
     out = np.empty((n_chains, n_rec, L, L), dtype=np.int8)
@@ -113,14 +134,17 @@ def test_wolff_fixed_exact_distribution():
 # two cluster flips per Wolff update, rho_M(1) ~ 0.67 -> thin 15.
 @pytest.mark.parametrize("name", ["sw", "wolff"])
 def test_reference_exact_distribution(name):
+    """Reference twins at L = 3 match exact enumeration."""
     L, n_rec = 3, 3000
     rng = np.random.default_rng(12345)
     if name == "sw":
         def update(s):
+            """One reference SW update."""
             return sw_update_reference(s, KC, rng)
         thin = 8
     else:
         def update(s):
+            """Two reference Wolff cluster flips."""
             return wolff_update_reference(s, KC, rng, n_clusters=2)
         thin = 15
     s = np.ones((L, L), dtype=np.int8)
@@ -138,6 +162,7 @@ def test_reference_exact_distribution(name):
 # -- (c) determinism, independent of the thread count -------------------------
 @pytest.mark.parametrize("kernel", [sw_chains, wolff_chains], ids=["sw", "wolff"])
 def test_thread_count_independence(kernel):
+    """Bit-identical output with 1 and 2 numba threads, and per chain."""
     L, n_chains, n_rec = 16, 4, 3
     rng = np.random.default_rng(3)
     spins0 = rng.choice(np.array([-1, 1], dtype=np.int8), size=(n_chains, L, L))
@@ -167,6 +192,7 @@ def test_thread_count_independence(kernel):
 # -- (d) limiting couplings ---------------------------------------------------
 @pytest.mark.parametrize("kernel", [sw_chains, wolff_chains], ids=["sw", "wolff"])
 def test_ordered_at_strong_coupling(kernel):
+    """At K = 3 an all-up start stays ordered (|m| ~ 1, sign may flip)."""
     L, n_chains, n_rec = 16, 2, 50
     spins = np.ones((n_chains, L, L), dtype=np.int8)
     out = np.empty((n_chains, n_rec, L, L), dtype=np.int8)
@@ -177,6 +203,7 @@ def test_ordered_at_strong_coupling(kernel):
 
 @pytest.mark.parametrize("kernel", [sw_chains, wolff_chains], ids=["sw", "wolff"])
 def test_paramagnet_at_weak_coupling(kernel):
+    """At K = 0.01, <M^2>/N matches the high-temperature series (~1)."""
     # <M^2>/N = 1 + 4v + 12v^2 + ... with v = tanh K (high-T series), i.e.
     # ~1.04 at K = 0.01; M^2/N has variance ~2, so 8000 records give
     # a standard error ~0.016.

@@ -166,7 +166,7 @@ def _sw_update(s, parent, pend, st, L, thr):
     bonds are active and the two pointers differ the merge is *deferred* to a
     list (written unconditionally, counter advanced by the flag) together
     with the ``2L`` periodic wrap bonds, and the list is then merged with
-    union-by-index and path halving.  This keeps the raster loop free of
+    union-by-index and path splitting.  This keeps the raster loop free of
     data-dependent branches.
 
     Pass 2 runs in raster order: every root is the smallest index of its

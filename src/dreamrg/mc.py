@@ -11,8 +11,12 @@ so a chunk's content depends only on (seed, j, parameters) -- not on how many
 threads run, nor on whether the run was interrupted and resumed. Chains run in
 parallel on all cores (numba ``prange`` over chains).
 
-For Wolff, one "update" is a sweep-equivalent: single-cluster flips until at
-least L² spins have been flipped in total.
+For Wolff, one "update" is a fixed number n_c of single-cluster flips with
+n_c = ceil(L²/⟨|C|⟩) (a sweep-equivalent), calibrated per chain during the first
+half of equilibration. A fixed count matters: the tempting rule "flip clusters
+until L² spins have flipped" makes the stopping time depend on the state and
+over-samples ordered configurations (measured 15-47 % excess at L = 2-4 against
+exact enumeration).
 """
 
 from __future__ import annotations
