@@ -14,7 +14,6 @@ from pathlib import Path
 from dreamrg.observables import format_estimate
 
 _PENDING = {
-    "dream": "dreaming up configurations (issue 5)",
     "mcrg": "Monte Carlo renormalisation group (issue 6)",
 }
 
@@ -74,6 +73,20 @@ def _import_parser() -> argparse.ArgumentParser:
 
 
 def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
+    dr = sub.add_parser("dream", help="dream up configurations by iterated upscaling",
+                        description="Upscale n_up times from a single random spin (default) or from MC "
+                        "configurations, recording M and E at every size. Re-running resumes.")
+    dr.add_argument("--model", type=Path, required=True, help="model file written by 'dreamrg train'")
+    dr.add_argument("--n-up", type=_positive_int, required=True, help="number of upscalings")
+    dr.add_argument("--L0", type=_positive_int, default=None, help="start size (1: a single random spin)")
+    dr.add_argument("--from-mc", type=Path, default=None, help="MC store to start from (its L is L0)")
+    dr.add_argument("--n-configs", type=int, required=True)
+    dr.add_argument("--seed", type=int, required=True)
+    dr.add_argument("--batch-size", type=_positive_int, default=4096)
+    dr.add_argument("--save-configs", action="store_true", help="also store the final-size configurations")
+    dr.add_argument("--out", type=Path, required=True)
+    dr.add_argument("--no-progress", action="store_true")
+
     tr = sub.add_parser("train", help="train an upscaler U(σ|μ) on a configuration store",
                         description="Train a single-layer symmetric (or two-layer) upscaler with the paper's "
                         "AdamW schedule, or find the exact optimum of the single-layer loss.")
@@ -155,9 +168,15 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _cmd_observables(args: argparse.Namespace) -> int:
     from dreamrg.observables import store_accumulator, summarize
 
+    from dreamrg.dream import is_ensemble
+    from dreamrg.fss import ensemble_summaries
+
     rows = []
     for path in args.paths:
-        rows.append(summarize(store_accumulator(path), n_bins=args.bins))
+        if is_ensemble(path):
+            rows += list(ensemble_summaries(path).values())
+        else:
+            rows.append(summarize(store_accumulator(path), n_bins=args.bins))
     if args.json:
         keys = ("L", "chi", "c_me", "c", "U4", "abs_m", "e")
         print(json.dumps([{k: r[k] for k in keys} | {"n": r["n"]} for r in rows], indent=1))
@@ -207,6 +226,29 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dream(args: argparse.Namespace) -> int:
+    from dreamrg import dream
+    from dreamrg.fss import ensemble_summaries
+    from dreamrg.store import open_store
+    from dreamrg.train import load_model
+
+    if args.L0 is not None and args.from_mc is not None:
+        raise UsageError("give either --L0 (a random start, L0 = 1) or --from-mc PATH (L0 = the store's L), not both")
+    if args.n_configs < 1:
+        raise UsageError(f"--n-configs must be ≥ 1; got {args.n_configs}")
+    model = load_model(args.model)
+    if args.from_mc is not None:
+        L0, start = open_store(args.from_mc).L, str(args.from_mc.resolve())
+    else:
+        L0, start = args.L0 or 1, "random"
+    params = dream.DreamParams(n_up=args.n_up, L0=L0, seed=args.seed, batch_size=args.batch_size,
+                               start=start, save_configs=args.save_configs)
+    dream.run(model, params, args.n_configs, args.out, progress=False if args.no_progress else None)
+    print(f"ensemble {args.out}: {args.n_configs} chains, sizes {params.sizes}")
+    _print_summary(list(ensemble_summaries(args.out, stop=args.n_configs).values()))
+    return 0
+
+
 def _cmd_book(args: argparse.Namespace) -> int:
     from dreamrg.bookrun import build_book
 
@@ -224,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command in _PENDING:
             parser.error(f"'{args.command}' ({_PENDING[args.command]}) is not implemented yet")
-    handlers = {"mc": _cmd_mc, "train": _cmd_train, "mc-import": _cmd_import, "observables": _cmd_observables, "book": _cmd_book}
+    handlers = {"mc": _cmd_mc, "train": _cmd_train, "dream": _cmd_dream, "mc-import": _cmd_import, "observables": _cmd_observables, "book": _cmd_book}
     try:
         return handlers[args.command](args)
     except (UsageError, ValueError, FileNotFoundError, PermissionError) as exc:

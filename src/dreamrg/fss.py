@@ -89,3 +89,82 @@ def exact_comparison(summary: dict, K: float = K_C) -> dict:
         "L": summary["L"], "e_mc": e, "e_exact": e_ex, "z_e": (e.value - e_ex) / e.error,
         "c_mc": c, "c_exact": c_ex, "z_c": (c.value - c_ex) / c.error,
     }
+
+
+# ----------------------------------------------------------------------------- dreamed ensembles
+def ensemble_summaries(path, stop: int | None = None, min_L: int = 2) -> dict[int, dict]:
+    """Observables (with errors, τ_int, m histogram) for every size ≥ ``min_L`` of a dreamed ensemble."""
+    from dreamrg.dream import open_ensemble
+    from dreamrg.observables import SeriesAccumulator
+
+    ens = open_ensemble(path)
+    out = {}
+    for L in ens.sizes:
+        if L < min_L:
+            continue
+        m, e = ens.series(L, stop)
+        acc = SeriesAccumulator(L)
+        acc.add_series(m, e)
+        s = summarize(acc)
+        s["hist"] = m_histogram(m, L)
+        out[L] = s
+    return out
+
+
+def joint_pair_exponents(path, stop: int | None = None, ratio: int = 4,
+                         n_bins: int = 100) -> dict[tuple[int, int], dict[str, Estimate]]:
+    """γ/ν and 1/ν from (L, L/ratio) of ONE dreamed ensemble, with a joint jackknife.
+
+    Both sizes come from the same chains, so their errors are correlated; the
+    jackknife over chain bins propagates that correlation exactly (quadrature
+    would not).
+    """
+    from dreamrg.dream import open_ensemble
+    from dreamrg.observables import _estimators, _moments, jackknife
+
+    ens = open_ensemble(path)
+    out = {}
+    for L in ens.sizes:
+        small = L // ratio
+        if small < 2 or small not in ens.sizes:
+            continue
+        mL, eL = ens.series(L, stop)
+        ms, es = ens.series(small, stop)
+        samples = np.concatenate([_moments(mL, eL), _moments(ms, es)], axis=1)
+
+        def func(mom, L=L, small=small):
+            big = _estimators(mom[..., :8], L)
+            sm = _estimators(mom[..., 8:], small)
+            return np.stack([np.log(big[..., 0] / sm[..., 0]), np.log(big[..., 1] / sm[..., 1])], axis=-1) / np.log(ratio)
+
+        value, error = jackknife(func, samples, n_bins=n_bins)
+        out[(L, small)] = {"gamma_nu": Estimate(float(value[0]), float(error[0])),
+                           "inv_nu": Estimate(float(value[1]), float(error[1]))}
+    return out
+
+
+def dream_summary(model, params, n_configs: int, progress: bool | None = None) -> dict:
+    """Cached per-size summaries and joint Table-II exponents of a dreamed ensemble."""
+    from dataclasses import asdict
+
+    from dreamrg.dream import cached_ensemble, model_id
+
+    key = asdict(params) | {"model_id": model_id(model), "n_configs": int(n_configs)}
+
+    def compute() -> dict:
+        import time
+
+        t0 = time.perf_counter()
+        path = cached_ensemble(model, params, n_configs, progress=progress)
+        seconds = time.perf_counter() - t0
+        sums = ensemble_summaries(path, stop=n_configs)
+        exps = joint_pair_exponents(path, stop=n_configs)
+        return {"sizes": {str(L): s for L, s in sums.items()},
+                "exponents": {f"{a},{b}": {k: v.to_dict() for k, v in d.items()} for (a, b), d in exps.items()},
+                "seconds": seconds, "n": int(n_configs)}
+
+    res = cache.cached_json("observables", f"dream-{model_id(model)}", key, compute)
+    res["sizes"] = {int(L): s for L, s in res["sizes"].items()}
+    res["exponents"] = {tuple(int(x) for x in k.split(",")): {n: Estimate(**v) for n, v in d.items()}
+                        for k, d in res["exponents"].items()}
+    return res

@@ -84,6 +84,21 @@ _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
             "seed": 7,
         },
     },
+    "dreaming": {
+        "smoke": {"n_up": 5, "k": 3, "seed": 4},
+        "quick": {"n_up": 7, "k": 7, "seed": 4},
+        "paper": {"n_up": 7, "k": 7, "seed": 4},
+    },
+    "fss": {
+        "smoke": {"n_configs": 400, "n_up": 5, "seed": 11, "batch_size": 200},
+        "quick": {"n_configs": 20_000, "n_up": 7, "seed": 11, "batch_size": 4096},
+        "paper": {"n_configs": 1_000_000, "n_up": 7, "seed": 11, "batch_size": 4096},
+    },
+    "pdf_collapse": {
+        "smoke": {"n_configs": 400, "n_up": 5, "k": 3, "L0_mc": 8, "seed": 13, "batch_size": 200},
+        "quick": {"n_configs": 20_000, "n_up": 7, "k": 7, "L0_mc": 8, "seed": 13, "batch_size": 4096},
+        "paper": {"n_configs": 1_000_000, "n_up": 7, "k": 7, "L0_mc": 8, "seed": 13, "batch_size": 4096},
+    },
 }
 
 CHAPTERS: tuple[str, ...] = (

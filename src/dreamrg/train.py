@@ -297,7 +297,8 @@ def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
     from dreamrg import cache
     from dreamrg.mc import training_sets
 
-    key = {"train": asdict(params), "L_t": L_t, "M": M, "data_seed": data_seed}
+    key = {"train": asdict(params), "L_t": L_t, "M": M, "data_seed": data_seed,
+           "mc_version": cache.STAGE_VERSIONS["mc"]}
     name = f"{params.model}-k{params.k}-{params.method}{'-w' if params.weighted else ''}-L{L_t}-M{M}"
     path = cache.entry("models", name, key) / "model.json"
     if path.exists():

@@ -1,0 +1,114 @@
+"""Assembling the models and tables that several chapters share.
+
+Everything here reads the result cache (training runs, dreamed ensembles, MC
+summaries) through the library; chapters and the reproduction-status page call
+these functions so that one table is computed in one place.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import torch
+
+from dreamrg import train
+from dreamrg.observables import Estimate, format_estimate
+from dreamrg.paper_values import PAIRS, TABLE_II
+from dreamrg.profiles import chapter_params
+
+
+def paper_label(k: int, weighted: bool) -> str:
+    """Row label of the paper's Table II ("k=3", "k=3, w.")."""
+    return f"k={k}, w." if weighted else f"k={k}"
+
+
+def trained_models(profile: str, method: str = "adamw") -> dict[str, torch.nn.Module]:
+    """Our single-layer models of the training chapter, keyed by the paper's row labels."""
+    P = chapter_params("training", profile)
+    MC = chapter_params("monte_carlo", profile)
+    out = {}
+    for k in P["ks"]:
+        for weighted in (False, True):
+            tp = train.TrainParams(k=k, weighted=weighted, method=method, epochs=P["epochs"],
+                                   batch_size=P["batch_size"], seed=P["seed"])
+            out[paper_label(k, weighted)] = train.cached_model(tp, P["L_t"], P["M"], MC["seed"])
+    return out
+
+
+def authors_models(L_t: int = 32, M: int = 1_000_000) -> dict[str, torch.nn.Module]:
+    """The authors' released single-layer models for (L_t, M), keyed by the paper's row labels."""
+    from dreamrg import models
+
+    out = {}
+    for entry in models.release_entries():
+        if entry["L_train"] == L_t and entry["set_size"] == M:
+            out[paper_label(entry["kernel_size"], entry["weighted_loss"])] = models.from_release_entry(entry)
+    return out
+
+
+def table_ii(results: dict[str, dict[tuple[int, int], dict[str, Estimate]]]) -> pd.DataFrame:
+    """Table II with our values (and errors) beside the paper's.
+
+    ``results`` maps a row label (e.g. "MC", "k=3, w.", "authors k=3") to the
+    output of :func:`dreamrg.fss.pair_exponents` or :func:`~dreamrg.fss.joint_pair_exponents`.
+    The paper's value is looked up from the label with any "authors "/"exact " prefix removed.
+    """
+    rows = []
+    for label, exps in results.items():
+        paper_row = TABLE_II.get(label.split(" ", 1)[1] if label.startswith(("authors ", "exact ")) else label)
+        row: dict = {"row": label}
+        for key, name in (("gamma_nu", "γ/ν"), ("inv_nu", "1/ν")):
+            for pair in PAIRS:
+                col = f"{name} {pair}"
+                est = exps.get(pair, {}).get(key)
+                row[col] = format_estimate(est.value, est.error) if est else "—"
+                row[f"{col} paper"] = paper_row[key][pair] if paper_row else None
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("row")
+
+
+def table_ii_long(results: dict[str, dict[tuple[int, int], dict[str, Estimate]]]) -> pd.DataFrame:
+    """Table II in long form: one line per (row, quantity, pair) with (ours − paper)/error."""
+    rows = []
+    for label, exps in results.items():
+        key_label = label.split(" ", 1)[1] if label.startswith(("authors ", "exact ")) else label
+        paper_row = TABLE_II.get(key_label)
+        for key, name in (("gamma_nu", "γ/ν"), ("inv_nu", "1/ν")):
+            for pair in PAIRS:
+                est = exps.get(pair, {}).get(key)
+                paper = paper_row[key][pair] if paper_row else None
+                rows.append({
+                    "row": label, "quantity": f"{name} {pair}", "paper": paper,
+                    "ours": format_estimate(est.value, est.error) if est else "pending",
+                    "value": est.value if est else None, "error": est.error if est else None,
+                    "(ours − paper)/error": round((est.value - paper) / est.error, 1) if est and paper else None,
+                })
+    return pd.DataFrame(rows)
+
+
+def mc_summaries(profile: str) -> dict[int, dict]:
+    """Cached Monte Carlo summaries of the Monte Carlo chapter's FSS sizes."""
+    from dreamrg import fss
+
+    MC = chapter_params("monte_carlo", profile)
+    return {L: fss.mc_summary(L, MC["fss_configs"], MC["seed"]) for L in MC["fss_sizes"]}
+
+
+def dreamed_summaries(profile: str) -> dict[str, dict]:
+    """Cached dreamed-ensemble summaries of the FSS chapter: our AdamW models and the authors'."""
+    from dreamrg import fss
+    from dreamrg.dream import DreamParams
+
+    P = chapter_params("fss", profile)
+    params = DreamParams(n_up=P["n_up"], seed=P["seed"], batch_size=P["batch_size"])
+    out = {label: fss.dream_summary(m, params, P["n_configs"]) for label, m in trained_models(profile).items()}
+    out |= {f"authors {label}": fss.dream_summary(m, params, P["n_configs"])
+            for label, m in authors_models().items()}
+    return out
+
+
+def table_ii_results(profile: str) -> dict[str, dict]:
+    """Rows of Table II (MC and every dreamed model) for ``profile``."""
+    from dreamrg import fss
+
+    return {"MC": fss.pair_exponents(mc_summaries(profile))} | {
+        label: d["exponents"] for label, d in dreamed_summaries(profile).items()}

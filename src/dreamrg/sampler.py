@@ -1,0 +1,387 @@
+"""Dreaming: repeated upscaling from a single block spin (paper Sec. III C).
+
+Starting from ``L0 x L0`` configurations (by default ``L0 = 1``: one spin,
++1 or -1 with probability ½), a model is applied ``n_up`` times to reach
+``L = 2**n_up L0``. Every chain's magnetisation ``M = Σ σ`` and energy
+``E = Σ_<ij> σ_i σ_j`` (``2 L**2`` periodic bonds right and down; ``E = 2`` at
+``L = 1``, the ``np.roll`` convention) are recorded at every level, including
+the start.
+
+Two samplers
+------------
+* :func:`dream_batch` -- the fast path for the single-layer
+  :class:`~dreamrg.models.SymmetricUpscaler` with ``k`` in {3, 5, 7}. The field
+  of a fine site depends only on its block position and on the ``P x P`` coarse
+  patch around it (``P = (k+1)/2``, see :mod:`dreamrg.exact_fit`), so ``p(up)``
+  is tabulated once as 32-bit integer thresholds (:func:`threshold_table`) and
+  each fine spin costs one table look-up and half a 64-bit xoshiro256**
+  output. Numba kernels in :mod:`dreamrg._dream_kernels` process the batch
+  level by level (all chains to ``2 L0``, then all to ``4 L0``, ...), in
+  parallel over chains.
+* :func:`dream_batch_torch` -- the reference path: ``model.sample`` level by
+  level (any model, including :class:`~dreamrg.models.TwoLayerUpscaler`),
+  observables computed with numpy.
+
+The two agree in distribution (tested), not draw by draw.
+
+Randomness and reproducibility (fast path)
+------------------------------------------
+A batch takes one 64-bit key from its :class:`numpy.random.SeedSequence`
+(``seed.generate_state(1, np.uint64)[0]``; ``generate_state`` does not mutate
+the sequence, so the same seed object always gives the same batch). Chain
+``c`` seeds its own xoshiro256** state from the key and ``c`` with splitmix64,
+draws its start spin (when ``start is None``) and then all its fine spins from
+that stream. Chain ``c``'s result therefore depends only on ``(seed, c)`` and
+the model -- not on the number of numba threads, and not on ``n`` (chain ``c``
+of a batch of 10 equals chain ``c`` of a batch of 1000 with the same seed).
+Use ``seed.spawn(...)`` for independent batches.
+
+Threshold precision
+-------------------
+A fine spin is +1 iff a uniform 32-bit word ``u`` satisfies ``u < thr`` with
+``thr = min(round(p 2**32), 2**32 - 1)``. The realised probability ``thr /
+2**32`` differs from ``p`` by at most ``2**-33`` from rounding, except that
+``p > 1 - 2**-33`` is realised as ``1 - 2**-32`` (an up-probability of exactly 1
+is not representable in ``uint32``; a down spin then occurs with probability
+``2**-32`` instead of ~0). This happens only for fields ``|h| > 11.4``, far
+beyond trained models (``|h| <~ 3``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+import torch
+from scipy.special import expit
+
+from dreamrg import _dream_kernels as _dk
+from dreamrg import exact_fit
+from dreamrg.models import SymmetricUpscaler
+
+__all__ = [
+    "MAX_SIZE",
+    "DreamBatch",
+    "threshold_table",
+    "probability_table",
+    "upscale",
+    "dream_batch",
+    "dream_batch_torch",
+]
+
+#: Largest final linear size accepted by the samplers.
+MAX_SIZE = 4096
+
+_TWO32 = 4294967296.0
+
+
+# --------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------
+def _check_symmetric(model) -> SymmetricUpscaler:
+    if not isinstance(model, SymmetricUpscaler):
+        raise TypeError(
+            f"the table sampler needs a single-layer SymmetricUpscaler; got {type(model).__name__} "
+            "(use dream_batch_torch for other models)"
+        )
+    if model.k not in exact_fit.KERNEL_SIZES:
+        raise ValueError(f"the table sampler supports k in {exact_fit.KERNEL_SIZES}; got k={model.k}")
+    return model
+
+
+def probability_table(model: SymmetricUpscaler) -> np.ndarray:
+    """``p(up)`` of a fine site for every block position and coarse patch pattern.
+
+    Parameters
+    ----------
+    model : SymmetricUpscaler
+        Single-layer model with ``k`` in {3, 5, 7}.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (4, 2**(P*P))
+        ``out[pos, code] = sigmoid(2 F[pos, code] @ w)`` with ``F =
+        exact_fit.orbit_features(k)``, ``w = model.params`` (in float64),
+        ``pos = 2 (i % 2) + (j % 2)`` and ``code`` the patch pattern of
+        :func:`dreamrg.exact_fit.site_patterns`.
+    """
+    model = _check_symmetric(model)
+    w = model.params.detach().cpu().to(torch.float64).numpy()
+    h = exact_fit.orbit_features(model.k) @ w
+    return expit(2.0 * h)
+
+
+def threshold_table(model: SymmetricUpscaler) -> np.ndarray:
+    """32-bit sampling thresholds for every block position and coarse patch pattern.
+
+    Parameters
+    ----------
+    model : SymmetricUpscaler
+        Single-layer model with ``k`` in {3, 5, 7}.
+
+    Returns
+    -------
+    numpy.ndarray of uint32, shape (4, 2**(P*P))
+        ``min(round(p 2**32), 2**32 - 1)`` with ``p`` from
+        :func:`probability_table`; a fine spin is +1 iff a uniform 32-bit word
+        is strictly below its threshold (see the module notes on precision).
+    """
+    p = probability_table(model)
+    return np.minimum(np.floor(p * _TWO32 + 0.5), _TWO32 - 1.0).astype(np.uint32)
+
+
+# --------------------------------------------------------------------------
+# Results and validation
+# --------------------------------------------------------------------------
+@dataclass
+class DreamBatch:
+    """Result of a batch of dreams.
+
+    Attributes
+    ----------
+    final : numpy.ndarray of int8, shape (n, L, L)
+        Final configurations, ``L = sizes[-1] = L0 2**n_up``.
+    M : numpy.ndarray of int64, shape (n, n_up + 1)
+        Magnetisation ``Σ σ`` of every chain at every level (column 0: start).
+    E : numpy.ndarray of int64, shape (n, n_up + 1)
+        Energy ``Σ_<ij> σ_i σ_j`` over the ``2 L**2`` periodic bonds right and down.
+    sizes : list of int
+        Linear size of every level, ``[L0, 2 L0, ..., L0 2**n_up]``.
+    """
+
+    final: np.ndarray
+    M: np.ndarray
+    E: np.ndarray
+    sizes: list[int] = field(default_factory=list)
+
+    @property
+    def m(self) -> np.ndarray:
+        """Magnetisation densities ``M / L**2``, float64, shape (n, n_up + 1)."""
+        return self.M / np.asarray(self.sizes, dtype=np.float64) ** 2
+
+    @property
+    def e(self) -> np.ndarray:
+        """Energy densities ``E / L**2``, float64, shape (n, n_up + 1)."""
+        return self.E / np.asarray(self.sizes, dtype=np.float64) ** 2
+
+
+def _check_int(x, name: str, minimum: int) -> int:
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer; got {x!r}")
+    if x < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {x}")
+    return int(x)
+
+
+def _check_spins(x, name: str) -> np.ndarray:
+    a = np.asarray(x)
+    if a.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be an integer array of ±1 (int8); got dtype {a.dtype}")
+    if a.size and not np.all((a == 1) | (a == -1)):
+        raise ValueError(f"{name} must contain only +1 and -1")
+    return np.ascontiguousarray(a, dtype=np.int8)
+
+
+def _check_dream_args(n, n_up, L0, start, max_bytes, bytes_per_site: float, what: str):
+    """Validate the common arguments; return ``(n, n_up, L0, L, start_int8_or_None)``."""
+    n = _check_int(n, "n", 1)
+    n_up = _check_int(n_up, "n_up", 1)
+    L0 = _check_int(L0, "L0", 1)
+    if n_up > 12 or L0 * 2**n_up > MAX_SIZE:
+        raise ValueError(f"final size L0 * 2**n_up = {L0} * 2**{n_up} exceeds the maximum {MAX_SIZE}")
+    L = L0 * 2**n_up
+    if start is None:
+        if L0 != 1:
+            raise ValueError(f"start=None draws single random spins and needs L0 = 1; got L0={L0} (pass start configurations)")
+    else:
+        start = _check_spins(start, "start")
+        if start.shape != (n, L0, L0):
+            raise ValueError(f"start must have shape (n, L0, L0) = {(n, L0, L0)}; got {start.shape}")
+    need = n * L * L * bytes_per_site
+    if need > max_bytes:
+        n_max = max(1, int(max_bytes // (L * L * bytes_per_site)))
+        raise ValueError(
+            f"{what} would need about {need / 2**20:.0f} MiB for n={n} chains of final size L={L} "
+            f"(> max_bytes = {max_bytes / 2**20:.0f} MiB); reduce the batch to n <= {n_max} "
+            "(split the work into several batches with seed.spawn(...)) or raise max_bytes"
+        )
+    return n, n_up, L0, L, start
+
+
+def _as_seed_sequence(seed) -> np.random.SeedSequence:
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
+        return np.random.SeedSequence(int(seed))
+    raise ValueError(f"seed must be a numpy.random.SeedSequence (or a non-negative int); got {seed!r}")
+
+
+def _rng_states(seed, n: int) -> np.ndarray:
+    key = _as_seed_sequence(seed).generate_state(1, np.uint64)[0]
+    states = np.empty((n, 4), dtype=np.uint64)
+    _dk.seed_states(np.uint64(key), 0, states)
+    return states
+
+
+def _patch_args(model: SymmetricUpscaler):
+    P, start = exact_fit.patch_geometry(model.k)
+    return P, np.asarray(start, dtype=np.int64)
+
+
+def _n_chunks(n: int) -> int:
+    return max(1, min(n, numba.get_num_threads()))
+
+
+# --------------------------------------------------------------------------
+# Fast path
+# --------------------------------------------------------------------------
+def upscale(model: SymmetricUpscaler, mu: np.ndarray, seed: np.random.SeedSequence) -> np.ndarray:
+    """One upscaling step with the table sampler.
+
+    Parameters
+    ----------
+    model : SymmetricUpscaler
+        Single-layer model with ``k`` in {3, 5, 7}.
+    mu : numpy.ndarray of int, shape (n, l, l)
+        Coarse configurations (±1), any ``l >= 1``.
+    seed : numpy.random.SeedSequence
+        Seed of the batch (chain ``c`` uses the stream derived from the key and ``c``).
+
+    Returns
+    -------
+    numpy.ndarray of int8, shape (n, 2 l, 2 l)
+        Fine spins, independent given ``mu``, +1 with probability
+        ``model.prob_up(mu)`` (up to the 32-bit threshold precision).
+    """
+    model = _check_symmetric(model)
+    mu = _check_spins(mu, "mu")
+    if mu.ndim != 3 or mu.shape[1] != mu.shape[2] or mu.shape[0] < 1 or mu.shape[1] < 1:
+        raise ValueError(f"mu must have shape (n, l, l) with n, l >= 1; got {mu.shape}")
+    n, l = mu.shape[0], mu.shape[1]
+    if 2 * l > MAX_SIZE:
+        raise ValueError(f"fine size 2 l = {2 * l} exceeds the maximum {MAX_SIZE}")
+    P, start = _patch_args(model)
+    out = np.empty((n, 2 * l, 2 * l), dtype=np.int8)
+    _dk.upscale_level(threshold_table(model), P, start, mu, _rng_states(seed, n), out, _n_chunks(n))
+    return out
+
+
+def dream_batch(
+    model: SymmetricUpscaler,
+    n: int,
+    n_up: int,
+    seed: np.random.SeedSequence,
+    L0: int = 1,
+    start: np.ndarray | None = None,
+    max_bytes: int = 2**31,
+) -> DreamBatch:
+    """Dream ``n`` configurations with the table sampler (single-layer models).
+
+    Parameters
+    ----------
+    model : SymmetricUpscaler
+        Single-layer model with ``k`` in {3, 5, 7}.
+    n : int
+        Number of chains (``>= 1``).
+    n_up : int
+        Number of upscalings (``>= 1``); final size ``L = L0 2**n_up <= 4096``.
+    seed : numpy.random.SeedSequence
+        Seed of the batch (a non-negative int is accepted as ``SeedSequence(int)``).
+        It is not mutated: the same seed gives the same batch.
+    L0 : int
+        Start size. With ``start=None`` it must be 1 and each start spin is ±1
+        with probability ½, drawn from the chain's own stream.
+    start : numpy.ndarray of int, shape (n, L0, L0), optional
+        Start configurations (e.g. Monte Carlo samples), ±1.
+    max_bytes : int
+        Refuse batches whose configuration memory, ``1.25 n L**2`` bytes (final
+        configurations plus one half-size buffer for the intermediate levels),
+        exceeds this.
+
+    Returns
+    -------
+    DreamBatch
+        Final configurations and ``M``, ``E`` at every level.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a :class:`~dreamrg.models.SymmetricUpscaler`.
+    ValueError
+        For invalid sizes, seeds or start configurations, or a batch above ``max_bytes``.
+    """
+    model = _check_symmetric(model)
+    n, n_up, L0, L, start = _check_dream_args(n, n_up, L0, start, max_bytes, 1.25, "dream_batch")
+    states = _rng_states(seed, n)
+    if start is None:
+        start = np.empty((n, 1, 1), dtype=np.int8)
+        _dk.random_spins(states, start)
+    P, offsets = _patch_args(model)
+    final = np.empty(n * L * L, dtype=np.int8)
+    scratch = np.empty(n * (L // 2) ** 2, dtype=np.int8)
+    M = np.empty((n, n_up + 1), dtype=np.int64)
+    E = np.empty((n, n_up + 1), dtype=np.int64)
+    _dk.dream(threshold_table(model), P, offsets, start, states, n_up, final, scratch, M, E, _n_chunks(n))
+    return DreamBatch(final.reshape(n, L, L), M, E, [L0 * 2**t for t in range(n_up + 1)])
+
+
+# --------------------------------------------------------------------------
+# Reference path
+# --------------------------------------------------------------------------
+def _mag_energy_np(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    s = x.astype(np.int64)
+    M = s.sum(axis=(1, 2))
+    E = (s * (np.roll(s, -1, axis=1) + np.roll(s, -1, axis=2))).sum(axis=(1, 2))
+    return M, E
+
+
+@torch.no_grad()
+def dream_batch_torch(
+    model,
+    n: int,
+    n_up: int,
+    generator: torch.Generator,
+    L0: int = 1,
+    start: np.ndarray | None = None,
+    max_bytes: int = 2**31,
+) -> DreamBatch:
+    """Reference dreaming with ``model.sample``, level by level (any upscaler).
+
+    Parameters
+    ----------
+    model : SymmetricUpscaler or TwoLayerUpscaler
+        Any model with a ``sample(mu, generator)`` method.
+    n, n_up, L0, start :
+        As in :func:`dream_batch`. With ``start=None`` (``L0 = 1``) the start
+        spins are drawn with ``torch.randint`` from ``generator``.
+    generator : torch.Generator
+        Source of all randomness.
+    max_bytes : int
+        Refuse batches above ``(5 b + 1) n L**2`` bytes, ``b`` the model's float
+        size (rough peak of the upsampled input, padded input, field,
+        probabilities and uniforms at the last level: 41 bytes per site in
+        float64, 21 in float32).
+
+    Returns
+    -------
+    DreamBatch
+    """
+    try:
+        itemsize = model.dtype.itemsize
+    except (AttributeError, StopIteration):
+        itemsize = 8
+    n, n_up, L0, L, start = _check_dream_args(n, n_up, L0, start, max_bytes, 5.0 * itemsize + 1.0, "dream_batch_torch")
+    if not isinstance(generator, torch.Generator):
+        raise ValueError(f"generator must be a torch.Generator; got {type(generator).__name__}")
+    if start is None:
+        x = (2 * torch.randint(0, 2, (n, 1, 1), generator=generator) - 1).to(torch.int8)
+    else:
+        x = torch.from_numpy(start)
+    M = np.empty((n, n_up + 1), dtype=np.int64)
+    E = np.empty((n, n_up + 1), dtype=np.int64)
+    M[:, 0], E[:, 0] = _mag_energy_np(x.numpy())
+    for t in range(1, n_up + 1):
+        x = model.sample(x, generator)
+        M[:, t], E[:, t] = _mag_energy_np(x.numpy())
+    return DreamBatch(x.numpy().astype(np.int8, copy=False), M, E, [L0 * 2**t for t in range(n_up + 1)])
