@@ -1,17 +1,33 @@
 """dreamrg: inverse renormalisation group for the critical 2D Ising model.
 
-Public API (one module per pipeline stage):
+One module per pipeline stage:
 
 * :mod:`dreamrg.exact`        exact finite-size results (Kaufman, enumeration)
 * :mod:`dreamrg.mc`           Swendsen–Wang / Wolff Monte Carlo into a store
 * :mod:`dreamrg.store`        bit-packed, chunked configuration stores
+* :mod:`dreamrg.coarse`       majority-rule blocking and nearest-neighbour upsampling
+* :mod:`dreamrg.models`       the symmetric single-layer and two-layer upscalers
+* :mod:`dreamrg.train`        AdamW training and model files
+* :mod:`dreamrg.exact_fit`    the exact optimum of the single-layer loss
+* :mod:`dreamrg.sampler`      fast table-driven upscaling sampler
+* :mod:`dreamrg.dream`        dreamed ensembles (iterated upscaling), streamed to disk
 * :mod:`dreamrg.observables`  χ, c_me, c, U4 with jackknife errors, τ_int
+* :mod:`dreamrg.fss`          finite-size scaling, Table II exponents, PDFs of m
 * :mod:`dreamrg.profiles`     parameter profiles (smoke / quick / paper)
 * :mod:`dreamrg.cache`        parameter-keyed result cache under ``data/``
+* :mod:`dreamrg.report`       tables shared by chapters and the status page
 * :mod:`dreamrg.bookrun`      papermill + Jupyter Book runner
 """
 
 from dreamrg._version import __version__
 from dreamrg.store import import_configs, load_configs
 
-__all__ = ["__version__", "load_configs", "import_configs"]
+
+def load_model(path, expected=None):
+    """Load a model file written by ``dreamrg train`` (see :func:`dreamrg.train.load_model`)."""
+    from dreamrg.train import load_model as _load
+
+    return _load(path, expected)
+
+
+__all__ = ["__version__", "load_configs", "import_configs", "load_model"]
