@@ -85,11 +85,6 @@ def test_mc_import_cli(tmp_path):
     assert res.returncode == 2 and "does not exist" in res.stderr
 
 
-def test_pending_stage_fails_clearly():
-    res = run("dream")
-    assert res.returncode == 2 and "not implemented yet" in res.stderr
-
-
 def test_train_cli_exact_and_bad_input(tmp_path):
     data = tmp_path / "d"
     assert run("mc", "--L", 16, "--n-configs", 300, "--seed", 1, "--out", data, "--no-progress").returncode == 0
@@ -109,3 +104,21 @@ def test_train_cli_exact_and_bad_input(tmp_path):
     assert run("mc", "--L", 9, "--n-configs", 20, "--seed", 1, "--out", odd, "--no-progress").returncode == 0
     res = run("train", "--data", odd, "--k", 3, "--method", "exact", "--out", tmp_path / "x.json")
     assert res.returncode == 2 and "even L" in res.stderr
+
+
+def test_mcrg_cli(tmp_path):
+    out = tmp_path / "s"
+    assert run("mc", "--L", 16, "--n-configs", 2000, "--seed", 3, "--out", out, "--no-progress").returncode == 0
+    res = run("mcrg", out, "--json", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    (r,) = json.loads(res.stdout)
+    for key in ("y_h", "y_t", "y_redundant", "omega"):
+        assert set(r[key]) == {"value", "error"}
+    assert len(r["eigenvalues"]["odd"]) == 11 and len(r["eigenvalues"]["even"]) == 25
+    assert abs(r["y_h"]["value"] - 1.875) < 0.03
+    small = tmp_path / "small"
+    assert run("mc", "--L", 4, "--n-configs", 50, "--seed", 3, "--out", small, "--no-progress").returncode == 0
+    res = run("mcrg", small)
+    assert res.returncode == 2 and "L = 4" in res.stderr
+    res = run("mcrg", tmp_path / "nothing")
+    assert res.returncode == 2 and "neither" in res.stderr

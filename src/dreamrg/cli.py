@@ -13,9 +13,6 @@ from pathlib import Path
 
 from dreamrg.observables import format_estimate
 
-_PENDING = {
-    "mcrg": "Monte Carlo renormalisation group (issue 6)",
-}
 
 
 class UsageError(Exception):
@@ -73,6 +70,16 @@ def _import_parser() -> argparse.ArgumentParser:
 
 
 def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
+    rg = sub.add_parser("mcrg", help="Monte Carlo RG exponents (36 couplings, T matrix) of a store or ensemble",
+                        description="Block the configurations with the majority rule and compute the linearised "
+                        "RG matrix per symmetry sector; prints y_h, y_t, the redundant exponent and omega.")
+    rg.add_argument("path", type=Path, help="MC store, or dreamed ensemble saved with --save-configs")
+    rg.add_argument("--levels", type=_positive_int, default=1, help="blocking steps")
+    rg.add_argument("--n", type=_positive_int, default=None, help="use the first N configurations")
+    rg.add_argument("--seed", type=int, default=0, help="tie-break seed of the blocking")
+    rg.add_argument("--json", action="store_true")
+    rg.add_argument("--no-progress", action="store_true")
+
     dr = sub.add_parser("dream", help="dream up configurations by iterated upscaling",
                         description="Upscale n_up times from a single random spin (default) or from MC "
                         "configurations, recording M and E at every size. Re-running resumes.")
@@ -120,9 +127,6 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
                       help="execute only these chapters (the others are rendered from their last execution)")
     book.add_argument("--no-build", action="store_true", help="only execute the chapters")
 
-    for name, what in _PENDING.items():
-        p = sub.add_parser(name, help=f"{what} -- not implemented yet")
-        p.add_argument("args", nargs=argparse.REMAINDER)
 
 
 def _print_summary(rows: list[dict]) -> None:
@@ -249,6 +253,40 @@ def _cmd_dream(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_mcrg(args: argparse.Namespace) -> int:
+    from dreamrg import dream, mcrg
+    from dreamrg.store import is_store
+
+    progress = False if args.no_progress else None
+    if dream.is_ensemble(args.path):
+        ens = dream.open_ensemble(args.path)
+        n = min(args.n or ens.count, ens.count)
+        batches = (ens.configs(lo, min(lo + 2048, n)) for lo in range(0, n, 2048))
+        results = mcrg.mcrg_from_batches(batches, levels=args.levels, seed=args.seed, n_total=n, check=False)
+    elif is_store(args.path):
+        results = mcrg.mcrg_from_store(args.path, levels=args.levels, n=args.n, seed=args.seed, progress=progress)
+    else:
+        raise UsageError(f"{args.path} is neither a configuration store nor a dreamed ensemble")
+    if args.json:
+        out = []
+        for r in results:
+            d = r.to_dict()
+            out.append({"L_fine": r.L_fine, "L_coarse": r.L_coarse, "n": r.n_configs,
+                        "y_h": {"value": r.y_h, "error": r.y_h_err}, "y_t": {"value": r.y_t, "error": r.y_t_err},
+                        "y_redundant": {"value": r.y_r1, "error": r.y_r1_err},
+                        "omega": {"value": r.omega, "error": r.omega_err},
+                        "eigenvalues": {"odd": d["odd_y"], "even": d["even_y"]},
+                        "eigenvalue_errors": {"odd": d["odd_y_err"], "even": d["even_y_err"]}})
+        print(json.dumps(out, indent=1))
+    else:
+        print(f"{'step':>11} {'n':>8} {'y_h':>14} {'y_t':>12} {'y_redundant':>12} {'omega':>12}")
+        for r in results:
+            print(f"{r.L_fine:>5}->{r.L_coarse:<5} {r.n_configs:>8} {format_estimate(r.y_h, r.y_h_err):>14} "
+                  f"{format_estimate(r.y_t, r.y_t_err):>12} {format_estimate(r.y_r1, r.y_r1_err):>12} "
+                  f"{format_estimate(r.omega, r.omega_err):>12}")
+    return 0
+
+
 def _cmd_book(args: argparse.Namespace) -> int:
     from dreamrg.bookrun import build_book
 
@@ -264,9 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         parser = _build_parser()
         args = parser.parse_args(argv)
-        if args.command in _PENDING:
-            parser.error(f"'{args.command}' ({_PENDING[args.command]}) is not implemented yet")
-    handlers = {"mc": _cmd_mc, "train": _cmd_train, "dream": _cmd_dream, "mc-import": _cmd_import, "observables": _cmd_observables, "book": _cmd_book}
+    handlers = {"mc": _cmd_mc, "train": _cmd_train, "dream": _cmd_dream, "mcrg": _cmd_mcrg, "mc-import": _cmd_import, "observables": _cmd_observables, "book": _cmd_book}
     try:
         return handlers[args.command](args)
     except (UsageError, ValueError, FileNotFoundError, PermissionError) as exc:

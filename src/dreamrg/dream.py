@@ -283,3 +283,47 @@ def cached_ensemble(model: torch.nn.Module, params: DreamParams, n_configs: int,
         return path
     run(model, params, n_configs, path, progress=progress)
     return path
+
+
+def iter_final_batches(model: torch.nn.Module, params: DreamParams, n_configs: int):
+    """Yield the final-level configurations batch by batch (int8, (b, L, L)), never storing them.
+
+    Uses the same per-batch seeds as :func:`run`, so these are exactly the
+    configurations whose M and E an ensemble with the same parameters records.
+    """
+    start_store = _store.open_store(params.start) if params.start != "random" else None
+    B = params.batch_size
+    for j in range(math.ceil(n_configs / B)):
+        yield _batch(model, params, min(B, n_configs - j * B), j, start_store).final
+
+
+def mcrg_summary(model: torch.nn.Module, params: DreamParams, n_configs: int, *, seed: int = 0,
+                 n_bins: int = 32, progress: bool | None = None) -> dict:
+    """MCRG exponents of dreamed configurations (cached): the paper's procedure.
+
+    The final-level configurations (upscaled ``n_up`` times) are blocked once with
+    the majority rule and 𝒯 is computed from that single step, streaming. If the
+    correlation matrices are singular (nearly frozen configurations), the result
+    holds only ``"error"`` with the reason.
+    """
+    from dreamrg import cache
+    from dreamrg.mcrg import mcrg_from_batches
+
+    key = asdict(params) | {"model_id": model_id(model), "n_configs": int(n_configs), "seed": seed,
+                            "n_bins": n_bins}
+
+    def compute() -> dict:
+        import time
+
+        t0 = time.perf_counter()
+        try:
+            res = mcrg_from_batches(iter_final_batches(model, params, n_configs), levels=1, seed=seed,
+                                    n_total=n_configs, n_bins=n_bins, check=False)[0]
+        except ValueError as exc:
+            if "ill-conditioned" not in str(exc):
+                raise
+            # e.g. a poorly trained model dreaming nearly frozen configurations: report, do not hide
+            return {"error": str(exc), "seconds": time.perf_counter() - t0}
+        return res.to_dict() | {"seconds": time.perf_counter() - t0}
+
+    return cache.cached_json("mcrg", f"dream-{model_id(model)}", key, compute)

@@ -206,3 +206,30 @@ def training_sets(L: int, M: int, seed: int, *, progress: bool | None = None) ->
     train = cached_run(MCParams(L=L, seed=seed, stream=0), M, progress=progress)
     valid = cached_run(MCParams(L=L, seed=seed, stream=1), M // 5, progress=progress)
     return train, valid
+
+
+def mcrg_summary(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
+                 progress: bool | None = None) -> list[dict]:
+    """MCRG exponents of cached MC configurations at every blocking step (cached).
+
+    Also records the measured seconds per configuration for generating the
+    configurations (``seconds_mc``) and for the MCRG analysis (``seconds_mcrg``).
+    """
+    import time
+
+    from dreamrg import cache
+    from dreamrg.mcrg import mcrg_from_store
+
+    params = MCParams(L=L, seed=seed)
+    key = params.store_meta() | {"n_configs": int(n_configs), "levels": levels, "n_bins": n_bins}
+
+    def compute() -> list[dict]:
+        t0 = time.perf_counter()
+        path = cached_run(params, n_configs, progress=progress)
+        t_mc = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        results = mcrg_from_store(path, levels=levels, n=n_configs, seed=seed, n_bins=n_bins, progress=progress)
+        t_rg = time.perf_counter() - t0
+        return [r.to_dict() | {"seconds_mc": t_mc, "seconds_mcrg": t_rg} for r in results]
+
+    return cache.cached_json("mcrg", f"mc-L{L}", key, compute)

@@ -41,3 +41,24 @@ TABLE_II: dict[str, dict[str, dict[tuple[int, int], float]]] = {
 EXACT = {"gamma_nu": 1.75, "inv_nu": 1.0, "U4_infinity": 0.61069, "beta_nu": 0.125}
 #: the paper's Monte Carlo statistics (configurations per size)
 PAPER_MC_CONFIGS = 1_000_000
+
+#: Table III (MCRG on 10^6 MC configurations per size): L -> (value, error) per exponent
+TABLE_III: dict[int, dict[str, tuple[float, float]]] = {
+    32: {"y_h": (1.87537, 0.00005), "y_t": (0.931, 0.002), "omega": (-1.35, 0.05)},
+    128: {"y_h": (1.87582, 0.00004), "y_t": (0.973, 0.003), "omega": (-1.08, 0.05)},
+    512: {"y_h": (1.87599, 0.00004), "y_t": (0.992, 0.002), "omega": (-1.04, 0.04)},
+    1024: {"y_h": (1.87600, 0.00004), "y_t": (0.997, 0.002), "omega": (-1.03, 0.04)},
+}
+#: exact values of Table III's columns
+EXACT_RG = {"y_h": 1.875, "y_t": 1.0, "omega": -1.0}
+
+#: Table IV: η and 1/ν from FSS (the (128, 32) column of Table II) and from RSRG at L = 128
+TABLE_IV: dict[str, dict[str, float]] = {
+    "MC": {"eta_fss": 0.251, "eta_rsrg": 0.248, "inv_nu_fss": 1.020, "inv_nu_rsrg": 0.973},
+    "k=3": {"eta_fss": 0.195, "eta_rsrg": 0.282, "inv_nu_fss": 1.155, "inv_nu_rsrg": 1.111},
+    "k=5": {"eta_fss": 0.218, "eta_rsrg": 0.285, "inv_nu_fss": 1.112, "inv_nu_rsrg": 1.067},
+    "k=7": {"eta_fss": 0.222, "eta_rsrg": 0.287, "inv_nu_fss": 1.096, "inv_nu_rsrg": 1.055},
+    "k=3, w.": {"eta_fss": 0.164, "eta_rsrg": 0.243, "inv_nu_fss": 1.163, "inv_nu_rsrg": 1.130},
+    "k=5, w.": {"eta_fss": 0.184, "eta_rsrg": 0.223, "inv_nu_fss": 1.107, "inv_nu_rsrg": 1.074},
+    "k=7, w.": {"eta_fss": 0.188, "eta_rsrg": 0.227, "inv_nu_fss": 1.093, "inv_nu_rsrg": 1.059},
+}

@@ -99,6 +99,14 @@ _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         "quick": {"n_configs": 20_000, "n_up": 7, "k": 7, "L0_mc": 8, "seed": 13, "batch_size": 4096},
         "paper": {"n_configs": 1_000_000, "n_up": 7, "k": 7, "L0_mc": 8, "seed": 13, "batch_size": 4096},
     },
+    "mcrg": {
+        "smoke": {"mc_sizes": [16], "mc_configs": 1000, "levels": 1, "n_up": 4, "dream_configs": 1000,
+                  "seed": 17, "batch_size": 500},
+        "quick": {"mc_sizes": [32, 128], "mc_configs": 20_000, "levels": 2, "n_up": 7, "dream_configs": 20_000,
+                  "seed": 17, "batch_size": 4096},
+        "paper": {"mc_sizes": [32, 128, 512], "mc_configs": 1_000_000, "levels": 2, "n_up": 7,
+                  "dream_configs": 1_000_000, "seed": 17, "batch_size": 4096},
+    },
 }
 
 CHAPTERS: tuple[str, ...] = (

@@ -112,3 +112,58 @@ def table_ii_results(profile: str) -> dict[str, dict]:
 
     return {"MC": fss.pair_exponents(mc_summaries(profile))} | {
         label: d["exponents"] for label, d in dreamed_summaries(profile).items()}
+
+
+def mcrg_mc(profile: str) -> dict[int, list[dict]]:
+    """Cached MCRG results of MC configurations for the MCRG chapter's sizes (every blocking step)."""
+    from dreamrg import mc
+
+    P = chapter_params("mcrg", profile)
+    MC = chapter_params("monte_carlo", profile)
+    return {L: mc.mcrg_summary(L, P["mc_configs"], MC["seed"], levels=P["levels"]) for L in P["mc_sizes"]}
+
+
+def mcrg_dreamed(profile: str) -> dict[str, dict]:
+    """Cached MCRG results (one blocking of the final size) for every dreamed model of the FSS chapter."""
+    from dreamrg.dream import DreamParams, mcrg_summary
+
+    P = chapter_params("mcrg", profile)
+    F = chapter_params("fss", profile)
+    params = DreamParams(n_up=P["n_up"], seed=F["seed"], batch_size=P["batch_size"])
+    models = trained_models(profile) | {f"authors {k}": m for k, m in authors_models().items()}
+    return {label: mcrg_summary(m, params, P["dream_configs"], seed=P["seed"]) for label, m in models.items()}
+
+
+def table_iv(profile: str) -> pd.DataFrame:
+    """η and 1/ν from FSS (largest Table II pair) and from MCRG at the largest size, beside the paper's."""
+    from dreamrg.paper_values import TABLE_IV
+
+    fss_rows = table_ii_results(profile)
+    mc_rg = mcrg_mc(profile)
+    rg = {"MC": mc_rg[max(mc_rg)][0]} | mcrg_dreamed(profile)
+    rows = []
+    for label, r in rg.items():
+        if "error" in r:
+            rows.append({"row": label, "RSRG step": "ill-conditioned: " + r["error"].split(":")[0]})
+            continue
+        exps = fss_rows.get(label, {})
+        pair = max(exps) if exps else None
+        base = label.split(" ", 1)[1] if label.startswith("authors ") else label
+        paper = TABLE_IV.get(base, {})
+        row = {"row": label}
+        if pair:
+            g = exps[pair]["gamma_nu"]
+            row["η-FSS"] = format_estimate(2 - g.value, g.error)
+        row["η-FSS paper"] = paper.get("eta_fss")
+        row["η-RSRG"] = format_estimate(4 - 2 * r["y_h"], 2 * r["y_h_err"])
+        row["η-RSRG paper"] = paper.get("eta_rsrg")
+        if pair:
+            i = exps[pair]["inv_nu"]
+            row["1/ν-FSS"] = format_estimate(i.value, i.error)
+        row["1/ν-FSS paper"] = paper.get("inv_nu_fss")
+        row["1/ν-RSRG"] = format_estimate(r["y_t"], r["y_t_err"])
+        row["1/ν-RSRG paper"] = paper.get("inv_nu_rsrg")
+        row["FSS pair"] = str(pair) if pair else "—"
+        row["RSRG step"] = f"{r['L_fine']}→{r['L_coarse']}"
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("row")
