@@ -217,7 +217,10 @@ def _batch(model: torch.nn.Module, params: DreamParams, n: int, index: int, star
         return sampler.dream_batch(model, n, params.n_up, ss, L0=params.L0, start=start)
     gen = torch.Generator().manual_seed(int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1)))
     with torch.no_grad():
-        return sampler.dream_batch_torch(model.float(), n, params.n_up, gen, L0=params.L0, start=start)
+        import copy
+
+        return sampler.dream_batch_torch(copy.deepcopy(model).float(), n, params.n_up, gen, L0=params.L0,
+                                         start=start)
 
 
 def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | os.PathLike, *,

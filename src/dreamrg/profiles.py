@@ -107,6 +107,14 @@ _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         "paper": {"mc_sizes": [32, 128, 512], "mc_configs": 1_000_000, "levels": 2, "n_up": 7,
                   "dream_configs": 1_000_000, "seed": 17, "batch_size": 4096},
     },
+    "complexity": {
+        "smoke": {"ks": [3], "M": 300, "epochs": 2, "batch_size": 100, "n_configs": 200, "n_up": 4,
+                  "channels": 32, "seed": 19, "batch_dream": 100},
+        "quick": {"ks": [3, 7], "M": 3_000, "epochs": 12, "batch_size": 500, "n_configs": 2_000, "n_up": 7,
+                  "channels": 32, "seed": 19, "batch_dream": 100},
+        "paper": {"ks": [3, 7], "M": 1_000_000, "epochs": 50, "batch_size": 50_000, "n_configs": 1_000_000,
+                  "n_up": 7, "channels": 32, "seed": 19, "batch_dream": 100},
+    },
 }
 
 CHAPTERS: tuple[str, ...] = (

@@ -167,3 +167,67 @@ def table_iv(profile: str) -> pd.DataFrame:
         row["RSRG step"] = f"{r['L_fine']}→{r['L_coarse']}"
         rows.append(row)
     return pd.DataFrame(rows).set_index("row")
+
+
+def two_layer_models(profile: str) -> dict[str, torch.nn.Module]:
+    """Our two-layer models of the complexity chapter (AdamW, same training data as the single layer)."""
+    P = chapter_params("complexity", profile)
+    T = chapter_params("training", profile)
+    MC = chapter_params("monte_carlo", profile)
+    out = {}
+    for k in P["ks"]:
+        for weighted in (False, True):
+            tp = train.TrainParams(k=k, model="two-layer", weighted=weighted, epochs=P["epochs"],
+                                   batch_size=P["batch_size"], channels=P["channels"], seed=P["seed"])
+            out["2-layer " + paper_label(k, weighted)] = train.cached_model(tp, T["L_t"], P["M"], MC["seed"])
+    return out
+
+
+def authors_two_layer_models(path=None, L_t: int = 32, M: int = 1_000_000) -> dict[str, torch.nn.Module]:
+    """The authors' released two-layer models, if their full JSON is available (else empty).
+
+    Default path: ``../shared/authors-release/released_models.json`` beside the repository.
+    """
+    from pathlib import Path
+
+    from dreamrg import models
+    from dreamrg.bookrun import repo_root
+
+    path = Path(path) if path else repo_root().parent / "shared" / "authors-release" / "released_models.json"
+    if not path.is_file():
+        return {}
+    out = {}
+    for entry in models.release_entries(path):
+        if entry["model"] == "two_layer_32ch" and entry["L_train"] == L_t and entry["set_size"] == M:
+            out["authors 2-layer " + paper_label(entry["kernel_size"], entry["weighted_loss"])] = \
+                models.from_release_entry(entry)
+    return out
+
+
+def depth_verdict(single: dict[str, dict], deep: dict[str, dict], mc_ref: dict[int, dict], L: int,
+                  names=("chi", "c_me", "c", "U4")) -> pd.DataFrame:
+    """Closest-to-MC single-layer and two-layer model per observable at size ``L``.
+
+    "yes"/"no" in the last column require the two distances to differ by more than
+    twice the larger combined error; otherwise "undecided".
+    """
+    import numpy as np
+
+    def closest(group, name):
+        ref = mc_ref[L][name]
+        label, d = min(group.items(), key=lambda kv: abs(kv[1]["sizes"][L][name]["value"] - ref["value"]))
+        v = d["sizes"][L][name]
+        return label, abs(v["value"] - ref["value"]), float(np.hypot(v["error"], ref["error"]))
+
+    rows = []
+    for name in names:
+        ref = mc_ref[L][name]
+        s_label, s_d, s_e = closest(single, name)
+        d_label, d_d, d_e = closest(deep, name)
+        margin = 2 * max(s_e, d_e)
+        rows.append({"observable": name, "L": L, "MC": format_estimate(ref["value"], ref["error"]),
+                     "best single layer": s_label, "|Δ| single": s_d, "σ single": s_e,
+                     "best two layer": d_label, "|Δ| two-layer": d_d, "σ two-layer": d_e,
+                     "two-layer closer to MC?": "yes" if d_d < s_d - margin else ("no" if s_d < d_d - margin
+                                                                                   else "undecided")})
+    return pd.DataFrame(rows).round(4)

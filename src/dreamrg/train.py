@@ -316,3 +316,18 @@ def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
             if params.model == "symmetric" else None
     save_model(path, model, meta)
     return load_model(path)
+
+
+def evaluate_loss(model: torch.nn.Module, path, n: int, *, weighted: bool = False, seed: int = 0,
+                  batch: int = 1000) -> float:
+    """Loss per configuration of ``model`` on the first ``n`` configurations of a store.
+
+    The tie-breaks are drawn from ``SeedSequence(seed, spawn_key=(2**31,))`` as for
+    the validation loss during training, so every model evaluated with the same
+    (path, n, seed) sees exactly the same (σ, μ) pairs.
+    """
+    data = _PackedSet(path, n)
+    params = TrainParams(k=3, weighted=weighted, seed=seed)
+    import copy
+
+    return _validation_loss(copy.deepcopy(model).float(), data, params, batch, torch.float32)
