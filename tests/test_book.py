@@ -18,3 +18,28 @@ def test_book_builds_warning_free_at_smoke_profile(tmp_path):
         assert (html / f"{chapter}.html").is_file(), chapter
     mc_page = (html / "monte_carlo.html").read_text()
     assert "<img" in mc_page and "Traceback" not in mc_page
+
+
+def test_snapshot_keeps_figures_and_tables(tmp_path):
+    import json
+
+    import nbformat
+
+    from dreamrg.bookrun import save_snapshot
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("execute_result", data={"text/html": "<table></table>", "text/plain": "a  b\n1  2"},
+                               execution_count=1),
+    ]
+    nb.cells.append(cell)
+    path = tmp_path / "ch.ipynb"
+    nbformat.write(nb, path)
+    (tmp_path / "book").mkdir()
+    out = save_snapshot(tmp_path, "ch", "paper", path, 12.0)
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["figures"] == 1 and meta["tables"] == 1 and meta["profile"] == "paper"
+    assert (out / "figure-1.png").read_bytes().startswith(b"\x89PNG")
+    assert "a  b" in (out / "tables.md").read_text()

@@ -4,7 +4,8 @@
 
 1. read the jupytext (MyST markdown) source, execute it with papermill with
    ``profile = P`` injected after its ``parameters`` cell, and save the executed
-   notebook as ``_build/notebooks/<chapter>.ipynb``;
+   notebook as ``_build/notebooks/<profile>/<chapter>.ipynb``; at the paper profile
+   its figures and tables are also kept in ``book/snapshots/paper/<chapter>/``;
 2. build ``_build/html`` from those executed notebooks with execution switched
    off, using the repository's ``_config.yml`` (bibliography path made absolute).
 
@@ -89,7 +90,7 @@ def build_book(profile: str = "quick", chapters: list[str] | None = None, build:
         raise ValueError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
     root = root or repo_root()
     base = base or root
-    out_dir = base / "_build" / "notebooks"
+    out_dir = base / "_build" / "notebooks" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
     names = toc_chapters(root)
     for name in names:
@@ -97,8 +98,11 @@ def build_book(profile: str = "quick", chapters: list[str] | None = None, build:
         if chapters is None or name in chapters or not target.exists():
             t0 = time.perf_counter()
             print(f"[dreamrg book] executing {name} (profile {profile}) ...", flush=True)
-            execute_chapter(root, name, profile, out_dir)
-            print(f"[dreamrg book] {name}: {time.perf_counter() - t0:.1f} s", flush=True)
+            nb_path = execute_chapter(root, name, profile, out_dir)
+            seconds = time.perf_counter() - t0
+            print(f"[dreamrg book] {name}: {seconds:.1f} s", flush=True)
+            if profile == "paper":
+                save_snapshot(root, name, profile, nb_path, seconds)
     if not build:
         return out_dir
     shutil.copy(root / "book" / "_toc.yml", out_dir / "_toc.yml")
@@ -118,3 +122,40 @@ def build_book(profile: str = "quick", chapters: list[str] | None = None, build:
     index = html / "index.html"
     print(f"[dreamrg book] built {index}")
     return index
+
+
+def save_snapshot(root: Path, chapter: str, profile: str, notebook: Path, seconds: float) -> Path:
+    """Keep the figures and tables of an executed chapter in ``book/snapshots/<profile>/<chapter>/``.
+
+    Writes ``figure-<i>.png`` for every PNG output, ``tables.md`` with the text of
+    every table output, and ``meta.json`` (profile, date, dreamrg version, run time).
+    These small files are meant to be committed, so that a book rebuilt at the quick
+    profile can still show paper-statistics results, labelled with their origin.
+    """
+    import base64
+    import datetime
+    import json
+
+    import nbformat
+
+    from dreamrg._version import __version__
+
+    nb = nbformat.read(notebook, as_version=4)
+    out = root / "book" / "snapshots" / profile / chapter
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    figures, tables = 0, []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "image/png" in data:
+                figures += 1
+                (out / f"figure-{figures}.png").write_bytes(base64.b64decode(data["image/png"]))
+            elif "text/html" in data and "<table" in data["text/html"] and "text/plain" in data:
+                tables.append(data["text/plain"])
+    (out / "tables.md").write_text("\n\n".join(f"```text\n{t}\n```" for t in tables))
+    meta = {"chapter": chapter, "profile": profile, "date": datetime.date.today().isoformat(),
+            "dreamrg_version": __version__, "seconds": round(seconds, 1), "figures": figures, "tables": len(tables)}
+    (out / "meta.json").write_text(json.dumps(meta, indent=1))
+    return out

@@ -231,3 +231,33 @@ def depth_verdict(single: dict[str, dict], deep: dict[str, dict], mc_ref: dict[i
                      "two-layer closer to MC?": "yes" if d_d < s_d - margin else ("no" if s_d < d_d - margin
                                                                                    else "undecided")})
     return pd.DataFrame(rows).round(4)
+
+
+def show_snapshot(chapter: str, profile: str = "paper", current: str | None = None) -> None:
+    """Display the kept results of ``chapter`` at ``profile`` (figures and tables), if any.
+
+    Used at the end of chapters: when the book is built at another profile, the
+    results of the last paper-profile run (committed under ``book/snapshots/``) are
+    shown with their date and run time. Nothing is shown when ``current == profile``
+    (the chapter itself already shows them) or when no snapshot exists.
+    """
+    import json
+
+    from IPython.display import Image, Markdown, display
+
+    from dreamrg.bookrun import repo_root
+
+    if current == profile:
+        return
+    folder = repo_root() / "book" / "snapshots" / profile / chapter
+    if not (folder / "meta.json").is_file():
+        print(f"No {profile}-profile snapshot of this chapter has been kept yet.")
+        return
+    meta = json.loads((folder / "meta.json").read_text())
+    display(Markdown(f"**Kept results of the `{profile}` profile** — run on {meta['date']} with dreamrg "
+                     f"{meta['dreamrg_version']} in {meta['seconds'] / 60:.1f} min (not recomputed by this build)."))
+    tables = (folder / "tables.md").read_text() if (folder / "tables.md").is_file() else ""
+    if tables:
+        display(Markdown(tables))
+    for i in range(1, meta["figures"] + 1):
+        display(Image(filename=str(folder / f"figure-{i}.png")))

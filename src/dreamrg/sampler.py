@@ -193,7 +193,9 @@ def _check_dream_args(n, n_up, L0, start, max_bytes, bytes_per_site: float, what
     L = L0 * 2**n_up
     if start is None:
         if L0 != 1:
-            raise ValueError(f"start=None draws single random spins and needs L0 = 1; got L0={L0} (pass start configurations)")
+            raise ValueError(
+                f"start=None draws single random spins and needs L0 = 1; got L0={L0} (pass start configurations)"
+            )
     else:
         start = _check_spins(start, "start")
         if start.shape != (n, L0, L0):
