@@ -82,6 +82,7 @@ import numpy as np
 from scipy.special import expit
 
 from dreamrg import _histogram_kernels as _hk
+from dreamrg.models import kernel_orbits as _kernel_orbits
 
 __all__ = [
     "ORBIT_REPRESENTATIVES",
@@ -103,11 +104,8 @@ __all__ = [
 ]
 
 #: Orbit representatives ``(a, b)``, ``0 <= a <= b``, in parameter order.
-ORBIT_REPRESENTATIVES: tuple[tuple[int, int], ...] = (
-    (1, 1), (0, 1), (0, 0),
-    (2, 2), (0, 2), (1, 2),
-    (3, 3), (0, 3), (2, 3), (1, 3),
-)  # fmt: skip
+# one source of truth for the orbit order: the models' (k = 7 covers k = 3, 5 as prefixes)
+ORBIT_REPRESENTATIVES: tuple[tuple[int, int], ...] = tuple(_kernel_orbits(7))
 
 #: Supported kernel sizes.
 KERNEL_SIZES: tuple[int, ...] = (3, 5, 7)
