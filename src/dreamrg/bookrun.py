@@ -95,7 +95,7 @@ def build_book(profile: str = "quick", chapters: list[str] | None = None, build:
     names = toc_chapters(root)
     for name in names:
         target = out_dir / f"{name}.ipynb"
-        if chapters is None or name in chapters or not target.exists():
+        if chapters is None or name in chapters or (build and not target.exists()):
             t0 = time.perf_counter()
             print(f"[dreamrg book] executing {name} (profile {profile}) ...", flush=True)
             nb_path = execute_chapter(root, name, profile, out_dir)
