@@ -15,7 +15,7 @@ runs (the machine is shared; the load average is printed before and after).
 ``<|m|>`` at ``L = 128`` is printed as a sanity figure (about 0.60 for these
 models; the exact critical Ising value is 0.637 at L = 128)::
 
-    PYTHONPATH=src python benchmarks/bench_dream.py [--n 4096] [--repeats 3] [--quick]
+    PYTHONPATH=src python benchmarks/bench_dream.py [--n 4096] [--repeats 3] [--quick] [--skip-torch]
 """
 
 import argparse
@@ -81,6 +81,7 @@ def main() -> None:
     ap.add_argument("--torch-chunk", type=int, default=1024, help="torch sub-batch size")
     ap.add_argument("--torch-dtype", choices=["float32", "float64"], default="float32")
     ap.add_argument("--ks", type=int, nargs="+", default=[3, 5, 7])
+    ap.add_argument("--skip-torch", action="store_true", help="time the numba sampler only")
     ap.add_argument("--quick", action="store_true", help="n=512, 1 repeat, small torch run")
     args = ap.parse_args()
     if args.quick:
@@ -110,9 +111,12 @@ def main() -> None:
             ns_nb = t_nb / (n * spins_per_chain) * 1e9
             m_nb = np.abs(res.m[:, -1]).mean()
             del res
-            gen = torch.Generator().manual_seed(k)
-            t_t, m_t = best_time(lambda: torch_dream(kernel, args.torch_n, n_up, gen, args.torch_chunk), args.repeats)
-            ns_t = t_t / (args.torch_n * spins_per_chain) * 1e9
+            if args.skip_torch:
+                t_t = m_t = ns_t = float("nan")
+            else:
+                gen = torch.Generator().manual_seed(k)
+                t_t, m_t = best_time(lambda: torch_dream(kernel, args.torch_n, n_up, gen, args.torch_chunk), args.repeats)
+                ns_t = t_t / (args.torch_n * spins_per_chain) * 1e9
             print(f"{k:>2} {nt:>3} {t_nb:8.3f} {ns_nb:8.2f} {m_nb:9.4f} {t_t:8.3f} {ns_t:8.2f} {m_t:9.4f} {ns_t / ns_nb:11.1f}",
                   flush=True)
     print(f"load average after: {os.getloadavg()}")
