@@ -27,7 +27,7 @@ STAGE_VERSIONS: dict[str, int] = {
     "observables": 3,
     "models": 1,
     "ensembles": 1,
-    "mcrg": 1,
+    "mcrg": 2,
 }
 
 

@@ -22,6 +22,7 @@ exact enumeration).
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -174,10 +175,14 @@ def run(params: MCParams, n_configs: int, out: str | Path, *, progress: bool | N
                 n_rec = C
                 if not group:
                     group, n_rec = [j], n_configs - j * C
+                t0 = time.perf_counter()
                 configs = sample_chains(params, group, n_rec)
+                seconds = time.perf_counter() - t0
                 for i, c in enumerate(group):
                     st.write_chunk(c, _store.pack(configs[i]))
                     bar.update(n_rec)
+                # wall time spent sampling, kept with the data (cost per configuration on this machine)
+                st.add_seconds(seconds, len(group) * n_rec)
                 j = group[-1] + 1
     finally:
         numba.set_num_threads(old_threads)
@@ -224,12 +229,12 @@ def mcrg_summary(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int 
     key = params.store_meta() | {"n_configs": int(n_configs), "levels": levels, "n_bins": n_bins}
 
     def compute() -> list[dict]:
-        t0 = time.perf_counter()
         path = cached_run(params, n_configs, progress=progress)
-        t_mc = time.perf_counter() - t0
+        meta = _store.open_store(path).meta
+        ms_mc = 1e3 * meta["seconds_sampling"] / meta["configs_timed"] if meta.get("configs_timed") else float("nan")
         t0 = time.perf_counter()
         results = mcrg_from_store(path, levels=levels, n=n_configs, seed=seed, n_bins=n_bins, progress=progress)
         t_rg = time.perf_counter() - t0
-        return [r.to_dict() | {"seconds_mc": t_mc, "seconds_mcrg": t_rg} for r in results]
+        return [r.to_dict() | {"ms_mc_per_config": ms_mc, "seconds_mcrg": t_rg} for r in results]
 
     return cache.cached_json("mcrg", f"mc-L{L}", key, compute)

@@ -114,6 +114,12 @@ class ConfigStore:
         self._array[start:stop] = packed
         self._array.attrs.update({"count": stop})
 
+    def add_seconds(self, seconds: float, configs: int) -> None:
+        """Accumulate the wall time spent producing ``configs`` configurations (metadata only)."""
+        attrs = self._array.attrs
+        attrs.update({"seconds_sampling": float(attrs.get("seconds_sampling", 0.0)) + seconds,
+                      "configs_timed": int(attrs.get("configs_timed", 0)) + int(configs)})
+
     # -- reading ----------------------------------------------------------------
     def read_packed(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         start, stop = self._bounds(start, stop)
