@@ -140,20 +140,10 @@ class Ensemble:
         return _store.unpack(np.asarray(self._group["configs"][start:stop]), self.sizes[-1])
 
     def write_batch(self, index: int, M: np.ndarray, E: np.ndarray, final: np.ndarray | None) -> None:
-        B = int(self._group.attrs["batch_size"])
-        start = index * B
-        if start > self.count or (start < self.count and self.count % B == 0):
-            raise EnsembleError(f"batch {index} is not the next batch of an ensemble holding {self.count} chains")
-        stop = start + len(M)
-        for name, data in (("M", M), ("E", E)):
-            arr = self._group[name]
-            arr.resize((stop,) + arr.shape[1:])
-            arr[start:stop] = data
+        parts = [(self._group["M"], M), (self._group["E"], E)]
         if "configs" in self._group:
-            arr = self._group["configs"]
-            arr.resize((stop,) + arr.shape[1:])
-            arr[start:stop] = _store.pack(final)
-        self._group.attrs.update({"count": stop})
+            parts.append((self._group["configs"], _store.pack(final)))
+        _store.commit_block(self._group.attrs, index, int(self._group.attrs["batch_size"]), parts, "batch")
 
 
 def is_ensemble(path: str | os.PathLike) -> bool:
@@ -171,9 +161,7 @@ def open_ensemble(path: str | os.PathLike, mode: str = "r") -> Ensemble:
     group = zarr.open_group(str(path), mode=mode)
     ens = Ensemble(group, path)
     if mode != "r":
-        for name in ("M", "E", "configs"):
-            if name in group and group[name].shape[0] != ens.count:
-                group[name].resize((ens.count,) + group[name].shape[1:])
+        _store.truncate_to_count([group[name] for name in ("M", "E", "configs") if name in group], ens.count)
     return ens
 
 

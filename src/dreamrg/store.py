@@ -66,6 +66,33 @@ def unpack(packed: np.ndarray, L: int) -> np.ndarray:
     return out
 
 
+def commit_block(attrs, index: int, block: int, parts: list[tuple[zarr.Array, np.ndarray]],
+                 what: str = "chunk") -> None:
+    """Write block ``index`` (rows ``index*block`` onwards) of every array in ``parts``, then commit.
+
+    The shared append protocol of configuration stores and dreamed ensembles:
+    resize, write, and only then raise the committed ``count`` in ``attrs``.
+    Only the next block, or a rewrite of a trailing partial block, is allowed,
+    so committed rows are never overwritten by different data.
+    """
+    count = int(attrs["count"])
+    start = index * block
+    if start > count or (start < count and count % block == 0):
+        raise StoreError(f"{what} {index} is not the next {what} of a store holding {count} rows")
+    stop = start + len(parts[0][1])
+    for array, data in parts:
+        array.resize((stop,) + array.shape[1:])
+        array[start:stop] = data
+    attrs.update({"count": stop})
+
+
+def truncate_to_count(arrays: list[zarr.Array], count: int) -> None:
+    """Drop rows beyond the committed ``count`` (left by a run killed between resize and commit)."""
+    for array in arrays:
+        if array.shape[0] != count:
+            array.resize((count,) + array.shape[1:])
+
+
 class ConfigStore:
     """An open configuration store. Use :func:`open_store` or :func:`create_store`."""
 
@@ -107,12 +134,7 @@ class ConfigStore:
             raise StoreError(f"chunk must be uint8 of shape (n, {L}, {packed_width(L)}); got {packed.dtype} {packed.shape}")
         if not 0 < packed.shape[0] <= C:
             raise StoreError(f"a chunk holds 1..{C} configurations; got {packed.shape[0]}")
-        if start > self.count or (start < self.count and self.count % C == 0):
-            raise StoreError(f"chunk {index} is not the next chunk of a store holding {self.count} configurations")
-        stop = start + packed.shape[0]
-        self._array.resize((stop, L, packed_width(L)))
-        self._array[start:stop] = packed
-        self._array.attrs.update({"count": stop})
+        commit_block(self._array.attrs, index, C, [(self._array, packed)])
 
     def add_seconds(self, seconds: float, configs: int) -> None:
         """Accumulate the wall time spent producing ``configs`` configurations (metadata only)."""
@@ -166,9 +188,8 @@ def open_store(path: str | os.PathLike, mode: str = "r") -> ConfigStore:
     if "count" not in array.attrs or "L" not in array.attrs:
         raise StoreError(f"{path} is a zarr array but not a dreamrg configuration store")
     store = ConfigStore(array, path)
-    if mode != "r" and array.shape[0] != store.count:
-        # a run was killed between resizing and committing: drop the uncommitted tail
-        array.resize((store.count,) + array.shape[1:])
+    if mode != "r":
+        truncate_to_count([array], store.count)
     return store
 
 
