@@ -63,6 +63,21 @@ def _as_spins(sigma: np.ndarray, name: str = "sigma") -> np.ndarray:
     return a.astype(np.int8, copy=False)
 
 
+def _as_batch(s: np.ndarray, sigma) -> tuple[np.ndarray, bool, int]:
+    """Shape checks shared by :func:`majority_rule` and its reference twin: (n, L, L), L even ≥ 2."""
+    single = s.ndim == 2
+    if single:
+        s = s[None]
+    if s.ndim != 3 or s.shape[1] != s.shape[2]:
+        raise ValueError(
+            f"sigma must have shape (n, L, L) or (L, L) with square lattices, got shape {np.shape(sigma)}"
+        )
+    L = s.shape[1]
+    if L < 2 or L % 2:
+        raise ValueError(f"majority rule needs an even linear size L >= 2 (2x2 blocks), got L = {L}")
+    return s, single, L
+
+
 def _break_ties(mu: np.ndarray, rng: np.random.Generator) -> None:
     """Resolve the ties (zeros) of the block signs ``mu`` (C-contiguous) in place.
 
@@ -108,16 +123,7 @@ def majority_rule(sigma: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarr
             _as_spins(a)
     else:
         s = _as_spins(a)
-    single = s.ndim == 2
-    if single:
-        s = s[None]
-    if s.ndim != 3 or s.shape[1] != s.shape[2]:
-        raise ValueError(
-            f"sigma must have shape (n, L, L) or (L, L) with square lattices, got shape {np.shape(sigma)}"
-        )
-    L = s.shape[1]
-    if L < 2 or L % 2:
-        raise ValueError(f"majority rule needs an even linear size L >= 2 (2x2 blocks), got L = {L}")
+    s, single, L = _as_batch(s, sigma)
     n, l = s.shape[0], L // 2
     s = np.ascontiguousarray(s)
     mu = np.empty((n, l, l), dtype=np.int8)
@@ -141,16 +147,7 @@ def _majority_rule_numpy(sigma: np.ndarray, rng: np.random.Generator) -> tuple[n
     benchmarks.
     """
     s = _as_spins(sigma)
-    single = s.ndim == 2
-    if single:
-        s = s[None]
-    if s.ndim != 3 or s.shape[1] != s.shape[2]:
-        raise ValueError(
-            f"sigma must have shape (n, L, L) or (L, L) with square lattices, got shape {np.shape(sigma)}"
-        )
-    L = s.shape[1]
-    if L < 2 or L % 2:
-        raise ValueError(f"majority rule needs an even linear size L >= 2 (2x2 blocks), got L = {L}")
+    s, single, L = _as_batch(s, sigma)
     n, l = s.shape[0], L // 2
     # block sums in {-4, -2, 0, 2, 4}; int8 cannot overflow
     block = s[:, 0::2, 0::2] + s[:, 0::2, 1::2] + s[:, 1::2, 0::2] + s[:, 1::2, 1::2]
