@@ -36,6 +36,30 @@ def test_same_seed_same_training(stores):
     assert torch.equal(a.params, b.params)
 
 
+@pytest.mark.parametrize("k,weighted", [(3, False), (5, True), (7, False), (7, True)])
+def test_histogram_engine_equals_torch_autograd(stores, k, weighted):
+    """The histogram gradient is the torch gradient: same trajectory, losses and parameters (float64)."""
+    tr, va = stores
+    p = train.TrainParams(k=k, weighted=weighted, epochs=3, batch_size=128, seed=5)
+    a, ha = train.train_adamw(p, tr, va, progress=False, engine="torch", dtype=torch.float64)
+    b, hb = train.train_adamw(p, tr, va, progress=False, engine="histogram")
+    assert np.abs(a.params.detach().numpy()).max() > 0.01            # the model actually moved
+    np.testing.assert_allclose(b.params.detach().numpy(), a.params.detach().numpy(), rtol=0, atol=1e-9)
+    for key in ("train_loss", "valid_loss"):
+        np.testing.assert_allclose(hb[key], ha[key], rtol=1e-10)
+    np.testing.assert_allclose(hb["params"], ha["params"], rtol=0, atol=1e-9)
+
+
+def test_engine_choice_is_checked(stores):
+    tr, va = stores
+    with pytest.raises(ValueError, match="engine must be one of"):
+        train.train_adamw(train.TrainParams(k=3, epochs=1), tr, va, engine="jax")
+    with pytest.raises(ValueError, match="only for the single-layer"):
+        train.train_adamw(train.TrainParams(k=3, model="two-layer", epochs=1), tr, va, engine="histogram")
+    with pytest.raises(ValueError, match="float64"):
+        train.train_adamw(train.TrainParams(k=3, epochs=1), tr, va, engine="histogram", dtype=torch.float32)
+
+
 def test_weighted_loss_is_finite_at_L128():
     rng = np.random.default_rng(0)
     sigma = np.where(rng.random((4, 128, 128)) < 0.5, -1, 1).astype(np.int8)

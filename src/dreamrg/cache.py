@@ -25,7 +25,7 @@ from typing import Any
 STAGE_VERSIONS: dict[str, int] = {
     "mc": 2,
     "observables": 3,
-    "models": 1,
+    "models": 2,  # 2: AdamW single-layer gradients from the pattern histogram (float64)
     "ensembles": 1,
     "mcrg": 2,
 }

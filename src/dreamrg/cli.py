@@ -108,6 +108,8 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     tr.add_argument("--batch-size", type=_positive_int, default=50_000)
     tr.add_argument("--lr", type=float, default=0.01)
     tr.add_argument("--n-train", type=_positive_int, default=None, help="use the first N configurations")
+    tr.add_argument("--engine", choices=("auto", "histogram", "torch"), default="auto",
+                    help="AdamW gradient: pattern histogram (single layer, default) or torch autograd")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--out", type=Path, required=True, help="model file (JSON) to write")
     tr.add_argument("--no-progress", action="store_true")
@@ -212,9 +214,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     else:
         if args.validation is None:
             raise UsageError("--method adamw needs --validation PATH (an independent store)")
+        try:
+            engine = train.resolve_engine(params, args.engine)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
         torch.set_num_threads(max(1, torch.get_num_threads()))
-        model, hist = train.train_adamw(params, args.data, args.validation, n_train=args.n_train, progress=progress)
-        meta |= {"method": "adamw", "history": hist}
+        model, hist = train.train_adamw(params, args.data, args.validation, n_train=args.n_train,
+                                        progress=progress, engine=engine)
+        meta |= {"method": "adamw", "engine": engine, "history": hist}
         print(f"final losses per configuration: train {hist['train_loss'][-1]:.6f}  "
               f"validation {hist['valid_loss'][-1]:.6f}")
     train.save_model(args.out, model, meta)

@@ -96,6 +96,7 @@ __all__ = [
     "HistogramAccumulator",
     "pattern_histogram",
     "histogram_loss",
+    "histogram_loss_grad",
     "histogram_loss_grad_hess",
     "FitResult",
     "fit_exact",
@@ -562,6 +563,23 @@ def histogram_loss(w, counts, k: int) -> float:
     """
     w = _check_params(w, k)
     return _loss_rows(w, *_compress(counts, k), order=0)
+
+
+def histogram_loss_grad(w, counts, k: int) -> tuple[float, np.ndarray]:
+    """Loss per configuration and its gradient in ``w`` (what a first-order optimiser needs).
+
+    Parameters
+    ----------
+    w, counts, k
+        As in :func:`histogram_loss`.
+
+    Returns
+    -------
+    loss : float
+    grad : numpy.ndarray of float64, shape (n_params(k),)
+    """
+    w = _check_params(w, k)
+    return _loss_rows(w, *_compress(counts, k), order=1)
 
 
 def histogram_loss_grad_hess(w, counts, k: int) -> tuple[float, np.ndarray, np.ndarray]:
