@@ -43,3 +43,15 @@ def test_snapshot_keeps_figures_and_tables(tmp_path):
     assert meta["figures"] == 1 and meta["tables"] == 1 and meta["profile"] == "paper"
     assert (out / "figure-1.png").read_bytes().startswith(b"\x89PNG")
     assert "a  b" in (out / "tables.md").read_text()
+    assert meta["git_commit"] is None                      # tmp_path is not a git checkout
+    # a failing rewrite leaves the previous snapshot in place and no temporary directories behind
+    (out / "figure-2.png").write_bytes(b"old")
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("not a notebook")
+    with pytest.raises(Exception):
+        save_snapshot(tmp_path, "ch", "paper", broken, 1.0)
+    assert (out / "figure-2.png").read_bytes() == b"old"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["ch"]
+    # a successful rewrite replaces it completely
+    save_snapshot(tmp_path, "ch", "paper", path, 3.0)
+    assert not (out / "figure-2.png").exists() and json.loads((out / "meta.json").read_text())["seconds"] == 3.0

@@ -20,6 +20,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -141,10 +142,10 @@ def save_snapshot(root: Path, chapter: str, profile: str, notebook: Path, second
     from dreamrg._version import __version__
 
     nb = nbformat.read(notebook, as_version=4)
-    out = root / "book" / "snapshots" / profile / chapter
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    final = root / "book" / "snapshots" / profile / chapter
+    final.parent.mkdir(parents=True, exist_ok=True)
+    # written next to the target and swapped in at the end: an interrupted run leaves the old snapshot intact
+    out = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{chapter}."))
     figures, tables = 0, []
     for cell in nb.cells:
         for output in cell.get("outputs", []):
@@ -156,6 +157,27 @@ def save_snapshot(root: Path, chapter: str, profile: str, notebook: Path, second
                 tables.append(data["text/plain"])
     (out / "tables.md").write_text("\n\n".join(f"```text\n{t}\n```" for t in tables))
     meta = {"chapter": chapter, "profile": profile, "date": datetime.date.today().isoformat(),
-            "dreamrg_version": __version__, "seconds": round(seconds, 1), "figures": figures, "tables": len(tables)}
+            "dreamrg_version": __version__, "git_commit": _git_commit(root), "seconds": round(seconds, 1),
+            "figures": figures, "tables": len(tables)}
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
-    return out
+    old = final.with_name(f".{chapter}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        final.rename(old)
+    out.rename(final)
+    if old.exists():
+        shutil.rmtree(old)
+    return final
+
+
+def _git_commit(root: Path) -> str | None:
+    """The checked-out commit (with ``-dirty`` for local changes), or None outside a git checkout."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("-dirty" if dirty else "")
