@@ -60,6 +60,33 @@ def test_engine_choice_is_checked(stores):
         train.train_adamw(train.TrainParams(k=3, epochs=1), tr, va, engine="histogram", dtype=torch.float32)
 
 
+@pytest.mark.parametrize("model", ["symmetric", "two-layer"])
+def test_checkpoint_resume_is_bit_identical(stores, tmp_path, model):
+    """Stopping after epoch 2 and resuming to epoch 4 equals four uninterrupted epochs."""
+    tr, va = stores
+    p4 = train.TrainParams(k=3, model=model, epochs=4, batch_size=150, seed=2, channels=4)
+    ref, h_ref = train.train_adamw(p4, tr, va, progress=False)
+    ck = tmp_path / "ck.pt"
+    train.train_adamw(train.TrainParams(**{**p4.__dict__, "epochs": 2}), tr, va, progress=False, checkpoint=ck)
+    assert ck.exists() and not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    res, h_res = train.train_adamw(p4, tr, va, progress=False, checkpoint=ck)
+    for a, b in zip(ref.state_dict().values(), res.state_dict().values()):
+        assert torch.equal(a, b)
+    for key in ("epoch", "train_loss", "valid_loss", "params"):
+        assert h_res[key] == h_ref[key]
+    # a finished checkpoint is reused as is; other hyper-parameters or more epochs than asked are refused
+    again, _ = train.train_adamw(p4, tr, va, progress=False, checkpoint=ck)
+    assert all(torch.equal(a, b) for a, b in zip(ref.state_dict().values(), again.state_dict().values()))
+    with pytest.raises(ValueError, match="another training run"):
+        train.train_adamw(train.TrainParams(**{**p4.__dict__, "lr": 0.02}), tr, va, progress=False, checkpoint=ck)
+    with pytest.raises(ValueError, match="beyond the 3 epochs"):
+        train.train_adamw(train.TrainParams(**{**p4.__dict__, "epochs": 3}), tr, va, progress=False, checkpoint=ck)
+    bad = tmp_path / "bad.pt"
+    bad.write_text("junk")
+    with pytest.raises(train.ModelFileError, match="not a readable"):
+        train.train_adamw(p4, tr, va, progress=False, checkpoint=bad)
+
+
 def test_weighted_loss_is_finite_at_L128():
     rng = np.random.default_rng(0)
     sigma = np.where(rng.random((4, 128, 128)) < 0.5, -1, 1).astype(np.int8)

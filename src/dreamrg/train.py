@@ -196,7 +196,8 @@ def resolve_engine(params: TrainParams, engine: str = "auto") -> str:
 
 def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | None = None,
                 n_valid: int | None = None, progress: bool | None = None,
-                dtype: torch.dtype | None = None, engine: str = "auto") -> tuple[torch.nn.Module, dict]:
+                dtype: torch.dtype | None = None, engine: str = "auto",
+                checkpoint: str | os.PathLike | None = None) -> tuple[torch.nn.Module, dict]:
     """Train with AdamW as in the paper. Returns (model, history).
 
     ``history`` holds per-epoch ``train_loss`` (mean of the batch losses),
@@ -215,6 +216,13 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
         ``"histogram"`` for the single-layer model, ``"torch"`` otherwise.
 
     The two engines agree to rounding (tested in float64 on the same data).
+
+    ``checkpoint``: a file where the model, optimiser state and history are saved
+    (atomically) after every epoch. If it exists, training resumes after its last
+    epoch; the result is bit-identical to an uninterrupted run, because every
+    epoch's permutation and tie-breaks come from its own seed. A checkpoint of a
+    run with fewer epochs (otherwise the same) is a valid start; one from
+    different hyper-parameters or data is an error.
     """
     from tqdm import tqdm
 
@@ -231,10 +239,17 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
     opt = torch.optim.AdamW(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     hist: dict[str, list] = {"epoch": [], "train_loss": [], "valid_loss": [], "seconds": [], "params": []}
     bs = min(params.batch_size, len(train))
-    if engine == "histogram":
+    identity = {"params": {k: v for k, v in asdict(params).items() if k != "epochs"}, "engine": engine,
+                "dtype": str(dtype), "n_train": len(train), "n_valid": len(valid),
+                "train_data": _data_identity(train_path), "valid_data": _data_identity(valid_path)}
+    start = 0
+    if checkpoint is not None and Path(checkpoint).exists():
+        start, hist = _load_checkpoint(Path(checkpoint), identity, model, opt, params.epochs)
+    if engine == "histogram" and start < params.epochs:
         hl = _HistogramLoss(params.k, params.weighted)
         valid_counts = _validation_counts(hl, valid, params, bs)
-    for epoch in tqdm(range(params.epochs), disable=_no_bar(progress), desc=f"AdamW k={params.k}", unit="epoch"):
+    for epoch in tqdm(range(start, params.epochs), disable=_no_bar(progress), desc=f"AdamW k={params.k}",
+                      unit="epoch", initial=start, total=params.epochs):
         t0 = time.perf_counter()
         rng = np.random.default_rng(np.random.SeedSequence(params.seed, spawn_key=(epoch,)))
         order = rng.permutation(len(train))
@@ -263,7 +278,46 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
         hist["seconds"].append(time.perf_counter() - t0)
         if params.model == "symmetric":
             hist["params"].append(model.params.detach().double().tolist())
+        if checkpoint is not None:
+            _save_checkpoint(Path(checkpoint), identity, epoch + 1, model, opt, hist)
     return model.to(torch.float64), hist
+
+
+def _data_identity(path) -> dict[str, Any]:
+    st = open_store(path)
+    return {"L": st.L, "meta": {k: v for k, v in st.meta.items() if k not in ("count", "seconds_sampling", "dreamrg_version")}}
+
+
+def _save_checkpoint(path: Path, identity: dict, epoch: int, model, opt, hist: dict) -> None:
+    state = {"format": "dreamrg-checkpoint", "identity": json.dumps(identity, sort_keys=True, default=str),
+             "epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(), "history": hist}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load_checkpoint(path: Path, identity: dict, model, opt, epochs: int) -> tuple[int, dict]:
+    try:
+        state = torch.load(path, weights_only=False)
+        ok = isinstance(state, dict) and state.get("format") == "dreamrg-checkpoint"
+    except Exception as err:  # noqa: BLE001 - any unreadable file gets the same message
+        raise ModelFileError(f"{path} is not a readable dreamrg training checkpoint ({err})") from None
+    if not ok:
+        raise ModelFileError(f"{path} is not a dreamrg training checkpoint")
+    if state["identity"] != json.dumps(identity, sort_keys=True, default=str):
+        raise ValueError(f"checkpoint {path} belongs to another training run (hyper-parameters or data differ); "
+                         "delete it or choose another checkpoint path")
+    if state["epoch"] > epochs:
+        raise ValueError(f"checkpoint {path} is after epoch {state['epoch']}, beyond the {epochs} epochs asked for")
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    return int(state["epoch"]), state["history"]
 
 
 def fit_exact(params: TrainParams, train_path, *, n_train: int | None = None, batch: int = 4096,
@@ -382,7 +436,9 @@ def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
 
     The training set is :func:`dreamrg.mc.training_sets` (validation M/5 from an
     independent stream). The model file lives in ``data/models/<name>-<key>/model.json``,
-    keyed by every hyper-parameter and the data identity.
+    keyed by every hyper-parameter and the data identity. AdamW runs keep a per-epoch
+    ``checkpoint.pt`` there until the model file is written, so an interrupted call
+    resumes (bit-identically) instead of starting over.
     """
     from dreamrg import cache
     from dreamrg.mc import training_sets
@@ -399,13 +455,17 @@ def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
         model, info = fit_exact(params, train_path, n_train=M, progress=progress)
         meta["fit"] = info
     else:
-        model, hist = train_adamw(params, train_path, valid_path, n_train=M, n_valid=M // 5, progress=progress)
+        # per-epoch checkpoint: an interrupted run (hours for the two-layer model) resumes where it stopped
+        checkpoint = path.with_name("checkpoint.pt")
+        model, hist = train_adamw(params, train_path, valid_path, n_train=M, n_valid=M // 5, progress=progress,
+                                  checkpoint=checkpoint)
         meta["history"] = hist
         meta["engine"] = resolve_engine(params)
         meta["full_loss"] = exact_loss_of(model, TrainParams(k=params.k, weighted=params.weighted, method="exact",
                                                              seed=params.seed), train_path, n_train=M) \
             if params.model == "symmetric" else None
     save_model(path, model, meta)
+    path.with_name("checkpoint.pt").unlink(missing_ok=True)
     return load_model(path)
 
 
