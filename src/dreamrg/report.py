@@ -254,8 +254,10 @@ def show_snapshot(chapter: str, profile: str = "paper", current: str | None = No
         print(f"No {profile}-profile snapshot of this chapter has been kept yet.")
         return
     meta = json.loads((folder / "meta.json").read_text())
+    commit = f", commit `{meta['git_commit']}`" if meta.get("git_commit") else ""
     display(Markdown(f"**Kept results of the `{profile}` profile** — run on {meta['date']} with dreamrg "
-                     f"{meta['dreamrg_version']} in {meta['seconds'] / 60:.1f} min (not recomputed by this build)."))
+                     f"{meta['dreamrg_version']}{commit} in {meta['seconds'] / 60:.1f} min "
+                     "(not recomputed by this build)."))
     tables = (folder / "tables.md").read_text() if (folder / "tables.md").is_file() else ""
     if tables:
         display(Markdown(tables))
