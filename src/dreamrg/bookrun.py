@@ -98,12 +98,13 @@ def build_book(profile: str = "quick", chapters: list[str] | None = None, build:
         target = out_dir / f"{name}.ipynb"
         if chapters is None or name in chapters or (build and not target.exists()):
             t0 = time.perf_counter()
+            commit = _git_commit(root)  # the code that ran, not what is checked out when it finishes
             print(f"[dreamrg book] executing {name} (profile {profile}) ...", flush=True)
             nb_path = execute_chapter(root, name, profile, out_dir)
             seconds = time.perf_counter() - t0
             print(f"[dreamrg book] {name}: {seconds:.1f} s", flush=True)
             if profile == "paper":
-                save_snapshot(root, name, profile, nb_path, seconds)
+                save_snapshot(root, name, profile, nb_path, seconds, commit=commit)
     if not build:
         return out_dir
     shutil.copy(root / "book" / "_toc.yml", out_dir / "_toc.yml")
@@ -125,11 +126,13 @@ def build_book(profile: str = "quick", chapters: list[str] | None = None, build:
     return index
 
 
-def save_snapshot(root: Path, chapter: str, profile: str, notebook: Path, seconds: float) -> Path:
+def save_snapshot(root: Path, chapter: str, profile: str, notebook: Path, seconds: float,
+                  commit: str | None = None) -> Path:
     """Keep the figures and tables of an executed chapter in ``book/snapshots/<profile>/<chapter>/``.
 
     Writes ``figure-<i>.png`` for every PNG output, ``tables.md`` with the text of
-    every table output, and ``meta.json`` (profile, date, dreamrg version, run time).
+    every table output, and ``meta.json`` (profile, date, dreamrg version, git commit
+    of the code that ran — ``commit``, default the current checkout — and run time).
     These small files are meant to be committed, so that a book rebuilt at the quick
     profile can still show paper-statistics results, labelled with their origin.
     """
@@ -157,7 +160,7 @@ def save_snapshot(root: Path, chapter: str, profile: str, notebook: Path, second
                 tables.append(data["text/plain"])
     (out / "tables.md").write_text("\n\n".join(f"```text\n{t}\n```" for t in tables))
     meta = {"chapter": chapter, "profile": profile, "date": datetime.date.today().isoformat(),
-            "dreamrg_version": __version__, "git_commit": _git_commit(root), "seconds": round(seconds, 1),
+            "dreamrg_version": __version__, "git_commit": commit or _git_commit(root), "seconds": round(seconds, 1),
             "figures": figures, "tables": len(tables)}
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     old = final.with_name(f".{chapter}.old")
