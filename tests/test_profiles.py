@@ -34,3 +34,19 @@ def test_bad_profile_and_override():
     with pytest.raises(ValueError, match="unknown parameter"):
         profiles.chapter_params("monte_carlo", "quick", {"nope": 1})
     assert profiles.chapter_params("monte_carlo", "quick", {"seed": 7})["seed"] == 7
+
+
+def test_weighted_models_use_their_own_batch_size():
+    from dreamrg.profiles import chapter_params
+    from dreamrg.report import single_layer_params
+
+    P = chapter_params("training", "paper")
+    assert single_layer_params(P, 7, False).batch_size == 50_000
+    assert single_layer_params(P, 7, True).batch_size == 1_000
+    assert single_layer_params(P, 3, True).batch_size == 100_000
+    assert single_layer_params(P, 7, True, "exact").batch_size == 50_000     # the optimum ignores batches
+    # papermill/JSON overrides arrive with string keys
+    Q = chapter_params("training", "quick", {"weighted_batch_size": {"3": 7, "5": 8, "7": 9}})
+    assert single_layer_params(Q, 5, True).batch_size == 8
+    with pytest.raises(ValueError, match="no entry for k=5"):
+        single_layer_params(chapter_params("training", "quick", {"weighted_batch_size": {"3": 7}}), 5, True)

@@ -21,6 +21,23 @@ def paper_label(k: int, weighted: bool) -> str:
     return f"k={k}, w." if weighted else f"k={k}"
 
 
+def single_layer_params(P: dict, k: int, weighted: bool, method: str = "adamw") -> train.TrainParams:
+    """Hyper-parameters of one single-layer model of the training chapter's parameters ``P``.
+
+    Weighted AdamW models use the profile's ``weighted_batch_size`` for their k (the
+    paper profile follows the authors' released models there); everything else uses
+    ``batch_size`` (the exact optimum does not depend on it).
+    """
+    batch = P["batch_size"]
+    if weighted and method == "adamw":
+        sizes = {int(key): int(v) for key, v in P["weighted_batch_size"].items()}  # JSON overrides give str keys
+        if k not in sizes:
+            raise ValueError(f"weighted_batch_size has no entry for k={k}; it has {sorted(sizes)}")
+        batch = sizes[k]
+    return train.TrainParams(k=k, weighted=weighted, method=method, epochs=P["epochs"], batch_size=batch,
+                             seed=P["seed"])
+
+
 def trained_models(profile: str, method: str = "adamw") -> dict[str, torch.nn.Module]:
     """Our single-layer models of the training chapter, keyed by the paper's row labels."""
     P = chapter_params("training", profile)
@@ -28,8 +45,7 @@ def trained_models(profile: str, method: str = "adamw") -> dict[str, torch.nn.Mo
     out = {}
     for k in P["ks"]:
         for weighted in (False, True):
-            tp = train.TrainParams(k=k, weighted=weighted, method=method, epochs=P["epochs"],
-                                   batch_size=P["batch_size"], seed=P["seed"])
+            tp = single_layer_params(P, k, weighted, method)
             out[paper_label(k, weighted)] = train.cached_model(tp, P["L_t"], P["M"], MC["seed"])
     return out
 

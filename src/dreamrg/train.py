@@ -161,7 +161,9 @@ class _HistogramLoss:
 
     def counts(self, sigma: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         mu, log_d = coarse.majority_rule(sigma, rng)
-        return self._fit.pattern_histogram(sigma, mu, self.k, log_weights=log_d if self.weighted else None)
+        # two partial histograms: enough for two threads, and cheap to clear and sum for small batches
+        acc = self._fit.HistogramAccumulator(self.k, n_chunks=2)
+        return acc.add(sigma, mu, log_weights=log_d if self.weighted else None).counts
 
     def loss_grad(self, w: np.ndarray, counts: np.ndarray) -> tuple[float, np.ndarray]:
         return self._fit.histogram_loss_grad(w, counts, self.k)
