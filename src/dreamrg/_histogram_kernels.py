@@ -23,7 +23,7 @@ arrays allocated by the caller.
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["accumulate_pattern_counts", "site_pattern_codes"]
+__all__ = ["accumulate_pattern_counts", "site_pattern_codes", "histogram_loss_grad"]
 
 
 @njit(inline="always")
@@ -164,3 +164,37 @@ def site_pattern_codes(mu, P, start, out):
             crow = code[anchor[i & 1, i >> 1]]
             for j in range(2 * l):
                 out[t, i, j] = crow[anchor[j & 1, j >> 1]]
+
+
+@njit(cache=True)
+def histogram_loss_grad(counts, F, w, grad):
+    """Loss ``sum counts * softplus(-2 s F.w)`` over a (position, pattern, spin) histogram; gradient into ``grad``.
+
+    ``counts`` is float64 ``(4, npat, 2)``, ``F`` float64 ``(4, npat, n_params)``,
+    ``w`` float64 ``(n_params,)``; ``grad`` (zeroed by the caller) receives the
+    gradient. Rows with zero counts are skipped. One sequential pass, so the result
+    does not depend on the number of threads. Returns the loss.
+    """
+    npos, npat, no = F.shape
+    loss = 0.0
+    for pos in range(npos):
+        for code in range(npat):
+            cm = counts[pos, code, 0]
+            cp = counts[pos, code, 1]
+            if cm == 0.0 and cp == 0.0:
+                continue
+            h2 = 0.0
+            for o in range(no):
+                h2 += F[pos, code, o] * w[o]
+            h2 *= 2.0
+            sp = max(h2, 0.0) + np.log1p(np.exp(-abs(h2)))  # softplus(h2) = -log p(down)
+            loss += cp * (sp - h2) + cm * sp                 # softplus(-h2) = softplus(h2) - h2
+            if h2 >= 0.0:
+                p_up = 1.0 / (1.0 + np.exp(-h2))
+            else:
+                e = np.exp(h2)
+                p_up = e / (1.0 + e)
+            g = 2.0 * (cm * p_up - cp * (1.0 - p_up))
+            for o in range(no):
+                grad[o] += g * F[pos, code, o]
+    return loss
