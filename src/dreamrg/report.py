@@ -272,8 +272,8 @@ def show_snapshot(chapter: str, profile: str = "paper", current: str | None = No
     meta = json.loads((folder / "meta.json").read_text())
     commit = f", commit `{meta['git_commit']}`" if meta.get("git_commit") else ""
     display(Markdown(f"**Kept results of the `{profile}` profile** — run on {meta['date']} with dreamrg "
-                     f"{meta['dreamrg_version']}{commit} in {meta['seconds'] / 60:.1f} min "
-                     "(not recomputed by this build)."))
+                     f"{meta['dreamrg_version']}{commit}; that execution took {meta['seconds'] / 60:.1f} min, reusing any "
+                     "results already cached (not recomputed by this build)."))
     tables = (folder / "tables.md").read_text() if (folder / "tables.md").is_file() else ""
     if tables:
         display(Markdown(tables))
