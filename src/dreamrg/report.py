@@ -7,6 +7,7 @@ these functions so that one table is computed in one place.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -128,6 +129,42 @@ def table_ii_results(profile: str) -> dict[str, dict]:
 
     return {"MC": fss.pair_exponents(mc_summaries(profile))} | {
         label: d["exponents"] for label, d in dreamed_summaries(profile).items()}
+
+
+def seed_spread(profile: str, k: int = 5, weighted: bool = True, n_seeds: int = 3) -> pd.DataFrame:
+    """Run-to-run spread of one Table II row over AdamW training seeds (same data, same settings).
+
+    Seeds ``P["seed"], P["seed"] + 1, ...`` of the training chapter; each model is
+    dreamed with the FSS chapter's parameters. The last line gives the mean and the
+    standard deviation over seeds beside the paper's value.
+    """
+    from dreamrg import fss
+    from dreamrg.dream import DreamParams
+
+    P = chapter_params("training", profile)
+    MC = chapter_params("monte_carlo", profile)
+    F = chapter_params("fss", profile)
+    params = DreamParams(n_up=F["n_up"], seed=F["seed"], batch_size=F["batch_size"])
+    label = paper_label(k, weighted)
+    rows, values = [], {"gamma_nu": [], "inv_nu": []}
+    for seed in range(P["seed"], P["seed"] + n_seeds):
+        tp = single_layer_params({**P, "seed": seed}, k, weighted)
+        exps = fss.dream_summary(train.cached_model(tp, P["L_t"], P["M"], MC["seed"]), params, F["n_configs"])["exponents"]
+        pair = max(exps)
+        row = {"training seed": seed, "pair": str(pair)}
+        for key, name in (("gamma_nu", "γ/ν"), ("inv_nu", "1/ν")):
+            est = exps[pair][key]
+            row[name] = format_estimate(est.value, est.error)
+            values[key].append(est.value)
+        rows.append(row)
+    paper = TABLE_II.get(label, {})
+    summary = {"training seed": "mean ± std over seeds", "pair": str(pair)}
+    for key, name in (("gamma_nu", "γ/ν"), ("inv_nu", "1/ν")):
+        v = np.asarray(values[key])
+        summary[name] = f"{v.mean():.4f} ± {v.std(ddof=1):.4f}" if len(v) > 1 else f"{v.mean():.4f}"
+        summary[f"{name} paper"] = paper.get(key, {}).get(pair)
+    rows.append(summary)
+    return pd.DataFrame(rows).set_index("training seed")
 
 
 def mcrg_mc(profile: str) -> dict[int, list[dict]]:
