@@ -21,7 +21,7 @@ one fixed tie-break draw.
 For the single-layer model the gradient of a batch is computed from the batch's
 (position, coarse pattern, fine spin) histogram (the reduction of
 :mod:`dreamrg.exact_fit`) instead of by autograd: same batches, tie-breaks and
-optimiser, in float64, and 8-30x faster (``benchmarks/bench_exact_fit.py``). The
+optimiser, in float64, and 18-31x faster (``benchmarks/bench_exact_fit.py``). The
 torch autograd route stays available (``engine="torch"``) as the reference the
 tests compare it to, and is the only one for the two-layer model.
 
@@ -213,7 +213,7 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
         autograd through the model's ``log_prob`` (any model; float32 by default);
     ``"histogram"``
         single-layer models only: the gradient of the batch's pattern histogram
-        (:class:`_HistogramLoss`, float64), ~15x faster at k = 7;
+        (:class:`_HistogramLoss`, float64), ~18x faster at k = 7;
     ``"auto"``
         ``"histogram"`` for the single-layer model, ``"torch"`` otherwise.
 
