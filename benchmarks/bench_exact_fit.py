@@ -129,10 +129,7 @@ def main() -> None:
     bs = min(50_000, n_a // 4)
     t0 = time.perf_counter()
     for lo in range(0, n_a, bs):
-        loss, _ = train._batch_loss(model, sig_a[lo:lo + bs], rng, True, torch.float32)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        train.adamw_step(model, opt, sig_a[lo:lo + bs], rng, True, torch.float32)
     t_epoch = time.perf_counter() - t0
     per_cfg = t_epoch / n_a
     print(f"AdamW epoch, torch autograd (reference): {t_epoch:8.3f} s on {n_a} configs = "
@@ -146,10 +143,7 @@ def main() -> None:
     hl.loss_grad(model.params.detach().numpy(), hl.counts(sig_a[:64], rng))  # warm-up
     t0 = time.perf_counter()
     for lo in range(0, n_a, bs):
-        opt.zero_grad()
-        _, grad = hl.loss_grad(model.params.detach().numpy(), hl.counts(sig_a[lo:lo + bs], rng))
-        model.params.grad = torch.from_numpy(grad)
-        opt.step()
+        train.adamw_step(model, opt, sig_a[lo:lo + bs], rng, True, torch.float64, hl)
     t_hist_epoch = time.perf_counter() - t0
     per_cfg_h = t_hist_epoch / n_a
     print(f"AdamW epoch, histogram engine         : {t_hist_epoch:8.3f} s on {n_a} configs = "

@@ -490,7 +490,8 @@ class HistogramAccumulator:
         return self._sum_w**2 / self._sum_w2
 
 
-def pattern_histogram(sigma, mu, k: int, weights=None, *, log_weights=None) -> np.ndarray:
+def pattern_histogram(sigma, mu, k: int, weights=None, *, log_weights=None,
+                      n_chunks: int | None = None) -> np.ndarray:
     """Normalised (position, pattern, spin) histogram of a data set.
 
     Parameters
@@ -503,13 +504,15 @@ def pattern_histogram(sigma, mu, k: int, weights=None, *, log_weights=None) -> n
         Kernel size.
     weights, log_weights : array_like of float, shape (n,), optional
         Per-configuration weights ``D_a`` or their logarithms (at most one).
+    n_chunks : int, optional
+        Partial histograms (see :class:`HistogramAccumulator`); few are cheaper for small batches.
 
     Returns
     -------
     numpy.ndarray of float64, shape (4, 2**(P*P), 2)
         See :attr:`HistogramAccumulator.counts`; ``counts.sum() == L**2``.
     """
-    return HistogramAccumulator(k).add(sigma, mu, weights, log_weights=log_weights).counts
+    return HistogramAccumulator(k, n_chunks).add(sigma, mu, weights, log_weights=log_weights).counts
 
 
 # --------------------------------------------------------------------------

@@ -131,13 +131,18 @@ def _batch_loss(model, sigma: np.ndarray, rng: np.random.Generator, weighted: bo
     return -logp.mean(), len(sigma)
 
 
-def _validation_loss(model, valid: _PackedSet, params: TrainParams, batch: int, dtype) -> float:
+def _validation_batches(valid: _PackedSet, params: TrainParams, batch: int):
+    """Validation batches in order, with the one fixed tie-break stream every evaluation reuses."""
     rng = np.random.default_rng(np.random.SeedSequence(params.seed, spawn_key=(2**31,)))
+    for lo in range(0, len(valid), batch):
+        yield valid.batch(np.arange(lo, min(lo + batch, len(valid)))), rng
+
+
+def _validation_loss(model, valid: _PackedSet, params: TrainParams, batch: int, dtype) -> float:
     total, n = 0.0, 0
     with torch.no_grad():
-        for lo in range(0, len(valid), batch):
-            idx = np.arange(lo, min(lo + batch, len(valid)))
-            loss, size = _batch_loss(model, valid.batch(idx), rng, params.weighted, dtype)
+        for sigma, rng in _validation_batches(valid, params, batch):
+            loss, size = _batch_loss(model, sigma, rng, params.weighted, dtype)
             total += float(loss) * size
             n += size
     return total / n
@@ -162,8 +167,8 @@ class _HistogramLoss:
     def counts(self, sigma: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         mu, log_d = coarse.majority_rule(sigma, rng)
         # two partial histograms: enough for two threads, and cheap to clear and sum for small batches
-        acc = self._fit.HistogramAccumulator(self.k, n_chunks=2)
-        return acc.add(sigma, mu, log_weights=log_d if self.weighted else None).counts
+        return self._fit.pattern_histogram(sigma, mu, self.k, log_weights=log_d if self.weighted else None,
+                                           n_chunks=2)
 
     def loss_grad(self, w: np.ndarray, counts: np.ndarray) -> tuple[float, np.ndarray]:
         return self._fit.histogram_loss_grad(w, counts, self.k)
@@ -174,12 +179,26 @@ class _HistogramLoss:
 
 def _validation_counts(hl: _HistogramLoss, valid: _PackedSet, params: TrainParams, batch: int):
     """Per-batch validation histograms with the fixed tie-break draw of :func:`_validation_loss`."""
-    rng = np.random.default_rng(np.random.SeedSequence(params.seed, spawn_key=(2**31,)))
-    out = []
-    for lo in range(0, len(valid), batch):
-        idx = np.arange(lo, min(lo + batch, len(valid)))
-        out.append((hl.counts(valid.batch(idx), rng), len(idx)))
-    return out
+    return [(hl.counts(sigma, rng), len(sigma)) for sigma, rng in _validation_batches(valid, params, batch)]
+
+
+def adamw_step(model, opt, sigma: np.ndarray, rng: np.random.Generator, weighted: bool, dtype,
+               hl: _HistogramLoss | None = None) -> float:
+    """One optimiser step on a batch; returns the batch loss.
+
+    With ``hl`` (single-layer model) the gradient comes from the batch's pattern
+    histogram, otherwise from torch autograd through ``model.log_prob``.
+    """
+    opt.zero_grad()
+    if hl is not None:
+        loss, grad = hl.loss_grad(model.params.detach().numpy(), hl.counts(sigma, rng))
+        model.params.grad = torch.from_numpy(grad)
+    else:
+        loss_t, _ = _batch_loss(model, sigma, rng, weighted, dtype)
+        loss_t.backward()
+        loss = float(loss_t.detach())
+    opt.step()
+    return float(loss)
 
 
 ENGINES = ("auto", "histogram", "torch")
@@ -247,8 +266,8 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
     start = 0
     if checkpoint is not None and Path(checkpoint).exists():
         start, hist = _load_checkpoint(Path(checkpoint), identity, model, opt, params.epochs)
-    if engine == "histogram" and start < params.epochs:
-        hl = _HistogramLoss(params.k, params.weighted)
+    hl = _HistogramLoss(params.k, params.weighted) if engine == "histogram" else None
+    if hl is not None and start < params.epochs:
         valid_counts = _validation_counts(hl, valid, params, bs)
     for epoch in tqdm(range(start, params.epochs), disable=_no_bar(progress), desc=f"AdamW k={params.k}",
                       unit="epoch", initial=start, total=params.epochs):
@@ -258,20 +277,11 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
         losses, sizes = [], []
         for lo in range(0, len(train), bs):
             sigma = train.batch(order[lo:lo + bs])
-            opt.zero_grad()
-            if engine == "histogram":
-                loss, grad = hl.loss_grad(model.params.detach().numpy(), hl.counts(sigma, rng))
-                model.params.grad = torch.from_numpy(grad)
-            else:
-                loss_t, _ = _batch_loss(model, sigma, rng, params.weighted, dtype)
-                loss_t.backward()
-                loss = float(loss_t.detach())
-            opt.step()
-            losses.append(float(loss))
+            losses.append(adamw_step(model, opt, sigma, rng, params.weighted, dtype, hl))
             sizes.append(len(sigma))
         hist["epoch"].append(epoch + 1)
         hist["train_loss"].append(float(np.average(losses, weights=sizes)))
-        if engine == "histogram":
+        if hl is not None:
             w = model.params.detach().numpy()
             hist["valid_loss"].append(float(np.average([hl.loss(w, c) for c, _ in valid_counts],
                                                        weights=[n for _, n in valid_counts])))
