@@ -139,8 +139,8 @@ def main() -> None:
     # the same epoch with the histogram engine (what train_adamw uses for single-layer models)
     model = models.SymmetricUpscaler(k, dtype=torch.float64)
     opt = torch.optim.AdamW(model.parameters(), lr=0.01)
-    hl = train._HistogramLoss(k, True)
-    hl.loss_grad(model.params.detach().numpy(), hl.counts(sig_a[:64], rng))  # warm-up
+    hl = train._HistogramLoss(model, True)
+    hl.loss(model, hl.counts(sig_a[:64], rng))  # warm-up
     t0 = time.perf_counter()
     for lo in range(0, n_a, bs):
         train.adamw_step(model, opt, sig_a[lo:lo + bs], rng, True, torch.float64, hl)

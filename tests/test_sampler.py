@@ -1,5 +1,7 @@
 """Tests of the dreaming samplers (`dreamrg.sampler`, `dreamrg._dream_kernels`)."""
 
+import copy
+
 import numba
 import numpy as np
 import pytest
@@ -12,7 +14,9 @@ from dreamrg.sampler import (
     DreamBatch,
     dream_batch,
     dream_batch_torch,
+    logit_table,
     probability_table,
+    table_kernel_size,
     threshold_table,
     upscale,
 )
@@ -57,6 +61,30 @@ def test_probability_table_equals_prob_up(k):
                     mu[:, (a0 + a) % P, (b0 + b) % P] = 2 * bits[:, a, b] - 1
             p = model.prob_up(mu)[:, pi, pj].numpy()
             np.testing.assert_allclose(table[2 * pi + pj], p, rtol=0, atol=1e-12)
+
+
+def test_table_kernel_size():
+    assert [table_kernel_size(SymmetricUpscaler(k)) for k in (3, 5, 7)] == [3, 5, 7]
+    assert table_kernel_size(TwoLayerUpscaler(3, channels=2)) == 5       # two 3x3 layers: a 5x5 window
+    assert table_kernel_size(TwoLayerUpscaler(5, channels=2)) is None    # 9x9: 2**25 patterns, no table
+    assert table_kernel_size(torch.nn.Linear(2, 2)) is None
+
+
+@pytest.mark.parametrize("input_01", [False, True])
+@pytest.mark.parametrize("l", [1, 2, 3, 5, 8])
+def test_two_layer_logit_table_equals_model(input_01, l):
+    """Two-layer k = 3: looking up each site's 3x3-patch pattern gives the network's logit on the torus."""
+    torch.manual_seed(l)
+    model = TwoLayerUpscaler(3, channels=6, input_01=input_01)
+    z = logit_table(model).detach().numpy()
+    assert z.shape == (4, 512)
+    mu = _random_spins(np.random.default_rng(l), (5, l, l))
+    codes = exact_fit.site_patterns(mu, 5)
+    ii, jj = np.meshgrid(np.arange(2 * l), np.arange(2 * l), indexing="ij")
+    looked_up = z[2 * (ii % 2) + (jj % 2), codes]
+    np.testing.assert_allclose(looked_up, model.logit(mu).detach().numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(probability_table(model)[2 * (ii % 2) + (jj % 2), codes],
+                               model.prob_up(mu).detach().numpy(), rtol=0, atol=1e-12)
 
 
 def test_threshold_table_rounding_and_clipping():
@@ -254,14 +282,27 @@ def test_torch_reference_two_layer():
 # --------------------------------------------------------------------------
 # The two samplers agree in distribution
 # --------------------------------------------------------------------------
-@pytest.mark.parametrize("k, w", [(3, W3), (7, W7)])
+def _two_layer(k: int) -> TwoLayerUpscaler:
+    torch.manual_seed(3)
+    model = TwoLayerUpscaler(k, channels=4)
+    with torch.no_grad():   # a ferromagnetic bias on top of the random init: ordered, non-trivial configurations
+        model.conv2.weight.abs_()
+        model.conv1.weight.copy_(model.conv1.weight.abs() * torch.sign(model.conv1.bias)[:, None, None, None])
+    return model
+
+
+@pytest.mark.parametrize("k, w", [(3, W3), (7, W7), (3, "two-layer")])
 def test_samplers_agree_statistically(k, w):
     n, n_up = 20000, 5
-    a = dream_batch(SymmetricUpscaler(k, w), n, n_up, np.random.SeedSequence(100 + k))
     # The reference runs in float32 (as dreamrg.dream does): torch's float64 conv2d is
     # ~5x slower here, and float32 moves p(up) by ~1e-7, far below this test's
     # resolution (~3e-3); the float64 table is checked exactly against prob_up above.
-    model32 = SymmetricUpscaler(k, w, dtype=torch.float32)
+    if w == "two-layer":
+        model = _two_layer(k)
+        model32 = copy.deepcopy(model).float()
+    else:
+        model, model32 = SymmetricUpscaler(k, w), SymmetricUpscaler(k, w, dtype=torch.float32)
+    a = dream_batch(model, n, n_up, np.random.SeedSequence(100 + k))
     b = dream_batch_torch(model32, n, n_up, torch.Generator().manual_seed(100 + k))
     for name, fa, fb in [
         ("|m|", np.abs(a.m), np.abs(b.m)),
@@ -308,7 +349,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="seed"):
         dream_batch(model, 10, 3, "abc")
     with pytest.raises(TypeError, match="dream_batch_torch"):
-        dream_batch(TwoLayerUpscaler(3, channels=2), 10, 3, seed)
+        dream_batch(TwoLayerUpscaler(5, channels=2), 10, 3, seed)
     with pytest.raises(ValueError, match="k in"):
         threshold_table(SymmetricUpscaler(9))
     with pytest.raises(ValueError, match="n_up"):

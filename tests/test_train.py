@@ -50,21 +50,38 @@ def test_histogram_engine_equals_torch_autograd(stores, k, weighted):
     np.testing.assert_allclose(hb["params"], ha["params"], rtol=0, atol=1e-9)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_two_layer_histogram_engine_equals_torch_autograd(stores, weighted):
+    """Two-layer k = 3: the 5x5-window pattern histogram gives torch's gradient (float64)."""
+    tr, va = stores
+    p = train.TrainParams(k=3, model="two-layer", channels=4, weighted=weighted, epochs=2, batch_size=128, seed=5)
+    a, ha = train.train_adamw(p, tr, va, progress=False, engine="torch", dtype=torch.float64)
+    b, hb = train.train_adamw(p, tr, va, progress=False, engine="histogram")
+    assert train.resolve_engine(p) == "histogram"
+    start = train.build_model(p)
+    moved = max(float((x - y).abs().max()) for x, y in zip(a.state_dict().values(), start.state_dict().values()))
+    assert moved > 0.005                                                # the model actually moved
+    for x, y in zip(a.state_dict().values(), b.state_dict().values()):
+        np.testing.assert_allclose(y.numpy(), x.numpy(), rtol=0, atol=1e-9)
+    for key in ("train_loss", "valid_loss"):
+        np.testing.assert_allclose(hb[key], ha[key], rtol=1e-10)
+
+
 def test_engine_choice_is_checked(stores):
     tr, va = stores
     with pytest.raises(ValueError, match="engine must be one of"):
         train.train_adamw(train.TrainParams(k=3, epochs=1), tr, va, engine="jax")
-    with pytest.raises(ValueError, match="only for the single-layer"):
-        train.train_adamw(train.TrainParams(k=3, model="two-layer", epochs=1), tr, va, engine="histogram")
+    with pytest.raises(ValueError, match="two-layer model with k = 3 only"):
+        train.train_adamw(train.TrainParams(k=5, model="two-layer", epochs=1), tr, va, engine="histogram")
     with pytest.raises(ValueError, match="float64"):
         train.train_adamw(train.TrainParams(k=3, epochs=1), tr, va, engine="histogram", dtype=torch.float32)
 
 
-@pytest.mark.parametrize("model", ["symmetric", "two-layer"])
-def test_checkpoint_resume_is_bit_identical(stores, tmp_path, model):
-    """Stopping after epoch 2 and resuming to epoch 4 equals four uninterrupted epochs."""
+@pytest.mark.parametrize("model,k", [("symmetric", 3), ("two-layer", 3), ("two-layer", 5)])
+def test_checkpoint_resume_is_bit_identical(stores, tmp_path, model, k):
+    """Stopping after epoch 2 and resuming to epoch 4 equals four uninterrupted epochs (both engines)."""
     tr, va = stores
-    p4 = train.TrainParams(k=3, model=model, epochs=4, batch_size=150, seed=2, channels=4)
+    p4 = train.TrainParams(k=k, model=model, epochs=4, batch_size=150, seed=2, channels=4)
     ref, h_ref = train.train_adamw(p4, tr, va, progress=False)
     ck = tmp_path / "ck.pt"
     train.train_adamw(train.TrainParams(**{**p4.__dict__, "epochs": 2}), tr, va, progress=False, checkpoint=ck)

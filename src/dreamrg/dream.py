@@ -55,8 +55,18 @@ class EnsembleError(ValueError):
 
 
 def model_id(model: torch.nn.Module) -> str:
-    """Content hash of a model's parameters and class (identifies what dreamed an ensemble)."""
+    """Content hash of a model's parameters and class (identifies what dreamed an ensemble).
+
+    A two-layer model that the table sampler dreams (k = 3) also hashes the tag
+    ``sampler=table``: its ensembles differ draw by draw from those of the torch
+    sampler that dreamed it before (same distribution), so they are new cache entries.
+    """
+    from dreamrg.models import TwoLayerUpscaler
+    from dreamrg.sampler import table_kernel_size
+
     h = hashlib.sha256(type(model).__name__.encode())
+    if isinstance(model, TwoLayerUpscaler) and table_kernel_size(model) is not None:
+        h.update(b"sampler=table")
     for name, t in sorted(model.state_dict().items()):
         h.update(name.encode())
         h.update(t.detach().double().contiguous().numpy().tobytes())
@@ -194,14 +204,13 @@ def create_ensemble(path: str | os.PathLike, meta: dict[str, Any]) -> Ensemble:
 
 def _batch(model: torch.nn.Module, params: DreamParams, n: int, index: int, start_store) -> Any:
     from dreamrg import sampler
-    from dreamrg.models import SymmetricUpscaler
 
     ss = np.random.SeedSequence(params.seed, spawn_key=(index,))
     start = None
     if start_store is not None:
         lo = index * params.batch_size
         start = start_store.read(lo, lo + n)
-    if isinstance(model, SymmetricUpscaler):
+    if sampler.table_kernel_size(model) is not None:
         return sampler.dream_batch(model, n, params.n_up, ss, L0=params.L0, start=start)
     gen = torch.Generator().manual_seed(int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1)))
     with torch.no_grad():
@@ -219,9 +228,9 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
     if not isinstance(n_configs, (int, np.integer)) or n_configs < 1:
         raise ValueError(f"n_configs must be an integer ≥ 1; got {n_configs!r}")
     L = params.sizes[-1]
-    from dreamrg.models import SymmetricUpscaler
+    from dreamrg.sampler import table_kernel_size
 
-    per_spin = 3 if isinstance(model, SymmetricUpscaler) else 24   # int8 levels vs float32 torch tensors
+    per_spin = 3 if table_kernel_size(model) is not None else 24   # int8 levels vs float32 torch tensors
     need = params.batch_size * L * L * per_spin
     if need > max_bytes:
         raise ValueError(f"a batch of {params.batch_size} chains at L={L} needs ~{need / 2**30:.1f} GiB "

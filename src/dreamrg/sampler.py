@@ -10,7 +10,9 @@ the start.
 Two samplers
 ------------
 * :func:`dream_batch` -- the fast path for the single-layer
-  :class:`~dreamrg.models.SymmetricUpscaler` with ``k`` in {3, 5, 7}. The field
+  :class:`~dreamrg.models.SymmetricUpscaler` with ``k`` in {3, 5, 7} (and the
+  two-layer network with ``k = 3``, whose receptive field is that of a 5 x 5
+  kernel; see :func:`table_kernel_size`). The field
   of a fine site depends only on its block position and on the ``P x P`` coarse
   patch around it (``P = (k+1)/2``, see :mod:`dreamrg.exact_fit`), so ``p(up)``
   is tabulated once as 32-bit integer thresholds (:func:`threshold_table`) and
@@ -58,11 +60,13 @@ from scipy.special import expit
 
 from dreamrg import _dream_kernels as _dk
 from dreamrg import exact_fit
-from dreamrg.models import SymmetricUpscaler
+from dreamrg.models import SymmetricUpscaler, TwoLayerUpscaler
 
 __all__ = [
     "MAX_SIZE",
     "DreamBatch",
+    "table_kernel_size",
+    "logit_table",
     "threshold_table",
     "probability_table",
     "upscale",
@@ -79,37 +83,105 @@ _TWO32 = 4294967296.0
 # --------------------------------------------------------------------------
 # Tables
 # --------------------------------------------------------------------------
-def _check_symmetric(model) -> SymmetricUpscaler:
-    if not isinstance(model, SymmetricUpscaler):
+def table_kernel_size(model) -> int | None:
+    """Kernel size of the single-layer patch geometry that holds ``model``'s receptive field, or None.
+
+    A fine site's field depends on its block position and on the coarse cells
+    within its receptive field. For the single-layer model that field is the
+    ``k x k`` kernel itself; for the two-layer network it is ``(2k-1) x (2k-1)``
+    fine sites (two stacked ``k x k`` convolutions), the window of a single-layer
+    kernel of size ``2k - 1``. Whenever that size is in
+    :data:`dreamrg.exact_fit.KERNEL_SIZES` (single layer k = 3, 5, 7; two-layer
+    k = 3) the model is a look-up table over the patterns of
+    :func:`dreamrg.exact_fit.patch_geometry` of that size.
+    """
+    if isinstance(model, SymmetricUpscaler):
+        size = model.k
+    elif isinstance(model, TwoLayerUpscaler):
+        size = 2 * model.k - 1
+    else:
+        return None
+    return size if size in exact_fit.KERNEL_SIZES else None
+
+
+def _check_tabulable(model) -> int:
+    size = table_kernel_size(model)
+    if size is None and isinstance(model, SymmetricUpscaler):
+        raise ValueError(f"the table sampler supports k in {exact_fit.KERNEL_SIZES}; got k={model.k}")
+    if size is None:
         raise TypeError(
-            f"the table sampler needs a single-layer SymmetricUpscaler; got {type(model).__name__} "
+            f"the table sampler needs a single-layer model with k in {exact_fit.KERNEL_SIZES} or a two-layer "
+            f"model with k = 3; got {type(model).__name__} with k={getattr(model, 'k', None)} "
             "(use dream_batch_torch for other models)"
         )
-    if model.k not in exact_fit.KERNEL_SIZES:
-        raise ValueError(f"the table sampler supports k in {exact_fit.KERNEL_SIZES}; got k={model.k}")
-    return model
+    return size
 
 
-def probability_table(model: SymmetricUpscaler) -> np.ndarray:
+def _two_layer_patch_logits(model: TwoLayerUpscaler, size: int) -> torch.Tensor:
+    P, start = exact_fit.patch_geometry(size)
+    r = model.k // 2
+    codes = torch.arange(2 ** (P * P))
+    bits = (codes[:, None] >> torch.arange(P * P)) & 1
+    dtype = model.conv1.weight.dtype
+    x = (2.0 * bits - 1.0).to(dtype).reshape(-1, 1, P, P)
+    x = x.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)  # nearest-neighbour upsampling, 2P x 2P
+    if model.input_01:
+        x = (x + 1.0) / 2.0
+    # unpadded ("valid") convolutions: every output below is inside the patch, so no wrapping is needed
+    z = model.conv2(torch.relu(model.conv1(x)))[:, 0]  # (npat, 2P - 4r, 2P - 4r)
+    idx = [p - 2 * start[p] - 2 * r for p in (0, 1)]  # the site 2c + p sits at 2P-row p - 2 start[p]
+    return torch.stack([z[:, idx[pi], idx[pj]] for pi in (0, 1) for pj in (0, 1)])
+
+
+def logit_table(model) -> torch.Tensor:
+    """Logit ``z`` (``p(up) = sigmoid(z)``) of a fine site for every block position and coarse pattern.
+
+    Differentiable in the model's parameters (used to train on a pattern histogram).
+
+    Parameters
+    ----------
+    model : SymmetricUpscaler or TwoLayerUpscaler
+        A model with a table geometry (see :func:`table_kernel_size`).
+
+    Returns
+    -------
+    torch.Tensor, shape (4, 2**(P*P)), model dtype
+        ``out[pos, code]`` for ``pos = 2 (i % 2) + (j % 2)`` and ``code`` the patch
+        pattern of :func:`dreamrg.exact_fit.site_patterns` with kernel size
+        :func:`table_kernel_size`. For the single-layer model this is
+        ``2 F[pos, code] @ w`` (``F = exact_fit.orbit_features(k)``).
+    """
+    size = _check_tabulable(model)
+    if isinstance(model, SymmetricUpscaler):
+        F = torch.from_numpy(exact_fit.orbit_features(size)).to(model.params.dtype)
+        return 2.0 * (F @ model.params)
+    return _two_layer_patch_logits(model, size)
+
+
+def probability_table(model) -> np.ndarray:
     """``p(up)`` of a fine site for every block position and coarse patch pattern.
 
     Parameters
     ----------
-    model : SymmetricUpscaler
-        Single-layer model with ``k`` in {3, 5, 7}.
+    model : SymmetricUpscaler or TwoLayerUpscaler
+        Single-layer model with ``k`` in {3, 5, 7}, or two-layer model with ``k = 3``.
 
     Returns
     -------
     numpy.ndarray of float64, shape (4, 2**(P*P))
-        ``out[pos, code] = sigmoid(2 F[pos, code] @ w)`` with ``F =
-        exact_fit.orbit_features(k)``, ``w = model.params`` (in float64),
-        ``pos = 2 (i % 2) + (j % 2)`` and ``code`` the patch pattern of
-        :func:`dreamrg.exact_fit.site_patterns`.
+        ``out[pos, code] = sigmoid(z[pos, code])`` with ``z`` from :func:`logit_table`
+        evaluated in float64; for the single-layer model ``z = 2 F[pos, code] @ w``.
     """
-    model = _check_symmetric(model)
-    w = model.params.detach().cpu().to(torch.float64).numpy()
-    h = exact_fit.orbit_features(model.k) @ w
-    return expit(2.0 * h)
+    size = _check_tabulable(model)
+    if isinstance(model, SymmetricUpscaler):
+        # numpy float64 route: the tables of the published single-layer results
+        w = model.params.detach().cpu().to(torch.float64).numpy()
+        return expit(2.0 * (exact_fit.orbit_features(size) @ w))
+    import copy
+
+    with torch.no_grad():
+        z = logit_table(copy.deepcopy(model).to(torch.float64))
+    return expit(z.numpy())
 
 
 def threshold_table(model: SymmetricUpscaler) -> np.ndarray:
@@ -117,8 +189,8 @@ def threshold_table(model: SymmetricUpscaler) -> np.ndarray:
 
     Parameters
     ----------
-    model : SymmetricUpscaler
-        Single-layer model with ``k`` in {3, 5, 7}.
+    model : SymmetricUpscaler or TwoLayerUpscaler
+        A model with a table geometry (:func:`table_kernel_size`).
 
     Returns
     -------
@@ -226,8 +298,8 @@ def _rng_states(seed, n: int) -> np.ndarray:
     return states
 
 
-def _patch_args(model: SymmetricUpscaler):
-    P, start = exact_fit.patch_geometry(model.k)
+def _patch_args(model) -> tuple[int, np.ndarray]:
+    P, start = exact_fit.patch_geometry(_check_tabulable(model))
     return P, np.asarray(start, dtype=np.int64)
 
 
@@ -243,8 +315,8 @@ def upscale(model: SymmetricUpscaler, mu: np.ndarray, seed: np.random.SeedSequen
 
     Parameters
     ----------
-    model : SymmetricUpscaler
-        Single-layer model with ``k`` in {3, 5, 7}.
+    model : SymmetricUpscaler or TwoLayerUpscaler
+        A model with a table geometry (:func:`table_kernel_size`).
     mu : numpy.ndarray of int, shape (n, l, l)
         Coarse configurations (±1), any ``l >= 1``.
     seed : numpy.random.SeedSequence
@@ -256,7 +328,7 @@ def upscale(model: SymmetricUpscaler, mu: np.ndarray, seed: np.random.SeedSequen
         Fine spins, independent given ``mu``, +1 with probability
         ``model.prob_up(mu)`` (up to the 32-bit threshold precision).
     """
-    model = _check_symmetric(model)
+    _check_tabulable(model)
     mu = _check_spins(mu, "mu")
     if mu.ndim != 3 or mu.shape[1] != mu.shape[2] or mu.shape[0] < 1 or mu.shape[1] < 1:
         raise ValueError(f"mu must have shape (n, l, l) with n, l >= 1; got {mu.shape}")
@@ -278,12 +350,12 @@ def dream_batch(
     start: np.ndarray | None = None,
     max_bytes: int = 2**31,
 ) -> DreamBatch:
-    """Dream ``n`` configurations with the table sampler (single-layer models).
+    """Dream ``n`` configurations with the table sampler (models with a table geometry).
 
     Parameters
     ----------
-    model : SymmetricUpscaler
-        Single-layer model with ``k`` in {3, 5, 7}.
+    model : SymmetricUpscaler or TwoLayerUpscaler
+        A model with a table geometry (:func:`table_kernel_size`).
     n : int
         Number of chains (``>= 1``).
     n_up : int
@@ -309,11 +381,11 @@ def dream_batch(
     Raises
     ------
     TypeError
-        If ``model`` is not a :class:`~dreamrg.models.SymmetricUpscaler`.
+        If ``model`` has no table geometry (:func:`table_kernel_size` is None).
     ValueError
         For invalid sizes, seeds or start configurations, or a batch above ``max_bytes``.
     """
-    model = _check_symmetric(model)
+    _check_tabulable(model)
     n, n_up, L0, L, start = _check_dream_args(n, n_up, L0, start, max_bytes, 1.25, "dream_batch")
     states = _rng_states(seed, n)
     if start is None:

@@ -149,32 +149,54 @@ def _validation_loss(model, valid: _PackedSet, params: TrainParams, batch: int, 
 
 
 class _HistogramLoss:
-    """Exact per-batch loss and gradient of the single-layer model from a pattern histogram.
+    """Exact per-batch loss and gradient from a (position, coarse pattern, spin) histogram.
 
-    For the symmetric single-layer upscaler the loss of a batch depends on the
-    data only through its (position, coarse pattern, fine spin) histogram
-    (:mod:`dreamrg.exact_fit`), normalised like eq. (12)/(13) over the batch.
-    Building the histogram costs a few µs per configuration; the loss and
-    gradient on it then cost microseconds, independent of the batch size.
+    When a fine site's field depends only on its block position and a small coarse
+    patch (:func:`dreamrg.sampler.table_kernel_size`: the single-layer model with
+    k = 3, 5, 7 and the two-layer network with k = 3), the loss of a batch depends
+    on the data only through its pattern histogram (:mod:`dreamrg.exact_fit`),
+    normalised like eq. (12)/(13) over the batch. Building the histogram costs a
+    few µs per configuration; the loss and gradient on it then cost microseconds
+    (single layer: fused numba pass) to a millisecond (two-layer: torch autograd
+    through :func:`dreamrg.sampler.logit_table`), independent of the batch size.
     """
 
-    def __init__(self, k: int, weighted: bool):
-        from dreamrg import exact_fit
+    def __init__(self, model: torch.nn.Module, weighted: bool):
+        from dreamrg import exact_fit, sampler
 
-        self._fit = exact_fit
-        self.k, self.weighted = k, weighted
+        self._fit, self._sampler = exact_fit, sampler
+        self.size = sampler.table_kernel_size(model)
+        if self.size is None:
+            raise ValueError(f"no pattern-histogram loss for {type(model).__name__} with k={model.k}")
+        self.symmetric = isinstance(model, models.SymmetricUpscaler)
+        self.weighted = weighted
 
     def counts(self, sigma: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         mu, log_d = coarse.majority_rule(sigma, rng)
         # two partial histograms: enough for two threads, and cheap to clear and sum for small batches
-        return self._fit.pattern_histogram(sigma, mu, self.k, log_weights=log_d if self.weighted else None,
+        return self._fit.pattern_histogram(sigma, mu, self.size, log_weights=log_d if self.weighted else None,
                                            n_chunks=2)
 
-    def loss_grad(self, w: np.ndarray, counts: np.ndarray) -> tuple[float, np.ndarray]:
-        return self._fit.histogram_loss_grad(w, counts, self.k)
+    def _torch_loss(self, model, counts: np.ndarray) -> torch.Tensor:
+        z = self._sampler.logit_table(model)
+        c = torch.from_numpy(counts).to(z.dtype)
+        return -(c[..., 1] * torch.nn.functional.logsigmoid(z) + c[..., 0] * torch.nn.functional.logsigmoid(-z)).sum()
 
-    def loss(self, w: np.ndarray, counts: np.ndarray) -> float:
-        return self._fit.histogram_loss(w, counts, self.k)
+    def loss_grad(self, model, counts: np.ndarray) -> float:
+        """The batch loss; stores its gradient in the parameters' ``.grad``."""
+        if self.symmetric:
+            loss, grad = self._fit.histogram_loss_grad(model.params.detach().numpy(), counts, self.size)
+            model.params.grad = torch.from_numpy(grad)
+            return float(loss)
+        loss_t = self._torch_loss(model, counts)
+        loss_t.backward()
+        return float(loss_t.detach())
+
+    def loss(self, model, counts: np.ndarray) -> float:
+        if self.symmetric:
+            return self._fit.histogram_loss(model.params.detach().numpy(), counts, self.size)
+        with torch.no_grad():
+            return float(self._torch_loss(model, counts))
 
 
 def _validation_counts(hl: _HistogramLoss, valid: _PackedSet, params: TrainParams, batch: int):
@@ -186,13 +208,12 @@ def adamw_step(model, opt, sigma: np.ndarray, rng: np.random.Generator, weighted
                hl: _HistogramLoss | None = None) -> float:
     """One optimiser step on a batch; returns the batch loss.
 
-    With ``hl`` (single-layer model) the gradient comes from the batch's pattern
-    histogram, otherwise from torch autograd through ``model.log_prob``.
+    With ``hl`` the gradient comes from the batch's pattern histogram, otherwise
+    from torch autograd through ``model.log_prob``.
     """
     opt.zero_grad()
     if hl is not None:
-        loss, grad = hl.loss_grad(model.params.detach().numpy(), hl.counts(sigma, rng))
-        model.params.grad = torch.from_numpy(grad)
+        loss = hl.loss_grad(model, hl.counts(sigma, rng))
     else:
         loss_t, _ = _batch_loss(model, sigma, rng, weighted, dtype)
         loss_t.backward()
@@ -208,10 +229,12 @@ def resolve_engine(params: TrainParams, engine: str = "auto") -> str:
     """The AdamW gradient engine actually used for ``params`` (see :func:`train_adamw`)."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}; got {engine!r}")
+    tabulable = params.model == "symmetric" or params.k == 3   # see sampler.table_kernel_size
     if engine == "auto":
-        return "histogram" if params.model == "symmetric" else "torch"
-    if engine == "histogram" and params.model != "symmetric":
-        raise ValueError("the histogram engine exists only for the single-layer symmetric model")
+        return "histogram" if tabulable else "torch"
+    if engine == "histogram" and not tabulable:
+        raise ValueError("the histogram engine exists for the single-layer model and the two-layer model with "
+                         f"k = 3 only; got the {params.model} model with k = {params.k}")
     return engine
 
 
@@ -231,10 +254,11 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
     ``"torch"``
         autograd through the model's ``log_prob`` (any model; float32 by default);
     ``"histogram"``
-        single-layer models only: the gradient of the batch's pattern histogram
+        single-layer models and the two-layer model with k = 3 (whose receptive
+        field is a 5 x 5 window): the gradient of the batch's pattern histogram
         (:class:`_HistogramLoss`, float64), ~18x faster at k = 7;
     ``"auto"``
-        ``"histogram"`` for the single-layer model, ``"torch"`` otherwise.
+        ``"histogram"`` where it exists, ``"torch"`` otherwise (two-layer k >= 5).
 
     The two engines agree to rounding (tested in float64 on the same data).
 
@@ -266,7 +290,7 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
     start = 0
     if checkpoint is not None and Path(checkpoint).exists():
         start, hist = _load_checkpoint(Path(checkpoint), identity, model, opt, params.epochs)
-    hl = _HistogramLoss(params.k, params.weighted) if engine == "histogram" else None
+    hl = _HistogramLoss(model, params.weighted) if engine == "histogram" else None
     if hl is not None and start < params.epochs:
         valid_counts = _validation_counts(hl, valid, params, bs)
     for epoch in tqdm(range(start, params.epochs), disable=_no_bar(progress), desc=f"AdamW k={params.k}",
@@ -282,8 +306,7 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
         hist["epoch"].append(epoch + 1)
         hist["train_loss"].append(float(np.average(losses, weights=sizes)))
         if hl is not None:
-            w = model.params.detach().numpy()
-            hist["valid_loss"].append(float(np.average([hl.loss(w, c) for c, _ in valid_counts],
+            hist["valid_loss"].append(float(np.average([hl.loss(model, c) for c, _ in valid_counts],
                                                        weights=[n for _, n in valid_counts])))
         else:
             hist["valid_loss"].append(_validation_loss(model, valid, params, bs, dtype))
@@ -457,6 +480,9 @@ def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
 
     key = {"train": asdict(params), "L_t": L_t, "M": M, "data_seed": data_seed,
            "mc_version": cache.STAGE_VERSIONS["mc"]}
+    if params.model != "symmetric":
+        # the two-layer k = 3 model moved from the torch to the histogram engine (float64): new entries
+        key["engine"] = resolve_engine(params)
     name = f"{params.model}-k{params.k}-{params.method}{'-w' if params.weighted else ''}-L{L_t}-M{M}"
     path = cache.entry("models", name, key) / "model.json"
     if path.exists():
