@@ -67,6 +67,31 @@ def test_two_layer_histogram_engine_equals_torch_autograd(stores, weighted):
         np.testing.assert_allclose(hb[key], ha[key], rtol=1e-10)
 
 
+@pytest.mark.parametrize("model,k", [("symmetric", 3), ("two-layer", 5)])
+def test_target_loss_stops_at_the_first_epoch_below(stores, tmp_path, model, k):
+    """target_loss ends training after the first epoch at or below it: a prefix of the full run, also on resume."""
+    tr, va = stores
+    full = train.TrainParams(k=k, model=model, epochs=5, batch_size=150, seed=4, channels=4)
+    ref, h_ref = train.train_adamw(full, tr, va, progress=False)
+    v = h_ref["valid_loss"]
+    assert v[2] < v[1] < v[0]                                          # decreasing over the first epochs
+    target = {**full.__dict__, "target_loss": v[2] * (1 + 1e-12)}      # reached first at epoch 3
+    _, h = train.train_adamw(train.TrainParams(**target), tr, va, progress=False)
+    assert h["epoch"] == [1, 2, 3] and h["valid_loss"] == v[:3]
+    ck = tmp_path / "ck.pt"
+    train.train_adamw(train.TrainParams(**{**target, "epochs": 2}), tr, va, progress=False, checkpoint=ck)
+    _, h2 = train.train_adamw(train.TrainParams(**target), tr, va, progress=False, checkpoint=ck)
+    assert h2["epoch"] == [1, 2, 3] and h2["valid_loss"] == v[:3]
+    _, h3 = train.train_adamw(train.TrainParams(**target), tr, va, progress=False, checkpoint=ck)  # finished
+    assert h3["epoch"] == [1, 2, 3]
+    _, h4 = train.train_adamw(train.TrainParams(**{**target, "target_loss": 1e-9}), tr, va, progress=False)
+    assert h4["epoch"] == [1, 2, 3, 4, 5]                              # never reached: all epochs
+    with pytest.raises(ValueError, match="target_loss must be"):
+        train.TrainParams(k=3, target_loss=-1.0)
+    with pytest.raises(ValueError, match="AdamW training only"):
+        train.TrainParams(k=3, method="exact", target_loss=1.0)
+
+
 def test_engine_choice_is_checked(stores):
     tr, va = stores
     with pytest.raises(ValueError, match="engine must be one of"):

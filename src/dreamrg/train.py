@@ -77,6 +77,9 @@ class TrainParams:
     weight_decay: float = 0.01
     channels: int = 32
     seed: int = 0
+    #: stop after the first epoch whose validation loss per configuration is <= this
+    #: (the complexity chapter trains the two-layer network "to a comparable validation loss")
+    target_loss: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.k, (int, np.integer)) or self.k < 3 or self.k % 2 == 0:
@@ -93,6 +96,11 @@ class TrainParams:
             raise ValueError(f"lr must be > 0 and weight_decay ≥ 0; got {self.lr}, {self.weight_decay}")
         if self.seed < 0 or self.channels < 1:
             raise ValueError("seed must be ≥ 0 and channels ≥ 1")
+        if self.target_loss is not None and not (isinstance(self.target_loss, (int, float))
+                                                 and math.isfinite(self.target_loss) and self.target_loss > 0):
+            raise ValueError(f"target_loss must be None or a finite positive number; got {self.target_loss!r}")
+        if self.target_loss is not None and self.method != "adamw":
+            raise ValueError("target_loss applies to AdamW training only")
 
 
 def build_model(params: TrainParams, dtype: torch.dtype = torch.float64) -> torch.nn.Module:
@@ -268,6 +276,9 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
     epoch's permutation and tie-breaks come from its own seed. A checkpoint of a
     run with fewer epochs (otherwise the same) is a valid start; one from
     different hyper-parameters or data is an error.
+
+    ``params.target_loss``: training stops after the first epoch whose validation
+    loss is at or below it (``history["epoch"]`` then ends before ``params.epochs``).
     """
     from tqdm import tqdm
 
@@ -293,7 +304,11 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
     hl = _HistogramLoss(model, params.weighted) if engine == "histogram" else None
     if hl is not None and start < params.epochs:
         valid_counts = _validation_counts(hl, valid, params, bs)
-    for epoch in tqdm(range(start, params.epochs), disable=_no_bar(progress), desc=f"AdamW k={params.k}",
+    def reached(h: dict) -> bool:
+        return params.target_loss is not None and bool(h["valid_loss"]) and h["valid_loss"][-1] <= params.target_loss
+
+    stop = start if reached(hist) else params.epochs
+    for epoch in tqdm(range(start, stop), disable=_no_bar(progress), desc=f"AdamW k={params.k}",
                       unit="epoch", initial=start, total=params.epochs):
         t0 = time.perf_counter()
         rng = np.random.default_rng(np.random.SeedSequence(params.seed, spawn_key=(epoch,)))
@@ -315,6 +330,8 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
             hist["params"].append(model.params.detach().double().tolist())
         if checkpoint is not None:
             _save_checkpoint(Path(checkpoint), identity, epoch + 1, model, opt, hist)
+        if reached(hist):
+            break
     return model.to(torch.float64), hist
 
 
