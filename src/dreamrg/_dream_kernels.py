@@ -1,4 +1,4 @@
-"""Numba kernels for dreaming with single-layer upscalers (threshold-table sampling).
+"""Numba kernels for dreaming: single-layer threshold tables, two-layer offset tables.
 
 Private module: :mod:`dreamrg.sampler` validates arguments, builds the
 threshold table, allocates outputs and seeds the per-chain PRNG states; these
@@ -54,7 +54,8 @@ from numba import njit, prange
 
 from dreamrg._mc_kernels import _xoshiro_next
 
-__all__ = ["seed_states", "random_spins", "upscale_level", "magnetisation_energy", "dream"]
+__all__ = ["seed_states", "random_spins", "upscale_level", "magnetisation_energy", "dream", "two_layer_logits",
+           "sample_logits"]
 
 
 # --------------------------------------------------------------------------
@@ -333,3 +334,102 @@ def dream(thr, P, start, init, rng_state, n_up, final_flat, scratch_flat, M, E, 
                 E[c, t] = e
         src = dst
         l = L
+
+
+# --------------------------------------------------------------------------
+# Two-layer network: logits from per-offset tables, then sampling
+# --------------------------------------------------------------------------
+@njit(parallel=True, cache=True)
+def two_layer_logits(G, b2, codes, k, out):
+    """Logits of a two-layer network from its per-offset tables.
+
+    Parameters
+    ----------
+    G : numpy.ndarray of float64, shape (k*k, 4, 2**(P*P))
+        ``G[a k + b, pos, code]``: the contribution of a hidden site at offset
+        ``(a - r, b - r)`` (``r = k // 2``) whose position is ``pos`` and whose
+        first-layer patch has pattern ``code``.
+    b2 : float
+        Bias of the second layer.
+    codes : numpy.ndarray of int64, shape (n, L, L)
+        First-layer patch code of every fine site (``L`` even).
+    k : int
+        Kernel size.
+    out : numpy.ndarray of float64, shape (n, L, L)
+        Output: ``out[c, i, j] = b2 + sum_{a, b} G[a k + b, pos(i'), codes[c, i', j']]``
+        with ``i' = (i + a - r) mod L``, ``j' = (j + b - r) mod L``.
+    """
+    n = codes.shape[0]
+    L = codes.shape[1]
+    r = k // 2
+    for c in prange(n):
+        for i in range(L):
+            for j in range(L):
+                out[c, i, j] = b2
+    jdx = np.empty((k, L), dtype=np.int64)
+    for b in range(k):
+        for j in range(L):
+            jdx[b, j] = (j + b - r) % L
+    # offsets outside, chains inside: one offset's table (4 x 2**(P*P) doubles, 2 MiB at k = 7)
+    # stays in cache for the whole batch (4.7x faster than chains outside, measured at L = 128)
+    for a in range(k):
+        for b in range(k):
+            g = G[a * k + b]
+            jb = jdx[b]
+            for c in prange(n):
+                cc = codes[c]
+                z = out[c]
+                for i in range(L):
+                    ii = (i + a - r) % L
+                    g0 = g[2 * (ii & 1)]
+                    g1 = g[2 * (ii & 1) + 1]
+                    crow = cc[ii]
+                    zr = z[i]
+                    for j in range(L):
+                        jj = jb[j]
+                        zr[j] += g1[crow[jj]] if jj & 1 else g0[crow[jj]]
+
+
+@njit(inline="always")
+def _threshold(z):
+    p = 1.0 / (1.0 + np.exp(-z))
+    t = np.floor(p * 4294967296.0 + 0.5)
+    if t > 4294967295.0:
+        t = 4294967295.0
+    return np.uint64(t)
+
+
+@njit(parallel=True, cache=True)
+def sample_logits(z, rng_state, out):
+    """Independent spins, +1 with probability ``sigmoid(z)`` (32-bit thresholds).
+
+    Parameters
+    ----------
+    z : numpy.ndarray of float64, shape (n, L, L)
+        Logits (``L`` even).
+    rng_state : numpy.ndarray of uint64, shape (n, 4)
+        Per-chain xoshiro256** states, advanced in place (``L**2 / 2`` outputs per
+        chain: the high 32 bits decide site ``(i, 2 j)``, the low ones ``(i, 2 j + 1)``,
+        as in the table sampler).
+    out : numpy.ndarray of int8, shape (n, L, L)
+        Output spins; +1 iff the 32-bit word is below ``min(round(sigmoid(z) 2**32), 2**32 - 1)``.
+    """
+    n = z.shape[0]
+    L = z.shape[1]
+    mask = np.uint64(0xFFFFFFFF)
+    for c in prange(n):
+        s0 = rng_state[c, 0]
+        s1 = rng_state[c, 1]
+        s2 = rng_state[c, 2]
+        s3 = rng_state[c, 3]
+        for i in range(L):
+            zr = z[c, i]
+            o = out[c, i]
+            for j in range(L // 2):
+                r, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
+                o[2 * j] = np.int8(1) if (r >> np.uint64(32)) < _threshold(zr[2 * j]) else np.int8(-1)
+                o[2 * j + 1] = np.int8(1) if (r & mask) < _threshold(zr[2 * j + 1]) else np.int8(-1)
+        rng_state[c, 0] = s0
+        rng_state[c, 1] = s1
+        rng_state[c, 2] = s2
+        rng_state[c, 3] = s3

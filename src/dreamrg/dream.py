@@ -57,20 +57,34 @@ class EnsembleError(ValueError):
 def model_id(model: torch.nn.Module) -> str:
     """Content hash of a model's parameters and class (identifies what dreamed an ensemble).
 
-    A two-layer model that the table sampler dreams (k = 3) also hashes the tag
-    ``sampler=table``: its ensembles differ draw by draw from those of the torch
-    sampler that dreamed it before (same distribution), so they are new cache entries.
+    A two-layer model also hashes the name of its sampler when that is not
+    torch (:func:`sampler_name`): its ensembles differ draw by draw from those of
+    the torch sampler that dreamed it before (same distribution), so they are new
+    cache entries.
     """
     from dreamrg.models import TwoLayerUpscaler
-    from dreamrg.sampler import table_kernel_size
 
     h = hashlib.sha256(type(model).__name__.encode())
-    if isinstance(model, TwoLayerUpscaler) and table_kernel_size(model) is not None:
-        h.update(b"sampler=table")
+    if isinstance(model, TwoLayerUpscaler):
+        tag = sampler_name(model)
+        if tag != "torch":
+            h.update(f"sampler={tag}".encode())
     for name, t in sorted(model.state_dict().items()):
         h.update(name.encode())
         h.update(t.detach().double().contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
+
+
+def sampler_name(model: torch.nn.Module) -> str:
+    """Which sampler dreams ``model``: ``"table"``, ``"two-layer"`` (offset tables) or ``"torch"``."""
+    from dreamrg import exact_fit, sampler
+    from dreamrg.models import TwoLayerUpscaler
+
+    if sampler.table_kernel_size(model) is not None:
+        return "table"
+    if isinstance(model, TwoLayerUpscaler) and model.k in exact_fit.KERNEL_SIZES:
+        return "two-layer"
+    return "torch"
 
 
 @dataclass(frozen=True)
@@ -210,8 +224,11 @@ def _batch(model: torch.nn.Module, params: DreamParams, n: int, index: int, star
     if start_store is not None:
         lo = index * params.batch_size
         start = start_store.read(lo, lo + n)
-    if sampler.table_kernel_size(model) is not None:
+    kind = sampler_name(model)
+    if kind == "table":
         return sampler.dream_batch(model, n, params.n_up, ss, L0=params.L0, start=start)
+    if kind == "two-layer":
+        return sampler.dream_batch_two_layer(model, n, params.n_up, ss, L0=params.L0, start=start)
     gen = torch.Generator().manual_seed(int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1)))
     with torch.no_grad():
         import copy
@@ -228,9 +245,8 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
     if not isinstance(n_configs, (int, np.integer)) or n_configs < 1:
         raise ValueError(f"n_configs must be an integer ≥ 1; got {n_configs!r}")
     L = params.sizes[-1]
-    from dreamrg.sampler import table_kernel_size
-
-    per_spin = 3 if table_kernel_size(model) is not None else 24   # int8 levels vs float32 torch tensors
+    # int8 levels; + int64 codes and float64 logits; float32 torch tensors
+    per_spin = {"table": 3, "two-layer": 19, "torch": 24}[sampler_name(model)]
     need = params.batch_size * L * L * per_spin
     if need > max_bytes:
         raise ValueError(f"a batch of {params.batch_size} chains at L={L} needs ~{need / 2**30:.1f} GiB "

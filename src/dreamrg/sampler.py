@@ -59,6 +59,7 @@ import torch
 from scipy.special import expit
 
 from dreamrg import _dream_kernels as _dk
+from dreamrg import _histogram_kernels as _hk
 from dreamrg import exact_fit
 from dreamrg.models import SymmetricUpscaler, TwoLayerUpscaler
 
@@ -71,6 +72,8 @@ __all__ = [
     "probability_table",
     "upscale",
     "dream_batch",
+    "two_layer_tables",
+    "dream_batch_two_layer",
     "dream_batch_torch",
 ]
 
@@ -117,20 +120,61 @@ def _check_tabulable(model) -> int:
     return size
 
 
-def _two_layer_patch_logits(model: TwoLayerUpscaler, size: int) -> torch.Tensor:
-    P, start = exact_fit.patch_geometry(size)
-    r = model.k // 2
+def _upsampled_patterns(P: int, dtype: torch.dtype, input_01: bool) -> torch.Tensor:
+    """Every P x P coarse pattern (bit ``a P + b`` = cell (a, b) is +1), upsampled: (2**(P*P), 1, 2P, 2P)."""
     codes = torch.arange(2 ** (P * P))
     bits = (codes[:, None] >> torch.arange(P * P)) & 1
-    dtype = model.conv1.weight.dtype
     x = (2.0 * bits - 1.0).to(dtype).reshape(-1, 1, P, P)
-    x = x.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)  # nearest-neighbour upsampling, 2P x 2P
-    if model.input_01:
-        x = (x + 1.0) / 2.0
+    x = x.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)  # nearest-neighbour upsampling
+    return (x + 1.0) / 2.0 if input_01 else x
+
+
+def _per_position(z: torch.Tensor, start: tuple[int, int], shift: int) -> torch.Tensor:
+    """Pick each block position's site from unpadded-convolution outputs ``z[..., 2P - 2 shift, 2P - 2 shift]``.
+
+    The fine site ``2 c + p`` sits at row ``p - 2 start[p]`` of the upsampled patch,
+    hence at ``p - 2 start[p] - shift`` after convolutions of total radius ``shift``.
+    """
+    idx = [p - 2 * start[p] - shift for p in (0, 1)]
+    return torch.stack([z[..., idx[pi], idx[pj]] for pi in (0, 1) for pj in (0, 1)])
+
+
+def _two_layer_patch_logits(model: TwoLayerUpscaler, size: int) -> torch.Tensor:
+    P, start = exact_fit.patch_geometry(size)
+    x = _upsampled_patterns(P, model.conv1.weight.dtype, model.input_01)
     # unpadded ("valid") convolutions: every output below is inside the patch, so no wrapping is needed
     z = model.conv2(torch.relu(model.conv1(x)))[:, 0]  # (npat, 2P - 4r, 2P - 4r)
-    idx = [p - 2 * start[p] - 2 * r for p in (0, 1)]  # the site 2c + p sits at 2P-row p - 2 start[p]
-    return torch.stack([z[:, idx[pi], idx[pj]] for pi in (0, 1) for pj in (0, 1)])
+    return _per_position(z, start, 2 * (model.k // 2))
+
+
+def two_layer_tables(model: TwoLayerUpscaler) -> tuple[np.ndarray, float]:
+    """Per-offset tables of a two-layer network with ``k`` in {3, 5, 7} (float64).
+
+    The hidden activation ``y_c`` at a fine site depends only on the site's block
+    position and its ``P x P`` first-layer patch (the single-layer geometry of
+    size ``k``). The logit at site ``t`` is therefore
+    ``z(t) = b2 + sum_d G[d, pos(t + d), code(t + d)]`` with
+    ``G[d, pos, code] = sum_c W2[c, d] y_c[pos, code]`` over the ``k x k`` offsets ``d``.
+
+    Returns
+    -------
+    G : numpy.ndarray of float64, shape (k*k, 4, 2**(P*P))
+        Offset ``d = (a - r, b - r)`` is row ``a k + b`` (``r = k // 2``).
+    b2 : float
+        Second-layer bias.
+    """
+    import copy
+
+    if not isinstance(model, TwoLayerUpscaler) or model.k not in exact_fit.KERNEL_SIZES:
+        raise TypeError(f"two_layer_tables needs a TwoLayerUpscaler with k in {exact_fit.KERNEL_SIZES}")
+    m = copy.deepcopy(model).to(torch.float64)
+    P, start = exact_fit.patch_geometry(m.k)
+    with torch.no_grad():
+        y = torch.relu(m.conv1(_upsampled_patterns(P, torch.float64, m.input_01)))  # (npat, C, 2P-2r, 2P-2r)
+        hid = _per_position(y.permute(1, 0, 2, 3), start, m.k // 2)  # (4, C, npat)
+        W2 = m.conv2.weight[0].reshape(m.channels, m.k * m.k)  # (C, k*k)
+        G = torch.einsum("cd,qcn->dqn", W2, hid)
+    return np.ascontiguousarray(G.numpy()), float(m.conv2.bias.detach()[0])
 
 
 def logit_table(model) -> torch.Tensor:
@@ -398,6 +442,58 @@ def dream_batch(
     E = np.empty((n, n_up + 1), dtype=np.int64)
     _dk.dream(threshold_table(model), P, offsets, start, states, n_up, final, scratch, M, E, _n_chunks(n))
     return DreamBatch(final.reshape(n, L, L), M, E, [L0 * 2**t for t in range(n_up + 1)])
+
+
+def dream_batch_two_layer(
+    model: TwoLayerUpscaler,
+    n: int,
+    n_up: int,
+    seed: np.random.SeedSequence,
+    L0: int = 1,
+    start: np.ndarray | None = None,
+    max_bytes: int = 2**31,
+) -> DreamBatch:
+    """Dream ``n`` configurations of a two-layer network (``k`` in {3, 5, 7}) through its offset tables.
+
+    For ``k = 3`` the whole network is one pattern table and :func:`dream_batch`
+    is faster; this path serves ``k = 5, 7``, whose receptive fields (9x9, 13x13)
+    are too large for one table. Per level it computes every fine site's
+    first-layer patch code, the logit as a sum of ``k**2`` look-ups in
+    :func:`two_layer_tables` (float64), and draws the spins with the chain's
+    xoshiro256** stream (32-bit thresholds, as :func:`dream_batch`; chain ``c``
+    depends only on ``(seed, c)``). Memory: ``~17 n L**2`` bytes at the last level.
+
+    Parameters and return value as in :func:`dream_batch`.
+    """
+    if not isinstance(model, TwoLayerUpscaler) or model.k not in exact_fit.KERNEL_SIZES:
+        raise TypeError(f"dream_batch_two_layer needs a TwoLayerUpscaler with k in {exact_fit.KERNEL_SIZES}; "
+                        f"got {type(model).__name__} (use dream_batch_torch for other models)")
+    n, n_up, L0, L, start = _check_dream_args(n, n_up, L0, start, max_bytes, 17.25, "dream_batch_two_layer")
+    states = _rng_states(seed, n)
+    if start is None:
+        start = np.empty((n, 1, 1), dtype=np.int8)
+        _dk.random_spins(states, start)
+    G, b2 = two_layer_tables(model)
+    P, offsets = exact_fit.patch_geometry(model.k)
+    offsets = np.asarray(offsets, dtype=np.int64)
+    M = np.empty((n, n_up + 1), dtype=np.int64)
+    E = np.empty((n, n_up + 1), dtype=np.int64)
+    x = np.ascontiguousarray(start)
+    _dk.magnetisation_energy(x, M[:, 0], E[:, 0])
+    for t in range(1, n_up + 1):
+        Lt = 2 * x.shape[1]
+        codes = np.empty((n, Lt, Lt), dtype=np.int64)
+        _hk.site_pattern_codes(x, P, offsets, codes)
+        z = np.empty((n, Lt, Lt), dtype=np.float64)
+        _dk.two_layer_logits(G, b2, codes, model.k, z)
+        del codes
+        x = np.empty((n, Lt, Lt), dtype=np.int8)
+        _dk.sample_logits(z, states, x)
+        del z
+        Mt, Et = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        _dk.magnetisation_energy(x, Mt, Et)
+        M[:, t], E[:, t] = Mt, Et
+    return DreamBatch(x, M, E, [L0 * 2**t for t in range(n_up + 1)])
 
 
 # --------------------------------------------------------------------------

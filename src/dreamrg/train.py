@@ -495,7 +495,10 @@ def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
     from dreamrg import cache
     from dreamrg.mc import training_sets
 
-    key = {"train": asdict(params), "L_t": L_t, "M": M, "data_seed": data_seed,
+    train_key = asdict(params)
+    if train_key["target_loss"] is None:
+        del train_key["target_loss"]  # keys of models trained before the field existed stay valid
+    key = {"train": train_key, "L_t": L_t, "M": M, "data_seed": data_seed,
            "mc_version": cache.STAGE_VERSIONS["mc"]}
     if params.model != "symmetric":
         # the two-layer k = 3 model moved from the torch to the histogram engine (float64): new entries
