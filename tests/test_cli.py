@@ -94,8 +94,8 @@ def test_train_cli_exact_and_bad_input(tmp_path):
     for args, fragment in [(["--k", 4], "odd"), (["--k", 3, "--data", tmp_path / "nothing"], "not a dreamrg"),
                            (["--k", 3, "--method", "exact", "--model", "two-layer"], "single-layer"),
                            (["--k", 3], "needs --validation"),
-                           (["--k", 3, "--model", "two-layer", "--validation", data, "--engine", "histogram"],
-                            "only for the single-layer")]:
+                           (["--k", 5, "--model", "two-layer", "--validation", data, "--engine", "histogram"],
+                            "two-layer model with k = 3 only")]:
         argv = ["train", "--data", data, "--out", tmp_path / "x.json", "--no-progress"] + list(args)
         if "--method" not in argv and "--validation" not in argv and fragment != "needs --validation":
             argv += ["--method", "exact"]
