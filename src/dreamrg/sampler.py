@@ -7,8 +7,8 @@ Starting from ``L0 x L0`` configurations (by default ``L0 = 1``: one spin,
 ``L = 1``, the ``np.roll`` convention) are recorded at every level, including
 the start.
 
-Two samplers
-------------
+Samplers
+--------
 * :func:`dream_batch` -- the fast path for the single-layer
   :class:`~dreamrg.models.SymmetricUpscaler` with ``k`` in {3, 5, 7} (and the
   two-layer network with ``k = 3``, whose receptive field is that of a 5 x 5
@@ -20,11 +20,15 @@ Two samplers
   output. Numba kernels in :mod:`dreamrg._dream_kernels` process the batch
   level by level (all chains to ``2 L0``, then all to ``4 L0``, ...), in
   parallel over chains.
+* :func:`dream_batch_two_layer` -- the two-layer network with ``k`` = 5, 7:
+  its hidden activations are a table over the first layer's patterns, so each
+  logit is a sum of ``k**2`` look-ups in per-offset tables
+  (:func:`two_layer_tables`), then sampled with the same per-chain streams.
 * :func:`dream_batch_torch` -- the reference path: ``model.sample`` level by
   level (any model, including :class:`~dreamrg.models.TwoLayerUpscaler`),
   observables computed with numpy.
 
-The two agree in distribution (tested), not draw by draw.
+The fast paths agree with the reference in distribution (tested), not draw by draw.
 
 Randomness and reproducibility (fast path)
 ------------------------------------------
