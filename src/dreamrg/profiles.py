@@ -117,11 +117,12 @@ _CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
                   "channels": 32, "seed": 19, "batch_dream": 100},
         "quick": {"ks": [3, 7], "M": 3_000, "epochs": 12, "batch_size": 500, "n_configs": 2_000, "n_up": 7,
                   "channels": 32, "seed": 19, "batch_dream": 1000},
-        # batch 10^4, not the paper's 5·10^4: 32 float32 channels of 5·10^4 configurations at L_t = 32,
+        # batch 10^4, not the 5·10^4 of the authors' released unweighted two-layer models: 32 float32 channels of 5·10^4 configurations at L_t = 32,
         # kept for the backward pass, need ~20 GB, more than this 24 GB machine can spare
+        # weighted_batch_size 10^3: the authors' released weighted two-layer models (M = 10^6).
         # batch_dream 1000: ~0.3 GB per batch with the offset-table sampler (k = 7), and resumable per batch
-        "paper": {"ks": [3, 7], "M": 1_000_000, "epochs": 50, "batch_size": 10_000, "n_configs": 1_000_000,
-                  "n_up": 7, "channels": 32, "seed": 19, "batch_dream": 1000},
+        "paper": {"ks": [3, 7], "M": 1_000_000, "epochs": 50, "batch_size": 10_000, "weighted_batch_size": 1_000,
+                  "n_configs": 1_000_000, "n_up": 7, "channels": 32, "seed": 19, "batch_dream": 1000},
     },
 }
 
