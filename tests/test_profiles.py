@@ -50,3 +50,13 @@ def test_weighted_models_use_their_own_batch_size():
     assert single_layer_params(Q, 5, True).batch_size == 8
     with pytest.raises(ValueError, match="no entry for k=5"):
         single_layer_params(chapter_params("training", "quick", {"weighted_batch_size": {"3": 7}}), 5, True)
+
+
+def test_two_layer_batch_sizes():
+    from dreamrg.profiles import chapter_params
+    from dreamrg.report import two_layer_batch_size
+
+    P = chapter_params("complexity", "paper")
+    assert two_layer_batch_size(P, False) == 10_000 and two_layer_batch_size(P, True) == 1_000
+    Q = chapter_params("complexity", "quick")
+    assert two_layer_batch_size(Q, False) == two_layer_batch_size(Q, True) == Q["batch_size"]
