@@ -237,12 +237,13 @@ def resolve_engine(params: TrainParams, engine: str = "auto") -> str:
     """The AdamW gradient engine actually used for ``params`` (see :func:`train_adamw`)."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}; got {engine!r}")
-    tabulable = params.model == "symmetric" or params.k == 3   # see sampler.table_kernel_size
+    # the models with a pattern table (sampler.table_kernel_size): single layer k = 3, 5, 7; two-layer k = 3
+    tabulable = params.k in ((3, 5, 7) if params.model == "symmetric" else (3,))
     if engine == "auto":
         return "histogram" if tabulable else "torch"
     if engine == "histogram" and not tabulable:
-        raise ValueError("the histogram engine exists for the single-layer model and the two-layer model with "
-                         f"k = 3 only; got the {params.model} model with k = {params.k}")
+        raise ValueError("the histogram engine exists for the single-layer model with k = 3, 5, 7 and the "
+                         f"two-layer model with k = 3 only; got the {params.model} model with k = {params.k}")
     return engine
 
 
