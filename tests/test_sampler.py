@@ -393,3 +393,13 @@ def test_bad_input():
         dream_batch_torch(model, 100000, 8, gen)
     with pytest.raises(ValueError, match="shape"):
         upscale(model, np.ones((4, 4), np.int8), seed)
+
+
+def test_two_layer_sampler_reuses_given_tables():
+    model = _two_layer(5)
+    tables = two_layer_tables(model)
+    a = dream_batch_two_layer(model, 6, 3, np.random.SeedSequence(9))
+    b = dream_batch_two_layer(model, 6, 3, np.random.SeedSequence(9), tables=tables)
+    np.testing.assert_array_equal(a.final, b.final)
+    with pytest.raises(ValueError, match="do not belong"):
+        dream_batch_two_layer(model, 6, 3, np.random.SeedSequence(9), tables=two_layer_tables(_two_layer(7)))

@@ -216,7 +216,14 @@ def create_ensemble(path: str | os.PathLike, meta: dict[str, Any]) -> Ensemble:
     return Ensemble(group, path)
 
 
-def _batch(model: torch.nn.Module, params: DreamParams, n: int, index: int, start_store) -> Any:
+def _tables(model: torch.nn.Module):
+    """The two-layer sampler's offset tables, computed once per run (None for the other samplers)."""
+    from dreamrg import sampler
+
+    return sampler.two_layer_tables(model) if sampler_name(model) == "two-layer" else None
+
+
+def _batch(model: torch.nn.Module, params: DreamParams, n: int, index: int, start_store, tables=None) -> Any:
     from dreamrg import sampler
 
     ss = np.random.SeedSequence(params.seed, spawn_key=(index,))
@@ -228,7 +235,7 @@ def _batch(model: torch.nn.Module, params: DreamParams, n: int, index: int, star
     if kind == "table":
         return sampler.dream_batch(model, n, params.n_up, ss, L0=params.L0, start=start)
     if kind == "two-layer":
-        return sampler.dream_batch_two_layer(model, n, params.n_up, ss, L0=params.L0, start=start)
+        return sampler.dream_batch_two_layer(model, n, params.n_up, ss, L0=params.L0, start=start, tables=tables)
     gen = torch.Generator().manual_seed(int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1)))
     with torch.no_grad():
         import copy
@@ -262,6 +269,7 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
     meta = asdict(params) | {"model_id": model_id(model), "model_class": type(model).__name__,
                              "sizes": params.sizes}
     ens = create_ensemble(out, meta)
+    tables = _tables(model)
     B = params.batch_size
     first = ens.count // B
     last = math.ceil(n_configs / B)
@@ -269,7 +277,7 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
               desc=f"dream L={params.L0}→{L}") as bar:
         for j in range(first, last):
             n = min(B, n_configs - j * B)
-            res = _batch(model, params, n, j, start_store)
+            res = _batch(model, params, n, j, start_store, tables)
             ens.write_batch(j, res.M, res.E, res.final if params.save_configs else None)
             bar.update(n)
     return ens
@@ -308,9 +316,10 @@ def iter_final_batches(model: torch.nn.Module, params: DreamParams, n_configs: i
     configurations whose M and E an ensemble with the same parameters records.
     """
     start_store = _store.open_store(params.start) if params.start != "random" else None
+    tables = _tables(model)
     B = params.batch_size
     for j in range(math.ceil(n_configs / B)):
-        yield _batch(model, params, min(B, n_configs - j * B), j, start_store).final
+        yield _batch(model, params, min(B, n_configs - j * B), j, start_store, tables).final
 
 
 def mcrg_summary(model: torch.nn.Module, params: DreamParams, n_configs: int, *, seed: int = 0,
