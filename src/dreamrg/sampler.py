@@ -169,8 +169,7 @@ def two_layer_tables(model: TwoLayerUpscaler) -> tuple[np.ndarray, float]:
     """
     import copy
 
-    if not isinstance(model, TwoLayerUpscaler) or model.k not in exact_fit.KERNEL_SIZES:
-        raise TypeError(f"two_layer_tables needs a TwoLayerUpscaler with k in {exact_fit.KERNEL_SIZES}")
+    _check_two_layer(model, "two_layer_tables")
     m = copy.deepcopy(model).to(torch.float64)
     P, start = exact_fit.patch_geometry(m.k)
     with torch.no_grad():
@@ -346,6 +345,22 @@ def _rng_states(seed, n: int) -> np.ndarray:
     return states
 
 
+def _states_and_start(seed, n: int, start: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-chain PRNG states and the level-0 configurations (single random spins if ``start`` is None)."""
+    states = _rng_states(seed, n)
+    if start is None:
+        start = np.empty((n, 1, 1), dtype=np.int8)
+        _dk.random_spins(states, start)
+    return states, start
+
+
+def _check_two_layer(model, what: str) -> TwoLayerUpscaler:
+    if not isinstance(model, TwoLayerUpscaler) or model.k not in exact_fit.KERNEL_SIZES:
+        raise TypeError(f"{what} needs a TwoLayerUpscaler with k in {exact_fit.KERNEL_SIZES}; "
+                        f"got {type(model).__name__} (use dream_batch_torch for other models)")
+    return model
+
+
 def _patch_args(model) -> tuple[int, np.ndarray]:
     P, start = exact_fit.patch_geometry(_check_tabulable(model))
     return P, np.asarray(start, dtype=np.int64)
@@ -435,10 +450,7 @@ def dream_batch(
     """
     _check_tabulable(model)
     n, n_up, L0, L, start = _check_dream_args(n, n_up, L0, start, max_bytes, 1.25, "dream_batch")
-    states = _rng_states(seed, n)
-    if start is None:
-        start = np.empty((n, 1, 1), dtype=np.int8)
-        _dk.random_spins(states, start)
+    states, start = _states_and_start(seed, n, start)
     P, offsets = _patch_args(model)
     final = np.empty(n * L * L, dtype=np.int8)
     scratch = np.empty(n * (L // 2) ** 2, dtype=np.int8)
@@ -471,18 +483,13 @@ def dream_batch_two_layer(
     Parameters and return value as in :func:`dream_batch`; ``tables`` is
     ``two_layer_tables(model)`` if already computed (0.4 s at k = 7; reuse it across batches).
     """
-    if not isinstance(model, TwoLayerUpscaler) or model.k not in exact_fit.KERNEL_SIZES:
-        raise TypeError(f"dream_batch_two_layer needs a TwoLayerUpscaler with k in {exact_fit.KERNEL_SIZES}; "
-                        f"got {type(model).__name__} (use dream_batch_torch for other models)")
+    _check_two_layer(model, "dream_batch_two_layer")
     n, n_up, L0, L, start = _check_dream_args(n, n_up, L0, start, max_bytes, 17.25, "dream_batch_two_layer")
-    states = _rng_states(seed, n)
-    if start is None:
-        start = np.empty((n, 1, 1), dtype=np.int8)
-        _dk.random_spins(states, start)
+    states, start = _states_and_start(seed, n, start)
     G, b2 = two_layer_tables(model) if tables is None else tables
-    if G.shape != (model.k**2, 4, 2 ** (exact_fit.patch_geometry(model.k)[0] ** 2)):
-        raise ValueError(f"tables of shape {G.shape} do not belong to a two-layer model with k={model.k}")
     P, offsets = exact_fit.patch_geometry(model.k)
+    if G.shape != (model.k**2, 4, 2 ** (P * P)):
+        raise ValueError(f"tables of shape {G.shape} do not belong to a two-layer model with k={model.k}")
     offsets = np.asarray(offsets, dtype=np.int64)
     M = np.empty((n, n_up + 1), dtype=np.int64)
     E = np.empty((n, n_up + 1), dtype=np.int64)
