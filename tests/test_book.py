@@ -55,3 +55,61 @@ def test_snapshot_keeps_figures_and_tables(tmp_path):
     # a successful rewrite replaces it completely
     save_snapshot(tmp_path, "ch", "paper", path, 3.0)
     assert not (out / "figure-2.png").exists() and json.loads((out / "meta.json").read_text())["seconds"] == 3.0
+
+
+def test_parse_overrides_reads_json_values_and_checks_every_key():
+    from dreamrg.bookrun import parse_overrides
+
+    got = parse_overrides(["fss.n_configs=1000", "mcrg.mc_sizes=[16, 32]", "fss.seed=3"], "quick", ["fss", "mcrg"])
+    assert got == {"fss": {"n_configs": 1000, "seed": 3}, "mcrg": {"mc_sizes": [16, 32]}}
+    assert parse_overrides([], "quick", ["fss"]) == {}
+    bad = [
+        (["fss.n_configs"], "CHAPTER.KEY=VALUE"),
+        (["n_configs=5"], "CHAPTER.KEY=VALUE"),
+        (["fss.=5"], "CHAPTER.KEY=VALUE"),
+        (["fss.bogus=5"], "unknown parameter 'bogus' for chapter 'fss'; allowed: batch_size, n_configs, n_up, seed"),
+        (["status.x=1"], "allowed: none"),
+        (["mcrg.n_up=3"], "chapter 'mcrg' is not executed"),
+    ]
+    for items, fragment in bad:
+        with pytest.raises(ValueError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+            parse_overrides(items, "quick", ["fss", "status"])
+
+
+def test_overridden_chapter_gets_its_overrides_and_no_paper_snapshot(tmp_path, monkeypatch):
+    from dreamrg import bookrun
+
+    calls, snapshots = [], []
+
+    def fake_execute(root, chapter, profile, out_dir, overrides=None):
+        calls.append((chapter, profile, overrides))
+        out = out_dir / f"{chapter}.ipynb"
+        out.write_text("{}")
+        return out
+
+    monkeypatch.setattr(bookrun, "execute_chapter", fake_execute)
+    monkeypatch.setattr(bookrun, "save_snapshot", lambda root, chapter, *a, **k: snapshots.append(chapter))
+    bookrun.build_book("paper", chapters=["fss", "mcrg"], build=False, root=ROOT, base=tmp_path,
+                       overrides={"fss": {"n_configs": 10}})
+    assert calls == [("fss", "paper", {"n_configs": 10}), ("mcrg", "paper", None)]
+    assert snapshots == ["mcrg"]
+    with pytest.raises(ValueError, match="not executed in this run"):
+        bookrun.build_book("paper", chapters=["mcrg"], build=False, root=ROOT, base=tmp_path,
+                           overrides={"fss": {"n_configs": 10}})
+
+
+def test_chapter_without_parameters_refuses_overrides(tmp_path):
+    from dreamrg.bookrun import execute_chapter
+
+    with pytest.raises(ValueError, match="'intro' has no parameters"):
+        execute_chapter(ROOT, "intro", "smoke", tmp_path, {"x": 1})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_report_helpers_apply_the_chapter_overrides():
+    from dreamrg.report import mcrg_mc
+
+    default = mcrg_mc("smoke")
+    custom = mcrg_mc("smoke", {"mc_configs": 200})
+    assert list(custom) == list(default) == [16]
+    assert default[16][0]["n_configs"] == 1000 and custom[16][0]["n_configs"] == 200

@@ -124,3 +124,16 @@ def test_mcrg_cli(tmp_path):
     assert res.returncode == 2 and "L = 4" in res.stderr
     res = run("mcrg", tmp_path / "nothing")
     assert res.returncode == 2 and "neither" in res.stderr
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--set", "fss.bogus=1"], "unknown parameter 'bogus' for chapter 'fss'"),
+    (["--set", "fss"], "CHAPTER.KEY=VALUE"),
+    (["--set", "status.x=1"], "allowed: none"),
+    (["--chapters", "fss", "--set", "mcrg.n_up=3"], "chapter 'mcrg' is not executed"),
+])
+def test_book_bad_override_one_clear_error(args, fragment):
+    res = run("book", "--profile", "smoke", "--no-build", *args)
+    assert res.returncode == 2
+    assert fragment in res.stderr
+    assert res.stderr.count("error") == 1 and res.stdout == ""

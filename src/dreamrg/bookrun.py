@@ -17,12 +17,14 @@ routes reuse the result cache in ``data/``.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -48,8 +50,42 @@ def toc_chapters(root: Path) -> list[str]:
     return names
 
 
-def execute_chapter(root: Path, chapter: str, profile: str, out_dir: Path) -> Path:
-    """Execute one chapter with papermill; returns the executed notebook path (written atomically)."""
+def parse_overrides(items: list[str], profile: str, chapters: list[str]) -> dict[str, dict[str, Any]]:
+    """Turn ``["fss.n_configs=1000", ...]`` into ``{"fss": {"n_configs": 1000}}``, checked.
+
+    ``VALUE`` is read as JSON (``1000``, ``[32, 128]``, ``true``, ``"x"``) and kept as
+    a string if it is not JSON. Every override must name one of ``chapters`` and one
+    of that chapter's parameters at ``profile``; otherwise ``ValueError`` says what is
+    allowed, before anything runs.
+    """
+    from dreamrg.profiles import chapter_params
+
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        name, eq, text = item.partition("=")
+        chapter, dot, key = name.partition(".")
+        if not (eq and dot and chapter and key):
+            raise ValueError(f"--set expects CHAPTER.KEY=VALUE (e.g. fss.n_configs=1000), got {item!r}")
+        if chapter not in chapters:
+            raise ValueError(f"--set {item!r}: chapter {chapter!r} is not executed in this run; "
+                             f"executed: {', '.join(chapters)}")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        out.setdefault(chapter, {})[key] = value
+    for chapter, values in out.items():
+        chapter_params(chapter, profile, values)  # unknown keys raise here, naming the allowed ones
+    return out
+
+
+def execute_chapter(root: Path, chapter: str, profile: str, out_dir: Path,
+                    overrides: dict[str, Any] | None = None) -> Path:
+    """Execute one chapter with papermill; returns the executed notebook path (written atomically).
+
+    ``overrides`` is passed as the chapter's ``overrides`` parameter (a chapter
+    without a ``parameters`` cell accepts none).
+    """
     import jupytext
     import papermill
 
@@ -58,8 +94,11 @@ def execute_chapter(root: Path, chapter: str, profile: str, out_dir: Path) -> Pa
     out = out_dir / f"{chapter}.ipynb"
     tmp = out_dir / f".{chapter}.running.ipynb"
     has_params = any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells)
+    if overrides and not has_params:
+        raise ValueError(f"chapter {chapter!r} has no parameters; it takes no overrides")
+    parameters = {"profile": profile} | ({"overrides": overrides} if overrides else {})
     papermill.execute_notebook(
-        nb, str(tmp), parameters={"profile": profile} if has_params else {},
+        nb, str(tmp), parameters=parameters if has_params else {},
         cwd=str(root / "book"), kernel_name="python3", progress_bar=False, log_output=False,
     )
     tmp.replace(out)
@@ -67,7 +106,8 @@ def execute_chapter(root: Path, chapter: str, profile: str, out_dir: Path) -> Pa
 
 
 def build_book(profile: str = "quick", chapters: list[str] | None = None, build: bool = True,
-               root: Path | None = None, base: Path | None = None) -> Path:
+               root: Path | None = None, base: Path | None = None,
+               overrides: dict[str, dict[str, Any]] | None = None) -> Path:
     """Execute chapters at ``profile`` and build the HTML.
 
     Parameters
@@ -81,6 +121,10 @@ def build_book(profile: str = "quick", chapters: list[str] | None = None, build:
         Repository root (default: found from the package or the working directory).
     base : Path, optional
         Where ``_build/`` goes (default: ``root``).
+    overrides : dict, optional
+        Per-chapter parameter overrides, ``{"fss": {"n_configs": 1000}}`` (see
+        :func:`parse_overrides`). A chapter run with overrides is not the profile's
+        result, so no paper snapshot is written for it.
 
     Returns
     -------
@@ -90,6 +134,9 @@ def build_book(profile: str = "quick", chapters: list[str] | None = None, build:
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
     root = root or repo_root()
+    for name in overrides or {}:
+        if chapters is not None and name not in chapters:
+            raise ValueError(f"overrides given for chapter {name!r}, which is not executed in this run")
     base = base or root
     out_dir = base / "_build" / "notebooks" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -99,11 +146,15 @@ def build_book(profile: str = "quick", chapters: list[str] | None = None, build:
         if chapters is None or name in chapters or (build and not target.exists()):
             t0 = time.perf_counter()
             commit = _git_commit(root)  # the code that ran, not what is checked out when it finishes
-            print(f"[dreamrg book] executing {name} (profile {profile}) ...", flush=True)
-            nb_path = execute_chapter(root, name, profile, out_dir)
+            custom = (overrides or {}).get(name)
+            extra = f" with overrides {custom}" if custom else ""
+            print(f"[dreamrg book] executing {name} (profile {profile}){extra} ...", flush=True)
+            nb_path = execute_chapter(root, name, profile, out_dir, custom)
             seconds = time.perf_counter() - t0
             print(f"[dreamrg book] {name}: {seconds:.1f} s", flush=True)
-            if profile == "paper":
+            if profile == "paper" and custom:
+                print(f"[dreamrg book] {name}: overridden parameters, paper snapshot left unchanged", flush=True)
+            elif profile == "paper":
                 save_snapshot(root, name, profile, nb_path, seconds, commit=commit)
     if not build:
         return out_dir

@@ -128,6 +128,9 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     book.add_argument("--chapters", nargs="+", choices=CHAPTERS, default=None,
                       help="execute only these chapters (the others are rendered from their last execution)")
     book.add_argument("--no-build", action="store_true", help="only execute the chapters")
+    book.add_argument("--set", dest="overrides", action="append", default=[], metavar="CHAPTER.KEY=VALUE",
+                      help="override one parameter of an executed chapter, e.g. fss.n_configs=1000 "
+                      "(VALUE is JSON, else a string; repeatable; no paper snapshot is written for such a chapter)")
 
 
 
@@ -295,9 +298,11 @@ def _cmd_mcrg(args: argparse.Namespace) -> int:
 
 
 def _cmd_book(args: argparse.Namespace) -> int:
-    from dreamrg.bookrun import build_book
+    from dreamrg.bookrun import build_book, parse_overrides
+    from dreamrg.profiles import CHAPTERS
 
-    build_book(profile=args.profile, chapters=args.chapters, build=not args.no_build)
+    overrides = parse_overrides(args.overrides, args.profile, list(args.chapters or CHAPTERS))
+    build_book(profile=args.profile, chapters=args.chapters, build=not args.no_build, overrides=overrides)
     return 0
 
 

@@ -12,7 +12,10 @@ Three profiles exist:
 
 Each chapter has a ``parameters`` cell holding ``profile = "quick"`` and
 ``overrides = {}``; :func:`chapter_params` turns these into the dictionary the
-chapter uses. papermill can override either (``-p profile paper``).
+chapter uses. papermill can set either (``-p profile paper``), and
+``dreamrg book --set fss.n_configs=1000`` fills ``overrides``. Overrides replace
+entries of that chapter's own parameters only; what a chapter reuses from another
+chapter (the trained models, the MC sizes) stays at the profile.
 """
 
 from __future__ import annotations

@@ -110,12 +110,15 @@ def mc_summaries(profile: str) -> dict[int, dict]:
     return {L: fss.mc_summary(L, MC["fss_configs"], MC["seed"]) for L in MC["fss_sizes"]}
 
 
-def dreamed_summaries(profile: str) -> dict[str, dict]:
-    """Cached dreamed-ensemble summaries of the FSS chapter: our AdamW models and the authors'."""
+def dreamed_summaries(profile: str, overrides: dict | None = None) -> dict[str, dict]:
+    """Cached dreamed-ensemble summaries of the FSS chapter: our AdamW models and the authors'.
+
+    ``overrides`` replace entries of the FSS chapter's parameters (as its ``overrides`` cell).
+    """
     from dreamrg import fss
     from dreamrg.dream import DreamParams
 
-    P = chapter_params("fss", profile)
+    P = chapter_params("fss", profile, overrides)
     params = DreamParams(n_up=P["n_up"], seed=P["seed"], batch_size=P["batch_size"])
     out = {label: fss.dream_summary(m, params, P["n_configs"]) for label, m in trained_models(profile).items()}
     out |= {f"authors {label}": fss.dream_summary(m, params, P["n_configs"])
@@ -123,12 +126,12 @@ def dreamed_summaries(profile: str) -> dict[str, dict]:
     return out
 
 
-def table_ii_results(profile: str) -> dict[str, dict]:
-    """Rows of Table II (MC and every dreamed model) for ``profile``."""
+def table_ii_results(profile: str, overrides: dict | None = None) -> dict[str, dict]:
+    """Rows of Table II (MC and every dreamed model) for ``profile`` (``overrides``: FSS chapter parameters)."""
     from dreamrg import fss
 
     return {"MC": fss.pair_exponents(mc_summaries(profile))} | {
-        label: d["exponents"] for label, d in dreamed_summaries(profile).items()}
+        label: d["exponents"] for label, d in dreamed_summaries(profile, overrides).items()}
 
 
 def seed_spread(profile: str, k: int = 5, weighted: bool = True, n_seeds: int = 3) -> pd.DataFrame:
@@ -167,33 +170,42 @@ def seed_spread(profile: str, k: int = 5, weighted: bool = True, n_seeds: int = 
     return pd.DataFrame(rows).set_index("training seed")
 
 
-def mcrg_mc(profile: str) -> dict[int, list[dict]]:
-    """Cached MCRG results of MC configurations for the MCRG chapter's sizes (every blocking step)."""
+def mcrg_mc(profile: str, overrides: dict | None = None) -> dict[int, list[dict]]:
+    """Cached MCRG results of MC configurations for the MCRG chapter's sizes (every blocking step).
+
+    ``overrides`` replace entries of the MCRG chapter's parameters.
+    """
     from dreamrg import mc
 
-    P = chapter_params("mcrg", profile)
+    P = chapter_params("mcrg", profile, overrides)
     MC = chapter_params("monte_carlo", profile)
     return {L: mc.mcrg_summary(L, P["mc_configs"], MC["seed"], levels=P["levels"]) for L in P["mc_sizes"]}
 
 
-def mcrg_dreamed(profile: str) -> dict[str, dict]:
-    """Cached MCRG results (one blocking of the final size) for every dreamed model of the FSS chapter."""
+def mcrg_dreamed(profile: str, overrides: dict | None = None) -> dict[str, dict]:
+    """Cached MCRG results (one blocking of the final size) for every dreamed model of the FSS chapter.
+
+    ``overrides`` replace entries of the MCRG chapter's parameters.
+    """
     from dreamrg.dream import DreamParams, mcrg_summary
 
-    P = chapter_params("mcrg", profile)
+    P = chapter_params("mcrg", profile, overrides)
     F = chapter_params("fss", profile)
     params = DreamParams(n_up=P["n_up"], seed=F["seed"], batch_size=P["batch_size"])
     models = trained_models(profile) | {f"authors {k}": m for k, m in authors_models().items()}
     return {label: mcrg_summary(m, params, P["dream_configs"], seed=P["seed"]) for label, m in models.items()}
 
 
-def table_iv(profile: str) -> pd.DataFrame:
-    """η and 1/ν from FSS (largest Table II pair) and from MCRG at the largest size, beside the paper's."""
+def table_iv(profile: str, overrides: dict | None = None) -> pd.DataFrame:
+    """η and 1/ν from FSS (largest Table II pair) and from MCRG at the largest size, beside the paper's.
+
+    ``overrides`` replace entries of the MCRG chapter's parameters; the FSS side uses the profile.
+    """
     from dreamrg.paper_values import TABLE_IV
 
     fss_rows = table_ii_results(profile)
-    mc_rg = mcrg_mc(profile)
-    rg = {"MC": mc_rg[max(mc_rg)][0]} | mcrg_dreamed(profile)
+    mc_rg = mcrg_mc(profile, overrides)
+    rg = {"MC": mc_rg[max(mc_rg)][0]} | mcrg_dreamed(profile, overrides)
     rows = []
     for label, r in rg.items():
         if "error" in r:
@@ -231,17 +243,18 @@ def two_layer_batch_size(P: dict, weighted: bool) -> int:
     return int(P.get("weighted_batch_size", P["batch_size"]) if weighted else P["batch_size"])
 
 
-def two_layer_targets(profile: str) -> dict[str, float]:
+def two_layer_targets(profile: str, overrides: dict | None = None) -> dict[str, float]:
     """Validation loss of each single-layer model the two-layer one is trained to match.
 
     The loss of the chapter's single-layer AdamW model of the same k and weighting,
     evaluated exactly as the two-layer run records its own validation loss: the
     first M/5 configurations of the complexity chapter's validation set, with the
-    run's tie-break draw and batch size. Keyed by the paper's row labels.
+    run's tie-break draw and batch size. Keyed by the paper's row labels. ``overrides``
+    replace entries of the complexity chapter's parameters.
     """
     from dreamrg import mc
 
-    P = chapter_params("complexity", profile)
+    P = chapter_params("complexity", profile, overrides)
     T = chapter_params("training", profile)
     MC = chapter_params("monte_carlo", profile)
     single = trained_models(profile)
@@ -251,17 +264,18 @@ def two_layer_targets(profile: str) -> dict[str, float]:
             for k in P["ks"] for w in (False, True)}
 
 
-def two_layer_models(profile: str) -> dict[str, torch.nn.Module]:
+def two_layer_models(profile: str, overrides: dict | None = None) -> dict[str, torch.nn.Module]:
     """Our two-layer models of the complexity chapter (AdamW, same training data as the single layer).
 
     Each is trained until its validation loss reaches that of the single-layer
     model of the same k and weighting (:func:`two_layer_targets`: "a comparable
     validation loss", as in the paper's section VI), for at most the profile's epochs.
+    ``overrides`` replace entries of the complexity chapter's parameters.
     """
-    P = chapter_params("complexity", profile)
+    P = chapter_params("complexity", profile, overrides)
     T = chapter_params("training", profile)
     MC = chapter_params("monte_carlo", profile)
-    targets = two_layer_targets(profile)
+    targets = two_layer_targets(profile, overrides)
     out = {}
     for k in P["ks"]:
         for weighted in (False, True):
