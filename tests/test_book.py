@@ -113,3 +113,26 @@ def test_report_helpers_apply_the_chapter_overrides():
     custom = mcrg_mc("smoke", {"mc_configs": 200})
     assert list(custom) == list(default) == [16]
     assert default[16][0]["n_configs"] == 1000 and custom[16][0]["n_configs"] == 200
+
+
+def test_failing_chapter_is_one_clear_error_and_keeps_the_last_good_run(tmp_path):
+    from dreamrg.bookrun import ChapterFailed, execute_chapter
+
+    header = (ROOT / "book" / "dreaming.md").read_text().split("---")[1]
+    (tmp_path / "book").mkdir()
+    cells = ["```{code-cell} ipython3\n:tags: [parameters]\n\nprofile = 'quick'\noverrides = {}\n```",
+             "```{code-cell} ipython3\nif overrides.get('boom'):\n    raise RuntimeError('kaboom')\n```"]
+    (tmp_path / "book" / "tiny.md").write_text("---" + header + "---\n\n# Tiny\n\n" + "\n\n".join(cells) + "\n")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    good = execute_chapter(tmp_path, "tiny", "smoke", out_dir)
+    before = good.read_bytes()
+    with pytest.raises(ChapterFailed, match=r"chapter 'tiny' \(profile smoke\) failed in cell \[\d+\]: "
+                                            r"RuntimeError: kaboom — traceback in .*out-failed/tiny.ipynb"):
+        execute_chapter(tmp_path, "tiny", "smoke", out_dir, {"boom": True})
+    assert good.read_bytes() == before
+    failed = tmp_path / "out-failed" / "tiny.ipynb"
+    assert "kaboom" in failed.read_text()
+    assert sorted(p.name for p in out_dir.iterdir()) == ["tiny.ipynb"]     # nothing stray in the book's sources
+    execute_chapter(tmp_path, "tiny", "smoke", out_dir)                     # a later success clears the failure
+    assert not failed.exists()

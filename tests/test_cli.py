@@ -130,6 +130,7 @@ def test_mcrg_cli(tmp_path):
     (["--set", "fss.bogus=1"], "unknown parameter 'bogus' for chapter 'fss'"),
     (["--set", "fss"], "CHAPTER.KEY=VALUE"),
     (["--set", "status.x=1"], "allowed: none"),
+    (["--set", "mcrg.mc_sizes=oops"], "must be a non-empty list"),
     (["--chapters", "fss", "--set", "mcrg.n_up=3"], "chapter 'mcrg' is not executed"),
 ])
 def test_book_bad_override_one_clear_error(args, fragment):

@@ -36,6 +36,29 @@ def test_bad_profile_and_override():
     assert profiles.chapter_params("monte_carlo", "quick", {"seed": 7})["seed"] == 7
 
 
+@pytest.mark.parametrize("chapter, overrides, fragment", [
+    ("fss", {"n_configs": "many"}, "'n_configs' of chapter 'fss' must be integer ≥ 1 (the profile has 20000); got 'many'"),
+    ("fss", {"n_configs": 0}, "must be integer ≥ 1"),
+    ("fss", {"n_configs": 2.5}, "must be integer ≥ 1"),
+    ("fss", {"n_up": True}, "must be integer ≥ 1"),
+    ("fss", {"seed": -1}, "must be integer ≥ 0"),
+    ("mcrg", {"mc_sizes": "oops"}, "must be a non-empty list of integer ≥ 1s"),
+    ("mcrg", {"mc_sizes": []}, "non-empty list"),
+    ("mcrg", {"mc_sizes": [32, 0]}, "non-empty list"),
+    ("training", {"weighted_batch_size": 100}, "a dict of integer ≥ 1s keyed by kernel size"),
+    ("training", {"weighted_batch_size": {"3": -5}}, "keyed by kernel size"),
+])
+def test_override_of_the_wrong_kind_is_refused(chapter, overrides, fragment):
+    with pytest.raises(ValueError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+        profiles.chapter_params(chapter, "quick", overrides)
+
+
+def test_overrides_of_the_right_kind_are_taken():
+    P = profiles.chapter_params("training", "quick", {"seed": 0, "ks": [3], "weighted_batch_size": {"3": 50}})
+    assert P["seed"] == 0 and P["ks"] == [3] and P["weighted_batch_size"] == {"3": 50}
+    assert profiles.chapter_params("training", "quick")["ks"] == [3, 5, 7]   # the profile itself is untouched
+
+
 def test_weighted_models_use_their_own_batch_size():
     from dreamrg.profiles import chapter_params
     from dreamrg.report import single_layer_params

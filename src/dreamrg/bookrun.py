@@ -31,6 +31,10 @@ import yaml
 from dreamrg.profiles import PROFILES
 
 
+class ChapterFailed(RuntimeError):
+    """A chapter raised while papermill executed it."""
+
+
 def repo_root() -> Path:
     here = Path(__file__).resolve().parents[2]
     if (here / "book" / "_toc.yml").is_file():
@@ -93,15 +97,26 @@ def execute_chapter(root: Path, chapter: str, profile: str, out_dir: Path,
     nb = jupytext.read(src)
     out = out_dir / f"{chapter}.ipynb"
     tmp = out_dir / f".{chapter}.running.ipynb"
+    failed = out_dir.parent / f"{out_dir.name}-failed" / f"{chapter}.ipynb"
     has_params = any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb.cells)
     if overrides and not has_params:
         raise ValueError(f"chapter {chapter!r} has no parameters; it takes no overrides")
     parameters = {"profile": profile} | ({"overrides": overrides} if overrides else {})
-    papermill.execute_notebook(
-        nb, str(tmp), parameters=parameters if has_params else {},
-        cwd=str(root / "book"), kernel_name="python3", progress_bar=False, log_output=False,
-    )
+    try:
+        papermill.execute_notebook(
+            nb, str(tmp), parameters=parameters if has_params else {},
+            cwd=str(root / "book"), kernel_name="python3", progress_bar=False, log_output=False,
+        )
+    except papermill.PapermillExecutionError as exc:
+        # the last good execution (if any) stays in place; the failed one is kept outside the book's
+        # source directory (a stray notebook there would break the warning-free build) for its traceback
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        if tmp.exists():
+            tmp.replace(failed)
+        raise ChapterFailed(f"chapter {chapter!r} (profile {profile}) failed in cell [{exc.exec_count}]: "
+                            f"{exc.ename}: {exc.evalue} — traceback in {failed}") from None
     tmp.replace(out)
+    failed.unlink(missing_ok=True)
     return out
 
 

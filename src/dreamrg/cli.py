@@ -314,12 +314,17 @@ def main(argv: list[str] | None = None) -> int:
     else:
         parser = _build_parser()
         args = parser.parse_args(argv)
+    from dreamrg.bookrun import ChapterFailed
+
     handlers = {"mc": _cmd_mc, "train": _cmd_train, "dream": _cmd_dream, "mcrg": _cmd_mcrg, "mc-import": _cmd_import, "observables": _cmd_observables, "book": _cmd_book}
     try:
         return handlers[args.command](args)
     except (UsageError, ValueError, FileNotFoundError, PermissionError) as exc:
         print(f"dreamrg: error: {exc}", file=sys.stderr)
         return 2
+    except ChapterFailed as exc:
+        print(f"dreamrg: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

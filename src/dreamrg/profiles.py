@@ -142,6 +142,35 @@ CHAPTERS: tuple[str, ...] = (
 )
 
 
+def _check_override(chapter: str, key: str, default: Any, value: Any) -> None:
+    """Refuse an override whose type differs from the profile's value, or a count below 1.
+
+    Every number in the profiles is a count, a size or a seed: integers ≥ 1, seeds
+    ≥ 0. Lists hold such integers (and must not be empty); dicts map kernel sizes to
+    such integers.
+    """
+    least = 0 if "seed" in key else 1
+
+    def count_ok(x: Any) -> bool:
+        return isinstance(x, int) and not isinstance(x, bool) and x >= least
+
+    kind = f"integer ≥ {least}"
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok = count_ok(value)
+    elif isinstance(default, list):
+        ok, kind = isinstance(value, list) and bool(value) and all(map(count_ok, value)), f"a non-empty list of {kind}s"
+    elif isinstance(default, dict):
+        ok = isinstance(value, dict) and bool(value) and all(map(count_ok, value.values()))
+        kind = f"a dict of {kind}s keyed by kernel size"
+    else:
+        ok, kind = isinstance(value, type(default)), type(default).__name__
+    if not ok:
+        raise ValueError(f"parameter {key!r} of chapter {chapter!r} must be {kind} "
+                         f"(the profile has {default!r}); got {value!r}")
+
+
 def chapter_params(chapter: str, profile: str = "quick", overrides: dict | None = None) -> dict[str, Any]:
     """Return the parameters of ``chapter`` under ``profile``, with ``overrides`` applied.
 
@@ -168,6 +197,7 @@ def chapter_params(chapter: str, profile: str = "quick", overrides: dict | None 
         if key not in params:
             allowed = ", ".join(sorted(params)) or "none"
             raise ValueError(f"unknown parameter {key!r} for chapter {chapter!r}; allowed: {allowed}")
+        _check_override(chapter, key, params[key], value)
         params[key] = value
     params["profile"] = profile
     return params
