@@ -83,3 +83,11 @@ def test_two_layer_batch_sizes():
     assert two_layer_batch_size(P, False) == 10_000 and two_layer_batch_size(P, True) == 1_000
     Q = chapter_params("complexity", "quick")
     assert two_layer_batch_size(Q, False) == two_layer_batch_size(Q, True) == Q["batch_size"]
+
+
+@pytest.mark.parametrize("profile", profiles.PROFILES)
+def test_chapters_show_a_kernel_size_that_is_trained(profile):
+    trained = profiles.chapter_params("training", profile)["ks"]
+    for chapter in ("dreaming", "pdf_collapse"):
+        assert profiles.chapter_params(chapter, profile)["k"] in trained, chapter
+    assert set(profiles.chapter_params("complexity", profile)["ks"]) <= set(trained)
