@@ -75,16 +75,6 @@ def test_weighted_models_use_their_own_batch_size():
         single_layer_params(chapter_params("training", "quick", {"weighted_batch_size": {"3": 7}}), 5, True)
 
 
-def test_two_layer_batch_sizes():
-    from dreamrg.profiles import chapter_params
-    from dreamrg.report import two_layer_batch_size
-
-    P = chapter_params("complexity", "paper")
-    assert two_layer_batch_size(P, False) == 10_000 and two_layer_batch_size(P, True) == 1_000
-    Q = chapter_params("complexity", "quick")
-    assert two_layer_batch_size(Q, False) == two_layer_batch_size(Q, True) == Q["batch_size"]
-
-
 @pytest.mark.parametrize("profile", profiles.PROFILES)
 def test_chapters_show_a_kernel_size_that_is_trained(profile):
     trained = profiles.chapter_params("training", profile)["ks"]

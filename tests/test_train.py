@@ -172,3 +172,86 @@ def test_odd_L_data_rejected(tmp_path):
     st = mc.run(mc.MCParams(L=9, seed=1, chunk_size=10), 10, tmp_path / "odd", progress=False)
     with pytest.raises(ValueError, match="even L"):
         train.fit_exact(train.TrainParams(k=3, method="exact"), st.path)
+
+
+def test_stopping_rule():
+    """stopping_point: the epoch cap, the target, the patience, and which epoch is returned."""
+    sp = train.stopping_point
+    assert sp([], 5) == (False, 0)
+    assert sp([3.0, 2.0], 5) == (False, 2) and sp([3.0, 2.0, 2.5], 3) == (True, 3)     # cap; last epoch
+    assert sp([3.0, 2.0], 5, target_loss=2.0) == (True, 2)                               # at the target
+    assert sp([3.0, 2.0, 2.5], 5, patience=2) == (False, 2)
+    assert sp([3.0, 2.0, 2.5, 2.1], 5, patience=2) == (True, 2)                          # best epoch returned
+    assert sp([3.0, 2.0, 2.5, 1.9], 5, patience=2) == (False, 4)                         # improved in time
+    assert sp([3.0, 2.0, 2.5], 3, patience=2) == (True, 2)                               # cap, best returned
+    assert sp([3.0, 3.0], 5, patience=1) == (True, 1)                                    # a tie is no improvement
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="patience must be None or an integer"):
+            train.TrainParams(k=3, patience=bad)
+    with pytest.raises(ValueError, match="patience applies to AdamW"):
+        train.TrainParams(k=3, method="exact", patience=2)
+
+
+def _weights(model):
+    return [v.detach().clone() for v in model.state_dict().values()]
+
+
+@pytest.mark.parametrize("model,k", [("symmetric", 3), ("two-layer", 3)])
+def test_patience_returns_the_best_epoch_also_on_resume(stores, tmp_path, model, k):
+    """lr 0.3 makes the validation loss go up and down; patience stops the run and returns its best epoch,
+    bit-identical to a run of exactly that many epochs; a resumed run does the same."""
+    tr, va = stores
+    base = dict(k=k, model=model, epochs=6, batch_size=150, seed=4, channels=4, lr=0.3)
+    _, h_full = train.train_adamw(train.TrainParams(**base), tr, va, progress=False)
+    v = h_full["valid_loss"]
+    assert h_full["returned_epoch"] == 6
+    # the data of this test: the loss rises after a best epoch
+    first_stop = next(n for n in range(1, 7) if train.stopping_point(v[:n], 6, patience=2)[0])
+    best = train.stopping_point(v[:first_stop], 6, patience=2)[1]
+    assert best < first_stop
+    got, h = train.train_adamw(train.TrainParams(**base, patience=2), tr, va, progress=False)
+    assert h["valid_loss"] == v[:first_stop] and h["returned_epoch"] == best
+    ref, _ = train.train_adamw(train.TrainParams(**{**base, "epochs": best}), tr, va, progress=False)
+    for x, y in zip(_weights(got), _weights(ref)):
+        assert torch.equal(x, y)
+    # resume: first up to epoch first_stop - 1 (cap), then the full rule
+    ck = tmp_path / "ck.pt"
+    train.train_adamw(train.TrainParams(**{**base, "epochs": first_stop - 1}, patience=2), tr, va,
+                      progress=False, checkpoint=ck)
+    again, h2 = train.train_adamw(train.TrainParams(**base, patience=2), tr, va, progress=False, checkpoint=ck)
+    assert h2["valid_loss"] == v[:first_stop] and h2["returned_epoch"] == best
+    for x, y in zip(_weights(again), _weights(ref)):
+        assert torch.equal(x, y)
+    # a checkpoint written without patience does not hold the best epoch's weights
+    ck2 = tmp_path / "ck2.pt"
+    train.train_adamw(train.TrainParams(**{**base, "epochs": first_stop}), tr, va, progress=False, checkpoint=ck2)
+    with pytest.raises(ValueError, match="does not hold the weights of its best epoch"):
+        train.train_adamw(train.TrainParams(**base, patience=2), tr, va, progress=False, checkpoint=ck2)
+
+
+def test_cached_model_reuses_a_run_that_another_stopping_rule_would_return(tmp_path, monkeypatch):
+    """Changing only the stopping rule reuses a cached run when the new rule stops at its last epoch and
+    returns it; otherwise the model is trained."""
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path))
+    base = dict(k=3, model="two-layer", batch_size=100, seed=4, channels=4)
+    first = train.cached_model(train.TrainParams(**base, epochs=2), 16, 300, 5, progress=False)
+    v = first.meta["history"]["valid_loss"]
+    assert v[1] < v[0]
+
+    def no_training(*a, **kw):
+        raise AssertionError("trained although a cached run answers the rule")
+
+    monkeypatch.setattr(train, "train_adamw", no_training)
+    for rule in ({"epochs": 50, "target_loss": v[1] * (1 + 1e-12)},      # target reached at epoch 2
+                 {"epochs": 2, "patience": 1}):                          # cap at 2, epoch 2 the best
+        got = train.cached_model(train.TrainParams(**base, **rule), 16, 300, 5, progress=False)
+        assert got.meta["reused_from"] and got.meta["params"]["epochs"] == rule["epochs"]
+        for x, y in zip(_weights(got), _weights(first)):
+            assert torch.equal(x, y)
+    for rule in ({"epochs": 50, "patience": 1},                          # would go on after epoch 2
+                 {"epochs": 50, "target_loss": v[0] * (1 + 1e-12)},      # would stop at epoch 1
+                 {"epochs": 3}):
+        with pytest.raises(AssertionError, match="trained although"):
+            train.cached_model(train.TrainParams(**base, **rule), 16, 300, 5, progress=False)
+    with pytest.raises(AssertionError, match="trained although"):                  # other data seed
+        train.cached_model(train.TrainParams(**base, epochs=2, patience=1), 16, 300, 6, progress=False)

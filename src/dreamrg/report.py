@@ -234,15 +234,6 @@ def table_iv(profile: str, overrides: dict | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("row")
 
 
-def two_layer_batch_size(P: dict, weighted: bool) -> int:
-    """AdamW batch of a two-layer model of the complexity chapter's parameters ``P``.
-
-    ``P["weighted_batch_size"]`` (if given) for the weighted loss, as the authors'
-    released weighted two-layer models (batch 10^3 at M = 10^6); else ``P["batch_size"]``.
-    """
-    return int(P.get("weighted_batch_size", P["batch_size"]) if weighted else P["batch_size"])
-
-
 def two_layer_targets(profile: str, overrides: dict | None = None) -> dict[str, float]:
     """Validation loss of each single-layer model the two-layer one is trained to match.
 
@@ -260,7 +251,7 @@ def two_layer_targets(profile: str, overrides: dict | None = None) -> dict[str, 
     single = trained_models(profile)
     _, valid = mc.training_sets(T["L_t"], P["M"], MC["seed"])
     return {paper_label(k, w): train.evaluate_loss(single[paper_label(k, w)], valid, P["M"] // 5, weighted=w,
-                                                   seed=P["seed"], batch=min(two_layer_batch_size(P, w), P["M"]))
+                                                   seed=P["seed"], batch=min(P["batch_size"], P["M"]))
             for k in P["ks"] for w in (False, True)}
 
 
@@ -269,7 +260,9 @@ def two_layer_models(profile: str, overrides: dict | None = None) -> dict[str, t
 
     Each is trained until its validation loss reaches that of the single-layer
     model of the same k and weighting (:func:`two_layer_targets`: "a comparable
-    validation loss", as in the paper's section VI), for at most the profile's epochs.
+    validation loss", as in the paper's section VI), for at most the profile's epochs,
+    or until ``patience`` epochs pass without a better validation loss; the best
+    epoch is returned then (:func:`dreamrg.train.stopping_point`).
     ``overrides`` replace entries of the complexity chapter's parameters.
     """
     P = chapter_params("complexity", profile, overrides)
@@ -280,7 +273,7 @@ def two_layer_models(profile: str, overrides: dict | None = None) -> dict[str, t
     for k in P["ks"]:
         for weighted in (False, True):
             tp = train.TrainParams(k=k, model="two-layer", weighted=weighted, epochs=P["epochs"],
-                                   batch_size=two_layer_batch_size(P, weighted), channels=P["channels"],
+                                   patience=P["patience"], batch_size=P["batch_size"], channels=P["channels"],
                                    seed=P["seed"],
                                    target_loss=targets[paper_label(k, weighted)])
             out["2-layer " + paper_label(k, weighted)] = train.cached_model(tp, T["L_t"], P["M"], MC["seed"])

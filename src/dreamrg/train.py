@@ -80,6 +80,9 @@ class TrainParams:
     #: stop after the first epoch whose validation loss per configuration is <= this
     #: (the complexity chapter trains the two-layer network "to a comparable validation loss")
     target_loss: float | None = None
+    #: also stop once the validation loss has not improved on its best for this many
+    #: epochs, and return the best epoch's weights (None: no such stop; the last epoch's)
+    patience: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.k, (int, np.integer)) or self.k < 3 or self.k % 2 == 0:
@@ -101,6 +104,37 @@ class TrainParams:
             raise ValueError(f"target_loss must be None or a finite positive number; got {self.target_loss!r}")
         if self.target_loss is not None and self.method != "adamw":
             raise ValueError("target_loss applies to AdamW training only")
+        if self.patience is not None and not (isinstance(self.patience, (int, np.integer))
+                                              and not isinstance(self.patience, bool) and self.patience >= 1):
+            raise ValueError(f"patience must be None or an integer ≥ 1; got {self.patience!r}")
+        if self.patience is not None and self.method != "adamw":
+            raise ValueError("patience applies to AdamW training only")
+
+
+#: fields of :class:`TrainParams` that only decide where an AdamW run stops and which
+#: epoch it returns; the epochs themselves (weights, losses) do not depend on them
+STOPPING_FIELDS = ("epochs", "target_loss", "patience")
+
+
+def stopping_point(valid_loss, epochs: int, target_loss: float | None = None,
+                   patience: int | None = None) -> tuple[bool, int]:
+    """The stopping rule of :func:`train_adamw`, as a function of the validation losses so far.
+
+    Returns ``(stop, returned)``: whether a run whose epochs 1..n gave ``valid_loss``
+    stops after epoch n, and the (1-based) epoch whose weights it returns. A run stops
+    after ``epochs`` epochs, after the first epoch at or below ``target_loss``, or once
+    ``patience`` epochs have passed without improving on the best validation loss.
+    Without ``patience`` it returns the last epoch; with it, the best (first minimum).
+    The last epoch of a run stopped by ``target_loss`` is always its best: an earlier
+    epoch at or below it would have stopped the run.
+    """
+    n = len(valid_loss)
+    if n == 0:
+        return False, 0
+    best = int(np.argmin(valid_loss)) + 1
+    stop = (n >= epochs or (target_loss is not None and valid_loss[-1] <= target_loss)
+            or (patience is not None and n - best >= patience))
+    return bool(stop), (best if patience is not None else n)
 
 
 def build_model(params: TrainParams, dtype: torch.dtype = torch.float64) -> torch.nn.Module:
@@ -280,6 +314,10 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
 
     ``params.target_loss``: training stops after the first epoch whose validation
     loss is at or below it (``history["epoch"]`` then ends before ``params.epochs``).
+    ``params.patience``: training also stops once that many epochs have passed
+    without a better validation loss, and the best epoch's weights are returned
+    (kept in the checkpoint). The rule is :func:`stopping_point`;
+    ``history["returned_epoch"]`` names the epoch returned.
     """
     from tqdm import tqdm
 
@@ -296,19 +334,29 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
     opt = torch.optim.AdamW(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     hist: dict[str, list] = {"epoch": [], "train_loss": [], "valid_loss": [], "seconds": [], "params": []}
     bs = min(params.batch_size, len(train))
-    identity = {"params": {k: v for k, v in asdict(params).items() if k != "epochs"}, "engine": engine,
+    # checkpoints of a run with another stopping rule (but the same epochs) stay valid; "patience"
+    # is left out so that checkpoints written before it existed keep their identity
+    identity = {"params": {k: v for k, v in asdict(params).items() if k not in ("epochs", "patience")},
+                "engine": engine,
                 "dtype": str(dtype), "n_train": len(train), "n_valid": len(valid),
                 "train_data": _data_identity(train_path), "valid_data": _data_identity(valid_path)}
-    start = 0
+    start, best_state = 0, None
     if checkpoint is not None and Path(checkpoint).exists():
-        start, hist = _load_checkpoint(Path(checkpoint), identity, model, opt, params.epochs)
-    hl = _HistogramLoss(model, params.weighted) if engine == "histogram" else None
-    if hl is not None and start < params.epochs:
-        valid_counts = _validation_counts(hl, valid, params, bs)
-    def reached(h: dict) -> bool:
-        return params.target_loss is not None and bool(h["valid_loss"]) and h["valid_loss"][-1] <= params.target_loss
+        start, hist, best_state = _load_checkpoint(Path(checkpoint), identity, model, opt, params.epochs)
+        if params.patience is not None and best_state is None:
+            _, best = stopping_point(hist["valid_loss"], params.epochs, params.target_loss, params.patience)
+            if best != start:
+                raise ValueError(f"checkpoint {checkpoint} does not hold the weights of its best epoch {best} "
+                                 f"(written without patience); delete it to train with patience {params.patience}")
+            best_state = _copy_state(model)
 
-    stop = start if reached(hist) else params.epochs
+    def done(h: dict) -> bool:
+        return stopping_point(h["valid_loss"], params.epochs, params.target_loss, params.patience)[0]
+
+    hl = _HistogramLoss(model, params.weighted) if engine == "histogram" else None
+    if hl is not None and not done(hist):
+        valid_counts = _validation_counts(hl, valid, params, bs)
+    stop = start if done(hist) else params.epochs
     for epoch in tqdm(range(start, stop), disable=_no_bar(progress), desc=f"AdamW k={params.k}",
                       unit="epoch", initial=start, total=params.epochs):
         t0 = time.perf_counter()
@@ -329,10 +377,16 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
         hist["seconds"].append(time.perf_counter() - t0)
         if params.model == "symmetric":
             hist["params"].append(model.params.detach().double().tolist())
+        if params.patience is not None and int(np.argmin(hist["valid_loss"])) == epoch:
+            best_state = _copy_state(model)
         if checkpoint is not None:
-            _save_checkpoint(Path(checkpoint), identity, epoch + 1, model, opt, hist)
-        if reached(hist):
+            _save_checkpoint(Path(checkpoint), identity, epoch + 1, model, opt, hist, best_state)
+        if done(hist):
             break
+    _, returned = stopping_point(hist["valid_loss"], params.epochs, params.target_loss, params.patience)
+    hist["returned_epoch"] = returned
+    if best_state is not None and returned != hist["epoch"][-1]:
+        model.load_state_dict(best_state)
     return model.to(torch.float64), hist
 
 
@@ -341,9 +395,16 @@ def _data_identity(path) -> dict[str, Any]:
     return {"L": st.L, "meta": {k: v for k, v in st.meta.items() if k not in ("count", "seconds_sampling", "dreamrg_version")}}
 
 
-def _save_checkpoint(path: Path, identity: dict, epoch: int, model, opt, hist: dict) -> None:
+def _copy_state(model: torch.nn.Module) -> dict:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _save_checkpoint(path: Path, identity: dict, epoch: int, model, opt, hist: dict,
+                     best_state: dict | None = None) -> None:
     state = {"format": "dreamrg-checkpoint", "identity": json.dumps(identity, sort_keys=True, default=str),
              "epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(), "history": hist}
+    if best_state is not None:
+        state["best_model"] = best_state
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -355,7 +416,7 @@ def _save_checkpoint(path: Path, identity: dict, epoch: int, model, opt, hist: d
         raise
 
 
-def _load_checkpoint(path: Path, identity: dict, model, opt, epochs: int) -> tuple[int, dict]:
+def _load_checkpoint(path: Path, identity: dict, model, opt, epochs: int) -> tuple[int, dict, dict | None]:
     try:
         state = torch.load(path, weights_only=False)
         ok = isinstance(state, dict) and state.get("format") == "dreamrg-checkpoint"
@@ -370,7 +431,7 @@ def _load_checkpoint(path: Path, identity: dict, model, opt, epochs: int) -> tup
         raise ValueError(f"checkpoint {path} is after epoch {state['epoch']}, beyond the {epochs} epochs asked for")
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
-    return int(state["epoch"]), state["history"]
+    return int(state["epoch"]), state["history"], state.get("best_model")
 
 
 def fit_exact(params: TrainParams, train_path, *, n_train: int | None = None, batch: int = 4096,
@@ -497,8 +558,9 @@ def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
     from dreamrg.mc import training_sets
 
     train_key = asdict(params)
-    if train_key["target_loss"] is None:
-        del train_key["target_loss"]  # keys of models trained before the field existed stay valid
+    for field_name in ("target_loss", "patience"):
+        if train_key[field_name] is None:
+            del train_key[field_name]  # keys of models trained before the field existed stay valid
     key = {"train": train_key, "L_t": L_t, "M": M, "data_seed": data_seed,
            "mc_version": cache.STAGE_VERSIONS["mc"]}
     if params.model != "symmetric":
@@ -508,6 +570,10 @@ def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
     path = cache.entry("models", name, key) / "model.json"
     if path.exists():
         return load_model(path)
+    if params.method == "adamw" and not path.with_name("checkpoint.pt").exists():
+        reused = _same_run_other_stopping_rule(path, params)
+        if reused is not None:
+            return reused
     train_path, valid_path = training_sets(L_t, M, data_seed, progress=progress)
     meta: dict[str, Any] = {"params": asdict(params), "L_t": L_t, "M": M, "data_seed": data_seed}
     if params.method == "exact":
@@ -526,6 +592,49 @@ def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
     save_model(path, model, meta)
     path.with_name("checkpoint.pt").unlink(missing_ok=True)
     return load_model(path)
+
+
+def _same_run_other_stopping_rule(path: Path, params: TrainParams) -> torch.nn.Module | None:
+    """A cached AdamW model that ``params``' stopping rule would also have returned, copied to ``path``.
+
+    Runs that differ only in :data:`STOPPING_FIELDS` go through the same epochs
+    (bit-identical: every epoch's permutation and tie-breaks come from its own seed).
+    A finished run whose recorded validation losses make :func:`stopping_point`
+    with ``params``' rule stop at its last epoch and return that epoch, which is the
+    one it saved, is therefore exactly the model this rule trains. It is copied to
+    the new entry (its meta records the source), so changing the rule does not
+    retrain hours of two-layer epochs it would reproduce bit for bit.
+    """
+    key = json.loads((path.parent / "params.json").read_text())
+    stem = path.parent.name.rsplit("-", 1)[0]
+
+    def run_identity(k: dict) -> dict:
+        return {**k["params"], "train": {f: v for f, v in k["params"]["train"].items() if f not in STOPPING_FIELDS}}
+
+    for other in sorted(path.parent.parent.glob(f"{stem}-*/model.json")):
+        try:
+            okey = json.loads((other.parent / "params.json").read_text())
+            meta = json.loads(other.read_text())["meta"]
+        except (OSError, ValueError, KeyError):
+            continue
+        if okey.get("version") != key["version"] or run_identity(okey) != run_identity(key):
+            continue
+        old, losses = meta["params"], meta["history"]["valid_loss"]
+        stop_old, ret_old = stopping_point(losses, old["epochs"], old.get("target_loss"), old.get("patience"))
+        if not (stop_old and ret_old == len(losses)):
+            continue
+        # the first epoch at which the new rule stops must be the run's last
+        first = next((n for n in range(1, len(losses) + 1)
+                      if stopping_point(losses[:n], params.epochs, params.target_loss, params.patience)[0]), None)
+        if first != len(losses) or stopping_point(losses, params.epochs, params.target_loss,
+                                                  params.patience)[1] != len(losses):
+            continue
+        model = load_model(other)
+        history = {**meta["history"], "returned_epoch": len(losses)}
+        save_model(path, model, {**meta, "params": asdict(params), "history": history,
+                                 "reused_from": other.parent.name})
+        return load_model(path)
+    return None
 
 
 def evaluate_loss(model: torch.nn.Module, path, n: int, *, weighted: bool = False, seed: int = 0,
