@@ -81,3 +81,10 @@ def test_chapters_show_a_kernel_size_that_is_trained(profile):
     for chapter in ("dreaming", "pdf_collapse"):
         assert profiles.chapter_params(chapter, profile)["k"] in trained, chapter
     assert set(profiles.chapter_params("complexity", profile)["ks"]) <= set(trained)
+
+
+def test_untrained_kernel_size_is_one_clear_error():
+    from dreamrg.report import trained_model
+
+    with pytest.raises(ValueError, match=r"k = 4: no model of that size is trained at profile 'smoke'; trained: \[3, 5\]"):
+        trained_model("smoke", 4)

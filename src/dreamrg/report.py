@@ -42,13 +42,17 @@ def single_layer_params(P: dict, k: int, weighted: bool, method: str = "adamw") 
 def trained_models(profile: str, method: str = "adamw") -> dict[str, torch.nn.Module]:
     """Our single-layer models of the training chapter, keyed by the paper's row labels."""
     P = chapter_params("training", profile)
+    return {paper_label(k, weighted): trained_model(profile, k, weighted, method)
+            for k in P["ks"] for weighted in (False, True)}
+
+
+def trained_model(profile: str, k: int, weighted: bool = False, method: str = "adamw") -> torch.nn.Module:
+    """The training chapter's single-layer model of kernel size ``k``; a clear error for an untrained ``k``."""
+    P = chapter_params("training", profile)
+    if k not in P["ks"]:
+        raise ValueError(f"k = {k!r}: no model of that size is trained at profile {profile!r}; trained: {P['ks']}")
     MC = chapter_params("monte_carlo", profile)
-    out = {}
-    for k in P["ks"]:
-        for weighted in (False, True):
-            tp = single_layer_params(P, k, weighted, method)
-            out[paper_label(k, weighted)] = train.cached_model(tp, P["L_t"], P["M"], MC["seed"])
-    return out
+    return train.cached_model(single_layer_params(P, k, weighted, method), P["L_t"], P["M"], MC["seed"])
 
 
 def authors_models(L_t: int = 32, M: int = 1_000_000) -> dict[str, torch.nn.Module]:
