@@ -40,7 +40,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -50,6 +49,7 @@ import numpy as np
 import torch
 
 from dreamrg import coarse, models
+from dreamrg.cache import atomic_file
 from dreamrg._progress import _no_bar
 from dreamrg._version import __version__
 from dreamrg.store import open_store, unpack
@@ -405,15 +405,8 @@ def _save_checkpoint(path: Path, identity: dict, epoch: int, model, opt, hist: d
              "epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(), "history": hist}
     if best_state is not None:
         state["best_model"] = best_state
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_file(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _load_checkpoint(path: Path, identity: dict, model, opt, epochs: int) -> tuple[int, dict, dict | None]:
@@ -491,16 +484,8 @@ def save_model(path: str | os.PathLike, model: torch.nn.Module, meta: dict[str, 
         raise TypeError(f"cannot save a {type(model).__name__}")
     doc = {"format": FORMAT, "format_version": 1, "model": kind, **extra,
            "dreamrg_version": __version__, "meta": meta, "state_dict": _state_to_json(model)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(doc, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_file(path) as tmp, open(tmp, "w") as fh:
+        json.dump(doc, fh)
     return path
 
 
