@@ -115,6 +115,45 @@ def test_report_helpers_apply_the_chapter_overrides():
     assert default[16][0]["n_configs"] == 1000 and custom[16][0]["n_configs"] == 200
 
 
+def test_status_lists_every_number_of_tables_iii_and_iv():
+    """The paper's Table III sizes that a profile does not simulate appear as "not run" with the reason;
+    every computed number carries its error, the paper's value and (ours − paper)/error."""
+    import math
+
+    from dreamrg.paper_values import TABLE_III, TABLE_IV
+    from dreamrg.profiles import chapter_params
+    from dreamrg.report import table_iii_long, table_iv_long
+
+    trained = chapter_params("training", "smoke")["ks"]
+
+    t3 = table_iii_long("smoke")
+    assert sorted({int(r[2:]) for r in t3["row"]}) == sorted(set(TABLE_III) | {16})
+    assert len(t3) == 3 * (len(TABLE_III) + 1)
+    not_run = t3[t3["ours"] == "not run"]
+    assert set(not_run["row"]) == {f"L={L}" for L in TABLE_III}              # smoke simulates only L = 16
+    assert all("not among this profile's MC sizes [16]" in s for s in not_run["statistics"])
+    ran = t3[t3["row"] == "L=16"]
+    assert ran["paper"].isna().all() and (ran["error"] > 0).all() and ran["statistics"].str.contains("1000 MC").all()
+
+    t4 = table_iv_long("smoke")
+    paper_numbers = {(row, q) for row, d in TABLE_IV.items() for q in d}
+    assert len(paper_numbers) == 4 * len(TABLE_IV)
+    have = t4.dropna(subset=["paper"])
+    keys = {"eta_fss": "η-FSS", "eta_rsrg": "η-RSRG", "inv_nu_fss": "1/ν-FSS", "inv_nu_rsrg": "1/ν-RSRG"}
+    for row, d in TABLE_IV.items():
+        for key, paper in d.items():
+            line = have[(have["row"] == row) & (have["quantity"] == keys[key])]
+            if row != "MC" and int(row[2]) not in trained:
+                assert len(line) == 0
+                continue
+            assert len(line) == 1 and line["paper"].item() == paper, (row, key)
+            if line["ours"].item() == "not available":
+                assert line["statistics"].item().startswith("ill-conditioned")
+            else:
+                v, e, d_ = line["value"].item(), line["error"].item(), line["(ours − paper)/error"].item()
+                assert e > 0 and math.isclose(d_, round((v - paper) / e, 1))
+
+
 def test_failing_chapter_is_one_clear_error_and_keeps_the_last_good_run(tmp_path):
     from dreamrg.bookrun import ChapterFailed, execute_chapter
 

@@ -200,42 +200,111 @@ def mcrg_dreamed(profile: str, overrides: dict | None = None) -> dict[str, dict]
     return {label: mcrg_summary(m, params, P["dream_configs"], seed=P["seed"]) for label, m in models.items()}
 
 
+def _difference(value: float, error: float, paper: float | None) -> float | None:
+    return round((value - paper) / error, 1) if paper is not None and error > 0 else None
+
+
+def table_iii_long(profile: str, overrides: dict | None = None) -> pd.DataFrame:
+    """Table III in long form: every size of the paper's table and of the profile, first blocking step.
+
+    One line per (size, quantity) with the paper's value and error, ours, (ours − paper)/error
+    and the statistics. A paper size the profile does not simulate is listed as "not run",
+    with the reason, rather than left out.
+    """
+    from dreamrg.paper_values import TABLE_III
+
+    P = chapter_params("mcrg", profile, overrides)
+    ours = mcrg_mc(profile, overrides)
+    rows = []
+    for L in sorted(set(TABLE_III) | set(ours)):
+        paper = TABLE_III.get(L, {})
+        for key in ("y_h", "y_t", "omega"):
+            row = {"table": "III", "row": f"L={L}", "quantity": key,
+                   "paper": format_estimate(*paper[key]) if key in paper else None}
+            if L in ours:
+                r = ours[L][0]
+                row |= {"ours": format_estimate(r[key], r[key + "_err"]), "value": r[key], "error": r[key + "_err"],
+                        "(ours − paper)/error": _difference(r[key], r[key + "_err"], paper[key][0] if paper else None),
+                        "statistics": f"{r['n_configs']} MC configs, step {r['L_fine']}→{r['L_coarse']}"}
+            else:
+                row |= {"ours": "not run", "value": None, "error": None, "(ours − paper)/error": None,
+                        "statistics": f"L={L} is not among this profile's MC sizes {P['mc_sizes']}"}
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _table_iv_rows(profile: str, overrides: dict | None = None) -> list[dict]:
+    """Table IV per row label: ``quantities`` maps η-FSS, η-RSRG, 1/ν-FSS, 1/ν-RSRG to
+    (value, error, paper value, statistics); ``rsrg_problem`` says why RSRG is missing."""
+    from dreamrg.paper_values import TABLE_IV
+
+    fss_rows = table_ii_results(profile)
+    n_fss = {"MC": chapter_params("monte_carlo", profile)["fss_configs"]}
+    n_dream = chapter_params("fss", profile)["n_configs"]
+    mc_rg = mcrg_mc(profile, overrides)
+    rg = {"MC": mc_rg[max(mc_rg)][0]} | mcrg_dreamed(profile, overrides)
+    out = []
+    for label, r in rg.items():
+        base = label.split(" ", 1)[1] if label.startswith("authors ") else label
+        paper = TABLE_IV.get(base, {})
+        exps = fss_rows.get(label, {})
+        pair = max(exps) if exps else None
+        q: dict[str, tuple] = {}
+        if pair:
+            stats = f"FSS pair {pair}, {n_fss.get(label, n_dream)} configs per size"
+            g, i = exps[pair]["gamma_nu"], exps[pair]["inv_nu"]
+            q["η-FSS"] = (2 - g.value, g.error, paper.get("eta_fss"), stats)
+            q["1/ν-FSS"] = (i.value, i.error, paper.get("inv_nu_fss"), stats)
+        problem = ("ill-conditioned: " + r["error"].split(":")[0]) if "error" in r else None
+        if not problem:
+            stats = f"RSRG {r['n_configs']} configs, step {r['L_fine']}→{r['L_coarse']}"
+            q["η-RSRG"] = (4 - 2 * r["y_h"], 2 * r["y_h_err"], paper.get("eta_rsrg"), stats)
+            q["1/ν-RSRG"] = (r["y_t"], r["y_t_err"], paper.get("inv_nu_rsrg"), stats)
+        out.append({"row": label, "quantities": q, "paper": paper, "rsrg_problem": problem,
+                    "FSS pair": str(pair) if pair else "—",
+                    "RSRG step": problem or f"{r['L_fine']}→{r['L_coarse']}"})
+    return out
+
+
+_TABLE_IV_PAPER_KEYS = {"η-FSS": "eta_fss", "η-RSRG": "eta_rsrg", "1/ν-FSS": "inv_nu_fss", "1/ν-RSRG": "inv_nu_rsrg"}
+
+
 def table_iv(profile: str, overrides: dict | None = None) -> pd.DataFrame:
     """η and 1/ν from FSS (largest Table II pair) and from MCRG at the largest size, beside the paper's.
 
     ``overrides`` replace entries of the MCRG chapter's parameters; the FSS side uses the profile.
     """
-    from dreamrg.paper_values import TABLE_IV
-
-    fss_rows = table_ii_results(profile)
-    mc_rg = mcrg_mc(profile, overrides)
-    rg = {"MC": mc_rg[max(mc_rg)][0]} | mcrg_dreamed(profile, overrides)
     rows = []
-    for label, r in rg.items():
-        if "error" in r:
-            rows.append({"row": label, "RSRG step": "ill-conditioned: " + r["error"].split(":")[0]})
-            continue
-        exps = fss_rows.get(label, {})
-        pair = max(exps) if exps else None
-        base = label.split(" ", 1)[1] if label.startswith("authors ") else label
-        paper = TABLE_IV.get(base, {})
-        row = {"row": label}
-        if pair:
-            g = exps[pair]["gamma_nu"]
-            row["η-FSS"] = format_estimate(2 - g.value, g.error)
-        row["η-FSS paper"] = paper.get("eta_fss")
-        row["η-RSRG"] = format_estimate(4 - 2 * r["y_h"], 2 * r["y_h_err"])
-        row["η-RSRG paper"] = paper.get("eta_rsrg")
-        if pair:
-            i = exps[pair]["inv_nu"]
-            row["1/ν-FSS"] = format_estimate(i.value, i.error)
-        row["1/ν-FSS paper"] = paper.get("inv_nu_fss")
-        row["1/ν-RSRG"] = format_estimate(r["y_t"], r["y_t_err"])
-        row["1/ν-RSRG paper"] = paper.get("inv_nu_rsrg")
-        row["FSS pair"] = str(pair) if pair else "—"
-        row["RSRG step"] = f"{r['L_fine']}→{r['L_coarse']}"
+    for rec in _table_iv_rows(profile, overrides):
+        row = {"row": rec["row"]}
+        for name, paper_key in _TABLE_IV_PAPER_KEYS.items():
+            if name in rec["quantities"]:
+                value, error, _, _ = rec["quantities"][name]
+                row[name] = format_estimate(value, error)
+            row[name + " paper"] = rec["paper"].get(paper_key)
+        row["FSS pair"], row["RSRG step"] = rec["FSS pair"], rec["RSRG step"]
         rows.append(row)
     return pd.DataFrame(rows).set_index("row")
+
+
+def table_iv_long(profile: str, overrides: dict | None = None) -> pd.DataFrame:
+    """Table IV in long form: every number of the paper's table and ours, with (ours − paper)/error
+    and the statistics; a quantity we could not compute is listed with the reason."""
+    rows = []
+    for rec in _table_iv_rows(profile, overrides):
+        for name, paper_key in _TABLE_IV_PAPER_KEYS.items():
+            paper = rec["paper"].get(paper_key)
+            if name in rec["quantities"]:
+                value, error, _, stats = rec["quantities"][name]
+                rows.append({"table": "IV", "row": rec["row"], "quantity": name, "paper": paper,
+                             "ours": format_estimate(value, error), "value": value, "error": error,
+                             "(ours − paper)/error": _difference(value, error, paper), "statistics": stats})
+            elif paper is not None or "RSRG" in name:
+                reason = rec["rsrg_problem"] if "RSRG" in name else "no FSS exponents for this row"
+                rows.append({"table": "IV", "row": rec["row"], "quantity": name, "paper": paper,
+                             "ours": "not available", "value": None, "error": None,
+                             "(ours − paper)/error": None, "statistics": reason})
+    return pd.DataFrame(rows)
 
 
 def two_layer_targets(profile: str, overrides: dict | None = None) -> dict[str, float]:
