@@ -84,6 +84,18 @@ def test_target_loss_stops_at_the_first_epoch_below(stores, tmp_path, model, k):
     assert h2["epoch"] == [1, 2, 3] and h2["valid_loss"] == v[:3]
     _, h3 = train.train_adamw(train.TrainParams(**target), tr, va, progress=False, checkpoint=ck)  # finished
     assert h3["epoch"] == [1, 2, 3]
+    # the stopping rule is not part of a checkpoint's identity: another target resumes the same epochs,
+    # also from a checkpoint that recorded its target (as checkpoints written before patience existed did)
+    ck_old = tmp_path / "ck_old.pt"
+    train.train_adamw(train.TrainParams(**{**target, "epochs": 2}), tr, va, progress=False, checkpoint=ck_old)
+    state = torch.load(ck_old, weights_only=False)
+    ident = json.loads(state["identity"])
+    ident["params"]["target_loss"] = target["target_loss"]
+    state["identity"] = json.dumps(ident, sort_keys=True)
+    torch.save(state, ck_old)
+    _, h5 = train.train_adamw(train.TrainParams(**{**target, "target_loss": v[3] * (1 + 1e-12)}), tr, va,
+                              progress=False, checkpoint=ck_old)
+    assert h5["valid_loss"] == v[:4]
     _, h4 = train.train_adamw(train.TrainParams(**{**target, "target_loss": 1e-9}), tr, va, progress=False)
     assert h4["epoch"] == [1, 2, 3, 4, 5]                              # never reached: all epochs
     with pytest.raises(ValueError, match="target_loss must be"):

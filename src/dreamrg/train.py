@@ -334,9 +334,8 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
     opt = torch.optim.AdamW(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     hist: dict[str, list] = {"epoch": [], "train_loss": [], "valid_loss": [], "seconds": [], "params": []}
     bs = min(params.batch_size, len(train))
-    # checkpoints of a run with another stopping rule (but the same epochs) stay valid; "patience"
-    # is left out so that checkpoints written before it existed keep their identity
-    identity = {"params": {k: v for k, v in asdict(params).items() if k not in ("epochs", "patience")},
+    # a checkpoint of a run with another stopping rule (same epochs) is a valid start
+    identity = {"params": {k: v for k, v in asdict(params).items() if k not in STOPPING_FIELDS},
                 "engine": engine,
                 "dtype": str(dtype), "n_train": len(train), "n_valid": len(valid),
                 "train_data": _data_identity(train_path), "valid_data": _data_identity(valid_path)}
@@ -409,6 +408,13 @@ def _save_checkpoint(path: Path, identity: dict, epoch: int, model, opt, hist: d
         torch.save(state, tmp)
 
 
+def _run_identity(identity_json: str) -> dict:
+    """A checkpoint's identity without the stopping fields (older checkpoints recorded some of them)."""
+    identity = json.loads(identity_json)
+    identity["params"] = {k: v for k, v in identity["params"].items() if k not in STOPPING_FIELDS}
+    return identity
+
+
 def _load_checkpoint(path: Path, identity: dict, model, opt, epochs: int) -> tuple[int, dict, dict | None]:
     try:
         state = torch.load(path, weights_only=False)
@@ -417,7 +423,7 @@ def _load_checkpoint(path: Path, identity: dict, model, opt, epochs: int) -> tup
         raise ModelFileError(f"{path} is not a readable dreamrg training checkpoint ({err})") from None
     if not ok:
         raise ModelFileError(f"{path} is not a dreamrg training checkpoint")
-    if state["identity"] != json.dumps(identity, sort_keys=True, default=str):
+    if _run_identity(state["identity"]) != _run_identity(json.dumps(identity, default=str)):
         raise ValueError(f"checkpoint {path} belongs to another training run (hyper-parameters or data differ); "
                          "delete it or choose another checkpoint path")
     if state["epoch"] > epochs:
@@ -599,11 +605,12 @@ def _same_run_other_stopping_rule(path: Path, params: TrainParams) -> torch.nn.M
     for other in sorted(path.parent.parent.glob(f"{stem}-*/model.json")):
         try:
             okey = json.loads((other.parent / "params.json").read_text())
-            meta = json.loads(other.read_text())["meta"]
+            if okey.get("version") != key["version"] or run_identity(okey) != run_identity(key):
+                continue
+            model = load_model(other)
         except (OSError, ValueError, KeyError):
             continue
-        if okey.get("version") != key["version"] or run_identity(okey) != run_identity(key):
-            continue
+        meta = model.meta
         old, losses = meta["params"], meta["history"]["valid_loss"]
         stop_old, ret_old = stopping_point(losses, old["epochs"], old.get("target_loss"), old.get("patience"))
         if not (stop_old and ret_old == len(losses)):
@@ -614,7 +621,6 @@ def _same_run_other_stopping_rule(path: Path, params: TrainParams) -> torch.nn.M
         if first != len(losses) or stopping_point(losses, params.epochs, params.target_loss,
                                                   params.patience)[1] != len(losses):
             continue
-        model = load_model(other)
         history = {**meta["history"], "returned_epoch": len(losses)}
         save_model(path, model, {**meta, "params": asdict(params), "history": history,
                                  "reused_from": other.parent.name})
