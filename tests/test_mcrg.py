@@ -204,6 +204,28 @@ def test_mcrg_truncation_and_consistency(mc_store, mc_results):
     np.testing.assert_allclose(a3.result().odd.y, acc.result().odd.y - 2, atol=1e-8)
 
 
+def test_truncation_scan_matches_direct_results(mc_store, mc_results):
+    from dreamrg.store import open_store
+
+    accs = mcrg.accumulate_store(mc_store, levels=2, seed=7, n_bins=32, progress=False)
+    rows = mcrg.truncation_scan(accs, [(1, 1), (11, 25)])
+    assert [(r["step"], r["n_odd"], r["n_even"]) for r in rows] == [(0, 1, 1), (0, 11, 25), (1, 1, 1), (1, 11, 25)]
+    # all operators: exactly the numbers of mcrg_from_store, at both steps
+    for r, full in zip(rows[1::2], mc_results):
+        assert (r["L_fine"], r["L_coarse"]) == (full.L_fine, full.L_coarse)
+        for key in ("y_h", "y_h_err", "y_t", "y_t_err", "omega", "omega_err"):
+            assert r[key] == full.to_dict()[key], key
+    # one operator per sector: T is the scalar <S(mu) S(sigma)>_c / <S(mu) S(mu)>_c, by hand in numpy
+    s = open_store(mc_store).read()
+    mu, _ = majority_rule(s, mcrg._level_rngs(7, 1)[0])
+    f, c = mcrg.operators(s).astype(float), mcrg.operators(mu).astype(float)
+    for key, i in (("y_h", mcrg.ODD[0]), ("y_t", mcrg.EVEN[0])):
+        cross = np.mean(c[:, i] * f[:, i]) - c[:, i].mean() * f[:, i].mean()
+        same = np.var(c[:, i])
+        assert rows[0][key] == pytest.approx(np.log2(abs(cross / same)), abs=1e-9), key
+    assert np.isnan(rows[0]["omega"])
+
+
 def test_streaming_blocks_and_jackknife(mc_store):
     from dreamrg.store import open_store
 

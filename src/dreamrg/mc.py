@@ -238,3 +238,26 @@ def mcrg_summary(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int 
         return [r.to_dict() | {"ms_mc_per_config": ms_mc, "seconds_mcrg": t_rg} for r in results]
 
     return cache.cached_json("mcrg", f"mc-L{L}", key, compute)
+
+
+def mcrg_truncations(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
+                     progress: bool | None = None) -> list[dict]:
+    """MCRG exponents of cached MC configurations for several operator truncations (cached).
+
+    Every blocking step of :func:`mcrg_summary` (same configurations, same
+    tie-breaking), for each ``(n_odd, n_even)`` of :data:`dreamrg.mcrg.TRUNCATIONS`;
+    rows as :func:`dreamrg.mcrg.truncation_scan`.
+    """
+    from dreamrg import cache
+    from dreamrg.mcrg import TRUNCATIONS, accumulate_store, truncation_scan
+
+    params = MCParams(L=L, seed=seed)
+    key = params.store_meta() | {"n_configs": int(n_configs), "levels": levels, "n_bins": n_bins,
+                                 "truncations": [list(t) for t in TRUNCATIONS]}
+
+    def compute() -> list[dict]:
+        path = cached_run(params, n_configs, progress=progress)
+        accs = accumulate_store(path, levels=levels, n=n_configs, seed=seed, n_bins=n_bins, progress=progress)
+        return truncation_scan(accs, TRUNCATIONS)
+
+    return cache.cached_json("mcrg", f"mc-trunc-L{L}", key, compute)

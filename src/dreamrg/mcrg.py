@@ -133,7 +133,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -1024,6 +1024,20 @@ def mcrg_from_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: i
     list of MCRGResult
         ``results[k]`` for the step ``k → k + 1``.
     """
+    accs = accumulate_batches(batches, levels=levels, seed=seed, n=n, n_total=n_total, n_bins=n_bins,
+                              threads=threads, check=check, progress=progress)
+    return [a.result(n_odd=n_odd, n_even=n_even, max_cond=max_cond) for a in accs]
+
+
+def accumulate_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: int = 0,
+                       n: int | None = None, n_total: int | None = None, n_bins: int = 32,
+                       threads: int | None = None, check: bool = True,
+                       progress=None) -> list[MCRGAccumulator]:
+    """The accumulators behind :func:`mcrg_from_batches` (same arguments), one per blocking step.
+
+    Call :meth:`MCRGAccumulator.result` on them as often as wanted, e.g. for
+    several truncations (:func:`truncation_scan`), without streaming the data again.
+    """
     from dreamrg.coarse import majority_rule
 
     if not isinstance(levels, (int, np.integer)) or levels < 1:
@@ -1061,7 +1075,7 @@ def mcrg_from_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: i
             progress.update(s.shape[0])
     if used == 0:
         raise ValueError("no configurations in the input")
-    return [a.result(n_odd=n_odd, n_even=n_even, max_cond=max_cond) for a in accs]
+    return accs
 
 
 def mcrg_from_store(path: str | Path, *, levels: int = 1, n: int | None = None, seed: int = 0,
@@ -1091,6 +1105,15 @@ def mcrg_from_store(path: str | Path, *, levels: int = 1, n: int | None = None, 
     -------
     list of MCRGResult
     """
+    accs = accumulate_store(path, levels=levels, n=n, seed=seed, batch_size=batch_size, n_bins=n_bins,
+                            threads=threads, progress=progress)
+    return [a.result(n_odd=n_odd, n_even=n_even, max_cond=max_cond) for a in accs]
+
+
+def accumulate_store(path: str | Path, *, levels: int = 1, n: int | None = None, seed: int = 0,
+                     batch_size: int = 2048, n_bins: int = 32, threads: int | None = None,
+                     progress: bool | None = None) -> list[MCRGAccumulator]:
+    """The accumulators behind :func:`mcrg_from_store` (same arguments), one per blocking step."""
     from tqdm import tqdm
 
     from dreamrg._progress import _no_bar
@@ -1101,6 +1124,33 @@ def mcrg_from_store(path: str | Path, *, levels: int = 1, n: int | None = None, 
     if total == 0:
         raise ValueError(f"store {path} holds no configuration")
     with tqdm(total=total, disable=_no_bar(progress), unit="cfg", desc=f"MCRG L={st.L}") as bar:
-        return mcrg_from_batches(st.iter_batches(batch_size, 0, total), levels=levels, seed=seed,
-                                 n=total, n_total=total, n_bins=n_bins, n_odd=n_odd, n_even=n_even,
-                                 max_cond=max_cond, threads=threads, check=False, progress=bar)
+        return accumulate_batches(st.iter_batches(batch_size, 0, total), levels=levels, seed=seed,
+                                  n=total, n_total=total, n_bins=n_bins, threads=threads, check=False,
+                                  progress=bar)
+
+
+#: Default truncations (n_odd, n_even) of :func:`truncation_scan`: from the magnetisation and the
+#: nearest-neighbour product alone up to all 11 + 25 operators.
+TRUNCATIONS: tuple[tuple[int, int], ...] = ((1, 1), (2, 2), (3, 5), (5, 10), (8, 17), (11, 25))
+
+
+def truncation_scan(accumulators: Sequence[MCRGAccumulator],
+                    truncations: Sequence[tuple[int, int]] = TRUNCATIONS, *,
+                    max_cond: float = DEFAULT_MAX_COND) -> list[dict]:
+    """Exponents of every blocking step for several operator truncations.
+
+    Shows how far the exponents depend on the finite set of couplings (the
+    paper's limitation (b) of section V). One row per (step, truncation):
+    ``step`` (0 = first blocking), ``L_fine``, ``L_coarse``, ``n_odd``,
+    ``n_even`` and the exponents of :class:`MCRGResult` with their errors
+    (``omega`` is NaN when the even sector keeps a single operator).
+    """
+    rows = []
+    for k, acc in enumerate(accumulators):
+        for n_odd, n_even in truncations:
+            r = acc.result(n_odd=n_odd, n_even=n_even, max_cond=max_cond)
+            rows.append({"step": k, "L_fine": r.L_fine, "L_coarse": r.L_coarse, "n_odd": int(n_odd),
+                         "n_even": int(n_even)} |
+                        {key: getattr(r, key) for key in ("y_h", "y_h_err", "y_t", "y_t_err",
+                                                          "omega", "omega_err")})
+    return rows

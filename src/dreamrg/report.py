@@ -186,6 +186,32 @@ def mcrg_mc(profile: str, overrides: dict | None = None) -> dict[int, list[dict]
     return {L: mc.mcrg_summary(L, P["mc_configs"], MC["seed"], levels=P["levels"]) for L in P["mc_sizes"]}
 
 
+def mcrg_truncations(profile: str, overrides: dict | None = None) -> pd.DataFrame:
+    """Exponents of the smallest MC size of the MCRG chapter for several operator truncations (cached).
+
+    One line per (blocking step, truncation) with ``y_h``, ``y_t`` and ``ω`` formatted with their
+    errors, the paper's Table III value for that size beside them, and the raw numbers
+    (``y_h_value`` …) for further use.
+    """
+    from dreamrg import mc
+    from dreamrg.paper_values import TABLE_III
+
+    P = chapter_params("mcrg", profile, overrides)
+    MC = chapter_params("monte_carlo", profile)
+    L = min(P["mc_sizes"])
+    paper = TABLE_III.get(L, {})
+    rows = []
+    for r in mc.mcrg_truncations(L, P["mc_configs"], MC["seed"], levels=P["levels"]):
+        row = {"L": L, "step": f"{r['L_fine']}→{r['L_coarse']}", "odd ops": r["n_odd"], "even ops": r["n_even"],
+               "configs": P["mc_configs"]}
+        for key in ("y_h", "y_t", "omega"):
+            row[key] = format_estimate(r[key], r[key + "_err"]) if np.isfinite(r[key]) else "—"
+            row[f"{key} paper"] = format_estimate(*paper[key]) if key in paper else "—"
+            row[f"{key}_value"] = r[key]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def mcrg_dreamed(profile: str, overrides: dict | None = None) -> dict[str, dict]:
     """Cached MCRG results (one blocking of the final size) for every dreamed model of the FSS chapter.
 
