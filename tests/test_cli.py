@@ -118,6 +118,14 @@ def test_mcrg_cli(tmp_path):
         assert set(r[key]) == {"value", "error"}
     assert len(r["eigenvalues"]["odd"]) == 11 and len(r["eigenvalues"]["even"]) == 25
     assert abs(r["y_h"]["value"] - 1.875) < 0.03
+    # a truncated operator set: fewer eigenvalues; out of range is one clear error before any work
+    res = run("mcrg", out, "--json", "--no-progress", "--n-odd", 2, "--n-even", 3)
+    assert res.returncode == 0, res.stderr
+    (t,) = json.loads(res.stdout)
+    assert len(t["eigenvalues"]["odd"]) == 2 and len(t["eigenvalues"]["even"]) == 3
+    assert t["y_h"]["value"] != r["y_h"]["value"]
+    res = run("mcrg", out, "--n-odd", 12)
+    assert res.returncode == 2 and "--n-odd must be between 1 and 11" in res.stderr and not res.stdout
     small = tmp_path / "small"
     assert run("mc", "--L", 4, "--n-configs", 50, "--seed", 3, "--out", small, "--no-progress").returncode == 0
     res = run("mcrg", small)

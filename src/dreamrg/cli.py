@@ -77,6 +77,10 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     rg.add_argument("--levels", type=_positive_int, default=1, help="blocking steps")
     rg.add_argument("--n", type=_positive_int, default=None, help="use the first N configurations")
     rg.add_argument("--seed", type=int, default=0, help="tie-break seed of the blocking")
+    rg.add_argument("--n-odd", type=_positive_int, default=None,
+                    help="keep only the first N odd operators (1..11; default all)")
+    rg.add_argument("--n-even", type=_positive_int, default=None,
+                    help="keep only the first N even operators (1..25; default all)")
     rg.add_argument("--json", action="store_true")
     rg.add_argument("--no-progress", action="store_true")
 
@@ -268,13 +272,19 @@ def _cmd_mcrg(args: argparse.Namespace) -> int:
     from dreamrg.store import is_store
 
     progress = False if args.no_progress else None
+    for name, value, most in (("--n-odd", args.n_odd, len(mcrg.ODD)), ("--n-even", args.n_even, len(mcrg.EVEN))):
+        if value is not None and value > most:
+            raise UsageError(f"{name} must be between 1 and {most} (the number of operators in that sector); got {value}")
+    trunc = {"n_odd": args.n_odd, "n_even": args.n_even}
     if dream.is_ensemble(args.path):
         ens = dream.open_ensemble(args.path)
         n = min(args.n or ens.count, ens.count)
         batches = (ens.configs(lo, min(lo + 2048, n)) for lo in range(0, n, 2048))
-        results = mcrg.mcrg_from_batches(batches, levels=args.levels, seed=args.seed, n_total=n, check=False)
+        results = mcrg.mcrg_from_batches(batches, levels=args.levels, seed=args.seed, n_total=n, check=False,
+                                         **trunc)
     elif is_store(args.path):
-        results = mcrg.mcrg_from_store(args.path, levels=args.levels, n=args.n, seed=args.seed, progress=progress)
+        results = mcrg.mcrg_from_store(args.path, levels=args.levels, n=args.n, seed=args.seed, progress=progress,
+                                       **trunc)
     else:
         raise UsageError(f"{args.path} is neither a configuration store nor a dreamed ensemble")
     if args.json:
