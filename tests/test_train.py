@@ -141,6 +141,45 @@ def test_checkpoint_resume_is_bit_identical(stores, tmp_path, model, k):
         train.train_adamw(p4, tr, va, progress=False, checkpoint=bad)
 
 
+@pytest.mark.parametrize("model,k", [("symmetric", 3), ("two-layer", 5)])
+def test_resume_inside_an_epoch_is_bit_identical(stores, tmp_path, monkeypatch, model, k):
+    """A run killed in the middle of an epoch resumes from its last inside-epoch checkpoint, bit for bit."""
+    tr, va = stores
+    p = train.TrainParams(k=k, model=model, epochs=3, batch_size=100, seed=4, channels=4, patience=2)
+    ref, h_ref = train.train_adamw(p, tr, va, progress=False)
+    real_step, calls = train.adamw_step, []
+
+    def dying_step(*args, **kwargs):  # the process dies during the 9th batch: epoch 2, batch 3 of 6
+        calls.append(1)
+        if len(calls) == 9:
+            raise KeyboardInterrupt
+        return real_step(*args, **kwargs)
+
+    ck = tmp_path / "ck.pt"
+    monkeypatch.setattr(train, "adamw_step", dying_step)
+    with pytest.raises(KeyboardInterrupt):
+        train.train_adamw(p, tr, va, progress=False, checkpoint=ck, checkpoint_seconds=0)
+    monkeypatch.setattr(train, "adamw_step", real_step)
+    state = torch.load(ck, weights_only=False)
+    assert state["epoch"] == 1 and state["inside_epoch"]["next"] == 200 and len(state["inside_epoch"]["losses"]) == 2
+    res, h_res = train.train_adamw(p, tr, va, progress=False, checkpoint=ck, checkpoint_seconds=0)
+    assert all(torch.equal(a, b) for a, b in zip(ref.state_dict().values(), res.state_dict().values()))
+    for key in ("epoch", "train_loss", "valid_loss", "params", "returned_epoch"):
+        assert h_res[key] == h_ref[key], key
+    # a checkpoint inside the last epoch asked for is not a valid start of a shorter run
+    monkeypatch.setattr(train, "adamw_step", dying_step)
+    calls.clear()
+    ck2 = tmp_path / "ck2.pt"
+    with pytest.raises(KeyboardInterrupt):
+        train.train_adamw(train.TrainParams(**{**p.__dict__, "epochs": 2}), tr, va, progress=False, checkpoint=ck2,
+                          checkpoint_seconds=0)
+    monkeypatch.setattr(train, "adamw_step", real_step)
+    with pytest.raises(ValueError, match="beyond the 1 epochs"):
+        train.train_adamw(train.TrainParams(**{**p.__dict__, "epochs": 1}), tr, va, progress=False, checkpoint=ck2)
+    with pytest.raises(ValueError, match="checkpoint_seconds"):
+        train.train_adamw(p, tr, va, progress=False, checkpoint=ck2, checkpoint_seconds=-1)
+
+
 def test_weighted_loss_is_finite_at_L128():
     rng = np.random.default_rng(0)
     sigma = np.where(rng.random((4, 128, 128)) < 0.5, -1, 1).astype(np.int8)

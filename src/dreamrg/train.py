@@ -281,10 +281,15 @@ def resolve_engine(params: TrainParams, engine: str = "auto") -> str:
     return engine
 
 
+#: Seconds of training between two checkpoints inside an epoch (a k = 7 two-layer epoch takes ~45 min).
+CHECKPOINT_SECONDS = 300.0
+
+
 def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | None = None,
                 n_valid: int | None = None, progress: bool | None = None,
                 dtype: torch.dtype | None = None, engine: str = "auto",
-                checkpoint: str | os.PathLike | None = None) -> tuple[torch.nn.Module, dict]:
+                checkpoint: str | os.PathLike | None = None,
+                checkpoint_seconds: float = CHECKPOINT_SECONDS) -> tuple[torch.nn.Module, dict]:
     """Train with AdamW as in the paper. Returns (model, history).
 
     ``history`` holds per-epoch ``train_loss`` (mean of the batch losses),
@@ -306,11 +311,14 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
     The two engines agree to rounding (tested in float64 on the same data).
 
     ``checkpoint``: a file where the model, optimiser state and history are saved
-    (atomically) after every epoch. If it exists, training resumes after its last
-    epoch; the result is bit-identical to an uninterrupted run, because every
-    epoch's permutation and tie-breaks come from its own seed. A checkpoint of a
-    run with fewer epochs (otherwise the same) is a valid start; one from
-    different hyper-parameters or data is an error.
+    (atomically) after every epoch, and also within an epoch every
+    ``checkpoint_seconds`` of training (then with the epoch's position, batch
+    losses and random-generator state). If it exists, training resumes where it
+    stopped, also in the middle of an epoch; the result is bit-identical to an
+    uninterrupted run, because every epoch's permutation and tie-breaks come from
+    its own seed and the generator state is restored. A checkpoint of a run with
+    fewer epochs (otherwise the same) is a valid start; one from different
+    hyper-parameters or data is an error.
 
     ``params.target_loss``: training stops after the first epoch whose validation
     loss is at or below it (``history["epoch"]`` then ends before ``params.epochs``).
@@ -339,12 +347,14 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
                 "engine": engine,
                 "dtype": str(dtype), "n_train": len(train), "n_valid": len(valid),
                 "train_data": _data_identity(train_path), "valid_data": _data_identity(valid_path)}
-    start, best_state = 0, None
+    if not checkpoint_seconds >= 0:
+        raise ValueError(f"checkpoint_seconds must be a number ≥ 0; got {checkpoint_seconds!r}")
+    start, best_state, partial = 0, None, None
     if checkpoint is not None and Path(checkpoint).exists():
-        start, hist, best_state = _load_checkpoint(Path(checkpoint), identity, model, opt, params.epochs)
+        start, hist, best_state, partial = _load_checkpoint(Path(checkpoint), identity, model, opt, params.epochs)
         if params.patience is not None and best_state is None:
             _, best = stopping_point(hist["valid_loss"], params.epochs, params.target_loss, params.patience)
-            if best != start:
+            if best != start or (partial is not None and start > 0):  # inside an epoch: the weights moved on
                 raise ValueError(f"checkpoint {checkpoint} does not hold the weights of its best epoch {best} "
                                  f"(written without patience); delete it to train with patience {params.patience}")
             best_state = _copy_state(model)
@@ -361,11 +371,21 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
         t0 = time.perf_counter()
         rng = np.random.default_rng(np.random.SeedSequence(params.seed, spawn_key=(epoch,)))
         order = rng.permutation(len(train))
-        losses, sizes = [], []
-        for lo in range(0, len(train), bs):
+        losses, sizes, first, earlier = [], [], 0, 0.0
+        if partial is not None:  # resume inside this epoch, with its generator state
+            rng.bit_generator.state = partial["rng"]
+            losses, sizes, first, earlier = partial["losses"], partial["sizes"], partial["next"], partial["seconds"]
+            partial = None
+        saved = time.perf_counter()
+        for lo in range(first, len(train), bs):
             sigma = train.batch(order[lo:lo + bs])
             losses.append(adamw_step(model, opt, sigma, rng, params.weighted, dtype, hl))
             sizes.append(len(sigma))
+            if checkpoint is not None and lo + bs < len(train) and time.perf_counter() - saved >= checkpoint_seconds:
+                inside = {"next": lo + bs, "rng": rng.bit_generator.state, "losses": losses, "sizes": sizes,
+                          "seconds": earlier + time.perf_counter() - t0}
+                _save_checkpoint(Path(checkpoint), identity, epoch, model, opt, hist, best_state, inside)
+                saved = time.perf_counter()
         hist["epoch"].append(epoch + 1)
         hist["train_loss"].append(float(np.average(losses, weights=sizes)))
         if hl is not None:
@@ -373,7 +393,7 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
                                                        weights=[n for _, n in valid_counts])))
         else:
             hist["valid_loss"].append(_validation_loss(model, valid, params, bs, dtype))
-        hist["seconds"].append(time.perf_counter() - t0)
+        hist["seconds"].append(earlier + time.perf_counter() - t0)
         if params.model == "symmetric":
             hist["params"].append(model.params.detach().double().tolist())
         if params.patience is not None and int(np.argmin(hist["valid_loss"])) == epoch:
@@ -399,11 +419,14 @@ def _copy_state(model: torch.nn.Module) -> dict:
 
 
 def _save_checkpoint(path: Path, identity: dict, epoch: int, model, opt, hist: dict,
-                     best_state: dict | None = None) -> None:
+                     best_state: dict | None = None, inside: dict | None = None) -> None:
+    """Save after ``epoch`` complete epochs; ``inside``: the position within the next epoch."""
     state = {"format": "dreamrg-checkpoint", "identity": json.dumps(identity, sort_keys=True, default=str),
              "epoch": epoch, "model": model.state_dict(), "optimizer": opt.state_dict(), "history": hist}
     if best_state is not None:
         state["best_model"] = best_state
+    if inside is not None:
+        state["inside_epoch"] = inside
     with atomic_file(path) as tmp:
         torch.save(state, tmp)
 
@@ -415,7 +438,8 @@ def _run_identity(identity_json: str) -> dict:
     return identity
 
 
-def _load_checkpoint(path: Path, identity: dict, model, opt, epochs: int) -> tuple[int, dict, dict | None]:
+def _load_checkpoint(path: Path, identity: dict, model, opt,
+                     epochs: int) -> tuple[int, dict, dict | None, dict | None]:
     try:
         state = torch.load(path, weights_only=False)
         ok = isinstance(state, dict) and state.get("format") == "dreamrg-checkpoint"
@@ -426,11 +450,13 @@ def _load_checkpoint(path: Path, identity: dict, model, opt, epochs: int) -> tup
     if _run_identity(state["identity"]) != _run_identity(json.dumps(identity, default=str)):
         raise ValueError(f"checkpoint {path} belongs to another training run (hyper-parameters or data differ); "
                          "delete it or choose another checkpoint path")
-    if state["epoch"] > epochs:
-        raise ValueError(f"checkpoint {path} is after epoch {state['epoch']}, beyond the {epochs} epochs asked for")
+    inside = state.get("inside_epoch")
+    if state["epoch"] > epochs or (inside is not None and state["epoch"] >= epochs):
+        raise ValueError(f"checkpoint {path} is after epoch {state['epoch']}{' and part of the next' if inside else ''}, "
+                         f"beyond the {epochs} epochs asked for")
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
-    return int(state["epoch"]), state["history"], state.get("best_model")
+    return int(state["epoch"]), state["history"], state.get("best_model"), inside
 
 
 def fit_exact(params: TrainParams, train_path, *, n_train: int | None = None, batch: int = 4096,
