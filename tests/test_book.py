@@ -128,12 +128,20 @@ def test_status_lists_every_number_of_tables_iii_and_iv():
 
     t3 = table_iii_long("smoke")
     assert sorted({int(r[2:]) for r in t3["row"]}) == sorted(set(TABLE_III) | {16})
-    assert len(t3) == 3 * (len(TABLE_III) + 1)
+    assert len(t3) == 3 * (len(TABLE_III) + 1)                                # smoke: one blocking step
     not_run = t3[t3["ours"] == "not run"]
     assert set(not_run["row"]) == {f"L={L}" for L in TABLE_III}              # smoke simulates only L = 16
     assert all("not among this profile's MC sizes [16]" in s for s in not_run["statistics"])
+    assert set(not_run["table"]) == {"III"}
     ran = t3[t3["row"] == "L=16"]
     assert ran["paper"].isna().all() and (ran["error"] > 0).all() and ran["statistics"].str.contains("1000 MC").all()
+    assert set(ran["table"]) == {"III, step 1"}
+    # two blocking steps: every computed size has one line per step and quantity, compared with the paper
+    two = table_iii_long("smoke", {"mc_sizes": [32], "levels": 2})
+    at32 = two[two["row"] == "L=32"]
+    assert len(at32) == 6 and set(at32["table"]) == {"III, step 1", "III, step 2"}
+    assert at32["statistics"].str.contains("step 32→16").sum() == 3 and at32["statistics"].str.contains("step 16→8").sum() == 3
+    assert at32["(ours − paper)/error"].notna().all()
 
     t4 = table_iv_long("smoke")
     paper_numbers = {(row, q) for row, d in TABLE_IV.items() for q in d}

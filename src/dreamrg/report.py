@@ -231,11 +231,13 @@ def _difference(value: float, error: float, paper: float | None) -> float | None
 
 
 def table_iii_long(profile: str, overrides: dict | None = None) -> pd.DataFrame:
-    """Table III in long form: every size of the paper's table and of the profile, first blocking step.
+    """Table III in long form: every size of the paper's table and of the profile, every blocking step.
 
-    One line per (size, quantity) with the paper's value and error, ours, (ours − paper)/error
-    and the statistics. A paper size the profile does not simulate is listed as "not run",
-    with the reason, rather than left out.
+    One line per (size, blocking step, quantity) with the paper's value and error, ours,
+    (ours − paper)/error and the statistics. The paper does not say which step its rows
+    use, so each of ours is compared with them; ``table`` names the step ("III, step 1",
+    "III, step 2", …) so that summaries can be read per step. A paper size the profile
+    does not simulate is listed once as "not run", with the reason, rather than left out.
     """
     from dreamrg.paper_values import TABLE_III
 
@@ -245,17 +247,20 @@ def table_iii_long(profile: str, overrides: dict | None = None) -> pd.DataFrame:
     for L in sorted(set(TABLE_III) | set(ours)):
         paper = TABLE_III.get(L, {})
         for key in ("y_h", "y_t", "omega"):
-            row = {"table": "III", "row": f"L={L}", "quantity": key,
-                   "paper": format_estimate(*paper[key]) if key in paper else None}
-            if L in ours:
-                r = ours[L][0]
-                row |= {"ours": format_estimate(r[key], r[key + "_err"]), "value": r[key], "error": r[key + "_err"],
-                        "(ours − paper)/error": _difference(r[key], r[key + "_err"], paper[key][0] if paper else None),
-                        "statistics": f"{r['n_configs']} MC configs, step {r['L_fine']}→{r['L_coarse']}"}
-            else:
-                row |= {"ours": "not run", "value": None, "error": None, "(ours − paper)/error": None,
-                        "statistics": f"L={L} is not among this profile's MC sizes {P['mc_sizes']}"}
-            rows.append(row)
+            base = {"row": f"L={L}", "quantity": key,
+                    "paper": format_estimate(*paper[key]) if key in paper else None}
+            if L not in ours:
+                rows.append({"table": "III", **base, "ours": "not run", "value": None, "error": None,
+                             "(ours − paper)/error": None,
+                             "statistics": f"L={L} is not among this profile's MC sizes {P['mc_sizes']}"})
+                continue
+            for step, r in enumerate(ours[L], start=1):
+                rows.append({"table": f"III, step {step}", **base,
+                             "ours": format_estimate(r[key], r[key + "_err"]), "value": r[key],
+                             "error": r[key + "_err"],
+                             "(ours − paper)/error": _difference(r[key], r[key + "_err"],
+                                                                paper[key][0] if paper else None),
+                             "statistics": f"{r['n_configs']} MC configs, step {r['L_fine']}→{r['L_coarse']}"})
     return pd.DataFrame(rows)
 
 
