@@ -98,3 +98,33 @@ def test_import_authors_example(tmp_path, authors_dir):
     st = store.import_configs(authors_dir / "training_data_L8.npy", tmp_path / "authors")
     assert st.L == 8 and st.count == len(raw) == 10_000
     assert np.array_equal(store.load_configs(tmp_path / "authors"), by_hand)
+
+
+def test_one_writer_at_a_time(tmp_path):
+    """A second process (or call) extending a store, an ensemble or a model entry that another one is
+    writing gets one clear error at once and writes nothing; after the first releases, it resumes."""
+    import subprocess
+    import sys
+
+    from dreamrg import dream, mc, models
+
+    out = tmp_path / "s"
+    p = mc.MCParams(L=8, seed=1, chunk_size=50)
+    with store.writer_lock(out, "configuration store"):
+        with pytest.raises(StoreError, match="being written by another process"):
+            mc.run(p, 100, out, progress=False)
+        assert not out.exists()
+        # another process: the CLI exits with status 2 and the same message
+        res = subprocess.run([sys.executable, "-m", "dreamrg.cli", "mc", "--L", "8", "--n-configs", "100",
+                              "--chunk-size", "50", "--seed", "1", "--out", str(out), "--no-progress"],
+                             capture_output=True, text=True)
+        assert res.returncode == 2 and "being written by another process" in res.stderr, res.stderr
+        assert not out.exists()
+    assert mc.run(p, 100, out, progress=False).count == 100        # released: runs normally
+    ens = tmp_path / "e"
+    model = models.SymmetricUpscaler(3, (0.1, 0.15, 0.35))
+    dp = dream.DreamParams(n_up=3, seed=2, batch_size=10)
+    with store.writer_lock(ens, "dreamed ensemble"):
+        with pytest.raises(StoreError, match="dreamed ensemble .* being written"):
+            dream.run(model, dp, 20, ens, progress=False)
+    assert dream.run(model, dp, 20, ens, progress=False).count == 20

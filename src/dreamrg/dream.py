@@ -268,18 +268,19 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
                              f"{n_configs} chains need one each")
     meta = asdict(params) | {"model_id": model_id(model), "model_class": type(model).__name__,
                              "sizes": params.sizes}
-    ens = create_ensemble(out, meta)
-    tables = _tables(model)
-    B = params.batch_size
-    first = ens.count // B
-    last = math.ceil(n_configs / B)
-    with tqdm(total=n_configs, initial=min(first * B, n_configs), disable=_no_bar(progress), unit="chain",
-              desc=f"dream L={params.L0}→{L}") as bar:
-        for j in range(first, last):
-            n = min(B, n_configs - j * B)
-            res = _batch(model, params, n, j, start_store, tables)
-            ens.write_batch(j, res.M, res.E, res.final if params.save_configs else None)
-            bar.update(n)
+    with _store.writer_lock(out, "dreamed ensemble"):
+        ens = create_ensemble(out, meta)
+        tables = _tables(model)
+        B = params.batch_size
+        first = ens.count // B
+        last = math.ceil(n_configs / B)
+        with tqdm(total=n_configs, initial=min(first * B, n_configs), disable=_no_bar(progress), unit="chain",
+                  desc=f"dream L={params.L0}→{L}") as bar:
+            for j in range(first, last):
+                n = min(B, n_configs - j * B)
+                res = _batch(model, params, n, j, start_store, tables)
+                ens.write_batch(j, res.M, res.E, res.final if params.save_configs else None)
+                bar.update(n)
     return ens
 
 

@@ -151,10 +151,17 @@ def run(params: MCParams, n_configs: int, out: str | Path, *, progress: bool | N
     workers : int, optional
         Number of numba threads (default: all). Does not change the output.
     """
-    from tqdm import tqdm
-
     if not isinstance(n_configs, (int, np.integer)) or n_configs < 1:
         raise ValueError(f"n_configs must be an integer ≥ 1; got {n_configs!r}")
+    with _store.writer_lock(out, "configuration store"):
+        return _fill(params, n_configs, out, progress, workers)
+
+
+def _fill(params: MCParams, n_configs: int, out: str | Path, progress: bool | None,
+          workers: int | None) -> _store.ConfigStore:
+    """The body of :func:`run`, under the store's writer lock."""
+    from tqdm import tqdm
+
     st = _store.create_store(out, params.store_meta())
     C = params.chunk_size
     done = st.count

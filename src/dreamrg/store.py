@@ -27,6 +27,7 @@ import math
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,32 @@ def unpack(packed: np.ndarray, L: int) -> np.ndarray:
     out *= 2
     out -= 1
     return out
+
+
+@contextmanager
+def writer_lock(path: str | os.PathLike, what: str = "store") -> Iterator[None]:
+    """Hold the exclusive right to extend ``path`` (one writing process at a time).
+
+    An advisory ``flock`` on ``<path>.lock`` beside it (created if needed and left in
+    place; removing a lock file that others may hold would reopen the race it closes).
+    Readers take no lock. A second writer gets one clear :class:`StoreError` at once
+    instead of the two processes interleaving their blocks.
+    """
+    import fcntl
+
+    path = Path(path)
+    lock = path.with_name(path.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreError(f"{what} {path} is being written by another process (lock {lock}); "
+                             "let that run finish or stop it, then run again -- it resumes") from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def commit_block(attrs, index: int, block: int, parts: list[tuple[zarr.Array, np.ndarray]],

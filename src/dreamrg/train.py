@@ -52,7 +52,7 @@ from dreamrg import coarse, models
 from dreamrg.cache import atomic_file
 from dreamrg._progress import _no_bar
 from dreamrg._version import __version__
-from dreamrg.store import open_store, unpack
+from dreamrg.store import open_store, unpack, writer_lock
 
 MODEL_KINDS = ("symmetric", "two-layer")
 METHODS = ("adamw", "exact")
@@ -593,21 +593,25 @@ def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
             return reused
     train_path, valid_path = training_sets(L_t, M, data_seed, progress=progress)
     meta: dict[str, Any] = {"params": asdict(params), "L_t": L_t, "M": M, "data_seed": data_seed}
-    if params.method == "exact":
-        model, info = fit_exact(params, train_path, n_train=M, progress=progress)
-        meta["fit"] = info
-    else:
-        # per-epoch checkpoint: an interrupted run (hours for the two-layer model) resumes where it stopped
-        checkpoint = path.with_name("checkpoint.pt")
-        model, hist = train_adamw(params, train_path, valid_path, n_train=M, n_valid=M // 5, progress=progress,
-                                  checkpoint=checkpoint)
-        meta["history"] = hist
-        meta["engine"] = resolve_engine(params)
-        meta["full_loss"] = exact_loss_of(model, TrainParams(k=params.k, weighted=params.weighted, method="exact",
-                                                             seed=params.seed), train_path, n_train=M) \
-            if params.model == "symmetric" else None
-    save_model(path, model, meta)
-    path.with_name("checkpoint.pt").unlink(missing_ok=True)
+    # one writing process per model entry: a second one gets a clear error instead of racing on the checkpoint
+    with writer_lock(path, "model"):
+        if path.exists():  # another process finished this run in the meantime
+            return load_model(path)
+        if params.method == "exact":
+            model, info = fit_exact(params, train_path, n_train=M, progress=progress)
+            meta["fit"] = info
+        else:
+            # per-epoch checkpoint: an interrupted run (hours for the two-layer model) resumes where it stopped
+            checkpoint = path.with_name("checkpoint.pt")
+            model, hist = train_adamw(params, train_path, valid_path, n_train=M, n_valid=M // 5,
+                                      progress=progress, checkpoint=checkpoint)
+            meta["history"] = hist
+            meta["engine"] = resolve_engine(params)
+            meta["full_loss"] = exact_loss_of(
+                model, TrainParams(k=params.k, weighted=params.weighted, method="exact", seed=params.seed),
+                train_path, n_train=M) if params.model == "symmetric" else None
+        save_model(path, model, meta)
+        path.with_name("checkpoint.pt").unlink(missing_ok=True)
     return load_model(path)
 
 
