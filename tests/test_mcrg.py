@@ -298,6 +298,14 @@ def test_bad_input_errors():
         mcrg.rg_exponents(s * 2, mu)
     with pytest.raises(ValueError, match="fewer than the"):
         mcrg.rg_exponents(s[:10], mu[:10], n_bins=20)
+    # a bad truncation is refused before a single batch is read
+    read = []
+    batches = (read.append(1) or s for _ in range(3))
+    with pytest.raises(ValueError, match="n_odd must be an integer in 1..11"):
+        mcrg.mcrg_from_batches(batches, n_odd=12)
+    with pytest.raises(ValueError, match="n_even must be an integer in 1..25"):
+        mcrg.truncation_scan([], [(1, 0)])
+    assert read == []
     with pytest.raises(ValueError, match="n_odd"):
         mcrg.rg_exponents(s, mu, n_odd=12)
     with pytest.raises(ValueError, match="n_even"):

@@ -220,6 +220,11 @@ def training_sets(L: int, M: int, seed: int, *, progress: bool | None = None) ->
     return train, valid
 
 
+def _mcrg_key(params: MCParams, n_configs: int, levels: int, n_bins: int) -> dict:
+    """Cache key of an MCRG analysis of the cached store of ``params`` (its metadata and the analysis)."""
+    return params.store_meta() | {"n_configs": int(n_configs), "levels": levels, "n_bins": n_bins}
+
+
 def mcrg_summary(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
                  progress: bool | None = None) -> list[dict]:
     """MCRG exponents of cached MC configurations at every blocking step (cached).
@@ -233,7 +238,7 @@ def mcrg_summary(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int 
     from dreamrg.mcrg import mcrg_from_store
 
     params = MCParams(L=L, seed=seed)
-    key = params.store_meta() | {"n_configs": int(n_configs), "levels": levels, "n_bins": n_bins}
+    key = _mcrg_key(params, n_configs, levels, n_bins)
 
     def compute() -> list[dict]:
         path = cached_run(params, n_configs, progress=progress)
@@ -259,8 +264,7 @@ def mcrg_truncations(L: int, n_configs: int, seed: int, levels: int, *, n_bins: 
     from dreamrg.mcrg import TRUNCATIONS, accumulate_store, truncation_scan
 
     params = MCParams(L=L, seed=seed)
-    key = params.store_meta() | {"n_configs": int(n_configs), "levels": levels, "n_bins": n_bins,
-                                 "truncations": [list(t) for t in TRUNCATIONS]}
+    key = _mcrg_key(params, n_configs, levels, n_bins) | {"truncations": [list(t) for t in TRUNCATIONS]}
 
     def compute() -> list[dict]:
         path = cached_run(params, n_configs, progress=progress)

@@ -1024,6 +1024,7 @@ def mcrg_from_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: i
     list of MCRGResult
         ``results[k]`` for the step ``k → k + 1``.
     """
+    _sector_indices("odd", n_odd), _sector_indices("even", n_even)  # a bad truncation fails before the work
     accs = accumulate_batches(batches, levels=levels, seed=seed, n=n, n_total=n_total, n_bins=n_bins,
                               threads=threads, check=check, progress=progress)
     return [a.result(n_odd=n_odd, n_even=n_even, max_cond=max_cond) for a in accs]
@@ -1105,6 +1106,7 @@ def mcrg_from_store(path: str | Path, *, levels: int = 1, n: int | None = None, 
     -------
     list of MCRGResult
     """
+    _sector_indices("odd", n_odd), _sector_indices("even", n_even)  # a bad truncation fails before the work
     accs = accumulate_store(path, levels=levels, n=n, seed=seed, batch_size=batch_size, n_bins=n_bins,
                             threads=threads, progress=progress)
     return [a.result(n_odd=n_odd, n_even=n_even, max_cond=max_cond) for a in accs]
@@ -1145,6 +1147,8 @@ def truncation_scan(accumulators: Sequence[MCRGAccumulator],
     ``n_even`` and the exponents of :class:`MCRGResult` with their errors
     (``omega`` is NaN when the even sector keeps a single operator).
     """
+    for n_odd, n_even in truncations:  # a bad truncation fails before any matrix is solved
+        _sector_indices("odd", n_odd), _sector_indices("even", n_even)
     rows = []
     for k, acc in enumerate(accumulators):
         for n_odd, n_even in truncations:
