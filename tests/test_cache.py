@@ -34,3 +34,76 @@ def test_atomic_writes_give_ordinary_permissions_and_leave_nothing_on_error(tmp_
         assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "c.pt", "m.json"]
     finally:
         os.umask(old)
+
+
+@pytest.fixture
+def own_cache(tmp_path, monkeypatch):
+    """An empty data directory of this test's own (the session-wide test cache holds other tests' entries)."""
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "data"))
+
+
+def _by_entry(rows):
+    return {r["entry"].rsplit("-", 1)[0]: r for r in rows}
+
+
+def test_inventory_reports_what_each_entry_holds_and_who_writes_it(own_cache):
+    """`cache.inventory` (and `dreamrg cache`) read each kind of entry: configurations and chains stored,
+    a trained model's epochs, a checkpointed run's position, a JSON result, an empty or damaged entry;
+    the writer column names the process holding the entry's writer lock."""
+    import json
+    import pathlib
+
+    from dreamrg import cli, dream, mc, store
+
+    mc_path = mc.cached_run(mc.MCParams(L=4, seed=1, chunk_size=8), 16, progress=False)
+    dream.cached_ensemble(models.SymmetricUpscaler(3), dream.DreamParams(n_up=2, seed=1, batch_size=8), 10,
+                          progress=False)
+    model = models.SymmetricUpscaler(3)
+    train.save_model(cache.entry("models", "done", {"a": 1}) / "model.json", model,
+                     {"history": {"epoch": [1, 2, 3], "returned_epoch": 2}})
+    opt = torch.optim.AdamW(model.parameters())
+    train._save_checkpoint(cache.entry("models", "running", {"a": 2}) / "checkpoint.pt", {}, 2, model, opt,
+                           {"valid_loss": [1.5, 1.25]}, inside={"next": 300})
+    (cache.entry("models", "broken", {"a": 3}) / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    cache.cached_json("observables", "obs", {"b": 1}, lambda: {"x": 1})
+    cache.entry("mcrg", "nothing", {"c": 1})
+
+    rows = _by_entry(cache.inventory())
+    assert rows["L4-sw"]["progress"] == "16 configurations"
+    assert rows["SymmetricUpscaler-" + dream.model_id(model) + "-n2"]["progress"] == "10 chains to L=4"
+    assert rows["done"]["progress"] == "trained (3 epochs, epoch 2 kept)"
+    assert rows["running"]["progress"] == "training: 2 epochs done (last validation loss 1.25), epoch 3 300 samples in"
+    assert rows["broken"]["progress"].startswith("unreadable (")
+    assert rows["obs"]["progress"] == "result" and rows["nothing"]["progress"] == "empty"
+    assert [r["stage"] for r in cache.inventory(["models"])] == ["models"] * 3
+    assert all(r["writer"] is None for r in rows.values())
+    with pytest.raises(ValueError, match=r"unknown cache stage\(s\) \['model'\]; known: \['ensembles'"):
+        cache.inventory(["model"])
+
+    if not pathlib.Path("/proc/locks").exists():
+        pytest.skip("writer detection reads Linux's /proc/locks")
+    with store.writer_lock(mc_path, "configuration store"):
+        rows = _by_entry(cache.inventory())
+        assert rows["L4-sw"]["writer"] == os.getpid()
+        assert sum(r["writer"] is not None for r in rows.values()) == 1
+        assert cli.main(["cache", "--writing", "--json"]) == 0
+    assert cli.main(["cache", "--writing", "--json"]) == 0
+
+
+def test_cache_command_prints_one_line_per_entry(own_cache, capsys):
+    import json
+
+    from dreamrg import cli, store
+
+    cache.cached_json("observables", "obs", {"b": 1}, lambda: {"x": 1})
+    path = cache.entry("mcrg", "nothing", {"c": 1})
+    assert cli.main(["cache"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("(2 entries)") and len(out) == 3
+    assert out[1].split()[:3] == ["mcrg", path.name, "empty"]
+    assert cli.main(["cache", "--stage", "observables", "--json"]) == 0
+    assert [r["progress"] for r in json.loads(capsys.readouterr().out)] == ["result"]
+    with store.writer_lock(path / "x", "store"):
+        assert cli.main(["cache", "--writing", "--json"]) == 0
+        writing = json.loads(capsys.readouterr().out)
+    assert [r["entry"] for r in writing] == ([path.name] if os.path.exists("/proc/locks") else [])

@@ -14,7 +14,7 @@ def run(*args, check=False):
 
 def test_help_lists_every_stage():
     out = run("--help").stdout
-    for stage in ("mc", "train", "dream", "observables", "mcrg", "book"):
+    for stage in ("mc", "train", "dream", "observables", "mcrg", "cache", "book"):
         assert stage in out
 
 
@@ -146,3 +146,18 @@ def test_book_bad_override_one_clear_error(args, fragment):
     assert res.returncode == 2
     assert fragment in res.stderr
     assert res.stderr.count("error") == 1 and res.stdout == ""
+
+
+def test_a_closed_output_pipe_ends_quietly(tmp_path):
+    """`dreamrg cache | head -1` must not end in a BrokenPipeError traceback."""
+    import os
+
+    env = os.environ | {"DREAMRG_DATA": str(tmp_path)}
+    for i in range(3000):  # more lines than a pipe buffer holds
+        (tmp_path / "mcrg" / f"e{i:04d}-0").mkdir(parents=True)
+    p = subprocess.Popen([sys.executable, "-m", "dreamrg.cli", "cache"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)
+    assert p.stdout.readline().startswith(f"cache: {tmp_path}".encode())
+    p.stdout.close()
+    assert p.wait(timeout=120) == 1
+    assert p.stderr.read() == b""

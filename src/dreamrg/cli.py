@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -124,6 +125,17 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     obs.add_argument("paths", type=Path, nargs="+")
     obs.add_argument("--json", action="store_true")
     obs.add_argument("--bins", type=_positive_int, default=100, help="jackknife bins")
+
+    inv = sub.add_parser("cache", help="list the cached results under the data directory and how far each has got",
+                         description="One line per cache entry: stage, entry, progress (configurations, chains, "
+                         "epochs or a result), the pid of a process writing it now, size and last change. "
+                         "Reads only; safe while runs are going on.")
+    from dreamrg.cache import STAGE_VERSIONS
+
+    inv.add_argument("--stage", choices=sorted(STAGE_VERSIONS), action="append", default=None,
+                     help="only this stage (repeatable)")
+    inv.add_argument("--writing", action="store_true", help="only entries a process is writing now")
+    inv.add_argument("--json", action="store_true")
 
     book = sub.add_parser("book", help="execute every chapter with papermill and build the HTML book")
     from dreamrg.profiles import CHAPTERS, PROFILES
@@ -307,6 +319,20 @@ def _cmd_mcrg(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from dreamrg.cache import data_dir, inventory
+
+    rows = [r for r in inventory(args.stage) if r["writer"] is not None or not args.writing]
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    print(f"cache: {data_dir()} ({len(rows)} entries)")
+    for r in rows:
+        writer = f"writing (pid {r['writer']})" if r["writer"] is not None else ""
+        print(f"{r['stage']:<12} {r['entry']:<56} {r['progress']:<44} {r['MB']:>9.1f} MB  {r['modified']}  {writer}")
+    return 0
+
+
 def _cmd_book(args: argparse.Namespace) -> int:
     from dreamrg.bookrun import build_book, parse_overrides
     from dreamrg.profiles import CHAPTERS
@@ -326,9 +352,15 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     from dreamrg.bookrun import ChapterFailed
 
-    handlers = {"mc": _cmd_mc, "train": _cmd_train, "dream": _cmd_dream, "mcrg": _cmd_mcrg, "mc-import": _cmd_import, "observables": _cmd_observables, "book": _cmd_book}
+    handlers = {"mc": _cmd_mc, "train": _cmd_train, "dream": _cmd_dream, "mcrg": _cmd_mcrg, "mc-import": _cmd_import, "observables": _cmd_observables, "cache": _cmd_cache, "book": _cmd_book}
     try:
-        return handlers[args.command](args)
+        status = handlers[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        # the reader went away (e.g. `dreamrg cache | head`): stop quietly, as other command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (UsageError, ValueError, FileNotFoundError, PermissionError) as exc:
         print(f"dreamrg: error: {exc}", file=sys.stderr)
         return 2
