@@ -328,3 +328,102 @@ def test_bad_input_errors():
     with pytest.raises(ValueError, match="n_expected"):
         a = mcrg.MCRGAccumulator(4, n_expected=8)
         a.add(s[:10], mu[:10])
+
+
+# --------------------------------------------------------------------------
+# oriented basis and D4 irreps
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("L", [4, 5, 8, 12, 32])
+def test_oriented_operators_match_reference_and_classes(L):
+    rng = np.random.default_rng(500 + L)
+    s = np.concatenate([random_spins(rng, 4, L), random_spins(rng, 2, L, p_up=0.85)])
+    ref = mcrg.operators_reference(s, basis="oriented")
+    assert ref.shape == (len(s), mcrg.BASES["oriented"]) == (len(s), 158)
+    for threads in (1, 2):
+        assert np.array_equal(mcrg.operators(s, threads=threads, basis="oriented"), ref)
+    # the class operators are the sums of their orientations
+    owner = np.array([a for a, _ in mcrg.ORIENTED])
+    summed = np.stack([ref[:, owner == a].sum(axis=1) for a in range(36)], axis=1)
+    assert np.array_equal(summed, mcrg.operators(s))
+    assert np.array_equal(mcrg.operators(s[1], basis="oriented"), ref[1])
+
+
+def test_symmetry_permutations_are_the_lattice_symmetries():
+    """Rotating or reflecting configurations permutes the oriented operators by exactly the P_g."""
+    rng = np.random.default_rng(11)
+    s = random_spins(rng, 3, 12)
+    v = mcrg.operators(s, basis="oriented")
+    P = mcrg.symmetry_permutations()
+    assert P.shape == (8, 158, 158)
+    assert np.all(P.sum(axis=1) == 1) and np.all(P.sum(axis=2) == 1)
+    images = [s, np.rot90(s, 1, axes=(1, 2)), np.rot90(s, 2, axes=(1, 2)), np.rot90(s, 3, axes=(1, 2)),
+              s[:, :, ::-1], s[:, ::-1, :], s.transpose(0, 2, 1), np.rot90(s, 2, axes=(1, 2)).transpose(0, 2, 1)]
+    matched = set()
+    for img in images:
+        w = mcrg.operators(np.ascontiguousarray(img), basis="oriented")
+        hits = [g for g in range(8) if np.array_equal(w, v @ P[g].T)]
+        assert len(hits) == 1, hits
+        matched.add(hits[0])
+    assert matched == set(range(8))
+    # a group: closed under products
+    mats = {P[g].tobytes() for g in range(8)}
+    assert all((P[a] @ P[b]).tobytes() in mats for a in range(8) for b in range(8))
+
+
+def test_irrep_bases_decompose_each_sector():
+    owner = np.array([a for a, _ in mcrg.ORIENTED])
+    for parity, size in (("odd", 49), ("even", 109)):
+        Qs = {g: mcrg.irrep_basis(parity, g) for g in mcrg.D4_CHARACTERS}
+        Q = np.concatenate(list(Qs.values()), axis=1)
+        assert Q.shape == (158, size)
+        np.testing.assert_allclose(Q.T @ Q, np.eye(size), atol=1e-12)
+        outside = np.array([mcrg.OPERATORS[a].parity != parity for a in owner])
+        assert np.abs(Q[outside]).max() < 1e-12
+        # A1 is spanned by the class sums of the sector
+        sums = np.stack([(owner == a).astype(float) for a in range(36) if mcrg.OPERATORS[a].parity == parity], 1)
+        A1 = Qs["A1"]
+        assert A1.shape[1] == sums.shape[1]
+        np.testing.assert_allclose(A1 @ (A1.T @ sums), sums, atol=1e-12)
+        assert Qs["E"].shape[1] % 2 == 0
+    with pytest.raises(ValueError, match="allowed: A1, A2, B1, B2, E"):
+        mcrg.irrep_basis("even", "T2")
+    with pytest.raises(ValueError, match="parity"):
+        mcrg.irrep_basis("both", "A1")
+
+
+def test_irrep_spectra_on_mc_data(mc_store, mc_results):
+    accs = mcrg.accumulate_store(mc_store, levels=2, seed=7, n_bins=32, progress=False, basis="oriented")
+    for acc, classes in zip(accs, mc_results):
+        spectra = {(r.parity, r.irrep): r for r in acc.irrep_result()}
+        assert sum(r.dim for r in spectra.values()) == 158
+        # A1 is the symmetrised basis: the same spectrum, to round-off
+        np.testing.assert_allclose(spectra["odd", "A1"].y, classes.odd.y, atol=1e-8)
+        np.testing.assert_allclose(spectra["even", "A1"].y, classes.even.y, atol=1e-8)
+        # the anisotropy modes (traceless stress tensor, y = 0 at the fixed point) lead B1 and B2
+        for irrep in ("B1", "B2"):
+            r = spectra["even", irrep]
+            assert abs(r.y[0]) < 0.3 + 3 * r.y_err[0], r.y[:3]
+            assert r.y[1] < -1.0
+        # every other direction outside A1 is irrelevant
+        for (parity, irrep), r in spectra.items():
+            if irrep != "A1" and not (parity == "even" and irrep in ("B1", "B2")):
+                assert r.y[0] < -0.5, (parity, irrep, r.y[:3])
+        # E is two-dimensional: eigenvalues in pairs
+        e = spectra["even", "E"].eigenvalues
+        np.testing.assert_allclose(np.abs(e[0::2]), np.abs(e[1::2]), rtol=1e-6)
+        d = spectra["even", "B1"].to_dict()
+        assert d["irrep"] == "B1" and d["step"] == acc.level and len(d["y"]) == 3
+
+
+def test_basis_errors(mc_store):
+    with pytest.raises(ValueError, match="allowed: classes, oriented"):
+        mcrg.operators(np.ones((1, 8, 8)), basis="all")
+    with pytest.raises(ValueError, match="allowed: classes, oriented"):
+        mcrg.MCRGAccumulator(4, basis="irreps")
+    acc = mcrg.MCRGAccumulator(4, basis="oriented")
+    with pytest.raises(ValueError, match=r"shape \(n, 158\)"):
+        acc.add_operators(np.zeros((5, 36), dtype=np.int64), np.zeros((5, 36), dtype=np.int64))
+    with pytest.raises(ValueError, match="irrep_result"):
+        acc.result()
+    with pytest.raises(ValueError, match="'oriented' basis"):
+        mcrg.MCRGAccumulator(4).irrep_result()

@@ -85,9 +85,11 @@ converted to ``y = log₂|λ|`` (scale factor b = 2).
   sector. It is the third of the merged spectrum in every run we made; the
   second even eigenvalue lies about one unit lower. Measured on MC data it
   is y ≈ -0.34 to -0.43 (L = 16–128, levels 0–2), stable with L: we see no
-  eigenvalue near 0 in either sector, so the paper's remark that this
-  exponent "seems to vanish" with system size is *not* reproduced by this
-  identification (the text alone does not let us pin down their ranking).
+  eigenvalue near 0 in either sector of the symmetrised basis, so the
+  paper's remark that this exponent "seems to vanish" with system size is
+  *not* reproduced by this identification. The oriented basis below finds
+  the missing direction: a lattice-anisotropy mode, invisible to
+  rotation-invariant operators.
 * ``ω`` (Fig. 10d, exact -1; "the second most relevant eigenvector ... that
   is even under reflections of spin degrees of freedom"): the second
   eigenvalue of the *even* sector. With 2·10⁵ (L = 32) and 10⁵ (L = 128)
@@ -114,6 +116,31 @@ same way; errors on nearly degenerate eigenvalues are therefore only
 indicative. Complex pairs (possible among irrelevant eigenvalues, 𝒯 not
 being symmetric) are reported through the imaginary parts in
 :attr:`SectorResult.eigenvalues` and :attr:`SectorResult.max_imag`.
+
+Oriented basis and lattice-symmetry sectors
+-------------------------------------------
+``basis="oriented"`` keeps every orientation of every class as an operator
+of its own (:data:`ORIENTED`, 158 of them: 49 odd, 109 even), i.e. the
+translation sums without the sum over the point group. 𝒯 then also acts on
+perturbations that break the square's symmetry, e.g. the anisotropy ``nn
+pair along x - nn pair along y``. Since the blocking commutes with the 8
+point symmetries, 𝒯 commutes with their permutation matrices
+(:func:`symmetry_permutations`); :meth:`MCRGAccumulator.irrep_result`
+averages ``M`` and ``N`` over the group and solves 𝒯 separately in every
+irreducible representation ``A1, A2, B1, B2, E`` of D4 (per spin-flip
+sector). ``A1`` is spanned by the class sums: its spectrum is that of the
+symmetrised basis (tested to round-off). ``B1`` (``x² - y²``, axis
+anisotropy) and ``B2`` (``xy``, diagonal anisotropy) hold the two
+components of the traceless stress tensor, of scaling dimension 2, i.e.
+``y = d - 2 = 0``: a marginal direction that, like a redundant one, only
+rescales the lattice anisotropically. Measured on MC data (L = 32, 10⁵
+configurations), the leading B1 exponent is 0.150(13) at the first
+blocking step and 0.053(16) at the second, the leading B2 one -0.014(21)
+and -0.006(40): an exponent near 0.1 that vanishes as the flow approaches
+the fixed point, as the paper's Fig. 10(c) describes. The authors' released
+code uses one orientation per class, whose span contains such
+anisotropic combinations; we take this as the likely identity of the
+paper's "most relevant redundant" exponent.
 
 Streaming: :class:`MCRGAccumulator` keeps only sums of products (float64,
 centred on an integer reference taken from the first batch, so the sums of
@@ -144,6 +171,12 @@ __all__ = [
     "OPERATORS",
     "ODD",
     "EVEN",
+    "ORIENTED",
+    "BASES",
+    "D4_CHARACTERS",
+    "symmetry_permutations",
+    "irrep_basis",
+    "IrrepSpectrum",
     "enumerate_classes",
     "operators",
     "operators_reference",
@@ -338,6 +371,78 @@ def _term_table() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 _TERMS = _term_table()
 
+#: every orientation of every class as its own operator: ``(class index, orientation)``,
+#: in the order of :data:`OPERATORS` and, within a class, of :attr:`Operator.orientations`
+ORIENTED: tuple[tuple[int, tuple[Site, ...]], ...] = tuple(
+    (op.index, o) for op in OPERATORS for o in op.orientations)
+N_ORIENTED = len(ORIENTED)
+#: the operator bases: number of operators of each
+BASES = {"classes": N_OPERATORS, "oriented": N_ORIENTED}
+# the kernel's term table for the oriented basis: the same terms, one output column each
+_TERMS_ORIENTED = (_TERMS[0], _TERMS[1], _TERMS[2], np.arange(N_ORIENTED, dtype=np.int64))
+_TERMS_ORIENTED[3].setflags(write=False)
+#: D4 characters in the order of the 8 point symmetries used here (identity, rotations by 90°,
+#: 180°, 270°, the two axis reflections, the two diagonal reflections)
+D4_CHARACTERS: dict[str, tuple[int, ...]] = {
+    "A1": (1, 1, 1, 1, 1, 1, 1, 1),
+    "A2": (1, 1, 1, 1, -1, -1, -1, -1),
+    "B1": (1, -1, 1, -1, 1, 1, -1, -1),
+    "B2": (1, -1, 1, -1, -1, -1, 1, 1),
+    "E": (2, 0, -2, 0, 0, 0, 0, 0),
+}
+
+
+def _check_basis(basis: str) -> int:
+    if basis not in BASES:
+        raise ValueError(f"unknown operator basis {basis!r}; allowed: {', '.join(BASES)}")
+    return BASES[basis]
+
+
+def symmetry_permutations() -> np.ndarray:
+    """Permutation matrices of the 8 point symmetries on the oriented operators.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (8, 158, 158)
+        ``P[g, j, i] = 1`` when symmetry ``g`` maps orientation ``i`` of
+        :data:`ORIENTED` onto orientation ``j`` (up to a translation). Rotating
+        or reflecting a configuration permutes its oriented operators by one
+        of these matrices (tested).
+    """
+    pos = {o: i for i, (_, o) in enumerate(ORIENTED)}
+    P = np.zeros((len(_D4), N_ORIENTED, N_ORIENTED))
+    for g, sym in enumerate(_D4):
+        for i, (_, o) in enumerate(ORIENTED):
+            P[g, pos[_normalise(sym(y, x) for y, x in o)], i] = 1.0
+    return P
+
+
+def irrep_basis(parity: str, irrep: str) -> np.ndarray:
+    """Orthonormal basis of one D4 irrep within one spin-flip sector of the oriented basis.
+
+    Parameters
+    ----------
+    parity : {"odd", "even"}
+    irrep : {"A1", "A2", "B1", "B2", "E"}
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (158, d)
+        Columns span the range of the irrep's projector ``(d_Γ/8) Σ_g χ_Γ(g) P_g``
+        restricted to the sector (``d`` may be 0). The ``A1`` columns are the
+        normalised class sums.
+    """
+    if parity not in ("odd", "even"):
+        raise ValueError(f"parity must be 'odd' or 'even'; got {parity!r}")
+    if irrep not in D4_CHARACTERS:
+        raise ValueError(f"unknown D4 irrep {irrep!r}; allowed: {', '.join(D4_CHARACTERS)}")
+    chi = D4_CHARACTERS[irrep]
+    proj = (chi[0] / 8.0) * np.tensordot(np.asarray(chi, dtype=float), symmetry_permutations(), axes=1)
+    mask = np.array([OPERATORS[a].parity == parity for a, _ in ORIENTED])
+    proj = proj * mask[:, None] * mask[None, :]
+    w, v = np.linalg.eigh(0.5 * (proj + proj.T))
+    return v[:, w > 0.5]
+
 
 # --------------------------------------------------------------------------
 # operator evaluation
@@ -360,7 +465,8 @@ def _as_batch(sigma, name: str = "sigma", min_L: int = MIN_L_OPERATORS, check_va
     return np.ascontiguousarray(a, dtype=np.int8)
 
 
-def operators(sigma, *, threads: int | None = None, check: bool = True) -> np.ndarray:
+def operators(sigma, *, threads: int | None = None, check: bool = True,
+              basis: str = "classes") -> np.ndarray:
     """The 36 operators of a batch of configurations (bit-packed numba kernel).
 
     Parameters
@@ -378,59 +484,70 @@ def operators(sigma, *, threads: int | None = None, check: bool = True) -> np.nd
         Verify that every value is ±1 (one pass over the data). Pass
         ``False`` only for trusted spins (block spins, store contents): any
         negative value is then read as -1 and anything else as +1.
+    basis : {"classes", "oriented"}
+        ``"classes"``: the 36 symmetrised operators; ``"oriented"``: the 158
+        orientations of :data:`ORIENTED` separately (translation sums only).
 
     Returns
     -------
     numpy.ndarray of int64, shape (n, 36) (or (36,) for a single (L, L) input)
         ``out[i, a] = S_a(sigma[i])``: the sum over all ``L²`` translations
         and all distinct orientations of operator ``OPERATORS[a]`` of the
-        product of its spins (see the module docstring).
+        product of its spins (see the module docstring). Shape (n, 158) for
+        the oriented basis, column ``j`` the translation sum of ``ORIENTED[j]``.
     """
     import numba
 
     from dreamrg import _mcrg_kernels
 
+    m = _check_basis(basis)
+    terms = _TERMS if basis == "classes" else _TERMS_ORIENTED
     single = np.ndim(sigma) == 2
     s = _as_batch(sigma, check_values=check)
-    out = np.empty((s.shape[0], N_OPERATORS), dtype=np.int64)
+    out = np.empty((s.shape[0], m), dtype=np.int64)
     old = numba.get_num_threads()
     nt = old if threads is None else max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))
     try:
         if nt != old:
             numba.set_num_threads(nt)
         if nt == 1:
-            _mcrg_kernels.operator_sums_serial(s, *_TERMS, out)
+            _mcrg_kernels.operator_sums_serial(s, *terms, out)
         else:
-            _mcrg_kernels.operator_sums(s, *_TERMS, nt, out)
+            _mcrg_kernels.operator_sums(s, *terms, nt, out)
     finally:
         if nt != old:
             numba.set_num_threads(old)
     return out[0] if single else out
 
 
-def operators_reference(sigma) -> np.ndarray:
+def operators_reference(sigma, basis: str = "classes") -> np.ndarray:
     """Plain-numpy twin of :func:`operators` (``np.roll`` products; slow, for tests).
 
     Parameters
     ----------
     sigma : array_like, shape (n, L, L) or (L, L)
         Spins ±1, ``L ≥ 3``.
+    basis : {"classes", "oriented"}
+        As in :func:`operators`.
 
     Returns
     -------
-    numpy.ndarray of int64, shape (n, 36) (or (36,))
+    numpy.ndarray of int64, shape (n, 36) or (n, 158) (or one row)
         Same values as :func:`operators`.
     """
+    m = _check_basis(basis)
     single = np.ndim(sigma) == 2
     s = _as_batch(sigma).astype(np.int64)
-    out = np.zeros((s.shape[0], N_OPERATORS), dtype=np.int64)
+    out = np.zeros((s.shape[0], m), dtype=np.int64)
+    j = 0
     for op in OPERATORS:
         for o in op.orientations:
             prod = np.ones_like(s)
             for dy, dx in o:
                 # rolled[..., y, x] = s[..., (y + dy) % L, (x + dx) % L]
                 prod = prod * np.roll(s, shift=(-dy, -dx), axis=(-2, -1))
-            out[:, op.index] += prod.sum(axis=(-2, -1))
+            out[:, op.index if basis == "classes" else j] += prod.sum(axis=(-2, -1))
+            j += 1
     return out[0] if single else out
 
 
@@ -656,6 +773,11 @@ class MCRGAccumulator:
         most ``2 * blocks_per_bin * n_bins`` blocks are kept, so bin sizes
         differ by at most one block (≲ 1/``blocks_per_bin`` relative; the
         weighted jackknife accounts for unequal bins).
+    basis : {"classes", "oriented"}
+        Operator basis (see :func:`operators`). :meth:`result` needs
+        ``"classes"``, :meth:`irrep_result` ``"oriented"`` (memory grows as the
+        square of the number of operators: 19 MB for 32 bins of 158 with
+        ``n_expected``, up to 8 times more without).
 
     Notes
     -----
@@ -675,7 +797,8 @@ class MCRGAccumulator:
     _KEYS = ("n", "f", "c", "cf", "cc", "ff")
 
     def __init__(self, n_bins: int = 32, *, n_expected: int | None = None, level: int = 0,
-                 blocks_per_bin: int = 4):
+                 blocks_per_bin: int = 4, basis: str = "classes"):
+        m = _check_basis(basis)
         if not isinstance(n_bins, (int, np.integer)) or n_bins < 2:
             raise ValueError(f"n_bins must be an integer ≥ 2; got {n_bins!r}")
         if not isinstance(blocks_per_bin, (int, np.integer)) or blocks_per_bin < 1:
@@ -694,7 +817,8 @@ class MCRGAccumulator:
         self.block_size = 1
         self._f0: np.ndarray | None = None
         self._c0: np.ndarray | None = None
-        m = N_OPERATORS
+        self.basis = basis
+        self.n_ops = m
         cap = self.capacity
         self._s = {
             "n": np.zeros(cap), "f": np.zeros((cap, m)), "c": np.zeros((cap, m)),
@@ -745,8 +869,8 @@ class MCRGAccumulator:
             )
         if check_blocking:
             _check_majority(f, c)
-        self.add_operators(operators(f, threads=threads, check=False),
-                           operators(c, threads=threads, check=False),
+        self.add_operators(operators(f, threads=threads, check=False, basis=self.basis),
+                           operators(c, threads=threads, check=False, basis=self.basis),
                            L_fine=L, L_coarse=L // 2)
 
     def add_operators(self, fine_ops, coarse_ops, *, L_fine: int | None = None,
@@ -755,7 +879,7 @@ class MCRGAccumulator:
 
         Parameters
         ----------
-        fine_ops, coarse_ops : array_like of int, shape (n, 36)
+        fine_ops, coarse_ops : array_like of int, shape (n, 36) (or (n, 158), oriented basis)
             Extensive ``S(σ)`` and ``S(μ)`` of the same ``n`` configurations.
         L_fine, L_coarse : int, optional
             Linear sizes, recorded and checked for consistency between batches
@@ -763,9 +887,10 @@ class MCRGAccumulator:
         """
         fo = np.asarray(fine_ops)
         co = np.asarray(coarse_ops)
-        if fo.ndim != 2 or fo.shape[1] != N_OPERATORS or co.shape != fo.shape:
+        if fo.ndim != 2 or fo.shape[1] != self.n_ops or co.shape != fo.shape:
             raise ValueError(
-                f"fine_ops and coarse_ops must both have shape (n, {N_OPERATORS}); got {fo.shape} and {co.shape}"
+                f"fine_ops and coarse_ops must both have shape (n, {self.n_ops}) ({self.basis} basis); "
+                f"got {fo.shape} and {co.shape}"
             )
         if not (np.issubdtype(fo.dtype, np.integer) and np.issubdtype(co.dtype, np.integer)):
             raise TypeError("operator values must be integers (as returned by operators())")
@@ -815,6 +940,15 @@ class MCRGAccumulator:
         self.block_size *= 2
 
     # -- results ----------------------------------------------------------------
+    def _check_complete(self) -> None:
+        n = self._n
+        if n == 0:
+            raise ValueError("no configurations were accumulated")
+        if n < self.n_bins:
+            raise ValueError(f"{n} configurations are fewer than the {self.n_bins} jackknife bins")
+        if self.n_expected is not None and n != self.n_expected:
+            raise ValueError(f"{n} configurations were accumulated but n_expected = {self.n_expected}")
+
     def _bins(self) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
         """Total moments, bin sizes and per-bin moments (bins of consecutive blocks)."""
         nb = self._nb
@@ -860,13 +994,11 @@ class MCRGAccumulator:
             ``M`` or the fine-level covariance singular or ill-conditioned (the
             message names the condition number), bad truncation.
         """
+        if self.basis != "classes":
+            raise ValueError(f"result() needs the 'classes' basis; this accumulator holds the {self.basis!r} "
+                             "basis: use irrep_result()")
+        self._check_complete()
         n = self._n
-        if n == 0:
-            raise ValueError("no configurations were accumulated")
-        if n < self.n_bins:
-            raise ValueError(f"{n} configurations are fewer than the {self.n_bins} jackknife bins")
-        if self.n_expected is not None and n != self.n_expected:
-            raise ValueError(f"{n} configurations were accumulated but n_expected = {self.n_expected}")
         idx_sec = {"odd": _sector_indices("odd", n_odd), "even": _sector_indices("even", n_even)}
         total, sizes, per_bin = self._bins()
         if np.any(sizes == 0):
@@ -913,6 +1045,116 @@ class MCRGAccumulator:
             omega=pick(even, 1)[0], omega_err=pick(even, 1)[1],
             spectrum=tuple(spec),
         )
+
+    def irrep_result(self, *, max_cond: float = DEFAULT_MAX_COND) -> list[IrrepSpectrum]:
+        """𝒯 in every (spin-flip sector, D4 irrep) of the oriented basis, with jackknife errors.
+
+        ``M`` and ``N`` are averaged over the 8 point symmetries (exact
+        commutation with the group) and 𝒯 = (QᵀMQ)⁻¹ QᵀNQ is solved in the
+        orthonormal basis ``Q`` of each irrep (:func:`irrep_basis`). In the
+        2-dimensional irrep ``E`` every eigenvalue appears twice.
+
+        Parameters
+        ----------
+        max_cond : float
+            Largest accepted condition number of the standardised ``QᵀMQ``.
+
+        Returns
+        -------
+        list of IrrepSpectrum
+            One per sector and irrep of non-zero dimension (odd then even;
+            ``A1, A2, B1, B2, E``).
+
+        Raises
+        ------
+        ValueError
+            Not the oriented basis, incomplete data (as :meth:`result`), or an
+            ill-conditioned ``QᵀMQ``.
+        """
+        if self.basis != "oriented":
+            raise ValueError(f"irrep_result() needs the 'oriented' basis; this accumulator holds the "
+                             f"{self.basis!r} basis")
+        self._check_complete()
+        total, sizes, per_bin = self._bins()
+        if np.any(sizes == 0):
+            raise ValueError(f"a jackknife bin is empty ({self._n} configurations, {self.n_bins} bins)")
+        # P_g A P_gᵀ for a permutation matrix P_g is A with rows and columns re-indexed
+        inverse = [np.argmax(Pg, axis=1) for Pg in symmetry_permutations()]
+
+        def symmetrised(mom: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+            n = mom["n"]
+            mf, mc = mom["f"] / n, mom["c"] / n
+            M = mom["cc"] / n - np.outer(mc, mc)
+            N = mom["cf"] / n - np.outer(mc, mf)
+            return (sum(M[np.ix_(q, q)] for q in inverse) / len(inverse),
+                    sum(N[np.ix_(q, q)] for q in inverse) / len(inverse))
+
+        def spectrum(M: np.ndarray, N: np.ndarray, Q: np.ndarray, what: str) -> np.ndarray:
+            Mq = Q.T @ M @ Q
+            Mq = 0.5 * (Mq + Mq.T)
+            cond = _standardised_cond(Mq)
+            if not cond <= max_cond:
+                raise ValueError(f"{what}: the coarse-level matrix is singular or ill-conditioned "
+                                 f"(standardised condition number {cond:.3g} > max_cond = {max_cond:.3g}); "
+                                 "use more independent configurations")
+            return _spectrum(np.linalg.solve(Mq, Q.T @ N @ Q))
+
+        full = symmetrised(total)
+        loo = [symmetrised({k: total[k] - per_bin[k][j] for k in total}) for j in range(self.n_bins)]
+        out = []
+        for parity in ("odd", "even"):
+            for irrep in D4_CHARACTERS:
+                Q = irrep_basis(parity, irrep)
+                if Q.shape[1] == 0:
+                    continue
+                what = f"{parity} sector, irrep {irrep}"
+                ev = spectrum(*full, Q, what + " (all data)")
+                loo_ev = np.array([spectrum(*mn, Q, f"{what} (jackknife sample {j})") for j, mn in enumerate(loo)])
+                y = _log2abs(ev)
+                out.append(IrrepSpectrum(
+                    parity=parity, irrep=irrep, dim=int(Q.shape[1]), level=self.level,
+                    L_fine=-1 if self.L_fine is None else self.L_fine,
+                    L_coarse=-1 if self.L_coarse is None else self.L_coarse,
+                    n_configs=self._n, eigenvalues=ev, y=y,
+                    y_err=_jackknife_error(y, _log2abs(loo_ev), sizes)))
+        return out
+
+
+@dataclass(frozen=True)
+class IrrepSpectrum:
+    """Spectrum of 𝒯 in one spin-flip sector and one D4 irrep (oriented basis).
+
+    Attributes
+    ----------
+    parity : {"odd", "even"}
+    irrep : {"A1", "A2", "B1", "B2", "E"}
+    dim : int
+        Dimension of the irrep's subspace in the sector (number of eigenvalues).
+    level, L_fine, L_coarse, n_configs : int
+        Blocking step and statistics, as in :class:`MCRGResult`.
+    eigenvalues : numpy.ndarray of complex128
+        Sorted by decreasing modulus.
+    y, y_err : numpy.ndarray of float64
+        ``log₂|λ|`` and jackknife errors (indicative for near-degenerate pairs).
+    """
+
+    parity: str
+    irrep: str
+    dim: int
+    level: int
+    L_fine: int
+    L_coarse: int
+    n_configs: int
+    eigenvalues: np.ndarray
+    y: np.ndarray
+    y_err: np.ndarray
+
+    def to_dict(self, n_leading: int = 3) -> dict:
+        """JSON-friendly summary with the ``n_leading`` largest exponents."""
+        k = min(n_leading, len(self.y))
+        return {"parity": self.parity, "irrep": self.irrep, "dim": self.dim, "step": self.level,
+                "L_fine": self.L_fine, "L_coarse": self.L_coarse, "n_configs": self.n_configs,
+                "y": [float(v) for v in self.y[:k]], "y_err": [float(v) for v in self.y_err[:k]]}
 
 
 def _check_majority(fine: np.ndarray, coarse: np.ndarray) -> None:
@@ -1033,8 +1275,11 @@ def mcrg_from_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: i
 def accumulate_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: int = 0,
                        n: int | None = None, n_total: int | None = None, n_bins: int = 32,
                        threads: int | None = None, check: bool = True,
-                       progress=None) -> list[MCRGAccumulator]:
+                       progress=None, basis: str = "classes") -> list[MCRGAccumulator]:
     """The accumulators behind :func:`mcrg_from_batches` (same arguments), one per blocking step.
+
+    ``basis`` selects the operators (:func:`operators`); the oriented basis
+    feeds :meth:`MCRGAccumulator.irrep_result`.
 
     Call :meth:`MCRGAccumulator.result` on them as often as wanted, e.g. for
     several truncations (:func:`truncation_scan`), without streaming the data again.
@@ -1045,8 +1290,9 @@ def accumulate_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: 
         raise ValueError(f"levels must be an integer ≥ 1; got {levels!r}")
     if n is not None and (not isinstance(n, (int, np.integer)) or n < 1):
         raise ValueError(f"n must be a positive integer or None; got {n!r}")
+    _check_basis(basis)
     rngs = _level_rngs(seed, levels)
-    accs = [MCRGAccumulator(n_bins, n_expected=n_total, level=k) for k in range(levels)]
+    accs = [MCRGAccumulator(n_bins, n_expected=n_total, level=k, basis=basis) for k in range(levels)]
     used = 0
     L = None
     for batch in batches:
@@ -1064,11 +1310,11 @@ def accumulate_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: 
                 )
         elif s.shape[1] != L:
             raise ValueError(f"batches of different sizes: L = {L} then {s.shape[1]}")
-        ops_prev = operators(s, threads=threads, check=False)
+        ops_prev = operators(s, threads=threads, check=False, basis=basis)
         cur = s
         for k in range(levels):
             nxt, _ = majority_rule(cur, rngs[k])
-            ops_next = operators(nxt, threads=threads, check=False)
+            ops_next = operators(nxt, threads=threads, check=False, basis=basis)
             accs[k].add_operators(ops_prev, ops_next, L_fine=cur.shape[1], L_coarse=nxt.shape[1])
             cur, ops_prev = nxt, ops_next
         used += s.shape[0]
@@ -1114,7 +1360,7 @@ def mcrg_from_store(path: str | Path, *, levels: int = 1, n: int | None = None, 
 
 def accumulate_store(path: str | Path, *, levels: int = 1, n: int | None = None, seed: int = 0,
                      batch_size: int = 2048, n_bins: int = 32, threads: int | None = None,
-                     progress: bool | None = None) -> list[MCRGAccumulator]:
+                     progress: bool | None = None, basis: str = "classes") -> list[MCRGAccumulator]:
     """The accumulators behind :func:`mcrg_from_store` (same arguments), one per blocking step."""
     from tqdm import tqdm
 
@@ -1128,7 +1374,7 @@ def accumulate_store(path: str | Path, *, levels: int = 1, n: int | None = None,
     with tqdm(total=total, disable=_no_bar(progress), unit="cfg", desc=f"MCRG L={st.L}") as bar:
         return accumulate_batches(st.iter_batches(batch_size, 0, total), levels=levels, seed=seed,
                                   n=total, n_total=total, n_bins=n_bins, threads=threads, check=False,
-                                  progress=bar)
+                                  progress=bar, basis=basis)
 
 
 #: Default truncations (n_odd, n_even) of :func:`truncation_scan`: from the magnetisation and the
