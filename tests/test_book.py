@@ -183,3 +183,38 @@ def test_failing_chapter_is_one_clear_error_and_keeps_the_last_good_run(tmp_path
     assert sorted(p.name for p in out_dir.iterdir()) == ["tiny.ipynb"]     # nothing stray in the book's sources
     execute_chapter(tmp_path, "tiny", "smoke", out_dir)                     # a later success clears the failure
     assert not failed.exists()
+
+
+def test_mcrg_irrep_reports_at_smoke():
+    """The lattice-anisotropy tables: every sector and irrep per MC step; the third exponent per step and
+    per dreamed model, with its error and the irrep it lies in."""
+    from dreamrg.profiles import chapter_params
+    from dreamrg.report import mcrg_irreps_dreamed, mcrg_irreps_mc, mcrg_third_mc, third_exponent
+
+    P = chapter_params("mcrg", "smoke")
+    irr = mcrg_irreps_mc("smoke", {"irrep_configs": 2000})
+    assert "note" not in irr
+    assert len(irr) == 10 * P["levels"] * len(P["irrep_sizes"])   # 2 sectors x 5 irreps per step
+    assert set(irr["irrep"]) == {"A1", "A2", "B1", "B2", "E"} and (irr["configs"] == 2000).all()
+    assert irr.groupby("step")["dim"].sum().eq(158).all()
+    third = mcrg_third_mc("smoke", {"irrep_configs": 2000})
+    assert len(third) == P["levels"] * len(P["irrep_sizes"]) and (third["third_err"] > 0).all()
+    dr = mcrg_irreps_dreamed("smoke", {"irrep_configs": 2000})
+    assert (dr["L"] == 2 ** P["n_up"]).all() and (dr["configs"] == 2000).all()
+    done = dr[dr["third_value"].notna()]
+    assert len(done) >= 6 and (done["third_err"] > 0).all()
+    assert done["third in"].str.match(r"^(odd|even) (A1|A2|B1|B2|E)$").all()
+    # the barely trained smoke models whose configurations are too frozen say so instead of a number
+    assert dr.loc[dr["third_value"].isna(), "note"].str.contains("ill-conditioned").all()
+
+
+def test_third_exponent_counts_e_twice():
+    from dreamrg.report import third_exponent
+
+    rows = [{"parity": "odd", "irrep": "A1", "y": [1.9, -0.4], "y_err": [0.1, 0.1]},
+            {"parity": "even", "irrep": "E", "y": [0.3, 0.3], "y_err": [0.2, 0.2]},
+            {"parity": "even", "irrep": "B1", "y": [0.2], "y_err": [0.05]}]
+    assert third_exponent(rows) == (0.3, 0.2, "even E")
+    assert third_exponent(rows[:2] + [{"parity": "even", "irrep": "A1", "y": [1.0], "y_err": [0.01]}])[2] == "even E"
+    with pytest.raises(ValueError, match="at least 3"):
+        third_exponent(rows[:1])

@@ -252,6 +252,35 @@ def mcrg_summary(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int 
     return cache.cached_json("mcrg", f"mc-L{L}", key, compute)
 
 
+def mcrg_irreps(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
+                progress: bool | None = None) -> list[dict]:
+    """𝒯 per spin-flip sector and D4 irrep (oriented basis) of cached MC configurations (cached).
+
+    Same configurations and tie-breaking as :func:`mcrg_summary`; one row per
+    (step, sector, irrep) as :meth:`dreamrg.mcrg.IrrepSpectrum.to_dict`. A
+    singular correlation matrix (too few configurations for the 158
+    operators) gives one row holding only ``"error"``.
+    """
+    from dreamrg import cache
+    from dreamrg.mcrg import accumulate_store
+
+    params = MCParams(L=L, seed=seed)
+    key = _mcrg_key(params, n_configs, levels, n_bins) | {"basis": "oriented"}
+
+    def compute() -> list[dict]:
+        path = cached_run(params, n_configs, progress=progress)
+        accs = accumulate_store(path, levels=levels, n=n_configs, seed=seed, n_bins=n_bins, progress=progress,
+                                basis="oriented")
+        try:
+            return [r.to_dict() for acc in accs for r in acc.irrep_result()]
+        except ValueError as exc:
+            if "ill-conditioned" not in str(exc):
+                raise
+            return [{"error": str(exc)}]
+
+    return cache.cached_json("mcrg", f"mc-irreps-L{L}", key, compute)
+
+
 def mcrg_truncations(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
                      progress: bool | None = None) -> list[dict]:
     """MCRG exponents of cached MC configurations for several operator truncations (cached).

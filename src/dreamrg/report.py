@@ -226,6 +226,123 @@ def mcrg_dreamed(profile: str, overrides: dict | None = None) -> dict[str, dict]
     return {label: mcrg_summary(m, params, P["dream_configs"], seed=P["seed"]) for label, m in models.items()}
 
 
+def _irrep_cells(row: dict, n: int = 2) -> dict:
+    """Formatted leading exponents of one irrep row (or its error message)."""
+    if "error" in row:
+        return {"y1": "—", "y1_value": np.nan, "y1_err": np.nan, "note": row["error"]}
+    out = {}
+    for i in range(n):
+        ok = i < len(row["y"])
+        out[f"y{i + 1}"] = format_estimate(row["y"][i], row["y_err"][i]) if ok else "—"
+        out[f"y{i + 1}_value"] = row["y"][i] if ok else np.nan
+        out[f"y{i + 1}_err"] = row["y_err"][i] if ok else np.nan
+    return out
+
+
+def third_exponent(rows: list[dict]) -> tuple[float, float, str]:
+    """Third largest exponent of the whole oriented-basis spectrum of one blocking step.
+
+    ``rows``: the irrep rows of one step (:meth:`dreamrg.mcrg.IrrepSpectrum.to_dict`,
+    three leading exponents each, so the three largest overall are among them;
+    an ``E`` eigenvalue counts twice, as in the full 158-operator spectrum).
+    Returns the value, its jackknife error and where it lies (e.g. ``"even B1"``):
+    the "third eigenvalue" of a basis that, unlike the symmetrised one, also
+    holds anisotropic combinations.
+    """
+    cands = sorted(((y, e, f"{r['parity']} {r['irrep']}") for r in rows for y, e in zip(r["y"], r["y_err"])),
+                   key=lambda t: -t[0])
+    if len(cands) < 3:
+        raise ValueError(f"{len(cands)} exponents given; the third largest needs at least 3")
+    return cands[2]
+
+
+def mcrg_irreps_mc(profile: str, overrides: dict | None = None) -> pd.DataFrame:
+    """𝒯 of MC configurations split by spin-flip sector and D4 irrep (oriented basis; cached).
+
+    One line per (size, blocking step, sector, irrep) for the MCRG chapter's
+    ``irrep_sizes`` with ``irrep_configs`` configurations: the dimension of
+    the irrep's operator space and its two leading exponents.
+    """
+    from dreamrg import mc
+
+    P = chapter_params("mcrg", profile, overrides)
+    MC = chapter_params("monte_carlo", profile)
+    rows = []
+    for L in P["irrep_sizes"]:
+        for r in mc.mcrg_irreps(L, P["irrep_configs"], MC["seed"], levels=P["levels"]):
+            if "error" in r:
+                rows.append({"L": L, "configs": P["irrep_configs"]} | _irrep_cells(r))
+                continue
+            rows.append({"L": L, "step": f"{r['L_fine']}→{r['L_coarse']}", "sector": r["parity"],
+                         "irrep": r["irrep"], "dim": r["dim"], "configs": r["n_configs"]} | _irrep_cells(r))
+    return pd.DataFrame(rows)
+
+
+def mcrg_third_mc(profile: str, overrides: dict | None = None) -> pd.DataFrame:
+    """Per MC size and blocking step: the third largest exponent of the oriented-basis spectrum.
+
+    Beside it, where it lies (sector and irrep) and the second odd A1 exponent
+    (the symmetrised basis's candidate for the redundant exponent). Reads the
+    cache of :func:`mcrg_irreps_mc`.
+    """
+    from dreamrg import mc
+
+    P = chapter_params("mcrg", profile, overrides)
+    MC = chapter_params("monte_carlo", profile)
+    rows = []
+    for L in P["irrep_sizes"]:
+        res = mc.mcrg_irreps(L, P["irrep_configs"], MC["seed"], levels=P["levels"])
+        if "error" in res[0]:
+            rows.append({"L": L, "note": res[0]["error"]})
+            continue
+        for step in sorted({r["step"] for r in res}):
+            sub = [r for r in res if r["step"] == step]
+            y3, e3, where = third_exponent(sub)
+            a1 = next(r for r in sub if (r["parity"], r["irrep"]) == ("odd", "A1"))
+            rows.append({"L": L, "step": f"{sub[0]['L_fine']}→{sub[0]['L_coarse']}", "configs": sub[0]["n_configs"],
+                         "third": format_estimate(y3, e3), "third in": where,
+                         "A1 odd 2": format_estimate(a1["y"][1], a1["y_err"][1]),
+                         "third_value": y3, "third_err": e3, "L_fine": sub[0]["L_fine"]})
+    return pd.DataFrame(rows)
+
+
+def mcrg_irreps_dreamed(profile: str, overrides: dict | None = None) -> pd.DataFrame:
+    """Leading anisotropy exponents (even B1 and B2) of every dreamed model (oriented basis; cached).
+
+    The models and dreaming parameters of :func:`mcrg_dreamed`, with
+    ``irrep_configs`` configurations each, blocked once at the final size.
+    Columns: the third largest exponent of the whole spectrum (``third``, with
+    ``third in`` naming its sector and irrep; see :func:`third_exponent`),
+    ``B1``/``B2`` (formatted), their ``*_value``/``*_err``, and the second odd
+    A1 exponent (``A1 odd 2``, our identification of the paper's redundant
+    exponent in the symmetrised basis).
+    """
+    from dreamrg.dream import DreamParams, mcrg_irreps
+
+    P = chapter_params("mcrg", profile, overrides)
+    F = chapter_params("fss", profile)
+    params = DreamParams(n_up=P["n_up"], seed=F["seed"], batch_size=P["batch_size"])
+    models = trained_models(profile) | {f"authors {k}": m for k, m in authors_models().items()}
+    rows = []
+    for label, m in models.items():
+        res = mcrg_irreps(m, params, P["irrep_configs"], seed=P["seed"])
+        row = {"model": label, "L": 2 ** P["n_up"], "configs": P["irrep_configs"]}
+        if "error" in res[0]:
+            rows.append(row | {"note": res[0]["error"]})
+            continue
+        by = {(r["parity"], r["irrep"]): r for r in res}
+        y3, e3, where = third_exponent(res)
+        row |= {"third": format_estimate(y3, e3), "third_value": y3, "third_err": e3, "third in": where}
+        for name, key, rank in (("B1", ("even", "B1"), 0), ("B2", ("even", "B2"), 0),
+                                ("A1 odd 2", ("odd", "A1"), 1)):
+            r = by[key]
+            row[name] = format_estimate(r["y"][rank], r["y_err"][rank])
+            row[f"{name}_value"] = r["y"][rank]
+            row[f"{name}_err"] = r["y_err"][rank]
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("model")
+
+
 def _difference(value: float, error: float, paper: float | None) -> float | None:
     return round((value - paper) / error, 1) if paper is not None and error > 0 else None
 
