@@ -189,7 +189,7 @@ def test_mcrg_irrep_reports_at_smoke():
     """The lattice-anisotropy tables: every sector and irrep per MC step; the third exponent per step and
     per dreamed model, with its error and the irrep it lies in."""
     from dreamrg.profiles import chapter_params
-    from dreamrg.report import mcrg_irreps_dreamed, mcrg_irreps_mc, mcrg_third_mc, third_exponent
+    from dreamrg.report import mcrg_irreps_dreamed, mcrg_irreps_mc, mcrg_third_mc
 
     P = chapter_params("mcrg", "smoke")
     irr = mcrg_irreps_mc("smoke", {"irrep_configs": 2000})
@@ -207,14 +207,3 @@ def test_mcrg_irrep_reports_at_smoke():
     # the barely trained smoke models whose configurations are too frozen say so instead of a number
     assert dr.loc[dr["third_value"].isna(), "note"].str.contains("ill-conditioned").all()
 
-
-def test_third_exponent_counts_e_twice():
-    from dreamrg.report import third_exponent
-
-    rows = [{"parity": "odd", "irrep": "A1", "y": [1.9, -0.4], "y_err": [0.1, 0.1]},
-            {"parity": "even", "irrep": "E", "y": [0.3, 0.3], "y_err": [0.2, 0.2]},
-            {"parity": "even", "irrep": "B1", "y": [0.2], "y_err": [0.05]}]
-    assert third_exponent(rows) == (0.3, 0.2, "even E")
-    assert third_exponent(rows[:2] + [{"parity": "even", "irrep": "A1", "y": [1.0], "y_err": [0.01]}])[2] == "even E"
-    with pytest.raises(ValueError, match="at least 3"):
-        third_exponent(rows[:1])

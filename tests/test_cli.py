@@ -126,6 +126,18 @@ def test_mcrg_cli(tmp_path):
     assert t["y_h"]["value"] != r["y_h"]["value"]
     res = run("mcrg", out, "--n-odd", 12)
     assert res.returncode == 2 and "--n-odd must be between 1 and 11" in res.stderr and not res.stdout
+    # lattice-symmetry sectors: every (sector, irrep) with its dimension, A1 equal to the symmetrised result
+    res = run("mcrg", out, "--irreps", "--json", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    (ir,) = json.loads(res.stdout)
+    assert sum(x["dim"] for x in ir["irreps"]) == 158 and len(ir["irreps"]) == 10
+    a1 = next(x for x in ir["irreps"] if (x["parity"], x["irrep"]) == ("odd", "A1"))
+    assert abs(a1["y"][0] - r["y_h"]["value"]) < 1e-9
+    assert set(ir["third"]) == {"value", "error", "in"}
+    res = run("mcrg", out, "--irreps", "--no-progress")
+    assert res.returncode == 0 and "third exponent of the whole spectrum" in res.stdout
+    res = run("mcrg", out, "--irreps", "--n-even", 3)
+    assert res.returncode == 2 and "cannot be combined" in res.stderr and not res.stdout
     small = tmp_path / "small"
     assert run("mc", "--L", 4, "--n-configs", 50, "--seed", 3, "--out", small, "--no-progress").returncode == 0
     res = run("mcrg", small)

@@ -427,3 +427,13 @@ def test_basis_errors(mc_store):
         acc.result()
     with pytest.raises(ValueError, match="'oriented' basis"):
         mcrg.MCRGAccumulator(4).irrep_result()
+
+
+def test_third_exponent_counts_e_twice():
+    rows = [{"parity": "odd", "irrep": "A1", "y": [1.9, -0.4], "y_err": [0.1, 0.1]},
+            {"parity": "even", "irrep": "E", "y": [0.3, 0.3], "y_err": [0.2, 0.2]},
+            {"parity": "even", "irrep": "B1", "y": [0.2], "y_err": [0.05]}]
+    assert mcrg.third_exponent(rows) == (0.3, 0.2, "even E")
+    assert mcrg.third_exponent(rows[:2] + [{"parity": "even", "irrep": "A1", "y": [1.0], "y_err": [0.01]}])[2] == "even E"
+    with pytest.raises(ValueError, match="at least 3"):
+        mcrg.third_exponent(rows[:1])

@@ -82,6 +82,10 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
                     help="keep only the first N odd operators (1..11; default all)")
     rg.add_argument("--n-even", type=_positive_int, default=None,
                     help="keep only the first N even operators (1..25; default all)")
+    rg.add_argument("--irreps", action="store_true",
+                    help="use the 158 operators one orientation at a time and split T by spin-flip sector and "
+                    "lattice-symmetry irrep (A1, A2, B1, B2, E); prints the leading exponents of each and the "
+                    "third of the whole spectrum")
     rg.add_argument("--json", action="store_true")
     rg.add_argument("--no-progress", action="store_true")
 
@@ -288,17 +292,29 @@ def _cmd_mcrg(args: argparse.Namespace) -> int:
         if value is not None and value > most:
             raise UsageError(f"{name} must be between 1 and {most} (the number of operators in that sector); got {value}")
     trunc = {"n_odd": args.n_odd, "n_even": args.n_even}
+    if args.irreps and (args.n_odd is not None or args.n_even is not None):
+        raise UsageError("--irreps uses all 158 oriented operators; it cannot be combined with --n-odd / --n-even")
     if dream.is_ensemble(args.path):
         ens = dream.open_ensemble(args.path)
         n = min(args.n or ens.count, ens.count)
         batches = (ens.configs(lo, min(lo + 2048, n)) for lo in range(0, n, 2048))
-        results = mcrg.mcrg_from_batches(batches, levels=args.levels, seed=args.seed, n_total=n, check=False,
-                                         **trunc)
+        if args.irreps:
+            accs = mcrg.accumulate_batches(batches, levels=args.levels, seed=args.seed, n_total=n, check=False,
+                                           basis="oriented")
+        else:
+            results = mcrg.mcrg_from_batches(batches, levels=args.levels, seed=args.seed, n_total=n, check=False,
+                                             **trunc)
     elif is_store(args.path):
-        results = mcrg.mcrg_from_store(args.path, levels=args.levels, n=args.n, seed=args.seed, progress=progress,
-                                       **trunc)
+        if args.irreps:
+            accs = mcrg.accumulate_store(args.path, levels=args.levels, n=args.n, seed=args.seed,
+                                         progress=progress, basis="oriented")
+        else:
+            results = mcrg.mcrg_from_store(args.path, levels=args.levels, n=args.n, seed=args.seed,
+                                           progress=progress, **trunc)
     else:
         raise UsageError(f"{args.path} is neither a configuration store nor a dreamed ensemble")
+    if args.irreps:
+        return _print_irreps([[r.to_dict() for r in acc.irrep_result()] for acc in accs], args.json)
     if args.json:
         out = []
         for r in results:
@@ -316,6 +332,29 @@ def _cmd_mcrg(args: argparse.Namespace) -> int:
             print(f"{r.L_fine:>5}->{r.L_coarse:<5} {r.n_configs:>8} {format_estimate(r.y_h, r.y_h_err):>14} "
                   f"{format_estimate(r.y_t, r.y_t_err):>12} {format_estimate(r.y_r1, r.y_r1_err):>12} "
                   f"{format_estimate(r.omega, r.omega_err):>12}")
+    return 0
+
+
+def _print_irreps(steps: list[list[dict]], as_json: bool) -> int:
+    from dreamrg.mcrg import third_exponent
+
+    if as_json:
+        out = []
+        for rows in steps:
+            y3, e3, where = third_exponent(rows)
+            out.append({"L_fine": rows[0]["L_fine"], "L_coarse": rows[0]["L_coarse"], "n": rows[0]["n_configs"],
+                        "third": {"value": y3, "error": e3, "in": where}, "irreps": rows})
+        print(json.dumps(out, indent=1))
+        return 0
+    print(f"{'step':>11} {'n':>8} {'sector':>6} {'irrep':>5} {'dim':>4} {'y1':>12} {'y2':>12}")
+    for rows in steps:
+        for r in rows:
+            ys = [format_estimate(y, e) for y, e in zip(r["y"][:2], r["y_err"][:2])] + ["—", "—"]
+            print(f"{r['L_fine']:>5}->{r['L_coarse']:<5} {r['n_configs']:>8} {r['parity']:>6} {r['irrep']:>5} "
+                  f"{r['dim']:>4} {ys[0]:>12} {ys[1]:>12}")
+        y3, e3, where = third_exponent(rows)
+        print(f"{rows[0]['L_fine']:>5}->{rows[0]['L_coarse']:<5} third exponent of the whole spectrum: "
+              f"{format_estimate(y3, e3)} ({where})")
     return 0
 
 

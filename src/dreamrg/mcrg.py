@@ -179,6 +179,7 @@ __all__ = [
     "symmetry_permutations",
     "irrep_basis",
     "IrrepSpectrum",
+    "third_exponent",
     "enumerate_classes",
     "operators",
     "operators_reference",
@@ -1158,6 +1159,22 @@ class IrrepSpectrum:
                 "L_fine": self.L_fine, "L_coarse": self.L_coarse, "n_configs": self.n_configs,
                 "y": [float(v) for v in self.y[:k]], "y_err": [float(v) for v in self.y_err[:k]]}
 
+
+def third_exponent(rows: list[dict]) -> tuple[float, float, str]:
+    """Third largest exponent of the whole oriented-basis spectrum of one blocking step.
+
+    ``rows``: the irrep rows of one step (:meth:`dreamrg.mcrg.IrrepSpectrum.to_dict`,
+    three leading exponents each, so the three largest overall are among them;
+    an ``E`` eigenvalue counts twice, as in the full 158-operator spectrum).
+    Returns the value, its jackknife error and where it lies (e.g. ``"even B1"``):
+    the "third eigenvalue" of a basis that, unlike the symmetrised one, also
+    holds anisotropic combinations.
+    """
+    cands = sorted(((y, e, f"{r['parity']} {r['irrep']}") for r in rows for y, e in zip(r["y"], r["y_err"])),
+                   key=lambda t: -t[0])
+    if len(cands) < 3:
+        raise ValueError(f"{len(cands)} exponents given; the third largest needs at least 3")
+    return cands[2]
 
 def _check_majority(fine: np.ndarray, coarse: np.ndarray) -> None:
     """Raise if a non-tied 2x2 block of ``fine`` disagrees with ``coarse``."""

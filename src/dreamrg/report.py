@@ -239,23 +239,6 @@ def _irrep_cells(row: dict, n: int = 2) -> dict:
     return out
 
 
-def third_exponent(rows: list[dict]) -> tuple[float, float, str]:
-    """Third largest exponent of the whole oriented-basis spectrum of one blocking step.
-
-    ``rows``: the irrep rows of one step (:meth:`dreamrg.mcrg.IrrepSpectrum.to_dict`,
-    three leading exponents each, so the three largest overall are among them;
-    an ``E`` eigenvalue counts twice, as in the full 158-operator spectrum).
-    Returns the value, its jackknife error and where it lies (e.g. ``"even B1"``):
-    the "third eigenvalue" of a basis that, unlike the symmetrised one, also
-    holds anisotropic combinations.
-    """
-    cands = sorted(((y, e, f"{r['parity']} {r['irrep']}") for r in rows for y, e in zip(r["y"], r["y_err"])),
-                   key=lambda t: -t[0])
-    if len(cands) < 3:
-        raise ValueError(f"{len(cands)} exponents given; the third largest needs at least 3")
-    return cands[2]
-
-
 def mcrg_irreps_mc(profile: str, overrides: dict | None = None) -> pd.DataFrame:
     """𝒯 of MC configurations split by spin-flip sector and D4 irrep (oriented basis; cached).
 
@@ -285,7 +268,7 @@ def mcrg_third_mc(profile: str, overrides: dict | None = None) -> pd.DataFrame:
     (the symmetrised basis's candidate for the redundant exponent). Reads the
     cache of :func:`mcrg_irreps_mc`.
     """
-    from dreamrg import mc
+    from dreamrg import mc, mcrg
 
     P = chapter_params("mcrg", profile, overrides)
     MC = chapter_params("monte_carlo", profile)
@@ -297,7 +280,7 @@ def mcrg_third_mc(profile: str, overrides: dict | None = None) -> pd.DataFrame:
             continue
         for step in sorted({r["step"] for r in res}):
             sub = [r for r in res if r["step"] == step]
-            y3, e3, where = third_exponent(sub)
+            y3, e3, where = mcrg.third_exponent(sub)
             a1 = next(r for r in sub if (r["parity"], r["irrep"]) == ("odd", "A1"))
             rows.append({"L": L, "step": f"{sub[0]['L_fine']}→{sub[0]['L_coarse']}", "configs": sub[0]["n_configs"],
                          "third": format_estimate(y3, e3), "third in": where,
@@ -312,11 +295,12 @@ def mcrg_irreps_dreamed(profile: str, overrides: dict | None = None) -> pd.DataF
     The models and dreaming parameters of :func:`mcrg_dreamed`, with
     ``irrep_configs`` configurations each, blocked once at the final size.
     Columns: the third largest exponent of the whole spectrum (``third``, with
-    ``third in`` naming its sector and irrep; see :func:`third_exponent`),
+    ``third in`` naming its sector and irrep; see :func:`dreamrg.mcrg.third_exponent`),
     ``B1``/``B2`` (formatted), their ``*_value``/``*_err``, and the second odd
     A1 exponent (``A1 odd 2``, our identification of the paper's redundant
     exponent in the symmetrised basis).
     """
+    from dreamrg import mcrg
     from dreamrg.dream import DreamParams, mcrg_irreps
 
     P = chapter_params("mcrg", profile, overrides)
@@ -331,7 +315,7 @@ def mcrg_irreps_dreamed(profile: str, overrides: dict | None = None) -> pd.DataF
             rows.append(row | {"note": res[0]["error"]})
             continue
         by = {(r["parity"], r["irrep"]): r for r in res}
-        y3, e3, where = third_exponent(res)
+        y3, e3, where = mcrg.third_exponent(res)
         row |= {"third": format_estimate(y3, e3), "third_value": y3, "third_err": e3, "third in": where}
         for name, key, rank in (("B1", ("even", "B1"), 0), ("B2", ("even", "B2"), 0),
                                 ("A1 odd 2", ("odd", "A1"), 1)):
