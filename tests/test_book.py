@@ -207,3 +207,18 @@ def test_mcrg_irrep_reports_at_smoke():
     # the barely trained smoke models whose configurations are too frozen say so instead of a number
     assert dr.loc[dr["third_value"].isna(), "note"].str.contains("ill-conditioned").all()
 
+
+
+def test_chapter_execution_logs_no_kernel_warning(tmp_path, capfd):
+    """ipykernel >= 7.3 warns about unencrypted kernel sockets on every start; the book's kernels are encrypted."""
+    import zmq
+
+    from dreamrg.bookrun import _kernel_manager_class, execute_chapter
+
+    if not zmq.has("curve"):
+        pytest.skip("pyzmq without CurveZMQ: kernel sockets cannot be encrypted here")
+    assert _kernel_manager_class()().transport_encryption == "auto"
+    out = execute_chapter(ROOT, "intro", "smoke", tmp_path)
+    assert out.exists()
+    captured = capfd.readouterr()
+    assert "WARNING" not in captured.err and "without encryption" not in captured.err, captured.err[-500:]

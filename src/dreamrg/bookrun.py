@@ -83,6 +83,30 @@ def parse_overrides(items: list[str], profile: str, chapters: list[str]) -> dict
     return out
 
 
+def _kernel_manager_class() -> type:
+    """Kernel manager for papermill: Curve-encrypted kernel sockets when pyzmq supports them.
+
+    ipykernel ≥ 7.3 warns on every start of a kernel whose TCP sockets are not
+    encrypted; with ``transport_encryption = "auto"`` jupyter_client provisions
+    the keys for kernels that declare Curve support, so chapter execution logs
+    no warning. Without Curve in pyzmq (or an older jupyter_client) the plain
+    manager is used.
+    """
+    import zmq
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    if not zmq.has("curve") or "transport_encryption" not in AsyncKernelManager.class_trait_names():
+        return AsyncKernelManager
+
+    class EncryptedKernelManager(AsyncKernelManager):
+        @default("transport_encryption")
+        def _encrypt_when_possible(self) -> str:
+            return "auto"
+
+    return EncryptedKernelManager
+
+
 def execute_chapter(root: Path, chapter: str, profile: str, out_dir: Path,
                     overrides: dict[str, Any] | None = None) -> Path:
     """Execute one chapter with papermill; returns the executed notebook path (written atomically).
@@ -106,6 +130,7 @@ def execute_chapter(root: Path, chapter: str, profile: str, out_dir: Path,
         papermill.execute_notebook(
             nb, str(tmp), parameters=parameters if has_params else {},
             cwd=str(root / "book"), kernel_name="python3", progress_bar=False, log_output=False,
+            kernel_manager_class=_kernel_manager_class(),
         )
     except papermill.PapermillExecutionError as exc:
         # the last good execution (if any) stays in place; the failed one is kept outside the book's
