@@ -139,10 +139,9 @@ leading B1 exponent is 0.160(14) at the first blocking step and 0.049(15)
 at the second, the leading B2 one -0.006(21) and 0.005(37): the third
 largest exponents of the whole spectrum, near 0.1 and vanishing as the
 flow approaches the fixed point, as the paper's Fig. 10(c) describes its
-"redundant" exponent. The authors' released
-code uses one orientation per class, whose span contains such
-anisotropic combinations; we take this as the likely identity of the
-paper's "most relevant redundant" exponent.
+"redundant" exponent. The authors' released code uses one orientation per
+class, whose span contains such anisotropic combinations; we take this as
+the likely identity of the paper's "most relevant redundant" exponent.
 
 Streaming: :class:`MCRGAccumulator` keeps only sums of products (float64,
 centred on an integer reference taken from the first batch, so the sums of
