@@ -258,7 +258,7 @@ def test_degenerate_data_errors_or_finite():
     one = random_spins(rng, 1, 16)
     same = np.repeat(one, 200, axis=0)
     mu, _ = majority_rule(same, rng)
-    with pytest.raises(ValueError, match="condition number"):
+    with pytest.raises(mcrg.IllConditionedError, match="condition number"):
         mcrg.rg_exponents(same, mu)
     # fewer distinct configurations than operators: rank-deficient correlations
     few = np.repeat(random_spins(rng, 20, 16), 10, axis=0)
@@ -427,6 +427,32 @@ def test_basis_errors(mc_store):
         acc.result()
     with pytest.raises(ValueError, match="'oriented' basis"):
         mcrg.MCRGAccumulator(4).irrep_result()
+
+
+def test_irrep_rows_report_singular_data(mc_store):
+    """Too few configurations for 158 operators: one "error" row, not an exception; enough: all rows."""
+    few = mcrg.accumulate_store(mc_store, levels=1, n=16, seed=7, n_bins=8, progress=False, basis="oriented")
+    with pytest.raises(mcrg.IllConditionedError, match="ill-conditioned"):
+        few[0].irrep_result()
+    rows = mcrg.irrep_rows(few)
+    assert len(rows) == 1 and set(rows[0]) == {"error"} and "ill-conditioned" in rows[0]["error"]
+    accs = mcrg.accumulate_store(mc_store, levels=2, seed=7, n_bins=32, progress=False, basis="oriented")
+    rows = mcrg.irrep_rows(accs)
+    assert [r["step"] for r in rows] == sorted(r["step"] for r in rows) and {r["step"] for r in rows} == {0, 1}
+    assert sum(r["dim"] for r in rows if r["step"] == 0) == 158
+    # bad data other than conditioning still raises
+    with pytest.raises(ValueError, match="'oriented' basis"):
+        mcrg.irrep_rows([mcrg.MCRGAccumulator(4)])
+
+
+def test_symmetry_permutations_are_fresh_copies():
+    P = mcrg.symmetry_permutations()
+    ref = P.copy()
+    P[:] = 0.0  # the caller's copy is writable; the module's cached matrices stay intact
+    Q = mcrg.symmetry_permutations()
+    np.testing.assert_array_equal(Q, ref)
+    assert Q.flags.writeable and np.all(Q.sum(axis=1) == 1)
+    np.testing.assert_array_equal(mcrg.irrep_basis("even", "A1").shape, (158, 25))
 
 
 def test_third_exponent_counts_e_twice():

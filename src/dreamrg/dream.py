@@ -333,7 +333,7 @@ def mcrg_summary(model: torch.nn.Module, params: DreamParams, n_configs: int, *,
     holds only ``"error"`` with the reason.
     """
     from dreamrg import cache
-    from dreamrg.mcrg import mcrg_from_batches
+    from dreamrg.mcrg import IllConditionedError, mcrg_from_batches
 
     key = asdict(params) | {"model_id": model_id(model), "n_configs": int(n_configs), "seed": seed,
                             "n_bins": n_bins}
@@ -345,9 +345,7 @@ def mcrg_summary(model: torch.nn.Module, params: DreamParams, n_configs: int, *,
         try:
             res = mcrg_from_batches(iter_final_batches(model, params, n_configs), levels=1, seed=seed,
                                     n_total=n_configs, n_bins=n_bins, check=False)[0]
-        except ValueError as exc:
-            if "ill-conditioned" not in str(exc):
-                raise
+        except IllConditionedError as exc:
             # e.g. a poorly trained model dreaming nearly frozen configurations: report, do not hide
             return {"error": str(exc), "seconds": time.perf_counter() - t0}
         return res.to_dict() | {"seconds": time.perf_counter() - t0}
@@ -365,19 +363,13 @@ def mcrg_irreps(model: torch.nn.Module, params: DreamParams, n_configs: int, *, 
     ``"error"`` if a correlation matrix is singular.
     """
     from dreamrg import cache
-    from dreamrg.mcrg import accumulate_batches
+    from dreamrg.mcrg import accumulate_batches, irrep_rows
 
     key = asdict(params) | {"model_id": model_id(model), "n_configs": int(n_configs), "seed": seed,
                             "n_bins": n_bins, "basis": "oriented"}
 
     def compute() -> list[dict]:
-        acc = accumulate_batches(iter_final_batches(model, params, n_configs), levels=1, seed=seed,
-                                 n_total=n_configs, n_bins=n_bins, check=False, basis="oriented")[0]
-        try:
-            return [r.to_dict() for r in acc.irrep_result()]
-        except ValueError as exc:
-            if "ill-conditioned" not in str(exc):
-                raise
-            return [{"error": str(exc)}]
+        return irrep_rows(accumulate_batches(iter_final_batches(model, params, n_configs), levels=1, seed=seed,
+                                             n_total=n_configs, n_bins=n_bins, check=False, basis="oriented"))
 
     return cache.cached_json("mcrg", f"dream-irreps-{model_id(model)}", key, compute)

@@ -262,7 +262,7 @@ def mcrg_irreps(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int =
     operators) gives one row holding only ``"error"``.
     """
     from dreamrg import cache
-    from dreamrg.mcrg import accumulate_store
+    from dreamrg.mcrg import accumulate_store, irrep_rows
 
     params = MCParams(L=L, seed=seed)
     key = _mcrg_key(params, n_configs, levels, n_bins) | {"basis": "oriented"}
@@ -271,12 +271,7 @@ def mcrg_irreps(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int =
         path = cached_run(params, n_configs, progress=progress)
         accs = accumulate_store(path, levels=levels, n=n_configs, seed=seed, n_bins=n_bins, progress=progress,
                                 basis="oriented")
-        try:
-            return [r.to_dict() for acc in accs for r in acc.irrep_result()]
-        except ValueError as exc:
-            if "ill-conditioned" not in str(exc):
-                raise
-            return [{"error": str(exc)}]
+        return irrep_rows(accs)
 
     return cache.cached_json("mcrg", f"mc-irreps-L{L}", key, compute)
 

@@ -159,6 +159,7 @@ correlation matrices can be non-singular.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Iterable, Sequence
@@ -177,7 +178,9 @@ __all__ = [
     "D4_CHARACTERS",
     "symmetry_permutations",
     "irrep_basis",
+    "irrep_rows",
     "IrrepSpectrum",
+    "IllConditionedError",
     "third_exponent",
     "enumerate_classes",
     "operators",
@@ -196,6 +199,10 @@ MIN_L_FINE = 8
 MIN_L_OPERATORS = 3
 #: default bound on the condition number of the standardised coarse correlation matrix
 DEFAULT_MAX_COND = 1e10
+
+
+class IllConditionedError(ValueError):
+    """A correlation matrix of 𝒯 is singular or ill-conditioned (too few or degenerate configurations)."""
 
 Site = tuple[int, int]
 
@@ -411,11 +418,18 @@ def symmetry_permutations() -> np.ndarray:
         or reflecting a configuration permutes its oriented operators by one
         of these matrices (tested).
     """
+    return _permutations().copy()
+
+
+@functools.cache
+def _permutations() -> np.ndarray:
+    """Read-only :func:`symmetry_permutations`, built once per process."""
     pos = {o: i for i, (_, o) in enumerate(ORIENTED)}
     P = np.zeros((len(_D4), N_ORIENTED, N_ORIENTED))
     for g, sym in enumerate(_D4):
         for i, (_, o) in enumerate(ORIENTED):
             P[g, pos[_normalise(sym(y, x) for y, x in o)], i] = 1.0
+    P.flags.writeable = False
     return P
 
 
@@ -439,7 +453,7 @@ def irrep_basis(parity: str, irrep: str) -> np.ndarray:
     if irrep not in D4_CHARACTERS:
         raise ValueError(f"unknown D4 irrep {irrep!r}; allowed: {', '.join(D4_CHARACTERS)}")
     chi = D4_CHARACTERS[irrep]
-    proj = (chi[0] / 8.0) * np.tensordot(np.asarray(chi, dtype=float), symmetry_permutations(), axes=1)
+    proj = (chi[0] / 8.0) * np.tensordot(np.asarray(chi, dtype=float), _permutations(), axes=1)
     mask = np.array([OPERATORS[a].parity == parity for a, _ in ORIENTED])
     proj = proj * mask[:, None] * mask[None, :]
     w, v = np.linalg.eigh(0.5 * (proj + proj.T))
@@ -702,7 +716,7 @@ def _t_matrix(moments: dict[str, np.ndarray], idx: np.ndarray, max_cond: float, 
         if not cond <= max_cond:
             bad = [OPERATORS[i].label for i, v in zip(idx, np.diag(mat)) if not v > 0]
             extra = f"; operators without fluctuations: {', '.join(bad)}" if bad else ""
-            raise ValueError(
+            raise IllConditionedError(
                 f"{what}: the {level} is singular or ill-conditioned (condition number of the "
                 f"standardised matrix = {cond:.3g} > max_cond = {max_cond:.3g}){extra}. "
                 "Too few or nearly degenerate configurations (e.g. duplicates, frozen states) -- "
@@ -1081,7 +1095,7 @@ class MCRGAccumulator:
         if np.any(sizes == 0):
             raise ValueError(f"a jackknife bin is empty ({self._n} configurations, {self.n_bins} bins)")
         # P_g A P_gᵀ for a permutation matrix P_g is A with rows and columns re-indexed
-        inverse = [np.argmax(Pg, axis=1) for Pg in symmetry_permutations()]
+        inverse = [np.argmax(Pg, axis=1) for Pg in _permutations()]
 
         def symmetrised(mom: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
             n = mom["n"]
@@ -1096,7 +1110,7 @@ class MCRGAccumulator:
             Mq = 0.5 * (Mq + Mq.T)
             cond = _standardised_cond(Mq)
             if not cond <= max_cond:
-                raise ValueError(f"{what}: the coarse-level matrix is singular or ill-conditioned "
+                raise IllConditionedError(f"{what}: the coarse-level matrix is singular or ill-conditioned "
                                  f"(standardised condition number {cond:.3g} > max_cond = {max_cond:.3g}); "
                                  "use more independent configurations")
             return _spectrum(np.linalg.solve(Mq, Q.T @ N @ Q))
@@ -1393,6 +1407,19 @@ def accumulate_store(path: str | Path, *, levels: int = 1, n: int | None = None,
         return accumulate_batches(st.iter_batches(batch_size, 0, total), levels=levels, seed=seed,
                                   n=total, n_total=total, n_bins=n_bins, threads=threads, check=False,
                                   progress=bar, basis=basis)
+
+
+def irrep_rows(accumulators: Sequence[MCRGAccumulator], *, max_cond: float = DEFAULT_MAX_COND) -> list[dict]:
+    """:meth:`MCRGAccumulator.irrep_result` of every blocking step as dict rows (step order).
+
+    If a correlation matrix is singular (too few configurations for the 158
+    operators, or nearly frozen ones) the analysis is reported, not raised:
+    the result is a single row holding only ``"error"`` with the reason.
+    """
+    try:
+        return [r.to_dict() for acc in accumulators for r in acc.irrep_result(max_cond=max_cond)]
+    except IllConditionedError as exc:
+        return [{"error": str(exc)}]
 
 
 #: Default truncations (n_odd, n_even) of :func:`truncation_scan`: from the magnetisation and the
