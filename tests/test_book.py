@@ -162,6 +162,18 @@ def test_status_lists_every_number_of_tables_iii_and_iv():
                 assert e > 0 and math.isclose(d_, round((v - paper) / e, 1))
 
 
+def test_table_iv_compares_rsrg_at_the_dreamed_size():
+    """The paper's Table IV takes RSRG from configurations of size 128, for MC as for the dreamed ones."""
+    from dreamrg.report import mcrg_reference_size, table_iv
+
+    assert mcrg_reference_size("paper") == mcrg_reference_size("quick") == 128
+    assert mcrg_reference_size("smoke") == 16
+    assert mcrg_reference_size("smoke", {"mc_sizes": [16, 32]}) == 16
+    assert mcrg_reference_size("smoke", {"mc_sizes": [32]}) == 32      # not simulated: the largest size
+    t4 = table_iv("smoke", {"mc_sizes": [16, 32]})
+    assert t4.loc["MC", "RSRG step"] == "16→8"
+
+
 def test_failing_chapter_is_one_clear_error_and_keeps_the_last_good_run(tmp_path):
     from dreamrg.bookrun import ChapterFailed, execute_chapter
 
