@@ -28,21 +28,12 @@ from typing import Any
 
 import yaml
 
+from dreamrg.paths import repo_root
 from dreamrg.profiles import PROFILES
 
 
 class ChapterFailed(RuntimeError):
     """A chapter raised while papermill executed it."""
-
-
-def repo_root() -> Path:
-    here = Path(__file__).resolve().parents[2]
-    if (here / "book" / "_toc.yml").is_file():
-        return here
-    cwd = Path.cwd()
-    if (cwd / "book" / "_toc.yml").is_file():
-        return cwd
-    raise FileNotFoundError("cannot find the dreamrg book (book/_toc.yml); run from the repository root")
 
 
 def toc_chapters(root: Path) -> list[str]:

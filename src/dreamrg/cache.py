@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from dreamrg.paths import data_dir
+
 #: bump a stage's number when its code changes the numbers it produces
 STAGE_VERSIONS: dict[str, int] = {
     "mc": 2,
@@ -30,16 +32,6 @@ STAGE_VERSIONS: dict[str, int] = {
     "ensembles": 1,
     "mcrg": 2,
 }
-
-
-def data_dir() -> Path:
-    env = os.environ.get("DREAMRG_DATA")
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[2]
-    if (repo / "pyproject.toml").is_file():
-        return repo / "data"
-    return Path.cwd() / "data"
 
 
 def key(stage: str, params: dict[str, Any]) -> str:

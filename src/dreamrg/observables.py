@@ -23,36 +23,13 @@ configuration (16 bytes), never the configurations themselves.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-
+from collections.abc import Iterable
 import numpy as np
+
+from dreamrg.stats import Estimate, format_estimate, jackknife, tau_int
 
 #: observable names in the order used by tables and the JSON output
 OBSERVABLES: tuple[str, ...] = ("chi", "c_me", "c", "U4", "abs_m", "e")
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A value with its one-standard-deviation error."""
-
-    value: float
-    error: float
-
-    def to_dict(self) -> dict[str, float]:
-        return {"value": float(self.value), "error": float(self.error)}
-
-    def __format__(self, spec: str) -> str:
-        return format_estimate(self.value, self.error)
-
-
-def format_estimate(value: float, error: float, digits: int = 2) -> str:
-    """Format ``value(error)`` with ``digits`` significant digits of the error, e.g. 1.2345(67)."""
-    if not np.isfinite(error) or error <= 0:
-        return f"{value:.6g}"
-    decimals = max(0, digits - 1 - int(math.floor(math.log10(error))))
-    err_digits = round(error * 10**decimals)
-    return f"{value:.{decimals}f}({err_digits})"
 
 
 def magnetization_energy(spins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -97,38 +74,6 @@ def _estimators(mom: np.ndarray, L: int) -> np.ndarray:
     return np.stack([chi, c_me, c, u4, am, e1], axis=-1)
 
 
-def jackknife(func: Callable[[np.ndarray], np.ndarray], samples: np.ndarray, n_bins: int = 100) -> tuple[np.ndarray, np.ndarray]:
-    """Binned jackknife of ``func(mean of samples)``.
-
-    Parameters
-    ----------
-    func : callable
-        Maps averaged samples of shape (..., k) to estimates of shape (..., q).
-    samples : ndarray, shape (n, k)
-        Per-sample quantities in their natural (time) order.
-    n_bins : int
-        Number of jackknife bins; the trailing ``n % n_bins`` samples are dropped
-        from the bins (they still enter the central value).
-
-    Returns
-    -------
-    value, error : ndarrays of shape (q,)
-    """
-    samples = np.asarray(samples, dtype=np.float64)
-    n = samples.shape[0]
-    value = func(samples.mean(axis=0))
-    nb = min(n_bins, n)
-    if nb < 2:
-        return value, np.full_like(value, np.nan)
-    size = n // nb
-    sums = samples[: nb * size].reshape(nb, size, -1).sum(axis=1)
-    total = sums.sum(axis=0)
-    loo = (total[None, :] - sums) / ((nb - 1) * size)
-    est = func(loo)
-    error = np.sqrt((nb - 1) / nb * ((est - est.mean(axis=0)) ** 2).sum(axis=0))
-    return value, error
-
-
 def fss_observables(m: np.ndarray, e: np.ndarray, L: int, n_bins: int = 100) -> dict[str, Estimate]:
     """χ, c_me, c, U4, <|m|>, <e> with jackknife errors from per-configuration m and e."""
     m = np.asarray(m, dtype=np.float64)
@@ -137,39 +82,6 @@ def fss_observables(m: np.ndarray, e: np.ndarray, L: int, n_bins: int = 100) -> 
         raise ValueError(f"m and e must be equal-length non-empty 1-d arrays; got {m.shape} and {e.shape}")
     value, error = jackknife(lambda mom: _estimators(mom, L), _moments(m, e), n_bins=n_bins)
     return {name: Estimate(float(v), float(s)) for name, v, s in zip(OBSERVABLES, value, error)}
-
-
-def tau_int(x: np.ndarray, c: float = 6.0) -> tuple[float, float]:
-    """Integrated autocorrelation time with Sokal's automatic window.
-
-    τ_int = ½ + Σ_{t=1}^{W} ρ(t), with the smallest window W such that
-    W ≥ c·τ_int(W). τ_int = ½ for independent samples (the convention in which
-    the variance of the mean is 2τ_int σ²/n).
-
-    Returns
-    -------
-    tau, error : float
-        The estimate and its Madras–Sokal error √(2(2W+1)/n)·τ.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    n = x.size
-    if n < 4:
-        raise ValueError(f"need at least 4 samples for an autocorrelation time; got {n}")
-    y = x - x.mean()
-    var = float(np.dot(y, y)) / n
-    if var == 0.0:
-        return 0.5, 0.0
-    nfft = 1 << (2 * n - 1).bit_length()
-    f = np.fft.rfft(y, nfft)
-    acf = np.fft.irfft(f * np.conj(f), nfft)[:n] / (n * var)
-    tau = 0.5
-    window = n - 1
-    for t in range(1, n):
-        tau += acf[t]
-        if t >= c * tau:
-            window = t
-            break
-    return float(tau), float(tau * math.sqrt(2.0 * (2 * window + 1) / n))
 
 
 class SeriesAccumulator:

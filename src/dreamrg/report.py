@@ -503,7 +503,7 @@ def authors_two_layer_models(path=None, L_t: int = 32, M: int = 1_000_000) -> di
     from pathlib import Path
 
     from dreamrg import models
-    from dreamrg.bookrun import repo_root
+    from dreamrg.paths import repo_root
 
     path = Path(path) if path else repo_root().parent / "shared" / "authors-release" / "released_models.json"
     if not path.is_file():
@@ -557,7 +557,7 @@ def show_snapshot(chapter: str, profile: str = "paper", current: str | None = No
 
     from IPython.display import Image, Markdown, display
 
-    from dreamrg.bookrun import repo_root
+    from dreamrg.paths import repo_root
 
     if current == profile:
         return
