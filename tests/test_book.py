@@ -106,13 +106,13 @@ def test_chapter_without_parameters_refuses_overrides(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_report_helpers_apply_the_chapter_overrides():
-    from dreamrg.report import mcrg_mc
+def test_experiments_apply_the_chapter_overrides():
+    from dreamrg.experiments import mcrg_mc
 
     default = mcrg_mc("smoke")
     custom = mcrg_mc("smoke", {"mc_configs": 200})
     assert list(custom) == list(default) == [16]
-    assert default[16][0]["n_configs"] == 1000 and custom[16][0]["n_configs"] == 200
+    assert default[16][0].n_configs == 1000 and custom[16][0].n_configs == 200
 
 
 def test_status_lists_every_number_of_tables_iii_and_iv():
@@ -122,7 +122,7 @@ def test_status_lists_every_number_of_tables_iii_and_iv():
 
     from dreamrg.paper_values import TABLE_III, TABLE_IV
     from dreamrg.profiles import chapter_params
-    from dreamrg.report import table_iii_long, table_iv_long
+    from dreamrg.tables import table_iii_long, table_iv_long
 
     trained = chapter_params("training", "smoke")["ks"]
 
@@ -164,7 +164,8 @@ def test_status_lists_every_number_of_tables_iii_and_iv():
 
 def test_table_iv_compares_rsrg_at_the_dreamed_size():
     """The paper's Table IV takes RSRG from configurations of size 128, for MC as for the dreamed ones."""
-    from dreamrg.report import mcrg_reference_size, table_iv
+    from dreamrg.experiments import mcrg_reference_size
+    from dreamrg.tables import table_iv
 
     assert mcrg_reference_size("paper") == mcrg_reference_size("quick") == 128
     assert mcrg_reference_size("smoke") == 16
@@ -201,7 +202,7 @@ def test_mcrg_irrep_reports_at_smoke():
     """The lattice-anisotropy tables: every sector and irrep per MC step; the third exponent per step and
     per dreamed model, with its error and the irrep it lies in."""
     from dreamrg.profiles import chapter_params
-    from dreamrg.report import mcrg_irreps_dreamed, mcrg_irreps_mc, mcrg_third_mc
+    from dreamrg.tables import mcrg_irreps_dreamed, mcrg_irreps_mc, mcrg_third_mc
 
     P = chapter_params("mcrg", "smoke")
     irr = mcrg_irreps_mc("smoke", {"irrep_configs": 2000})

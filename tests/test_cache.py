@@ -47,17 +47,20 @@ def _by_entry(rows):
 
 
 def test_inventory_reports_what_each_entry_holds_and_who_writes_it(own_cache):
-    """`cache.inventory` (and `dreamrg cache`) read each kind of entry: configurations and chains stored,
+    """`runs.inventory.inventory` (and `dreamrg cache`) read each kind of entry: configurations and chains stored,
     a trained model's epochs, a checkpointed run's position, a JSON result, an empty or damaged entry;
     the writer column names the process holding the entry's writer lock."""
     import json
     import pathlib
 
     from dreamrg import cli, dream, mc, store
+    from dreamrg.runs.ensembles import cached_ensemble
+    from dreamrg.runs.inventory import inventory
+    from dreamrg.runs.mc import cached_store
 
-    mc_path = mc.cached_run(mc.MCParams(L=4, seed=1, chunk_size=8), 16, progress=False)
-    dream.cached_ensemble(models.SymmetricUpscaler(3), dream.DreamParams(n_up=2, seed=1, batch_size=8), 10,
-                          progress=False)
+    mc_path = cached_store(mc.MCParams(L=4, seed=1, chunk_size=8), 16, progress=False)
+    cached_ensemble(models.SymmetricUpscaler(3), dream.DreamParams(n_up=2, seed=1, batch_size=8), 10,
+                    progress=False)
     model = models.SymmetricUpscaler(3)
     train.save_model(cache.entry("models", "done", {"a": 1}) / "model.json", model,
                      {"history": {"epoch": [1, 2, 3], "returned_epoch": 2}})
@@ -68,22 +71,22 @@ def test_inventory_reports_what_each_entry_holds_and_who_writes_it(own_cache):
     cache.cached_json("observables", "obs", {"b": 1}, lambda: {"x": 1})
     cache.entry("mcrg", "nothing", {"c": 1})
 
-    rows = _by_entry(cache.inventory())
+    rows = _by_entry(inventory())
     assert rows["L4-sw"]["progress"] == "16 configurations"
     assert rows["SymmetricUpscaler-" + dream.model_id(model) + "-n2"]["progress"] == "10 chains to L=4"
     assert rows["done"]["progress"] == "trained (3 epochs, epoch 2 kept)"
     assert rows["running"]["progress"] == "training: 2 epochs done (last validation loss 1.25), epoch 3 300 samples in"
     assert rows["broken"]["progress"].startswith("unreadable (")
     assert rows["obs"]["progress"] == "result" and rows["nothing"]["progress"] == "empty"
-    assert [r["stage"] for r in cache.inventory(["models"])] == ["models"] * 3
+    assert [r["stage"] for r in inventory(["models"])] == ["models"] * 3
     assert all(r["writer"] is None for r in rows.values())
     with pytest.raises(ValueError, match=r"unknown cache stage\(s\) \['model'\]; known: \['ensembles'"):
-        cache.inventory(["model"])
+        inventory(["model"])
 
     if not pathlib.Path("/proc/locks").exists():
         pytest.skip("writer detection reads Linux's /proc/locks")
     with store.writer_lock(mc_path, "configuration store"):
-        rows = _by_entry(cache.inventory())
+        rows = _by_entry(inventory())
         assert rows["L4-sw"]["writer"] == os.getpid()
         assert sum(r["writer"] is not None for r in rows.values()) == 1
         assert cli.main(["cache", "--writing", "--json"]) == 0

@@ -73,6 +73,7 @@ def test_mc_prints_observables_and_observables_json(tmp_path):
     assert len(rows) == 1 and rows[0]["L"] == 8
     for key in ("chi", "c_me", "c", "U4", "abs_m", "e"):
         assert set(rows[0][key]) == {"value", "error"} and rows[0][key]["error"] > 0
+    assert set(rows[0]["tau_int_m2"]) == {"value", "error"}      # the JSON of SizeSummary.to_dict
 
 
 def test_mc_import_cli(tmp_path):
@@ -113,27 +114,26 @@ def test_mcrg_cli(tmp_path):
     assert run("mc", "--L", 16, "--n-configs", 2000, "--seed", 3, "--out", out, "--no-progress").returncode == 0
     res = run("mcrg", out, "--json", "--no-progress")
     assert res.returncode == 0, res.stderr
-    (r,) = json.loads(res.stdout)
-    for key in ("y_h", "y_t", "y_redundant", "omega"):
-        assert set(r[key]) == {"value", "error"}
-    assert len(r["eigenvalues"]["odd"]) == 11 and len(r["eigenvalues"]["even"]) == 25
-    assert abs(r["y_h"]["value"] - 1.875) < 0.03
+    (r,) = json.loads(res.stdout)                      # the JSON of MCRGResult.to_dict, as the cache holds it
+    for key in ("y_h", "y_t", "y_r1", "omega"):
+        assert r[key + "_err"] > 0
+    assert len(r["odd_y"]) == 11 and len(r["even_y"]) == 25
+    assert abs(r["y_h"] - 1.875) < 0.03
     # a truncated operator set: fewer eigenvalues; out of range is one clear error before any work
     res = run("mcrg", out, "--json", "--no-progress", "--n-odd", 2, "--n-even", 3)
     assert res.returncode == 0, res.stderr
     (t,) = json.loads(res.stdout)
-    assert len(t["eigenvalues"]["odd"]) == 2 and len(t["eigenvalues"]["even"]) == 3
-    assert t["y_h"]["value"] != r["y_h"]["value"]
+    assert len(t["odd_y"]) == 2 and len(t["even_y"]) == 3
+    assert t["y_h"] != r["y_h"]
     res = run("mcrg", out, "--n-odd", 12)
     assert res.returncode == 2 and "--n-odd must be between 1 and 11" in res.stderr and not res.stdout
     # lattice-symmetry sectors: every (sector, irrep) with its dimension, A1 equal to the symmetrised result
     res = run("mcrg", out, "--irreps", "--json", "--no-progress")
     assert res.returncode == 0, res.stderr
-    (ir,) = json.loads(res.stdout)
-    assert sum(x["dim"] for x in ir["irreps"]) == 158 and len(ir["irreps"]) == 10
-    a1 = next(x for x in ir["irreps"] if (x["parity"], x["irrep"]) == ("odd", "A1"))
-    assert abs(a1["y"][0] - r["y_h"]["value"]) < 1e-9
-    assert set(ir["third"]) == {"value", "error", "in"}
+    ir = json.loads(res.stdout)                        # IrrepRun.to_dict: one row per (step, sector, irrep)
+    assert sum(x["dim"] for x in ir) == 158 and len(ir) == 10 and {x["step"] for x in ir} == {0}
+    a1 = next(x for x in ir if (x["parity"], x["irrep"]) == ("odd", "A1"))
+    assert abs(a1["y"][0] - r["y_h"]) < 1e-9
     res = run("mcrg", out, "--irreps", "--no-progress")
     assert res.returncode == 0 and "third exponent of the whole spectrum" in res.stdout
     res = run("mcrg", out, "--irreps", "--n-even", 3)

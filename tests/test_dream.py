@@ -23,7 +23,7 @@ def test_ensemble_matches_its_configurations(tmp_path):
     assert np.array_equal(m, m2) and np.array_equal(e, e2)
     s = fss.ensemble_summaries(tmp_path / "e")[16]
     direct = fss_observables(m, e, 16)
-    assert s["chi"]["value"] == pytest.approx(direct["chi"].value)
+    assert s.chi.value == pytest.approx(direct["chi"].value)
 
 
 def test_resume_is_bit_identical(tmp_path):
@@ -40,7 +40,7 @@ def test_resume_is_bit_identical(tmp_path):
 def test_joint_exponents_use_correlated_sizes(tmp_path):
     ens = dream.run(K3, dream.DreamParams(n_up=5, seed=1, batch_size=500), 2000, tmp_path / "e", progress=False)
     exps = fss.joint_pair_exponents(tmp_path / "e", n_bins=50)
-    est = exps[(32, 8)]["gamma_nu"]
+    est = exps[(32, 8)].gamma_nu
     chi = {L: fss_observables(*ens.series(L), L)["chi"].value for L in (8, 32)}
     assert est.value == pytest.approx(np.log(chi[32] / chi[8]) / np.log(4))
     assert 0 < est.error < 0.05

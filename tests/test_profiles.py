@@ -61,7 +61,7 @@ def test_overrides_of_the_right_kind_are_taken():
 
 def test_weighted_models_use_their_own_batch_size():
     from dreamrg.profiles import chapter_params
-    from dreamrg.report import single_layer_params
+    from dreamrg.experiments import single_layer_params
 
     P = chapter_params("training", "paper")
     assert single_layer_params(P, 7, False).batch_size == 50_000
@@ -84,7 +84,7 @@ def test_chapters_show_a_kernel_size_that_is_trained(profile):
 
 
 def test_untrained_kernel_size_is_one_clear_error():
-    from dreamrg.report import trained_model
+    from dreamrg.experiments import trained_model
 
     with pytest.raises(ValueError, match=r"k = 4: no model of that size is trained at profile 'smoke'; trained: \[3, 5\]"):
         trained_model("smoke", 4)

@@ -283,9 +283,11 @@ def test_patience_returns_the_best_epoch_also_on_resume(stores, tmp_path, model,
 def test_cached_model_reuses_a_run_that_another_stopping_rule_would_return(tmp_path, monkeypatch):
     """Changing only the stopping rule reuses a cached run when the new rule stops at its last epoch and
     returns it; otherwise the model is trained."""
+    from dreamrg.runs.models import cached_model
+
     monkeypatch.setenv("DREAMRG_DATA", str(tmp_path))
     base = dict(k=3, model="two-layer", batch_size=100, seed=4, channels=4)
-    first = train.cached_model(train.TrainParams(**base, epochs=2), 16, 300, 5, progress=False)
+    first = cached_model(train.TrainParams(**base, epochs=2), 16, 300, 5, progress=False)
     v = first.meta["history"]["valid_loss"]
     assert v[1] < v[0]
 
@@ -295,7 +297,7 @@ def test_cached_model_reuses_a_run_that_another_stopping_rule_would_return(tmp_p
     monkeypatch.setattr(train, "train_adamw", no_training)
     for rule in ({"epochs": 50, "target_loss": v[1] * (1 + 1e-12)},      # target reached at epoch 2
                  {"epochs": 2, "patience": 1}):                          # cap at 2, epoch 2 the best
-        got = train.cached_model(train.TrainParams(**base, **rule), 16, 300, 5, progress=False)
+        got = cached_model(train.TrainParams(**base, **rule), 16, 300, 5, progress=False)
         assert got.meta["reused_from"] and got.meta["params"]["epochs"] == rule["epochs"]
         for x, y in zip(_weights(got), _weights(first)):
             assert torch.equal(x, y)
@@ -303,6 +305,6 @@ def test_cached_model_reuses_a_run_that_another_stopping_rule_would_return(tmp_p
                  {"epochs": 50, "target_loss": v[0] * (1 + 1e-12)},      # would stop at epoch 1
                  {"epochs": 3}):
         with pytest.raises(AssertionError, match="trained although"):
-            train.cached_model(train.TrainParams(**base, **rule), 16, 300, 5, progress=False)
+            cached_model(train.TrainParams(**base, **rule), 16, 300, 5, progress=False)
     with pytest.raises(AssertionError, match="trained although"):                  # other data seed
-        train.cached_model(train.TrainParams(**base, epochs=2, patience=1), 16, 300, 6, progress=False)
+        cached_model(train.TrainParams(**base, epochs=2, patience=1), 16, 300, 6, progress=False)

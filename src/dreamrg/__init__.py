@@ -1,5 +1,11 @@
 """dreamrg: inverse renormalisation group for the critical 2D Ising model.
 
+Layers, lowest first (no module imports from a layer above its own):
+base (cache mechanics, stats, paths, exact, profiles, ...), stages (below),
+runs (:mod:`dreamrg.runs`: every cached recipe), experiments and tables
+(:mod:`dreamrg.experiments`, :mod:`dreamrg.tables`), presentation (plotting,
+display, bookrun, cli).
+
 One module per pipeline stage:
 
 * :mod:`dreamrg.exact`        exact finite-size results (Kaufman, enumeration)
@@ -13,9 +19,16 @@ One module per pipeline stage:
 * :mod:`dreamrg.dream`        dreamed ensembles (iterated upscaling), streamed to disk
 * :mod:`dreamrg.observables`  χ, c_me, c, U4 with jackknife errors, τ_int
 * :mod:`dreamrg.fss`          finite-size scaling, Table II exponents, PDFs of m
+* :mod:`dreamrg.mcrg`         Monte Carlo renormalisation group
+
+Around them:
+
 * :mod:`dreamrg.profiles`     parameter profiles (smoke / quick / paper)
 * :mod:`dreamrg.cache`        parameter-keyed result cache under ``data/``
-* :mod:`dreamrg.report`       tables shared by chapters and the status page
+* :mod:`dreamrg.runs`         the cached recipes (stores, models, ensembles, summaries, MCRG)
+* :mod:`dreamrg.experiments`  which models and results a profile means (:class:`~dreamrg.experiments.ModelId`)
+* :mod:`dreamrg.tables`       the tables against the paper
+* :mod:`dreamrg.display`      notebook display of kept snapshots
 * :mod:`dreamrg.bookrun`      papermill + Jupyter Book runner
 """
 

@@ -9,6 +9,10 @@ describing what it contains.
 
 The data directory is ``$DREAMRG_DATA`` if set, else ``data/`` of the
 repository checkout containing this package, else ``./data``.
+
+This module holds only the mechanics (keys, entries, atomic writes, JSON results);
+the recipes that fill the cache live in :mod:`dreamrg.runs`, and what the cache
+holds is listed by :func:`dreamrg.runs.inventory.inventory`.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from dreamrg.paths import data_dir
 
@@ -97,106 +101,23 @@ def cached_json(stage: str, name: str, params: dict[str, Any], compute: Callable
     return result
 
 
-def _lock_holders() -> dict[tuple[int, int, int], int]:
-    """{(device major, minor, inode): pid} of every ``flock`` held on this machine (Linux ``/proc/locks``)."""
-    holders: dict[tuple[int, int, int], int] = {}
-    try:
-        text = Path("/proc/locks").read_text()
-    except OSError:
-        return holders
-    for line in text.splitlines():
-        f = line.split()
-        # "1: FLOCK  ADVISORY  WRITE 27233 fe:00:5842047 0 EOF"; a blocked waiter reads "1: -> FLOCK ..."
-        if len(f) < 6 or f[1] != "FLOCK":
-            continue
-        try:
-            major, minor, inode = f[5].split(":")
-            holders[(int(major, 16), int(minor, 16), int(inode))] = int(f[4])
-        except ValueError:
-            continue
-    return holders
+class Result(Protocol):
+    """What :func:`cached` stores: a result that writes itself as JSON (``to_dict``)."""
+
+    def to_dict(self) -> Any: ...
 
 
-def _writer(path: Path, holders: dict[tuple[int, int, int], int]) -> int | None:
-    """Pid of the process holding a writer lock (``*.lock``) inside the entry ``path``, if any."""
-    for lock in path.glob("*.lock"):
-        try:
-            st = lock.stat()
-        except OSError:
-            continue
-        pid = holders.get((os.major(st.st_dev), os.minor(st.st_dev), st.st_ino))
-        if pid is not None:
-            return pid
-    return None
+R = TypeVar("R")
 
 
-def _progress(stage: str, path: Path) -> str:
-    """What an entry holds so far, in a few words (never raises: an unreadable entry says so)."""
-    try:
-        if stage == "mc" and (path / "configs").exists():
-            from dreamrg.store import open_store
+def cached(stage: str, name: str, params: dict[str, Any], compute: Callable[[], R],
+           decode: Callable[[Any], R], encode: Callable[[R], Any] | None = None) -> R:
+    """A typed result cached as JSON: ``decode(JSON)`` of the entry for (stage, name, params).
 
-            return f"{open_store(path / 'configs').count} configurations"
-        if stage == "ensembles" and (path / "ensemble").exists():
-            from dreamrg.dream import open_ensemble
-
-            ens = open_ensemble(path / "ensemble")
-            return f"{ens.count} chains to L={ens.sizes[-1]}"
-        if stage == "models" and (path / "model.json").exists():
-            meta = json.loads((path / "model.json").read_text()).get("meta", {})
-            hist = meta.get("history") or {}
-            if "epoch" in hist:
-                return f"trained ({hist['epoch'][-1]} epochs, epoch {hist.get('returned_epoch', hist['epoch'][-1])} kept)"
-            return "trained"
-        if stage == "models" and (path / "checkpoint.pt").exists():
-            import torch
-
-            state = torch.load(path / "checkpoint.pt", weights_only=False, map_location="cpu")
-            losses = state["history"].get("valid_loss", [])
-            text = f"training: {state['epoch']} epochs done"
-            if losses:
-                text += f" (last validation loss {losses[-1]:.6g})"
-            if state.get("inside_epoch"):
-                text += f", epoch {state['epoch'] + 1} {state['inside_epoch'].get('next')} samples in"
-            return text
-        if (path / "result.json").exists():
-            return "result"
-    except Exception as err:  # noqa: BLE001 - an inventory lists damaged entries rather than stopping at them
-        return f"unreadable ({type(err).__name__}: {err})"
-    return "empty"
-
-
-def inventory(stages: list[str] | None = None) -> list[dict[str, Any]]:
-    """Every entry of the cache: stage, name, progress, writing process, size and age.
-
-    ``progress`` is the number of configurations or chains stored so far, the state
-    of a model (trained, or the epochs a checkpointed training run has done), or
-    ``result`` for a cached JSON result; ``writer`` is the pid of a process extending
-    the entry right now (read from the writer lock, Linux only; ``None`` otherwise).
-    Reading takes no lock, so it is safe while runs are going on.
+    On a miss ``compute()`` runs and ``encode(result)`` (default ``result.to_dict()``)
+    is written; the value returned is then decoded from that JSON as well, so a
+    fresh result and a cached one are the same object field for field.
     """
-    import datetime
-
-    unknown = sorted(set(stages or []) - set(STAGE_VERSIONS))
-    if unknown:
-        raise ValueError(f"unknown cache stage(s) {unknown}; known: {sorted(STAGE_VERSIONS)}")
-    holders = _lock_holders()
-    rows = []
-    for stage in stages or sorted(STAGE_VERSIONS):
-        root = data_dir() / stage
-        if not root.is_dir():
-            continue
-        for path in sorted(p for p in root.iterdir() if p.is_dir()):
-            stats = []
-            for f in path.rglob("*"):
-                try:  # a running writer may rename a temporary file away meanwhile
-                    if f.is_file():
-                        stats.append(f.stat())
-                except OSError:
-                    continue
-            modified = max((s.st_mtime for s in stats), default=path.stat().st_mtime)
-            rows.append({"stage": stage, "entry": path.name, "progress": _progress(stage, path),
-                         "writer": _writer(path, holders),
-                         "MB": round(sum(s.st_size for s in stats) / 2**20, 1),
-                         "modified": datetime.datetime.fromtimestamp(modified).isoformat(" ", "seconds")})
-    return rows
+    encode = encode or (lambda r: r.to_dict())
+    data = cached_json(stage, name, params, lambda: encode(compute()))
+    return decode(json.loads(json.dumps(data, default=str)))

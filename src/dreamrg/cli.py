@@ -12,8 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from dreamrg.observables import format_estimate
-
+from dreamrg.observables import SizeSummary, format_estimate
 
 
 class UsageError(Exception):
@@ -154,13 +153,14 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
 
 
 
-def _print_summary(rows: list[dict]) -> None:
+def _print_summary(rows: list[SizeSummary]) -> None:
     names = ("abs_m", "e", "chi", "c_me", "c", "U4")
     print(f"{'L':>5} {'n':>9}  " + "  ".join(f"{n:>16}" for n in names) + f"  {'tau_m2':>8} {'tau_e':>8}")
     for r in rows:
-        cells = "  ".join(f"{format_estimate(r[n]['value'], r[n]['error']):>16}" for n in names)
-        taus = "".join(f" {r[k]['value']:8.2f}" if k in r else f" {'-':>8}" for k in ("tau_int_m2", "tau_int_e"))
-        print(f"{r['L']:>5} {r['n']:>9}  {cells} {taus}")
+        cells = "  ".join(f"{format_estimate(est.value, est.error):>16}" for est in map(r.observable, names))
+        taus = "".join(f" {tau.value:8.2f}" if tau is not None else f" {'-':>8}"
+                       for tau in (r.tau_int_m2, r.tau_int_e))
+        print(f"{r.L:>5} {r.n:>9}  {cells} {taus}")
 
 
 def _cmd_mc(args: argparse.Namespace) -> int:
@@ -179,7 +179,7 @@ def _cmd_mc(args: argparse.Namespace) -> int:
     mc.run(params, args.n_configs, args.out, progress=False if args.no_progress else None, workers=args.workers)
     summary = summarize(store_accumulator(args.out))
     if args.json:
-        print(json.dumps(summary, indent=1))
+        print(json.dumps(summary.to_dict(), indent=1))
     else:
         print(f"store {args.out}: L={params.L} K={params.K:.12g} {params.algorithm} thin={params.thin} seed={params.seed}")
         _print_summary([summary])
@@ -207,8 +207,7 @@ def _cmd_observables(args: argparse.Namespace) -> int:
         else:
             rows.append(summarize(store_accumulator(path), n_bins=args.bins))
     if args.json:
-        keys = ("L", "chi", "c_me", "c", "U4", "abs_m", "e")
-        print(json.dumps([{k: r[k] for k in keys} | {"n": r["n"]} for r in rows], indent=1))
+        print(json.dumps([r.to_dict() for r in rows], indent=1))
     else:
         _print_summary(rows)
     return 0
@@ -314,18 +313,11 @@ def _cmd_mcrg(args: argparse.Namespace) -> int:
     else:
         raise UsageError(f"{args.path} is neither a configuration store nor a dreamed ensemble")
     if args.irreps:
-        return _print_irreps([[r.to_dict() for r in acc.irrep_result()] for acc in accs], args.json)
+        from dreamrg.runs.mcrg import IrrepRun
+
+        return _print_irreps(IrrepRun(tuple(s for acc in accs for s in acc.irrep_result())), args.json)
     if args.json:
-        out = []
-        for r in results:
-            d = r.to_dict()
-            out.append({"L_fine": r.L_fine, "L_coarse": r.L_coarse, "n": r.n_configs,
-                        "y_h": {"value": r.y_h, "error": r.y_h_err}, "y_t": {"value": r.y_t, "error": r.y_t_err},
-                        "y_redundant": {"value": r.y_r1, "error": r.y_r1_err},
-                        "omega": {"value": r.omega, "error": r.omega_err},
-                        "eigenvalues": {"odd": d["odd_y"], "even": d["even_y"]},
-                        "eigenvalue_errors": {"odd": d["odd_y_err"], "even": d["even_y_err"]}})
-        print(json.dumps(out, indent=1))
+        print(json.dumps([r.to_dict() for r in results], indent=1))
     else:
         print(f"{'step':>11} {'n':>8} {'y_h':>14} {'y_t':>12} {'y_redundant':>12} {'omega':>12}")
         for r in results:
@@ -335,31 +327,27 @@ def _cmd_mcrg(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_irreps(steps: list[list[dict]], as_json: bool) -> int:
-    from dreamrg.mcrg import third_exponent
-
+def _print_irreps(run, as_json: bool) -> int:
+    """The irrep spectra of an :class:`dreamrg.runs.mcrg.IrrepRun`: its JSON (as cached), or a table."""
     if as_json:
-        out = []
-        for rows in steps:
-            y3, e3, where = third_exponent(rows)
-            out.append({"L_fine": rows[0]["L_fine"], "L_coarse": rows[0]["L_coarse"], "n": rows[0]["n_configs"],
-                        "third": {"value": y3, "error": e3, "in": where}, "irreps": rows})
-        print(json.dumps(out, indent=1))
+        print(json.dumps(run.to_dict(), indent=1))
         return 0
     print(f"{'step':>11} {'n':>8} {'sector':>6} {'irrep':>5} {'dim':>4} {'y1':>12} {'y2':>12}")
-    for rows in steps:
-        for r in rows:
-            ys = [format_estimate(y, e) for y, e in zip(r["y"][:2], r["y_err"][:2])] + ["—", "—"]
-            print(f"{r['L_fine']:>5}->{r['L_coarse']:<5} {r['n_configs']:>8} {r['parity']:>6} {r['irrep']:>5} "
-                  f"{r['dim']:>4} {ys[0]:>12} {ys[1]:>12}")
-        y3, e3, where = third_exponent(rows)
-        print(f"{rows[0]['L_fine']:>5}->{rows[0]['L_coarse']:<5} third exponent of the whole spectrum: "
+    for level in run.levels:
+        for r in run.at(level):
+            ys = [format_estimate(y, e) for y, e in zip(r.y[:2], r.y_err[:2])] + ["—", "—"]
+            print(f"{r.L_fine:>5}->{r.L_coarse:<5} {r.n_configs:>8} {r.parity:>6} {r.irrep:>5} "
+                  f"{r.dim:>4} {ys[0]:>12} {ys[1]:>12}")
+        first = run.at(level)[0]
+        y3, e3, where = run.third(level)
+        print(f"{first.L_fine:>5}->{first.L_coarse:<5} third exponent of the whole spectrum: "
               f"{format_estimate(y3, e3)} ({where})")
     return 0
 
 
 def _cmd_cache(args: argparse.Namespace) -> int:
-    from dreamrg.cache import data_dir, inventory
+    from dreamrg.paths import data_dir
+    from dreamrg.runs.inventory import inventory
 
     rows = [r for r in inventory(args.stage) if r["writer"] is not None or not args.writing]
     if args.json:

@@ -297,19 +297,6 @@ def chain_levels(model: torch.nn.Module, n_up: int, seed: int) -> list[np.ndarra
     return levels
 
 
-def cached_ensemble(model: torch.nn.Module, params: DreamParams, n_configs: int, *,
-                    progress: bool | None = None) -> Path:
-    """Dream (or reuse) an ensemble in the result cache; returns its path."""
-    from dreamrg import cache
-
-    key = asdict(params) | {"model_id": model_id(model)}
-    path = cache.entry("ensembles", f"{type(model).__name__}-{model_id(model)}-n{params.n_up}", key) / "ensemble"
-    if is_ensemble(path) and open_ensemble(path).count >= n_configs:
-        return path
-    run(model, params, n_configs, path, progress=progress)
-    return path
-
-
 def iter_final_batches(model: torch.nn.Module, params: DreamParams, n_configs: int):
     """Yield the final-level configurations batch by batch (int8, (b, L, L)), never storing them.
 
@@ -321,55 +308,3 @@ def iter_final_batches(model: torch.nn.Module, params: DreamParams, n_configs: i
     B = params.batch_size
     for j in range(math.ceil(n_configs / B)):
         yield _batch(model, params, min(B, n_configs - j * B), j, start_store, tables).final
-
-
-def mcrg_summary(model: torch.nn.Module, params: DreamParams, n_configs: int, *, seed: int = 0,
-                 n_bins: int = 32, progress: bool | None = None) -> dict:
-    """MCRG exponents of dreamed configurations (cached): the paper's procedure.
-
-    The final-level configurations (upscaled ``n_up`` times) are blocked once with
-    the majority rule and 𝒯 is computed from that single step, streaming. If the
-    correlation matrices are singular (nearly frozen configurations), the result
-    holds only ``"error"`` with the reason.
-    """
-    from dreamrg import cache
-    from dreamrg.mcrg import IllConditionedError, mcrg_from_batches
-
-    key = asdict(params) | {"model_id": model_id(model), "n_configs": int(n_configs), "seed": seed,
-                            "n_bins": n_bins}
-
-    def compute() -> dict:
-        import time
-
-        t0 = time.perf_counter()
-        try:
-            res = mcrg_from_batches(iter_final_batches(model, params, n_configs), levels=1, seed=seed,
-                                    n_total=n_configs, n_bins=n_bins, check=False)[0]
-        except IllConditionedError as exc:
-            # e.g. a poorly trained model dreaming nearly frozen configurations: report, do not hide
-            return {"error": str(exc), "seconds": time.perf_counter() - t0}
-        return res.to_dict() | {"seconds": time.perf_counter() - t0}
-
-    return cache.cached_json("mcrg", f"dream-{model_id(model)}", key, compute)
-
-
-def mcrg_irreps(model: torch.nn.Module, params: DreamParams, n_configs: int, *, seed: int = 0,
-                n_bins: int = 32, progress: bool | None = None) -> list[dict]:
-    """𝒯 per spin-flip sector and D4 irrep (oriented basis) of dreamed configurations (cached).
-
-    The procedure of :func:`mcrg_summary` (one blocking of the final size) with
-    the 158 oriented operators; rows as
-    :meth:`dreamrg.mcrg.IrrepSpectrum.to_dict`, or one row holding only
-    ``"error"`` if a correlation matrix is singular.
-    """
-    from dreamrg import cache
-    from dreamrg.mcrg import accumulate_batches, irrep_rows
-
-    key = asdict(params) | {"model_id": model_id(model), "n_configs": int(n_configs), "seed": seed,
-                            "n_bins": n_bins, "basis": "oriented"}
-
-    def compute() -> list[dict]:
-        return irrep_rows(accumulate_batches(iter_final_batches(model, params, n_configs), levels=1, seed=seed,
-                                             n_total=n_configs, n_bins=n_bins, check=False, basis="oriented"))
-
-    return cache.cached_json("mcrg", f"dream-irreps-{model_id(model)}", key, compute)

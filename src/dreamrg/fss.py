@@ -1,19 +1,24 @@
-"""Finite-size scaling: cached per-size summaries, exponents from size pairs, PDFs of m.
+"""Finite-size scaling: exponents from size pairs, per-size summaries of dreamed ensembles, PDFs of m.
 
-* :func:`mc_summary` -- observables (with errors and τ_int) of a cached Monte Carlo
-  store, plus a histogram of the rescaled magnetisation x = m·L^{β/ν}.
+* :func:`m_histogram` -- histogram of the rescaled magnetisation x = m·L^{β/ν}.
 * :func:`pair_exponents` -- the paper's Table II: γ/ν from χ and 1/ν from c_me using
-  the sizes (L, L/4): x = ln(X(L)/X(L/4)) / ln 4.
+  the sizes (L, L/4): x = ln(X(L)/X(L/4)) / ln 4 (:class:`PairExponents`).
+* :func:`ensemble_summaries`, :func:`joint_pair_exponents` -- the same for every size of
+  one dreamed ensemble, the exponents with a joint jackknife.
 * :func:`exact_comparison` -- Monte Carlo ⟨e⟩ and c against Kaufman's exact values.
+
+The cached summaries of MC stores and dreamed ensembles are recipes of
+:mod:`dreamrg.runs.summaries`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from dreamrg import cache
 from dreamrg.exact import K_C, exact_energy_and_heat_capacity
-from dreamrg.observables import Estimate, exponent_from_pair, store_accumulator, summarize
+from dreamrg.observables import Estimate, MHistogram, SizeSummary, exponent_from_pair, summarize
 from dreamrg.paper_values import EXACT
 
 #: histogram of x = m L^{1/8}: an odd number of bins so that m = 0 sits in a bin centre
@@ -21,17 +26,17 @@ PDF_BINS = 41
 PDF_RANGE = (-2.0, 2.0)
 
 
-def m_histogram(m: np.ndarray, L: int, beta_nu: float = EXACT["beta_nu"]) -> dict:
-    """Normalised density of x = m L^{β/ν} on :data:`PDF_BINS` bins; JSON-ready dict."""
+def m_histogram(m: np.ndarray, L: int, beta_nu: float = EXACT["beta_nu"]) -> MHistogram:
+    """Counts of x = m L^{β/ν} on :data:`PDF_BINS` bins over :data:`PDF_RANGE`."""
     x = np.asarray(m) * float(L) ** beta_nu
     counts, edges = np.histogram(x, bins=PDF_BINS, range=PDF_RANGE)
-    return {"edges": edges.tolist(), "counts": counts.tolist(), "beta_nu": beta_nu}
+    return MHistogram(tuple(edges.tolist()), tuple(counts.tolist()), beta_nu)
 
 
-def log_pdf_ratio(hist: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """x centres, ln P(x)/P(0) and its Poisson error, from a :func:`m_histogram` dict (empty bins dropped)."""
-    edges = np.asarray(hist["edges"])
-    counts = np.asarray(hist["counts"], dtype=float)
+def log_pdf_ratio(hist: MHistogram) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x centres, ln P(x)/P(0) and its Poisson error, from a :func:`m_histogram` (empty bins dropped)."""
+    edges = np.asarray(hist.edges)
+    counts = np.asarray(hist.counts, dtype=float)
     centres = 0.5 * (edges[1:] + edges[:-1])
     zero = counts[len(counts) // 2]
     keep = counts > 0
@@ -40,59 +45,48 @@ def log_pdf_ratio(hist: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return centres[keep], ratio, err
 
 
-def mc_summary(L: int, n_configs: int, seed: int, algorithm: str = "sw", K: float = K_C,
-               progress: bool | None = None) -> dict:
-    """Observables of ``n_configs`` Monte Carlo configurations (cached, store cached too)."""
-    from dreamrg.mc import MCParams, cached_run
+@dataclass(frozen=True)
+class PairExponents:
+    """γ/ν (from χ) and 1/ν (from c_me) of one pair of sizes (L, L/4): a cell pair of Table II."""
 
-    params = MCParams(L=L, K=K, algorithm=algorithm, seed=seed)
-    key = params.store_meta() | {"n_configs": int(n_configs)}
+    gamma_nu: Estimate
+    inv_nu: Estimate
 
-    def compute() -> dict:
-        import time
+    def to_dict(self) -> dict:
+        return {"gamma_nu": self.gamma_nu.to_dict(), "inv_nu": self.inv_nu.to_dict()}
 
-        t0 = time.perf_counter()
-        path = cached_run(params, n_configs, progress=progress)
-        t_mc = time.perf_counter() - t0
-        acc = store_accumulator(path, stop=n_configs)
-        out = summarize(acc)
-        out["hist"] = m_histogram(acc.m, L)
-        out["seconds"] = t_mc
-        out["params"] = key
-        return out
-
-    return cache.cached_json("observables", f"mc-L{L}-{algorithm}", key, compute)
+    @classmethod
+    def from_dict(cls, d: dict) -> "PairExponents":
+        return cls(Estimate.from_dict(d["gamma_nu"]), Estimate.from_dict(d["inv_nu"]))
 
 
-def estimate(summary: dict, name: str) -> Estimate:
-    return Estimate(summary[name]["value"], summary[name]["error"])
+def pair_exponents(summaries: dict[int, SizeSummary], ratio: int = 4) -> dict[tuple[int, int], PairExponents]:
+    """γ/ν (from χ) and 1/ν (from c_me) for every pair (L, L/ratio) present in ``summaries``.
 
-
-def pair_exponents(summaries: dict[int, dict], ratio: int = 4) -> dict[tuple[int, int], dict[str, Estimate]]:
-    """γ/ν (from χ) and 1/ν (from c_me) for every pair (L, L/ratio) present in ``summaries``."""
+    Errors in quadrature: valid for independent runs of the two sizes (Monte Carlo).
+    """
     out = {}
     for L in sorted(summaries):
         small = L // ratio
         if small in summaries and L % ratio == 0:
-            out[(L, small)] = {
-                "gamma_nu": exponent_from_pair(estimate(summaries[L], "chi"), estimate(summaries[small], "chi"), ratio),
-                "inv_nu": exponent_from_pair(estimate(summaries[L], "c_me"), estimate(summaries[small], "c_me"), ratio),
-            }
+            big, sm = summaries[L], summaries[small]
+            out[(L, small)] = PairExponents(gamma_nu=exponent_from_pair(big.chi, sm.chi, ratio),
+                                            inv_nu=exponent_from_pair(big.c_me, sm.c_me, ratio))
     return out
 
 
-def exact_comparison(summary: dict, K: float = K_C) -> dict:
+def exact_comparison(summary: SizeSummary, K: float = K_C) -> dict:
     """Exact ⟨e⟩ and c for the summary's L, with (MC − exact)/error."""
-    e_ex, c_ex = exact_energy_and_heat_capacity(summary["L"], K)
-    e, c = estimate(summary, "e"), estimate(summary, "c")
+    e_ex, c_ex = exact_energy_and_heat_capacity(summary.L, K)
+    e, c = summary.e, summary.c
     return {
-        "L": summary["L"], "e_mc": e, "e_exact": e_ex, "z_e": (e.value - e_ex) / e.error,
+        "L": summary.L, "e_mc": e, "e_exact": e_ex, "z_e": (e.value - e_ex) / e.error,
         "c_mc": c, "c_exact": c_ex, "z_c": (c.value - c_ex) / c.error,
     }
 
 
 # ----------------------------------------------------------------------------- dreamed ensembles
-def ensemble_summaries(path, stop: int | None = None, min_L: int = 2) -> dict[int, dict]:
+def ensemble_summaries(path, stop: int | None = None, min_L: int = 2) -> dict[int, SizeSummary]:
     """Observables (with errors, τ_int, m histogram) for every size ≥ ``min_L`` of a dreamed ensemble."""
     from dreamrg.dream import open_ensemble
     from dreamrg.observables import SeriesAccumulator
@@ -105,14 +99,12 @@ def ensemble_summaries(path, stop: int | None = None, min_L: int = 2) -> dict[in
         m, e = ens.series(L, stop)
         acc = SeriesAccumulator(L)
         acc.add_series(m, e)
-        s = summarize(acc)
-        s["hist"] = m_histogram(m, L)
-        out[L] = s
+        out[L] = summarize(acc).with_hist(m_histogram(m, L))
     return out
 
 
 def joint_pair_exponents(path, stop: int | None = None, ratio: int = 4,
-                         n_bins: int = 100) -> dict[tuple[int, int], dict[str, Estimate]]:
+                         n_bins: int = 100) -> dict[tuple[int, int], PairExponents]:
     """γ/ν and 1/ν from (L, L/ratio) of ONE dreamed ensemble, with a joint jackknife.
 
     Both sizes come from the same chains, so their errors are correlated; the
@@ -138,33 +130,6 @@ def joint_pair_exponents(path, stop: int | None = None, ratio: int = 4,
             return np.stack([np.log(big[..., 0] / sm[..., 0]), np.log(big[..., 1] / sm[..., 1])], axis=-1) / np.log(ratio)
 
         value, error = jackknife(func, samples, n_bins=n_bins)
-        out[(L, small)] = {"gamma_nu": Estimate(float(value[0]), float(error[0])),
-                           "inv_nu": Estimate(float(value[1]), float(error[1]))}
+        out[(L, small)] = PairExponents(gamma_nu=Estimate(float(value[0]), float(error[0])),
+                                        inv_nu=Estimate(float(value[1]), float(error[1])))
     return out
-
-
-def dream_summary(model, params, n_configs: int, progress: bool | None = None) -> dict:
-    """Cached per-size summaries and joint Table-II exponents of a dreamed ensemble."""
-    from dataclasses import asdict
-
-    from dreamrg.dream import cached_ensemble, model_id
-
-    key = asdict(params) | {"model_id": model_id(model), "n_configs": int(n_configs)}
-
-    def compute() -> dict:
-        import time
-
-        t0 = time.perf_counter()
-        path = cached_ensemble(model, params, n_configs, progress=progress)
-        seconds = time.perf_counter() - t0
-        sums = ensemble_summaries(path, stop=n_configs)
-        exps = joint_pair_exponents(path, stop=n_configs)
-        return {"sizes": {str(L): s for L, s in sums.items()},
-                "exponents": {f"{a},{b}": {k: v.to_dict() for k, v in d.items()} for (a, b), d in exps.items()},
-                "seconds": seconds, "n": int(n_configs)}
-
-    res = cache.cached_json("observables", f"dream-{model_id(model)}", key, compute)
-    res["sizes"] = {int(L): s for L, s in res["sizes"].items()}
-    res["exponents"] = {tuple(int(x) for x in k.split(",")): {n: Estimate(**v) for n, v in d.items()}
-                        for k, d in res["exponents"].items()}
-    return res

@@ -18,12 +18,19 @@ effectively independent.
 
 Everything streams: :class:`SeriesAccumulator` keeps only (m, e) per
 configuration (16 bytes), never the configurations themselves.
+
+:func:`summarize` returns a :class:`SizeSummary`: the observables of one size as
+:class:`~dreamrg.stats.Estimate`, τ_int of m² and e, and optionally a histogram of
+the rescaled magnetisation (:class:`MHistogram`). Both types write and read the JSON
+the result cache holds (``to_dict``/``from_dict``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass, fields, replace
+
 import numpy as np
 
 from dreamrg.stats import Estimate, format_estimate, jackknife, tau_int
@@ -154,12 +161,105 @@ def store_accumulator(path, batch_size: int | None = None, progress: bool = Fals
     return acc
 
 
-def summarize(acc: SeriesAccumulator, n_bins: int = 100) -> dict:
-    """Observables with errors plus τ_int of m² and e, as a JSON-ready dict."""
-    res = {"L": acc.L, "n": len(acc)}
-    res.update({k: v.to_dict() for k, v in acc.result(n_bins=n_bins).items()})
+@dataclass(frozen=True)
+class MHistogram:
+    """Counts of the rescaled magnetisation x = m·L^{β/ν} on fixed bins.
+
+    Attributes
+    ----------
+    edges : tuple of float
+        Bin edges (one more than ``counts``).
+    counts : tuple of int
+    beta_nu : float
+        The exponent β/ν used to rescale m.
+    """
+
+    edges: tuple[float, ...]
+    counts: tuple[int, ...]
+    beta_nu: float
+
+    def to_dict(self) -> dict:
+        return {"edges": [float(x) for x in self.edges], "counts": [int(c) for c in self.counts],
+                "beta_nu": self.beta_nu}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MHistogram":
+        return cls(tuple(float(x) for x in d["edges"]), tuple(int(c) for c in d["counts"]), d["beta_nu"])
+
+
+@dataclass(frozen=True)
+class SizeSummary:
+    """Observables of one lattice size with their errors (the JSON of the result cache).
+
+    Attributes
+    ----------
+    L, n : int
+        Linear size and number of configurations.
+    chi, c_me, c, U4, abs_m, e : Estimate
+        :data:`OBSERVABLES` with jackknife errors.
+    tau_int_m2, tau_int_e : Estimate or None
+        Integrated autocorrelation time of m² and e (value, error), when at
+        least 4 configurations were measured.
+    hist : MHistogram or None
+        Histogram of m·L^{β/ν}, where one was taken (:func:`dreamrg.fss.m_histogram`).
+    """
+
+    L: int
+    n: int
+    chi: Estimate
+    c_me: Estimate
+    c: Estimate
+    U4: Estimate
+    abs_m: Estimate
+    e: Estimate
+    tau_int_m2: Estimate | None = None
+    tau_int_e: Estimate | None = None
+    hist: MHistogram | None = None
+
+    def observable(self, name: str) -> Estimate:
+        """The observable ``name`` (one of :data:`OBSERVABLES` or ``tau_int_m2``/``tau_int_e``)."""
+        if name not in OBSERVABLES + ("tau_int_m2", "tau_int_e"):
+            raise KeyError(f"unknown observable {name!r}; known: {OBSERVABLES + ('tau_int_m2', 'tau_int_e')}")
+        return getattr(self, name)
+
+    def with_hist(self, hist: MHistogram) -> "SizeSummary":
+        return replace(self, hist=hist)
+
+    def to_dict(self) -> dict:
+        out: dict = {"L": int(self.L), "n": int(self.n)}
+        out.update({name: getattr(self, name).to_dict() for name in OBSERVABLES})
+        for name in ("tau_int_m2", "tau_int_e"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name).to_dict()
+        if self.hist is not None:
+            out["hist"] = self.hist.to_dict()
+        return out
+
+    @classmethod
+    def _fields_from_dict(cls, d: dict) -> dict:
+        """Constructor arguments of the :class:`SizeSummary` part of ``d`` (shared with subclasses)."""
+        args = {"L": int(d["L"]), "n": int(d["n"])}
+        args.update({name: Estimate.from_dict(d[name]) for name in OBSERVABLES})
+        for name in ("tau_int_m2", "tau_int_e"):
+            if name in d:
+                args[name] = Estimate.from_dict(d[name])
+        if "hist" in d:
+            args["hist"] = MHistogram.from_dict(d["hist"])
+        return args
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SizeSummary":
+        return cls(**cls._fields_from_dict(d))
+
+    def size_summary(self) -> "SizeSummary":
+        """The :class:`SizeSummary` part alone (drops the fields a subclass adds)."""
+        return SizeSummary(**{f.name: getattr(self, f.name) for f in fields(SizeSummary)})
+
+
+def summarize(acc: SeriesAccumulator, n_bins: int = 100) -> SizeSummary:
+    """Observables with errors plus τ_int of m² and e."""
+    taus = {}
     if len(acc) >= 4:
         for name, series in (("m2", acc.m**2), ("e", acc.e)):
-            t, dt = tau_int(series)
-            res[f"tau_int_{name}"] = {"value": t, "error": dt}
-    return res
+            taus[f"tau_int_{name}"] = Estimate(*tau_int(series))
+    return SizeSummary(L=acc.L, n=len(acc), **acc.result(n_bins=n_bins), **taus)

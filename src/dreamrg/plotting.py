@@ -8,19 +8,20 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from dreamrg.fss import log_pdf_ratio
+from dreamrg.observables import MHistogram, SizeSummary
 
 
-def observable_vs_size(ax: Axes, summaries: dict[int, dict], name: str, *, label: str | None = None,
+def observable_vs_size(ax: Axes, summaries: dict[int, SizeSummary], name: str, *, label: str | None = None,
                        marker: str = "o", **kwargs) -> None:
     """Error-bar plot of observable ``name`` against L from per-size summaries."""
     sizes = sorted(summaries)
-    vals = np.array([summaries[L][name]["value"] for L in sizes])
-    errs = np.array([summaries[L][name]["error"] for L in sizes])
+    vals = np.array([summaries[L].observable(name).value for L in sizes])
+    errs = np.array([summaries[L].observable(name).error for L in sizes])
     ax.errorbar(sizes, vals, yerr=errs, marker=marker, label=label, capsize=2, **kwargs)
     ax.set_xlabel("$L$")
 
 
-def log_pdf(ax: Axes, hist: dict, *, label: str | None = None, **kwargs) -> None:
+def log_pdf(ax: Axes, hist: MHistogram, *, label: str | None = None, **kwargs) -> None:
     """ln P(x)/P(0) against x = m L^{1/8} with Poisson error bars."""
     x, y, dy = log_pdf_ratio(hist)
     ax.errorbar(x, y, yerr=dy, label=label, capsize=0, **kwargs)

@@ -1,0 +1,348 @@
+"""Cached MCRG analyses of Monte Carlo and dreamed configurations.
+
+MC configurations (a cached store, :func:`dreamrg.runs.mc.cached_store`), every blocking step:
+
+* :func:`mc_mcrg` -- the exponents (symmetrised operators) as an :class:`MCRGRun`,
+  with the measured cost of the configurations and of the analysis;
+* :func:`mc_irreps` -- 𝒯 per spin-flip sector and D4 irrep (oriented operators), an :class:`IrrepRun`;
+* :func:`mc_truncations` -- the exponents for several operator truncations, a :class:`TruncationScan`.
+
+Dreamed configurations (one blocking of the final size, the paper's procedure):
+
+* :func:`dreamed_mcrg` -- a :class:`DreamedMCRG`;
+* :func:`dreamed_irreps` -- an :class:`IrrepRun`.
+
+Where the correlation matrices are singular (too few, or nearly frozen,
+configurations) the dreamed exponents and both irrep analyses give an
+:class:`IllConditioned` with the reason instead of a number. Every result is kept
+as JSON in ``data/mcrg/`` and comes back as the same type (``to_dict``/``from_dict``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from dreamrg import cache
+from dreamrg import store as _store
+from dreamrg.dream import DreamParams, iter_final_batches, model_id
+from dreamrg.mc import MCParams
+from dreamrg.mcrg import (EVEN, ODD, TRUNCATIONS, IllConditionedError, IrrepSpectrum, MCRGResult, SectorResult,
+                          accumulate_batches, accumulate_store, irrep_rows, mcrg_from_batches, mcrg_from_store,
+                          third_exponent, truncation_scan)
+from dreamrg.runs.mc import cached_store
+
+
+# ----------------------------------------------------------------------------- stop-gap decoders
+def _result_from_dict(d: dict) -> MCRGResult:
+    """An :class:`MCRGResult` from its ``to_dict`` (the matrices are not kept: T, N, M and the
+    eigenvalues are empty; the operators are the first ``len(y)`` of each sector, as truncations keep)."""
+    sectors = {}
+    for parity, order in (("odd", ODD), ("even", EVEN)):
+        y = np.asarray(d[f"{parity}_y"], dtype=np.float64)
+        empty = np.empty((0, 0))
+        sectors[parity] = SectorResult(parity=parity, operators=tuple(int(i) for i in order[: len(y)]),
+                                       T=empty, N=empty, M=empty, eigenvalues=np.empty(0, np.complex128),
+                                       eigenvalues_err=np.empty(0), y=y,
+                                       y_err=np.asarray(d[f"{parity}_y_err"], dtype=np.float64),
+                                       max_imag=float(d[f"{parity}_max_imag"]), cond_M=float(d[f"{parity}_cond_M"]))
+    spectrum = sorted([(float(v), p, r + 1) for p in ("odd", "even") for r, v in enumerate(sectors[p].y)],
+                      key=lambda t: -t[0])
+    return MCRGResult(level=int(d["level"]), L_fine=int(d["L_fine"]), L_coarse=int(d["L_coarse"]),
+                      n_configs=int(d["n_configs"]), n_bins=int(d["n_bins"]), odd=sectors["odd"],
+                      even=sectors["even"], spectrum=tuple(spectrum),
+                      **{k: float(d[k]) for k in ("y_h", "y_h_err", "y_t", "y_t_err", "y_r1", "y_r1_err",
+                                                  "omega", "omega_err")})
+
+
+def _irrep_from_dict(d: dict) -> IrrepSpectrum:
+    """An :class:`IrrepSpectrum` from its ``to_dict`` (only the leading exponents; no eigenvalues)."""
+    return IrrepSpectrum(parity=d["parity"], irrep=d["irrep"], dim=int(d["dim"]), level=int(d["step"]),
+                         L_fine=int(d["L_fine"]), L_coarse=int(d["L_coarse"]), n_configs=int(d["n_configs"]),
+                         eigenvalues=np.empty(0, np.complex128), y=np.asarray(d["y"], dtype=np.float64),
+                         y_err=np.asarray(d["y_err"], dtype=np.float64))
+
+
+# ----------------------------------------------------------------------------- result types
+@dataclass(frozen=True)
+class IllConditioned:
+    """An MCRG analysis that has no answer: a correlation matrix was singular (the reason in ``error``).
+
+    ``seconds`` is the time spent finding out, where it was recorded.
+    """
+
+    error: str
+    seconds: float | None = None
+
+    def to_dict(self) -> dict:
+        return {"error": self.error} | ({} if self.seconds is None else {"seconds": self.seconds})
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "IllConditioned":
+        return cls(d["error"], d.get("seconds"))
+
+
+@dataclass(frozen=True)
+class MCRGRun:
+    """MCRG exponents of every blocking step of one set of MC configurations, with their cost.
+
+    Iterating (or indexing) gives the steps' :class:`~dreamrg.mcrg.MCRGResult` in order.
+
+    Attributes
+    ----------
+    steps : tuple of MCRGResult
+    ms_mc_per_config : float
+        Milliseconds per configuration spent by the Monte Carlo run (from the store; NaN if not timed).
+    seconds_mcrg : float
+        Wall time of the MCRG analysis of all steps.
+    """
+
+    steps: tuple[MCRGResult, ...]
+    ms_mc_per_config: float
+    seconds_mcrg: float
+
+    def __iter__(self):
+        return iter(self.steps)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __getitem__(self, i: int) -> MCRGResult:
+        return self.steps[i]
+
+    def to_dict(self) -> list[dict]:
+        """One dict per step (:meth:`MCRGResult.to_dict` and the two costs), as the cache holds it."""
+        extra = {"ms_mc_per_config": self.ms_mc_per_config, "seconds_mcrg": self.seconds_mcrg}
+        return [r.to_dict() | extra for r in self.steps]
+
+    @classmethod
+    def from_dict(cls, rows: list[dict]) -> "MCRGRun":
+        if not rows:
+            raise ValueError("an MCRG run has at least one blocking step")
+        return cls(tuple(_result_from_dict(r) for r in rows), float(rows[0]["ms_mc_per_config"]),
+                   float(rows[0]["seconds_mcrg"]))
+
+
+@dataclass(frozen=True)
+class DreamedMCRG:
+    """MCRG exponents of dreamed configurations (one blocking of the final size) and the time it took."""
+
+    result: MCRGResult
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return self.result.to_dict() | {"seconds": self.seconds}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DreamedMCRG":
+        return cls(_result_from_dict(d), float(d["seconds"]))
+
+
+@dataclass(frozen=True)
+class IrrepRun:
+    """𝒯 split by spin-flip sector and D4 irrep (oriented basis), every blocking step.
+
+    ``spectra`` holds one :class:`~dreamrg.mcrg.IrrepSpectrum` per (step, sector, irrep) with its
+    three leading exponents, in step order.
+    """
+
+    spectra: tuple[IrrepSpectrum, ...]
+
+    @property
+    def levels(self) -> list[int]:
+        """The blocking steps present (0 = the first blocking)."""
+        return sorted({s.level for s in self.spectra})
+
+    def at(self, level: int) -> list[IrrepSpectrum]:
+        return [s for s in self.spectra if s.level == level]
+
+    def get(self, parity: str, irrep: str, level: int = 0) -> IrrepSpectrum:
+        """The spectrum of one sector and irrep at one step."""
+        for s in self.at(level):
+            if (s.parity, s.irrep) == (parity, irrep):
+                return s
+        raise KeyError(f"no {parity} {irrep} spectrum at step {level}")
+
+    def third(self, level: int = 0) -> tuple[float, float, str]:
+        """Third largest exponent of the whole spectrum at one step (:func:`dreamrg.mcrg.third_exponent`)."""
+        return third_exponent([s.to_dict() for s in self.at(level)])
+
+    def to_dict(self) -> list[dict]:
+        return [s.to_dict() for s in self.spectra]
+
+    @classmethod
+    def from_dict(cls, rows: list[dict]) -> "IrrepRun":
+        return cls(tuple(_irrep_from_dict(r) for r in rows))
+
+
+def _irreps_encode(r: IrrepRun | IllConditioned) -> list[dict]:
+    """The cache's form: the rows, or a single row holding only ``"error"``."""
+    return [r.to_dict()] if isinstance(r, IllConditioned) else r.to_dict()
+
+
+def _irreps_decode(rows: list[dict]) -> IrrepRun | IllConditioned:
+    return IllConditioned.from_dict(rows[0]) if rows and "error" in rows[0] else IrrepRun.from_dict(rows)
+
+
+@dataclass(frozen=True)
+class Truncation:
+    """Exponents of one blocking step with only the first ``n_odd`` odd and ``n_even`` even operators.
+
+    ``omega`` (and its error) is NaN when the even sector keeps a single operator.
+    """
+
+    step: int
+    L_fine: int
+    L_coarse: int
+    n_odd: int
+    n_even: int
+    y_h: float
+    y_h_err: float
+    y_t: float
+    y_t_err: float
+    omega: float
+    omega_err: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Truncation":
+        return cls(**{k: (int(d[k]) if k in ("step", "L_fine", "L_coarse", "n_odd", "n_even") else float(d[k]))
+                      for k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class TruncationScan:
+    """:class:`Truncation` rows of every blocking step and truncation (:func:`dreamrg.mcrg.truncation_scan`)."""
+
+    rows: tuple[Truncation, ...]
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def to_dict(self) -> list[dict]:
+        return [r.to_dict() for r in self.rows]
+
+    @classmethod
+    def from_dict(cls, rows: list[dict]) -> "TruncationScan":
+        return cls(tuple(Truncation.from_dict(r) for r in rows))
+
+
+# ----------------------------------------------------------------------------- Monte Carlo
+def _mc_key(params: MCParams, n_configs: int, levels: int, n_bins: int) -> dict:
+    """Cache key of an MCRG analysis of the cached store of ``params`` (its metadata and the analysis)."""
+    return params.store_meta() | {"n_configs": int(n_configs), "levels": levels, "n_bins": n_bins}
+
+
+def mc_mcrg(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
+            progress: bool | None = None) -> MCRGRun:
+    """MCRG exponents of cached MC configurations at every blocking step (cached).
+
+    Also records the measured cost per configuration of generating the
+    configurations (``ms_mc_per_config``) and the time of the analysis (``seconds_mcrg``).
+    """
+    params = MCParams(L=L, seed=seed)
+
+    def compute() -> MCRGRun:
+        path = cached_store(params, n_configs, progress=progress)
+        meta = _store.open_store(path).meta
+        ms_mc = 1e3 * meta["seconds_sampling"] / meta["configs_timed"] if meta.get("configs_timed") else math.nan
+        t0 = time.perf_counter()
+        results = mcrg_from_store(path, levels=levels, n=n_configs, seed=seed, n_bins=n_bins, progress=progress)
+        return MCRGRun(tuple(results), ms_mc, time.perf_counter() - t0)
+
+    return cache.cached("mcrg", f"mc-L{L}", _mc_key(params, n_configs, levels, n_bins), compute, MCRGRun.from_dict)
+
+
+def mc_irreps(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
+              progress: bool | None = None) -> IrrepRun | IllConditioned:
+    """𝒯 per spin-flip sector and D4 irrep (oriented basis) of cached MC configurations (cached).
+
+    Same configurations and tie-breaking as :func:`mc_mcrg`. A singular correlation
+    matrix (too few configurations for the 158 operators) gives an :class:`IllConditioned`.
+    """
+    params = MCParams(L=L, seed=seed)
+    key = _mc_key(params, n_configs, levels, n_bins) | {"basis": "oriented"}
+
+    def compute() -> IrrepRun | IllConditioned:
+        path = cached_store(params, n_configs, progress=progress)
+        return _irreps_decode(irrep_rows(accumulate_store(path, levels=levels, n=n_configs, seed=seed,
+                                                          n_bins=n_bins, progress=progress, basis="oriented")))
+
+    return cache.cached("mcrg", f"mc-irreps-L{L}", key, compute, _irreps_decode, encode=_irreps_encode)
+
+
+def mc_truncations(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
+                   progress: bool | None = None) -> TruncationScan:
+    """MCRG exponents of cached MC configurations for several operator truncations (cached).
+
+    Every blocking step of :func:`mc_mcrg` (same configurations, same tie-breaking),
+    for each ``(n_odd, n_even)`` of :data:`dreamrg.mcrg.TRUNCATIONS`.
+    """
+    params = MCParams(L=L, seed=seed)
+    key = _mc_key(params, n_configs, levels, n_bins) | {"truncations": [list(t) for t in TRUNCATIONS]}
+
+    def compute() -> TruncationScan:
+        path = cached_store(params, n_configs, progress=progress)
+        accs = accumulate_store(path, levels=levels, n=n_configs, seed=seed, n_bins=n_bins, progress=progress)
+        return TruncationScan.from_dict(truncation_scan(accs, TRUNCATIONS))
+
+    return cache.cached("mcrg", f"mc-trunc-L{L}", key, compute, TruncationScan.from_dict)
+
+
+# ----------------------------------------------------------------------------- dreamed
+def _dream_key(model: torch.nn.Module, params: DreamParams, n_configs: int, seed: int, n_bins: int) -> dict:
+    return asdict(params) | {"model_id": model_id(model), "n_configs": int(n_configs), "seed": seed,
+                             "n_bins": n_bins}
+
+
+def dreamed_mcrg(model: torch.nn.Module, params: DreamParams, n_configs: int, *, seed: int = 0,
+                 n_bins: int = 32, progress: bool | None = None) -> DreamedMCRG | IllConditioned:
+    """MCRG exponents of dreamed configurations (cached): the paper's procedure.
+
+    The final-level configurations (upscaled ``n_up`` times) are blocked once with
+    the majority rule and 𝒯 is computed from that single step, streaming. If the
+    correlation matrices are singular (nearly frozen configurations), the result
+    is an :class:`IllConditioned` with the reason.
+    """
+    def compute() -> DreamedMCRG | IllConditioned:
+        t0 = time.perf_counter()
+        try:
+            res = mcrg_from_batches(iter_final_batches(model, params, n_configs), levels=1, seed=seed,
+                                    n_total=n_configs, n_bins=n_bins, check=False)[0]
+        except IllConditionedError as exc:
+            # e.g. a poorly trained model dreaming nearly frozen configurations: report, do not hide
+            return IllConditioned(str(exc), time.perf_counter() - t0)
+        return DreamedMCRG(res, time.perf_counter() - t0)
+
+    def decode(d: dict) -> DreamedMCRG | IllConditioned:
+        return IllConditioned.from_dict(d) if "error" in d else DreamedMCRG.from_dict(d)
+
+    return cache.cached("mcrg", f"dream-{model_id(model)}", _dream_key(model, params, n_configs, seed, n_bins),
+                        compute, decode)
+
+
+def dreamed_irreps(model: torch.nn.Module, params: DreamParams, n_configs: int, *, seed: int = 0,
+                   n_bins: int = 32, progress: bool | None = None) -> IrrepRun | IllConditioned:
+    """𝒯 per spin-flip sector and D4 irrep (oriented basis) of dreamed configurations (cached).
+
+    The procedure of :func:`dreamed_mcrg` (one blocking of the final size) with the
+    158 oriented operators, or an :class:`IllConditioned` if a correlation matrix is singular.
+    """
+    key = _dream_key(model, params, n_configs, seed, n_bins) | {"basis": "oriented"}
+
+    def compute() -> IrrepRun | IllConditioned:
+        return _irreps_decode(irrep_rows(accumulate_batches(iter_final_batches(model, params, n_configs), levels=1,
+                                                            seed=seed, n_total=n_configs, n_bins=n_bins,
+                                                            check=False, basis="oriented")))
+
+    return cache.cached("mcrg", f"dream-irreps-{model_id(model)}", key, compute, _irreps_decode,
+                        encode=_irreps_encode)

@@ -1,0 +1,349 @@
+"""Tables against the paper: Table II (FSS exponents), III (MCRG of Monte Carlo), IV (FSS against RSRG),
+and the other comparisons the chapters and the status page show.
+
+Every function returns a :class:`pandas.DataFrame`. The data come from
+:mod:`dreamrg.experiments` (which models and results a profile means); rows are
+labelled with :attr:`dreamrg.experiments.ModelId.label` (or ``"MC"``), the paper's
+values from :mod:`dreamrg.paper_values`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dreamrg import experiments as ex
+from dreamrg.experiments import MC, ModelId, paper_row, row_label
+from dreamrg.fss import PairExponents
+from dreamrg.mcrg import IrrepSpectrum
+from dreamrg.observables import SizeSummary
+from dreamrg.paper_values import PAIRS, TABLE_II, TABLE_III, TABLE_IV
+from dreamrg.profiles import chapter_params
+from dreamrg.runs.mcrg import DreamedMCRG, IllConditioned, MCRGRun
+from dreamrg.runs.summaries import DreamSummary
+from dreamrg.stats import format_estimate
+
+_EXPONENTS = (("gamma_nu", "γ/ν"), ("inv_nu", "1/ν"))
+Rows = dict[ModelId | str, dict[tuple[int, int], PairExponents]]
+
+
+# ----------------------------------------------------------------------------- Table II
+def table_ii(results: Rows) -> pd.DataFrame:
+    """Table II with our values (and errors) beside the paper's.
+
+    ``results`` maps ``"MC"`` or a :class:`~dreamrg.experiments.ModelId` to the output of
+    :func:`dreamrg.fss.pair_exponents` or :func:`~dreamrg.fss.joint_pair_exponents`
+    (e.g. :func:`dreamrg.experiments.table_ii_results`). The paper's row is the one of
+    the model's kernel and loss (ours and the authors' alike; none for two-layer networks).
+    """
+    rows = []
+    for key, exps in results.items():
+        paper = TABLE_II.get(paper_row(key))
+        row: dict = {"row": row_label(key)}
+        for q, name in _EXPONENTS:
+            for pair in PAIRS:
+                col = f"{name} {pair}"
+                est = getattr(exps[pair], q) if pair in exps else None
+                row[col] = format_estimate(est.value, est.error) if est else "—"
+                row[f"{col} paper"] = paper[q][pair] if paper else None
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("row")
+
+
+def table_ii_long(results: Rows) -> pd.DataFrame:
+    """Table II in long form: one line per (row, quantity, pair) with (ours − paper)/error."""
+    rows = []
+    for key, exps in results.items():
+        paper_row_ = TABLE_II.get(paper_row(key))
+        for q, name in _EXPONENTS:
+            for pair in PAIRS:
+                est = getattr(exps[pair], q) if pair in exps else None
+                paper = paper_row_[q][pair] if paper_row_ else None
+                rows.append({
+                    "row": row_label(key), "quantity": f"{name} {pair}", "paper": paper,
+                    "ours": format_estimate(est.value, est.error) if est else "pending",
+                    "value": est.value if est else None, "error": est.error if est else None,
+                    "(ours − paper)/error": round((est.value - paper) / est.error, 1) if est and paper else None,
+                })
+    return pd.DataFrame(rows)
+
+
+def seed_spread(profile: str, k: int = 5, weighted: bool = True, n_seeds: int = 3) -> pd.DataFrame:
+    """Run-to-run spread of one Table II row over AdamW training seeds (same data, same settings).
+
+    Seeds ``P["seed"], P["seed"] + 1, ...`` of the training chapter
+    (:func:`dreamrg.experiments.seed_spread_results`). The last line gives the mean and
+    the standard deviation over seeds beside the paper's value.
+    """
+    rows, values = [], {"gamma_nu": [], "inv_nu": []}
+    for seed, exps in ex.seed_spread_results(profile, k, weighted, n_seeds).items():
+        pair = max(exps)
+        row = {"training seed": seed, "pair": str(pair)}
+        for q, name in _EXPONENTS:
+            est = getattr(exps[pair], q)
+            row[name] = format_estimate(est.value, est.error)
+            values[q].append(est.value)
+        rows.append(row)
+    paper = TABLE_II.get(f"k={k}, w." if weighted else f"k={k}", {})
+    summary = {"training seed": "mean ± std over seeds", "pair": str(pair)}
+    for q, name in _EXPONENTS:
+        v = np.asarray(values[q])
+        summary[name] = f"{v.mean():.4f} ± {v.std(ddof=1):.4f}" if len(v) > 1 else f"{v.mean():.4f}"
+        summary[f"{name} paper"] = paper.get(q, {}).get(pair)
+    rows.append(summary)
+    return pd.DataFrame(rows).set_index("training seed")
+
+
+def depth_verdict(single: dict[ModelId, DreamSummary], deep: dict[ModelId, DreamSummary],
+                  mc_ref: dict[int, SizeSummary], L: int, names=("chi", "c_me", "c", "U4")) -> pd.DataFrame:
+    """Closest-to-MC single-layer and two-layer model per observable at size ``L``.
+
+    "yes"/"no" in the last column require the two distances to differ by more than
+    twice the larger combined error; otherwise "undecided".
+    """
+    def closest(group, name):
+        ref = mc_ref[L].observable(name)
+        mid, d = min(group.items(), key=lambda kv: abs(kv[1].sizes[L].observable(name).value - ref.value))
+        v = d.sizes[L].observable(name)
+        return mid.label, abs(v.value - ref.value), float(np.hypot(v.error, ref.error))
+
+    rows = []
+    for name in names:
+        ref = mc_ref[L].observable(name)
+        s_label, s_d, s_e = closest(single, name)
+        d_label, d_d, d_e = closest(deep, name)
+        margin = 2 * max(s_e, d_e)
+        rows.append({"observable": name, "L": L, "MC": format_estimate(ref.value, ref.error),
+                     "best single layer": s_label, "|Δ| single": s_d, "σ single": s_e,
+                     "best two layer": d_label, "|Δ| two-layer": d_d, "σ two-layer": d_e,
+                     "two-layer closer to MC?": "yes" if d_d < s_d - margin else ("no" if s_d < d_d - margin
+                                                                                   else "undecided")})
+    return pd.DataFrame(rows).round(4)
+
+
+# ----------------------------------------------------------------------------- Table III and the MCRG chapter
+def _difference(value: float, error: float, paper: float | None) -> float | None:
+    return round((value - paper) / error, 1) if paper is not None and error > 0 else None
+
+
+def table_iii_long(profile: str, overrides: dict | None = None, redundant: bool = False) -> pd.DataFrame:
+    """Table III in long form: every size of the paper's table and of the profile, every blocking step.
+
+    One line per (size, blocking step, quantity) with the paper's value and error, ours,
+    (ours − paper)/error and the statistics. The paper does not say which step its rows
+    use, so each of ours is compared with them; ``table`` names the step ("III, step 1",
+    "III, step 2", …) so that summaries can be read per step. A paper size the profile
+    does not simulate is listed once as "not run", with the reason, rather than left out.
+    ``redundant`` adds our redundant exponent ``y_r1`` (the paper's table has no column for it).
+    """
+    P = chapter_params("mcrg", profile, overrides)
+    ours = ex.mcrg_mc(profile, overrides)
+    rows = []
+    for L in sorted(set(TABLE_III) | set(ours)):
+        paper = TABLE_III.get(L, {})
+        for key in ("y_h", "y_t", "omega") + (("y_r1",) if redundant else ()):
+            base = {"row": f"L={L}", "quantity": key,
+                    "paper": format_estimate(*paper[key]) if key in paper else None}
+            if L not in ours:
+                if key != "y_r1":
+                    rows.append({"table": "III", **base, "ours": "not run", "value": None, "error": None,
+                                 "(ours − paper)/error": None,
+                                 "statistics": f"L={L} is not among this profile's MC sizes {P['mc_sizes']}"})
+                continue
+            for step, r in enumerate(ours[L], start=1):
+                value, error = getattr(r, key), getattr(r, key + "_err")
+                rows.append({"table": f"III, step {step}", **base,
+                             "ours": format_estimate(value, error), "value": value, "error": error,
+                             "(ours − paper)/error": _difference(value, error, paper[key][0] if key in paper else None),
+                             "statistics": f"{r.n_configs} MC configs, step {r.L_fine}→{r.L_coarse}"})
+    return pd.DataFrame(rows)
+
+
+def mcrg_costs(runs: dict[int, MCRGRun]) -> pd.DataFrame:
+    """Measured cost per configuration of the MC configurations and of their MCRG analysis, per size."""
+    return pd.DataFrame([{"L": L, "configs": run[0].n_configs, "MC ms/config": round(run.ms_mc_per_config, 3),
+                          "MCRG ms/config (all steps)": round(1e3 * run.seconds_mcrg / run[0].n_configs, 3)}
+                         for L, run in runs.items()])
+
+
+def mcrg_truncations(profile: str, overrides: dict | None = None) -> pd.DataFrame:
+    """Exponents of the smallest MC size of the MCRG chapter for several operator truncations (cached).
+
+    One line per (blocking step, truncation) with ``y_h``, ``y_t`` and ``ω`` formatted with their
+    errors, the paper's Table III value for that size beside them, and the raw numbers
+    (``y_h_value`` …) for further use.
+    """
+    configs = chapter_params("mcrg", profile, overrides)["mc_configs"]
+    rows = []
+    for L, scan in ex.mcrg_truncations(profile, overrides).items():
+        paper = TABLE_III.get(L, {})
+        for r in scan:
+            row = {"L": L, "step": f"{r.L_fine}→{r.L_coarse}", "odd ops": r.n_odd, "even ops": r.n_even,
+                   "configs": configs}
+            for key in ("y_h", "y_t", "omega"):
+                value = getattr(r, key)
+                row[key] = format_estimate(value, getattr(r, key + "_err")) if np.isfinite(value) else "—"
+                row[f"{key} paper"] = format_estimate(*paper[key]) if key in paper else "—"
+                row[f"{key}_value"] = value
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _irrep_cells(s: IrrepSpectrum | IllConditioned, n: int = 2) -> dict:
+    """Formatted leading exponents of one irrep spectrum (or the reason there is none)."""
+    if isinstance(s, IllConditioned):
+        return {"y1": "—", "y1_value": np.nan, "y1_err": np.nan, "note": s.error}
+    out = {}
+    for i in range(n):
+        ok = i < len(s.y)
+        out[f"y{i + 1}"] = format_estimate(s.y[i], s.y_err[i]) if ok else "—"
+        out[f"y{i + 1}_value"] = float(s.y[i]) if ok else np.nan
+        out[f"y{i + 1}_err"] = float(s.y_err[i]) if ok else np.nan
+    return out
+
+
+def mcrg_irreps_mc(profile: str, overrides: dict | None = None) -> pd.DataFrame:
+    """𝒯 of MC configurations split by spin-flip sector and D4 irrep (oriented basis; cached).
+
+    One line per (size, blocking step, sector, irrep) for the MCRG chapter's
+    ``irrep_sizes`` with ``irrep_configs`` configurations: the dimension of
+    the irrep's operator space and its two leading exponents.
+    """
+    configs = chapter_params("mcrg", profile, overrides)["irrep_configs"]
+    rows = []
+    for L, res in ex.mcrg_irreps_mc(profile, overrides).items():
+        if isinstance(res, IllConditioned):
+            rows.append({"L": L, "configs": configs} | _irrep_cells(res))
+            continue
+        for s in res.spectra:
+            rows.append({"L": L, "step": f"{s.L_fine}→{s.L_coarse}", "sector": s.parity, "irrep": s.irrep,
+                         "dim": s.dim, "configs": s.n_configs} | _irrep_cells(s))
+    return pd.DataFrame(rows)
+
+
+def mcrg_third_mc(profile: str, overrides: dict | None = None) -> pd.DataFrame:
+    """Per MC size and blocking step: the third largest exponent of the oriented-basis spectrum.
+
+    Beside it, where it lies (sector and irrep) and the second odd A1 exponent
+    (the symmetrised basis's candidate for the redundant exponent). Reads the
+    cache of :func:`mcrg_irreps_mc`.
+    """
+    rows = []
+    for L, res in ex.mcrg_irreps_mc(profile, overrides).items():
+        if isinstance(res, IllConditioned):
+            rows.append({"L": L, "note": res.error})
+            continue
+        for level in res.levels:
+            first = res.at(level)[0]
+            y3, e3, where = res.third(level)
+            a1 = res.get("odd", "A1", level)
+            rows.append({"L": L, "step": f"{first.L_fine}→{first.L_coarse}", "configs": first.n_configs,
+                         "third": format_estimate(y3, e3), "third in": where,
+                         "A1 odd 2": format_estimate(a1.y[1], a1.y_err[1]),
+                         "third_value": y3, "third_err": e3, "L_fine": first.L_fine})
+    return pd.DataFrame(rows)
+
+
+def mcrg_irreps_dreamed(profile: str, overrides: dict | None = None) -> pd.DataFrame:
+    """Leading anisotropy exponents (even B1 and B2) of every dreamed model (oriented basis; cached).
+
+    The models and dreaming parameters of :func:`dreamrg.experiments.mcrg_dreamed`, with
+    ``irrep_configs`` configurations each, blocked once at the final size.
+    Columns: the third largest exponent of the whole spectrum (``third``, with
+    ``third in`` naming its sector and irrep; see :func:`dreamrg.mcrg.third_exponent`),
+    ``B1``/``B2`` (formatted), their ``*_value``/``*_err``, and the second odd
+    A1 exponent (``A1 odd 2``, our identification of the paper's redundant
+    exponent in the symmetrised basis).
+    """
+    P = chapter_params("mcrg", profile, overrides)
+    rows = []
+    for mid, res in ex.mcrg_irreps_dreamed(profile, overrides).items():
+        row = {"model": mid.label, "L": 2 ** P["n_up"], "configs": P["irrep_configs"]}
+        if isinstance(res, IllConditioned):
+            rows.append(row | {"note": res.error})
+            continue
+        y3, e3, where = res.third()
+        row |= {"third": format_estimate(y3, e3), "third_value": y3, "third_err": e3, "third in": where}
+        for name, (parity, irrep), rank in (("B1", ("even", "B1"), 0), ("B2", ("even", "B2"), 0),
+                                            ("A1 odd 2", ("odd", "A1"), 1)):
+            s = res.get(parity, irrep)
+            row[name] = format_estimate(s.y[rank], s.y_err[rank])
+            row[f"{name}_value"] = float(s.y[rank])
+            row[f"{name}_err"] = float(s.y_err[rank])
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("model")
+
+
+# ----------------------------------------------------------------------------- Table IV
+def _table_iv_rows(profile: str, overrides: dict | None = None) -> list[dict]:
+    """Table IV per row: ``quantities`` maps η-FSS, η-RSRG, 1/ν-FSS, 1/ν-RSRG to
+    (value, error, paper value, statistics); ``rsrg_problem`` says why RSRG is missing."""
+    fss_rows = ex.table_ii_results(profile)
+    n_fss = {MC: chapter_params("monte_carlo", profile)["fss_configs"]}
+    n_dream = chapter_params("fss", profile)["n_configs"]
+    mc_rg = ex.mcrg_mc(profile, overrides)
+    rg = {MC: mc_rg[ex.mcrg_reference_size(profile, overrides)][0]} | ex.mcrg_dreamed(profile, overrides)
+    out = []
+    for key, r in rg.items():
+        paper = TABLE_IV.get(paper_row(key), {})
+        exps = fss_rows.get(key, {})
+        pair = max(exps) if exps else None
+        q: dict[str, tuple] = {}
+        if pair:
+            stats = f"FSS pair {pair}, {n_fss.get(key, n_dream)} configs per size"
+            g, i = exps[pair].gamma_nu, exps[pair].inv_nu
+            q["η-FSS"] = (2 - g.value, g.error, paper.get("eta_fss"), stats)
+            q["1/ν-FSS"] = (i.value, i.error, paper.get("inv_nu_fss"), stats)
+        if isinstance(r, DreamedMCRG):
+            r = r.result
+        problem = ("ill-conditioned: " + r.error.split(":")[0]) if isinstance(r, IllConditioned) else None
+        if not problem:
+            stats = f"RSRG {r.n_configs} configs, step {r.L_fine}→{r.L_coarse}"
+            q["η-RSRG"] = (4 - 2 * r.y_h, 2 * r.y_h_err, paper.get("eta_rsrg"), stats)
+            q["1/ν-RSRG"] = (r.y_t, r.y_t_err, paper.get("inv_nu_rsrg"), stats)
+        out.append({"row": row_label(key), "quantities": q, "paper": paper, "rsrg_problem": problem,
+                    "FSS pair": str(pair) if pair else "—",
+                    "RSRG step": problem or f"{r.L_fine}→{r.L_coarse}"})
+    return out
+
+
+_TABLE_IV_PAPER_KEYS = {"η-FSS": "eta_fss", "η-RSRG": "eta_rsrg", "1/ν-FSS": "inv_nu_fss", "1/ν-RSRG": "inv_nu_rsrg"}
+
+
+def table_iv(profile: str, overrides: dict | None = None) -> pd.DataFrame:
+    """η and 1/ν from FSS (largest Table II pair) and from MCRG at
+    :func:`~dreamrg.experiments.mcrg_reference_size`, beside the paper's.
+
+    ``overrides`` replace entries of the MCRG chapter's parameters; the FSS side uses the profile.
+    """
+    rows = []
+    for rec in _table_iv_rows(profile, overrides):
+        row = {"row": rec["row"]}
+        for name, paper_key in _TABLE_IV_PAPER_KEYS.items():
+            if name in rec["quantities"]:
+                value, error, _, _ = rec["quantities"][name]
+                row[name] = format_estimate(value, error)
+            row[name + " paper"] = rec["paper"].get(paper_key)
+        row["FSS pair"], row["RSRG step"] = rec["FSS pair"], rec["RSRG step"]
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("row")
+
+
+def table_iv_long(profile: str, overrides: dict | None = None) -> pd.DataFrame:
+    """Table IV in long form: every number of the paper's table and ours, with (ours − paper)/error
+    and the statistics; a quantity we could not compute is listed with the reason."""
+    rows = []
+    for rec in _table_iv_rows(profile, overrides):
+        for name, paper_key in _TABLE_IV_PAPER_KEYS.items():
+            paper = rec["paper"].get(paper_key)
+            if name in rec["quantities"]:
+                value, error, _, stats = rec["quantities"][name]
+                rows.append({"table": "IV", "row": rec["row"], "quantity": name, "paper": paper,
+                             "ours": format_estimate(value, error), "value": value, "error": error,
+                             "(ours − paper)/error": _difference(value, error, paper), "statistics": stats})
+            elif paper is not None or "RSRG" in name:
+                reason = rec["rsrg_problem"] if "RSRG" in name else "no FSS exponents for this row"
+                rows.append({"table": "IV", "row": rec["row"], "quantity": name, "paper": paper,
+                             "ours": "not available", "value": None, "error": None,
+                             "(ours − paper)/error": None, "statistics": reason})
+    return pd.DataFrame(rows)

@@ -1,0 +1,166 @@
+"""The runs layer: typed results through the cache, with the cache keys and JSON bytes of before the redesign.
+
+``tests/data/cache-v1`` holds cache entries written by dreamrg 630447b (before the
+``runs`` layer existed: ``fss.mc_summary``, ``fss.dream_summary``, ``mc.mcrg_summary``,
+``mc.mcrg_irreps``, ``mc.mcrg_truncations``, ``dream.mcrg_summary``, ``dream.mcrg_irreps``)
+for small cases. A user's existing ``data/`` must keep hitting: the recipes find these
+entries under the same keys, and their typed results write back the same bytes.
+"""
+
+import io
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dreamrg import cache, models
+from dreamrg.dream import DreamParams
+from dreamrg.experiments import ModelId
+from dreamrg.fss import PairExponents
+from dreamrg.mc import MCParams
+from dreamrg.observables import MHistogram, SizeSummary
+from dreamrg.runs import mcrg as rmcrg
+from dreamrg.runs import summaries
+from dreamrg.runs.ensembles import cached_ensemble
+from dreamrg.runs.mc import cached_store
+from dreamrg.stats import Estimate
+
+RECORDED = Path(__file__).parent / "data" / "cache-v1"
+K3 = models.SymmetricUpscaler(3, params=[0.1364, 0.1566, 0.3536])
+FROZEN = models.SymmetricUpscaler(3, params=[2.0, 2.0, 2.0])
+DREAM = DreamParams(n_up=5, seed=2, batch_size=100)
+
+#: (entry name, the call that must find it, how the result is written): the calls that wrote them at 630447b
+CALLS = [
+    ("observables/mc-L8-sw", lambda: summaries.mc_summary(8, 300, 11), None),
+    ("observables/dream-026ebc9f4a8b9b81", lambda: summaries.dream_summary(K3, DREAM, 300), None),
+    ("mcrg/mc-L16", lambda: rmcrg.mc_mcrg(16, 600, 11, levels=1), None),
+    ("mcrg/mc-irreps-L16", lambda: rmcrg.mc_irreps(16, 600, 11, levels=1), rmcrg._irreps_encode),
+    ("mcrg/mc-irreps-L8", lambda: rmcrg.mc_irreps(8, 40, 11, levels=1), rmcrg._irreps_encode),
+    ("mcrg/mc-trunc-L16", lambda: rmcrg.mc_truncations(16, 600, 11, levels=1), None),
+    ("mcrg/dream-026ebc9f4a8b9b81", lambda: rmcrg.dreamed_mcrg(K3, DREAM, 300, seed=1), None),
+    ("mcrg/dream-irreps-026ebc9f4a8b9b81", lambda: rmcrg.dreamed_irreps(K3, DREAM, 300, seed=1),
+     rmcrg._irreps_encode),
+    ("mcrg/dream-eaf9cf7c22a1ff78",
+     lambda: rmcrg.dreamed_mcrg(FROZEN, DreamParams(n_up=4, seed=2, batch_size=100), 100, seed=1), None),
+]
+TYPES = {"observables/mc-L8-sw": summaries.MCSummary, "observables/dream-026ebc9f4a8b9b81": summaries.DreamSummary,
+         "mcrg/mc-L16": rmcrg.MCRGRun, "mcrg/mc-irreps-L16": rmcrg.IrrepRun, "mcrg/mc-irreps-L8": rmcrg.IllConditioned,
+         "mcrg/mc-trunc-L16": rmcrg.TruncationScan, "mcrg/dream-026ebc9f4a8b9b81": rmcrg.DreamedMCRG,
+         "mcrg/dream-irreps-026ebc9f4a8b9b81": rmcrg.IrrepRun, "mcrg/dream-eaf9cf7c22a1ff78": rmcrg.IllConditioned}
+
+
+def _written(obj) -> str:
+    """What :func:`dreamrg.cache.write_json_atomic` writes for ``obj``."""
+    buf = io.StringIO()
+    json.dump(obj, buf, indent=1, sort_keys=True, default=str)
+    return buf.getvalue()
+
+
+def _entry(root: Path, name: str) -> Path:
+    stage, stem = name.split("/")
+    (path,) = [p for p in (root / stage).iterdir() if p.name.rsplit("-", 1)[0] == stem]
+    return path
+
+
+@pytest.fixture
+def recorded_cache(tmp_path, monkeypatch):
+    root = tmp_path / "data"
+    shutil.copytree(RECORDED, root)
+    monkeypatch.setenv("DREAMRG_DATA", str(root))
+    return root
+
+
+def test_old_cache_entries_are_hits_and_come_back_typed_with_the_same_bytes(recorded_cache):
+    before = {p: p.read_bytes() for p in recorded_cache.rglob("*") if p.is_file()}
+    for name, call, encode in CALLS:
+        result = call()
+        assert type(result) is TYPES[name], name
+        text = _written((encode or (lambda r: r.to_dict()))(result))
+        assert text == (_entry(recorded_cache, name) / "result.json").read_text(), name
+    after = {p: p.read_bytes() for p in recorded_cache.rglob("*") if p.is_file()}
+    assert after == before                                  # every call was a hit: nothing computed or written
+
+
+def test_store_and_ensemble_recipes_keep_their_keys(recorded_cache):
+    """The cached MC stores and dreamed ensembles of the recorded summaries sit under the same entries."""
+    assert cached_store.__module__ == "dreamrg.runs.mc"
+    for params in (MCParams(L=8, seed=11), MCParams(L=16, seed=11)):
+        path = cache.entry("mc", f"L{params.L}-sw", params.store_meta())
+        assert path.parent == recorded_cache / "mc" and path in set((recorded_cache / "mc").iterdir())
+    assert cached_ensemble.__module__ == "dreamrg.runs.ensembles"
+    (ens,) = (recorded_cache / "ensembles").iterdir()
+    assert ens.name.startswith("SymmetricUpscaler-026ebc9f4a8b9b81-n5-")
+
+
+def test_results_come_back_with_their_types():
+    mc = summaries.MCSummary.from_dict(json.loads((_entry(RECORDED, "observables/mc-L8-sw") / "result.json").read_text()))
+    assert isinstance(mc, SizeSummary) and mc.L == 8 and mc.n == 300 and isinstance(mc.chi, Estimate)
+    assert isinstance(mc.hist, MHistogram) and sum(mc.hist.counts) <= 300 and mc.tau_int_m2.value > 0
+    assert mc.size_summary() == SizeSummary.from_dict(mc.to_dict())
+    dr = summaries.DreamSummary.from_dict(
+        json.loads((_entry(RECORDED, "observables/dream-026ebc9f4a8b9b81") / "result.json").read_text()))
+    assert sorted(dr.sizes) == [2, 4, 8, 16, 32] and set(dr.exponents) == {(8, 2), (16, 4), (32, 8)}
+    assert isinstance(dr.exponents[(32, 8)], PairExponents) and dr.exponents[(32, 8)].gamma_nu.error > 0
+    run = rmcrg.MCRGRun.from_dict(json.loads((_entry(RECORDED, "mcrg/mc-L16") / "result.json").read_text()))
+    (step,) = run
+    assert (step.L_fine, step.L_coarse, step.n_configs) == (16, 8, 600) and abs(step.y_h - 1.875) < 0.03
+    assert step.odd.operators == tuple(range(11)) and len(step.even.y) == 25
+    assert [s[:2] for s in step.spectrum[:2]] == [(step.y_h, "odd"), (step.y_t, "even")]
+
+
+def test_round_trips():
+    est = Estimate(1.5, 0.25)
+    s = SizeSummary(L=4, n=10, chi=est, c_me=est, c=est, U4=est, abs_m=est, e=Estimate(-1.0, 0.1, tau=0.5),
+                    tau_int_m2=Estimate(0.5, 0.01), hist=MHistogram((0.0, 1.0, 2.0), (3, 4), 0.125))
+    m = summaries.MCSummary(**{f: getattr(s, f) for f in s.__dataclass_fields__}, seconds=1.5,
+                            params={"L": 4, "n_configs": 10})
+    d = summaries.DreamSummary(sizes={4: s, 8: s.size_summary()},
+                               exponents={(8, 2): PairExponents(est, Estimate(1.0, 0.5))}, seconds=2.0, n=10)
+    ill = rmcrg.IllConditioned("odd sector: singular", 0.5)
+    trunc = rmcrg.Truncation(0, 16, 8, 1, 2, 1.88, 0.01, 0.9, 0.05, -1.9, 0.2)
+    for x in (s, m, d, ill, rmcrg.IllConditioned("x"), trunc, rmcrg.TruncationScan((trunc,)),
+              PairExponents(est, est), ModelId("authors", 2, 3, True, 32, 1_000_000)):
+        assert type(x).from_dict(json.loads(json.dumps(x.to_dict()))) == x, type(x).__name__
+    assert "tau_int_e" not in s.to_dict() and s.to_dict()["e"] == {"value": -1.0, "error": 0.1, "tau": 0.5}
+    assert set(m.to_dict()) == set(s.to_dict()) | {"seconds", "params"}
+    assert set(d.to_dict()["exponents"]) == {"8,2"} and set(d.to_dict()["sizes"]) == {"4", "8"}
+    # results holding arrays (MCRG) compare through their JSON
+    for name in ("mcrg/mc-L16", "mcrg/mc-irreps-L16", "mcrg/dream-026ebc9f4a8b9b81"):
+        rows = json.loads((_entry(RECORDED, name) / "result.json").read_text())
+        x = TYPES[name].from_dict(rows)
+        assert type(x).from_dict(x.to_dict()).to_dict() == x.to_dict() == rows
+
+
+def test_a_fresh_result_equals_the_cached_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path))
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return rmcrg.TruncationScan((rmcrg.Truncation(0, 16, 8, 1, 1, np.float64(1.88), 0.01, 0.9, 0.05,
+                                                      math.nan, math.nan),))
+
+    fresh = cache.cached("mcrg", "t", {"a": 1}, compute, rmcrg.TruncationScan.from_dict)
+    again = cache.cached("mcrg", "t", {"a": 1}, compute, rmcrg.TruncationScan.from_dict)
+    assert calls == [1] and _written(fresh.to_dict()) == _written(again.to_dict())
+    assert math.isnan(fresh.rows[0].omega) and math.isnan(again.rows[0].omega)
+    assert type(fresh.rows[0].y_h) is float and fresh.rows[0].y_h == again.rows[0].y_h == 1.88
+
+
+def test_model_labels_are_the_papers():
+    def mid(source="ours", depth=1, k=3, weighted=False, method="adamw"):
+        return ModelId(source, depth, k, weighted, 32, 1_000_000, method)
+
+    assert [m.label for m in (mid(), mid(weighted=True), mid("authors"), mid(depth=2, k=7, weighted=True),
+                              mid("authors", 2, 3, True), mid(method="exact"))] == \
+        ["k=3", "k=3, w.", "authors k=3", "2-layer k=7, w.", "authors 2-layer k=3, w.", "exact k=3"]
+    assert mid("authors", weighted=True).paper_row == "k=3, w."
+    assert len({mid(), mid(), mid(k=5)}) == 2 and sorted([mid(k=5), mid("authors"), mid()])[0] == mid("authors")
+    with pytest.raises(ValueError, match="source"):
+        mid("theirs")
+    with pytest.raises(ValueError, match="depth"):
+        mid(depth=3)
