@@ -314,6 +314,11 @@ class ComplexitySection(_Section):
     batch_dream: int = _param()
 
 
+#: Profile members through which one chapter reads another chapter's values.
+CROSS_CHAPTER_MEMBERS: tuple[str, ...] = ("data_seed", "training_set", "two_layer_training_set", "trained_ks",
+                                          "training_seed", "fig6_training_sets", "mc_fss", "fss_dreaming",
+                                          "mcrg_dream_seed")
+
 SECTIONS: dict[str, type[_Section]] = {
     cls.CHAPTER: cls for cls in (MonteCarloSection, TrainingSection, DreamingSection, FSSSection,
                                  PDFCollapseSection, MCRGSection, ComplexitySection)}
