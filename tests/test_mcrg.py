@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from dreamrg import mcrg
+from dreamrg.mcrg import drivers, spin_operators
 from dreamrg.coarse import majority_rule
 
 Y_H, Y_T = 15 / 8, 1.0
@@ -36,7 +37,7 @@ def test_36_distinct_classes():
     terms = [o for op in ops for o in op.orientations]
     assert len(terms) == len(set(terms))
     cells = [(y, x) for y in range(3) for x in range(3)]
-    subsets = {mcrg._normalise(c) for k in range(1, 5) for c in itertools.combinations(cells, k)}
+    subsets = {spin_operators._normalise(c) for k in range(1, 5) for c in itertools.combinations(cells, k)}
     assert set(terms) == subsets and len(terms) == 158
     for op in ops:
         assert all(0 <= y <= 2 and 0 <= x <= 2 for y, x in op.sites)
@@ -44,14 +45,14 @@ def test_36_distinct_classes():
         assert op.n_terms in (1, 2, 4, 8)
         # closed under the 8 symmetries of the square
         for o in op.orientations:
-            for g in mcrg._D4:
-                assert mcrg._normalise(g(y, x) for y, x in o) in op.orientations
+            for g in spin_operators._D4:
+                assert spin_operators._normalise(g(y, x) for y, x in o) in op.orientations
         assert op.picture().count("#") == op.n_spins
 
 
 def test_enumeration_is_programmatic_and_ordered():
     classes = mcrg.enumerate_classes()
-    assert classes == [op.sites for op in sorted(mcrg.OPERATORS, key=lambda o: (o.n_spins, mcrg._spread(o.sites), o.sites))]
+    assert classes == [op.sites for op in sorted(mcrg.OPERATORS, key=lambda o: (o.n_spins, spin_operators._spread(o.sites), o.sites))]
     # a smaller plaquette: pairs in 2x2 = nn and diagonal only
     assert len(mcrg.enumerate_classes(max_spins=2, box=2)) == 3
     # truncation order: spin first in the odd sector, nn then diagonal pair in the even one
@@ -172,7 +173,7 @@ def test_mcrg_truncation_and_consistency(mc_store, mc_results):
     from dreamrg.store import open_store
 
     s = open_store(mc_store).read()
-    rng0 = mcrg._level_rngs(7, 1)[0]
+    rng0 = drivers._level_rngs(7, 1)[0]
     mu, _ = majority_rule(s, rng0)
     # in-memory front end, same tie-breaks -> same numbers as the store front end
     r = mcrg.rg_exponents(s, mu, n_bins=32)
@@ -217,7 +218,7 @@ def test_truncation_scan_matches_direct_results(mc_store, mc_results):
             assert r[key] == full.to_dict()[key], key
     # one operator per sector: T is the scalar <S(mu) S(sigma)>_c / <S(mu) S(mu)>_c, by hand in numpy
     s = open_store(mc_store).read()
-    mu, _ = majority_rule(s, mcrg._level_rngs(7, 1)[0])
+    mu, _ = majority_rule(s, drivers._level_rngs(7, 1)[0])
     f, c = mcrg.operators(s).astype(float), mcrg.operators(mu).astype(float)
     for key, i in (("y_h", mcrg.ODD[0]), ("y_t", mcrg.EVEN[0])):
         cross = np.mean(c[:, i] * f[:, i]) - c[:, i].mean() * f[:, i].mean()
