@@ -160,6 +160,24 @@ def test_book_bad_override_one_clear_error(args, fragment):
     assert res.stderr.count("error") == 1 and res.stdout == ""
 
 
+@pytest.mark.parametrize("text, args, fragment", [
+    (None, [], "cannot be read"),
+    ("[fss]\nbogus = 1\n", [], "unknown parameter 'bogus' for chapter 'fss'"),
+    ("[nope]\nx = 1\n", [], "unknown chapter 'nope'"),
+    ('[fss]\nn_configs = "many"\n', [], "'n_configs' of chapter 'fss' must be integer ≥ 1"),
+    ('base = "paper"\n', ["--profile", "smoke"], "says base = 'paper', but profile 'smoke' was asked for"),
+    ('base = "smoke"\n', ["--set", "fss.bogus=1"], "unknown parameter 'bogus' for chapter 'fss'"),
+])
+def test_book_bad_profile_file_one_clear_error(tmp_path, text, args, fragment):
+    path = tmp_path / "my.toml"
+    if text is not None:
+        path.write_text(text)
+    res = run("book", "--no-build", "--profile-file", path, *args)
+    assert res.returncode == 2
+    assert fragment in res.stderr
+    assert res.stderr.count("error") == 1 and res.stdout == ""
+
+
 def test_a_closed_output_pipe_ends_quietly(tmp_path):
     """`dreamrg cache | head -1` must not end in a BrokenPipeError traceback."""
     import os

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from dreamrg import mcrg
+from dreamrg.mcrg import drivers, spin_operators
 from dreamrg.coarse import majority_rule
 
 Y_H, Y_T = 15 / 8, 1.0
@@ -36,7 +37,7 @@ def test_36_distinct_classes():
     terms = [o for op in ops for o in op.orientations]
     assert len(terms) == len(set(terms))
     cells = [(y, x) for y in range(3) for x in range(3)]
-    subsets = {mcrg._normalise(c) for k in range(1, 5) for c in itertools.combinations(cells, k)}
+    subsets = {spin_operators._normalise(c) for k in range(1, 5) for c in itertools.combinations(cells, k)}
     assert set(terms) == subsets and len(terms) == 158
     for op in ops:
         assert all(0 <= y <= 2 and 0 <= x <= 2 for y, x in op.sites)
@@ -44,14 +45,14 @@ def test_36_distinct_classes():
         assert op.n_terms in (1, 2, 4, 8)
         # closed under the 8 symmetries of the square
         for o in op.orientations:
-            for g in mcrg._D4:
-                assert mcrg._normalise(g(y, x) for y, x in o) in op.orientations
+            for g in spin_operators._D4:
+                assert spin_operators._normalise(g(y, x) for y, x in o) in op.orientations
         assert op.picture().count("#") == op.n_spins
 
 
 def test_enumeration_is_programmatic_and_ordered():
     classes = mcrg.enumerate_classes()
-    assert classes == [op.sites for op in sorted(mcrg.OPERATORS, key=lambda o: (o.n_spins, mcrg._spread(o.sites), o.sites))]
+    assert classes == [op.sites for op in sorted(mcrg.OPERATORS, key=lambda o: (o.n_spins, spin_operators._spread(o.sites), o.sites))]
     # a smaller plaquette: pairs in 2x2 = nn and diagonal only
     assert len(mcrg.enumerate_classes(max_spins=2, box=2)) == 3
     # truncation order: spin first in the odd sector, nn then diagonal pair in the even one
@@ -172,7 +173,7 @@ def test_mcrg_truncation_and_consistency(mc_store, mc_results):
     from dreamrg.store import open_store
 
     s = open_store(mc_store).read()
-    rng0 = mcrg._level_rngs(7, 1)[0]
+    rng0 = drivers._level_rngs(7, 1)[0]
     mu, _ = majority_rule(s, rng0)
     # in-memory front end, same tie-breaks -> same numbers as the store front end
     r = mcrg.rg_exponents(s, mu, n_bins=32)
@@ -217,7 +218,7 @@ def test_truncation_scan_matches_direct_results(mc_store, mc_results):
             assert r[key] == full.to_dict()[key], key
     # one operator per sector: T is the scalar <S(mu) S(sigma)>_c / <S(mu) S(mu)>_c, by hand in numpy
     s = open_store(mc_store).read()
-    mu, _ = majority_rule(s, mcrg._level_rngs(7, 1)[0])
+    mu, _ = majority_rule(s, drivers._level_rngs(7, 1)[0])
     f, c = mcrg.operators(s).astype(float), mcrg.operators(mu).astype(float)
     for key, i in (("y_h", mcrg.ODD[0]), ("y_t", mcrg.EVEN[0])):
         cross = np.mean(c[:, i] * f[:, i]) - c[:, i].mean() * f[:, i].mean()
@@ -247,6 +248,121 @@ def test_streaming_blocks_and_jackknife(mc_store):
     small = mcrg.MCRGAccumulator(20, n_expected=1000)
     small.add_operators(f[:1000], c[:1000])
     assert small.result().y_h_err > re.y_h_err
+
+
+def test_moments_and_correlations_match_numpy_on_all_36_operators():
+    """Full-size twin: accumulate_moments and the 36x36 N, M, F (and T) against plain numpy / np.cov."""
+    from dreamrg import _mcrg_kernels
+
+    rng = np.random.default_rng(36)
+    n, L = 400, 8
+    # a magnetisation that varies between configurations: correlated operators, non-trivial N
+    p_up = rng.uniform(0.25, 0.75, size=(n, 1, 1))
+    s = np.where(rng.random((n, L, L)) < p_up, 1, -1).astype(np.int8)
+    mu, _ = majority_rule(s, rng)
+    f, c = mcrg.operators(s), mcrg.operators(mu)
+    m = mcrg.N_OPERATORS
+    # the kernel alone, over two row ranges: exact integer sums of centred products
+    f0, c0 = np.rint(f.mean(axis=0)).astype(np.int64), np.rint(c.mean(axis=0)).astype(np.int64)
+    sf, sc = np.zeros(m), np.zeros(m)
+    scf, scc, sff = np.zeros((m, m)), np.zeros((m, m)), np.zeros((m, m))
+    for lo, hi in ((0, 137), (137, n)):
+        _mcrg_kernels.accumulate_moments(f, c, lo, hi, f0, c0, sf, sc, scf, scc, sff)
+    fc, cc = f - f0, c - c0
+    np.testing.assert_array_equal(sf, fc.sum(axis=0))
+    np.testing.assert_array_equal(sc, cc.sum(axis=0))
+    np.testing.assert_array_equal(scf, cc.T @ fc)
+    np.testing.assert_array_equal(scc, cc.T @ cc)
+    np.testing.assert_array_equal(sff, fc.T @ fc)
+    # the accumulator's connected correlations on the full set (both sectors and the cross-sector
+    # blocks) against np.cov, fed in uneven batches
+    acc = mcrg.MCRGAccumulator(8, n_expected=n)
+    for lo in range(0, n, 53):
+        acc.add(s[lo:lo + 53], mu[lo:lo + 53])
+    N, M, F = acc.correlations()
+    N_ref, M_ref, F_ref = mcrg.correlations_reference(f, c)
+    assert N.shape == M.shape == F.shape == (36, 36)
+    for name, got, want in (("N", N, N_ref), ("M", M, M_ref), ("F", F, F_ref)):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10 * np.abs(want).max(), err_msg=name)
+    np.testing.assert_allclose(np.cov(c[:, 0], f[:, 0], bias=True)[0, 1], N[0, 0], rtol=1e-12)
+    # T per sector: the sector blocks of the same matrices, T = M^-1 N
+    r = acc.result()
+    for sec, idx in ((r.odd, mcrg.ODD), (r.even, mcrg.EVEN)):
+        ix = np.ix_(idx, idx)
+        np.testing.assert_allclose(sec.N, N_ref[ix], rtol=1e-10, atol=1e-10 * np.abs(N_ref).max())
+        np.testing.assert_allclose(sec.M, M_ref[ix], rtol=1e-10, atol=1e-10 * np.abs(M_ref).max())
+        T_ref = np.linalg.solve(M_ref[ix], N_ref[ix])
+        np.testing.assert_allclose(sec.T, T_ref, rtol=1e-7, atol=1e-9 * np.abs(T_ref).max())
+
+
+def test_jackknife_error_weighted_and_equal_bins():
+    from dreamrg import stats
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(600, 2)) + np.array([0.0, 5.0])
+    # equal bins: the usual delete-one-bin jackknife of stats.jackknife
+    g = 20
+    bins = x.reshape(g, -1, 2)
+    full = x.mean(axis=0)
+    loo = (x.sum(axis=0) - bins.sum(axis=1)) / (len(x) - bins.shape[1])
+    err = stats.jackknife_error(full, loo, np.full(g, bins.shape[1], dtype=float))
+    np.testing.assert_allclose(err, stats.jackknife(lambda v: v, x, n_bins=g)[1], rtol=1e-12)
+    # unequal bins: for the mean the pseudo-values are the bin means m_j, and the variance is
+    # the mean over bins of (m_j - mean_j m_j)^2 / (h_j - 1), h_j = n / n_j
+    sizes = np.array([50.0, 100.0, 150.0, 300.0])
+    edges = np.concatenate(([0], np.cumsum(sizes).astype(int)))
+    sums = np.array([x[a:b].sum(axis=0) for a, b in zip(edges[:-1], edges[1:])])
+    loo = (sums.sum(axis=0) - sums) / (len(x) - sizes[:, None])
+    means = sums / sizes[:, None]
+    h = len(x) / sizes
+    want = np.sqrt((((means - means.mean(axis=0)) ** 2) / (h[:, None] - 1)).mean(axis=0))
+    np.testing.assert_allclose(stats.jackknife_error(full, loo, sizes), want, rtol=1e-10)
+
+
+def test_result_dicts_round_trip(mc_results):
+    """from_dict inverts to_dict through JSON, byte for byte; extra (cache) keys survive."""
+    import json
+
+    def through_json(d):
+        return json.loads(json.dumps(d))
+
+    acc = mcrg.MCRGAccumulator(8, n_expected=2000)
+    rng = np.random.default_rng(8)
+    s = random_spins(rng, 2000, 16, p_up=0.55)
+    acc.add(s, majority_rule(s, rng)[0])
+    truncated = acc.result(n_odd=1, n_even=2)  # y_r1 is NaN: one odd operator
+    assert np.isnan(truncated.y_r1)
+    for r in list(mc_results) + [truncated]:
+        # as the cache stores it: to_dict() plus timing keys
+        d = r.to_dict() | {"ms_mc_per_config": 0.25, "seconds_mcrg": 3.5}
+        back = mcrg.MCRGResult.from_dict(through_json(d))
+        assert json.dumps(back.to_dict()) == json.dumps(d)
+        assert back.extra == {"ms_mc_per_config": 0.25, "seconds_mcrg": 3.5}
+        assert back.spectrum == r.spectrum and back.odd.operators == r.odd.operators
+        assert back.even.operators == r.even.operators and back.odd.T is None
+        assert back.summary() == r.summary() and back.eta == r.eta
+        plain = mcrg.MCRGResult.from_dict(through_json(r.to_dict()))
+        assert json.dumps(plain.to_dict()) == json.dumps(r.to_dict()) and plain.extra == {}
+        for sec in (r.odd, r.even):
+            assert json.dumps(mcrg.SectorResult.from_dict(through_json(sec.to_dict())).to_dict()) == \
+                json.dumps(sec.to_dict())
+
+
+def test_irrep_dicts_round_trip(mc_store):
+    import json
+
+    accs = mcrg.accumulate_store(mc_store, levels=1, n=4096, seed=7, n_bins=16, progress=False, basis="oriented")
+    rows = mcrg.irrep_rows(accs)
+    assert len(rows) > 1 and "error" not in rows[0]
+    for d in rows:
+        back = mcrg.IrrepSpectrum.from_dict(json.loads(json.dumps(d)))
+        assert json.dumps(back.to_dict()) == json.dumps(d)
+        assert (back.parity, back.irrep, back.level) == (d["parity"], d["irrep"], d["step"])
+    extra = rows[0] | {"note": "kept"}
+    assert mcrg.IrrepSpectrum.from_dict(extra).to_dict() == extra
+    assert mcrg.third_exponent([mcrg.IrrepSpectrum.from_dict(d).to_dict() for d in rows]) == mcrg.third_exponent(rows)
+    with pytest.raises(ValueError, match="only an error"):
+        mcrg.IrrepSpectrum.from_dict({"error": "singular"})
 
 
 # --------------------------------------------------------------------------

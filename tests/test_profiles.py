@@ -1,3 +1,7 @@
+import dataclasses
+import hashlib
+import json
+import re
 from pathlib import Path
 
 import jupytext
@@ -55,7 +59,8 @@ def test_override_of_the_wrong_kind_is_refused(chapter, overrides, fragment):
 
 def test_overrides_of_the_right_kind_are_taken():
     P = profiles.chapter_params("training", "quick", {"seed": 0, "ks": [3], "weighted_batch_size": {"3": 50}})
-    assert P["seed"] == 0 and P["ks"] == [3] and P["weighted_batch_size"] == {"3": 50}
+    # JSON/TOML keys (strings) of kernel-size dicts come back keyed by int k
+    assert P["seed"] == 0 and P["ks"] == [3] and P["weighted_batch_size"] == {3: 50}
     assert profiles.chapter_params("training", "quick")["ks"] == [3, 5, 7]   # the profile itself is untouched
 
 
@@ -88,3 +93,367 @@ def test_untrained_kernel_size_is_one_clear_error():
 
     with pytest.raises(ValueError, match=r"k = 4: no model of that size is trained at profile 'smoke'; trained: \[3, 5\]"):
         trained_model("smoke", 4)
+
+
+# ----------------------------------------------------------------------------- the dataclasses
+# Frozen copy of the profile dicts as they were before the dataclasses (src/dreamrg/profiles.py at 630447b,
+# comments dropped): the reference every value of the new profiles is compared with (values feed cache keys).
+OLD_CHAPTERS = {
+    "monte_carlo": {
+        "smoke": {
+            "validation_sizes": [4, 8],
+            "validation_configs": 2000,
+            "fss_sizes": [8, 16, 32],
+            "fss_configs": 1000,
+            "training_sizes": [16],
+            "training_M": 500,
+            "seed": 2024,
+        },
+        "quick": {
+            "validation_sizes": [8, 16, 32],
+            "validation_configs": 20_000,
+            "fss_sizes": [8, 16, 32, 64, 128],
+            "fss_configs": 20_000,
+            "training_sizes": [32],
+            "training_M": 10_000,
+            "seed": 2024,
+        },
+        "paper": {
+            "validation_sizes": [8, 16, 32],
+            "validation_configs": 1_000_000,
+            "fss_sizes": [8, 16, 32, 64, 128],
+            "fss_configs": 1_000_000,
+            "training_sizes": [32, 64, 128],
+            "training_M": 1_000_000,
+            "seed": 2024,
+        },
+    },
+    "training": {
+        "smoke": {
+            "ks": [3, 5],
+            "L_t": 16,
+            "M": 500,
+            "epochs": 4,
+            "batch_size": 100,
+            "weighted_batch_size": {3: 100, 5: 100, 7: 100},
+            "fig6_L_t": [16],
+            "fig6_M": [250, 500],
+            "seed": 7,
+        },
+        "quick": {
+            "ks": [3, 5, 7],
+            "L_t": 32,
+            "M": 10_000,
+            "epochs": 25,
+            "batch_size": 500,
+            "weighted_batch_size": {3: 500, 5: 500, 7: 500},
+            "fig6_L_t": [32],
+            "fig6_M": [1_000, 3_000, 10_000],
+            "seed": 7,
+        },
+        "paper": {
+            "ks": [3, 5, 7],
+            "L_t": 32,
+            "M": 1_000_000,
+            "epochs": 50,
+            "batch_size": 50_000,
+            "weighted_batch_size": {3: 100_000, 5: 1_000, 7: 1_000},
+            "fig6_L_t": [32, 64, 128],
+            "fig6_M": [10_000, 100_000, 1_000_000],
+            "seed": 7,
+        },
+    },
+    "dreaming": {
+        "smoke": {"n_up": 5, "k": 3, "seed": 4},
+        "quick": {"n_up": 7, "k": 7, "seed": 4},
+        "paper": {"n_up": 7, "k": 7, "seed": 4},
+    },
+    "fss": {
+        "smoke": {"n_configs": 400, "n_up": 5, "seed": 11, "batch_size": 200},
+        "quick": {"n_configs": 20_000, "n_up": 7, "seed": 11, "batch_size": 4096},
+        "paper": {"n_configs": 1_000_000, "n_up": 7, "seed": 11, "batch_size": 4096},
+    },
+    "pdf_collapse": {
+        "smoke": {"n_configs": 400, "n_up": 5, "k": 3, "L0_mc": 8, "seed": 13, "batch_size": 200},
+        "quick": {"n_configs": 20_000, "n_up": 7, "k": 7, "L0_mc": 8, "seed": 13, "batch_size": 4096},
+        "paper": {"n_configs": 1_000_000, "n_up": 7, "k": 7, "L0_mc": 8, "seed": 13, "batch_size": 4096},
+    },
+    "mcrg": {
+        "smoke": {"mc_sizes": [16], "mc_configs": 1000, "levels": 1, "n_up": 4, "dream_configs": 1000,
+                  "irrep_sizes": [16], "irrep_configs": 1000, "seed": 17, "batch_size": 500},
+        "quick": {"mc_sizes": [32, 128], "mc_configs": 20_000, "levels": 2, "n_up": 7, "dream_configs": 20_000,
+                  "irrep_sizes": [32, 128], "irrep_configs": 20_000, "seed": 17, "batch_size": 4096},
+        "paper": {"mc_sizes": [32, 128, 512], "mc_configs": 1_000_000, "levels": 2, "n_up": 7,
+                  "dream_configs": 1_000_000, "irrep_sizes": [32, 128], "irrep_configs": 200_000, "seed": 17,
+                  "batch_size": 4096},
+    },
+    "complexity": {
+        "smoke": {"ks": [3], "M": 300, "epochs": 2, "patience": 2, "batch_size": 100, "n_configs": 200, "n_up": 4,
+                  "channels": 32, "seed": 19, "batch_dream": 100},
+        "quick": {"ks": [3, 7], "M": 3_000, "epochs": 12, "patience": 2, "batch_size": 500, "n_configs": 2_000,
+                  "n_up": 7, "channels": 32, "seed": 19, "batch_dream": 1000},
+        "paper": {"ks": [3, 7], "M": 1_000_000, "epochs": 12, "patience": 2, "batch_size": 10_000,
+                  "n_configs": 1_000_000, "n_up": 7, "channels": 32, "seed": 19, "batch_dream": 1000},
+    },
+}
+
+SECTION_CLASSES = {"monte_carlo": "MonteCarloSection", "training": "TrainingSection", "dreaming": "DreamingSection",
+                   "fss": "FSSSection", "pdf_collapse": "PDFCollapseSection", "mcrg": "MCRGSection",
+                   "complexity": "ComplexitySection"}
+
+
+@pytest.mark.parametrize("profile", profiles.PROFILES)
+@pytest.mark.parametrize("chapter", profiles.CHAPTERS)
+def test_values_equal_the_old_dicts(chapter, profile):
+    old = OLD_CHAPTERS.get(chapter, {}).get(profile, {})
+    P = profiles.chapter_params(chapter, profile)
+    assert P == old | {"profile": profile}
+    assert list(P) == list(old) + ["profile"]                        # same keys, same order
+    assert all(type(P[key]) is type(value) for key, value in old.items())   # lists stay lists, dicts dicts
+    if chapter in SECTION_CLASSES:
+        section = profiles.load_profile(profile).section(chapter)
+        assert type(section).__name__ == SECTION_CLASSES[chapter]
+        assert [f.name for f in dataclasses.fields(section)] == list(old)
+        for key, value in old.items():
+            got = getattr(section, key)
+            if isinstance(value, list):
+                assert isinstance(got, tuple) and list(got) == value
+            else:
+                assert got == value
+
+
+def test_weighted_batch_size_behaves_like_a_dict_keyed_by_k():
+    wbs = profiles.load_profile("paper").training.weighted_batch_size
+    assert wbs == {3: 100_000, 5: 1_000, 7: 1_000} and wbs[5] == 1_000 and 5 in wbs and sorted(wbs) == [3, 5, 7]
+    assert dict(wbs.items()) == {3: 100_000, 5: 1_000, 7: 1_000}
+    with pytest.raises(TypeError):
+        wbs[3] = 1
+    hash(profiles.load_profile("paper"))                               # hashable throughout
+
+
+def test_profiles_are_immutable():
+    p = profiles.load_profile("quick")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.fss.n_configs = 5
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.fss = p.fss
+    with pytest.raises(AttributeError):
+        p.training.ks.append(9)
+    P = profiles.chapter_params("training", "quick")
+    P["ks"].append(9)
+    P["weighted_batch_size"][3] = 1
+    assert profiles.chapter_params("training", "quick")["ks"] == [3, 5, 7]   # a fresh copy each time
+    assert profiles.chapter_params("training", "quick")["weighted_batch_size"][3] == 500
+
+
+@pytest.mark.parametrize("cls, kwargs, fragment", [
+    ("FSSSection", dict(n_configs=0, n_up=7, seed=1, batch_size=8),
+     "parameter 'n_configs' of chapter 'fss' must be integer ≥ 1; got 0"),
+    ("FSSSection", dict(n_configs=10, n_up=7, seed=-1, batch_size=8), "'seed' of chapter 'fss' must be integer ≥ 0"),
+    ("FSSSection", dict(n_configs=10, n_up=13, seed=1, batch_size=8), "'n_up' of chapter 'fss' must be a number of "
+                                                                      "upscalings 1..12 (final size ≤ 4096); got 13"),
+    ("DreamingSection", dict(n_up=7, k=4, seed=1), "'k' of chapter 'dreaming' must be a kernel size: an odd integer"),
+    ("PDFCollapseSection", dict(n_configs=10, n_up=7, k=3, L0_mc=12, seed=1, batch_size=8), "power of two"),
+    ("PDFCollapseSection", dict(n_configs=10, n_up=3, k=3, L0_mc=8, seed=1, batch_size=8),
+     "'L0_mc' of chapter 'pdf_collapse' must be smaller than the final size 2^n_up = 8; got 8"),
+    ("MCRGSection", dict(mc_sizes=(32, 34), mc_configs=100, levels=2, n_up=7, dream_configs=100, irrep_sizes=(32,),
+                         irrep_configs=100, seed=1, batch_size=8), "'mc_sizes' of chapter 'mcrg' must be sizes L "
+                                                                   "that can be blocked levels = 2 times"),
+    ("MCRGSection", dict(mc_sizes=(32,), mc_configs=10, levels=2, n_up=7, dream_configs=100, irrep_sizes=(32,),
+                         irrep_configs=100, seed=1, batch_size=8), "jackknife bins"),
+    ("MCRGSection", dict(mc_sizes=(), mc_configs=100, levels=2, n_up=7, dream_configs=100, irrep_sizes=(32,),
+                         irrep_configs=100, seed=1, batch_size=8), "must be a non-empty list of integer ≥ 1s; got []"),
+    ("MonteCarloSection", dict(validation_sizes=(1,), validation_configs=1, fss_sizes=(8,), fss_configs=1,
+                               training_sizes=(8,), training_M=5, seed=0), "'validation_sizes' of chapter "
+                                                                           "'monte_carlo' must be a lattice size L ≥ 2"),
+    ("TrainingSection", dict(ks=(3, 5), L_t=16, M=500, epochs=1, batch_size=10, weighted_batch_size={3: 10},
+                             fig6_L_t=(16,), fig6_M=(100,), seed=0), "no entry for k=5"),
+    ("TrainingSection", dict(ks=(3,), L_t=16, M=4, epochs=1, batch_size=10, weighted_batch_size={3: 10},
+                             fig6_L_t=(16,), fig6_M=(100,), seed=0), "'M' of chapter 'training' must be a set size M ≥ 5"),
+    ("TrainingSection", dict(ks=(3,), L_t=16, M=500, epochs=1, batch_size=10, weighted_batch_size={4: 10, 3: 1},
+                             fig6_L_t=(16,), fig6_M=(100,), seed=0), "keyed by kernel sizes (odd integers ≥ 3)"),
+    ("ComplexitySection", dict(ks=(3,), M=300, epochs=True, patience=2, batch_size=1, n_configs=1, n_up=4,
+                               channels=1, seed=0, batch_dream=1), "'epochs' of chapter 'complexity' must be integer"),
+])
+def test_sections_validate_their_values(cls, kwargs, fragment):
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        getattr(profiles, cls)(**kwargs)
+
+
+def test_a_section_built_directly_takes_lists_and_string_keys():
+    t = profiles.TrainingSection(ks=[3], L_t=16, M=500, epochs=1, batch_size=10, weighted_batch_size={"3": 10},
+                                 fig6_L_t=[16], fig6_M=[100], seed=0)
+    assert t.ks == (3,) and t.weighted_batch_size == {3: 10} and t.fig6_M == (100,)
+
+
+def test_profile_checks_the_kernel_sizes_other_chapters_show():
+    with pytest.raises(ValueError, match=re.escape("parameter 'k' of chapter 'dreaming' must be a trained kernel "
+                                                   "size (training.ks = [3]); got 7")):
+        profiles.load_profile("quick", {"training": {"ks": [3]}})
+    with pytest.raises(ValueError, match="'ks' of chapter 'complexity' must be trained kernel sizes"):
+        profiles.load_profile("smoke", {"complexity": {"ks": [3, 7]}})
+    # a chapter's own overrides (chapter_params, --set) stay chapter-local, as before
+    assert profiles.chapter_params("training", "quick", {"ks": [3]})["ks"] == [3]
+
+
+# ----------------------------------------------------------------------------- the profile
+def test_cross_chapter_members_name_what_chapters_reuse():
+    p = profiles.load_profile("paper")
+    assert p.data_seed == p.monte_carlo.seed == 2024
+    assert p.training_set == (32, 1_000_000) and p.training_set.L_t == 32
+    assert p.two_layer_training_set == (32, p.complexity.M)
+    assert p.trained_ks == (3, 5, 7) and p.training_seed == 7
+    assert p.mcrg_dream_seed == p.fss.seed == 11
+    assert p.mc_fss == ((8, 16, 32, 64, 128), 1_000_000, 2024)
+    assert p.fss_dreaming == (7, 11, 4096, 1_000_000)
+    assert len(p.fig6_training_sets) == 9 and p.fig6_training_sets[0] == (32, 10_000)
+    for member in profiles.CROSS_CHAPTER_MEMBERS:
+        assert getattr(profiles.Profile, member).__doc__, member
+
+
+def test_key_is_stable_and_changes_with_any_value():
+    keys = {name: profiles.load_profile(name).key() for name in profiles.PROFILES}
+    assert len(set(keys.values())) == 3 and all(len(k) == 64 for k in keys.values())
+    assert profiles.load_profile("quick").key() == keys["quick"]
+    # the hash of the canonical JSON of the sections, pinned: a change of any value (or of the recipe) shows here
+    sections = {c: v for c, v in OLD_CHAPTERS.items()}
+    text = json.dumps({c: sections[c]["quick"] for c in sections}, sort_keys=True, separators=(",", ":"))
+    assert keys["quick"] == hashlib.sha256(text.encode()).hexdigest()
+    changed = profiles.load_profile("quick", {"mcrg": {"seed": 18}})
+    assert changed.key() != keys["quick"] and changed.name == "quick" and not changed.is_builtin
+    assert profiles.load_profile("quick", {"mcrg": {"seed": 17}}).key() == keys["quick"]
+    assert profiles.load_profile("paper").is_builtin
+
+
+def test_to_dict_and_section():
+    p = profiles.load_profile("smoke")
+    d = p.to_dict()
+    assert d["name"] == "smoke" and set(d) == {"name"} | set(SECTION_CLASSES)
+    assert d["mcrg"] == OLD_CHAPTERS["mcrg"]["smoke"]
+    assert p.section("fss") is p.fss
+    with pytest.raises(ValueError, match="chapter 'status' has no parameter section"):
+        p.section("status")
+
+
+def test_load_profile_overrides():
+    p = profiles.load_profile("quick", {"fss": {"n_configs": 1000}, "training": {"weighted_batch_size": {"3": 1,
+                                                                                                         "5": 2, "7": 3}}})
+    assert p.fss.n_configs == 1000 and p.training.weighted_batch_size == {3: 1, 5: 2, 7: 3}
+    q = profiles.load_profile("quick", {"fss": {"n_configs": 1000}})
+    assert q.with_overrides({"fss": {"n_configs": 20_000}}) == profiles.load_profile("quick")
+    assert profiles.load_profile() == profiles.load_profile("quick")
+    for overrides, fragment in [
+        ({"nope": {}}, "unknown chapter 'nope'; allowed: intro, monte_carlo"),
+        ({"fss": {"bogus": 1}}, "unknown parameter 'bogus' for chapter 'fss'; allowed: batch_size, n_configs, n_up, seed"),
+        ({"fss": {"n_configs": "many"}}, "'n_configs' of chapter 'fss' must be integer ≥ 1 (the profile has 20000); "
+                                         "got 'many'"),
+        ({"status": {"x": 1}}, "unknown parameter 'x' for chapter 'status'; allowed: none"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(fragment)):
+            profiles.load_profile("quick", overrides)
+    with pytest.raises(ValueError, match="unknown profile 'huge'; allowed: smoke, quick, paper"):
+        profiles.load_profile("huge")
+
+
+# ----------------------------------------------------------------------------- TOML profile files
+def _toml(tmp_path, text, name="my.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_profile_file_applies_on_top_of_its_base(tmp_path):
+    path = _toml(tmp_path, 'base = "paper"\n\n[fss]\nn_configs = 1000\n\n[mcrg]\nmc_sizes = [32, 128]\n\n'
+                           '[training.weighted_batch_size]\n3 = 10\n5 = 20\n7 = 30\n')
+    p = profiles.load_profile(file=path)
+    assert p.name == "my" and not p.is_builtin
+    assert p.fss.n_configs == 1000 and p.fss.n_up == 7 and p.mcrg.mc_sizes == (32, 128)
+    assert p.training.weighted_batch_size == {3: 10, 5: 20, 7: 30}
+    assert p.monte_carlo == profiles.load_profile("paper").monte_carlo
+    assert profiles.load_profile("paper", file=path) == p                 # the same base, given twice
+    assert profiles.load_profile(file=path, overrides={"fss": {"n_configs": 5}}).fss.n_configs == 5  # overrides last
+    with pytest.raises(ValueError, match="says base = 'paper', but profile 'quick' was asked for"):
+        profiles.load_profile("quick", file=path)
+    plain = _toml(tmp_path, 'name = "mine"\n[fss]\nseed = 3\n', "plain.toml")
+    q = profiles.load_profile(file=plain)
+    assert q.name == "mine" and q.fss.seed == 3 and q.mcrg_dream_seed == 3 and q.monte_carlo.fss_configs == 20_000
+    assert profiles.load_profile("smoke", file=plain).fss.n_configs == 400
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("[nope]\nx = 1\n", "unknown chapter 'nope'; allowed: intro, monte_carlo"),
+    ("[fss]\nbogus = 1\n", "unknown parameter 'bogus' for chapter 'fss'; allowed: batch_size, n_configs, n_up, seed"),
+    ('[fss]\nn_configs = "many"\n', "'n_configs' of chapter 'fss' must be integer ≥ 1 (the profile has 20000); "
+                                    "got 'many'"),
+    ("[fss]\nn_configs = 2.5\n", "must be integer ≥ 1"),
+    ("[mcrg]\nmc_sizes = 32\n", "'mc_sizes' of chapter 'mcrg' must be a non-empty list of integer ≥ 1s"),
+    ("[training]\nks = [3]\n", "parameter 'k' of chapter 'dreaming' must be a trained kernel size"),
+    ("[training.weighted_batch_size]\nx = 3\n", "keyed by kernel size"),
+    ('base = "huge"\n', "base: unknown profile 'huge'; allowed: smoke, quick, paper"),
+    ("fss = 3\n", "'fss' must be a table ([fss]) of KEY = VALUE; got 3"),
+    ("[status]\nx = 1\n", "unknown parameter 'x' for chapter 'status'; allowed: none"),
+    ("[fss\nn_configs = 1\n", "cannot be read"),
+    ("[fss]\nn_configs = 1\nn_configs = 2\n", "cannot be read"),
+])
+def test_bad_profile_file_is_one_clear_error(tmp_path, text, fragment):
+    path = _toml(tmp_path, text)
+    with pytest.raises(ValueError, match=re.escape(fragment)) as info:
+        profiles.load_profile(file=path)
+    assert str(path) in str(info.value)
+
+
+def test_unreadable_profile_file_is_one_clear_error(tmp_path):
+    with pytest.raises(ValueError, match=r"profile file '.*missing.toml' cannot be read: .*No such file"):
+        profiles.load_profile(file=tmp_path / "missing.toml")
+    with pytest.raises(ValueError, match="cannot be read"):
+        profiles.load_profile(file=tmp_path)                                # a directory
+    (tmp_path / "bin.toml").write_bytes(b"\xff\xfe[fss]")
+    with pytest.raises(ValueError, match="cannot be read"):
+        profiles.load_profile(file=tmp_path / "bin.toml")
+
+
+# ----------------------------------------------------------------------------- the book with a profile file
+def test_book_passes_the_profile_file_as_chapter_overrides_and_keeps_the_snapshot(tmp_path, monkeypatch):
+    from dreamrg import bookrun
+
+    path = _toml(tmp_path, 'base = "paper"\n[fss]\nn_configs = 1000\n[mcrg]\nmc_sizes = [32, 128]\n'
+                           '[monte_carlo]\nseed = 5\n')
+    calls, snapshots = [], []
+
+    def fake_execute(root, chapter, profile, out_dir, overrides=None):
+        calls.append((chapter, profile, overrides))
+        out = out_dir / f"{chapter}.ipynb"
+        out.write_text("{}")
+        return out
+
+    monkeypatch.setattr(bookrun, "execute_chapter", fake_execute)
+    monkeypatch.setattr(bookrun, "save_snapshot", lambda root, chapter, *a, **k: snapshots.append(chapter))
+    bookrun.build_book(chapters=["fss", "mcrg", "dreaming"], build=False, root=ROOT, base=tmp_path,
+                       overrides={"fss": {"seed": 3}}, profile_file=path)
+    assert calls == [("dreaming", "paper", None), ("fss", "paper", {"n_configs": 1000, "seed": 3}),
+                     ("mcrg", "paper", {"mc_sizes": [32, 128]})]
+    assert snapshots == []                                  # a run with a profile file is not the paper run
+    assert bookrun.profile_file_overrides(path) == ("paper", {"fss": {"n_configs": 1000},
+                                                              "mcrg": {"mc_sizes": [32, 128]},
+                                                              "monte_carlo": {"seed": 5}})
+    with pytest.raises(ValueError, match="says base = 'paper', but profile 'smoke'"):
+        bookrun.build_book("smoke", chapters=["fss"], build=False, root=ROOT, base=tmp_path, profile_file=path)
+
+
+def test_a_chapter_sees_the_profile_file_value(tmp_path):
+    """Executed for real with papermill: a tiny chapter reads its parameters as the book's chapters do."""
+    from dreamrg.bookrun import build_book
+
+    header = (ROOT / "book" / "dreaming.md").read_text().split("---")[1]
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "_toc.yml").write_text("format: jb-book\nroot: fss\n")
+    cells = ["```{code-cell} ipython3\n:tags: [parameters]\n\nprofile = 'quick'\noverrides = {}\n```",
+             "```{code-cell} ipython3\nfrom dreamrg.profiles import chapter_params\n\n"
+             "P = chapter_params('fss', profile, overrides)\nprint('n_configs', P['n_configs'], 'seed', P['seed'])\n```"]
+    (tmp_path / "book" / "fss.md").write_text("---" + header + "---\n\n# Tiny\n\n" + "\n\n".join(cells) + "\n")
+    path = _toml(tmp_path, 'base = "smoke"\n[fss]\nn_configs = 123\n')
+    out_dir = build_book(build=False, root=tmp_path, base=tmp_path, profile_file=path)
+    assert out_dir == tmp_path / "_build" / "notebooks" / "smoke"
+    nb = json.loads((out_dir / "fss.ipynb").read_text())
+    printed = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
+    assert "n_configs 123 seed 11" in printed

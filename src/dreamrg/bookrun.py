@@ -10,7 +10,9 @@
    off, using the repository's ``_config.yml`` (bibliography path made absolute).
 
 Chapters not selected with ``chapters=`` keep their last executed notebook (or
-are executed if none exists). A plain ``jupyter-book build book`` instead
+are executed if none exists). A user profile file (``profile_file=``, TOML, see
+:func:`dreamrg.profiles.load_profile`) is validated as a whole and its table for a
+chapter is passed to that chapter as its ``overrides``, like ``--set``. A plain ``jupyter-book build book`` instead
 executes the chapters itself with their default (quick) parameters; both
 routes reuse the result cache in ``data/``.
 """
@@ -72,6 +74,38 @@ def parse_overrides(items: list[str], profile: str, chapters: list[str]) -> dict
     for chapter, values in out.items():
         chapter_params(chapter, profile, values)  # unknown keys raise here, naming the allowed ones
     return out
+
+
+def profile_file_overrides(file: str | Path, profile: str | None = None) -> tuple[str, dict[str, dict[str, Any]]]:
+    """The base profile of a TOML profile file and its values as per-chapter overrides.
+
+    The file is validated as a whole profile (:func:`dreamrg.profiles.load_profile`:
+    unknown chapters or keys, wrong types, kernel sizes that are not trained, an
+    unreadable file: one ``ValueError``). Returns ``(base, {chapter: {key: value}})``
+    with the keys the file sets, their values in the form ``chapter_params`` gives
+    (lists, dicts keyed by int k). ``base`` is ``profile`` if given (the file's
+    ``base`` must then agree), else the file's ``base``, else ``"quick"``.
+    """
+    from dreamrg.profiles import load_profile, read_profile_file
+
+    data = read_profile_file(file)
+    loaded = load_profile(profile, file=file)
+    base = profile or data.get("base") or "quick"
+    out = {}
+    for chapter, table in data.items():
+        if chapter in ("base", "name") or not table:
+            continue
+        values = loaded.section(chapter).to_dict()
+        out[chapter] = {key: values[key] for key in table}
+    return base, out
+
+
+def _cross_chapter_changes(base: str, file: str | Path) -> list[str]:
+    """Named cross-chapter members (e.g. ``data_seed``) whose value the file changes."""
+    from dreamrg.profiles import CROSS_CHAPTER_MEMBERS, load_profile
+
+    old, new = load_profile(base), load_profile(base, file=file)
+    return [m for m in CROSS_CHAPTER_MEMBERS if getattr(old, m) != getattr(new, m)]
 
 
 def _kernel_manager_class() -> type:
@@ -136,14 +170,16 @@ def execute_chapter(root: Path, chapter: str, profile: str, out_dir: Path,
     return out
 
 
-def build_book(profile: str = "quick", chapters: list[str] | None = None, build: bool = True,
+def build_book(profile: str | None = None, chapters: list[str] | None = None, build: bool = True,
                root: Path | None = None, base: Path | None = None,
-               overrides: dict[str, dict[str, Any]] | None = None) -> Path:
+               overrides: dict[str, dict[str, Any]] | None = None,
+               profile_file: str | Path | None = None) -> Path:
     """Execute chapters at ``profile`` and build the HTML.
 
     Parameters
     ----------
-    profile : {"smoke", "quick", "paper"}
+    profile : {"smoke", "quick", "paper"}, optional
+        Default: the profile file's ``base``, else ``"quick"``.
     chapters : list of str, optional
         Chapters to (re-)execute; others reuse their last executed notebook.
     build : bool
@@ -156,18 +192,38 @@ def build_book(profile: str = "quick", chapters: list[str] | None = None, build:
         Per-chapter parameter overrides, ``{"fss": {"n_configs": 1000}}`` (see
         :func:`parse_overrides`). A chapter run with overrides is not the profile's
         result, so no paper snapshot is written for it.
+    profile_file : path, optional
+        A TOML profile file (:func:`dreamrg.profiles.load_profile`). Its table for a
+        chapter becomes that chapter's overrides (``overrides`` win over it). As with
+        ``--set``, a chapter that reads another chapter's values (e.g. the data seed)
+        still reads them at the base profile; such changes are reported. No paper
+        snapshot is written in a run with a profile file.
 
     Returns
     -------
     Path
         ``<base>/_build/html/index.html`` (or the notebook directory if ``build`` is False).
     """
+    file_values: dict[str, dict[str, Any]] = {}
+    if profile_file is not None:
+        profile, file_values = profile_file_overrides(profile_file, profile)
+    profile = profile or "quick"
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
     root = root or repo_root()
     for name in overrides or {}:
         if chapters is not None and name not in chapters:
             raise ValueError(f"overrides given for chapter {name!r}, which is not executed in this run")
+    if profile_file is not None:
+        print(f"[dreamrg book] profile file {profile_file} (base profile {profile}) sets "
+              f"{', '.join(f'{c}.{k}' for c, t in file_values.items() for k in t) or 'nothing'}", flush=True)
+        skipped = [c for c in file_values if chapters is not None and c not in chapters]
+        if skipped:
+            print(f"[dreamrg book] profile file: {', '.join(skipped)} not executed in this run", flush=True)
+        shared = _cross_chapter_changes(profile, profile_file)
+        if shared:
+            print(f"[dreamrg book] profile file changes {', '.join(shared)}: only the chapter owning each value "
+                  f"sees it; chapters reusing it read the {profile} profile's", flush=True)
     base = base or root
     out_dir = base / "_build" / "notebooks" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -177,13 +233,15 @@ def build_book(profile: str = "quick", chapters: list[str] | None = None, build:
         if chapters is None or name in chapters or (build and not target.exists()):
             t0 = time.perf_counter()
             commit = _git_commit(root)  # the code that ran, not what is checked out when it finishes
-            custom = (overrides or {}).get(name)
+            custom = (file_values.get(name, {}) | (overrides or {}).get(name, {})) or None
             extra = f" with overrides {custom}" if custom else ""
             print(f"[dreamrg book] executing {name} (profile {profile}){extra} ...", flush=True)
             nb_path = execute_chapter(root, name, profile, out_dir, custom)
             seconds = time.perf_counter() - t0
             print(f"[dreamrg book] {name}: {seconds:.1f} s", flush=True)
-            if profile == "paper" and custom:
+            if profile == "paper" and profile_file is not None:
+                print(f"[dreamrg book] {name}: run with a profile file, paper snapshot left unchanged", flush=True)
+            elif profile == "paper" and custom:
                 print(f"[dreamrg book] {name}: overridden parameters, paper snapshot left unchanged", flush=True)
             elif profile == "paper":
                 save_snapshot(root, name, profile, nb_path, seconds, commit=commit)

@@ -143,7 +143,11 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     book = sub.add_parser("book", help="execute every chapter with papermill and build the HTML book")
     from dreamrg.profiles import CHAPTERS, PROFILES
 
-    book.add_argument("--profile", choices=PROFILES, default="quick")
+    book.add_argument("--profile", choices=PROFILES, default=None,
+                      help="built-in profile (default: the profile file's base, else quick)")
+    book.add_argument("--profile-file", default=None, metavar="FILE.toml",
+                      help="your own profile: a TOML file with one table per chapter (e.g. [fss] n_configs = 1000) "
+                      "and optional base = \"paper\", applied on top of the profile; no paper snapshot is written")
     book.add_argument("--chapters", nargs="+", choices=CHAPTERS, default=None,
                       help="execute only these chapters (the others are rendered from their last execution)")
     book.add_argument("--no-build", action="store_true", help="only execute the chapters")
@@ -361,11 +365,15 @@ def _cmd_cache(args: argparse.Namespace) -> int:
 
 
 def _cmd_book(args: argparse.Namespace) -> int:
-    from dreamrg.bookrun import build_book, parse_overrides
+    from dreamrg.bookrun import build_book, parse_overrides, profile_file_overrides
     from dreamrg.profiles import CHAPTERS
 
-    overrides = parse_overrides(args.overrides, args.profile, list(args.chapters or CHAPTERS))
-    build_book(profile=args.profile, chapters=args.chapters, build=not args.no_build, overrides=overrides)
+    profile = args.profile or "quick"
+    if args.profile_file is not None:  # checked (and its base found) before anything runs
+        profile, _ = profile_file_overrides(args.profile_file, args.profile)
+    overrides = parse_overrides(args.overrides, profile, list(args.chapters or CHAPTERS))
+    build_book(profile=profile, chapters=args.chapters, build=not args.no_build, overrides=overrides,
+               profile_file=args.profile_file)
     return 0
 
 

@@ -4,6 +4,9 @@
   measured, the integrated autocorrelation time of its series (netket's ``Stats`` idea).
 * :func:`jackknife` -- binned (blocked) jackknife of any smooth function of means;
   used for the FSS observables and their exponents.
+* :func:`jackknife_error` -- the error from given leave-one-bin-out estimates,
+  for bins of unequal sizes (weighted delete-a-group jackknife); used for the
+  MCRG exponents, whose bins are blocks of a streaming accumulator.
 * :func:`tau_int` -- Sokal's automatic-window estimate of τ_int.
 """
 
@@ -81,6 +84,40 @@ def jackknife(func: Callable[[np.ndarray], np.ndarray], samples: np.ndarray, n_b
     est = func(loo)
     error = np.sqrt((nb - 1) / nb * ((est - est.mean(axis=0)) ** 2).sum(axis=0))
     return value, error
+
+
+def jackknife_error(full: np.ndarray, loo: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Weighted delete-a-group jackknife error from leave-one-bin-out estimates.
+
+    For bins of unequal sizes (Busing, Meijer & van der Leeden 1999); with
+    equal bins it reduces to the usual ``sqrt((g-1)/g · Σ_j (θ_j - θ̄)²)``.
+
+    Parameters
+    ----------
+    full : ndarray, shape (q,)
+        Estimates from all data.
+    loo : ndarray, shape (g, q)
+        Estimates with bin ``j`` left out, one row per bin.
+    sizes : ndarray, shape (g,)
+        Number of samples in each bin (all positive).
+
+    Returns
+    -------
+    error : ndarray of float64, shape (q,)
+        One-standard-deviation errors of ``full``.
+
+    Notes
+    -----
+    With ``h_j = n / n_j`` the pseudo-values are ``h_j θ - (h_j - 1) θ_j``;
+    the error is the square root of the mean over bins of
+    ``(pseudo_j - mean pseudo)² / (h_j - 1)``.
+    """
+    n = sizes.sum()
+    h = n / sizes
+    pseudo = h[:, None] * full[None, :] - (h[:, None] - 1.0) * loo
+    theta_j = pseudo.mean(axis=0)
+    var = (((pseudo - theta_j[None, :]) ** 2) / (h[:, None] - 1.0)).mean(axis=0)
+    return np.sqrt(var)
 
 
 def tau_int(x: np.ndarray, c: float = 6.0) -> tuple[float, float]:

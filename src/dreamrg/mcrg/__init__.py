@@ -1,0 +1,96 @@
+r"""Monte Carlo renormalisation group (MCRG): the linearised block-spin map 𝒯.
+
+Paper section V (eqs. 17–22, Tables III–IV, Fig. 10). Configurations σ at
+blocking level ``n`` and their majority-rule block spins μ at level ``n + 1``
+(:func:`dreamrg.coarse.majority_rule`, the blocking used everywhere in the
+package) give the matrix 𝒯 of the linearised RG map from correlation
+functions alone; its eigenvalues λ give the RG exponents ``y = log₂|λ|``.
+
+Conventions, in short (the derivation is in the MCRG chapter, ``book/mcrg.md``):
+
+* Operators are *extensive, symmetrised* sums ``S_α`` (all translations, all
+  orientations of a class) at *both* levels; the 36 classes split into 11
+  odd and 25 even ones under the global spin flip.
+* ``𝒯 = M⁻¹ N`` with the coarse-level ``M = ⟨S(μ) S(μ)ᵀ⟩_c`` and the
+  cross-level ``N = ⟨S(μ) S(σ)ᵀ⟩_c``, solved per spin-flip sector
+  (the paper's eqs. 19–22 give these two matrices each other's names).
+* ``y_h``, ``y_r1`` are the first two odd exponents, ``y_t``, ``omega`` the
+  first two even ones; errors are a jackknife over bins of consecutive
+  configurations.
+
+Modules:
+
+* :mod:`~dreamrg.mcrg.spin_operators` -- the operator classes, the oriented
+  basis and their fast evaluation (:func:`operators`);
+* :mod:`~dreamrg.mcrg.symmetry` -- D4 permutations of the oriented operators
+  and the irrep bases;
+* :mod:`~dreamrg.mcrg.results` -- :class:`MCRGResult`, :class:`SectorResult`,
+  :class:`IrrepSpectrum` (``to_dict``/``from_dict``);
+* :mod:`~dreamrg.mcrg.accumulator` -- :class:`MCRGAccumulator`, streaming
+  moments and the solve for 𝒯;
+* :mod:`~dreamrg.mcrg.drivers` -- front ends for arrays, batch streams and stores;
+* :mod:`~dreamrg.mcrg._reference` -- plain-numpy twins of the kernels.
+"""
+
+from dreamrg.mcrg._reference import correlations_reference, operators_reference
+from dreamrg.mcrg.accumulator import DEFAULT_MAX_COND, MIN_L_FINE, IllConditionedError, MCRGAccumulator
+from dreamrg.mcrg.drivers import (
+    TRUNCATIONS,
+    accumulate_batches,
+    accumulate_store,
+    irrep_rows,
+    mcrg_from_batches,
+    mcrg_from_store,
+    rg_exponents,
+    truncation_scan,
+)
+from dreamrg.mcrg.results import IrrepSpectrum, MCRGResult, SectorResult, third_exponent
+from dreamrg.mcrg.spin_operators import (
+    BASES,
+    EVEN,
+    MIN_L_OPERATORS,
+    N_OPERATORS,
+    N_ORIENTED,
+    ODD,
+    OPERATORS,
+    ORIENTED,
+    Operator,
+    enumerate_classes,
+    operators,
+)
+from dreamrg.mcrg.symmetry import D4_CHARACTERS, irrep_basis, symmetry_permutations
+
+__all__ = [
+    "Operator",
+    "OPERATORS",
+    "ODD",
+    "EVEN",
+    "N_OPERATORS",
+    "ORIENTED",
+    "N_ORIENTED",
+    "BASES",
+    "MIN_L_OPERATORS",
+    "MIN_L_FINE",
+    "DEFAULT_MAX_COND",
+    "D4_CHARACTERS",
+    "symmetry_permutations",
+    "irrep_basis",
+    "irrep_rows",
+    "IrrepSpectrum",
+    "IllConditionedError",
+    "third_exponent",
+    "enumerate_classes",
+    "operators",
+    "operators_reference",
+    "correlations_reference",
+    "MCRGAccumulator",
+    "MCRGResult",
+    "SectorResult",
+    "rg_exponents",
+    "mcrg_from_batches",
+    "accumulate_batches",
+    "mcrg_from_store",
+    "accumulate_store",
+    "TRUNCATIONS",
+    "truncation_scan",
+]
