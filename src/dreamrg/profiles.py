@@ -354,7 +354,7 @@ class Profile:
     """A whole parameter profile: a name and one validated section per chapter.
 
     The cross-chapter members (properties below) name what one chapter reuses from
-    another; the book and :mod:`dreamrg.report` read these instead of another
+    another; the book and :mod:`dreamrg.experiments` read these instead of another
     chapter's section.
     """
 

@@ -24,47 +24,16 @@ import math
 import time
 from dataclasses import asdict, dataclass
 
-import numpy as np
 import torch
 
 from dreamrg import cache
 from dreamrg import store as _store
 from dreamrg.dream import DreamParams, iter_final_batches, model_id
 from dreamrg.mc import MCParams
-from dreamrg.mcrg import (EVEN, ODD, TRUNCATIONS, IllConditionedError, IrrepSpectrum, MCRGResult, SectorResult,
-                          accumulate_batches, accumulate_store, irrep_rows, mcrg_from_batches, mcrg_from_store,
-                          third_exponent, truncation_scan)
+from dreamrg.mcrg import (TRUNCATIONS, IllConditionedError, IrrepSpectrum, MCRGResult, accumulate_batches,
+                          accumulate_store, irrep_rows, mcrg_from_batches, mcrg_from_store, third_exponent,
+                          truncation_scan)
 from dreamrg.runs.mc import cached_store
-
-
-# ----------------------------------------------------------------------------- stop-gap decoders
-def _result_from_dict(d: dict) -> MCRGResult:
-    """An :class:`MCRGResult` from its ``to_dict`` (the matrices are not kept: T, N, M and the
-    eigenvalues are empty; the operators are the first ``len(y)`` of each sector, as truncations keep)."""
-    sectors = {}
-    for parity, order in (("odd", ODD), ("even", EVEN)):
-        y = np.asarray(d[f"{parity}_y"], dtype=np.float64)
-        empty = np.empty((0, 0))
-        sectors[parity] = SectorResult(parity=parity, operators=tuple(int(i) for i in order[: len(y)]),
-                                       T=empty, N=empty, M=empty, eigenvalues=np.empty(0, np.complex128),
-                                       eigenvalues_err=np.empty(0), y=y,
-                                       y_err=np.asarray(d[f"{parity}_y_err"], dtype=np.float64),
-                                       max_imag=float(d[f"{parity}_max_imag"]), cond_M=float(d[f"{parity}_cond_M"]))
-    spectrum = sorted([(float(v), p, r + 1) for p in ("odd", "even") for r, v in enumerate(sectors[p].y)],
-                      key=lambda t: -t[0])
-    return MCRGResult(level=int(d["level"]), L_fine=int(d["L_fine"]), L_coarse=int(d["L_coarse"]),
-                      n_configs=int(d["n_configs"]), n_bins=int(d["n_bins"]), odd=sectors["odd"],
-                      even=sectors["even"], spectrum=tuple(spectrum),
-                      **{k: float(d[k]) for k in ("y_h", "y_h_err", "y_t", "y_t_err", "y_r1", "y_r1_err",
-                                                  "omega", "omega_err")})
-
-
-def _irrep_from_dict(d: dict) -> IrrepSpectrum:
-    """An :class:`IrrepSpectrum` from its ``to_dict`` (only the leading exponents; no eigenvalues)."""
-    return IrrepSpectrum(parity=d["parity"], irrep=d["irrep"], dim=int(d["dim"]), level=int(d["step"]),
-                         L_fine=int(d["L_fine"]), L_coarse=int(d["L_coarse"]), n_configs=int(d["n_configs"]),
-                         eigenvalues=np.empty(0, np.complex128), y=np.asarray(d["y"], dtype=np.float64),
-                         y_err=np.asarray(d["y_err"], dtype=np.float64))
 
 
 # ----------------------------------------------------------------------------- result types
@@ -123,8 +92,9 @@ class MCRGRun:
     def from_dict(cls, rows: list[dict]) -> "MCRGRun":
         if not rows:
             raise ValueError("an MCRG run has at least one blocking step")
-        return cls(tuple(_result_from_dict(r) for r in rows), float(rows[0]["ms_mc_per_config"]),
-                   float(rows[0]["seconds_mcrg"]))
+        costs = ("ms_mc_per_config", "seconds_mcrg")
+        steps = tuple(MCRGResult.from_dict({k: v for k, v in r.items() if k not in costs}) for r in rows)
+        return cls(steps, float(rows[0]["ms_mc_per_config"]), float(rows[0]["seconds_mcrg"]))
 
 
 @dataclass(frozen=True)
@@ -139,7 +109,7 @@ class DreamedMCRG:
 
     @classmethod
     def from_dict(cls, d: dict) -> "DreamedMCRG":
-        return cls(_result_from_dict(d), float(d["seconds"]))
+        return cls(MCRGResult.from_dict({k: v for k, v in d.items() if k != "seconds"}), float(d["seconds"]))
 
 
 @dataclass(frozen=True)
@@ -176,7 +146,7 @@ class IrrepRun:
 
     @classmethod
     def from_dict(cls, rows: list[dict]) -> "IrrepRun":
-        return cls(tuple(_irrep_from_dict(r) for r in rows))
+        return cls(tuple(IrrepSpectrum.from_dict(r) for r in rows))
 
 
 def _irreps_encode(r: IrrepRun | IllConditioned) -> list[dict]:
