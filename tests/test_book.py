@@ -108,9 +108,10 @@ def test_chapter_without_parameters_refuses_overrides(tmp_path):
 
 def test_experiments_apply_the_chapter_overrides():
     from dreamrg.experiments import mcrg_mc
+    from dreamrg.profiles import load_profile
 
     default = mcrg_mc("smoke")
-    custom = mcrg_mc("smoke", {"mc_configs": 200})
+    custom = mcrg_mc(load_profile("smoke", {"mcrg": {"mc_configs": 200}}))
     assert list(custom) == list(default) == [16]
     assert default[16][0].n_configs == 1000 and custom[16][0].n_configs == 200
 
@@ -122,6 +123,7 @@ def test_status_lists_every_number_of_tables_iii_and_iv():
 
     from dreamrg.paper_values import TABLE_III, TABLE_IV
     from dreamrg.profiles import chapter_params
+    from dreamrg.profiles import load_profile
     from dreamrg.tables import table_iii_long, table_iv_long
 
     trained = chapter_params("training", "smoke")["ks"]
@@ -137,7 +139,7 @@ def test_status_lists_every_number_of_tables_iii_and_iv():
     assert ran["paper"].isna().all() and (ran["error"] > 0).all() and ran["statistics"].str.contains("1000 MC").all()
     assert set(ran["table"]) == {"III, step 1"}
     # two blocking steps: every computed size has one line per step and quantity, compared with the paper
-    two = table_iii_long("smoke", {"mc_sizes": [32], "levels": 2})
+    two = table_iii_long(load_profile("smoke", {"mcrg": {"mc_sizes": [32], "levels": 2}}))
     at32 = two[two["row"] == "L=32"]
     assert len(at32) == 6 and set(at32["table"]) == {"III, step 1", "III, step 2"}
     assert at32["statistics"].str.contains("step 32→16").sum() == 3 and at32["statistics"].str.contains("step 16→8").sum() == 3
@@ -165,13 +167,14 @@ def test_status_lists_every_number_of_tables_iii_and_iv():
 def test_table_iv_compares_rsrg_at_the_dreamed_size():
     """The paper's Table IV takes RSRG from configurations of size 128, for MC as for the dreamed ones."""
     from dreamrg.experiments import mcrg_reference_size
+    from dreamrg.profiles import load_profile
     from dreamrg.tables import table_iv
 
     assert mcrg_reference_size("paper") == mcrg_reference_size("quick") == 128
     assert mcrg_reference_size("smoke") == 16
-    assert mcrg_reference_size("smoke", {"mc_sizes": [16, 32]}) == 16
-    assert mcrg_reference_size("smoke", {"mc_sizes": [32]}) == 32      # not simulated: the largest size
-    t4 = table_iv("smoke", {"mc_sizes": [16, 32]})
+    assert mcrg_reference_size(load_profile("smoke", {"mcrg": {"mc_sizes": [16, 32]}})) == 16
+    assert mcrg_reference_size(load_profile("smoke", {"mcrg": {"mc_sizes": [32]}})) == 32  # not simulated: the largest
+    t4 = table_iv(load_profile("smoke", {"mcrg": {"mc_sizes": [16, 32]}}))
     assert t4.loc["MC", "RSRG step"] == "16→8"
 
 
@@ -201,18 +204,18 @@ def test_failing_chapter_is_one_clear_error_and_keeps_the_last_good_run(tmp_path
 def test_mcrg_irrep_reports_at_smoke():
     """The lattice-anisotropy tables: every sector and irrep per MC step; the third exponent per step and
     per dreamed model, with its error and the irrep it lies in."""
-    from dreamrg.profiles import chapter_params
+    from dreamrg.profiles import chapter_params, load_profile
     from dreamrg.tables import mcrg_irreps_dreamed, mcrg_irreps_mc, mcrg_third_mc
 
     P = chapter_params("mcrg", "smoke")
-    irr = mcrg_irreps_mc("smoke", {"irrep_configs": 2000})
+    irr = mcrg_irreps_mc(load_profile("smoke", {"mcrg": {"irrep_configs": 2000}}))
     assert "note" not in irr
     assert len(irr) == 10 * P["levels"] * len(P["irrep_sizes"])   # 2 sectors x 5 irreps per step
     assert set(irr["irrep"]) == {"A1", "A2", "B1", "B2", "E"} and (irr["configs"] == 2000).all()
     assert irr.groupby("step")["dim"].sum().eq(158).all()
-    third = mcrg_third_mc("smoke", {"irrep_configs": 2000})
+    third = mcrg_third_mc(load_profile("smoke", {"mcrg": {"irrep_configs": 2000}}))
     assert len(third) == P["levels"] * len(P["irrep_sizes"]) and (third["third_err"] > 0).all()
-    dr = mcrg_irreps_dreamed("smoke", {"irrep_configs": 2000})
+    dr = mcrg_irreps_dreamed(load_profile("smoke", {"mcrg": {"irrep_configs": 2000}}))
     assert (dr["L"] == 2 ** P["n_up"]).all() and (dr["configs"] == 2000).all()
     done = dr[dr["third_value"].notna()]
     assert len(done) >= 6 and (done["third_err"] > 0).all()

@@ -65,19 +65,21 @@ def test_overrides_of_the_right_kind_are_taken():
 
 
 def test_weighted_models_use_their_own_batch_size():
-    from dreamrg.profiles import chapter_params
     from dreamrg.experiments import single_layer_params
+    from dreamrg.profiles import load_profile
 
-    P = chapter_params("training", "paper")
+    P = load_profile("paper").training
     assert single_layer_params(P, 7, False).batch_size == 50_000
     assert single_layer_params(P, 7, True).batch_size == 1_000
     assert single_layer_params(P, 3, True).batch_size == 100_000
     assert single_layer_params(P, 7, True, "exact").batch_size == 50_000     # the optimum ignores batches
     # papermill/JSON overrides arrive with string keys
-    Q = chapter_params("training", "quick", {"weighted_batch_size": {"3": 7, "5": 8, "7": 9}})
+    Q = load_profile("quick", {"training": {"weighted_batch_size": {"3": 7, "5": 8, "7": 9}}}).training
     assert single_layer_params(Q, 5, True).batch_size == 8
+    with pytest.raises(ValueError, match="no entry for k=9"):
+        single_layer_params(Q, 9, True)
     with pytest.raises(ValueError, match="no entry for k=5"):
-        single_layer_params(chapter_params("training", "quick", {"weighted_batch_size": {"3": 7}}), 5, True)
+        load_profile("quick", {"training": {"weighted_batch_size": {"3": 7}}})
 
 
 @pytest.mark.parametrize("profile", profiles.PROFILES)

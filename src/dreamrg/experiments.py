@@ -2,15 +2,19 @@
 
 A chapter asks for "our single-layer models", "the authors' released ones", "the
 two-layer networks", or the cached results computed from them, at a profile; the
-functions here read the profile's parameters, choose the models and call the cached
-recipes of :mod:`dreamrg.runs`. Results come back keyed by :class:`ModelId` (the
-model's identity, with the paper's row label as :attr:`ModelId.label`) and, for Monte
-Carlo, by lattice size. The tables against the paper are built from them in
+functions here read the :class:`~dreamrg.profiles.Profile` (its sections and named
+cross-chapter members), choose the models and call the cached recipes of
+:mod:`dreamrg.runs`. Every function takes a ``Profile`` (or the name of a built-in
+one); a chapter's own overrides are part of the profile it passes
+(``load_profile(name, {"fss": overrides})``). Results come back keyed by
+:class:`ModelId` (the model's identity, with the paper's row label as
+:attr:`ModelId.label`) and, for Monte Carlo, by lattice size. The tables against the paper are built from them in
 :mod:`dreamrg.tables`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +24,7 @@ from dreamrg import models, train
 from dreamrg.dream import DreamParams
 from dreamrg.fss import PairExponents, pair_exponents
 from dreamrg.paths import repo_root
-from dreamrg.profiles import chapter_params
+from dreamrg.profiles import Profile, TrainingSection, load_profile
 from dreamrg.runs import mcrg as _mcrg
 from dreamrg.runs.mc import training_sets
 from dreamrg.runs.models import cached_model
@@ -108,49 +112,51 @@ def paper_row(key: ModelId | str) -> str | None:
 
 
 # ----------------------------------------------------------------------------- single-layer models
-def single_layer_params(P: dict, k: int, weighted: bool, method: str = "adamw") -> train.TrainParams:
-    """Hyper-parameters of one single-layer model of the training chapter's parameters ``P``.
+def as_profile(profile: Profile | str) -> Profile:
+    """``profile`` itself, or the built-in profile of that name."""
+    return profile if isinstance(profile, Profile) else load_profile(profile)
+
+
+def single_layer_params(training: TrainingSection, k: int, weighted: bool, method: str = "adamw") -> train.TrainParams:
+    """Hyper-parameters of one single-layer model of the training chapter's section ``training``.
 
     Weighted AdamW models use the profile's ``weighted_batch_size`` for their k (the
     paper profile follows the authors' released models there); everything else uses
     ``batch_size`` (the exact optimum does not depend on it).
     """
-    batch = P["batch_size"]
+    batch = training.batch_size
     if weighted and method == "adamw":
-        sizes = {int(key): int(v) for key, v in P["weighted_batch_size"].items()}  # JSON overrides give str keys
-        if k not in sizes:
-            raise ValueError(f"weighted_batch_size has no entry for k={k}; it has {sorted(sizes)}")
-        batch = sizes[k]
-    return train.TrainParams(k=k, weighted=weighted, method=method, epochs=P["epochs"], batch_size=batch,
-                             seed=P["seed"])
+        if k not in training.weighted_batch_size:
+            raise ValueError(f"weighted_batch_size has no entry for k={k}; it has {sorted(training.weighted_batch_size)}")
+        batch = training.weighted_batch_size[k]
+    return train.TrainParams(k=k, weighted=weighted, method=method, epochs=training.epochs, batch_size=batch,
+                             seed=training.seed)
 
 
-def trained_models(profile: str, method: str = "adamw") -> dict[ModelId, torch.nn.Module]:
+def trained_models(profile: Profile | str, method: str = "adamw") -> dict[ModelId, torch.nn.Module]:
     """Our single-layer models of the training chapter (every k, unweighted then weighted)."""
-    P = chapter_params("training", profile)
-    return {ModelId("ours", 1, k, weighted, P["L_t"], P["M"], method): trained_model(profile, k, weighted, method)
-            for k in P["ks"] for weighted in (False, True)}
+    p = as_profile(profile)
+    L_t, M = p.training_set
+    return {ModelId("ours", 1, k, weighted, L_t, M, method): trained_model(p, k, weighted, method)
+            for k in p.trained_ks for weighted in (False, True)}
 
 
-def trained_model(profile: str, k: int, weighted: bool = False, method: str = "adamw") -> torch.nn.Module:
+def trained_model(profile: Profile | str, k: int, weighted: bool = False, method: str = "adamw") -> torch.nn.Module:
     """The training chapter's single-layer model of kernel size ``k``; a clear error for an untrained ``k``."""
-    P = chapter_params("training", profile)
-    if k not in P["ks"]:
-        raise ValueError(f"k = {k!r}: no model of that size is trained at profile {profile!r}; trained: {P['ks']}")
-    MC_ = chapter_params("monte_carlo", profile)
-    return cached_model(single_layer_params(P, k, weighted, method), P["L_t"], P["M"], MC_["seed"])
+    p = as_profile(profile)
+    if k not in p.trained_ks:
+        raise ValueError(f"k = {k!r}: no model of that size is trained at profile {p.name!r}; "
+                         f"trained: {list(p.trained_ks)}")
+    L_t, M = p.training_set
+    return cached_model(single_layer_params(p.training, k, weighted, method), L_t, M, p.data_seed)
 
 
-def training_size_models(profile: str, overrides: dict | None = None) -> dict[ModelId, torch.nn.Module]:
-    """Exact optima for every (L_t, M, k) of the training-size study (the data of the paper's Fig. 6).
-
-    ``overrides`` replace entries of the training chapter's parameters.
-    """
-    P = chapter_params("training", profile, overrides)
-    seed = chapter_params("monte_carlo", profile)["seed"]
+def training_size_models(profile: Profile | str) -> dict[ModelId, torch.nn.Module]:
+    """Exact optima for every (L_t, M, k) of the training-size study (the data of the paper's Fig. 6)."""
+    p = as_profile(profile)
     return {ModelId("ours", 1, k, False, L_t, M, "exact"):
-            cached_model(train.TrainParams(k=k, method="exact", seed=P["seed"]), L_t, M, seed)
-            for L_t in P["fig6_L_t"] for M in P["fig6_M"] for k in P["ks"]}
+            cached_model(train.TrainParams(k=k, method="exact", seed=p.training_seed), L_t, M, p.data_seed)
+            for L_t, M in p.fig6_training_sets for k in p.trained_ks}
 
 
 def authors_models(L_t: int = AUTHORS_L_T, M: int = AUTHORS_M) -> dict[ModelId, torch.nn.Module]:
@@ -164,156 +170,134 @@ def authors_models(L_t: int = AUTHORS_L_T, M: int = AUTHORS_M) -> dict[ModelId, 
 
 
 # ----------------------------------------------------------------------------- observables
-def mc_summaries(profile: str) -> dict[int, MCSummary]:
+def mc_summaries(profile: Profile | str) -> dict[int, MCSummary]:
     """Cached Monte Carlo summaries of the Monte Carlo chapter's FSS sizes."""
-    P = chapter_params("monte_carlo", profile)
-    return {L: mc_summary(L, P["fss_configs"], P["seed"]) for L in P["fss_sizes"]}
+    sizes, n, seed = as_profile(profile).mc_fss
+    return {L: mc_summary(L, n, seed) for L in sizes}
 
 
-def fss_dream_params(profile: str, overrides: dict | None = None) -> DreamParams:
+def fss_dream_params(profile: Profile | str) -> DreamParams:
     """How the FSS chapter dreams: from one spin, ``n_up`` upscalings, its seed and batch size."""
-    P = chapter_params("fss", profile, overrides)
-    return DreamParams(n_up=P["n_up"], seed=P["seed"], batch_size=P["batch_size"])
+    d = as_profile(profile).fss_dreaming
+    return DreamParams(n_up=d.n_up, seed=d.seed, batch_size=d.batch_size)
 
 
-def dreamed_summaries(profile: str, overrides: dict | None = None) -> dict[ModelId, DreamSummary]:
-    """Cached dreamed-ensemble summaries of the FSS chapter: our AdamW models and the authors'.
-
-    ``overrides`` replace entries of the FSS chapter's parameters (as its ``overrides`` cell).
-    """
-    P = chapter_params("fss", profile, overrides)
-    params = fss_dream_params(profile, overrides)
-    return {mid: dream_summary(m, params, P["n_configs"])
-            for mid, m in (trained_models(profile) | authors_models()).items()}
+def dreamed_summaries(profile: Profile | str) -> dict[ModelId, DreamSummary]:
+    """Cached dreamed-ensemble summaries of the FSS chapter: our AdamW models and the authors'."""
+    p = as_profile(profile)
+    params, n = fss_dream_params(p), p.fss_dreaming.n_configs
+    return {mid: dream_summary(m, params, n) for mid, m in (trained_models(p) | authors_models()).items()}
 
 
-def training_size_summaries(profile: str, overrides: dict | None = None) -> dict[ModelId, DreamSummary]:
-    """Dreamed summaries of every model of :func:`training_size_models`, dreamed as in the FSS chapter
-    (``overrides``: the FSS chapter's parameters)."""
-    n = chapter_params("fss", profile, overrides)["n_configs"]
-    params = fss_dream_params(profile, overrides)
-    return {mid: dream_summary(m, params, n) for mid, m in training_size_models(profile).items()}
+def training_size_summaries(profile: Profile | str) -> dict[ModelId, DreamSummary]:
+    """Dreamed summaries of every model of :func:`training_size_models`, dreamed as in the FSS chapter."""
+    p = as_profile(profile)
+    params, n = fss_dream_params(p), p.fss_dreaming.n_configs
+    return {mid: dream_summary(m, params, n) for mid, m in training_size_models(p).items()}
 
 
-def table_ii_results(profile: str, overrides: dict | None = None
-                     ) -> dict[ModelId | str, dict[tuple[int, int], PairExponents]]:
-    """Rows of Table II: ``"MC"`` and every dreamed model (``overrides``: FSS chapter parameters)."""
-    return {MC: pair_exponents(mc_summaries(profile))} | {
-        mid: d.exponents for mid, d in dreamed_summaries(profile, overrides).items()}
+def table_ii_results(profile: Profile | str) -> dict[ModelId | str, dict[tuple[int, int], PairExponents]]:
+    """Rows of Table II: ``"MC"`` and every dreamed model of :func:`dreamed_summaries`."""
+    p = as_profile(profile)
+    return {MC: pair_exponents(mc_summaries(p))} | {mid: d.exponents for mid, d in dreamed_summaries(p).items()}
 
 
-def seed_spread_results(profile: str, k: int = 5, weighted: bool = True,
+def seed_spread_results(profile: Profile | str, k: int = 5, weighted: bool = True,
                         n_seeds: int = 3) -> dict[int, dict[tuple[int, int], PairExponents]]:
     """Table II exponents of one of our models trained with AdamW seeds ``seed, seed + 1, ...``.
 
     Same data and settings otherwise (the training chapter's), each dreamed as in the
     FSS chapter; keyed by the training seed.
     """
-    P = chapter_params("training", profile)
-    data_seed = chapter_params("monte_carlo", profile)["seed"]
-    n = chapter_params("fss", profile)["n_configs"]
-    params = fss_dream_params(profile)
+    p = as_profile(profile)
+    L_t, M = p.training_set
+    params, n = fss_dream_params(p), p.fss_dreaming.n_configs
     out = {}
-    for seed in range(P["seed"], P["seed"] + n_seeds):
-        model = cached_model(single_layer_params({**P, "seed": seed}, k, weighted), P["L_t"], P["M"], data_seed)
-        out[seed] = dream_summary(model, params, n).exponents
+    for seed in range(p.training_seed, p.training_seed + n_seeds):
+        tp = single_layer_params(dataclasses.replace(p.training, seed=seed), k, weighted)
+        out[seed] = dream_summary(cached_model(tp, L_t, M, p.data_seed), params, n).exponents
     return out
 
 
 # ----------------------------------------------------------------------------- MCRG
-def mcrg_mc(profile: str, overrides: dict | None = None) -> dict[int, _mcrg.MCRGRun]:
-    """Cached MCRG results of MC configurations for the MCRG chapter's sizes (every blocking step).
-
-    ``overrides`` replace entries of the MCRG chapter's parameters.
-    """
-    P = chapter_params("mcrg", profile, overrides)
-    seed = chapter_params("monte_carlo", profile)["seed"]
-    return {L: _mcrg.mc_mcrg(L, P["mc_configs"], seed, levels=P["levels"]) for L in P["mc_sizes"]}
+def mcrg_mc(profile: Profile | str) -> dict[int, _mcrg.MCRGRun]:
+    """Cached MCRG results of MC configurations for the MCRG chapter's sizes (every blocking step)."""
+    p = as_profile(profile)
+    P = p.mcrg
+    return {L: _mcrg.mc_mcrg(L, P.mc_configs, p.data_seed, levels=P.levels) for L in P.mc_sizes}
 
 
-def mcrg_reference_size(profile: str, overrides: dict | None = None) -> int:
+def mcrg_reference_size(profile: Profile | str) -> int:
     """MC size whose first blocking step the dreamed configurations are compared with.
 
     The dreamed size ``2**n_up`` when the MCRG chapter simulates it (the paper's
     Table IV compares at L = 128), else the largest MC size of the profile.
     """
-    P = chapter_params("mcrg", profile, overrides)
-    return 2 ** P["n_up"] if 2 ** P["n_up"] in P["mc_sizes"] else max(P["mc_sizes"])
+    P = as_profile(profile).mcrg
+    return 2 ** P.n_up if 2 ** P.n_up in P.mc_sizes else max(P.mc_sizes)
 
 
-def mcrg_truncations(profile: str, overrides: dict | None = None) -> dict[int, _mcrg.TruncationScan]:
+def mcrg_truncations(profile: Profile | str) -> dict[int, _mcrg.TruncationScan]:
     """Exponents for several operator truncations of the smallest MC size of the MCRG chapter (cached)."""
-    P = chapter_params("mcrg", profile, overrides)
-    seed = chapter_params("monte_carlo", profile)["seed"]
-    L = min(P["mc_sizes"])
-    return {L: _mcrg.mc_truncations(L, P["mc_configs"], seed, levels=P["levels"])}
+    p = as_profile(profile)
+    L = min(p.mcrg.mc_sizes)
+    return {L: _mcrg.mc_truncations(L, p.mcrg.mc_configs, p.data_seed, levels=p.mcrg.levels)}
 
 
-def mcrg_irreps_mc(profile: str, overrides: dict | None = None
-                   ) -> dict[int, _mcrg.IrrepRun | _mcrg.IllConditioned]:
+def mcrg_irreps_mc(profile: Profile | str) -> dict[int, _mcrg.IrrepRun | _mcrg.IllConditioned]:
     """𝒯 of MC configurations by spin-flip sector and D4 irrep, for the MCRG chapter's ``irrep_sizes``."""
-    P = chapter_params("mcrg", profile, overrides)
-    seed = chapter_params("monte_carlo", profile)["seed"]
-    return {L: _mcrg.mc_irreps(L, P["irrep_configs"], seed, levels=P["levels"]) for L in P["irrep_sizes"]}
+    p = as_profile(profile)
+    P = p.mcrg
+    return {L: _mcrg.mc_irreps(L, P.irrep_configs, p.data_seed, levels=P.levels) for L in P.irrep_sizes}
 
 
-def mcrg_dream_params(profile: str, overrides: dict | None = None) -> DreamParams:
+def mcrg_dream_params(profile: Profile | str) -> DreamParams:
     """How the MCRG chapter dreams: its ``n_up`` and batch size, with the FSS chapter's dreaming seed."""
-    P = chapter_params("mcrg", profile, overrides)
-    return DreamParams(n_up=P["n_up"], seed=chapter_params("fss", profile)["seed"], batch_size=P["batch_size"])
+    p = as_profile(profile)
+    return DreamParams(n_up=p.mcrg.n_up, seed=p.mcrg_dream_seed, batch_size=p.mcrg.batch_size)
 
 
-def mcrg_models(profile: str) -> dict[ModelId, torch.nn.Module]:
+def mcrg_models(profile: Profile | str) -> dict[ModelId, torch.nn.Module]:
     """The models the MCRG chapter dreams with: ours (AdamW) and the authors' single-layer ones."""
     return trained_models(profile) | authors_models()
 
 
-def mcrg_dreamed(profile: str, overrides: dict | None = None
-                 ) -> dict[ModelId, _mcrg.DreamedMCRG | _mcrg.IllConditioned]:
-    """Cached MCRG results (one blocking of the final size) of every model of :func:`mcrg_models`.
-
-    ``overrides`` replace entries of the MCRG chapter's parameters.
-    """
-    P = chapter_params("mcrg", profile, overrides)
-    params = mcrg_dream_params(profile, overrides)
-    return {mid: _mcrg.dreamed_mcrg(m, params, P["dream_configs"], seed=P["seed"])
-            for mid, m in mcrg_models(profile).items()}
+def mcrg_dreamed(profile: Profile | str) -> dict[ModelId, _mcrg.DreamedMCRG | _mcrg.IllConditioned]:
+    """Cached MCRG results (one blocking of the final size) of every model of :func:`mcrg_models`."""
+    p = as_profile(profile)
+    params = mcrg_dream_params(p)
+    return {mid: _mcrg.dreamed_mcrg(m, params, p.mcrg.dream_configs, seed=p.mcrg.seed)
+            for mid, m in mcrg_models(p).items()}
 
 
-def mcrg_irreps_dreamed(profile: str, overrides: dict | None = None
-                        ) -> dict[ModelId, _mcrg.IrrepRun | _mcrg.IllConditioned]:
+def mcrg_irreps_dreamed(profile: Profile | str) -> dict[ModelId, _mcrg.IrrepRun | _mcrg.IllConditioned]:
     """Lattice-symmetry analysis (``irrep_configs`` configurations) of every model of :func:`mcrg_models`."""
-    P = chapter_params("mcrg", profile, overrides)
-    params = mcrg_dream_params(profile, overrides)
-    return {mid: _mcrg.dreamed_irreps(m, params, P["irrep_configs"], seed=P["seed"])
-            for mid, m in mcrg_models(profile).items()}
+    p = as_profile(profile)
+    params = mcrg_dream_params(p)
+    return {mid: _mcrg.dreamed_irreps(m, params, p.mcrg.irrep_configs, seed=p.mcrg.seed)
+            for mid, m in mcrg_models(p).items()}
 
 
 # ----------------------------------------------------------------------------- two-layer networks
-def _two_layer_id(profile: str, overrides: dict | None, k: int, weighted: bool) -> ModelId:
-    P = chapter_params("complexity", profile, overrides)
-    return ModelId("ours", 2, k, weighted, chapter_params("training", profile)["L_t"], P["M"])
-
-
-def two_layer_targets(profile: str, overrides: dict | None = None) -> dict[ModelId, float]:
+def two_layer_targets(profile: Profile | str) -> dict[ModelId, float]:
     """Validation loss each of our two-layer networks is trained to reach, keyed by the network.
 
     The loss of the training chapter's single-layer AdamW model of the same k and
     weighting, evaluated exactly as the two-layer run records its own validation loss:
     the first M/5 configurations of the complexity chapter's validation set, with the
-    run's tie-break draw and batch size. ``overrides`` replace entries of the
-    complexity chapter's parameters.
+    run's tie-break draw and batch size.
     """
-    P = chapter_params("complexity", profile, overrides)
-    T = chapter_params("training", profile)
-    _, valid = training_sets(T["L_t"], P["M"], chapter_params("monte_carlo", profile)["seed"])
-    return {_two_layer_id(profile, overrides, k, w):
-            train.evaluate_loss(trained_model(profile, k, w), valid, P["M"] // 5, weighted=w, seed=P["seed"],
-                                batch=min(P["batch_size"], P["M"]))
-            for k in P["ks"] for w in (False, True)}
+    p = as_profile(profile)
+    C = p.complexity
+    L_t, M = p.two_layer_training_set
+    _, valid = training_sets(L_t, M, p.data_seed)
+    return {ModelId("ours", 2, k, w, L_t, M):
+            train.evaluate_loss(trained_model(p, k, w), valid, M // 5, weighted=w, seed=C.seed,
+                                batch=min(C.batch_size, M))
+            for k in C.ks for w in (False, True)}
 
 
-def two_layer_models(profile: str, overrides: dict | None = None) -> dict[ModelId, torch.nn.Module]:
+def two_layer_models(profile: Profile | str) -> dict[ModelId, torch.nn.Module]:
     """Our two-layer models of the complexity chapter (AdamW, same training data as the single layer).
 
     Each is trained until its validation loss reaches that of the single-layer
@@ -321,18 +305,15 @@ def two_layer_models(profile: str, overrides: dict | None = None) -> dict[ModelI
     validation loss", as in the paper's section VI), for at most the profile's epochs,
     or until ``patience`` epochs pass without a better validation loss; the best
     epoch is returned then (:func:`dreamrg.train.stopping_point`).
-    ``overrides`` replace entries of the complexity chapter's parameters.
     """
-    P = chapter_params("complexity", profile, overrides)
-    T = chapter_params("training", profile)
-    seed = chapter_params("monte_carlo", profile)["seed"]
-    targets = two_layer_targets(profile, overrides)
+    p = as_profile(profile)
+    C = p.complexity
     out = {}
-    for mid, target in targets.items():
-        tp = train.TrainParams(k=mid.k, model="two-layer", weighted=mid.weighted, epochs=P["epochs"],
-                               patience=P["patience"], batch_size=P["batch_size"], channels=P["channels"],
-                               seed=P["seed"], target_loss=target)
-        out[mid] = cached_model(tp, T["L_t"], P["M"], seed)
+    for mid, target in two_layer_targets(p).items():
+        tp = train.TrainParams(k=mid.k, model="two-layer", weighted=mid.weighted, epochs=C.epochs,
+                               patience=C.patience, batch_size=C.batch_size, channels=C.channels,
+                               seed=C.seed, target_loss=target)
+        out[mid] = cached_model(tp, mid.L_t, mid.M, p.data_seed)
     return out
 
 
@@ -352,21 +333,21 @@ def authors_two_layer_models(path=None, L_t: int = AUTHORS_L_T, M: int = AUTHORS
     return out
 
 
-def complexity_single_layer(profile: str) -> dict[ModelId, torch.nn.Module]:
+def complexity_single_layer(profile: Profile | str) -> dict[ModelId, torch.nn.Module]:
     """Our single-layer models with the kernel sizes the complexity chapter compares."""
-    ks = chapter_params("complexity", profile)["ks"]
-    return {mid: m for mid, m in trained_models(profile).items() if mid.k in ks}
+    p = as_profile(profile)
+    return {mid: m for mid, m in trained_models(p).items() if mid.k in p.complexity.ks}
 
 
-def complexity_dream_params(profile: str, overrides: dict | None = None) -> DreamParams:
-    P = chapter_params("complexity", profile, overrides)
-    return DreamParams(n_up=P["n_up"], seed=P["seed"], batch_size=P["batch_dream"])
+def complexity_dream_params(profile: Profile | str) -> DreamParams:
+    """How the complexity chapter dreams its two-layer networks."""
+    C = as_profile(profile).complexity
+    return DreamParams(n_up=C.n_up, seed=C.seed, batch_size=C.batch_dream)
 
 
-def two_layer_summaries(profile: str, overrides: dict | None = None) -> dict[ModelId, DreamSummary]:
+def two_layer_summaries(profile: Profile | str) -> dict[ModelId, DreamSummary]:
     """Dreamed summaries of our two-layer networks and of the authors' (where available)."""
-    P = chapter_params("complexity", profile, overrides)
-    params = complexity_dream_params(profile, overrides)
-    nets = two_layer_models(profile, overrides) | authors_two_layer_models()
-    return {mid: dream_summary(m, params, P["n_configs"]) for mid, m in nets.items()}
-
+    p = as_profile(profile)
+    params = complexity_dream_params(p)
+    nets = two_layer_models(p) | authors_two_layer_models()
+    return {mid: dream_summary(m, params, p.complexity.n_configs) for mid, m in nets.items()}

@@ -2,7 +2,8 @@
 and the other comparisons the chapters and the status page show.
 
 Every function returns a :class:`pandas.DataFrame`. The data come from
-:mod:`dreamrg.experiments` (which models and results a profile means); rows are
+:mod:`dreamrg.experiments` (which models and results a profile means; functions taking
+a profile take a :class:`~dreamrg.profiles.Profile` or a built-in profile's name); rows are
 labelled with :attr:`dreamrg.experiments.ModelId.label` (or ``"MC"``), the paper's
 values from :mod:`dreamrg.paper_values`.
 """
@@ -13,12 +14,12 @@ import numpy as np
 import pandas as pd
 
 from dreamrg import experiments as ex
-from dreamrg.experiments import MC, ModelId, paper_row, row_label
+from dreamrg.experiments import MC, ModelId, as_profile, paper_row, row_label
 from dreamrg.fss import PairExponents
 from dreamrg.mcrg import IrrepSpectrum
 from dreamrg.observables import SizeSummary
 from dreamrg.paper_values import PAIRS, TABLE_II, TABLE_III, TABLE_IV
-from dreamrg.profiles import chapter_params
+from dreamrg.profiles import Profile
 from dreamrg.runs.mcrg import DreamedMCRG, IllConditioned, MCRGRun
 from dreamrg.runs.summaries import DreamSummary
 from dreamrg.stats import format_estimate
@@ -68,10 +69,10 @@ def table_ii_long(results: Rows) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def seed_spread(profile: str, k: int = 5, weighted: bool = True, n_seeds: int = 3) -> pd.DataFrame:
+def seed_spread(profile: Profile | str, k: int = 5, weighted: bool = True, n_seeds: int = 3) -> pd.DataFrame:
     """Run-to-run spread of one Table II row over AdamW training seeds (same data, same settings).
 
-    Seeds ``P["seed"], P["seed"] + 1, ...`` of the training chapter
+    Training seeds ``seed, seed + 1, ...`` of the training chapter
     (:func:`dreamrg.experiments.seed_spread_results`). The last line gives the mean and
     the standard deviation over seeds beside the paper's value.
     """
@@ -126,7 +127,7 @@ def _difference(value: float, error: float, paper: float | None) -> float | None
     return round((value - paper) / error, 1) if paper is not None and error > 0 else None
 
 
-def table_iii_long(profile: str, overrides: dict | None = None, redundant: bool = False) -> pd.DataFrame:
+def table_iii_long(profile: Profile | str, redundant: bool = False) -> pd.DataFrame:
     """Table III in long form: every size of the paper's table and of the profile, every blocking step.
 
     One line per (size, blocking step, quantity) with the paper's value and error, ours,
@@ -136,8 +137,8 @@ def table_iii_long(profile: str, overrides: dict | None = None, redundant: bool 
     does not simulate is listed once as "not run", with the reason, rather than left out.
     ``redundant`` adds our redundant exponent ``y_r1`` (the paper's table has no column for it).
     """
-    P = chapter_params("mcrg", profile, overrides)
-    ours = ex.mcrg_mc(profile, overrides)
+    p = as_profile(profile)
+    ours = ex.mcrg_mc(p)
     rows = []
     for L in sorted(set(TABLE_III) | set(ours)):
         paper = TABLE_III.get(L, {})
@@ -148,7 +149,7 @@ def table_iii_long(profile: str, overrides: dict | None = None, redundant: bool 
                 if key != "y_r1":
                     rows.append({"table": "III", **base, "ours": "not run", "value": None, "error": None,
                                  "(ours − paper)/error": None,
-                                 "statistics": f"L={L} is not among this profile's MC sizes {P['mc_sizes']}"})
+                                 "statistics": f"L={L} is not among this profile's MC sizes {list(p.mcrg.mc_sizes)}"})
                 continue
             for step, r in enumerate(ours[L], start=1):
                 value, error = getattr(r, key), getattr(r, key + "_err")
@@ -166,20 +167,20 @@ def mcrg_costs(runs: dict[int, MCRGRun]) -> pd.DataFrame:
                          for L, run in runs.items()])
 
 
-def mcrg_truncations(profile: str, overrides: dict | None = None) -> pd.DataFrame:
+def mcrg_truncations(profile: Profile | str) -> pd.DataFrame:
     """Exponents of the smallest MC size of the MCRG chapter for several operator truncations (cached).
 
     One line per (blocking step, truncation) with ``y_h``, ``y_t`` and ``ω`` formatted with their
     errors, the paper's Table III value for that size beside them, and the raw numbers
     (``y_h_value`` …) for further use.
     """
-    configs = chapter_params("mcrg", profile, overrides)["mc_configs"]
+    p = as_profile(profile)
     rows = []
-    for L, scan in ex.mcrg_truncations(profile, overrides).items():
+    for L, scan in ex.mcrg_truncations(p).items():
         paper = TABLE_III.get(L, {})
         for r in scan:
             row = {"L": L, "step": f"{r.L_fine}→{r.L_coarse}", "odd ops": r.n_odd, "even ops": r.n_even,
-                   "configs": configs}
+                   "configs": p.mcrg.mc_configs}
             for key in ("y_h", "y_t", "omega"):
                 value = getattr(r, key)
                 row[key] = format_estimate(value, getattr(r, key + "_err")) if np.isfinite(value) else "—"
@@ -202,18 +203,18 @@ def _irrep_cells(s: IrrepSpectrum | IllConditioned, n: int = 2) -> dict:
     return out
 
 
-def mcrg_irreps_mc(profile: str, overrides: dict | None = None) -> pd.DataFrame:
+def mcrg_irreps_mc(profile: Profile | str) -> pd.DataFrame:
     """𝒯 of MC configurations split by spin-flip sector and D4 irrep (oriented basis; cached).
 
     One line per (size, blocking step, sector, irrep) for the MCRG chapter's
     ``irrep_sizes`` with ``irrep_configs`` configurations: the dimension of
     the irrep's operator space and its two leading exponents.
     """
-    configs = chapter_params("mcrg", profile, overrides)["irrep_configs"]
+    p = as_profile(profile)
     rows = []
-    for L, res in ex.mcrg_irreps_mc(profile, overrides).items():
+    for L, res in ex.mcrg_irreps_mc(p).items():
         if isinstance(res, IllConditioned):
-            rows.append({"L": L, "configs": configs} | _irrep_cells(res))
+            rows.append({"L": L, "configs": p.mcrg.irrep_configs} | _irrep_cells(res))
             continue
         for s in res.spectra:
             rows.append({"L": L, "step": f"{s.L_fine}→{s.L_coarse}", "sector": s.parity, "irrep": s.irrep,
@@ -221,7 +222,7 @@ def mcrg_irreps_mc(profile: str, overrides: dict | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def mcrg_third_mc(profile: str, overrides: dict | None = None) -> pd.DataFrame:
+def mcrg_third_mc(profile: Profile | str) -> pd.DataFrame:
     """Per MC size and blocking step: the third largest exponent of the oriented-basis spectrum.
 
     Beside it, where it lies (sector and irrep) and the second odd A1 exponent
@@ -229,7 +230,7 @@ def mcrg_third_mc(profile: str, overrides: dict | None = None) -> pd.DataFrame:
     cache of :func:`mcrg_irreps_mc`.
     """
     rows = []
-    for L, res in ex.mcrg_irreps_mc(profile, overrides).items():
+    for L, res in ex.mcrg_irreps_mc(profile).items():
         if isinstance(res, IllConditioned):
             rows.append({"L": L, "note": res.error})
             continue
@@ -244,7 +245,7 @@ def mcrg_third_mc(profile: str, overrides: dict | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def mcrg_irreps_dreamed(profile: str, overrides: dict | None = None) -> pd.DataFrame:
+def mcrg_irreps_dreamed(profile: Profile | str) -> pd.DataFrame:
     """Leading anisotropy exponents (even B1 and B2) of every dreamed model (oriented basis; cached).
 
     The models and dreaming parameters of :func:`dreamrg.experiments.mcrg_dreamed`, with
@@ -255,10 +256,10 @@ def mcrg_irreps_dreamed(profile: str, overrides: dict | None = None) -> pd.DataF
     A1 exponent (``A1 odd 2``, our identification of the paper's redundant
     exponent in the symmetrised basis).
     """
-    P = chapter_params("mcrg", profile, overrides)
+    p = as_profile(profile)
     rows = []
-    for mid, res in ex.mcrg_irreps_dreamed(profile, overrides).items():
-        row = {"model": mid.label, "L": 2 ** P["n_up"], "configs": P["irrep_configs"]}
+    for mid, res in ex.mcrg_irreps_dreamed(p).items():
+        row = {"model": mid.label, "L": 2 ** p.mcrg.n_up, "configs": p.mcrg.irrep_configs}
         if isinstance(res, IllConditioned):
             rows.append(row | {"note": res.error})
             continue
@@ -275,14 +276,15 @@ def mcrg_irreps_dreamed(profile: str, overrides: dict | None = None) -> pd.DataF
 
 
 # ----------------------------------------------------------------------------- Table IV
-def _table_iv_rows(profile: str, overrides: dict | None = None) -> list[dict]:
+def _table_iv_rows(profile: Profile | str) -> list[dict]:
     """Table IV per row: ``quantities`` maps η-FSS, η-RSRG, 1/ν-FSS, 1/ν-RSRG to
     (value, error, paper value, statistics); ``rsrg_problem`` says why RSRG is missing."""
-    fss_rows = ex.table_ii_results(profile)
-    n_fss = {MC: chapter_params("monte_carlo", profile)["fss_configs"]}
-    n_dream = chapter_params("fss", profile)["n_configs"]
-    mc_rg = ex.mcrg_mc(profile, overrides)
-    rg = {MC: mc_rg[ex.mcrg_reference_size(profile, overrides)][0]} | ex.mcrg_dreamed(profile, overrides)
+    p = as_profile(profile)
+    fss_rows = ex.table_ii_results(p)
+    n_fss = {MC: p.mc_fss.n_configs}
+    n_dream = p.fss_dreaming.n_configs
+    mc_rg = ex.mcrg_mc(p)
+    rg = {MC: mc_rg[ex.mcrg_reference_size(p)][0]} | ex.mcrg_dreamed(p)
     out = []
     for key, r in rg.items():
         paper = TABLE_IV.get(paper_row(key), {})
@@ -310,14 +312,11 @@ def _table_iv_rows(profile: str, overrides: dict | None = None) -> list[dict]:
 _TABLE_IV_PAPER_KEYS = {"η-FSS": "eta_fss", "η-RSRG": "eta_rsrg", "1/ν-FSS": "inv_nu_fss", "1/ν-RSRG": "inv_nu_rsrg"}
 
 
-def table_iv(profile: str, overrides: dict | None = None) -> pd.DataFrame:
+def table_iv(profile: Profile | str) -> pd.DataFrame:
     """η and 1/ν from FSS (largest Table II pair) and from MCRG at
-    :func:`~dreamrg.experiments.mcrg_reference_size`, beside the paper's.
-
-    ``overrides`` replace entries of the MCRG chapter's parameters; the FSS side uses the profile.
-    """
+    :func:`~dreamrg.experiments.mcrg_reference_size`, beside the paper's."""
     rows = []
-    for rec in _table_iv_rows(profile, overrides):
+    for rec in _table_iv_rows(profile):
         row = {"row": rec["row"]}
         for name, paper_key in _TABLE_IV_PAPER_KEYS.items():
             if name in rec["quantities"]:
@@ -329,11 +328,11 @@ def table_iv(profile: str, overrides: dict | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("row")
 
 
-def table_iv_long(profile: str, overrides: dict | None = None) -> pd.DataFrame:
+def table_iv_long(profile: Profile | str) -> pd.DataFrame:
     """Table IV in long form: every number of the paper's table and ours, with (ours − paper)/error
     and the statistics; a quantity we could not compute is listed with the reason."""
     rows = []
-    for rec in _table_iv_rows(profile, overrides):
+    for rec in _table_iv_rows(profile):
         for name, paper_key in _TABLE_IV_PAPER_KEYS.items():
             paper = rec["paper"].get(paper_key)
             if name in rec["quantities"]:
