@@ -74,6 +74,9 @@ def test_mc_prints_observables_and_observables_json(tmp_path):
     for key in ("chi", "c_me", "c", "U4", "abs_m", "e"):
         assert set(rows[0][key]) == {"value", "error"} and rows[0][key]["error"] > 0
     assert set(rows[0]["tau_int_m2"]) == {"value", "error"}      # the JSON of SizeSummary.to_dict
+    from dreamrg.observables import SizeSummary
+
+    assert SizeSummary.from_dict(rows[0]).to_dict() == rows[0]
 
 
 def test_mc_import_cli(tmp_path):
@@ -119,6 +122,10 @@ def test_mcrg_cli(tmp_path):
         assert r[key + "_err"] > 0
     assert len(r["odd_y"]) == 11 and len(r["even_y"]) == 25
     assert abs(r["y_h"] - 1.875) < 0.03
+    from dreamrg.mcrg import MCRGResult
+    from dreamrg.runs.mcrg import IrrepRun
+
+    assert MCRGResult.from_dict(r).to_dict() == r
     # a truncated operator set: fewer eigenvalues; out of range is one clear error before any work
     res = run("mcrg", out, "--json", "--no-progress", "--n-odd", 2, "--n-even", 3)
     assert res.returncode == 0, res.stderr
@@ -134,6 +141,7 @@ def test_mcrg_cli(tmp_path):
     assert sum(x["dim"] for x in ir) == 158 and len(ir) == 10 and {x["step"] for x in ir} == {0}
     a1 = next(x for x in ir if (x["parity"], x["irrep"]) == ("odd", "A1"))
     assert abs(a1["y"][0] - r["y_h"]) < 1e-9
+    assert IrrepRun.from_dict(ir).to_dict() == ir
     res = run("mcrg", out, "--irreps", "--no-progress")
     assert res.returncode == 0 and "third exponent of the whole spectrum" in res.stdout
     res = run("mcrg", out, "--irreps", "--n-even", 3)

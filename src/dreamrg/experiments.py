@@ -345,9 +345,10 @@ def complexity_dream_params(profile: Profile | str) -> DreamParams:
     return DreamParams(n_up=C.n_up, seed=C.seed, batch_size=C.batch_dream)
 
 
-def two_layer_summaries(profile: Profile | str) -> dict[ModelId, DreamSummary]:
-    """Dreamed summaries of our two-layer networks and of the authors' (where available)."""
+def two_layer_summaries(profile: Profile | str,
+                        networks: dict[ModelId, torch.nn.Module] | None = None) -> dict[ModelId, DreamSummary]:
+    """Dreamed summaries of two-layer networks: ``networks``, by default ours and the authors' (where available)."""
     p = as_profile(profile)
     params = complexity_dream_params(p)
-    nets = two_layer_models(p) | authors_two_layer_models()
+    nets = networks if networks is not None else two_layer_models(p) | authors_two_layer_models()
     return {mid: dream_summary(m, params, p.complexity.n_configs) for mid, m in nets.items()}
