@@ -13,7 +13,7 @@ Conventions
 * The *patch* of a fine site is the ``P x P`` block of coarse cells whose
   top-left corner is ``((ci + start[pi]) mod l, (cj + start[pj]) mod l)``; its
   pattern code has bit ``a P + b`` set when patch cell ``(a, b)`` is +1 (the
-  convention of :func:`dreamrg.exact_fit.orbit_features`). Indices are taken
+  convention of :func:`dreamrg.patches.site_patterns`). Indices are taken
   modulo ``l``, which is exact at every ``l >= 1``. The kernels require
   ``start[1] - start[0]`` in ``{0, 1}`` (true for k = 3, 5, 7).
 * ``thr`` is a ``uint32`` table of shape ``(4, 2**(P*P))``; the fine spin is
