@@ -73,7 +73,7 @@ def _cli(*args):
 
 
 def test_dream_cli(tmp_path):
-    model = train.save_model(tmp_path / "k3.json", K3, {})
+    model = models.save_model(tmp_path / "k3.json", K3, {})
     res = _cli("dream", "--model", model, "--n-up", 4, "--n-configs", 300, "--seed", 1, "--out", tmp_path / "e",
                "--no-progress")
     assert res.returncode == 0, res.stderr
