@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from dreamrg import _dream_kernels as dk
+from dreamrg import _rng_kernels as rk
 from dreamrg import patches
 from dreamrg.models import SymmetricUpscaler, TwoLayerUpscaler
 from dreamrg.sampler import (
@@ -163,7 +164,7 @@ def test_kernel_site_lookup_exact(k, l):
     for b in range(int(np.log2(4 * npat))):
         thr = np.where((index >> b) & 1, 2**32 - 1, 0).astype(np.uint32)
         states = np.empty((3, 4), dtype=np.uint64)
-        dk.seed_states(np.uint64(b), 0, states)
+        rk.seed_states(np.uint64(b), 0, states)
         out = np.empty((3, 2 * l, 2 * l), dtype=np.int8)
         dk.upscale_level(thr, P, start, mu, states, out, 2)
         got |= (out == 1).astype(np.int64) << b
@@ -199,7 +200,7 @@ def test_dream_kernel_equals_chained_levels(k, L0):
     rng = np.random.default_rng(0)
     init = _random_spins(rng, (n, L0, L0))
     s1 = np.empty((n, 4), dtype=np.uint64)
-    dk.seed_states(np.uint64(99), 0, s1)
+    rk.seed_states(np.uint64(99), 0, s1)
     s2 = s1.copy()
     L = L0 * 2**n_up
     final = np.empty(n * L * L, dtype=np.int8)
@@ -222,11 +223,11 @@ def test_dream_kernel_equals_chained_levels(k, L0):
 
 def test_seed_states_never_zero_and_distinct():
     states = np.empty((1000, 4), dtype=np.uint64)
-    dk.seed_states(np.uint64(0), 0, states)
+    rk.seed_states(np.uint64(0), 0, states)
     assert np.all(states.any(axis=1))
     assert np.unique(states).size == states.size
     tail = np.empty((10, 4), dtype=np.uint64)
-    dk.seed_states(np.uint64(0), 990, tail)
+    rk.seed_states(np.uint64(0), 990, tail)
     np.testing.assert_array_equal(tail, states[990:])
 
 

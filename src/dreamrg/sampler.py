@@ -64,6 +64,7 @@ from scipy.special import expit
 
 from dreamrg import _dream_kernels as _dk
 from dreamrg import _histogram_kernels as _hk
+from dreamrg import _rng_kernels as _rk
 from dreamrg import patches
 from dreamrg.models import SymmetricUpscaler, TwoLayerUpscaler
 
@@ -341,7 +342,7 @@ def _as_seed_sequence(seed) -> np.random.SeedSequence:
 def _rng_states(seed, n: int) -> np.ndarray:
     key = _as_seed_sequence(seed).generate_state(1, np.uint64)[0]
     states = np.empty((n, 4), dtype=np.uint64)
-    _dk.seed_states(np.uint64(key), 0, states)
+    _rk.seed_states(np.uint64(key), 0, states)
     return states
 
 
