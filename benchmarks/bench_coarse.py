@@ -2,7 +2,7 @@
 
 Prints microseconds per configuration (best of several repetitions) of the
 numba implementation and of its NumPy reference twin
-(`dreamrg.coarse._majority_rule_numpy`), measured in the same process on the
+(`dreamrg._coarse_reference.majority_rule_numpy`), measured in the same process on the
 same batch, and their ratio; also, for the numba version, the cost with the
 plain float32 draw forced (no raw-word draw), the cost of the kernels alone
 (uniforms drawn beforehand) and of the NumPy float32 draw alone. Both versions
@@ -23,6 +23,7 @@ import numpy as np
 
 from dreamrg import _coarse_kernels as ck
 from dreamrg import coarse
+from dreamrg._coarse_reference import majority_rule_numpy
 
 
 def best_us(f, n_configs, repeats, min_time=0.05):
@@ -54,13 +55,13 @@ def bench_size(L, n, repeats):
     # correctness first: same output and same generator use as the reference
     r1, r2 = np.random.default_rng(1), np.random.default_rng(1)
     mu1, ld1 = coarse.majority_rule(sigma, r1)
-    mu2, ld2 = coarse._majority_rule_numpy(sigma, r2)
+    mu2, ld2 = majority_rule_numpy(sigma, r2)
     assert np.array_equal(mu1, mu2) and np.array_equal(ld1, ld2)
     assert repr(r1.bit_generator.state) == repr(r2.bit_generator.state)
 
     g = np.random.default_rng(0)
     t_new = best_us(lambda: coarse.majority_rule(sigma, g), n, repeats)
-    t_ref = best_us(lambda: coarse._majority_rule_numpy(sigma, g), n, repeats)
+    t_ref = best_us(lambda: majority_rule_numpy(sigma, g), n, repeats)
     mu = np.empty((n, l, l), np.int8)
     log_D = np.empty(n)
     u = g.random(n * l * l, dtype=np.float32)

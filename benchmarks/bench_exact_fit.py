@@ -26,7 +26,8 @@ import numba
 import numpy as np
 from scipy.special import expit
 
-from dreamrg.exact_fit import HistogramAccumulator, direct_loss, fit_exact, local_field
+from dreamrg._exact_fit_reference import direct_loss, local_field
+from dreamrg.exact_fit import HistogramAccumulator, fit_exact
 
 W_GEN = np.array([0.05, 0.2, 0.6])
 

@@ -17,7 +17,7 @@ def test_atomic_writes_give_ordinary_permissions_and_leave_nothing_on_error(tmp_
     old = os.umask(0o022)
     try:
         cache.write_json_atomic(tmp_path / "a.json", {"x": 1})
-        train.save_model(tmp_path / "m.json", models.SymmetricUpscaler(3), {})
+        models.save_model(tmp_path / "m.json", models.SymmetricUpscaler(3), {})
         with cache.atomic_file(tmp_path / "c.pt") as tmp:
             torch.save({"x": 1}, tmp)
         for name in ("a.json", "m.json", "c.pt"):
@@ -62,7 +62,7 @@ def test_inventory_reports_what_each_entry_holds_and_who_writes_it(own_cache):
     cached_ensemble(models.SymmetricUpscaler(3), dream.DreamParams(n_up=2, seed=1, batch_size=8), 10,
                     progress=False)
     model = models.SymmetricUpscaler(3)
-    train.save_model(cache.entry("models", "done", {"a": 1}) / "model.json", model,
+    models.save_model(cache.entry("models", "done", {"a": 1}) / "model.json", model,
                      {"history": {"epoch": [1, 2, 3], "returned_epoch": 2}})
     opt = torch.optim.AdamW(model.parameters())
     train._save_checkpoint(cache.entry("models", "running", {"a": 2}) / "checkpoint.pt", {}, 2, model, opt,

@@ -1,5 +1,6 @@
 """Dream runs: streaming to an ensemble, resumption, observables, CLI errors."""
 
+import copy
 import json
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from dreamrg import dream, fss, models, train
+from dreamrg import dream, fss, models, sampler
 from dreamrg.observables import fss_observables, magnetization_energy
 
 K3 = models.SymmetricUpscaler(3, params=[0.1364, 0.1566, 0.3536])
@@ -46,11 +47,76 @@ def test_joint_exponents_use_correlated_sizes(tmp_path):
     assert 0 < est.error < 0.05
 
 
-def test_two_layer_uses_the_torch_path(tmp_path):
-    torch.manual_seed(0)
-    two = models.TwoLayerUpscaler(3, channels=4)
-    ens = dream.run(two, dream.DreamParams(n_up=3, seed=2, batch_size=40), 100, tmp_path / "t", progress=False)
-    assert ens.count == 100 and np.abs(ens.series(8)[0]).max() <= 1
+def _two_layer(k: int, channels: int = 4) -> models.TwoLayerUpscaler:
+    torch.manual_seed(k)
+    return models.TwoLayerUpscaler(k, channels=channels)
+
+
+def _spy_samplers(monkeypatch) -> list[str]:
+    """Record which sampler each batch of a dream run calls (the real samplers still run)."""
+    calls: list[str] = []
+    for name in ("dream_batch", "dream_batch_two_layer", "dream_batch_torch"):
+        def spy(*args, _real=getattr(sampler, name), _name=name, **kwargs):
+            calls.append(_name)
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(sampler, name, spy)
+    return calls
+
+
+def _batch_by_hand(model, kind: str, n: int, n_up: int, seed: int, index: int):
+    """Batch ``index`` of a dream run, drawn by calling the sampler ``kind`` directly with the batch's seed."""
+    ss = np.random.SeedSequence(seed, spawn_key=(index,))
+    if kind == "dream_batch":
+        return sampler.dream_batch(model, n, n_up, ss)
+    if kind == "dream_batch_two_layer":
+        return sampler.dream_batch_two_layer(model, n, n_up, ss)
+    gen = torch.Generator().manual_seed(int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1)))
+    return sampler.dream_batch_torch(copy.deepcopy(model).float(), n, n_up, gen)
+
+
+@pytest.mark.parametrize("make, kind", [
+    (lambda: K3, "dream_batch"),
+    (lambda: _two_layer(3), "dream_batch"),                  # 5 x 5 receptive field: one pattern table
+    (lambda: _two_layer(5), "dream_batch_two_layer"),        # offset tables
+    (lambda: _two_layer(9, channels=2), "dream_batch_torch"),  # no patch geometry for k = 9
+    (lambda: models.SymmetricUpscaler(9, params=np.linspace(0.02, 0.1, 15)), "dream_batch_torch"),
+], ids=["single-k3", "two-layer-k3", "two-layer-k5", "two-layer-k9", "single-k9"])
+def test_run_dreams_each_model_with_its_sampler(tmp_path, monkeypatch, make, kind):
+    """Every batch goes through the sampler the model's geometry calls for, and gives exactly its draws."""
+    model = make()
+    calls = _spy_samplers(monkeypatch)
+    p = dream.DreamParams(n_up=3, seed=2, batch_size=40)
+    ens = dream.run(model, p, 60, tmp_path / "e", progress=False)
+    assert calls == [kind, kind]                                  # batches of 40 and 20 chains
+    assert dream.sampler_name(model) == {"dream_batch": "table", "dream_batch_two_layer": "two-layer",
+                                         "dream_batch_torch": "torch"}[kind]
+    monkeypatch.undo()
+    for index, (lo, n) in enumerate([(0, 40), (40, 20)]):
+        want = _batch_by_hand(model, kind, n, 3, 2, index)
+        for t, L in enumerate(ens.sizes):
+            m, e = ens.series(L)
+            assert np.array_equal(m[lo:lo + n] * L**2, want.M[:, t]) and np.array_equal(e[lo:lo + n] * L**2, want.E[:, t])
+
+
+@pytest.mark.slow
+def test_two_layer_k3_table_and_torch_paths_agree_in_distribution(tmp_path, monkeypatch):
+    """The k = 3 two-layer net, dreamed through its pattern table and forced through torch, in distribution."""
+    model = _two_layer(3)
+    with torch.no_grad():
+        model.conv2.weight.mul_(4.0)  # strong fields: a 5 % change of these weights then shows at > 10 sigma
+    p = dream.DreamParams(n_up=4, seed=7, batch_size=4000)
+    n = 8000
+    table = dream.run(model, p, n, tmp_path / "table", progress=False)
+    monkeypatch.setattr(dream, "sampler_name", lambda m: "torch")
+    calls = _spy_samplers(monkeypatch)
+    torch_ens = dream.run(model, p, n, tmp_path / "torch", progress=False)
+    assert calls == ["dream_batch_torch", "dream_batch_torch"]
+    for L in table.sizes[1:]:
+        for name, fa, fb in [("|m|", np.abs(table.series(L)[0]), np.abs(torch_ens.series(L)[0])),
+                             ("e", table.series(L)[1], torch_ens.series(L)[1])]:
+            sigma = np.sqrt(fa.var(ddof=1) / n + fb.var(ddof=1) / n)
+            z = (fa.mean() - fb.mean()) / sigma
+            assert abs(z) < 4, f"{name} at L={L}: {fa.mean():.5f} vs {fb.mean():.5f} ({z:+.1f} sigma)"
 
 
 def test_bad_params():
@@ -73,7 +139,7 @@ def _cli(*args):
 
 
 def test_dream_cli(tmp_path):
-    model = train.save_model(tmp_path / "k3.json", K3, {})
+    model = models.save_model(tmp_path / "k3.json", K3, {})
     res = _cli("dream", "--model", model, "--n-up", 4, "--n-configs", 300, "--seed", 1, "--out", tmp_path / "e",
                "--no-progress")
     assert res.returncode == 0, res.stderr

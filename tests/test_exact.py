@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 
 import mpmath
 import numpy as np
@@ -203,14 +202,3 @@ def test_observable_limits():
 def test_bad_input_raises(call):
     with pytest.raises(ValueError):
         call()
-
-
-def test_print_table_for_lead(capsys):
-    rows = []
-    for L in (8, 16, 32, 64, 128):
-        t0 = time.perf_counter()
-        e, c = exact_energy_and_heat_capacity(L, K_C)
-        rows.append(f"{L:5d}  {e:.10f}  {c:.10f}  {1e3 * (time.perf_counter() - t0):8.1f} ms")
-    with capsys.disabled():
-        print("\n    L   <e>(K_c)       c(K_c)         time")
-        print("\n".join(rows))

@@ -8,17 +8,19 @@ import pytest
 from scipy.special import expit
 
 from dreamrg import exact_fit as ef
+from dreamrg import patches
+from dreamrg._exact_fit_reference import direct_loss, local_field
 from dreamrg.exact_fit import (
     HistogramAccumulator,
-    direct_loss,
     fit_exact,
     histogram_loss,
     histogram_loss_grad_hess,
+    pattern_histogram,
+)
+from dreamrg.patches import (
     kernel_from_params,
-    local_field,
     n_params,
     orbit_features,
-    pattern_histogram,
     patch_geometry,
     site_patterns,
 )
@@ -98,12 +100,12 @@ def test_kernel_symmetric_and_orbits(k):
     for g in (W.T, W[::-1], W[:, ::-1], np.rot90(W)):
         np.testing.assert_array_equal(g, W)
     r = (k - 1) // 2
-    for o, (a, b) in enumerate(ef.ORBIT_REPRESENTATIVES[: n_params(k)]):
+    for o, (a, b) in enumerate(patches.ORBIT_REPRESENTATIVES[: n_params(k)]):
         assert W[r + a, r + b] == o + 1
     F = orbit_features(k)
     assert F.shape == (4, 2 ** (P := patch_geometry(k)[0]) ** 2, n_params(k))
     # all-up patch: F_o = size of orbit o
-    sizes = np.bincount(ef.orbit_index_map(k).ravel())
+    sizes = np.bincount(patches.orbit_index_map(k).ravel())
     for pos in range(4):
         np.testing.assert_array_equal(F[pos, 2 ** (P * P) - 1], sizes)
         np.testing.assert_array_equal(F[pos, 0], -sizes)
@@ -351,9 +353,9 @@ def test_bad_inputs():
 def test_fused_loss_grad_kernel_equals_numpy_reference(k):
     """The numba loss+gradient pass equals the numpy rows computation (sparse counts, large fields too)."""
     rng = np.random.default_rng(k)
-    P, _ = ef.patch_geometry(k)
+    P, _ = patches.patch_geometry(k)
     counts = rng.random((4, 2 ** (P * P), 2)) * (rng.random((4, 2 ** (P * P), 1)) < 0.3)
-    w = rng.normal(0, 3.0, ef.n_params(k))                 # fields up to ~±100: tests the stable branches
+    w = rng.normal(0, 3.0, patches.n_params(k))                 # fields up to ~±100: tests the stable branches
     loss, grad = ef.histogram_loss_grad(w, counts, k)
     ref_loss, ref_grad = ef._loss_rows(w, *ef._compress(counts, k), order=1)
     assert loss == pytest.approx(ref_loss, rel=1e-12)

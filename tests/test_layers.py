@@ -26,6 +26,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 LAYERS: tuple[tuple[str, int], ...] = (
     ("dreamrg", 4),  # the package facade re-exports the public API
     ("dreamrg.__main__", 4),
+    ("dreamrg._*_reference", 1),  # plain twins share their stage's input checks
     ("dreamrg._*", 0),
     ("dreamrg.paths", 0),
     ("dreamrg.cache", 0),

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from dreamrg._mc_kernels import (_xoshiro_next, sw_chains, wolff_chains,
-                                 wolff_chains_fixed)
+from dreamrg._mc_kernels import sw_chains, wolff_chains, wolff_chains_fixed
+from dreamrg._rng_kernels import xoshiro_next
 from dreamrg._mc_reference import sw_update_reference, wolff_update_reference
 
 KC = float(np.log1p(np.sqrt(2.0)) / 2.0)
@@ -87,7 +87,7 @@ def _xoshiro_outputs(state, n):
     out = np.empty(n, dtype=np.uint64)
     s0, s1, s2, s3 = state[0], state[1], state[2], state[3]
     for k in range(n):
-        out[k], s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
+        out[k], s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
     return out
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from dreamrg import models
 from dreamrg.models import (
     SymmetricUpscaler,
     TwoLayerUpscaler,
@@ -327,3 +328,29 @@ def test_full_release_matches_readme(authors_dir):
             p_ref = 1 / (1 + np.exp(-z))
             p = model.prob_up(torch.from_numpy(2 * m01 - 1)).numpy()
             np.testing.assert_allclose(p, p_ref, rtol=1e-10, atol=1e-13)
+
+
+# ------------------------------------------------------------------ model files
+
+
+def test_save_load_roundtrip_and_errors(tmp_path):
+    m = SymmetricUpscaler(5, params=np.linspace(-0.1, 0.4, 6))
+    path = models.save_model(tmp_path / "m.json", m, {"note": "x"})
+    back = models.load_model(path, expected="symmetric")
+    assert torch.equal(back.params, m.params) and back.meta == {"note": "x"}
+    with pytest.raises(models.ModelFileError, match="expected 'two-layer'"):
+        models.load_model(path, expected="two-layer")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(models.ModelFileError, match="invalid JSON"):
+        models.load_model(tmp_path / "bad.json")
+    with pytest.raises(models.ModelFileError, match="does not exist"):
+        models.load_model(tmp_path / "missing.json")
+    doc = json.loads(path.read_text())
+    doc["state_dict"]["params"]["values"] = [1.0]
+    (tmp_path / "corrupt.json").write_text(json.dumps(doc))
+    with pytest.raises(models.ModelFileError, match="corrupt"):
+        models.load_model(tmp_path / "corrupt.json")
+    two = TwoLayerUpscaler(3, channels=4)
+    back2 = models.load_model(models.save_model(tmp_path / "t.json", two, {}), expected="two-layer")
+    mu = torch.ones(1, 3, 3)
+    assert torch.allclose(back2.field(mu), two.field(mu))

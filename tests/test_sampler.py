@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from dreamrg import _dream_kernels as dk
-from dreamrg import exact_fit
+from dreamrg import _rng_kernels as rk
+from dreamrg import patches
 from dreamrg.models import SymmetricUpscaler, TwoLayerUpscaler
 from dreamrg.sampler import (
     DreamBatch,
@@ -29,7 +30,7 @@ W7 = (0.119, 0.211, 0.292, -0.017, -0.045, 0.024, -0.003, -0.008, -0.003, 0.003)
 
 def _random_model(k: int, seed: int = 0, scale: float = 0.4) -> SymmetricUpscaler:
     rng = np.random.default_rng(seed + k)
-    return SymmetricUpscaler(k, rng.normal(0.0, scale, exact_fit.n_params(k)))
+    return SymmetricUpscaler(k, rng.normal(0.0, scale, patches.n_params(k)))
 
 
 def _random_spins(rng, shape) -> np.ndarray:
@@ -57,7 +58,7 @@ def _mag_energy(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def test_probability_table_equals_prob_up(k):
     """Every (position, pattern): the table equals the torch model's p(up) on a μ holding it."""
     model = _random_model(k)
-    P, start = exact_fit.patch_geometry(k)
+    P, start = patches.patch_geometry(k)
     codes = np.arange(2 ** (P * P))
     bits = ((codes[:, None] >> np.arange(P * P)) & 1).reshape(-1, P, P)  # bits[code, a, b]
     table = probability_table(model)
@@ -90,7 +91,7 @@ def test_two_layer_logit_table_equals_model(input_01, l):
     z = logit_table(model).detach().numpy()
     assert z.shape == (4, 512)
     mu = _random_spins(np.random.default_rng(l), (5, l, l))
-    codes = exact_fit.site_patterns(mu, 5)
+    codes = patches.site_patterns(mu, 5)
     ii, jj = np.meshgrid(np.arange(2 * l), np.arange(2 * l), indexing="ij")
     looked_up = z[2 * (ii % 2) + (jj % 2), codes]
     np.testing.assert_allclose(looked_up, model.logit(mu).detach().numpy(), rtol=0, atol=1e-12)
@@ -105,12 +106,12 @@ def test_two_layer_offset_tables_give_the_network_logits(k, input_01):
     torch.manual_seed(k)
     model = TwoLayerUpscaler(k, channels=5, input_01=input_01)
     G, b2 = two_layer_tables(model)
-    P, start = exact_fit.patch_geometry(k)
+    P, start = patches.patch_geometry(k)
     assert G.shape == (k * k, 4, 2 ** (P * P))
     rng = np.random.default_rng(k)
     for l in (1, 2, 3, 4, 9):   # down to lattices smaller than the receptive field
         mu = _random_spins(rng, (3, l, l))
-        codes = exact_fit.site_patterns(mu, k)
+        codes = patches.site_patterns(mu, k)
         z = np.empty(codes.shape)
         dk.two_layer_logits(G, b2, codes, k, z)
         np.testing.assert_allclose(z, model.logit(mu).detach().numpy(), rtol=0, atol=1e-12)
@@ -150,12 +151,12 @@ def test_threshold_table_rounding_and_clipping():
 @pytest.mark.parametrize("l", [1, 2, 3, 4, 7])
 def test_kernel_site_lookup_exact(k, l):
     """Recover each fine site's (position, pattern) from the sampler with 0/1 bit-plane tables."""
-    P, start = exact_fit.patch_geometry(k)
+    P, start = patches.patch_geometry(k)
     start = np.asarray(start, dtype=np.int64)
     npat = 2 ** (P * P)
     rng = np.random.default_rng(l)
     mu = _random_spins(rng, (3, l, l))
-    want = exact_fit.site_patterns(mu, k)
+    want = patches.site_patterns(mu, k)
     ii, jj = np.meshgrid(np.arange(2 * l), np.arange(2 * l), indexing="ij")
     want = want + npat * (2 * (ii % 2) + (jj % 2))
     index = np.arange(4 * npat).reshape(4, npat)
@@ -163,7 +164,7 @@ def test_kernel_site_lookup_exact(k, l):
     for b in range(int(np.log2(4 * npat))):
         thr = np.where((index >> b) & 1, 2**32 - 1, 0).astype(np.uint32)
         states = np.empty((3, 4), dtype=np.uint64)
-        dk.seed_states(np.uint64(b), 0, states)
+        rk.seed_states(np.uint64(b), 0, states)
         out = np.empty((3, 2 * l, 2 * l), dtype=np.int8)
         dk.upscale_level(thr, P, start, mu, states, out, 2)
         got |= (out == 1).astype(np.int64) << b
@@ -193,13 +194,13 @@ def test_dream_kernel_equals_chained_levels(k, L0):
     """The level-by-level driver = repeated single-level calls with the same states; M, E = numpy."""
     model = _random_model(k, seed=2)
     thr = threshold_table(model)
-    P, start = exact_fit.patch_geometry(k)
+    P, start = patches.patch_geometry(k)
     start = np.asarray(start, dtype=np.int64)
     n, n_up = 5, 4
     rng = np.random.default_rng(0)
     init = _random_spins(rng, (n, L0, L0))
     s1 = np.empty((n, 4), dtype=np.uint64)
-    dk.seed_states(np.uint64(99), 0, s1)
+    rk.seed_states(np.uint64(99), 0, s1)
     s2 = s1.copy()
     L = L0 * 2**n_up
     final = np.empty(n * L * L, dtype=np.int8)
@@ -222,11 +223,11 @@ def test_dream_kernel_equals_chained_levels(k, L0):
 
 def test_seed_states_never_zero_and_distinct():
     states = np.empty((1000, 4), dtype=np.uint64)
-    dk.seed_states(np.uint64(0), 0, states)
+    rk.seed_states(np.uint64(0), 0, states)
     assert np.all(states.any(axis=1))
     assert np.unique(states).size == states.size
     tail = np.empty((10, 4), dtype=np.uint64)
-    dk.seed_states(np.uint64(0), 990, tail)
+    rk.seed_states(np.uint64(0), 990, tail)
     np.testing.assert_array_equal(tail, states[990:])
 
 

@@ -23,7 +23,7 @@ def test_adamw_lowers_the_loss_towards_the_exact_optimum(stores):
     assert hist["train_loss"][-1] < hist["train_loss"][0]
     zero = train.exact_loss_of(models.SymmetricUpscaler(3), train.TrainParams(k=3, method="exact", seed=3), tr)
     assert zero == pytest.approx(16**2 * np.log(2))        # p = 1/2 everywhere
-    exact, info = train.fit_exact(train.TrainParams(k=3, method="exact", seed=3), tr, progress=False)
+    exact, info = train.train_exact(train.TrainParams(k=3, method="exact", seed=3), tr, progress=False)
     adam = train.exact_loss_of(model, train.TrainParams(k=3, method="exact", seed=3), tr)
     assert info["converged"] and info["loss"] <= adam < zero
 
@@ -137,7 +137,7 @@ def test_checkpoint_resume_is_bit_identical(stores, tmp_path, model, k):
         train.train_adamw(train.TrainParams(**{**p4.__dict__, "epochs": 3}), tr, va, progress=False, checkpoint=ck)
     bad = tmp_path / "bad.pt"
     bad.write_text("junk")
-    with pytest.raises(train.ModelFileError, match="not a readable"):
+    with pytest.raises(models.ModelFileError, match="not a readable"):
         train.train_adamw(p4, tr, va, progress=False, checkpoint=bad)
 
 
@@ -189,29 +189,6 @@ def test_weighted_loss_is_finite_at_L128():
     assert torch.isfinite(loss)
 
 
-def test_save_load_roundtrip_and_errors(tmp_path):
-    m = models.SymmetricUpscaler(5, params=np.linspace(-0.1, 0.4, 6))
-    path = train.save_model(tmp_path / "m.json", m, {"note": "x"})
-    back = train.load_model(path, expected="symmetric")
-    assert torch.equal(back.params, m.params) and back.meta == {"note": "x"}
-    with pytest.raises(train.ModelFileError, match="expected 'two-layer'"):
-        train.load_model(path, expected="two-layer")
-    (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(train.ModelFileError, match="invalid JSON"):
-        train.load_model(tmp_path / "bad.json")
-    with pytest.raises(train.ModelFileError, match="does not exist"):
-        train.load_model(tmp_path / "missing.json")
-    doc = json.loads(path.read_text())
-    doc["state_dict"]["params"]["values"] = [1.0]
-    (tmp_path / "corrupt.json").write_text(json.dumps(doc))
-    with pytest.raises(train.ModelFileError, match="corrupt"):
-        train.load_model(tmp_path / "corrupt.json")
-    two = models.TwoLayerUpscaler(3, channels=4)
-    back2 = train.load_model(train.save_model(tmp_path / "t.json", two, {}), expected="two-layer")
-    mu = torch.ones(1, 3, 3)
-    assert torch.allclose(back2.field(mu), two.field(mu))
-
-
 @pytest.mark.parametrize("kwargs, match", [({"k": 4}, "odd"), ({"k": 1}, "odd"), ({"k": 3, "method": "sgd"}, "method"),
                                            ({"k": 3, "model": "two-layer", "method": "exact"}, "single-layer")])
 def test_bad_params(kwargs, match):
@@ -222,7 +199,7 @@ def test_bad_params(kwargs, match):
 def test_odd_L_data_rejected(tmp_path):
     st = mc.run(mc.MCParams(L=9, seed=1, chunk_size=10), 10, tmp_path / "odd", progress=False)
     with pytest.raises(ValueError, match="even L"):
-        train.fit_exact(train.TrainParams(k=3, method="exact"), st.path)
+        train.train_exact(train.TrainParams(k=3, method="exact"), st.path)
 
 
 def test_stopping_rule():

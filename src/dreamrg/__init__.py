@@ -12,8 +12,9 @@ One module per pipeline stage:
 * :mod:`dreamrg.mc`           Swendsen–Wang / Wolff Monte Carlo into a store
 * :mod:`dreamrg.store`        bit-packed, chunked configuration stores
 * :mod:`dreamrg.coarse`       majority-rule blocking and nearest-neighbour upsampling
-* :mod:`dreamrg.models`       the symmetric single-layer and two-layer upscalers
-* :mod:`dreamrg.train`        AdamW training and model files
+* :mod:`dreamrg.models`       the symmetric single-layer and two-layer upscalers, model files
+* :mod:`dreamrg.patches`      patch geometry shared by the exact fit, the sampler and training
+* :mod:`dreamrg.train`        AdamW training and the exact optimum of a training set
 * :mod:`dreamrg.exact_fit`    the exact optimum of the single-layer loss
 * :mod:`dreamrg.sampler`      fast table-driven upscaling sampler
 * :mod:`dreamrg.dream`        dreamed ensembles (iterated upscaling), streamed to disk
@@ -37,8 +38,8 @@ from dreamrg.store import import_configs, load_configs
 
 
 def load_model(path, expected=None):
-    """Load a model file written by ``dreamrg train`` (see :func:`dreamrg.train.load_model`)."""
-    from dreamrg.train import load_model as _load
+    """Load a model file written by ``dreamrg train`` (see :func:`dreamrg.models.load_model`)."""
+    from dreamrg.models import load_model as _load
 
     return _load(path, expected)
 

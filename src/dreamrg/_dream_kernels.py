@@ -13,23 +13,21 @@ Conventions
 * The *patch* of a fine site is the ``P x P`` block of coarse cells whose
   top-left corner is ``((ci + start[pi]) mod l, (cj + start[pj]) mod l)``; its
   pattern code has bit ``a P + b`` set when patch cell ``(a, b)`` is +1 (the
-  convention of :func:`dreamrg.exact_fit.orbit_features`). Indices are taken
+  convention of :func:`dreamrg.patches.site_patterns`). Indices are taken
   modulo ``l``, which is exact at every ``l >= 1``. The kernels require
   ``start[1] - start[0]`` in ``{0, 1}`` (true for k = 3, 5, 7).
 * ``thr`` is a ``uint32`` table of shape ``(4, 2**(P*P))``; the fine spin is
   +1 iff a uniform 32-bit word is ``< thr[pos, code]``, i.e. with probability
   ``thr / 2**32``. A threshold ``2**32`` is not representable, so
   ``p = 1`` is realised as ``1 - 2**-32`` (see :func:`dreamrg.sampler.threshold_table`).
-* Randomness: xoshiro256** (``dreamrg._mc_kernels._xoshiro_next``). Chain
+* Randomness: xoshiro256** (:func:`dreamrg._rng_kernels.xoshiro_next`). Chain
   ``c`` owns row ``rng_state[c]`` (4 ``uint64`` words, never all zero),
   advanced in place. One 64-bit output yields the two fine spins of a block
   row: the high 32 bits decide ``pj = 0``, the low 32 bits ``pj = 1``. A
   chain's output depends only on its own input and state, never on the number
   of threads or on how chains are grouped in chunks.
-* Seeding (:func:`seed_states`): chain ``c`` of a batch with 64-bit key ``K``
-  takes outputs ``4 (first + c)`` to ``4 (first + c) + 3`` of the splitmix64
-  stream started at ``K``. splitmix64 is a bijection of its counter, so the four
-  words are distinct and the state is never all zero.
+* Seeding: :func:`dreamrg._rng_kernels.seed_states` (splitmix64 from a
+  64-bit batch key; chain ``c``'s state depends only on the key and ``c``).
 * Magnetisation and energy: ``M = sum_i s_i``, ``E = sum_<ij> s_i s_j`` over the
   ``2 L**2`` bonds right and down with periodic wrap (as ``np.roll`` sums): for
   ``L = 1`` the single site is its own neighbour twice, ``E = 2``; for ``L = 2``
@@ -52,48 +50,15 @@ compiled with ``cache=True``.
 import numpy as np
 from numba import njit, prange
 
-from dreamrg._mc_kernels import _xoshiro_next
+from dreamrg._rng_kernels import xoshiro_next
 
-__all__ = ["seed_states", "random_spins", "upscale_level", "magnetisation_energy", "dream", "two_layer_logits",
+__all__ = ["random_spins", "upscale_level", "magnetisation_energy", "dream", "two_layer_logits",
            "sample_logits"]
 
 
 # --------------------------------------------------------------------------
-# Seeding
+# Start spins
 # --------------------------------------------------------------------------
-@njit(inline="always")
-def _splitmix64_mix(z):
-    """The splitmix64 output function (a bijection of ``uint64``)."""
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
-@njit(cache=True)
-def seed_states(key, first, out):
-    """Per-chain xoshiro256** states from a batch key with splitmix64.
-
-    Parameters
-    ----------
-    key : numpy.uint64
-        64-bit batch key.
-    first : int
-        Global index of the first chain (``>= 0``).
-    out : numpy.ndarray of uint64, shape (n, 4)
-        Output: ``out[c, w] = mix(key + (4 (first + c) + w + 1) * GAMMA)``
-        with ``GAMMA = 0x9E3779B97F4A7C15`` (wrapping arithmetic), i.e. words
-        ``4 (first + c) .. 4 (first + c) + 3`` of the splitmix64 stream seeded
-        with ``key``. The four words of a row are distinct, hence never all zero.
-    """
-    gamma = np.uint64(0x9E3779B97F4A7C15)
-    key = np.uint64(key)
-    for c in range(out.shape[0]):
-        base = np.uint64(4) * np.uint64(first + c)
-        for w in range(4):
-            x = key + (base + np.uint64(w + 1)) * gamma
-            out[c, w] = _splitmix64_mix(x)
-
-
 @njit(parallel=True, cache=True)
 def random_spins(rng_state, out):
     """Independent ±1 spins with probability ½ each, from each chain's stream.
@@ -115,7 +80,7 @@ def random_spins(rng_state, out):
         s3 = rng_state[c, 3]
         for i in range(L):
             for j in range(L):
-                r, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
+                r, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
                 out[c, i, j] = np.int8(1) if (r >> np.uint64(63)) != np.uint64(0) else np.int8(-1)
         rng_state[c, 0] = s0
         rng_state[c, 1] = s1
@@ -231,7 +196,7 @@ def _upscale_one(thr, P, st0, st1, mu, out, rng_state, c, rowcode, trow, bits):
             t1 = thr[2 * pi + 1]
             o = out[2 * ci + pi]
             for cj in range(l):
-                r, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
+                r, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
                 o[2 * cj] = np.int8(1) if (r >> np.uint64(32)) < t0[trow[cj]] else np.int8(-1)
                 o[2 * cj + 1] = np.int8(1) if (r & mask) < t1[trow[cj + d]] else np.int8(-1)
     rng_state[c, 0] = s0
@@ -426,7 +391,7 @@ def sample_logits(z, rng_state, out):
             zr = z[c, i]
             o = out[c, i]
             for j in range(L // 2):
-                r, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
+                r, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
                 o[2 * j] = np.int8(1) if (r >> np.uint64(32)) < _threshold(zr[2 * j]) else np.int8(-1)
                 o[2 * j + 1] = np.int8(1) if (r & mask) < _threshold(zr[2 * j + 1]) else np.int8(-1)
         rng_state[c, 0] = s0

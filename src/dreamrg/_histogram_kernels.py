@@ -1,7 +1,7 @@
 """Numba kernels that reduce (fine, coarse) configuration pairs to pattern histograms.
 
-Private module: :mod:`dreamrg.exact_fit` validates arguments, allocates the
-outputs and calls these kernels; the kernels only compute.
+Private module: :mod:`dreamrg.exact_fit` and :mod:`dreamrg.patches` validate
+arguments, allocate the outputs and call these kernels; the kernels only compute.
 
 Conventions
 -----------

@@ -12,7 +12,7 @@ Conventions
   ``np.roll`` counts).
 * Spins are ``int8`` with values +1 / -1; site ``(y, x)`` has flat index
   ``y * L + x``.
-* Randomness: xoshiro256** (Blackman & Vigna), implemented inline.  Each chain
+* Randomness: xoshiro256** (Blackman & Vigna; :mod:`dreamrg._rng_kernels`), inlined.  Each chain
   owns one row ``rng_state[c, :4]`` of ``uint64`` that is advanced in place, so
   a chain's trajectory depends only on its own spins and state words, never on
   the number of numba threads.  An all-zero state is a fixed point of
@@ -32,40 +32,14 @@ arrays allocated by the caller.  The three public kernels are compiled with
 import numpy as np
 from numba import njit, prange
 
+from dreamrg._rng_kernels import xoshiro_next
+
 __all__ = ["sw_chains", "wolff_chains", "wolff_chains_fixed"]
 
 
 # --------------------------------------------------------------------------
-# PRNG
+# Probabilities
 # --------------------------------------------------------------------------
-@njit(inline="always")
-def _xoshiro_next(s0, s1, s2, s3):
-    """Advance xoshiro256** by one step.
-
-    Parameters
-    ----------
-    s0, s1, s2, s3 : numpy.uint64
-        The four state words.
-
-    Returns
-    -------
-    out : numpy.uint64
-        The 64-bit output.
-    s0, s1, s2, s3 : numpy.uint64
-        The new state words.
-    """
-    x = s1 * np.uint64(5)
-    r = ((x << np.uint64(7)) | (x >> np.uint64(57))) * np.uint64(9)
-    t = s1 << np.uint64(17)
-    s2 ^= s0
-    s3 ^= s1
-    s1 ^= s2
-    s0 ^= s3
-    s2 ^= t
-    s3 = (s3 << np.uint64(45)) | (s3 >> np.uint64(19))
-    return r, s0, s1, s2, s3
-
-
 @njit(inline="always")
 def _threshold32(p):
     """Integer threshold ``round(p * 2**32)`` as ``uint64`` (``0 <= p <= 1``).
@@ -186,7 +160,7 @@ def _sw_update(s, parent, pend, st, L, thr):
     parent[0] = 0
     v = 0
     for i in range(1, L):
-        u, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
+        u, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
         bl = (u & M32) < thr * np.uint64(s[i - 1] == s[i])
         v = v if bl else i
         parent[i] = v
@@ -194,12 +168,12 @@ def _sw_update(s, parent, pend, st, L, thr):
     for y in range(1, L):
         row = y * L
         # column 0: up bond only
-        u, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
+        u, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
         bu = (u & M32) < thr * np.uint64(s[row - L] == s[row])
         v = parent[row - L] if bu else row
         parent[row] = v
         for i in range(row + 1, row + L):
-            u, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
+            u, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
             si = s[i]
             bl = (u & M32) < thr * np.uint64(s[i - 1] == si)
             bu = (u >> H) < thr * np.uint64(s[i - L] == si)
@@ -214,7 +188,7 @@ def _sw_update(s, parent, pend, st, L, thr):
     # periodic wrap bonds: row t (L-1 -- 0) and column t (L-1 -- 0)
     last = N - L
     for t in range(L):
-        u, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
+        u, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
         row = t * L
         pend[n] = row
         pend[n + 1] = row + L - 1
@@ -226,7 +200,7 @@ def _sw_update(s, parent, pend, st, L, thr):
         _union(parent, pend[k], pend[k + 1])
     # ---- pass 2: relabel and flip, branch-free except the buffer refill
     one = np.uint64(1)
-    buf, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
+    buf, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
     nbits = 64
     for i in range(N):
         p = parent[i]
@@ -238,7 +212,7 @@ def _sw_update(s, parent, pend, st, L, thr):
         buf >>= np.uint64(isroot)
         nbits -= isroot
         if nbits == 0:
-            buf, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
+            buf, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
             nbits = 64
     st[0] = s0
     st[1] = s1
@@ -371,7 +345,7 @@ def _wolff_update(s, stack, st, L, thr, min_flips, max_clusters):
     ncl = 0
     while flipped < min_flips and ncl < max_clusters:
         while True:
-            u, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
+            u, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
             m = (u >> H) * NN
             if (m & M32) >= reject:
                 break
@@ -395,7 +369,7 @@ def _wolff_update(s, stack, st, L, thr, min_flips, max_clusters):
                         w = hi
                         have = False
                     else:
-                        u, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
+                        u, s0, s1, s2, s3 = xoshiro_next(s0, s1, s2, s3)
                         w = u & M32
                         hi = u >> H
                         have = True

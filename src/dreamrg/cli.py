@@ -220,7 +220,7 @@ def _cmd_observables(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     import torch
 
-    from dreamrg import train
+    from dreamrg import models, train
     from dreamrg.store import open_store
 
     params = train.TrainParams(k=args.k, model=args.model, weighted=args.weighted, method=args.method,
@@ -234,7 +234,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     meta = {"params": params.__dict__, "data": str(args.data), "L_t": open_store(args.data).L,
             "M": args.n_train or open_store(args.data).count}
     if args.method == "exact":
-        model, info = train.fit_exact(params, args.data, n_train=args.n_train, progress=progress)
+        model, info = train.train_exact(params, args.data, n_train=args.n_train, progress=progress)
         meta |= {"method": "exact", "fit": info}
         print(f"exact optimum: loss {info['loss']:.6f} per configuration after {info['n_iter']} Newton steps")
     else:
@@ -250,12 +250,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         meta |= {"method": "adamw", "engine": engine, "history": hist}
         print(f"final losses per configuration: train {hist['train_loss'][-1]:.6f}  "
               f"validation {hist['valid_loss'][-1]:.6f}")
-    train.save_model(args.out, model, meta)
+    models.save_model(args.out, model, meta)
     if args.model == "symmetric":
-        from dreamrg.models import kernel_orbits
-
         print("learned W per orbit (|di|, |dj|):")
-        for orbit, w in zip(kernel_orbits(args.k), model.params.tolist()):
+        for orbit, w in zip(models.kernel_orbits(args.k), model.params.tolist()):
             print(f"  {orbit}: {w:+.6f}")
     else:
         print(f"two-layer model with {model.n_params} parameters")
@@ -267,7 +265,7 @@ def _cmd_dream(args: argparse.Namespace) -> int:
     from dreamrg import dream
     from dreamrg.fss import ensemble_summaries
     from dreamrg.store import open_store
-    from dreamrg.train import load_model
+    from dreamrg.models import load_model
 
     if args.L0 is not None and args.from_mc is not None:
         raise UsageError("give either --L0 (a random start, L0 = 1) or --from-mc PATH (L0 = the store's L), not both")

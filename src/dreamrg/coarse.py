@@ -27,9 +27,10 @@ shape ``(n, L/2, L/2)`` in C order, and sends a tied block up iff its uniform is
 and the generator advances by the same amount whatever the input.
 
 Implementation: the block sums, tie decisions and tie counts run in numba
-kernels (:mod:`dreamrg._coarse_kernels`); :func:`_majority_rule_numpy` is the
-original NumPy implementation, kept as a reference twin with bit-identical
-outputs and generator use. At L = 128 the kernels take ~1 µs per configuration
+kernels (:mod:`dreamrg._coarse_kernels`);
+:func:`dreamrg._coarse_reference.majority_rule_numpy` is the original NumPy
+implementation, kept as a reference twin with bit-identical outputs and
+generator use. At L = 128 the kernels take ~1 µs per configuration
 and NumPy's float32 draw ~5.5 µs, which is now most of the cost; drawing raw
 64-bit words instead would halve it but depends on how NumPy splits words into
 32-bit draws, so we keep the plain ``rng.random`` call.
@@ -135,27 +136,6 @@ def majority_rule(sigma: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarr
     # pass 2: ties from the draws of rng.random((n, l, l), float32) (C order,
     # one per block, whatever the ties)
     _break_ties(mu, rng)
-    if single:
-        return mu[0], log_D[0]
-    return mu, log_D
-
-
-def _majority_rule_numpy(sigma: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """NumPy reference twin of :func:`majority_rule` (the original implementation).
-
-    Same arguments, outputs, random draws and errors; kept for tests and
-    benchmarks.
-    """
-    s = _as_spins(sigma)
-    s, single, L = _as_batch(s, sigma)
-    n, l = s.shape[0], L // 2
-    # block sums in {-4, -2, 0, 2, 4}; int8 cannot overflow
-    block = s[:, 0::2, 0::2] + s[:, 0::2, 1::2] + s[:, 1::2, 0::2] + s[:, 1::2, 1::2]
-    u = rng.random((n, l, l), dtype=np.float32)
-    tie = block == 0
-    mu = np.where(block > 0, 1, -1).astype(np.int8)
-    mu[tie & (u < 0.5)] = 1
-    log_D = tie.sum(axis=(1, 2)).astype(np.float64) * _LN_HALF
     if single:
         return mu[0], log_D[0]
     return mu, log_D

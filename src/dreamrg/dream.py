@@ -77,12 +77,12 @@ def model_id(model: torch.nn.Module) -> str:
 
 def sampler_name(model: torch.nn.Module) -> str:
     """Which sampler dreams ``model``: ``"table"``, ``"two-layer"`` (offset tables) or ``"torch"``."""
-    from dreamrg import exact_fit, sampler
+    from dreamrg import patches, sampler
     from dreamrg.models import TwoLayerUpscaler
 
     if sampler.table_kernel_size(model) is not None:
         return "table"
-    if isinstance(model, TwoLayerUpscaler) and model.k in exact_fit.KERNEL_SIZES:
+    if isinstance(model, TwoLayerUpscaler) and model.k in patches.KERNEL_SIZES:
         return "two-layer"
     return "torch"
 

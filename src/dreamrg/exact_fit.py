@@ -14,7 +14,7 @@ and the fine spins are independent given ``mu``:
 ``-log p(s | mu) = softplus(-2 s h)``. ``W`` is invariant under the 8
 symmetries of the square: one parameter ``w_o`` per orbit of offsets, with orbit
 representatives ``(a, b)``, ``0 <= a <= b``, in the order of
-:data:`ORBIT_REPRESENTATIVES` (k = 3 uses the first 3, k = 5 the first 6,
+:data:`dreamrg.patches.ORBIT_REPRESENTATIVES` (k = 3 uses the first 3, k = 5 the first 6,
 k = 7 all 10). Hence ``h = sum_o w_o F_o`` with
 ``F_o[i, j] = sum_{(di, dj) in orbit o} sigma_tilde[i + di, j + dj]``.
 
@@ -33,36 +33,15 @@ For ``M`` pairs ``(sigma_a, mu_a)`` with weights ``D_a`` (majority rule: ``D_a =
 
 The histogram reduction
 -----------------------
-Fine site ``(i, j) = (2 ci + pi, 2 cj + pj)`` sits at *position* ``pos = 2 pi + pj``
-of its block. Its window ``i - r .. i + r`` covers coarse rows
-``floor((i - r) / 2) .. floor((i + r) / 2)``, i.e. ``ci + start[pi] ..
-ci + start[pi] + P - 1`` with ``start[p] = floor((p - r) / 2)`` and
-``P = r + 1 = (k + 1) / 2`` for *both* parities (same for columns). So the field is a
-function of ``pos`` and the ``P x P`` coarse *patch* with top-left corner
-``(ci + start[pi], cj + start[pj])`` (mod l):
-
-======  ====  ===========  ===========  ===========
-k       P     start[0]     start[1]     patterns
-======  ====  ===========  ===========  ===========
-3       2     -1           0            16
-5       3     -1           -1           512
-7       4     -2           -1           65536
-======  ====  ===========  ===========  ===========
-
-The patch is defined per position (for k = 3, 7 the two parities use different
-corners; the union of the four windows would be ``P + 1`` wide and waste a factor
-``2**(2P+1)`` in patterns). Pattern code: bit ``a P + b`` (row-major, cell
-``(0, 0)`` least significant) is 1 when coarse cell ``(a, b)`` of the patch is
-+1. A data set therefore reduces exactly to the weighted histogram
+The field of fine site ``(i, j)`` is a function of its block position ``pos`` and of
+its ``P x P`` coarse *patch* (``P = (k + 1) / 2``; :mod:`dreamrg.patches` defines the
+patches, their pattern codes and the orbit features ``F[pos, pattern]``). A data
+set therefore reduces exactly to the weighted histogram
 ``counts[pos, pattern, spin_index]`` (``spin_index = 0`` for -1, ``1`` for +1) and
 the loss to ``sum counts * softplus(-2 s F[pos, pattern] . w)``: a convex
-logistic regression in ``w``, solved here by Newton's method.
-
-Small lattices: when ``l < P`` the patch wraps onto itself (some coarse cells
-appear twice). Reading the patch mod ``l`` is still exact, because
-``sigma_tilde[(i + d) mod L] = mu[((i + d) // 2) mod l]`` for even ``L``; such
-patterns merely have equal duplicated bits. The histogram route is therefore valid
-for every ``l >= 1`` and is tested against :func:`direct_loss` down to ``l = 1``.
+logistic regression in ``w``, solved here by Newton's method. Patches are read
+mod ``l``, which is exact at every ``l >= 1``; the histogram route is tested
+against the direct loss of :mod:`dreamrg._exact_fit_reference` down to ``l = 1``.
 
 Histogram normalisation: :func:`pattern_histogram` and
 :attr:`HistogramAccumulator.counts` return counts weighted by the *normalised*
@@ -73,7 +52,6 @@ configuration above.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
@@ -82,17 +60,16 @@ import numpy as np
 from scipy.special import expit
 
 from dreamrg import _histogram_kernels as _hk
-from dreamrg.models import kernel_orbits as _kernel_orbits
+from dreamrg.patches import (
+    as_spins,
+    check_kernel_size,
+    check_params,
+    n_params,
+    orbit_features,
+    patch_geometry,
+)
 
 __all__ = [
-    "ORBIT_REPRESENTATIVES",
-    "KERNEL_SIZES",
-    "n_params",
-    "patch_geometry",
-    "orbit_index_map",
-    "kernel_from_params",
-    "orbit_features",
-    "site_patterns",
     "HistogramAccumulator",
     "pattern_histogram",
     "histogram_loss",
@@ -100,187 +77,15 @@ __all__ = [
     "histogram_loss_grad_hess",
     "FitResult",
     "fit_exact",
-    "local_field",
-    "direct_loss",
 ]
-
-#: Orbit representatives ``(a, b)``, ``0 <= a <= b``, in parameter order.
-# one source of truth for the orbit order: the models' (k = 7 covers k = 3, 5 as prefixes)
-ORBIT_REPRESENTATIVES: tuple[tuple[int, int], ...] = tuple(_kernel_orbits(7))
-
-#: Supported kernel sizes.
-KERNEL_SIZES: tuple[int, ...] = (3, 5, 7)
-
-
-# --------------------------------------------------------------------------
-# Geometry
-# --------------------------------------------------------------------------
-def _check_k(k) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or int(k) not in KERNEL_SIZES:
-        raise ValueError(f"kernel size k must be one of {KERNEL_SIZES}; got {k!r}")
-    return int(k)
-
-
-def n_params(k: int) -> int:
-    """Number of independent kernel parameters, ``(k + 1)(k + 3) / 8``.
-
-    Parameters
-    ----------
-    k : {3, 5, 7}
-        Kernel size.
-
-    Returns
-    -------
-    int
-        3, 6 or 10.
-    """
-    k = _check_k(k)
-    return (k + 1) * (k + 3) // 8
-
-
-def patch_geometry(k: int) -> tuple[int, tuple[int, int]]:
-    """Patch size and per-parity patch corner offsets.
-
-    Parameters
-    ----------
-    k : {3, 5, 7}
-        Kernel size.
-
-    Returns
-    -------
-    P : int
-        Patch size ``(k + 1) / 2`` (in coarse cells).
-    start : tuple of int, length 2
-        ``start[p] = floor((p - r) / 2)``: the fine site ``2 c + p`` has its patch
-        on coarse rows (columns) ``c + start[p] .. c + start[p] + P - 1``.
-    """
-    k = _check_k(k)
-    r = (k - 1) // 2
-    return r + 1, ((0 - r) // 2, (1 - r) // 2)
-
-
-@functools.cache
-def _orbit_index_map(k: int) -> np.ndarray:
-    r = (k - 1) // 2
-    rep_index = {rep: o for o, rep in enumerate(ORBIT_REPRESENTATIVES[: n_params(k)])}
-    out = np.empty((k, k), dtype=np.int64)
-    for di in range(-r, r + 1):
-        for dj in range(-r, r + 1):
-            a, b = sorted((abs(di), abs(dj)))
-            out[di + r, dj + r] = rep_index[(a, b)]
-    out.setflags(write=False)
-    return out
-
-
-def orbit_index_map(k: int) -> np.ndarray:
-    """Orbit (parameter) index of every kernel offset.
-
-    Parameters
-    ----------
-    k : {3, 5, 7}
-        Kernel size.
-
-    Returns
-    -------
-    numpy.ndarray of int64, shape (k, k), read-only
-        ``out[di + r, dj + r]`` is the index into :data:`ORBIT_REPRESENTATIVES` of
-        the orbit of offset ``(di, dj)``, i.e. of ``sorted((|di|, |dj|))``.
-    """
-    return _orbit_index_map(_check_k(k))
-
-
-def kernel_from_params(w, k: int) -> np.ndarray:
-    """Expand orbit parameters into the symmetric convolution kernel.
-
-    Parameters
-    ----------
-    w : array_like of float, shape (n_params(k),)
-        One weight per orbit, in the order of :data:`ORBIT_REPRESENTATIVES`.
-    k : {3, 5, 7}
-        Kernel size.
-
-    Returns
-    -------
-    numpy.ndarray of float64, shape (k, k)
-        ``W[di + r, dj + r]``, the weight of ``sigma_tilde[i + di, j + dj]`` in
-        ``h[i, j]``.
-    """
-    w = _check_params(w, k)
-    return w[orbit_index_map(k)]
-
-
-@functools.cache
-def _orbit_features(k: int) -> np.ndarray:
-    P, start = patch_geometry(k)
-    r = (k - 1) // 2
-    no = n_params(k)
-    omap = orbit_index_map(k)
-    # A[pos, o, cell]: number of offsets of orbit o landing on patch cell `cell`
-    A = np.zeros((4, no, P * P))
-    for pi in range(2):
-        for pj in range(2):
-            for di in range(-r, r + 1):
-                for dj in range(-r, r + 1):
-                    a = (pi + di) // 2 - start[pi]
-                    b = (pj + dj) // 2 - start[pj]
-                    assert 0 <= a < P and 0 <= b < P
-                    A[2 * pi + pj, omap[di + r, dj + r], a * P + b] += 1
-    codes = np.arange(2 ** (P * P), dtype=np.int64)
-    spins = 2.0 * ((codes[:, None] >> np.arange(P * P)) & 1) - 1.0  # (npat, P*P)
-    F = np.ascontiguousarray(np.einsum("pc,qoc->qpo", spins, A))
-    F.setflags(write=False)
-    return F
-
-
-def orbit_features(k: int) -> np.ndarray:
-    """Orbit features ``F_o`` for every (position, coarse pattern).
-
-    Parameters
-    ----------
-    k : {3, 5, 7}
-        Kernel size.
-
-    Returns
-    -------
-    numpy.ndarray of float64, shape (4, 2**(P*P), n_params(k)), read-only
-        ``F[pos, code, o] = sum_{(di, dj) in orbit o} sigma_tilde[i + di, j + dj]``
-        for a fine site at position ``pos = 2 (i % 2) + (j % 2)`` whose patch has
-        pattern ``code`` (bit ``a P + b`` set when patch cell ``(a, b)`` is +1; see
-        the module docstring and :func:`patch_geometry`). The local field is
-        ``F[pos, code] @ w``. Entries are integers in ``[-8, 8]``. Cached.
-    """
-    return _orbit_features(_check_k(k))
 
 
 # --------------------------------------------------------------------------
 # Input validation
 # --------------------------------------------------------------------------
-def _check_params(w, k) -> np.ndarray:
-    k = _check_k(k)
-    w = np.asarray(w, dtype=np.float64)
-    if w.shape != (n_params(k),):
-        raise ValueError(f"k={k} needs {n_params(k)} parameters; got shape {w.shape}")
-    if not np.all(np.isfinite(w)):
-        raise ValueError("parameters must be finite")
-    return w
-
-
-def _as_spins(x, name: str, ndim: int = 3) -> np.ndarray:
-    x = np.asarray(x)
-    if x.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimensions (n, L, L); got shape {x.shape}")
-    if x.dtype != np.int8:
-        if x.dtype.kind not in "iu":
-            raise TypeError(f"{name} must be an integer (int8) array of ±1; got dtype {x.dtype}")
-        if x.size and not np.all((x == 1) | (x == -1)):
-            raise ValueError(f"{name} must contain only ±1")
-        x = x.astype(np.int8)
-    return np.ascontiguousarray(x)
-
-
 def _check_pair(sigma, mu) -> tuple[np.ndarray, np.ndarray]:
-    sigma = _as_spins(sigma, "sigma")
-    mu = _as_spins(mu, "mu")
+    sigma = as_spins(sigma, "sigma")
+    mu = as_spins(mu, "mu")
     n, L, L2 = sigma.shape
     if L != L2 or L < 2 or L % 2:
         raise ValueError(f"sigma must have shape (n, L, L) with even L >= 2; got {sigma.shape}")
@@ -312,7 +117,7 @@ def _log_weights(n: int, weights, log_weights) -> np.ndarray:
 
 
 def _check_counts(counts, k) -> np.ndarray:
-    k = _check_k(k)
+    k = check_kernel_size(k)
     P, _ = patch_geometry(k)
     counts = np.asarray(counts, dtype=np.float64)
     shape = (4, 2 ** (P * P), 2)
@@ -323,38 +128,6 @@ def _check_counts(counts, k) -> np.ndarray:
     if not counts.sum() > 0:
         raise ValueError("empty histogram: counts sum to zero (no configurations or zero weight)")
     return counts
-
-
-# --------------------------------------------------------------------------
-# Histograms
-# --------------------------------------------------------------------------
-def site_patterns(mu, k: int) -> np.ndarray:
-    """Patch pattern code of every fine site.
-
-    Parameters
-    ----------
-    mu : array_like of int8, shape (n, l, l)
-        Coarse configurations (±1).
-    k : {3, 5, 7}
-        Kernel size.
-
-    Returns
-    -------
-    numpy.ndarray of int64, shape (n, 2 l, 2 l)
-        ``out[t, i, j]`` is the pattern code (see :func:`orbit_features`) of fine
-        site ``(i, j)``, whose position is ``2 (i % 2) + (j % 2)``; the local
-        field there is ``orbit_features(k)[pos, out[t, i, j]] @ w``.
-    """
-    P, start = patch_geometry(k)
-    mu = _as_spins(mu, "mu")
-    n, l, l2 = mu.shape
-    if l != l2 or l < 1:
-        raise ValueError(f"mu must have shape (n, l, l) with l >= 1; got {mu.shape}")
-    if mu.size and not np.all((mu == 1) | (mu == -1)):
-        raise ValueError("mu must contain only ±1")
-    out = np.empty((n, 2 * l, 2 * l), dtype=np.int64)
-    _hk.site_pattern_codes(mu, P, np.asarray(start, dtype=np.int64), out)
-    return out
 
 
 class HistogramAccumulator:
@@ -391,7 +164,7 @@ class HistogramAccumulator:
     """
 
     def __init__(self, k: int, n_chunks: int | None = None):
-        self.k = _check_k(k)
+        self.k = check_kernel_size(k)
         self._P, start = patch_geometry(self.k)
         self._start = np.asarray(start, dtype=np.int64)
         if n_chunks is None:
@@ -564,7 +337,7 @@ def histogram_loss(w, counts, k: int) -> float:
         histogram) or ``-sum_a wbar_a log U(sigma_a|mu_a)`` (weighted); equals
         ``L**2 ln 2`` at ``w = 0``.
     """
-    w = _check_params(w, k)
+    w = check_params(w, k)
     return _loss_rows(w, *_compress(counts, k), order=0)
 
 
@@ -581,7 +354,7 @@ def histogram_loss_grad(w, counts, k: int) -> tuple[float, np.ndarray]:
     loss : float
     grad : numpy.ndarray of float64, shape (n_params(k),)
     """
-    w = _check_params(w, k)
+    w = check_params(w, k)
     counts = _check_counts(counts, k)
     grad = np.zeros(n_params(k))
     # one fused pass over the histogram (numba); _loss_rows is the numpy reference it is tested against
@@ -606,7 +379,7 @@ def histogram_loss_grad_hess(w, counts, k: int) -> tuple[float, np.ndarray, np.n
         of ``M`` configurations, ``M * hess`` at the optimum is the observed
         Fisher information of the data set.
     """
-    w = _check_params(w, k)
+    w = check_params(w, k)
     return _loss_rows(w, *_compress(counts, k), order=2)
 
 
@@ -620,7 +393,7 @@ class FitResult:
     Attributes
     ----------
     params : numpy.ndarray of float64, shape (n_params(k),)
-        Fitted orbit weights (order of :data:`ORBIT_REPRESENTATIVES`).
+        Fitted orbit weights (order of :data:`dreamrg.patches.ORBIT_REPRESENTATIVES`).
     loss : float
         Loss per configuration at ``params``.
     n_iter : int
@@ -681,14 +454,14 @@ def fit_exact(counts, k: int, w0=None, tol: float = 1e-12, max_iter: int = 100) 
         Bad ``k``, histogram shape, negative/non-finite or all-zero counts,
         bad ``w0``, ``tol <= 0`` or ``max_iter < 0``.
     """
-    k = _check_k(k)
+    k = check_kernel_size(k)
     if not tol > 0:
         raise ValueError(f"tol must be > 0; got {tol}")
     if max_iter < 0:
         raise ValueError(f"max_iter must be >= 0; got {max_iter}")
     F, cp, cm = _compress(counts, k)
     scale = float(cp.sum() + cm.sum())
-    w = np.zeros(n_params(k)) if w0 is None else _check_params(w0, k).copy()
+    w = np.zeros(n_params(k)) if w0 is None else check_params(w0, k).copy()
     f, g, H = _loss_rows(w, F, cp, cm, 2)
     converged = False
     n_iter = 0
@@ -739,77 +512,3 @@ def fit_exact(counts, k: int, w0=None, tol: float = 1e-12, max_iter: int = 100) 
         converged=converged,
         hessian=H,
     )
-
-
-# --------------------------------------------------------------------------
-# Plain numpy reference
-# --------------------------------------------------------------------------
-def local_field(w, mu, k: int) -> np.ndarray:
-    """Local fields of the upscaler by explicit upsampling and ``np.roll`` (reference).
-
-    Parameters
-    ----------
-    w : array_like of float, shape (n_params(k),)
-        Orbit parameters.
-    mu : array_like of int8, shape (n, l, l)
-        Coarse configurations (±1).
-    k : {3, 5, 7}
-        Kernel size.
-
-    Returns
-    -------
-    numpy.ndarray of float64, shape (n, 2 l, 2 l)
-        ``h[t, i, j] = sum_{di, dj} W[di, dj] sigma_tilde[t, (i + di) mod L,
-        (j + dj) mod L]``; ``p(sigma_ij = +1 | mu) = sigmoid(2 h)``.
-    """
-    W = kernel_from_params(w, k)
-    r = (k - 1) // 2
-    mu = np.asarray(mu)
-    if mu.ndim != 3 or mu.shape[1] != mu.shape[2]:
-        raise ValueError(f"mu must have shape (n, l, l); got {mu.shape}")
-    st = np.repeat(np.repeat(mu.astype(np.float64), 2, axis=1), 2, axis=2)
-    h = np.zeros_like(st)
-    for di in range(-r, r + 1):
-        for dj in range(-r, r + 1):
-            h += W[di + r, dj + r] * np.roll(st, (-di, -dj), axis=(1, 2))
-    return h
-
-
-def direct_loss(w, sigma, mu, k: int, weights=None, *, log_weights=None, batch: int = 1024) -> float:
-    """Loss per configuration computed directly from configurations (reference twin).
-
-    Parameters
-    ----------
-    w : array_like of float, shape (n_params(k),)
-        Orbit parameters.
-    sigma : array_like of int8, shape (n, L, L)
-        Fine configurations (±1), ``n >= 1``.
-    mu : array_like of int8, shape (n, L/2, L/2)
-        Coarse configurations (±1).
-    k : {3, 5, 7}
-        Kernel size.
-    weights, log_weights : array_like of float, shape (n,), optional
-        Per-configuration weights ``D_a`` or their logarithms (at most one).
-    batch : int
-        Configurations processed at once (memory bound only).
-
-    Returns
-    -------
-    float
-        ``-sum_a wbar_a sum_ij log p(sigma_a,ij | mu_a)`` with
-        ``-log p = softplus(-2 sigma h)`` and ``wbar_a = D_a / sum_b D_b``
-        (``1/M`` unweighted): eq. (12), or eq. (13) normalised.
-    """
-    w = _check_params(w, k)
-    sigma, mu = _check_pair(sigma, mu)
-    n = sigma.shape[0]
-    lw = _log_weights(n, weights, log_weights)
-    if n == 0 or not np.any(np.isfinite(lw)):
-        raise ValueError("empty data set: no configurations with non-zero weight")
-    wbar = np.exp(lw - lw.max())
-    wbar /= wbar.sum()
-    per_config = np.empty(n)
-    for s in range(0, n, batch):
-        h = local_field(w, mu[s : s + batch], k)
-        per_config[s : s + batch] = np.logaddexp(0.0, -2.0 * sigma[s : s + batch] * h).sum(axis=(1, 2))
-    return float(wbar @ per_config)

@@ -30,6 +30,7 @@ import numba
 import numpy as np
 
 from dreamrg import store as _store
+from dreamrg._numba import numba_threads
 from dreamrg._progress import _no_bar
 from dreamrg.exact import K_C
 
@@ -170,9 +171,7 @@ def _fill(params: MCParams, n_configs: int, out: str | Path, progress: bool | No
     first = done // C
     last = _store.n_chunks(n_configs, C)
     threads = workers or numba.config.NUMBA_NUM_THREADS
-    old_threads = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
-    try:
+    with numba_threads(threads):
         with tqdm(total=n_configs, initial=first * C, disable=_no_bar(progress), unit="cfg",
                   desc=f"MC {params.algorithm} L={params.L}") as bar:
             j = first
@@ -191,6 +190,4 @@ def _fill(params: MCParams, n_configs: int, out: str | Path, progress: bool | No
                 # wall time spent sampling, kept with the data (cost per configuration on this machine)
                 st.add_seconds(seconds, len(group) * n_rec)
                 j = group[-1] + 1
-    finally:
-        numba.set_num_threads(old_threads)
     return st

@@ -42,20 +42,33 @@ Their networks take 0/1 inputs ``x = (s+1)/2`` and output a logit ``z`` with
 (:func:`from_release_entry` does this conversion). Two layer: the weights are
 copied verbatim into a :class:`TwoLayerUpscaler` built with ``input_01=True``
 (the network sees ``(σ̃+1)/2``) and its field is ``h = z/2``.
+
+Model files
+-----------
+:func:`save_model` writes a model with its metadata as one JSON document
+(``"format": "dreamrg-model"``, the state dict as float64 lists), atomically;
+:func:`load_model` reads it back and raises :class:`ModelFileError` for a
+missing, corrupt or foreign file.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from dreamrg._version import __version__
+from dreamrg.cache import atomic_file
 from dreamrg.coarse import upsample_nearest_torch
+from dreamrg.patches import check_odd_kernel_size as _check_k
+from dreamrg.patches import kernel_orbits
 
 __all__ = [
     "kernel_orbits",
@@ -65,45 +78,17 @@ __all__ = [
     "release_entries",
     "from_release_entry",
     "RELEASE_META_KEYS",
+    "MODEL_KINDS",
+    "FORMAT",
+    "ModelFileError",
+    "save_model",
+    "load_model",
 ]
 
 #: metadata copied from a release entry onto ``model.release_meta``
 RELEASE_META_KEYS = (
     "file", "model", "kernel_size", "L_train", "set_size", "weighted_loss", "batch_size", "learning_rate",
 )
-
-
-def _check_k(k: int) -> int:
-    if isinstance(k, bool) or int(k) != k or k < 3 or k % 2 == 0:
-        raise ValueError(f"kernel size k must be an odd integer >= 3, got {k!r}")
-    return int(k)
-
-
-def kernel_orbits(k: int) -> list[tuple[int, int]]:
-    """One representative offset per orbit of the square's symmetry group.
-
-    The orbit of ``(a, b)`` is ``{(±a, ±b), (±b, ±a)}``; the representative has
-    ``0 <= a <= b <= (k-1)/2``. Order (fixed; it matches the authors' released
-    ``convs.params``): ring 1 ``(1,1), (0,1)``, then the centre ``(0,0)``, then
-    each ring ``r = 2, 3, ...`` as ``(r,r), (0,r), (r-1,r), (r-2,r), ..., (1,r)``.
-    For k = 7 this is (1,1), (0,1), (0,0), (2,2), (0,2), (1,2), (3,3), (0,3),
-    (2,3), (1,3).
-
-    Parameters
-    ----------
-    k : int
-        Odd kernel size >= 3.
-
-    Returns
-    -------
-    list of (int, int)
-        ``(k+1)(k+3)/8`` representatives.
-    """
-    c = _check_k(k) // 2
-    orbits = [(1, 1), (0, 1), (0, 0)]
-    for r in range(2, c + 1):
-        orbits += [(r, r), (0, r)] + [(a, r) for a in range(r - 1, 0, -1)]
-    return orbits
 
 
 @lru_cache(maxsize=None)
@@ -480,4 +465,76 @@ def from_release_entry(entry: dict, dtype: torch.dtype = torch.float64) -> torch
     else:
         raise ValueError(f"unknown model kind {kind!r}; expected 'symmetric_single_layer' or 'two_layer_32ch'")
     model.release_meta = {key: entry.get(key) for key in RELEASE_META_KEYS}
+    return model
+
+
+# ---------------------------------------------------------------- model files
+
+#: model classes a model file can hold (the ``"model"`` field)
+MODEL_KINDS = ("symmetric", "two-layer")
+#: the ``"format"`` field of a model file
+FORMAT = "dreamrg-model"
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, corrupt or of another kind than expected."""
+
+
+def _state_to_json(model: torch.nn.Module) -> dict[str, Any]:
+    return {name: {"shape": list(t.shape), "values": t.detach().double().reshape(-1).tolist()}
+            for name, t in model.state_dict().items()}
+
+
+def save_model(path: str | os.PathLike, model: torch.nn.Module, meta: dict[str, Any]) -> Path:
+    """Write a model and its metadata as JSON, atomically (temporary file + rename)."""
+    path = Path(path)
+    if isinstance(model, SymmetricUpscaler):
+        kind, extra = "symmetric", {"k": model.k}
+    elif isinstance(model, TwoLayerUpscaler):
+        kind, extra = "two-layer", {"k": model.k, "channels": model.channels, "input_01": model.input_01}
+    else:
+        raise TypeError(f"cannot save a {type(model).__name__}")
+    doc = {"format": FORMAT, "format_version": 1, "model": kind, **extra,
+           "dreamrg_version": __version__, "meta": meta, "state_dict": _state_to_json(model)}
+    with atomic_file(path) as tmp, open(tmp, "w") as fh:
+        json.dump(doc, fh)
+    return path
+
+
+def load_model(path: str | os.PathLike, expected: str | None = None) -> torch.nn.Module:
+    """Load a model written by :func:`save_model`; ``model.meta`` holds its metadata.
+
+    Parameters
+    ----------
+    expected : {"symmetric", "two-layer"}, optional
+        Raise :class:`ModelFileError` if the file holds another model class.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file {path} does not exist")
+    try:
+        doc = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{path} is not a dreamrg model file (invalid JSON: {exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is not a dreamrg model file (no '\"format\": \"{FORMAT}\"')")
+    kind = doc.get("model")
+    if expected is not None and kind != expected:
+        raise ModelFileError(f"{path} holds a {kind!r} model; expected {expected!r}")
+    try:
+        if kind == "symmetric":
+            model = SymmetricUpscaler(int(doc["k"]))
+        elif kind == "two-layer":
+            model = TwoLayerUpscaler(int(doc["k"]), channels=int(doc["channels"]),
+                                     input_01=bool(doc.get("input_01", False)))
+        else:
+            raise ModelFileError(f"{path}: unknown model class {kind!r}; allowed: {MODEL_KINDS}")
+        state = {name: torch.tensor(v["values"], dtype=torch.float64).reshape(v["shape"])
+                 for name, v in doc["state_dict"].items()}
+        model.load_state_dict(state)
+    except (KeyError, TypeError, RuntimeError, ValueError) as exc:
+        if isinstance(exc, ModelFileError):
+            raise
+        raise ModelFileError(f"{path} is a corrupt dreamrg model file: {exc}") from None
+    model.meta = doc.get("meta", {})
     return model

@@ -14,7 +14,7 @@ Samplers
   two-layer network with ``k = 3``, whose receptive field is that of a 5 x 5
   kernel; see :func:`table_kernel_size`). The field
   of a fine site depends only on its block position and on the ``P x P`` coarse
-  patch around it (``P = (k+1)/2``, see :mod:`dreamrg.exact_fit`), so ``p(up)``
+  patch around it (``P = (k+1)/2``, see :mod:`dreamrg.patches`), so ``p(up)``
   is tabulated once as 32-bit integer thresholds (:func:`threshold_table`) and
   each fine spin costs one table look-up and half a 64-bit xoshiro256**
   output. Numba kernels in :mod:`dreamrg._dream_kernels` process the batch
@@ -64,7 +64,8 @@ from scipy.special import expit
 
 from dreamrg import _dream_kernels as _dk
 from dreamrg import _histogram_kernels as _hk
-from dreamrg import exact_fit
+from dreamrg import _rng_kernels as _rk
+from dreamrg import patches
 from dreamrg.models import SymmetricUpscaler, TwoLayerUpscaler
 
 __all__ = [
@@ -98,9 +99,9 @@ def table_kernel_size(model) -> int | None:
     ``k x k`` kernel itself; for the two-layer network it is ``(2k-1) x (2k-1)``
     fine sites (two stacked ``k x k`` convolutions), the window of a single-layer
     kernel of size ``2k - 1``. Whenever that size is in
-    :data:`dreamrg.exact_fit.KERNEL_SIZES` (single layer k = 3, 5, 7; two-layer
+    :data:`dreamrg.patches.KERNEL_SIZES` (single layer k = 3, 5, 7; two-layer
     k = 3) the model is a look-up table over the patterns of
-    :func:`dreamrg.exact_fit.patch_geometry` of that size.
+    :func:`dreamrg.patches.patch_geometry` of that size.
     """
     if isinstance(model, SymmetricUpscaler):
         size = model.k
@@ -108,16 +109,16 @@ def table_kernel_size(model) -> int | None:
         size = 2 * model.k - 1
     else:
         return None
-    return size if size in exact_fit.KERNEL_SIZES else None
+    return size if size in patches.KERNEL_SIZES else None
 
 
 def _check_tabulable(model) -> int:
     size = table_kernel_size(model)
     if size is None and isinstance(model, SymmetricUpscaler):
-        raise ValueError(f"the table sampler supports k in {exact_fit.KERNEL_SIZES}; got k={model.k}")
+        raise ValueError(f"the table sampler supports k in {patches.KERNEL_SIZES}; got k={model.k}")
     if size is None:
         raise TypeError(
-            f"the table sampler needs a single-layer model with k in {exact_fit.KERNEL_SIZES} or a two-layer "
+            f"the table sampler needs a single-layer model with k in {patches.KERNEL_SIZES} or a two-layer "
             f"model with k = 3; got {type(model).__name__} with k={getattr(model, 'k', None)} "
             "(use dream_batch_torch for other models)"
         )
@@ -144,7 +145,7 @@ def _per_position(z: torch.Tensor, start: tuple[int, int], shift: int) -> torch.
 
 
 def _two_layer_patch_logits(model: TwoLayerUpscaler, size: int) -> torch.Tensor:
-    P, start = exact_fit.patch_geometry(size)
+    P, start = patches.patch_geometry(size)
     x = _upsampled_patterns(P, model.conv1.weight.dtype, model.input_01)
     # unpadded ("valid") convolutions: every output below is inside the patch, so no wrapping is needed
     z = model.conv2(torch.relu(model.conv1(x)))[:, 0]  # (npat, 2P - 4r, 2P - 4r)
@@ -171,7 +172,7 @@ def two_layer_tables(model: TwoLayerUpscaler) -> tuple[np.ndarray, float]:
 
     _check_two_layer(model, "two_layer_tables")
     m = copy.deepcopy(model).to(torch.float64)
-    P, start = exact_fit.patch_geometry(m.k)
+    P, start = patches.patch_geometry(m.k)
     with torch.no_grad():
         y = torch.relu(m.conv1(_upsampled_patterns(P, torch.float64, m.input_01)))  # (npat, C, 2P-2r, 2P-2r)
         hid = _per_position(y.permute(1, 0, 2, 3), start, m.k // 2)  # (4, C, npat)
@@ -194,13 +195,13 @@ def logit_table(model) -> torch.Tensor:
     -------
     torch.Tensor, shape (4, 2**(P*P)), model dtype
         ``out[pos, code]`` for ``pos = 2 (i % 2) + (j % 2)`` and ``code`` the patch
-        pattern of :func:`dreamrg.exact_fit.site_patterns` with kernel size
+        pattern of :func:`dreamrg.patches.site_patterns` with kernel size
         :func:`table_kernel_size`. For the single-layer model this is
-        ``2 F[pos, code] @ w`` (``F = exact_fit.orbit_features(k)``).
+        ``2 F[pos, code] @ w`` (``F = patches.orbit_features(k)``).
     """
     size = _check_tabulable(model)
     if isinstance(model, SymmetricUpscaler):
-        F = torch.from_numpy(exact_fit.orbit_features(size)).to(model.params.dtype)
+        F = torch.from_numpy(patches.orbit_features(size)).to(model.params.dtype)
         return 2.0 * (F @ model.params)
     return _two_layer_patch_logits(model, size)
 
@@ -223,7 +224,7 @@ def probability_table(model) -> np.ndarray:
     if isinstance(model, SymmetricUpscaler):
         # numpy float64 route: the tables of the published single-layer results
         w = model.params.detach().cpu().to(torch.float64).numpy()
-        return expit(2.0 * (exact_fit.orbit_features(size) @ w))
+        return expit(2.0 * (patches.orbit_features(size) @ w))
     import copy
 
     with torch.no_grad():
@@ -341,7 +342,7 @@ def _as_seed_sequence(seed) -> np.random.SeedSequence:
 def _rng_states(seed, n: int) -> np.ndarray:
     key = _as_seed_sequence(seed).generate_state(1, np.uint64)[0]
     states = np.empty((n, 4), dtype=np.uint64)
-    _dk.seed_states(np.uint64(key), 0, states)
+    _rk.seed_states(np.uint64(key), 0, states)
     return states
 
 
@@ -355,14 +356,14 @@ def _states_and_start(seed, n: int, start: np.ndarray | None) -> tuple[np.ndarra
 
 
 def _check_two_layer(model, what: str) -> TwoLayerUpscaler:
-    if not isinstance(model, TwoLayerUpscaler) or model.k not in exact_fit.KERNEL_SIZES:
-        raise TypeError(f"{what} needs a TwoLayerUpscaler with k in {exact_fit.KERNEL_SIZES}; "
+    if not isinstance(model, TwoLayerUpscaler) or model.k not in patches.KERNEL_SIZES:
+        raise TypeError(f"{what} needs a TwoLayerUpscaler with k in {patches.KERNEL_SIZES}; "
                         f"got {type(model).__name__} (use dream_batch_torch for other models)")
     return model
 
 
 def _patch_args(model) -> tuple[int, np.ndarray]:
-    P, start = exact_fit.patch_geometry(_check_tabulable(model))
+    P, start = patches.patch_geometry(_check_tabulable(model))
     return P, np.asarray(start, dtype=np.int64)
 
 
@@ -487,7 +488,7 @@ def dream_batch_two_layer(
     n, n_up, L0, L, start = _check_dream_args(n, n_up, L0, start, max_bytes, 17.25, "dream_batch_two_layer")
     states, start = _states_and_start(seed, n, start)
     G, b2 = two_layer_tables(model) if tables is None else tables
-    P, offsets = exact_fit.patch_geometry(model.k)
+    P, offsets = patches.patch_geometry(model.k)
     if G.shape != (model.k**2, 4, 2 ** (P * P)):
         raise ValueError(f"tables of shape {G.shape} do not belong to a two-layer model with k={model.k}")
     offsets = np.asarray(offsets, dtype=np.int64)

@@ -28,7 +28,7 @@ tests compare it to, and is the only one for the two-layer model.
 Exact optimum (beyond the paper)
 --------------------------------
 For the single-layer models the loss is a convex logistic regression in the
-kernel parameters. :func:`fit_exact` reduces the whole training set to a
+kernel parameters. :func:`train_exact` reduces the whole training set to a
 histogram over (block position, coarse pattern, fine spin) and minimises the
 loss with Newton's method (:mod:`dreamrg.exact_fit`). The weighted variant
 normalises the weights over the whole training set (the objective eq. 13 is an
@@ -41,7 +41,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,19 +49,12 @@ import numpy as np
 import torch
 
 from dreamrg import coarse, models
+from dreamrg.patches import KERNEL_SIZES
 from dreamrg.cache import atomic_file
 from dreamrg._progress import _no_bar
-from dreamrg._version import __version__
 from dreamrg.store import open_store, unpack
 
-MODEL_KINDS = ("symmetric", "two-layer")
 METHODS = ("adamw", "exact")
-FORMAT = "dreamrg-model"
-
-
-class ModelFileError(ValueError):
-    """A model file is missing, corrupt or of another kind than expected."""
-
 
 @dataclass(frozen=True)
 class TrainParams:
@@ -87,8 +80,8 @@ class TrainParams:
     def __post_init__(self) -> None:
         if not isinstance(self.k, (int, np.integer)) or self.k < 3 or self.k % 2 == 0:
             raise ValueError(f"k must be an odd integer ≥ 3; got {self.k!r}")
-        if self.model not in MODEL_KINDS:
-            raise ValueError(f"model must be one of {MODEL_KINDS}; got {self.model!r}")
+        if self.model not in models.MODEL_KINDS:
+            raise ValueError(f"model must be one of {models.MODEL_KINDS}; got {self.model!r}")
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}; got {self.method!r}")
         if self.method == "exact" and self.model != "symmetric":
@@ -173,18 +166,18 @@ def _batch_loss(model, sigma: np.ndarray, rng: np.random.Generator, weighted: bo
     return -logp.mean(), len(sigma)
 
 
-def _validation_batches(valid: _PackedSet, params: TrainParams, batch: int):
-    """Validation batches in order, with the one fixed tie-break stream every evaluation reuses."""
-    rng = np.random.default_rng(np.random.SeedSequence(params.seed, spawn_key=(2**31,)))
+def _validation_batches(valid: _PackedSet, seed: int, batch: int):
+    """Validation batches in order, with the one fixed tie-break stream (of ``seed``) every evaluation reuses."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**31,)))
     for lo in range(0, len(valid), batch):
         yield valid.batch(np.arange(lo, min(lo + batch, len(valid)))), rng
 
 
-def _validation_loss(model, valid: _PackedSet, params: TrainParams, batch: int, dtype) -> float:
+def _validation_loss(model, valid: _PackedSet, weighted: bool, seed: int, batch: int, dtype) -> float:
     total, n = 0.0, 0
     with torch.no_grad():
-        for sigma, rng in _validation_batches(valid, params, batch):
-            loss, size = _batch_loss(model, sigma, rng, params.weighted, dtype)
+        for sigma, rng in _validation_batches(valid, seed, batch):
+            loss, size = _batch_loss(model, sigma, rng, weighted, dtype)
             total += float(loss) * size
             n += size
     return total / n
@@ -241,9 +234,9 @@ class _HistogramLoss:
             return float(self._torch_loss(model, counts))
 
 
-def _validation_counts(hl: _HistogramLoss, valid: _PackedSet, params: TrainParams, batch: int):
+def _validation_counts(hl: _HistogramLoss, valid: _PackedSet, seed: int, batch: int):
     """Per-batch validation histograms with the fixed tie-break draw of :func:`_validation_loss`."""
-    return [(hl.counts(sigma, rng), len(sigma)) for sigma, rng in _validation_batches(valid, params, batch)]
+    return [(hl.counts(sigma, rng), len(sigma)) for sigma, rng in _validation_batches(valid, seed, batch)]
 
 
 def adamw_step(model, opt, sigma: np.ndarray, rng: np.random.Generator, weighted: bool, dtype,
@@ -271,8 +264,9 @@ def resolve_engine(params: TrainParams, engine: str = "auto") -> str:
     """The AdamW gradient engine actually used for ``params`` (see :func:`train_adamw`)."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}; got {engine!r}")
-    # the models with a pattern table (sampler.table_kernel_size): single layer k = 3, 5, 7; two-layer k = 3
-    tabulable = params.k in ((3, 5, 7) if params.model == "symmetric" else (3,))
+    # the models with a pattern table (sampler.table_kernel_size): a single layer whose kernel, or a two-layer
+    # network whose receptive field (2k - 1), has a patch geometry: single layer k = 3, 5, 7; two-layer k = 3
+    tabulable = (params.k if params.model == "symmetric" else 2 * params.k - 1) in KERNEL_SIZES
     if engine == "auto":
         return "histogram" if tabulable else "torch"
     if engine == "histogram" and not tabulable:
@@ -364,7 +358,7 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
 
     hl = _HistogramLoss(model, params.weighted) if engine == "histogram" else None
     if hl is not None and not done(hist):
-        valid_counts = _validation_counts(hl, valid, params, bs)
+        valid_counts = _validation_counts(hl, valid, params.seed, bs)
     stop = start if done(hist) else params.epochs
     for epoch in tqdm(range(start, stop), disable=_no_bar(progress), desc=f"AdamW k={params.k}",
                       unit="epoch", initial=start, total=params.epochs):
@@ -392,7 +386,7 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
             hist["valid_loss"].append(float(np.average([hl.loss(model, c) for c, _ in valid_counts],
                                                        weights=[n for _, n in valid_counts])))
         else:
-            hist["valid_loss"].append(_validation_loss(model, valid, params, bs, dtype))
+            hist["valid_loss"].append(_validation_loss(model, valid, params.weighted, params.seed, bs, dtype))
         hist["seconds"].append(earlier + time.perf_counter() - t0)
         if params.model == "symmetric":
             hist["params"].append(model.params.detach().double().tolist())
@@ -444,9 +438,9 @@ def _load_checkpoint(path: Path, identity: dict, model, opt,
         state = torch.load(path, weights_only=False)
         ok = isinstance(state, dict) and state.get("format") == "dreamrg-checkpoint"
     except Exception as err:  # noqa: BLE001 - any unreadable file gets the same message
-        raise ModelFileError(f"{path} is not a readable dreamrg training checkpoint ({err})") from None
+        raise models.ModelFileError(f"{path} is not a readable dreamrg training checkpoint ({err})") from None
     if not ok:
-        raise ModelFileError(f"{path} is not a dreamrg training checkpoint")
+        raise models.ModelFileError(f"{path} is not a dreamrg training checkpoint")
     if _run_identity(state["identity"]) != _run_identity(json.dumps(identity, default=str)):
         raise ValueError(f"checkpoint {path} belongs to another training run (hyper-parameters or data differ); "
                          "delete it or choose another checkpoint path")
@@ -459,7 +453,7 @@ def _load_checkpoint(path: Path, identity: dict, model, opt,
     return int(state["epoch"]), state["history"], state.get("best_model"), inside
 
 
-def fit_exact(params: TrainParams, train_path, *, n_train: int | None = None, batch: int = 4096,
+def train_exact(params: TrainParams, train_path, *, n_train: int | None = None, batch: int = 4096,
               progress: bool | None = None) -> tuple[models.SymmetricUpscaler, dict]:
     """Exact minimiser of the single-layer loss over the training set (one tie-break draw)."""
     from tqdm import tqdm
@@ -486,7 +480,7 @@ def fit_exact(params: TrainParams, train_path, *, n_train: int | None = None, ba
 
 def exact_loss_of(model: models.SymmetricUpscaler, params: TrainParams, train_path, *,
                   n_train: int | None = None, batch: int = 4096) -> float:
-    """The full-data loss (same tie-break draw as :func:`fit_exact`) of given single-layer parameters."""
+    """The full-data loss (same tie-break draw as :func:`train_exact`) of given single-layer parameters."""
     from dreamrg import exact_fit
 
     train = _PackedSet(train_path, n_train)
@@ -499,68 +493,6 @@ def exact_loss_of(model: models.SymmetricUpscaler, params: TrainParams, train_pa
     return exact_fit.histogram_loss(model.params.detach().double().numpy(), acc.counts, params.k)
 
 
-# --------------------------------------------------------------------------- files
-def _state_to_json(model: torch.nn.Module) -> dict[str, Any]:
-    return {name: {"shape": list(t.shape), "values": t.detach().double().reshape(-1).tolist()}
-            for name, t in model.state_dict().items()}
-
-
-def save_model(path: str | os.PathLike, model: torch.nn.Module, meta: dict[str, Any]) -> Path:
-    """Write a model and its metadata as JSON, atomically (temporary file + rename)."""
-    path = Path(path)
-    if isinstance(model, models.SymmetricUpscaler):
-        kind, extra = "symmetric", {"k": model.k}
-    elif isinstance(model, models.TwoLayerUpscaler):
-        kind, extra = "two-layer", {"k": model.k, "channels": model.channels, "input_01": model.input_01}
-    else:
-        raise TypeError(f"cannot save a {type(model).__name__}")
-    doc = {"format": FORMAT, "format_version": 1, "model": kind, **extra,
-           "dreamrg_version": __version__, "meta": meta, "state_dict": _state_to_json(model)}
-    with atomic_file(path) as tmp, open(tmp, "w") as fh:
-        json.dump(doc, fh)
-    return path
-
-
-def load_model(path: str | os.PathLike, expected: str | None = None) -> torch.nn.Module:
-    """Load a model written by :func:`save_model`; ``model.meta`` holds its metadata.
-
-    Parameters
-    ----------
-    expected : {"symmetric", "two-layer"}, optional
-        Raise :class:`ModelFileError` if the file holds another model class.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"model file {path} does not exist")
-    try:
-        doc = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{path} is not a dreamrg model file (invalid JSON: {exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is not a dreamrg model file (no '\"format\": \"{FORMAT}\"')")
-    kind = doc.get("model")
-    if expected is not None and kind != expected:
-        raise ModelFileError(f"{path} holds a {kind!r} model; expected {expected!r}")
-    try:
-        if kind == "symmetric":
-            model = models.SymmetricUpscaler(int(doc["k"]))
-        elif kind == "two-layer":
-            model = models.TwoLayerUpscaler(int(doc["k"]), channels=int(doc["channels"]),
-                                            input_01=bool(doc.get("input_01", False)))
-        else:
-            raise ModelFileError(f"{path}: unknown model class {kind!r}; allowed: {MODEL_KINDS}")
-        state = {name: torch.tensor(v["values"], dtype=torch.float64).reshape(v["shape"])
-                 for name, v in doc["state_dict"].items()}
-        model.load_state_dict(state)
-    except (KeyError, TypeError, RuntimeError, ValueError) as exc:
-        if isinstance(exc, ModelFileError):
-            raise
-        raise ModelFileError(f"{path} is a corrupt dreamrg model file: {exc}") from None
-    model.meta = doc.get("meta", {})
-    return model
-
-
-# --------------------------------------------------------------------------- cache
 def evaluate_loss(model: torch.nn.Module, path, n: int, *, weighted: bool = False, seed: int = 0,
                   batch: int = 1000) -> float:
     """Loss per configuration of ``model`` on the first ``n`` configurations of a store.
@@ -569,8 +501,7 @@ def evaluate_loss(model: torch.nn.Module, path, n: int, *, weighted: bool = Fals
     the validation loss during training, so every model evaluated with the same
     (path, n, seed) sees exactly the same (σ, μ) pairs.
     """
-    data = _PackedSet(path, n)
-    params = TrainParams(k=3, weighted=weighted, seed=seed)
     import copy
 
-    return _validation_loss(copy.deepcopy(model).float(), data, params, batch, torch.float32)
+    data = _PackedSet(path, n)
+    return _validation_loss(copy.deepcopy(model).float(), data, weighted, seed, batch, torch.float32)

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dreamrg._numba import numba_threads
+
 __all__ = [
     "Site",
     "Operator",
@@ -293,8 +295,6 @@ def operators(sigma, *, threads: int | None = None, check: bool = True,
         product of its spins (see the module docstring). Shape (n, 158) for
         the oriented basis, column ``j`` the translation sum of ``ORIENTED[j]``.
     """
-    import numba
-
     from dreamrg import _mcrg_kernels
 
     m = _check_basis(basis)
@@ -302,17 +302,10 @@ def operators(sigma, *, threads: int | None = None, check: bool = True,
     single = np.ndim(sigma) == 2
     s = _as_config_batch(sigma, check_values=check)
     out = np.empty((s.shape[0], m), dtype=np.int64)
-    old = numba.get_num_threads()
-    nt = old if threads is None else max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))
-    try:
-        if nt != old:
-            numba.set_num_threads(nt)
+    with numba_threads(threads) as nt:
         if nt == 1:
             _mcrg_kernels.operator_sums_serial(s, *terms, out)
         else:
             _mcrg_kernels.operator_sums(s, *terms, nt, out)
-    finally:
-        if nt != old:
-            numba.set_num_threads(old)
     return out[0] if single else out
 

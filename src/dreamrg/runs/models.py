@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from dreamrg import cache, train
+from dreamrg import cache, models, train
 from dreamrg.runs.mc import training_sets
 from dreamrg.store import writer_lock
 from dreamrg.train import STOPPING_FIELDS, TrainParams, stopping_point
@@ -42,7 +42,7 @@ def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
     name = f"{params.model}-k{params.k}-{params.method}{'-w' if params.weighted else ''}-L{L_t}-M{M}"
     path = cache.entry("models", name, key) / "model.json"
     if path.exists():
-        return train.load_model(path)
+        return models.load_model(path)
     if params.method == "adamw" and not path.with_name("checkpoint.pt").exists():
         reused = same_run_other_stopping_rule(path, params)
         if reused is not None:
@@ -52,9 +52,9 @@ def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
     # one writing process per model entry: a second one gets a clear error instead of racing on the checkpoint
     with writer_lock(path, "model"):
         if path.exists():  # another process finished this run in the meantime
-            return train.load_model(path)
+            return models.load_model(path)
         if params.method == "exact":
-            model, info = train.fit_exact(params, train_path, n_train=M, progress=progress)
+            model, info = train.train_exact(params, train_path, n_train=M, progress=progress)
             meta["fit"] = info
         else:
             # per-epoch checkpoint: an interrupted run (hours for the two-layer model) resumes where it stopped
@@ -66,9 +66,9 @@ def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
             meta["full_loss"] = train.exact_loss_of(
                 model, TrainParams(k=params.k, weighted=params.weighted, method="exact", seed=params.seed),
                 train_path, n_train=M) if params.model == "symmetric" else None
-        train.save_model(path, model, meta)
+        models.save_model(path, model, meta)
         path.with_name("checkpoint.pt").unlink(missing_ok=True)
-    return train.load_model(path)
+    return models.load_model(path)
 
 
 def same_run_other_stopping_rule(path: Path, params: TrainParams) -> torch.nn.Module | None:
@@ -94,7 +94,7 @@ def same_run_other_stopping_rule(path: Path, params: TrainParams) -> torch.nn.Mo
             okey = json.loads((other.parent / "params.json").read_text())
             if okey.get("version") != key["version"] or run_identity(okey) != run_identity(key):
                 continue
-            model = train.load_model(other)
+            model = models.load_model(other)
         except (OSError, ValueError, KeyError):
             continue
         meta = model.meta
@@ -109,7 +109,7 @@ def same_run_other_stopping_rule(path: Path, params: TrainParams) -> torch.nn.Mo
                                                   params.patience)[1] != len(losses):
             continue
         history = {**meta["history"], "returned_epoch": len(losses)}
-        train.save_model(path, model, {**meta, "params": asdict(params), "history": history,
+        models.save_model(path, model, {**meta, "params": asdict(params), "history": history,
                                  "reused_from": other.parent.name})
-        return train.load_model(path)
+        return models.load_model(path)
     return None
