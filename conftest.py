@@ -10,6 +10,7 @@ store no outputs, so only errors fail).
 from __future__ import annotations
 
 import nbformat
+import pytest
 import nbval.plugin as _nbval
 
 SMOKE_CELL = 'profile = "smoke"  # injected by conftest.py for the test suite'
@@ -36,7 +37,10 @@ class JupytextChapter(_nbval.IPyNbFile):
         original = _nbval.nbformat.read
         _nbval.nbformat.read = lambda *args, **kwargs: nb
         try:
-            yield from super().collect()
+            for item in super().collect():
+                # executing a chapter is an end-to-end run, not part of the fast loop (-m "not slow")
+                item.add_marker(pytest.mark.slow)
+                yield item
         finally:
             _nbval.nbformat.read = original
 

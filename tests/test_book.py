@@ -116,6 +116,7 @@ def test_experiments_apply_the_chapter_overrides():
     assert default[16][0].n_configs == 1000 and custom[16][0].n_configs == 200
 
 
+@pytest.mark.slow
 def test_status_lists_every_number_of_tables_iii_and_iv():
     """The paper's Table III sizes that a profile does not simulate appear as "not run" with the reason;
     every computed number carries its error, the paper's value and (ours − paper)/error."""
@@ -164,6 +165,7 @@ def test_status_lists_every_number_of_tables_iii_and_iv():
                 assert e > 0 and math.isclose(d_, round((v - paper) / e, 1))
 
 
+@pytest.mark.slow
 def test_table_iv_compares_rsrg_at_the_dreamed_size():
     """The paper's Table IV takes RSRG from configurations of size 128, for MC as for the dreamed ones."""
     from dreamrg.experiments import mcrg_reference_size
@@ -201,6 +203,7 @@ def test_failing_chapter_is_one_clear_error_and_keeps_the_last_good_run(tmp_path
     assert not failed.exists()
 
 
+@pytest.mark.slow
 def test_mcrg_irrep_reports_at_smoke():
     """The lattice-anisotropy tables: every sector and irrep per MC step; the third exponent per step and
     per dreamed model, with its error and the irrep it lies in."""

@@ -89,6 +89,7 @@ def test_mc_import_cli(tmp_path):
     assert res.returncode == 2 and "does not exist" in res.stderr
 
 
+@pytest.mark.slow
 def test_train_cli_exact_and_bad_input(tmp_path):
     data = tmp_path / "d"
     assert run("mc", "--L", 16, "--n-configs", 300, "--seed", 1, "--out", data, "--no-progress").returncode == 0
@@ -112,6 +113,7 @@ def test_train_cli_exact_and_bad_input(tmp_path):
     assert res.returncode == 2 and "even L" in res.stderr
 
 
+@pytest.mark.slow
 def test_mcrg_cli(tmp_path):
     out = tmp_path / "s"
     assert run("mc", "--L", 16, "--n-configs", 2000, "--seed", 3, "--out", out, "--no-progress").returncode == 0

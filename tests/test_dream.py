@@ -138,6 +138,7 @@ def _cli(*args):
     return subprocess.run([sys.executable, "-m", "dreamrg.cli", *map(str, args)], capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_dream_cli(tmp_path):
     model = models.save_model(tmp_path / "k3.json", K3, {})
     res = _cli("dream", "--model", model, "--n-up", 4, "--n-configs", 300, "--seed", 1, "--out", tmp_path / "e",

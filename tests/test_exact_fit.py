@@ -111,6 +111,7 @@ def test_kernel_symmetric_and_orbits(k):
         np.testing.assert_array_equal(F[pos, 0], -sizes)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("k", KS)
 def test_site_patterns_match_brute_force_field(k):
     rng = np.random.default_rng(k)
@@ -135,6 +136,7 @@ def test_site_patterns_match_brute_force_field(k):
 # --------------------------------------------------------------------------
 # histogram loss == direct loss
 # --------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("k", KS)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_histogram_loss_equals_direct_loss(data16, k, weighted):
@@ -231,6 +233,7 @@ def test_gradient_hessian_finite_differences(data16, k):
 # --------------------------------------------------------------------------
 # fitting
 # --------------------------------------------------------------------------
+@pytest.mark.slow
 def test_fit_recovers_known_parameters():
     k, w_true = 3, np.array([0.05, 0.2, 0.6])
     M, l = 2000, 8

@@ -15,6 +15,7 @@ from dreamrg.exact import K_C, exact_energy_and_heat_capacity
 from dreamrg.observables import fss_observables, magnetization_energy
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("algorithm", ["sw", "wolff"])
 @pytest.mark.parametrize("L", [8, 16, 32])
 def test_energy_and_heat_capacity_match_kaufman(tmp_path, algorithm, L):
@@ -45,6 +46,7 @@ def test_resume_extends_without_loss_or_duplication(tmp_path):
     assert np.array_equal(full, part)
 
 
+@pytest.mark.slow
 def test_killed_run_reopens_and_resumes(tmp_path):
     """SIGKILL a CLI run mid-way; the store holds whole chunks and re-running completes it identically."""
     out = tmp_path / "killed"

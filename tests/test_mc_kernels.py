@@ -119,6 +119,7 @@ def test_exact_distribution(kernel, thin, L):
     assert _gof_pvalue(e, m, _exact_em(L, KC)) > P_MIN
 
 
+@pytest.mark.slow
 def test_wolff_fixed_exact_distribution():
     """`wolff_chains_fixed` with one cluster flip per update is exact too."""
     L, n_chains, n_rec = 3, 2, 10_000
@@ -132,6 +133,7 @@ def test_wolff_fixed_exact_distribution():
 # -- (b) exact enumeration, reference twins ----------------------------------
 # Same autocorrelation argument at L = 3: SW rho_E(1) ~ 0.57 -> thin 8;
 # two cluster flips per Wolff update, rho_M(1) ~ 0.67 -> thin 15.
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["sw", "wolff"])
 def test_reference_exact_distribution(name):
     """Reference twins at L = 3 match exact enumeration."""

@@ -143,6 +143,7 @@ def mc_results(mc_store):
     return mcrg.mcrg_from_store(mc_store, levels=2, seed=7, n_bins=32, progress=False)
 
 
+@pytest.mark.slow
 def test_mcrg_exponents_on_mc_data(mc_results):
     # y_h: MCRG with majority rule reaches the fixed point quickly; the first blocking
     # step (32 -> 16) sits ~0.3% above 15/8 (1.8809 measured at L = 16..128 with
@@ -169,6 +170,7 @@ def test_mcrg_exponents_on_mc_data(mc_results):
     assert (mc_results[1].L_fine, mc_results[1].L_coarse, mc_results[1].level) == (16, 8, 1)
 
 
+@pytest.mark.slow
 def test_mcrg_truncation_and_consistency(mc_store, mc_results):
     from dreamrg.store import open_store
 
@@ -507,6 +509,7 @@ def test_irrep_bases_decompose_each_sector():
         mcrg.irrep_basis("both", "A1")
 
 
+@pytest.mark.slow
 def test_irrep_spectra_on_mc_data(mc_store, mc_results):
     accs = mcrg.accumulate_store(mc_store, levels=2, seed=7, n_bins=32, progress=False, basis="oriented")
     for acc, classes in zip(accs, mc_results):
@@ -545,6 +548,7 @@ def test_basis_errors(mc_store):
         mcrg.MCRGAccumulator(4).irrep_result()
 
 
+@pytest.mark.slow
 def test_irrep_rows_report_singular_data(mc_store):
     """Too few configurations for 158 operators: one "error" row, not an exception; enough: all rows."""
     few = mcrg.accumulate_store(mc_store, levels=1, n=16, seed=7, n_bins=8, progress=False, basis="oriented")

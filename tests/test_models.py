@@ -303,6 +303,7 @@ def test_w_equals_k_over_4():
     np.testing.assert_array_equal(model.params.detach().numpy(), K / 4)
 
 
+@pytest.mark.slow
 def test_full_release_matches_readme(authors_dir):
     path = authors_dir / "released_models.json"
     if not path.is_file():

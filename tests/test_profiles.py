@@ -442,6 +442,7 @@ def test_book_passes_the_profile_file_as_chapter_overrides_and_keeps_the_snapsho
         bookrun.build_book("smoke", chapters=["fss"], build=False, root=ROOT, base=tmp_path, profile_file=path)
 
 
+@pytest.mark.slow
 def test_a_chapter_sees_the_profile_file_value(tmp_path):
     """Executed for real with papermill: a tiny chapter reads its parameters as the book's chapters do."""
     from dreamrg.bookrun import build_book

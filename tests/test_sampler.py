@@ -54,6 +54,7 @@ def _mag_energy(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------
 # Tables
 # --------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("k", [3, 5, 7])
 def test_probability_table_equals_prob_up(k):
     """Every (position, pattern): the table equals the torch model's p(up) on a μ holding it."""
@@ -147,6 +148,7 @@ def test_threshold_table_rounding_and_clipping():
 # --------------------------------------------------------------------------
 # The kernel path reads the right table entry at every site
 # --------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("k", [3, 5, 7])
 @pytest.mark.parametrize("l", [1, 2, 3, 4, 7])
 def test_kernel_site_lookup_exact(k, l):
@@ -269,6 +271,7 @@ def test_shapes_and_observables_match_numpy():
     np.testing.assert_allclose(out.m, out.M / np.array([1, 4, 16, 64, 256]))
 
 
+@pytest.mark.slow
 def test_largest_size():
     out = dream_batch(SymmetricUpscaler(7, W7), 1, 12, np.random.SeedSequence(8))
     assert out.final.shape == (1, 4096, 4096) and out.sizes[-1] == 4096
@@ -324,6 +327,7 @@ def test_torch_reference_two_layer():
 # --------------------------------------------------------------------------
 # The two samplers agree in distribution
 # --------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("k, w", [(3, W3), (7, W7), (3, "two-layer"), (7, "two-layer")])
 def test_samplers_agree_statistically(k, w):
     n, n_up = 20000, 5 if w != "two-layer" or k == 3 else 4

@@ -15,6 +15,7 @@ def stores(tmp_path_factory):
     return tr, va
 
 
+@pytest.mark.slow
 def test_adamw_lowers_the_loss_towards_the_exact_optimum(stores):
     tr, va = stores
     p = train.TrainParams(k=3, epochs=15, batch_size=100, seed=3)
@@ -67,6 +68,7 @@ def test_two_layer_histogram_engine_equals_torch_autograd(stores, weighted):
         np.testing.assert_allclose(hb[key], ha[key], rtol=1e-10)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model,k", [("symmetric", 3), ("two-layer", 5)])
 def test_target_loss_stops_at_the_first_epoch_below(stores, tmp_path, model, k):
     """target_loss ends training after the first epoch at or below it: a prefix of the full run, also on resume."""
@@ -114,6 +116,7 @@ def test_engine_choice_is_checked(stores):
         train.train_adamw(train.TrainParams(k=3, epochs=1), tr, va, engine="histogram", dtype=torch.float32)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model,k", [("symmetric", 3), ("two-layer", 3), ("two-layer", 5)])
 def test_checkpoint_resume_is_bit_identical(stores, tmp_path, model, k):
     """Stopping after epoch 2 and resuming to epoch 4 equals four uninterrupted epochs (both engines)."""
