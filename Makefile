@@ -5,12 +5,15 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.dreamrg-installed
 PROFILE ?= quick
+# Extra pip options, e.g. PIP_EXTRA="--extra-index-url https://download.pytorch.org/whl/cpu"
+# for the CPU torch wheel of the lock (see README, "Installing elsewhere").
+PIP_EXTRA ?=
 
 .PHONY: install book test bench lock clean-book
 
 $(STAMP): requirements/lock.txt pyproject.toml
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/lock.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check $(PIP_EXTRA) -r requirements/lock.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
@@ -31,8 +34,9 @@ bench: $(STAMP)
 ## Regenerate requirements/lock.txt from requirements/top.txt in a scratch venv
 lock:
 	rm -rf /tmp/dreamrg-lock && $(PY) -m venv /tmp/dreamrg-lock
-	/tmp/dreamrg-lock/bin/pip install -q -r requirements/top.txt
-	/tmp/dreamrg-lock/bin/pip freeze --all | grep -v "^pip==" | sed "s/+cpu//" > requirements/lock.txt
+	/tmp/dreamrg-lock/bin/pip install -q $(PIP_EXTRA) -r requirements/top.txt
+	sed -n '/^#/p' requirements/lock.txt > /tmp/dreamrg-lock/header.txt  # keep the comment header
+	/tmp/dreamrg-lock/bin/pip freeze --all | grep -v "^pip==" | sed "s/+cpu//" | cat /tmp/dreamrg-lock/header.txt - > requirements/lock.txt
 
 clean-book:
 	rm -rf _build
