@@ -123,11 +123,10 @@ def test_status_lists_every_number_of_tables_iii_and_iv():
     import math
 
     from dreamrg.paper_values import TABLE_III, TABLE_IV
-    from dreamrg.profiles import chapter_params
     from dreamrg.profiles import load_profile
     from dreamrg.tables import table_iii_long, table_iv_long
 
-    trained = chapter_params("training", "smoke")["ks"]
+    trained = load_profile("smoke").trained_ks
 
     t3 = table_iii_long("smoke")
     assert sorted({int(r[2:]) for r in t3["row"]}) == sorted(set(TABLE_III) | {16})
@@ -207,19 +206,19 @@ def test_failing_chapter_is_one_clear_error_and_keeps_the_last_good_run(tmp_path
 def test_mcrg_irrep_reports_at_smoke():
     """The lattice-anisotropy tables: every sector and irrep per MC step; the third exponent per step and
     per dreamed model, with its error and the irrep it lies in."""
-    from dreamrg.profiles import chapter_params, load_profile
+    from dreamrg.profiles import load_profile
     from dreamrg.tables import mcrg_irreps_dreamed, mcrg_irreps_mc, mcrg_third_mc
 
-    P = chapter_params("mcrg", "smoke")
+    P = load_profile("smoke").mcrg
     irr = mcrg_irreps_mc(load_profile("smoke", {"mcrg": {"irrep_configs": 2000}}))
     assert "note" not in irr
-    assert len(irr) == 10 * P["levels"] * len(P["irrep_sizes"])   # 2 sectors x 5 irreps per step
+    assert len(irr) == 10 * P.levels * len(P.irrep_sizes)   # 2 sectors x 5 irreps per step
     assert set(irr["irrep"]) == {"A1", "A2", "B1", "B2", "E"} and (irr["configs"] == 2000).all()
     assert irr.groupby("step")["dim"].sum().eq(158).all()
     third = mcrg_third_mc(load_profile("smoke", {"mcrg": {"irrep_configs": 2000}}))
-    assert len(third) == P["levels"] * len(P["irrep_sizes"]) and (third["third_err"] > 0).all()
+    assert len(third) == P.levels * len(P.irrep_sizes) and (third["third_err"] > 0).all()
     dr = mcrg_irreps_dreamed(load_profile("smoke", {"mcrg": {"irrep_configs": 2000}}))
-    assert (dr["L"] == 2 ** P["n_up"]).all() and (dr["configs"] == 2000).all()
+    assert (dr["L"] == 2 ** P.n_up).all() and (dr["configs"] == 2000).all()
     done = dr[dr["third_value"].notna()]
     assert len(done) >= 6 and (done["third_err"] > 0).all()
     assert done["third in"].str.match(r"^(odd|even) (A1|A2|B1|B2|E)$").all()

@@ -55,7 +55,7 @@ def parse_overrides(items: list[str], profile: str, chapters: list[str]) -> dict
     of that chapter's parameters at ``profile``; otherwise ``ValueError`` says what is
     allowed, before anything runs.
     """
-    from dreamrg.profiles import chapter_params
+    from dreamrg.profiles import load_profile
 
     out: dict[str, dict[str, Any]] = {}
     for item in items:
@@ -72,7 +72,7 @@ def parse_overrides(items: list[str], profile: str, chapters: list[str]) -> dict
             value = text
         out.setdefault(chapter, {})[key] = value
     for chapter, values in out.items():
-        chapter_params(chapter, profile, values)  # unknown keys raise here, naming the allowed ones
+        load_profile(profile, {chapter: values})  # checked as the chapter will load them; unknown keys name the allowed
     return out
 
 
@@ -82,7 +82,7 @@ def profile_file_overrides(file: str | Path, profile: str | None = None) -> tupl
     The file is validated as a whole profile (:func:`dreamrg.profiles.load_profile`:
     unknown chapters or keys, wrong types, kernel sizes that are not trained, an
     unreadable file: one ``ValueError``). Returns ``(base, {chapter: {key: value}})``
-    with the keys the file sets, their values in the form ``chapter_params`` gives
+    with the keys the file sets, their values in the form ``Section.to_dict()`` gives
     (lists, dicts keyed by int k). ``base`` is ``profile`` if given (the file's
     ``base`` must then agree), else the file's ``base``, else ``"quick"``.
     """

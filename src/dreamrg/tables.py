@@ -1,7 +1,8 @@
 """Tables against the paper: Table II (FSS exponents), III (MCRG of Monte Carlo), IV (FSS against RSRG),
 and the other comparisons the chapters and the status page show.
 
-Every function returns a :class:`pandas.DataFrame`. The data come from
+Every function returns a :class:`pandas.DataFrame` (except :func:`truncation_ranges`, a text, and
+:func:`agreement`, counts); the chapters show them as they are. The data come from
 :mod:`dreamrg.experiments` (which models and results a profile means; functions taking
 a profile take a :class:`~dreamrg.profiles.Profile` or a built-in profile's name); rows are
 labelled with :attr:`dreamrg.experiments.ModelId.label` (or ``"MC"``), the paper's
@@ -10,19 +11,27 @@ values from :mod:`dreamrg.paper_values`.
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
 import numpy as np
 import pandas as pd
 
 from dreamrg import experiments as ex
+from dreamrg import mcrg, models
 from dreamrg.experiments import MC, ModelId, as_profile, paper_row, row_label
-from dreamrg.fss import PairExponents
+from dreamrg.fss import PairExponents, exact_comparison
 from dreamrg.mcrg import IrrepSpectrum
 from dreamrg.observables import SizeSummary
-from dreamrg.paper_values import PAIRS, TABLE_II, TABLE_III, TABLE_IV
+from dreamrg.paper_values import EXACT, PAIRS, TABLE_II, TABLE_III, TABLE_IV
 from dreamrg.profiles import Profile
 from dreamrg.runs.mcrg import DreamedMCRG, IllConditioned, MCRGRun
-from dreamrg.runs.summaries import DreamSummary
+from dreamrg.runs.summaries import DreamSummary, MCSummary
 from dreamrg.stats import format_estimate
+
+if TYPE_CHECKING:
+    import torch
 
 _EXPONENTS = (("gamma_nu", "γ/ν"), ("inv_nu", "1/ν"))
 Rows = dict[ModelId | str, dict[tuple[int, int], PairExponents]]
@@ -122,6 +131,137 @@ def depth_verdict(single: dict[ModelId, DreamSummary], deep: dict[ModelId, Dream
     return pd.DataFrame(rows).round(4)
 
 
+def largest_deviations(long: pd.DataFrame, n: int = 12) -> pd.DataFrame:
+    """The ``n`` lines of :func:`table_ii_long` farthest from the paper in units of our error."""
+    return long[long["ours"] != "pending"].sort_values("(ours − paper)/error", key=abs, ascending=False).head(n)
+
+
+_GROUPS = {"MC": lambda key: key == MC,
+           "authors' models dreamed by dreamrg": lambda key: isinstance(key, ModelId) and key.source == "authors",
+           "our AdamW models": lambda key: isinstance(key, ModelId) and key.source == "ours"}
+
+
+def table_ii_groups(results: Rows) -> pd.DataFrame:
+    """|ours − paper| of the Table II numbers by group (MC, the authors' models, ours): how many, median and
+    maximum, beside our median error."""
+    long = table_ii_long(results)
+    rows = []
+    for group, member in _GROUPS.items():
+        d = long[long["row"].isin({row_label(key) for key in results if member(key)})].dropna(subset=["value"])
+        diff = (d["value"] - d["paper"]).abs()
+        rows.append({"group": group, "numbers": len(d), "median |ours − paper|": round(diff.median(), 4),
+                     "max |ours − paper|": round(diff.max(), 4), "median our error": round(d["error"].median(), 4)})
+    return pd.DataFrame(rows)
+
+
+def binder_table(dreamed: dict[ModelId, DreamSummary], L: int) -> pd.DataFrame:
+    """U4 of each dreamed model at size ``L`` and its relative distance to the universal U4(∞)."""
+    u4 = EXACT["U4_infinity"]
+    return pd.DataFrame([{"model": mid.label, f"U4(L={L})": format_estimate(d.sizes[L].U4.value, d.sizes[L].U4.error),
+                          "relative to 0.61069": f"{d.sizes[L].U4.value / u4 - 1:+.2%}"}
+                         for mid, d in dreamed.items()])
+
+
+# ----------------------------------------------------------------------------- the Monte Carlo chapter
+def exact_validation(summaries: dict[tuple[str, int], SizeSummary]) -> pd.DataFrame:
+    """⟨e⟩ and c of MC summaries keyed by (algorithm, L) beside the exact finite-size values, with z = (MC − exact)/error
+    (e.g. :func:`dreamrg.experiments.mc_validation`)."""
+    rows = []
+    for (algorithm, L), s in summaries.items():
+        cmp = exact_comparison(s)
+        rows.append({
+            "algorithm": algorithm, "L": L, "configs": s.n,
+            "<e> MC": format_estimate(cmp["e_mc"].value, cmp["e_mc"].error),
+            "<e> exact": f"{cmp['e_exact']:.8f}", "z(e)": round(cmp["z_e"], 2),
+            "c MC": format_estimate(cmp["c_mc"].value, cmp["c_mc"].error),
+            "c exact": f"{cmp['c_exact']:.6f}", "z(c)": round(cmp["z_c"], 2),
+        })
+    return pd.DataFrame(rows)
+
+
+def mc_fss(summaries: dict[int, MCSummary]) -> pd.DataFrame:
+    """The MC finite-size-scaling ensembles per size: observables, τ_int of m² and e, and the MC time."""
+    return pd.DataFrame([
+        {"L": L, "configs": s.n, "MC seconds": round(s.seconds, 1),
+         **{k: format(s.observable(k)) for k in ("abs_m", "e", "chi", "c_me", "c", "U4")},
+         "tau_int(m2)": format(s.tau_int_m2), "tau_int(e)": format(s.tau_int_e)}
+        for L, s in summaries.items()
+    ])
+
+
+def table_ii_mc(exponents: dict[tuple[int, int], PairExponents]) -> pd.DataFrame:
+    """The MC rows of Table II: ours (from :func:`dreamrg.fss.pair_exponents`) beside the paper's, per pair,
+    with (ours − paper)/error; a pair whose sizes the profile does not simulate says so."""
+    rows = []
+    for pair in PAIRS:
+        row = {"pair": f"({pair[0]}, {pair[1]})"}
+        for key, label in _EXPONENTS:
+            paper = TABLE_II["MC"][key][pair]
+            if pair in exponents:
+                est = getattr(exponents[pair], key)
+                row[f"{label} ours"] = format_estimate(est.value, est.error)
+                row[f"{label} paper"] = paper
+                row[f"{label} (ours−paper)/err"] = round((est.value - paper) / est.error, 1)
+            else:
+                row[f"{label} ours"] = "size not in profile"
+                row[f"{label} paper"] = paper
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def training_stores(stores: dict[int, tuple[Path, Path]], M: int) -> pd.DataFrame:
+    """The training and validation stores of each L_t (:func:`dreamrg.experiments.mc_training_stores`)."""
+    return pd.DataFrame([{"L_t": L_t, "M (training)": M, "validation": M // 5, "training store": train.parent.name,
+                          "validation store": valid.parent.name} for L_t, (train, valid) in stores.items()])
+
+
+# ----------------------------------------------------------------------------- the training chapter
+def _orbit_names(k: int) -> list[str]:
+    return [f"W{a}{b}" for a, b in models.kernel_orbits(k)]
+
+
+def _orbit_values(model: torch.nn.Module, names: list[str]) -> dict[str, float]:
+    return dict(zip(names, model.params.detach().numpy().round(4)))
+
+
+def kernel_parameters(fits: dict[ModelId, torch.nn.Module], released: dict[ModelId, torch.nn.Module]) -> pd.DataFrame:
+    """Learned parameter of every orbit (rounded to 4 decimals) of our models and the authors' released ones.
+
+    ``fits`` as :func:`dreamrg.experiments.single_layer_fits`, ``released`` as
+    :func:`dreamrg.experiments.authors_release`; sorted by k, weighting, source, L_t and M.
+    """
+    names = _orbit_names(max(mid.k for mid in fits | released))
+    rows = [{"source": "dreamrg" if mid.source == "ours" else "authors", "k": mid.k, "L_t": mid.L_t, "M": mid.M,
+             "weighted": mid.weighted, "method": mid.method if mid.source == "ours" else "AdamW (released)",
+             **_orbit_values(m, names)} for mid, m in (fits | released).items()]
+    return pd.DataFrame(rows).sort_values(["k", "weighted", "source", "L_t", "M"]).reset_index(drop=True)
+
+
+def adamw_vs_exact(fits: dict[ModelId, torch.nn.Module]) -> pd.DataFrame:
+    """Each AdamW model of ``fits`` beside the exact optimum of the same k and loss: losses per spin (full
+    training set), the excess per configuration, the largest parameter difference and the times."""
+    rows = []
+    for mid, a in fits.items():
+        if mid.method != "adamw":
+            continue
+        e, spins = fits[dataclasses.replace(mid, method="exact")], mid.L_t ** 2
+        rows.append({"k": mid.k, "weighted": mid.weighted,
+                     "loss AdamW (per spin)": a.meta["full_loss"] / spins,
+                     "loss exact (per spin)": e.meta["fit"]["loss"] / spins,
+                     "excess per configuration": a.meta["full_loss"] - e.meta["fit"]["loss"],
+                     "max |ΔW|": float(np.abs(a.params.detach().numpy() - e.params.detach().numpy()).max()),
+                     "AdamW seconds/epoch": float(np.mean(a.meta["history"]["seconds"])),
+                     "exact seconds": e.meta["fit"]["seconds_total"]})
+    return pd.DataFrame(rows)
+
+
+def training_size_parameters(fits: dict[ModelId, torch.nn.Module]) -> pd.DataFrame:
+    """Parameters of the exact optima of the training-size study (:func:`dreamrg.experiments.training_size_models`)."""
+    names = _orbit_names(max(mid.k for mid in fits))
+    return pd.DataFrame([{"L_t": mid.L_t, "M": mid.M, "k": mid.k, **_orbit_values(m, names)}
+                         for mid, m in fits.items()])
+
+
 # ----------------------------------------------------------------------------- Table III and the MCRG chapter
 def _difference(value: float, error: float, paper: float | None) -> float | None:
     return round((value - paper) / error, 1) if paper is not None and error > 0 else None
@@ -158,6 +298,27 @@ def table_iii_long(profile: Profile | str, redundant: bool = False) -> pd.DataFr
                              "(ours − paper)/error": _difference(value, error, paper[key][0] if key in paper else None),
                              "statistics": f"{r.n_configs} MC configs, step {r.L_fine}→{r.L_coarse}"})
     return pd.DataFrame(rows)
+
+
+def mcrg_operators() -> pd.DataFrame:
+    """The symmetrised MCRG operators: label, number of spins and of orientations, name (one column each)."""
+    return pd.DataFrame([{"label": op.label, "spins": op.n_spins, "orientations": op.n_terms, "name": op.name}
+                         for op in mcrg.OPERATORS]).set_index("label").T
+
+
+def for_display(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` without its raw-number columns (``*_value``, ``*_err``, ``L_fine``), as the chapters show it."""
+    return table[[c for c in table.columns if not c.endswith(("_value", "_err")) and c != "L_fine"]]
+
+
+def truncation_ranges(trunc: pd.DataFrame) -> str:
+    """One line per blocking step of :func:`mcrg_truncations`: the range of y_h and y_t over the truncations."""
+    lines = []
+    for step, g in trunc.groupby("step", sort=False):
+        lines.append(f"step {step}: y_h from {g['y_h_value'].min():.5f} to {g['y_h_value'].max():.5f} over all "
+                     f"truncations (paper, L={g['L'].iloc[0]}: {g['y_h paper'].iloc[0]}); y_t from "
+                     f"{g['y_t_value'].min():.4f} to {g['y_t_value'].max():.4f} (paper: {g['y_t paper'].iloc[0]})")
+    return "\n".join(lines)
 
 
 def mcrg_costs(runs: dict[int, MCRGRun]) -> pd.DataFrame:
@@ -346,3 +507,57 @@ def table_iv_long(profile: Profile | str) -> pd.DataFrame:
                              "ours": "not available", "value": None, "error": None,
                              "(ours − paper)/error": None, "statistics": reason})
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- the complexity chapter
+def complexity_losses(networks: dict[ModelId, torch.nn.Module], losses: dict[ModelId, float],
+                      targets: dict[ModelId, float], L_t: int) -> pd.DataFrame:
+    """Size and validation loss per spin of each network (``losses``: :func:`dreamrg.experiments.validation_losses`);
+    for our two-layer networks also their target (:func:`dreamrg.experiments.two_layer_targets`), the epochs
+    run and kept, and whether the target was reached."""
+    rows = []
+    for mid, m in networks.items():
+        h = m.meta.get("history") if (mid.source, mid.depth) == ("ours", 2) else None
+        rows.append({"model": mid.label, "parameters": m.n_params, "validation loss per spin": losses[mid] / L_t ** 2,
+                     "target per spin": targets[mid] / L_t ** 2 if h else None,
+                     "epochs run": h["epoch"][-1] if h else None,
+                     "epoch kept": h.get("returned_epoch", h["epoch"][-1]) if h else None,
+                     "target reached": min(h["valid_loss"]) <= targets[mid] if h else None})
+    return pd.DataFrame(rows).set_index("model")
+
+
+# ----------------------------------------------------------------------------- the status page
+def table_ii_status(profile: Profile | str) -> pd.DataFrame:
+    """:func:`table_ii_long` of :func:`dreamrg.experiments.table_ii_results`, with ``table`` = "II" in front."""
+    status = table_ii_long(ex.table_ii_results(profile))
+    status.insert(0, "table", "II")
+    return status
+
+
+class Agreement(NamedTuple):
+    """How many numbers of a long table (:func:`table_ii_long`, :func:`table_iii_long`, :func:`table_iv_long`)
+    were compared with the paper, lie within 2 and beyond 5 of our errors, and were not run."""
+
+    numbers: int
+    compared: int
+    within_2: int
+    beyond_5: int
+    not_run: int
+
+
+def _flags(table: pd.DataFrame) -> pd.DataFrame:
+    diff = pd.to_numeric(table["(ours − paper)/error"])
+    return table.assign(compared=diff.notna(), within_2=diff.abs() <= 2, beyond_5=diff.abs() > 5,
+                        not_run=table["value"].isna())
+
+
+def agreement(table: pd.DataFrame) -> Agreement:
+    """The counts of :class:`Agreement` for one long table."""
+    f = _flags(table)
+    return Agreement(len(f), *(int(f[c].sum()) for c in ("compared", "within_2", "beyond_5", "not_run")))
+
+
+def status_summary(*tables: pd.DataFrame) -> pd.DataFrame:
+    """The counts of :class:`Agreement` per ``table`` column value ("II", "III, step 1", …, "IV")."""
+    every = pd.concat(tables, ignore_index=True)
+    return _flags(every).groupby("table")[["compared", "within_2", "beyond_5", "not_run"]].sum()
