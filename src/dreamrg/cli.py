@@ -289,7 +289,8 @@ def _input_kind(path: Path) -> str:
     try:
         doc = json.loads(meta.read_bytes().decode("utf-8"))
     except ValueError as exc:  # invalid JSON or UTF-8, or an integer beyond Python's digit limit
-        raise UsageError(f"{meta} is damaged: not valid JSON ({' '.join(str(exc).split())[:120]})") from None
+        why = "an integer in it has too many digits" if "digits" in str(exc) else " ".join(str(exc).split())[:120]
+        raise UsageError(f"{meta} is damaged: not valid JSON ({why})") from None
     if not isinstance(doc, dict) or doc.get("node_type") not in ("array", "group"):
         raise UsageError(f"{meta} is damaged or foreign: not the metadata of a zarr array or group")
     if doc["node_type"] == "array":
@@ -310,10 +311,11 @@ def _reading(path: Path):
         yield
     except UsageError:
         raise
-    except ValueError as exc:
-        if str(path) in str(exc):
+    except (ValueError, KeyError, TypeError) as exc:  # zarr's own complaints about damaged metadata
+        if isinstance(exc, ValueError) and str(path) in str(exc):
             raise
-        raise UsageError(f"cannot read {path}: {' '.join(str(exc).split())}") from None
+        what = f"missing field {exc}" if isinstance(exc, KeyError) else " ".join(str(exc).split())
+        raise UsageError(f"cannot read {path} (damaged metadata?): {what}") from None
 
 
 def _cmd_observables(args: argparse.Namespace) -> int:
