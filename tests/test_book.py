@@ -21,18 +21,28 @@ def test_book_builds_warning_free_at_smoke_profile(tmp_path):
 
 
 def test_snapshot_keeps_figures_and_tables(tmp_path):
+    """Figures as PNG; a table output with its data (dreamrg.display.TABLE_MIME) as JSON at full precision, read
+    back and shown in full; a table shown only as HTML as its text; meta.json lists them in order."""
     import json
 
     import nbformat
 
     from dreamrg.bookrun import save_snapshot
 
+    import pandas as pd
+
+    from dreamrg.display import TABLE_MIME, _bundle, snapshot_tables, table_from_data
+
+    df = pd.DataFrame({"value": [1.234567890123456, float("nan")] + [0.1 * i for i in range(78)],
+                       "ours": ["1.2346(12)", "not run"] + ["x"] * 78}, index=pd.Index(range(80), name="line"))
+    full = _bundle(df)
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("x")
     cell.outputs = [
         nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}),
         nbformat.v4.new_output("execute_result", data={"text/html": "<table></table>", "text/plain": "a  b\n1  2"},
                                execution_count=1),
+        nbformat.v4.new_output("display_data", data=full),
     ]
     nb.cells.append(cell)
     path = tmp_path / "ch.ipynb"
@@ -40,7 +50,14 @@ def test_snapshot_keeps_figures_and_tables(tmp_path):
     (tmp_path / "book").mkdir()
     out = save_snapshot(tmp_path, "ch", "paper", path, 12.0)
     meta = json.loads((out / "meta.json").read_text())
-    assert meta["figures"] == 1 and meta["tables"] == 1 and meta["profile"] == "paper"
+    assert meta["figures"] == 1 and meta["tables"] == 2 and meta["profile"] == "paper"
+    assert meta["outputs"] == ["figure-1.png", "tables.md:1", "table-1.json"]
+    back = snapshot_tables("ch", "paper", root=tmp_path)[0]
+    assert len(back) == 80 and back.index.name == "line"               # every row, never truncated
+    assert back["value"][0] == 1.234567890123456 and pd.isna(back["value"][1]) and back["ours"][1] == "not run"
+    assert table_from_data(json.loads((out / "table-1.json").read_text())).equals(back)
+    assert "80 rows" not in full["text/plain"] and full["text/html"].count("<tr>") == 81
+    assert TABLE_MIME in full
     assert (out / "figure-1.png").read_bytes().startswith(b"\x89PNG")
     assert "a  b" in (out / "tables.md").read_text()
     assert meta["git_commit"] is None                      # tmp_path is not a git checkout
