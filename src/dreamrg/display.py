@@ -46,7 +46,8 @@ table.dreamrg-table td.text,table.dreamrg-table th.text{text-align:left}
 table.dreamrg-table td.agrees{background:#e6f4ea}
 table.dreamrg-table td.explained{background:#fff4d6}
 table.dreamrg-table td.unexplained{background:#fde2e1}
-table.dreamrg-table td .reason{display:block;white-space:normal;min-width:22em;font-size:.9em;color:#57606a}
+table.dreamrg-table td .reason{display:block;white-space:normal;min-width:12em;max-width:17em;font-size:.85em;
+ line-height:1.25;color:#57606a}
 </style>"""
 
 _JS = """<script>
@@ -71,6 +72,7 @@ window.dreamrgTables();
 </script>"""
 
 _LEADING_NUMBER = re.compile(r"^\s*[-+−]?\d+(\.\d+)?")
+_ESTIMATE = re.compile(r"^\s*[-+−]?\d+(\.\d+)?(\(\d+\))?\s*$")
 
 
 # ----------------------------------------------------------------------------- full tables
@@ -100,7 +102,8 @@ def table_html(df: pd.DataFrame, html_columns: tuple[str, ...] = (), cell_classe
     show_index = not isinstance(df.index, pd.RangeIndex) or df.index.name is not None
     frame = df.reset_index() if show_index else df
     cols = [str(c) for c in frame.columns]
-    text_cols = {c for c, dt in zip(cols, frame.dtypes) if dt == object or str(dt).startswith(("str", "string"))}
+    text_cols = {c for c, dt in zip(cols, frame.dtypes) if (dt == object or str(dt).startswith(("str", "string")))
+                 and not all(_ESTIMATE.match(str(x)) for x in frame[c] if isinstance(x, str))}  # "1.2(3)" aligns right
     head = "".join(f'<th class="{"text" if c in text_cols else ""}">{html.escape(c)}</th>' for c in cols)
     body = []
     for i, row in enumerate(frame.itertuples(index=False)):
@@ -200,7 +203,7 @@ def status_view(judged: pd.DataFrame, root: Path | None = None) -> tuple[pd.Data
             verdict_html.append("—")
         elif isinstance(target, str):
             href = f"{pages.get(target, 'status')}.html#{target}"
-            verdict_html.append(f'<a href="{html.escape(href)}">{html.escape(v)}</a>'
+            verdict_html.append(f'<a href="{html.escape(href)}" title="{html.escape(str(reason))}">{html.escape(v)}</a>'
                                 f'<span class="reason">{html.escape(str(reason))}</span>')
         else:
             verdict_html.append(html.escape(v))
