@@ -136,10 +136,11 @@ def test_experiments_apply_the_chapter_overrides():
 @pytest.mark.slow
 def test_status_lists_every_number_of_tables_iii_and_iv():
     """The paper's Table III sizes that a profile does not simulate appear as "not run" with the reason;
-    every computed number carries its error, the paper's value and (ours − paper)/error."""
+    every computed number carries its error, the paper's value as printed and (ours − paper)/σ."""
     import math
 
-    from dreamrg.paper_values import TABLE_III, TABLE_IV
+    from dreamrg.paper_values import PRINTED_IV, TABLE_III, TABLE_IV
+    from dreamrg.verdicts import z_score
     from dreamrg.profiles import load_profile
     from dreamrg.tables import table_iii_long, table_iv_long
 
@@ -160,7 +161,7 @@ def test_status_lists_every_number_of_tables_iii_and_iv():
     at32 = two[two["row"] == "L=32"]
     assert len(at32) == 6 and set(at32["table"]) == {"III, step 1", "III, step 2"}
     assert at32["statistics"].str.contains("step 32→16").sum() == 3 and at32["statistics"].str.contains("step 16→8").sum() == 3
-    assert at32["(ours − paper)/error"].notna().all()
+    assert at32["(ours − paper)/σ"].notna().all()
 
     t4 = table_iv_long("smoke")
     paper_numbers = {(row, q) for row, d in TABLE_IV.items() for q in d}
@@ -173,12 +174,12 @@ def test_status_lists_every_number_of_tables_iii_and_iv():
             if row != "MC" and int(row[2]) not in trained:
                 assert len(line) == 0
                 continue
-            assert len(line) == 1 and line["paper"].item() == paper, (row, key)
+            assert len(line) == 1 and line["paper"].item() == PRINTED_IV[row][key], (row, key)
             if line["ours"].item() == "not available":
                 assert line["statistics"].item().startswith("ill-conditioned")
             else:
-                v, e, d_ = line["value"].item(), line["error"].item(), line["(ours − paper)/error"].item()
-                assert e > 0 and math.isclose(d_, round((v - paper) / e, 1))
+                v, e, d_ = line["value"].item(), line["error"].item(), line["(ours − paper)/σ"].item()
+                assert e > 0 and math.isclose(d_, round(z_score(v, e, PRINTED_IV[row][key]), 1))
 
 
 @pytest.mark.slow

@@ -38,7 +38,7 @@ def test_status_view_links_explained_verdicts(tmp_path):
     data, html = display.status_view(judged, root=tmp_path)
     assert list(data.columns[:7]) == ["table", "row", "quantity", "paper", "ours ± error", "(ours − paper)/σ",
                                       "verdict"]
-    assert '<a href="fss.html#fss-seed-spread">differs, explained</a>' in html and 'class="text agrees"' in html
+    assert '<a href="fss.html#fss-seed-spread" title="seeds">differs, explained</a>' in html and 'class="text agrees"' in html
 
 
 def test_cost_table_from_fake_meta(tmp_path):

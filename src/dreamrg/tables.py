@@ -34,9 +34,8 @@ from dreamrg.profiles import Profile
 from dreamrg.runs.mcrg import DreamedMCRG, IllConditioned, MCRGRun
 from dreamrg.runs.summaries import DreamSummary, MCSummary
 from dreamrg.stats import format_estimate
-from dreamrg.verdicts import EXPLANATIONS, combined_sigma, judge, paper_sigma, verdict_counts, z_score
-
-__all__ = ["EXPLANATIONS", "combined_sigma", "judge", "paper_sigma", "verdict_counts", "z_score"]  # the σ rule, re-exported
+# the σ rule and the explanation registry, re-exported: tables.combined_sigma, tables.EXPLANATIONS, ...
+from dreamrg.verdicts import EXPLANATIONS, combined_sigma, judge, paper_sigma, verdict_counts, z_score  # noqa: F401
 
 if TYPE_CHECKING:
     import torch

@@ -117,7 +117,8 @@ def _printed(x) -> str | None:
 def judge(long: pd.DataFrame, rule: str = "combined") -> pd.DataFrame:
     """``long`` with ``σ``, ``(ours − paper)/σ``, ``verdict``, ``reason`` and ``target`` (re)computed.
 
-    Rows without a number of ours read "not run", rows without a paper value "no paper value". See the module docstring for the rule. ``rule="ours"`` divides by our
+    Rows without a number of ours read "not run", rows without a paper value "no paper value".
+    See the module docstring for the rule. ``rule="ours"`` divides by our
     error alone instead of the combined σ (the book's rule before; kept to show the difference).
     """
     if rule not in ("combined", "ours"):
@@ -157,7 +158,8 @@ def verdict_counts(judged: pd.DataFrame) -> pd.DataFrame:
     would agree with our error alone (|ours − paper| ≤ 2 × our error, the rule before the combined σ)."""
     rows = []
     for table, g in judged.groupby("table", sort=False):
-        before = [z_ours_only(_number(v), _number(e), _printed(p)) for v, e, p in zip(g["value"], g["error"], g["paper"])]
+        before = [z_ours_only(_number(v), _number(e), _printed(p))
+                  for v, e, p in zip(g["value"], g["error"], g["paper"])]
         rows.append({"table": table,
                      "compared": int(g["verdict"].isin([AGREES, EXPLAINED, UNEXPLAINED]).sum()),
                      AGREES: int((g["verdict"] == AGREES).sum()),
