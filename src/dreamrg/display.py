@@ -54,7 +54,7 @@ _JS = """<script>
 (function(){
 if(!window.dreamrgTables){window.dreamrgTables=function(){
  function key(c){var v=c.getAttribute('data-v');return v!==null?[0,parseFloat(v)]:[1,c.textContent.trim().toLowerCase()];}
- function cmp(a,b){return a[0]-b[0]||(a[1]<b[1]?-1:a[1]>b[1]?1:0);}
+ function cmp(a,b,s){return a[0]-b[0]||s*(a[1]<b[1]?-1:a[1]>b[1]?1:0);}  // numbers first, blanks last
  document.querySelectorAll('table.dreamrg-table:not([data-ready])').forEach(function(t){
   t.setAttribute('data-ready','1');
   var box=t.closest('.dreamrg-frame'),f=box&&box.querySelector('input.dreamrg-filter'),body=t.tBodies[0];
@@ -64,7 +64,7 @@ if(!window.dreamrgTables){window.dreamrgTables=function(){
    var asc=th.getAttribute('data-order')!=='asc';
    Array.from(th.parentNode.cells).forEach(function(h){h.removeAttribute('data-order');});
    th.setAttribute('data-order',asc?'asc':'desc');
-   Array.from(body.rows).sort(function(a,b){return cmp(key(a.cells[i]),key(b.cells[i]))*(asc?1:-1);})
+   Array.from(body.rows).sort(function(a,b){return cmp(key(a.cells[i]),key(b.cells[i]),asc?1:-1);})
     .forEach(function(r){body.appendChild(r);});});});
  });};}
 window.dreamrgTables();

@@ -148,7 +148,8 @@ def depth_verdict(single: dict[ModelId, DreamSummary], deep: dict[ModelId, Dream
 
 def largest_deviations(long: pd.DataFrame, n: int = 12) -> pd.DataFrame:
     """The ``n`` lines of :func:`table_ii_long` farthest from the paper in units of the combined σ."""
-    return long[long["ours"] != "pending"].sort_values("(ours − paper)/σ", key=abs, ascending=False).head(n)
+    done = long[long["ours"] != "pending"]
+    return done.sort_values("(ours − paper)/σ", key=abs, ascending=False).head(n).reset_index(drop=True)
 
 
 _GROUPS = {"MC": lambda key: key == MC,
