@@ -55,6 +55,7 @@ CHAPTERS: tuple[str, ...] = (
     "mcrg",
     "complexity",
     "status",
+    "appendix_paper_run",
 )
 
 MAX_N_UP = 12            # dream.DreamParams: final size L0·2^n_up ≤ 4096

@@ -1,19 +1,24 @@
 """Tables against the paper: Table II (FSS exponents), III (MCRG of Monte Carlo), IV (FSS against RSRG),
 and the other comparisons the chapters and the status page show.
 
-Every function returns a :class:`pandas.DataFrame` (except :func:`truncation_ranges`, a text, and
-:func:`agreement`, counts); the chapters show them as they are. The data come from
+Every function returns a :class:`pandas.DataFrame` (except :func:`truncation_ranges`, a text,
+and the readers of printed numbers :func:`parse_estimate` and :func:`paper_printed`); the
+chapters show them as they are. The status page's verdicts come from :func:`status_table`
+(:func:`dreamrg.verdicts.judge`); :func:`long_from_formatted` and :func:`long_from_table_ii`
+turn tables kept in snapshots back into the same schema. The data come from
 :mod:`dreamrg.experiments` (which models and results a profile means; functions taking
 a profile take a :class:`~dreamrg.profiles.Profile` or a built-in profile's name); rows are
 labelled with :attr:`dreamrg.experiments.ModelId.label` (or ``"MC"``), the paper's
-values from :mod:`dreamrg.paper_values`.
+values from :mod:`dreamrg.paper_values` as printed. Every comparison with the paper uses
+one rule, :func:`dreamrg.verdicts.z_score`: (ours − paper)/σ with σ our error and the
+paper's (its error bar, or half a unit of its last printed digit) added in quadrature.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,11 +29,13 @@ from dreamrg.experiments import MC, ModelId, as_profile, paper_row, row_label
 from dreamrg.fss import PairExponents, exact_comparison
 from dreamrg.mcrg import IrrepSpectrum
 from dreamrg.observables import SizeSummary
-from dreamrg.paper_values import EXACT, PAIRS, TABLE_II, TABLE_III, TABLE_IV
+from dreamrg.paper_values import EXACT, PAIRS, PRINTED_II, PRINTED_III, PRINTED_IV, TABLE_II, parse_printed
 from dreamrg.profiles import Profile
 from dreamrg.runs.mcrg import DreamedMCRG, IllConditioned, MCRGRun
 from dreamrg.runs.summaries import DreamSummary, MCSummary
 from dreamrg.stats import format_estimate
+# the σ rule and the explanation registry, re-exported: tables.combined_sigma, tables.EXPLANATIONS, ...
+from dreamrg.verdicts import EXPLANATIONS, combined_sigma, judge, paper_sigma, verdict_counts, z_score  # noqa: F401
 
 if TYPE_CHECKING:
     import torch
@@ -48,7 +55,7 @@ def table_ii(results: Rows) -> pd.DataFrame:
     """
     rows = []
     for key, exps in results.items():
-        paper = TABLE_II.get(paper_row(key))
+        paper = PRINTED_II.get(paper_row(key))
         row: dict = {"row": row_label(key)}
         for q, name in _EXPONENTS:
             for pair in PAIRS:
@@ -61,10 +68,11 @@ def table_ii(results: Rows) -> pd.DataFrame:
 
 
 def table_ii_long(results: Rows) -> pd.DataFrame:
-    """Table II in long form: one line per (row, quantity, pair) with (ours − paper)/error."""
+    """Table II in long form: one line per (row, quantity, pair): the paper's number as printed, ours, σ and
+    (ours − paper)/σ (:func:`dreamrg.verdicts.z_score`)."""
     rows = []
     for key, exps in results.items():
-        paper_row_ = TABLE_II.get(paper_row(key))
+        paper_row_ = PRINTED_II.get(paper_row(key))
         for q, name in _EXPONENTS:
             for pair in PAIRS:
                 est = getattr(exps[pair], q) if pair in exps else None
@@ -73,9 +81,16 @@ def table_ii_long(results: Rows) -> pd.DataFrame:
                     "row": row_label(key), "quantity": f"{name} {pair}", "paper": paper,
                     "ours": format_estimate(est.value, est.error) if est else "pending",
                     "value": est.value if est else None, "error": est.error if est else None,
-                    "(ours − paper)/error": round((est.value - paper) / est.error, 1) if est and paper else None,
+                    **_compared(est.value if est else None, est.error if est else None, paper),
                 })
     return pd.DataFrame(rows)
+
+
+def _compared(value: float | None, error: float | None, paper: str | None) -> dict:
+    """The σ and (ours − paper)/σ columns of one comparison (None where a side is missing)."""
+    z = z_score(value, error, paper)
+    return {"σ": combined_sigma(error, paper) if z is not None else None,
+            "(ours − paper)/σ": round(z, 1) if z is not None else None}
 
 
 def seed_spread(profile: Profile | str, k: int = 5, weighted: bool = True, n_seeds: int = 3) -> pd.DataFrame:
@@ -94,7 +109,7 @@ def seed_spread(profile: Profile | str, k: int = 5, weighted: bool = True, n_see
             row[name] = format_estimate(est.value, est.error)
             values[q].append(est.value)
         rows.append(row)
-    paper = TABLE_II.get(f"k={k}, w." if weighted else f"k={k}", {})
+    paper = PRINTED_II.get(f"k={k}, w." if weighted else f"k={k}", {})
     summary = {"training seed": "mean ± std over seeds", "pair": str(pair)}
     for q, name in _EXPONENTS:
         v = np.asarray(values[q])
@@ -132,8 +147,9 @@ def depth_verdict(single: dict[ModelId, DreamSummary], deep: dict[ModelId, Dream
 
 
 def largest_deviations(long: pd.DataFrame, n: int = 12) -> pd.DataFrame:
-    """The ``n`` lines of :func:`table_ii_long` farthest from the paper in units of our error."""
-    return long[long["ours"] != "pending"].sort_values("(ours − paper)/error", key=abs, ascending=False).head(n)
+    """The ``n`` lines of :func:`table_ii_long` farthest from the paper in units of the combined σ."""
+    done = long[long["ours"] != "pending"]
+    return done.sort_values("(ours − paper)/σ", key=abs, ascending=False).head(n).reset_index(drop=True)
 
 
 _GROUPS = {"MC": lambda key: key == MC,
@@ -148,7 +164,7 @@ def table_ii_groups(results: Rows) -> pd.DataFrame:
     rows = []
     for group, member in _GROUPS.items():
         d = long[long["row"].isin({row_label(key) for key in results if member(key)})].dropna(subset=["value"])
-        diff = (d["value"] - d["paper"]).abs()
+        diff = (d["value"] - d["paper"].map(lambda t: parse_printed(t).value)).abs()
         rows.append({"group": group, "numbers": len(d), "median |ours − paper|": round(diff.median(), 4),
                      "max |ours − paper|": round(diff.max(), 4), "median our error": round(d["error"].median(), 4)})
     return pd.DataFrame(rows)
@@ -191,17 +207,18 @@ def mc_fss(summaries: dict[int, MCSummary]) -> pd.DataFrame:
 
 def table_ii_mc(exponents: dict[tuple[int, int], PairExponents]) -> pd.DataFrame:
     """The MC rows of Table II: ours (from :func:`dreamrg.fss.pair_exponents`) beside the paper's, per pair,
-    with (ours − paper)/error; a pair whose sizes the profile does not simulate says so."""
+    with (ours − paper)/σ (:func:`dreamrg.verdicts.z_score`); a pair whose sizes the profile does not simulate
+    says so."""
     rows = []
     for pair in PAIRS:
         row = {"pair": f"({pair[0]}, {pair[1]})"}
         for key, label in _EXPONENTS:
-            paper = TABLE_II["MC"][key][pair]
+            paper = PRINTED_II["MC"][key][pair]
             if pair in exponents:
                 est = getattr(exponents[pair], key)
                 row[f"{label} ours"] = format_estimate(est.value, est.error)
                 row[f"{label} paper"] = paper
-                row[f"{label} (ours−paper)/err"] = round((est.value - paper) / est.error, 1)
+                row[f"{label} (ours−paper)/σ"] = round(z_score(est.value, est.error, paper), 1)
             else:
                 row[f"{label} ours"] = "size not in profile"
                 row[f"{label} paper"] = paper
@@ -263,15 +280,11 @@ def training_size_parameters(fits: dict[ModelId, torch.nn.Module]) -> pd.DataFra
 
 
 # ----------------------------------------------------------------------------- Table III and the MCRG chapter
-def _difference(value: float, error: float, paper: float | None) -> float | None:
-    return round((value - paper) / error, 1) if paper is not None and error > 0 else None
-
-
 def table_iii_long(profile: Profile | str, redundant: bool = False) -> pd.DataFrame:
     """Table III in long form: every size of the paper's table and of the profile, every blocking step.
 
-    One line per (size, blocking step, quantity) with the paper's value and error, ours,
-    (ours − paper)/error and the statistics. The paper does not say which step its rows
+    One line per (size, blocking step, quantity) with the paper's number as printed, ours,
+    σ, (ours − paper)/σ and the statistics. The paper does not say which step its rows
     use, so each of ours is compared with them; ``table`` names the step ("III, step 1",
     "III, step 2", …) so that summaries can be read per step. A paper size the profile
     does not simulate is listed once as "not run", with the reason, rather than left out.
@@ -280,22 +293,21 @@ def table_iii_long(profile: Profile | str, redundant: bool = False) -> pd.DataFr
     p = as_profile(profile)
     ours = ex.mcrg_mc(p)
     rows = []
-    for L in sorted(set(TABLE_III) | set(ours)):
-        paper = TABLE_III.get(L, {})
+    for L in sorted(set(PRINTED_III) | set(ours)):
+        paper = PRINTED_III.get(L, {})
         for key in ("y_h", "y_t", "omega") + (("y_r1",) if redundant else ()):
-            base = {"row": f"L={L}", "quantity": key,
-                    "paper": format_estimate(*paper[key]) if key in paper else None}
+            base = {"row": f"L={L}", "quantity": key, "paper": paper.get(key)}
             if L not in ours:
                 if key != "y_r1":
                     rows.append({"table": "III", **base, "ours": "not run", "value": None, "error": None,
-                                 "(ours − paper)/error": None,
+                                 "σ": None, "(ours − paper)/σ": None,
                                  "statistics": f"L={L} is not among this profile's MC sizes {list(p.mcrg.mc_sizes)}"})
                 continue
             for step, r in enumerate(ours[L], start=1):
                 value, error = getattr(r, key), getattr(r, key + "_err")
                 rows.append({"table": f"III, step {step}", **base,
                              "ours": format_estimate(value, error), "value": value, "error": error,
-                             "(ours − paper)/error": _difference(value, error, paper[key][0] if key in paper else None),
+                             **_compared(value, error, paper.get(key)),
                              "statistics": f"{r.n_configs} MC configs, step {r.L_fine}→{r.L_coarse}"})
     return pd.DataFrame(rows)
 
@@ -338,14 +350,14 @@ def mcrg_truncations(profile: Profile | str) -> pd.DataFrame:
     p = as_profile(profile)
     rows = []
     for L, scan in ex.mcrg_truncations(p).items():
-        paper = TABLE_III.get(L, {})
+        paper = PRINTED_III.get(L, {})
         for r in scan:
             row = {"L": L, "step": f"{r.L_fine}→{r.L_coarse}", "odd ops": r.n_odd, "even ops": r.n_even,
                    "configs": p.mcrg.mc_configs}
             for key in ("y_h", "y_t", "omega"):
                 value = getattr(r, key)
                 row[key] = format_estimate(value, getattr(r, key + "_err")) if np.isfinite(value) else "—"
-                row[f"{key} paper"] = format_estimate(*paper[key]) if key in paper else "—"
+                row[f"{key} paper"] = paper.get(key, "—")
                 row[f"{key}_value"] = value
             rows.append(row)
     return pd.DataFrame(rows)
@@ -448,7 +460,7 @@ def _table_iv_rows(profile: Profile | str) -> list[dict]:
     rg = {MC: mc_rg[ex.mcrg_reference_size(p)][0]} | ex.mcrg_dreamed(p)
     out = []
     for key, r in rg.items():
-        paper = TABLE_IV.get(paper_row(key), {})
+        paper = PRINTED_IV.get(paper_row(key), {})
         exps = fss_rows.get(key, {})
         pair = max(exps) if exps else None
         q: dict[str, tuple] = {}
@@ -490,8 +502,8 @@ def table_iv(profile: Profile | str) -> pd.DataFrame:
 
 
 def table_iv_long(profile: Profile | str) -> pd.DataFrame:
-    """Table IV in long form: every number of the paper's table and ours, with (ours − paper)/error
-    and the statistics; a quantity we could not compute is listed with the reason."""
+    """Table IV in long form: every number of the paper's table (as printed) and ours, with σ,
+    (ours − paper)/σ and the statistics; a quantity we could not compute is listed with the reason."""
     rows = []
     for rec in _table_iv_rows(profile):
         for name, paper_key in _TABLE_IV_PAPER_KEYS.items():
@@ -500,12 +512,12 @@ def table_iv_long(profile: Profile | str) -> pd.DataFrame:
                 value, error, _, stats = rec["quantities"][name]
                 rows.append({"table": "IV", "row": rec["row"], "quantity": name, "paper": paper,
                              "ours": format_estimate(value, error), "value": value, "error": error,
-                             "(ours − paper)/error": _difference(value, error, paper), "statistics": stats})
+                             **_compared(value, error, paper), "statistics": stats})
             elif paper is not None or "RSRG" in name:
                 reason = rec["rsrg_problem"] if "RSRG" in name else "no FSS exponents for this row"
                 rows.append({"table": "IV", "row": rec["row"], "quantity": name, "paper": paper,
                              "ours": "not available", "value": None, "error": None,
-                             "(ours − paper)/error": None, "statistics": reason})
+                             "σ": None, "(ours − paper)/σ": None, "statistics": reason})
     return pd.DataFrame(rows)
 
 
@@ -534,30 +546,62 @@ def table_ii_status(profile: Profile | str) -> pd.DataFrame:
     return status
 
 
-class Agreement(NamedTuple):
-    """How many numbers of a long table (:func:`table_ii_long`, :func:`table_iii_long`, :func:`table_iv_long`)
-    were compared with the paper, lie within 2 and beyond 5 of our errors, and were not run."""
-
-    numbers: int
-    compared: int
-    within_2: int
-    beyond_5: int
-    not_run: int
+def status_table(profile: Profile | str) -> pd.DataFrame:
+    """Every number of Tables II, III and IV at ``profile`` with its verdict (:func:`dreamrg.verdicts.judge`)."""
+    p = as_profile(profile)
+    return judge(pd.concat([table_ii_status(p), table_iii_long(p), table_iv_long(p)], ignore_index=True))
 
 
-def _flags(table: pd.DataFrame) -> pd.DataFrame:
-    diff = pd.to_numeric(table["(ours − paper)/error"])
-    return table.assign(compared=diff.notna(), within_2=diff.abs() <= 2, beyond_5=diff.abs() > 5,
-                        not_run=table["value"].isna())
+def status_summary(judged: pd.DataFrame) -> pd.DataFrame:
+    """Agrees / explained / unexplained per table of a judged status table (:func:`dreamrg.verdicts.verdict_counts`)."""
+    return verdict_counts(judged)
 
 
-def agreement(table: pd.DataFrame) -> Agreement:
-    """The counts of :class:`Agreement` for one long table."""
-    f = _flags(table)
-    return Agreement(len(f), *(int(f[c].sum()) for c in ("compared", "within_2", "beyond_5", "not_run")))
+_II_QUANTITY = {"γ/ν": "gamma_nu", "1/ν": "inv_nu"}
 
 
-def status_summary(*tables: pd.DataFrame) -> pd.DataFrame:
-    """The counts of :class:`Agreement` per ``table`` column value ("II", "III, step 1", …, "IV")."""
-    every = pd.concat(tables, ignore_index=True)
-    return _flags(every).groupby("table")[["compared", "within_2", "beyond_5", "not_run"]].sum()
+def paper_printed(table: str, row: str, quantity: str) -> str | None:
+    """The paper's printed number for a line of the status table ("II", "authors k=3", "γ/ν (32, 8)"), or None.
+
+    Our models and the authors' share the paper's row of their kernel and loss; two-layer
+    networks and sizes the paper does not list have none.
+    """
+    label = row.removeprefix("authors ")
+    if table.startswith("II") and not table.startswith("III"):
+        name, _, pair = quantity.partition(" ")
+        pair_key = tuple(int(x) for x in pair.strip("()").split(","))
+        return PRINTED_II.get(label, {}).get(_II_QUANTITY.get(name, ""), {}).get(pair_key)
+    if table.startswith("III"):
+        return PRINTED_III.get(int(row.removeprefix("L=")), {}).get(quantity)
+    if table.startswith("IV"):
+        return PRINTED_IV.get(label, {}).get(_TABLE_IV_PAPER_KEYS.get(quantity, ""))
+    return None
+
+
+def parse_estimate(text) -> tuple[float | None, float | None]:
+    """``(value, error)`` of a formatted estimate such as "1.2345(67)" (None, None for "not run" and the like)."""
+    try:
+        p = parse_printed(str(text))
+    except ValueError:
+        return None, None
+    return p.value, p.error
+
+
+def long_from_formatted(table: pd.DataFrame) -> pd.DataFrame:
+    """A long table as kept in a snapshot (``table``, ``row``, ``quantity``, ``ours`` formatted as "1.2345(67)")
+    in the status schema: ``value``/``error`` read back from ``ours``, ``paper`` as printed in the paper."""
+    out = table[[c for c in ("table", "row", "quantity", "ours", "statistics") if c in table]].copy()
+    parsed = [parse_estimate(t) for t in out["ours"]]
+    out["value"] = [v for v, _ in parsed]
+    out["error"] = [e for _, e in parsed]
+    out["paper"] = [paper_printed(t, r, q) for t, r, q in zip(out["table"], out["row"], out["quantity"])]
+    return out
+
+
+def long_from_table_ii(wide: pd.DataFrame) -> pd.DataFrame:
+    """:func:`table_ii` (rows indexed by label, a column "γ/ν (32, 8)" of formatted estimates per exponent and pair)
+    in the long status schema, as :func:`long_from_formatted`."""
+    quantities = [c for c in wide.columns if not c.endswith(" paper") and c.split(" ")[0] in _II_QUANTITY]
+    long = pd.DataFrame([{"table": "II", "row": str(row), "quantity": q, "ours": wide.loc[row, q]}
+                         for row in wide.index for q in quantities])
+    return long_from_formatted(long)

@@ -1,0 +1,67 @@
+"""The book's display helpers: full tables, legacy snapshot text, the status view and the cost table."""
+
+import json
+
+import pandas as pd
+
+from dreamrg import display
+
+
+def test_table_html_is_full_sortable_and_escaped():
+    df = pd.DataFrame({"row": [f"r{i}" for i in range(100)], "x": [0.1 * i for i in range(100)],
+                       "text": ["<b>"] * 100})
+    html = display.table_html(df)
+    assert html.count("<tr>") == 101 and "dreamrg-frame tall" in html and "&lt;b&gt;" in html
+    assert 'data-v="9.9' in html and "<script>" in html and "input" in html
+
+
+def test_parse_text_table_reads_wrapped_pandas_output():
+    df = pd.DataFrame({"γ/ν (64, 16) paper": ["1.751", "1.804"], "γ/ν (128, 32)": ["1.74979(50)", "1.804128(17)"],
+                       "W": [-0.0949, 0.3861], "third in": ["even B1", "odd A1"]},
+                      index=pd.Index(["MC", "k=3, w."], name="row"))
+    text = df.to_string()
+    back = display.parse_text_table(text)
+    assert list(back.columns) == list(df.columns) and back.index.name == "row"
+    assert back.loc["k=3, w.", "γ/ν (128, 32)"] == "1.804128(17)" and back.loc["MC", "W"] == "-0.0949"
+    wrapped = pd.DataFrame({f"column number {i}": [f"value {i}"] * 3 for i in range(12)}).to_string(line_width=80)
+    assert "\\" in wrapped
+    assert display.parse_text_table(wrapped).shape == (3, 12)
+
+
+def test_status_view_links_explained_verdicts(tmp_path):
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "fss.md").write_text("# FSS\n\n(fss-seed-spread)=\n## Seeds\n")
+    judged = pd.DataFrame({"table": ["II", "II"], "row": ["k=5, w.", "MC"], "quantity": ["γ/ν (32, 8)"] * 2,
+                           "paper": ["1.815", "1.754"], "ours": ["1.79(1)", "1.7540(1)"],
+                           "(ours − paper)/σ": [-25.0, 0.0], "verdict": ["differs, explained", "agrees"],
+                           "reason": ["seeds", None], "target": ["fss-seed-spread", None]})
+    data, html = display.status_view(judged, root=tmp_path)
+    assert list(data.columns[:7]) == ["table", "row", "quantity", "paper", "ours ± error", "(ours − paper)/σ",
+                                      "verdict"]
+    assert '<a href="fss.html#fss-seed-spread" title="seeds">differs, explained</a>' in html and 'class="text agrees"' in html
+
+
+def test_cost_table_from_fake_meta(tmp_path):
+    book = tmp_path / "book"
+    (book / "snapshots").mkdir(parents=True)
+    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: mc\n  - file: fss\n")
+    for name, title in (("intro", "Intro"), ("mc", "Monte Carlo"), ("fss", "Scaling")):
+        (book / f"{name}.md").write_text(f"# {title}\n")
+    runs = [("paper", "fss", 5.8, "abc1234"), ("paper", "mc", 1380.4, None), ("quick", "mc", 22.0, "def5678"),
+            ("paper", "complexity_x", 9960.8, "f00")]
+    for profile, chapter, seconds, commit in runs:
+        d = book / "snapshots" / profile / chapter
+        d.mkdir(parents=True)
+        meta = {"chapter": chapter, "profile": profile, "date": "2026-11-25", "dreamrg_version": "0.1.0",
+                "seconds": seconds, "figures": 1, "tables": 0}
+        if commit:
+            meta["git_commit"] = commit
+        (d / "meta.json").write_text(json.dumps(meta))
+    t = display.cost_table(tmp_path)
+    assert list(t.index) == ["Monte Carlo", "Scaling", "complexity_x"]
+    assert list(t.columns) == ["paper profile", "quick profile"]
+    assert t.loc["Monte Carlo", "paper profile"] == "23 min (2026-11-25, commit not recorded)"
+    assert t.loc["Monte Carlo", "quick profile"] == "22 s (2026-11-25, def5678)"
+    assert t.loc["Scaling", "quick profile"] == "not kept"
+    assert t.loc["complexity_x", "paper profile"] == "2.8 h (2026-11-25, f00)"
+    assert len(display.snapshot_runs(tmp_path)) == 4
