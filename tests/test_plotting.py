@@ -210,9 +210,11 @@ def test_style_is_shipped_and_used_by_every_figure(tmp_path, monkeypatch):
     with plt.rc_context({"legend.fontsize": 6, "xtick.labelsize": 6}):
         figures = every_figure()
         for name, fig in figures.items():
-            plotting.save(fig, name, "test")                                        # draws in the book's style
+            png = plotting.save(fig, name, "test")["png"].read_bytes()             # draws in the book's style
             width, height = fig.get_size_inches()
             assert width <= 7.1 and height <= 6, (name, width, height)
+            saved = int.from_bytes(png[16:20], "big") / plotting.PNG_DPI            # tight box, legends included
+            assert saved <= 7.1, (name, saved)
             texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
             assert texts, name
             small = {t.get_text(): t.get_fontsize() for t in texts if t.get_fontsize() < 8}
@@ -256,8 +258,9 @@ def test_glue_figure_saves_three_formats_glues_the_png_at_print_size_and_closes(
                                                                                       display=display))
     fig, ax = plotting.figure(plotting.COLUMN, 2.6)
     ax.plot([0, 1], [0, 1])
-    paths = plotting.glue_figure("fig-x", fig, "ch")
-    assert sorted(paths) == ["pdf", "png", "svg"] and all(p.parent == tmp_path / "ch" for p in paths.values())
+    assert plotting.glue_figure("fig-x", fig, "ch") is None                        # nothing shown by the cell
+    paths = {p.suffix[1:]: p for p in (tmp_path / "ch").iterdir()}
+    assert sorted(paths) == ["pdf", "png", "svg"] and all(p.stem == "fig-x" for p in paths.values())
     assert paths["png"].read_bytes().startswith(b"\x89PNG") and paths["pdf"].read_bytes().startswith(b"%PDF")
     assert "<svg" in paths["svg"].read_text()
     assert glued["name"] == "fig-x" and glued["display"] is False

@@ -123,7 +123,7 @@ def save(fig: Figure, name: str, chapter: str) -> dict[str, Path]:
     return paths
 
 
-def glue_figure(name: str, fig: Figure, chapter: str) -> dict[str, Path]:
+def glue_figure(name: str, fig: Figure, chapter: str) -> None:
     """Save ``fig`` (:func:`save`), glue its PNG under ``name`` for a ``{glue:figure}`` directive, close it.
 
     The PNG is glued with its width in CSS pixels at :data:`CSS_PX_PER_INCH`, so the page shows the
@@ -138,7 +138,6 @@ def glue_figure(name: str, fig: Figure, chapter: str) -> dict[str, Path]:
     width_px = int.from_bytes(png[16:20], "big")  # the PNG header's IHDR width
     glue(name, Image(data=png, format="png", width=round(width_px * CSS_PX_PER_INCH / PNG_DPI)), display=False)
     plt.close(fig)
-    return paths
 
 
 def _legend_right(ax: Axes, **kwargs) -> None:
@@ -146,10 +145,47 @@ def _legend_right(ax: Axes, **kwargs) -> None:
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **kwargs)
 
 
-def _legend_below(fig: Figure, ax: Axes, ncols: int) -> None:
-    """One legend for the whole figure, below its panels, from the handles of ``ax``."""
-    handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=ncols)
+def _model_order(mid: ModelId) -> tuple:
+    """Sort key of the models in figures and legends: single layer first, ours before the authors', then by k,
+    weighting and training set."""
+    return mid.depth, mid.source != "ours", mid.k, mid.weighted, mid.method, mid.L_t, mid.M
+
+
+def _sorted(by_model: dict) -> dict:
+    return dict(sorted(by_model.items(), key=lambda item: _model_order(item[0])))
+
+
+def _model_groups(mids, *extra: str) -> list[list[str]]:
+    """Legend labels in groups of one depth and source (ordered by :func:`_model_order`), then ``extra``."""
+    groups: dict[tuple, list[str]] = {}
+    for mid in sorted(mids, key=_model_order):
+        groups.setdefault((mid.depth, mid.source), []).append(mid.label)
+    return list(groups.values()) + ([list(extra)] if extra else [])
+
+
+def _grouped_legend(target: Figure | Axes, ax: Axes, groups: list[list[str]], rows: bool, **kwargs) -> None:
+    """A legend on ``target`` of the entries of ``ax`` laid out one group per row (``rows``) or per column,
+    padded with blank entries (matplotlib fills legends column by column)."""
+    by_label = {label: handle for handle, label in zip(*ax.get_legend_handles_labels())}
+    groups = [[label for label in g if label in by_label] for g in groups]
+    groups = [g for g in groups if g]
+    depth = max(len(g) for g in groups)
+    blank = Line2D([], [], ls="none")
+    padded = [[(by_label[label], label) for label in g] + [(blank, "")] * (depth - len(g)) for g in groups]
+    if rows:   # group i is row i: read down each column of the grid
+        entries = [padded[r][c] for c in range(depth) for r in range(len(padded))]
+        ncols = depth
+    else:      # group i is column i
+        entries = [e for g in padded for e in g]
+        ncols = len(padded)
+    handles, labels = zip(*entries)
+    target.legend(handles, labels, ncols=ncols, **kwargs)
+
+
+def _legend_below(fig: Figure, ax: Axes, groups: list[list[str]]) -> None:
+    """One legend for the whole figure, below its panels: one row per group of entries of ``ax``."""
+    _grouped_legend(fig, ax, groups, rows=True, loc="outside lower center", handlelength=1.6, columnspacing=0.8,
+                    handletextpad=0.4)
 
 
 def _lighter(color: str, amount: float) -> str:
@@ -222,7 +258,7 @@ def mark_sizes(ax: Axes, sizes: Sequence[int]) -> None:
 def dreamed_vs_size(ax: Axes, dreamed: dict[ModelId, DreamSummary], mc: dict[int, SizeSummary], sizes: Sequence[int],
                     name: str) -> None:
     """Observable ``name`` of every dreamed model (:func:`model_style`) and of MC at ``sizes``, log-2 axis."""
-    for mid, d in dreamed.items():
+    for mid, d in _sorted(dreamed).items():
         observable_vs_size(ax, {L: d.sizes[L] for L in sizes}, name, label=mid.label, **model_style(mid))
     observable_vs_size(ax, {L: s for L, s in mc.items() if L in sizes}, name, label="MC", **MC_STYLE)
     mark_sizes(ax, sizes)
@@ -287,11 +323,13 @@ def kernels(fits: dict[ModelId, torch.nn.Module]) -> Figure:
     """The full k×k kernel W of every exact optimum of ``fits``: one column per k, unweighted above weighted."""
     exact = {mid: m for mid, m in fits.items() if mid.method == "exact"}
     ks = sorted({mid.k for mid in exact})
+    W = {mid: models.symmetric_kernel(m.params.detach(), mid.k).numpy() for mid, m in exact.items()}
+    vmax = max([0.4] + [float(np.abs(w).max()) for w in W.values()])  # one symmetric scale, nothing clipped
     side = min(1.9, (PAGE - 0.9) / max(len(ks), 1))
     fig, axes = figure(side * len(ks) + 0.9, 2 * side + 0.4, 2, len(ks), squeeze=False)
-    for mid, m in exact.items():
+    for mid in exact:
         ax = axes[int(mid.weighted), ks.index(mid.k)]
-        im = ax.imshow(models.symmetric_kernel(m.params.detach(), mid.k).numpy(), cmap="RdBu_r", vmin=-0.4, vmax=0.4)
+        im = ax.imshow(W[mid], cmap="RdBu_r", vmin=-vmax, vmax=vmax)
         ax.set_title(f"$k={mid.k}$, {'weighted' if mid.weighted else 'unweighted'}")
         ax.set_xticks([])
         ax.set_yticks([])
@@ -323,10 +361,10 @@ def patch_probabilities(ax: Axes, model: torch.nn.Module) -> None:
     patterns = np.array([[(code >> b) & 1 for b in range(4)] for code in range(16)]) * 2 - 1
     order = np.argsort(patterns.sum(axis=1), kind="stable")
     ax.bar(range(16), table[0, order], color=K_COLORS[3])
-    ax.set_xticks(range(16), ["".join("+" if v > 0 else "−" for v in patterns[c]) for c in order], rotation=60,
-                  family="monospace")
+    signs = [["+" if v > 0 else "−" for v in patterns[c]] for c in order]
+    ax.set_xticks(range(16), [f"{a}{b}\n{c}{d}" for a, b, c, d in signs], family="monospace", linespacing=1.0)
     ax.set_ylabel(r"$p(\sigma=+1\,|\,\mu)$")
-    ax.set_xlabel("coarse 2×2 patch (row-major)")
+    ax.set_xlabel("coarse 2×2 patch")
     ax.axhline(0.5, color="gray", lw=0.8)
 
 
@@ -340,7 +378,7 @@ def fig5(dreamed: dict[ModelId, DreamSummary], mc: dict[int, SizeSummary], sizes
         ax.set_ylabel(label)
     axes[0].set_yscale("log")
     axes[1].set_yscale("log")
-    _legend_below(fig, axes[0], ncols=5)
+    _legend_below(fig, axes[0], _model_groups(dreamed, "MC"))
     return fig
 
 
@@ -369,14 +407,15 @@ def fig7(ax: Axes, dreamed: dict[ModelId, DreamSummary], mc: dict[int, SizeSumma
     dreamed_vs_size(ax, dreamed, mc, sizes, "U4")
     ax.axhline(EXACT["U4_infinity"], color="gray", ls=":", label=r"$U_4(\infty)$")
     ax.set_ylabel("$U_4$")
-    _legend_right(ax, ncols=2 if len(dreamed) > 8 else 1)
+    _grouped_legend(ax, ax, _model_groups(dreamed, "MC", r"$U_4(\infty)$"), rows=False, loc="upper left",
+                    bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
 
 
 # ----------------------------------------------------------------------------- the PDF-collapse chapter
 @_styled
 def fig8(ax: Axes, mid: ModelId, dreamed: DreamSummary, mc: dict[int, SizeSummary], L_final: int) -> None:
     """The paper's Fig. 8: ln P/P(0) of one model's dreamed sizes ≥ L_final/4 (one chain from L0=1), and MC."""
-    for L in [L for L in dreamed.sizes if L >= L_final // 4]:
+    for L in sorted(L for L in dreamed.sizes if L >= L_final // 4):
         log_pdf(ax, dreamed.sizes[L].hist, label=f"dreamed L={L}", marker="o", ms=3, lw=0.8)
     if L_final in mc:
         log_pdf(ax, mc[L_final].hist, label=f"MC L={L_final}", color="k", marker="x", ls="none", ms=4)
@@ -410,7 +449,7 @@ _FIG10 = (("y_t", r"(a) $y_t=1/\nu$"), ("y_h", r"(b) $y_h$"), ("y_r1", "(c) redu
 def fig10(dreamed: dict[ModelId, DreamedMCRG | IllConditioned], ref: MCRGResult) -> Figure:
     """The paper's Fig. 10: y_t, y_h, the redundant exponent and ω of every dreamed model (the ill-conditioned
     ones left out), with MC at the same size as a band and the exact values dotted; 2×2 panels."""
-    ok = {mid: r.result for mid, r in dreamed.items() if not isinstance(r, IllConditioned)}
+    ok = {mid: r.result for mid, r in _sorted(dreamed).items() if not isinstance(r, IllConditioned)}
     fig, axes = figure(PAGE, 5.2, 2, 2, sharex=True)
     for ax, (key, title) in zip(axes.flat, _FIG10):
         for x, (mid, r) in enumerate(ok.items()):
@@ -423,7 +462,7 @@ def fig10(dreamed: dict[ModelId, DreamedMCRG | IllConditioned], ref: MCRGResult)
             ax.axhline(EXACT_RG[key], color="k", ls=":", label="exact")
         ax.set_xticks(range(len(ok)), [mid.label for mid in ok], rotation=60, ha="right", rotation_mode="anchor")
         ax.set_ylabel(title)
-    axes[0, 0].legend()
+    axes[0, 0].legend(loc="best")
     return fig
 
 
@@ -448,7 +487,8 @@ def anisotropy(ax: Axes, dreamed: dict[ModelId, IrrepRun | IllConditioned], mc: 
                L: int) -> None:
     """Per dreamed model (one blocking of size ``L``): the third exponent of the full spectrum, the leading even
     B2 and the second odd A1 exponent; MC's third exponent at the same fine size as a band. Legend above."""
-    ok = {mid: r for mid, r in dreamed.items() if not isinstance(r, IllConditioned) and np.isfinite(r.third()[0])}
+    ok = {mid: r for mid, r in _sorted(dreamed).items()
+          if not isinstance(r, IllConditioned) and np.isfinite(r.third()[0])}
     x = np.arange(len(ok))
     for shift, marker, (what, label) in zip((-0.2, 0.0, 0.2), "osD", _CANDIDATES):
         ys = [r.third()[:2] if what == "third" else _rank(r.get(*what[:2]), what[2]) for r in ok.values()]
@@ -492,5 +532,8 @@ def fig11(single: dict[ModelId, DreamSummary], deep: dict[ModelId, DreamSummary]
         dreamed_vs_size(ax, single | deep, mc, sizes, name)
         ax.set_ylabel(label)
     axes[1].set_yscale("log")
-    _legend_below(fig, axes[0], ncols=4)
+    c = [d.sizes[L].c.value for d in (single | deep).values() for L in sizes]
+    if min(c) > 0 and max(c) > 20 * min(c):
+        axes[0].set_yscale("log")      # a model whose c runs away would flatten all the others
+    _legend_below(fig, axes[0], _model_groups(single | deep, "MC"))
     return fig
