@@ -207,6 +207,7 @@ def test_style_is_shipped_and_used_by_every_figure(tmp_path, monkeypatch):
 
     assert plotting.STYLE.is_file() and plotting.STYLE.name == "dreamrg.mplstyle"
     monkeypatch.setattr(plotting, "figures_dir", lambda chapter: tmp_path / chapter)
+    monkeypatch.setattr(plotting, "FORMATS", ("png",))                              # SVG and PDF: the glue test
     with plt.rc_context({"legend.fontsize": 6, "xtick.labelsize": 6}):
         figures = every_figure()
         for name, fig in figures.items():
@@ -221,7 +222,6 @@ def test_style_is_shipped_and_used_by_every_figure(tmp_path, monkeypatch):
             assert not small, (name, small)
             legends = [lg for ax in fig.axes for lg in [ax.get_legend()] if lg] + fig.legends
             assert all(t.get_fontsize() >= 8 for lg in legends for t in lg.get_texts()), name
-    assert {p.suffix for p in (tmp_path / "test").iterdir()} == {".png", ".svg", ".pdf"}
 
 
 def test_one_epoch_runs_are_drawn_as_markers():
