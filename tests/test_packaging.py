@@ -92,7 +92,8 @@ def test_wheel_ships_the_library_its_data_types_and_licences(dists):
         names = set(whl.namelist())
         info = f"{NAME}.dist-info"
         meta = whl.read(f"{info}/METADATA").decode()
-    for need in ["dreamrg/py.typed", "dreamrg/data/authors_single_layer.json", "dreamrg/data/NOTICE",
+    for need in ["dreamrg/py.typed", "dreamrg/dreamrg.mplstyle", "dreamrg/data/authors_single_layer.json",
+                 "dreamrg/data/NOTICE",
                  "dreamrg/cli.py", "dreamrg/_sphinx_mathjax.py", "dreamrg/_mc_reference.py",
                  f"{info}/licenses/LICENSE", f"{info}/licenses/LICENSES/GPL-3.0-only.txt",
                  f"{info}/entry_points.txt"]:
