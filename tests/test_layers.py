@@ -55,6 +55,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("dreamrg.verdicts", 3),
     ("dreamrg.plotting", 4),
     ("dreamrg.display", 4),
+    ("dreamrg.quotes", 4),
     ("dreamrg.bookrun", 4),
     ("dreamrg.cli", 4),
 )

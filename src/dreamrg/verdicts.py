@@ -106,6 +106,13 @@ def explanation(table: str, row: str, quantity: str) -> Explanation | None:
     return next((e for e in EXPLANATIONS if e.covers(table, row, quantity)), None)
 
 
+def explanations_table(explanations: tuple[Explanation, ...] = EXPLANATIONS) -> pd.DataFrame:
+    """One line per explanation: the section holding its evidence, its reason and the numbers it covers."""
+    return pd.DataFrame([{"section": e.target, "reason": e.reason, "table": e.table, "row": e.row,
+                          "quantity": e.quantity, "only if the authors' model agrees": e.authors_must_agree}
+                         for e in explanations])
+
+
 def _number(x) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 

@@ -1,0 +1,129 @@
+"""Numbers the chapters quote in their prose, read from the kept paper-profile snapshots.
+
+The paper profile takes about a day on two cores, so the book quotes its numbers from
+the results kept under ``book/snapshots/paper/`` rather than recomputing them. Each
+function returns ``{glue name: value}`` for one chapter; :func:`glue_all` hands such a
+dict to myst-nb's ``glue`` so that the prose quotes it with ``{glue:text}``. Older
+snapshots kept their tables as printed text; :mod:`dreamrg.display` parses them back.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from dreamrg import display, tables, verdicts
+from dreamrg.paper_values import PRINTED_III, PRINTED_IV
+from dreamrg.stats import format_estimate
+
+
+def glue_all(values: dict[str, Any]) -> None:
+    """``glue`` every ``name: value`` of ``values`` (not displayed; quoted with ``{glue:text}``)."""
+    from myst_nb import glue
+
+    for name, value in values.items():
+        glue(name, value, display=False)
+
+
+def fss_kept() -> dict[str, Any]:
+    """The FSS chapter's quoted numbers: Table II of the k=7 model and the seed spread of the weighted models."""
+    out: dict[str, Any] = {}
+    snapshot_tables = display.snapshot_tables
+    kept = snapshot_tables('fss', 'paper')
+    kept_ii = next((t for t in kept if 'γ/ν (128, 32) paper' in t.columns))
+    kept_seeds = next((t for t in kept if 'training seed' in str(t.index.name)))
+    kept_long = tables.long_from_table_ii(kept_ii)
+    ours_w = kept_long[kept_long['row'].str.fullmatch('k=\\d, w\\.') & kept_long['quantity'].str.startswith('γ/ν')]
+    below = ours_w['paper'].map(lambda t: float(t)) - ours_w['value']
+    spread = float(kept_seeds['γ/ν'].iloc[-1].split('±')[1])
+    out['kept_k7_gamma'] = str(kept_ii.loc['k=7', 'γ/ν (128, 32)'])
+    out['kept_k7_gamma_paper'] = str(kept_ii.loc['k=7', 'γ/ν (128, 32) paper'])
+    out['kept_w_below_min'] = float(below.min())
+    out['kept_w_below_max'] = float(below.max())
+    out['kept_k7w_gap'] = float(kept_long.query("row == 'authors k=7, w.' and quantity == 'γ/ν (128, 32)'")['value'].iloc[0]) - float(kept_long.query("row == 'k=7, w.' and quantity == 'γ/ν (128, 32)'")['value'].iloc[0])
+    out['kept_seed_spread'] = spread
+    out['kept_seed_ratio'] = round(spread / float(kept_long.query("row == 'k=5, w.' and quantity == 'γ/ν (128, 32)'")['error'].iloc[0]), -2)
+    return out
+
+
+def mcrg_kept() -> dict[str, Any]:
+    """The MCRG chapter's quoted numbers: the truncation scan and the third exponents, MC and dreamed."""
+    out: dict[str, Any] = {}
+    snapshot_tables = display.snapshot_tables
+    kept = snapshot_tables('mcrg', 'paper')
+    kept_trunc = next((t for t in kept if 'odd ops' in t.columns))
+    kept_first = kept_trunc[kept_trunc['step'] == kept_trunc['step'].iloc[0]]
+    y_h = [tables.parse_estimate(t)[0] for t in kept_first['y_h']]
+    out['kept_trunc_L'] = str(kept_first['L'].iloc[0])
+    out['kept_trunc_configs'] = str(kept_first['configs'].iloc[0])
+    out['kept_trunc_yh_min'] = min(y_h)
+    out['kept_trunc_yh_max'] = max(y_h)
+    out['kept_trunc_yh_gap'] = min(y_h) - float(PRINTED_III[int(kept_first['L'].iloc[0])]['y_h'].split('(')[0])
+    out['kept_trunc_paper_yh'] = PRINTED_III[int(kept_first['L'].iloc[0])]['y_h']
+    out['kept_trunc_yt_nn'] = kept_first['y_t'].iloc[0]
+    out['kept_trunc_yt_all'] = kept_first['y_t'].iloc[-1]
+    out['kept_trunc_paper_yt'] = PRINTED_III[int(kept_first['L'].iloc[0])]['y_t']
+    kept_third = next((t for t in kept if 'third' in t.columns and 'step' in t.columns)).set_index(['L', 'step'])
+    for (L, step), third in kept_third['third'].items():
+        out[f"kept_third_{L}_{step.split('→')[0]}"] = third
+    kept_dreamed = next((t for t in kept if 'third' in t.columns and 'B1' in t.columns))
+    third = {m: tables.parse_estimate(t)[0] for m, t in kept_dreamed['third'].items()}
+    lifted = [v for m, v in third.items() if m.removeprefix('authors ') in ('k=5, w.', 'k=7, w.')]
+    out['kept_lifted_min'] = min(lifted)
+    out['kept_lifted_max'] = max(lifted)
+    out['kept_others_max'] = max((abs(v) for m, v in third.items() if m.removeprefix('authors ') not in ('k=5, w.', 'k=7, w.')))
+    b1 = [tables.parse_estimate(t)[0] for t in kept_dreamed['B1']]
+    out['kept_b1_max'] = max(b1)
+    out['kept_b1_min'] = min(b1)
+    return out
+
+
+def status_kept() -> tuple[dict[str, Any], pd.DataFrame]:
+    """The status page's quoted numbers (Tables III and IV at the paper profile) and the kept tables, judged.
+
+    Returns
+    -------
+    quotes : dict
+        ``{glue name: value}``.
+    kept : pandas.DataFrame
+        Every number of the kept Tables II (from the FSS chapter, which kept all of it), III and IV,
+        with the verdict of :func:`dreamrg.verdicts.judge`.
+    """
+    out: dict[str, Any] = {}
+    kept_status = display.snapshot_tables('status', 'paper')
+    kept_iii = tables.long_from_formatted(next((t for t in kept_status if t['table'].str.startswith('III').any())))
+    kept_iv = tables.long_from_formatted(next((t for t in kept_status if (t['table'] == 'IV').any())))
+    at = kept_iii.set_index(['table', 'row', 'quantity'])
+    for L in (32, 128, 512):
+        out[f'iii_s1_{L}'] = at.loc[('III, step 1', f'L={L}', 'y_h'), 'ours']
+        out[f'iii_s2_{L}'] = at.loc[('III, step 2', f'L={L}', 'y_h'), 'ours']
+        out[f'iii_yt_{L}'] = at.loc[('III, step 2', f'L={L}', 'y_t'), 'ours']
+    for L in (32, 128, 512, 1024):
+        out[f'iii_p_{L}'] = PRINTED_III[L]['y_h']
+    out['iii_pyt_32'] = PRINTED_III[32]['y_t']
+    out['iii_pyt_1024'] = PRINTED_III[1024]['y_t']
+    first = at.loc['III, step 1'].xs('y_h', level='quantity')
+    out['iii_s1_zmin'] = min((tables.z_score(v, e, PRINTED_III[int(r[2:])]['y_h']) for r, v, e in zip(first.index, first['value'], first['error'])))
+    s2 = at.loc['III, step 2', 'L=512', 'y_h']
+    out['iii_s2_z512'] = tables.z_score(s2['value'], s2['error'], PRINTED_III[512]['y_h'])
+    out['iii_s2_z1024'] = tables.z_score(s2['value'], s2['error'], PRINTED_III[1024]['y_h'])
+    kept_trunc = next((t for t in display.snapshot_tables('mcrg', 'paper') if 'odd ops' in t.columns))
+    first_step = [tables.parse_estimate(t)[0] for t in kept_trunc.loc[kept_trunc['step'] == kept_trunc['step'].iloc[0], 'y_h']]
+    out['iii_trunc_min'] = min(first_step)
+    out['iii_trunc_max'] = max(first_step)
+    y2 = at.loc['III, step 2', 'L=128', 'y_h']
+    eta2, eta2_err = (4 - 2 * y2['value'], 2 * y2['error'])
+    out['iv_eta_s2'] = format_estimate(eta2, eta2_err)
+    out['iv_eta_p'] = PRINTED_IV['MC']['eta_rsrg']
+    out['iv_eta_z'] = tables.z_score(eta2, eta2_err, PRINTED_IV['MC']['eta_rsrg'])
+    out['iv_eta_s1'] = kept_iv.set_index(['row', 'quantity']).loc[('MC', 'η-RSRG'), 'ours']
+    kept_meta = json.loads((display.snapshot_dir('status', 'paper') / 'meta.json').read_text())
+    out['kept_status_date'] = kept_meta['date']
+    kept_ii = next((t for t in display.snapshot_tables('fss', 'paper') if 'γ/ν (128, 32) paper' in t.columns))
+    out['kept_ii_rows'] = display.legacy_text_tables(display.snapshot_dir('status', 'paper'))[0].split('[')[-1].split()[0]
+    out['kept_ii_shown'] = len(next((t for t in kept_status if (t['table'] == 'II').any())))
+    out['kept_ii_fss'] = int(kept_ii[[c for c in kept_ii.columns if not c.endswith(' paper')]].notna().sum().sum())
+    kept = verdicts.judge(pd.concat([tables.long_from_table_ii(kept_ii), kept_iii, kept_iv], ignore_index=True))
+    return out, kept
