@@ -53,7 +53,7 @@ def toc_chapters(root: Path) -> list[str]:
     return names
 
 
-#: Tags of the cells that only set parameters: removed from the rendered page.
+#: Tags of the cells that only set parameters (removed from the rendered page).
 PARAMETER_TAGS: tuple[str, ...] = ("parameters", "injected-parameters")
 
 
