@@ -10,8 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
-def test_book_builds_warning_free_at_smoke_profile(tmp_path):
-    index = build_book(profile="smoke", root=ROOT, base=tmp_path)
+def test_book_builds_warning_free_at_smoke_profile(smoke_book):
+    index = smoke_book
     assert index.is_file()
     html = index.parent
     for chapter in toc_chapters(ROOT):

@@ -1,7 +1,7 @@
 """The built book, read in a real browser with no network: headless Chromium over the DevTools pipe.
 
-The smoke book is built once (``dreamrg book --profile smoke`` into a temporary directory, ~3 min
-cold) and every page is loaded in headless Chromium, in a network namespace of its own when run as
+The smoke book is built once per session (``dreamrg book --profile smoke`` into a temporary directory,
+~3 min cold; the ``smoke_book`` fixture of ``tests/conftest.py``, shared with ``test_book.py``) and every page is loaded in headless Chromium, in a network namespace of its own when run as
 root (``unshare -n``), and always with every request outside ``file:``/``data:`` recorded as a
 failure. The browser is driven through ``--remote-debugging-pipe`` (the DevTools protocol on file
 descriptors 3 and 4), so nothing beyond the standard library and a Chromium binary is needed.
@@ -248,7 +248,7 @@ SEARCH_REPORT = r"""
 
 # ----------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
-def html_dir(tmp_path_factory) -> Path:
+def html_dir(request) -> Path:
     given = os.environ.get("DREAMRG_BROWSER_HTML")
     if given:
         path = Path(given)
@@ -256,12 +256,7 @@ def html_dir(tmp_path_factory) -> Path:
         return path
     if chromium_binary() is None:
         pytest.skip(INSTALL_HINT)
-    from dreamrg.bookrun import build_book
-
-    with pytest.MonkeyPatch.context() as mp:  # like the autouse fixture: never the real data/ cache
-        mp.setenv("DREAMRG_DATA", str(tmp_path_factory.getbasetemp() / "data"))
-        index = build_book(profile="smoke", root=ROOT, base=tmp_path_factory.mktemp("browser-book"))
-    return index.parent
+    return request.getfixturevalue("smoke_book").parent  # tests/conftest.py: built once per session
 
 
 @pytest.fixture(scope="module")
