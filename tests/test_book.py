@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from dreamrg.bookrun import build_book, toc_chapters
+from dreamrg.bookrun import toc_chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 
