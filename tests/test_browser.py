@@ -337,10 +337,9 @@ def test_no_parameter_cell_is_visible(pages):
 def test_every_chapter_offers_its_notebook_for_download(pages, html_dir):
     import nbformat
 
-    from dreamrg.bookrun import is_notebook_source, toc_chapters
+    from dreamrg.bookrun import toc_notebooks
 
-    chapters = [c for c in toc_chapters(ROOT) if is_notebook_source(ROOT / "book" / f"{c}.md")]
-    for chapter in chapters:
+    for chapter in toc_notebooks(ROOT):
         links = pages[chapter]["download"]
         assert links, f"{chapter}: no .ipynb download link"
         notebook = html_dir / links[0]

@@ -53,6 +53,11 @@ def toc_chapters(root: Path) -> list[str]:
     return names
 
 
+def toc_notebooks(root: Path) -> list[str]:
+    """The executed chapters (jupytext notebooks) of the table of contents, in order; plain pages left out."""
+    return [name for name in toc_chapters(root) if is_notebook_source(root / "book" / f"{name}.md")]
+
+
 #: Tags of the cells that only set parameters (removed from the rendered page).
 PARAMETER_TAGS: tuple[str, ...] = ("parameters", "injected-parameters")
 
