@@ -21,18 +21,28 @@ def test_book_builds_warning_free_at_smoke_profile(smoke_book):
 
 
 def test_snapshot_keeps_figures_and_tables(tmp_path):
+    """Figures as PNG; a table output with its data (dreamrg.display.TABLE_MIME) as JSON at full precision, read
+    back and shown in full; a table shown only as HTML as its text; meta.json lists them in order."""
     import json
 
     import nbformat
 
     from dreamrg.bookrun import save_snapshot
 
+    import pandas as pd
+
+    from dreamrg.display import TABLE_MIME, _bundle, snapshot_tables, table_from_data
+
+    df = pd.DataFrame({"value": [1.234567890123456, float("nan")] + [0.1 * i for i in range(78)],
+                       "ours": ["1.2346(12)", "not run"] + ["x"] * 78}, index=pd.Index(range(80), name="line"))
+    full = _bundle(df)
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("x")
     cell.outputs = [
         nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}),
         nbformat.v4.new_output("execute_result", data={"text/html": "<table></table>", "text/plain": "a  b\n1  2"},
                                execution_count=1),
+        nbformat.v4.new_output("display_data", data=full),
     ]
     nb.cells.append(cell)
     path = tmp_path / "ch.ipynb"
@@ -40,7 +50,14 @@ def test_snapshot_keeps_figures_and_tables(tmp_path):
     (tmp_path / "book").mkdir()
     out = save_snapshot(tmp_path, "ch", "paper", path, 12.0)
     meta = json.loads((out / "meta.json").read_text())
-    assert meta["figures"] == 1 and meta["tables"] == 1 and meta["profile"] == "paper"
+    assert meta["figures"] == 1 and meta["tables"] == 2 and meta["profile"] == "paper"
+    assert meta["outputs"] == ["figure-1.png", "tables.md:1", "table-1.json"]
+    back = snapshot_tables("ch", "paper", root=tmp_path)[0]
+    assert len(back) == 80 and back.index.name == "line"               # every row, never truncated
+    assert back["value"][0] == 1.234567890123456 and pd.isna(back["value"][1]) and back["ours"][1] == "not run"
+    assert table_from_data(json.loads((out / "table-1.json").read_text())).equals(back)
+    assert "80 rows" not in full["text/plain"] and full["text/html"].count("<tr>") == 81
+    assert TABLE_MIME in full
     assert (out / "figure-1.png").read_bytes().startswith(b"\x89PNG")
     assert "a  b" in (out / "tables.md").read_text()
     assert meta["git_commit"] is None                      # tmp_path is not a git checkout
@@ -119,15 +136,15 @@ def test_experiments_apply_the_chapter_overrides():
 @pytest.mark.slow
 def test_status_lists_every_number_of_tables_iii_and_iv():
     """The paper's Table III sizes that a profile does not simulate appear as "not run" with the reason;
-    every computed number carries its error, the paper's value and (ours − paper)/error."""
+    every computed number carries its error, the paper's value as printed and (ours − paper)/σ."""
     import math
 
-    from dreamrg.paper_values import TABLE_III, TABLE_IV
-    from dreamrg.profiles import chapter_params
+    from dreamrg.paper_values import PRINTED_IV, TABLE_III, TABLE_IV
+    from dreamrg.verdicts import z_score
     from dreamrg.profiles import load_profile
     from dreamrg.tables import table_iii_long, table_iv_long
 
-    trained = chapter_params("training", "smoke")["ks"]
+    trained = load_profile("smoke").trained_ks
 
     t3 = table_iii_long("smoke")
     assert sorted({int(r[2:]) for r in t3["row"]}) == sorted(set(TABLE_III) | {16})
@@ -144,7 +161,7 @@ def test_status_lists_every_number_of_tables_iii_and_iv():
     at32 = two[two["row"] == "L=32"]
     assert len(at32) == 6 and set(at32["table"]) == {"III, step 1", "III, step 2"}
     assert at32["statistics"].str.contains("step 32→16").sum() == 3 and at32["statistics"].str.contains("step 16→8").sum() == 3
-    assert at32["(ours − paper)/error"].notna().all()
+    assert at32["(ours − paper)/σ"].notna().all()
 
     t4 = table_iv_long("smoke")
     paper_numbers = {(row, q) for row, d in TABLE_IV.items() for q in d}
@@ -157,12 +174,12 @@ def test_status_lists_every_number_of_tables_iii_and_iv():
             if row != "MC" and int(row[2]) not in trained:
                 assert len(line) == 0
                 continue
-            assert len(line) == 1 and line["paper"].item() == paper, (row, key)
+            assert len(line) == 1 and line["paper"].item() == PRINTED_IV[row][key], (row, key)
             if line["ours"].item() == "not available":
                 assert line["statistics"].item().startswith("ill-conditioned")
             else:
-                v, e, d_ = line["value"].item(), line["error"].item(), line["(ours − paper)/error"].item()
-                assert e > 0 and math.isclose(d_, round((v - paper) / e, 1))
+                v, e, d_ = line["value"].item(), line["error"].item(), line["(ours − paper)/σ"].item()
+                assert e > 0 and math.isclose(d_, round(z_score(v, e, PRINTED_IV[row][key]), 1))
 
 
 @pytest.mark.slow
@@ -207,19 +224,19 @@ def test_failing_chapter_is_one_clear_error_and_keeps_the_last_good_run(tmp_path
 def test_mcrg_irrep_reports_at_smoke():
     """The lattice-anisotropy tables: every sector and irrep per MC step; the third exponent per step and
     per dreamed model, with its error and the irrep it lies in."""
-    from dreamrg.profiles import chapter_params, load_profile
+    from dreamrg.profiles import load_profile
     from dreamrg.tables import mcrg_irreps_dreamed, mcrg_irreps_mc, mcrg_third_mc
 
-    P = chapter_params("mcrg", "smoke")
+    P = load_profile("smoke").mcrg
     irr = mcrg_irreps_mc(load_profile("smoke", {"mcrg": {"irrep_configs": 2000}}))
     assert "note" not in irr
-    assert len(irr) == 10 * P["levels"] * len(P["irrep_sizes"])   # 2 sectors x 5 irreps per step
+    assert len(irr) == 10 * P.levels * len(P.irrep_sizes)   # 2 sectors x 5 irreps per step
     assert set(irr["irrep"]) == {"A1", "A2", "B1", "B2", "E"} and (irr["configs"] == 2000).all()
     assert irr.groupby("step")["dim"].sum().eq(158).all()
     third = mcrg_third_mc(load_profile("smoke", {"mcrg": {"irrep_configs": 2000}}))
-    assert len(third) == P["levels"] * len(P["irrep_sizes"]) and (third["third_err"] > 0).all()
+    assert len(third) == P.levels * len(P.irrep_sizes) and (third["third_err"] > 0).all()
     dr = mcrg_irreps_dreamed(load_profile("smoke", {"mcrg": {"irrep_configs": 2000}}))
-    assert (dr["L"] == 2 ** P["n_up"]).all() and (dr["configs"] == 2000).all()
+    assert (dr["L"] == 2 ** P.n_up).all() and (dr["configs"] == 2000).all()
     done = dr[dr["third_value"].notna()]
     assert len(done) >= 6 and (done["third_err"] > 0).all()
     assert done["third in"].str.match(r"^(odd|even) (A1|A2|B1|B2|E)$").all()

@@ -1,88 +1,67 @@
-"""The parameters table each chapter shows, and the removal of the parameter cells from the rendered page."""
+"""The book's display helpers: full tables, legacy snapshot text, the status view and the cost table."""
 
 import json
 
-import nbformat
-import pytest
+import pandas as pd
 
-from dreamrg.display import parameters_markdown, parameters_table
-from dreamrg.profiles import CHAPTERS, SECTIONS, load_profile
+from dreamrg import display
 
 
-def _rows(text: str) -> dict[str, list[str]]:
-    rows = [line.strip("|").split(" | ") for line in text.splitlines() if line.startswith("| `")]
-    return {r[0].strip(): [c.strip() for c in r[1:]] for r in rows}
+def test_table_html_is_full_sortable_and_escaped():
+    df = pd.DataFrame({"row": [f"r{i}" for i in range(100)], "x": [0.1 * i for i in range(100)],
+                       "text": ["<b>"] * 100})
+    html = display.table_html(df)
+    assert html.count("<tr>") == 101 and "dreamrg-frame tall" in html and "&lt;b&gt;" in html
+    assert 'data-v="9.9' in html and "<script>" in html and "input" in html
 
 
-def test_table_lists_every_parameter_of_the_chapter_with_its_value_and_a_meaning():
-    import dataclasses
-
-    for chapter, cls in SECTIONS.items():
-        text = parameters_markdown("smoke", chapter)
-        assert text.startswith("This build used the **smoke** profile:"), chapter
-        rows = _rows(text)
-        assert list(rows) == [f"`{f.name}`" for f in dataclasses.fields(cls)], chapter
-        assert all(value and meaning for value, meaning in rows.values()), (chapter, rows)
-    rows = _rows(parameters_markdown("paper", "training"))
-    assert rows["`M`"][0] == "1\u202f000\u202f000"                       # grouped, so commas only separate items
-    assert rows["`fig6_M`"][0] == "10\u202f000, 100\u202f000, 1\u202f000\u202f000"
-    assert rows["`weighted_batch_size`"][0] == "k=3: 100\u202f000; k=5: 1000; k=7: 1000"
-    assert rows["`seed`"][0] == "7"
+def test_parse_text_table_reads_wrapped_pandas_output():
+    df = pd.DataFrame({"γ/ν (64, 16) paper": ["1.751", "1.804"], "γ/ν (128, 32)": ["1.74979(50)", "1.804128(17)"],
+                       "W": [-0.0949, 0.3861], "third in": ["even B1", "odd A1"]},
+                      index=pd.Index(["MC", "k=3, w."], name="row"))
+    text = df.to_string()
+    back = display.parse_text_table(text)
+    assert list(back.columns) == list(df.columns) and back.index.name == "row"
+    assert back.loc["k=3, w.", "γ/ν (128, 32)"] == "1.804128(17)" and back.loc["MC", "W"] == "-0.0949"
+    wrapped = pd.DataFrame({f"column number {i}": [f"value {i}"] * 3 for i in range(12)}).to_string(line_width=80)
+    assert "\\" in wrapped
+    assert display.parse_text_table(wrapped).shape == (3, 12)
 
 
-def test_overridden_values_are_bold_beside_the_profile_value_and_shared_members_are_listed():
-    prof = load_profile("smoke", {"fss": {"n_configs": 1000}})
-    text = parameters_markdown(prof, "fss", also=("trained_ks", "training_set", "mc_fss"))
-    assert text.startswith("This build used the **smoke** profile, modified (set here: `n_configs`):")
-    rows = _rows(text)
-    assert rows["`n_configs`"][0] == "**1000** (profile: 400)"
-    assert rows["`trained_ks` (shared)"][0] == "3, 5"
-    assert rows["`training_set` (shared)"][0] == "L_t = 16, M = 500"
-    assert rows["`mc_fss` (shared)"][0] == "sizes = 8, 16, 32, n_configs = 1000, seed = 2024"
-    assert ":attr:" not in text and "``" not in text                      # docstrings made plain
-    # a change in another chapter only: said so, no bold row here
-    other = parameters_markdown(load_profile("smoke", {"training": {"epochs": 9}}), "fss")
-    assert "modified in other chapters" in other and "**" not in other.split("\n", 1)[1]
-    with pytest.raises(ValueError, match="unknown cross-chapter member 'bogus'"):
-        parameters_markdown("smoke", "fss", also=("bogus",))
+def test_status_view_links_explained_verdicts(tmp_path):
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "fss.md").write_text("# FSS\n\n(fss-seed-spread)=\n## Seeds\n")
+    judged = pd.DataFrame({"table": ["II", "II"], "row": ["k=5, w.", "MC"], "quantity": ["γ/ν (32, 8)"] * 2,
+                           "paper": ["1.815", "1.754"], "ours": ["1.79(1)", "1.7540(1)"],
+                           "(ours − paper)/σ": [-25.0, 0.0], "verdict": ["differs, explained", "agrees"],
+                           "reason": ["seeds", None], "target": ["fss-seed-spread", None]})
+    data, html = display.status_view(judged, root=tmp_path)
+    assert list(data.columns[:7]) == ["table", "row", "quantity", "paper", "ours ± error", "(ours − paper)/σ",
+                                      "verdict"]
+    assert '<a href="fss.html#fss-seed-spread" title="seeds">differs, explained</a>' in html and 'class="text agrees"' in html
 
 
-def test_pages_without_parameters_get_one_line_and_the_display_object_is_markdown():
-    for chapter in set(CHAPTERS) - set(SECTIONS):
-        assert parameters_markdown("quick", chapter) == (
-            "This build used the **quick** profile; this page has no parameters of its own.")
-    shown = parameters_table(load_profile("quick"), "dreaming")
-    assert shown._repr_markdown_().startswith("This build used the **quick** profile:")
-    assert "| `n_up` | 7 |" in shown._repr_markdown_()
-
-
-def test_profile_file_is_named_as_such(tmp_path):
-    file = tmp_path / "mine.toml"
-    file.write_text('base = "smoke"\n[fss]\nn_configs = 300\n')
-    text = parameters_markdown(load_profile(file=file), "fss")
-    assert text.startswith("This build used the profile **mine** (a profile file):")
-    assert _rows(text)["`n_configs`"][0] == "300"
-
-
-def test_parameter_cells_are_tagged_remove_cell_once(tmp_path):
-    from dreamrg.bookrun import hide_parameter_cells, is_notebook_source
-
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell('profile = "quick"', metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell('# Parameters\nprofile = "smoke"\n',
-                                          metadata={"tags": ["injected-parameters"]}),
-                nbformat.v4.new_code_cell("x = 1")]
-    path = tmp_path / "ch.ipynb"
-    nbformat.write(nb, path)
-    assert hide_parameter_cells(path) is True
-    tags = [c["metadata"].get("tags", []) for c in json.loads(path.read_text())["cells"]]
-    assert tags == [["parameters", "remove-cell"], ["injected-parameters", "remove-cell"], []]
-    before = path.read_text()
-    assert hide_parameter_cells(path) is False and path.read_text() == before
-    nbformat.validate(nbformat.read(path, as_version=4))
-
-    page = tmp_path / "api.md"
-    page.write_text("# API\n\n```{eval-rst}\n.. automodule:: dreamrg\n```\n")
-    chapter = tmp_path / "fss.md"
-    chapter.write_text("---\njupytext:\n  text_representation:\n    extension: .md\nkernelspec:\n  name: python3\n---\n")
-    assert not is_notebook_source(page) and is_notebook_source(chapter)
+def test_cost_table_from_fake_meta(tmp_path):
+    book = tmp_path / "book"
+    (book / "snapshots").mkdir(parents=True)
+    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: mc\n  - file: fss\n")
+    for name, title in (("intro", "Intro"), ("mc", "Monte Carlo"), ("fss", "Scaling")):
+        (book / f"{name}.md").write_text(f"# {title}\n")
+    runs = [("paper", "fss", 5.8, "abc1234"), ("paper", "mc", 1380.4, None), ("quick", "mc", 22.0, "def5678"),
+            ("paper", "complexity_x", 9960.8, "f00")]
+    for profile, chapter, seconds, commit in runs:
+        d = book / "snapshots" / profile / chapter
+        d.mkdir(parents=True)
+        meta = {"chapter": chapter, "profile": profile, "date": "2026-11-25", "dreamrg_version": "0.1.0",
+                "seconds": seconds, "figures": 1, "tables": 0}
+        if commit:
+            meta["git_commit"] = commit
+        (d / "meta.json").write_text(json.dumps(meta))
+    t = display.cost_table(tmp_path)
+    assert list(t.index) == ["Monte Carlo", "Scaling", "complexity_x"]
+    assert list(t.columns) == ["paper profile", "quick profile"]
+    assert t.loc["Monte Carlo", "paper profile"] == "23 min (2026-11-25, commit not recorded)"
+    assert t.loc["Monte Carlo", "quick profile"] == "22 s (2026-11-25, def5678)"
+    assert t.loc["Scaling", "quick profile"] == "not kept"
+    assert t.loc["complexity_x", "paper profile"] == "2.8 h (2026-11-25, f00)"
+    assert len(display.snapshot_runs(tmp_path)) == 4

@@ -17,7 +17,7 @@ def test_toc_and_profiles_list_the_same_chapters():
     assert tuple(toc_notebooks(ROOT)) == profiles.CHAPTERS  # the executed chapters; api/references are pages
 
 
-@pytest.mark.parametrize("chapter", [c for c in profiles.CHAPTERS if c != "intro"])
+@pytest.mark.parametrize("chapter", [c for c in profiles.CHAPTERS if c not in ("intro", "appendix_paper_run")])
 def test_every_chapter_has_a_quick_parameters_cell(chapter):
     nb = jupytext.read(ROOT / "book" / f"{chapter}.md")
     cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
@@ -26,18 +26,25 @@ def test_every_chapter_has_a_quick_parameters_cell(chapter):
 
 
 def test_profiles_grow():
-    q = profiles.chapter_params("monte_carlo", "quick")
-    p = profiles.chapter_params("monte_carlo", "paper")
-    assert p["fss_configs"] == 1_000_000 and max(p["fss_sizes"]) == 128
-    assert q["fss_configs"] < p["fss_configs"]
+    q = profiles.load_profile("quick").monte_carlo
+    p = profiles.load_profile("paper").monte_carlo
+    assert p.fss_configs == 1_000_000 and max(p.fss_sizes) == 128
+    assert q.fss_configs < p.fss_configs
 
 
 def test_bad_profile_and_override():
     with pytest.raises(ValueError, match="unknown profile"):
-        profiles.chapter_params("monte_carlo", "huge")
+        profiles.load_profile("huge")
     with pytest.raises(ValueError, match="unknown parameter"):
-        profiles.chapter_params("monte_carlo", "quick", {"nope": 1})
-    assert profiles.chapter_params("monte_carlo", "quick", {"seed": 7})["seed"] == 7
+        profiles.load_profile("quick", {"monte_carlo": {"nope": 1}})
+    assert profiles.load_profile("quick", {"monte_carlo": {"seed": 7}}).monte_carlo.seed == 7
+
+
+def test_a_chapter_without_parameters_refuses_overrides():
+    """The status page loads its profile with its overrides: any override is one clear error."""
+    assert profiles.load_profile("quick", {"status": {}}) == profiles.load_profile("quick")
+    with pytest.raises(ValueError, match="unknown parameter 'x' for chapter 'status'; allowed: none"):
+        profiles.load_profile("quick", {"status": {"x": 1}})
 
 
 @pytest.mark.parametrize("chapter, overrides, fragment", [
@@ -54,14 +61,15 @@ def test_bad_profile_and_override():
 ])
 def test_override_of_the_wrong_kind_is_refused(chapter, overrides, fragment):
     with pytest.raises(ValueError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
-        profiles.chapter_params(chapter, "quick", overrides)
+        profiles.load_profile("quick", {chapter: overrides})
 
 
 def test_overrides_of_the_right_kind_are_taken():
-    P = profiles.chapter_params("training", "quick", {"seed": 0, "ks": [3], "weighted_batch_size": {"3": 50}})
+    P = profiles.load_profile("smoke", {"training": {"seed": 0, "ks": [3], "weighted_batch_size": {"3": 50}}}).training
     # JSON/TOML keys (strings) of kernel-size dicts come back keyed by int k
-    assert P["seed"] == 0 and P["ks"] == [3] and P["weighted_batch_size"] == {3: 50}
-    assert profiles.chapter_params("training", "quick")["ks"] == [3, 5, 7]   # the profile itself is untouched
+    assert P.seed == 0 and P.ks == (3,) and P.weighted_batch_size == {3: 50}
+    assert P.to_dict()["ks"] == [3] and P.to_dict()["weighted_batch_size"] == {3: 50}
+    assert profiles.load_profile("smoke").training.ks == (3, 5)   # the profile itself is untouched
 
 
 def test_weighted_models_use_their_own_batch_size():
@@ -84,10 +92,11 @@ def test_weighted_models_use_their_own_batch_size():
 
 @pytest.mark.parametrize("profile", profiles.PROFILES)
 def test_chapters_show_a_kernel_size_that_is_trained(profile):
-    trained = profiles.chapter_params("training", profile)["ks"]
+    p = profiles.load_profile(profile)
+    trained = p.trained_ks
     for chapter in ("dreaming", "pdf_collapse"):
-        assert profiles.chapter_params(chapter, profile)["k"] in trained, chapter
-    assert set(profiles.chapter_params("complexity", profile)["ks"]) <= set(trained)
+        assert p.section(chapter).k in trained, chapter
+    assert set(p.complexity.ks) <= set(trained)
 
 
 def test_untrained_kernel_size_is_one_clear_error():
@@ -208,12 +217,16 @@ SECTION_CLASSES = {"monte_carlo": "MonteCarloSection", "training": "TrainingSect
 @pytest.mark.parametrize("chapter", profiles.CHAPTERS)
 def test_values_equal_the_old_dicts(chapter, profile):
     old = OLD_CHAPTERS.get(chapter, {}).get(profile, {})
-    P = profiles.chapter_params(chapter, profile)
-    assert P == old | {"profile": profile}
-    assert list(P) == list(old) + ["profile"]                        # same keys, same order
-    assert all(type(P[key]) is type(value) for key, value in old.items())   # lists stay lists, dicts dicts
-    if chapter in SECTION_CLASSES:
+    if chapter not in profiles.SECTIONS:
+        assert old == {} and chapter not in SECTION_CLASSES          # a chapter without parameters
+        with pytest.raises(ValueError, match="has no parameter section"):
+            profiles.load_profile(profile).section(chapter)
+    else:
         section = profiles.load_profile(profile).section(chapter)
+        P = section.to_dict()
+        assert P == old
+        assert list(P) == list(old)                                  # same keys, same order
+        assert all(type(P[key]) is type(value) for key, value in old.items())   # lists stay lists, dicts dicts
         assert type(section).__name__ == SECTION_CLASSES[chapter]
         assert [f.name for f in dataclasses.fields(section)] == list(old)
         for key, value in old.items():
@@ -241,11 +254,11 @@ def test_profiles_are_immutable():
         p.fss = p.fss
     with pytest.raises(AttributeError):
         p.training.ks.append(9)
-    P = profiles.chapter_params("training", "quick")
+    P = profiles.load_profile("quick").training.to_dict()
     P["ks"].append(9)
     P["weighted_batch_size"][3] = 1
-    assert profiles.chapter_params("training", "quick")["ks"] == [3, 5, 7]   # a fresh copy each time
-    assert profiles.chapter_params("training", "quick")["weighted_batch_size"][3] == 500
+    assert profiles.load_profile("quick").training.to_dict()["ks"] == [3, 5, 7]   # a fresh copy each time
+    assert profiles.load_profile("quick").training.to_dict()["weighted_batch_size"][3] == 500
 
 
 @pytest.mark.parametrize("cls, kwargs, fragment", [
@@ -294,8 +307,8 @@ def test_profile_checks_the_kernel_sizes_other_chapters_show():
         profiles.load_profile("quick", {"training": {"ks": [3]}})
     with pytest.raises(ValueError, match="'ks' of chapter 'complexity' must be trained kernel sizes"):
         profiles.load_profile("smoke", {"complexity": {"ks": [3, 7]}})
-    # a chapter's own overrides (chapter_params, --set) stay chapter-local, as before
-    assert profiles.chapter_params("training", "quick", {"ks": [3]})["ks"] == [3]
+    # a section's own overrides are checked against that section only (the whole profile checks the rest)
+    assert profiles.load_profile("quick").training.with_overrides({"ks": [3]}).ks == (3,)
 
 
 # ----------------------------------------------------------------------------- the profile
@@ -451,8 +464,8 @@ def test_a_chapter_sees_the_profile_file_value(tmp_path):
     (tmp_path / "book").mkdir()
     (tmp_path / "book" / "_toc.yml").write_text("format: jb-book\nroot: fss\n")
     cells = ["```{code-cell} ipython3\n:tags: [parameters]\n\nprofile = 'quick'\noverrides = {}\n```",
-             "```{code-cell} ipython3\nfrom dreamrg.profiles import chapter_params\n\n"
-             "P = chapter_params('fss', profile, overrides)\nprint('n_configs', P['n_configs'], 'seed', P['seed'])\n```"]
+             "```{code-cell} ipython3\nfrom dreamrg.profiles import load_profile\n\n"
+             "P = load_profile(profile, {'fss': overrides}).fss\nprint('n_configs', P.n_configs, 'seed', P.seed)\n```"]
     (tmp_path / "book" / "fss.md").write_text("---" + header + "---\n\n# Tiny\n\n" + "\n\n".join(cells) + "\n")
     path = _toml(tmp_path, 'base = "smoke"\n[fss]\nn_configs = 123\n')
     out_dir = build_book(build=False, root=tmp_path, base=tmp_path, profile_file=path)

@@ -97,7 +97,7 @@ def parse_overrides(items: list[str], profile: str, chapters: list[str]) -> dict
     of that chapter's parameters at ``profile``; otherwise ``ValueError`` says what is
     allowed, before anything runs.
     """
-    from dreamrg.profiles import chapter_params
+    from dreamrg.profiles import load_profile
 
     out: dict[str, dict[str, Any]] = {}
     for item in items:
@@ -114,7 +114,7 @@ def parse_overrides(items: list[str], profile: str, chapters: list[str]) -> dict
             value = text
         out.setdefault(chapter, {})[key] = value
     for chapter, values in out.items():
-        chapter_params(chapter, profile, values)  # unknown keys raise here, naming the allowed ones
+        load_profile(profile, {chapter: values})  # checked as the chapter will load them; unknown keys name the allowed
     return out
 
 
@@ -124,7 +124,7 @@ def profile_file_overrides(file: str | Path, profile: str | None = None) -> tupl
     The file is validated as a whole profile (:func:`dreamrg.profiles.load_profile`:
     unknown chapters or keys, wrong types, kernel sizes that are not trained, an
     unreadable file: one ``ValueError``). Returns ``(base, {chapter: {key: value}})``
-    with the keys the file sets, their values in the form ``chapter_params`` gives
+    with the keys the file sets, their values in the form ``Section.to_dict()`` gives
     (lists, dicts keyed by int k). ``base`` is ``profile`` if given (the file's
     ``base`` must then agree), else the file's ``base``, else ``"quick"``.
     """
@@ -322,11 +322,15 @@ def save_snapshot(root: Path, chapter: str, profile: str, notebook: Path, second
                   commit: str | None = None) -> Path:
     """Keep the figures and tables of an executed chapter in ``book/snapshots/<profile>/<chapter>/``.
 
-    Writes ``figure-<i>.png`` for every PNG output, ``tables.md`` with the text of
-    every table output, and ``meta.json`` (profile, date, dreamrg version, git commit
-    of the code that ran — ``commit``, default the current checkout — and run time).
-    These small files are meant to be committed, so that a book rebuilt at the quick
-    profile can still show paper-statistics results, labelled with their origin.
+    Writes, in the order the chapter produced them, ``figure-<i>.png`` for every PNG
+    output and ``table-<i>.json`` for every table output that carries its data
+    (:data:`dreamrg.display.TABLE_MIME`, full precision; :func:`dreamrg.display.show_table`
+    renders it again); a table shown only as HTML goes, as before, as its text into
+    ``tables.md``. ``meta.json`` records the profile, date, dreamrg version, git commit
+    of the code that ran (``commit``, default the current checkout), run time and the
+    list of ``outputs``. These small files are meant to be committed, so that a book
+    rebuilt at the quick profile can still show paper-statistics results, labelled with
+    their origin.
     """
     import base64
     import datetime
@@ -335,25 +339,35 @@ def save_snapshot(root: Path, chapter: str, profile: str, notebook: Path, second
     import nbformat
 
     from dreamrg._version import __version__
+    from dreamrg.display import TABLE_MIME
 
     nb = nbformat.read(notebook, as_version=4)
     final = root / "book" / "snapshots" / profile / chapter
     final.parent.mkdir(parents=True, exist_ok=True)
     # written next to the target and swapped in at the end: an interrupted run leaves the old snapshot intact
     out = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{chapter}."))
-    figures, tables = 0, []
+    figures, tables, texts, outputs = 0, 0, [], []
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if "image/png" in data:
                 figures += 1
-                (out / f"figure-{figures}.png").write_bytes(base64.b64decode(data["image/png"]))
+                outputs.append(f"figure-{figures}.png")
+                (out / outputs[-1]).write_bytes(base64.b64decode(data["image/png"]))
+            elif TABLE_MIME in data:
+                tables += 1
+                outputs.append(f"table-{tables}.json")
+                table = data[TABLE_MIME]
+                table = json.loads(table) if isinstance(table, str) else table
+                (out / outputs[-1]).write_text(json.dumps(table, ensure_ascii=False, indent=None) + "\n")
             elif "text/html" in data and "<table" in data["text/html"] and "text/plain" in data:
-                tables.append(data["text/plain"])
-    (out / "tables.md").write_text("\n\n".join(f"```text\n{t}\n```" for t in tables))
+                texts.append(data["text/plain"])
+                outputs.append(f"tables.md:{len(texts)}")
+    if texts:
+        (out / "tables.md").write_text("\n\n".join(f"```text\n{t}\n```" for t in texts))
     meta = {"chapter": chapter, "profile": profile, "date": datetime.date.today().isoformat(),
             "dreamrg_version": __version__, "git_commit": commit or _git_commit(root), "seconds": round(seconds, 1),
-            "figures": figures, "tables": len(tables)}
+            "figures": figures, "tables": tables + len(texts), "outputs": outputs}
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     old = final.with_name(f".{chapter}.old")
     if old.exists():

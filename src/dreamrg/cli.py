@@ -1,17 +1,30 @@
 """The ``dreamrg`` command line: one sub-command per pipeline stage.
 
 Errors in user input print one line ``dreamrg: error: ...`` to stderr and exit
-with status 2; nothing is written in that case.
+with status 2; nothing is written in that case. An error of the operating system
+(a full disk, a read-only file system, ...) prints one line naming the path and
+what failed and exits with status 1 (2 for a path the user gave wrongly: missing,
+not a directory, no permission); whatever was finished is kept. Ctrl-C exits with
+status 130 without a traceback; re-running the same command resumes.
+
+``--json`` output is always valid JSON: an undefined number (an error bar from a
+single jackknife bin, say) is ``null``, and the text tables print ``n/a``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
+import math
 import os
+import re
 import sys
+import tempfile
 from pathlib import Path
 
+from dreamrg._checks import json_safe
 from dreamrg.observables import SizeSummary, format_estimate
 
 
@@ -19,14 +32,73 @@ class UsageError(Exception):
     """Bad input detected after argument parsing."""
 
 
-def _positive_int(text: str) -> int:
+#: the largest integer any option takes (counts, seeds, sizes); the stages check tighter bounds
+MAX_INT = 2**63 - 1
+
+
+def _shown(text: str) -> str:
+    """``text`` for an error message, shortened if long (a 5000-digit number is not echoed)."""
+    return repr(text) if len(text) <= 40 else f"{text[:20]!r}... ({len(text)} characters)"
+
+
+def _int_arg(minimum: int | None = None, maximum: int = MAX_INT):
+    """An argparse ``type``: a decimal integer in [minimum, maximum], with a clear message otherwise.
+
+    Numbers of any length are refused by their digit count, before Python's limit on
+    converting long digit strings ("4300 digits") could be reached.
+    """
+    def parse(text: str) -> int:
+        t = text.strip().replace("_", "")
+        if not re.fullmatch(r"[+-]?[0-9]+", t):
+            raise argparse.ArgumentTypeError(f"expected an integer, got {_shown(text)}")
+        bound = f"an integer ≥ {minimum}" if minimum is not None else "an integer"
+        if len(t.lstrip("+-").lstrip("0")) > len(str(maximum)):
+            raise argparse.ArgumentTypeError(f"must be {bound} and ≤ {maximum}; got a number of "
+                                             f"{len(t.lstrip('+-'))} digits")
+        value = int(t)
+        if (minimum is not None and value < minimum) or value > maximum:
+            raise argparse.ArgumentTypeError(f"must be {bound} and ≤ {maximum}; got {value}")
+        return value
+
+    parse.__name__ = "integer"  # argparse names the type in its messages
+    return parse
+
+
+_positive_int = _int_arg(1)
+_nonnegative_int = _int_arg(0)
+
+
+def _positive_float(text: str) -> float:
+    """An argparse ``type``: a finite number > 0."""
     try:
-        value = int(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a number, got {_shown(text)}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0; got {_shown(text)}")
     return value
+
+
+def _out_path(text: str) -> Path:
+    """An argparse ``type`` for an output path: it must name something to create (not '', '.' or '/')."""
+    path = Path(text)
+    if not text.strip() or path.name in ("", ".", ".."):
+        raise argparse.ArgumentTypeError(f"must name a file or directory to write, such as ./run1; got {text!r}")
+    return path
+
+
+def _print_json(obj) -> None:
+    """Print ``obj`` as JSON; NaN and ±inf (undefined numbers) become ``null``, so the output is always JSON."""
+    print(json.dumps(json_safe(obj), indent=1, allow_nan=False))
+
+
+def _fmt(value, error) -> str:
+    """``value(error)`` for a table; ``n/a`` for an undefined value or error bar."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    if error is None or math.isnan(error) or math.isinf(error):
+        return f"{value:.6g}(n/a)"
+    return format_estimate(value, error)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -47,7 +119,7 @@ def _build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--L", type=int, required=True, help="linear lattice size (≥ 2)")
     mc.add_argument("--n-configs", type=int, required=True, help="number of configurations (≥ 1)")
     mc.add_argument("--seed", type=int, required=True, help="root seed (≥ 0)")
-    mc.add_argument("--out", type=Path, required=True, help="store directory")
+    mc.add_argument("--out", type=_out_path, required=True, help="store directory")
     mc.add_argument("--K", type=float, default=None, help="coupling (> 0); default K_c = ln(1+√2)/2")
     mc.add_argument("--algorithm", choices=("sw", "wolff"), default="sw")
     mc.add_argument("--thin", type=int, default=0, help="cluster updates between records (default ceil(√L))")
@@ -64,7 +136,7 @@ def _import_parser() -> argparse.ArgumentParser:
     imp = argparse.ArgumentParser(prog="dreamrg mc import",
                                   description="Import external configurations into a new store.")
     imp.add_argument("file", type=Path, help=".npy file: ±1 or 0/1 of shape (n, L, L), or packbits (n, L, L/8)")
-    imp.add_argument("--out", type=Path, required=True)
+    imp.add_argument("--out", type=_out_path, required=True)
     imp.add_argument("--K", type=float, default=None, help="coupling the data were sampled at, if known")
     return imp
 
@@ -76,7 +148,7 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     rg.add_argument("path", type=Path, help="MC store, or dreamed ensemble saved with --save-configs")
     rg.add_argument("--levels", type=_positive_int, default=1, help="blocking steps")
     rg.add_argument("--n", type=_positive_int, default=None, help="use the first N configurations")
-    rg.add_argument("--seed", type=int, default=0, help="tie-break seed of the blocking")
+    rg.add_argument("--seed", type=_nonnegative_int, default=0, help="tie-break seed of the blocking")
     rg.add_argument("--n-odd", type=_positive_int, default=None,
                     help="keep only the first N odd operators (1..11; default all)")
     rg.add_argument("--n-even", type=_positive_int, default=None,
@@ -99,7 +171,7 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     dr.add_argument("--seed", type=int, required=True)
     dr.add_argument("--batch-size", type=_positive_int, default=4096)
     dr.add_argument("--save-configs", action="store_true", help="also store the final-size configurations")
-    dr.add_argument("--out", type=Path, required=True)
+    dr.add_argument("--out", type=_out_path, required=True)
     dr.add_argument("--no-progress", action="store_true")
 
     tr = sub.add_parser("train", help="train an upscaler U(σ|μ) on a configuration store",
@@ -108,18 +180,22 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     tr.add_argument("--data", type=Path, required=True, help="training store (fine configurations)")
     tr.add_argument("--validation", type=Path, default=None,
                     help="independent validation store (required for --method adamw)")
-    tr.add_argument("--k", type=int, required=True, help="odd kernel size ≥ 3")
+    tr.add_argument("--k", type=_int_arg(3, 255), required=True, help="odd kernel size ≥ 3")
     tr.add_argument("--weighted", action="store_true", help="weighted loss (paper eq. 13)")
     tr.add_argument("--method", choices=("adamw", "exact"), default="adamw")
     tr.add_argument("--model", choices=("symmetric", "two-layer"), default="symmetric")
     tr.add_argument("--epochs", type=_positive_int, default=50)
     tr.add_argument("--batch-size", type=_positive_int, default=50_000)
-    tr.add_argument("--lr", type=float, default=0.01)
+    tr.add_argument("--lr", type=_positive_float, default=0.01)
     tr.add_argument("--n-train", type=_positive_int, default=None, help="use the first N configurations")
     tr.add_argument("--engine", choices=("auto", "histogram", "torch"), default="auto",
                     help="AdamW gradient: pattern histogram (single layer, default) or torch autograd")
-    tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--out", type=Path, required=True, help="model file (JSON) to write")
+    tr.add_argument("--seed", type=_nonnegative_int, default=0)
+    tr.add_argument("--out", type=_out_path, required=True,
+                    help="model file (JSON) to write; AdamW keeps a checkpoint OUT.checkpoint.pt beside it while "
+                    "training, so re-running the same command resumes an interrupted run")
+    tr.add_argument("--allow-unconverged", action="store_true",
+                    help="--method exact: write the model even if the Newton fit did not converge (exit 0)")
     tr.add_argument("--no-progress", action="store_true")
 
 
@@ -161,9 +237,9 @@ def _print_summary(rows: list[SizeSummary]) -> None:
     names = ("abs_m", "e", "chi", "c_me", "c", "U4")
     print(f"{'L':>5} {'n':>9}  " + "  ".join(f"{n:>16}" for n in names) + f"  {'tau_m2':>8} {'tau_e':>8}")
     for r in rows:
-        cells = "  ".join(f"{format_estimate(est.value, est.error):>16}" for est in map(r.observable, names))
-        taus = "".join(f" {tau.value:8.2f}" if tau is not None else f" {'-':>8}"
-                       for tau in (r.tau_int_m2, r.tau_int_e))
+        cells = "  ".join(f"{_fmt(est.value, est.error):>16}" for est in map(r.observable, names))
+        taus = "".join(f" {'-':>8}" if tau is None else f" {'n/a':>8}" if not math.isfinite(tau.value)
+                       else f" {tau.value:8.2f}" for tau in (r.tau_int_m2, r.tau_int_e))
         print(f"{r.L:>5} {r.n:>9}  {cells} {taus}")
 
 
@@ -183,7 +259,7 @@ def _cmd_mc(args: argparse.Namespace) -> int:
     mc.run(params, args.n_configs, args.out, progress=False if args.no_progress else None, workers=args.workers)
     summary = summarize(store_accumulator(args.out))
     if args.json:
-        print(json.dumps(summary.to_dict(), indent=1))
+        _print_json(summary.to_dict())
     else:
         print(f"store {args.out}: L={params.L} K={params.K:.12g} {params.algorithm} thin={params.thin} seed={params.seed}")
         _print_summary([summary])
@@ -198,59 +274,195 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _input_kind(path: Path) -> str:
+    """``"store"`` or ``"ensemble"``: what ``path`` holds, read from its ``zarr.json`` and opened once;
+    UsageError naming the file otherwise."""
+    from dreamrg.dream import is_ensemble, open_ensemble
+    from dreamrg.store import open_store
+
+    meta = path / "zarr.json"
+    if not path.exists():
+        raise UsageError(f"{path} is neither a configuration store nor a dreamed ensemble: it does not exist"
+                         + (" (a dangling symlink)" if path.is_symlink() else ""))
+    if not meta.is_file():
+        raise UsageError(f"{path} is neither a configuration store nor a dreamed ensemble (no zarr.json)")
+    try:
+        doc = json.loads(meta.read_bytes().decode("utf-8"))
+    except ValueError as exc:  # invalid JSON or UTF-8, or an integer beyond Python's digit limit
+        why = "an integer in it has too many digits" if "digits" in str(exc) else " ".join(str(exc).split())[:120]
+        raise UsageError(f"{meta} is damaged: not valid JSON ({why})") from None
+    if not isinstance(doc, dict) or doc.get("node_type") not in ("array", "group"):
+        raise UsageError(f"{meta} is damaged or foreign: not the metadata of a zarr array or group")
+    if doc["node_type"] == "array":
+        with _reading(path):
+            open_store(path)
+        return "store"
+    if is_ensemble(path):
+        with _reading(path):
+            open_ensemble(path)
+        return "ensemble"
+    raise UsageError(f"{path} is a zarr group but neither a configuration store nor a dreamed ensemble")
+
+
+@contextlib.contextmanager
+def _reading(path: Path):
+    """Errors while reading ``path`` that do not name it get its name (one line)."""
+    try:
+        yield
+    except UsageError:
+        raise
+    except (ValueError, KeyError, TypeError) as exc:  # zarr's own complaints about damaged metadata
+        if isinstance(exc, ValueError) and str(path) in str(exc):
+            raise
+        what = f"missing field {exc}" if isinstance(exc, KeyError) else " ".join(str(exc).split())
+        raise UsageError(f"cannot read {path} (damaged metadata?): {what}") from None
+
+
 def _cmd_observables(args: argparse.Namespace) -> int:
     from dreamrg.observables import store_accumulator, summarize
 
-    from dreamrg.dream import is_ensemble
     from dreamrg.fss import ensemble_summaries
 
     rows = []
     for path in args.paths:
-        if is_ensemble(path):
+        if _input_kind(path) == "ensemble":
             rows += list(ensemble_summaries(path).values())
         else:
             rows.append(summarize(store_accumulator(path), n_bins=args.bins))
     if args.json:
-        print(json.dumps([r.to_dict() for r in rows], indent=1))
+        _print_json([r.to_dict() for r in rows])
     else:
         _print_summary(rows)
     return 0
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not os.path.lexists(path) and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _check_output_file(path: Path, what: str = "--out") -> Path:
+    """Check an output file before any work; return the real path to write (symlinks followed).
+
+    Refuses a dangling symlink, a directory or other non-file, and a path whose nearest
+    existing ancestor is a file or cannot be written (a real probe: a read-only file
+    system or missing permission shows up even for root). Writes nothing.
+    """
+    if path.is_symlink() and not path.exists():
+        raise UsageError(f"{what} {path} is a dangling symlink (to {os.readlink(path)}); remove it or give another path")
+    real = path.resolve()
+    if real.is_dir():
+        raise UsageError(f"{what} {path} is a directory; give a file name such as model.json")
+    if os.path.lexists(real) and not real.is_file():
+        raise UsageError(f"{what} {path} exists and is not a regular file")
+    parent = _nearest_existing(real.parent)
+    if not parent.is_dir():
+        raise UsageError(f"cannot write {what} {path}: {parent} is a file, not a directory")
+    try:
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write {what} {path}: {parent} is not writable ({exc.strerror})") from None
+    return real
+
+
+def _check_free_space(real: Path, need: int, what: str) -> None:
+    """UsageError if the file system of ``real`` has less than ``need`` bytes free (checked before any work)."""
+    st = os.statvfs(_nearest_existing(real.parent))
+    free = st.f_bavail * st.f_frsize
+    if free < need:
+        raise UsageError(f"not enough space for {what} {real}: {free / 1024:.0f} KiB free on its file system, "
+                         f"about {need / 1024:.0f} KiB needed; free some space or choose another --out")
+
+
+def _model_run(path: Path) -> dict | None:
+    """The ``meta`` of a dreamrg model file at ``path``, or None if it is anything else (read cheaply first)."""
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+    if not head.startswith(b'{"format": "dreamrg-model"'):
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+    return doc.get("meta") if isinstance(doc, dict) and isinstance(doc.get("meta"), dict) else None
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
     import torch
 
     from dreamrg import models, train
-    from dreamrg.store import open_store
+    from dreamrg.store import open_store, writer_lock
 
     params = train.TrainParams(k=args.k, model=args.model, weighted=args.weighted, method=args.method,
                                epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
     for path in (args.data, args.validation):
         if path is not None:
             open_store(path)  # clear error for missing or foreign data before any work
-    if args.out.exists() and args.out.is_dir():
-        raise UsageError(f"--out {args.out} is a directory; give a file name such as model.json")
-    progress = False if args.no_progress else None
+    if args.method == "adamw" and args.validation is None:
+        raise UsageError("--method adamw needs --validation PATH (an independent store)")
+    out = _check_output_file(args.out)
     meta = {"params": params.__dict__, "data": str(args.data), "L_t": open_store(args.data).L,
             "M": args.n_train or open_store(args.data).count}
-    if args.method == "exact":
-        model, info = train.train_exact(params, args.data, n_train=args.n_train, progress=progress)
-        meta |= {"method": "exact", "fit": info}
-        print(f"exact optimum: loss {info['loss']:.6f} per configuration after {info['n_iter']} Newton steps")
-    else:
-        if args.validation is None:
-            raise UsageError("--method adamw needs --validation PATH (an independent store)")
+    if out.exists():  # only a model of this very run may be replaced (re-running the same command)
+        old = _model_run(out)
+        if old is None:
+            raise UsageError(f"--out {args.out} exists and is not a dreamrg model file; refusing to overwrite it "
+                             "(choose another --out or remove it)")
+        if json.loads(json.dumps(old.get("params"))) != json.loads(json.dumps(meta["params"])) \
+                or old.get("data") != meta["data"]:
+            raise UsageError(f"--out {args.out} holds a model of another training run (other options or data); "
+                             "refusing to overwrite it (choose another --out or remove it)")
+    if args.method == "adamw":
         try:
             engine = train.resolve_engine(params, args.engine)
         except ValueError as err:
             raise UsageError(str(err)) from None
-        torch.set_num_threads(max(1, torch.get_num_threads()))
-        model, hist = train.train_adamw(params, args.data, args.validation, n_train=args.n_train,
-                                        progress=progress, engine=engine)
-        meta |= {"method": "adamw", "engine": engine, "history": hist}
-        print(f"final losses per configuration: train {hist['train_loss'][-1]:.6f}  "
-              f"validation {hist['valid_loss'][-1]:.6f}")
-    models.save_model(args.out, model, meta)
+    n_weights = models.model_bytes("symmetric" if params.model == "symmetric" else "two-layer", params.k,
+                                   params.channels) // 8
+    checkpoint = out.with_name(out.name + ".checkpoint.pt") if args.method == "adamw" else None
+    need = 4096 + 30 * n_weights + 200 * params.epochs + (0 if checkpoint is None else 4 * 8 * 4 * n_weights + 65536)
+    _check_free_space(out, need, "the model file")
+    progress = False if args.no_progress else None
+    with writer_lock(out, "model file"):
+        if args.method == "exact":
+            model, info = train.train_exact(params, args.data, n_train=args.n_train, progress=progress)
+            meta |= {"method": "exact", "fit": info}
+            if not info["converged"]:
+                msg = (f"the exact fit did NOT converge after {info['n_iter']} Newton steps (max |gradient| "
+                       f"{info['grad_norm']:.3g}, loss {info['loss']:.6f} per configuration); the loss may have no "
+                       "finite minimum on these data (e.g. separable data)")
+                if not args.allow_unconverged:
+                    print(f"dreamrg: error: {msg}; nothing written (--allow-unconverged writes it anyway)",
+                          file=sys.stderr)
+                    return 1
+                print(f"warning: {msg}; writing it as asked (--allow-unconverged)")
+            else:
+                print(f"exact optimum: loss {info['loss']:.6f} per configuration after {info['n_iter']} Newton steps")
+        else:
+            torch.set_num_threads(max(1, torch.get_num_threads()))
+            resuming = checkpoint.exists()
+            try:
+                model, hist = train.train_adamw(params, args.data, args.validation, n_train=args.n_train,
+                                                progress=progress, engine=engine, checkpoint=checkpoint)
+            except train.TrainingDiverged as exc:
+                checkpoint.unlink(missing_ok=True)  # its run cannot finish: a rerun needs another --lr anyway
+                print(f"dreamrg: error: {exc}; nothing written", file=sys.stderr)
+                return 1
+            except KeyboardInterrupt:
+                if checkpoint.exists():
+                    print(f"dreamrg: interrupted; the checkpoint {checkpoint} is kept: run the same command to resume",
+                          file=sys.stderr)
+                raise
+            meta |= {"method": "adamw", "engine": engine, "history": hist}
+            if resuming:
+                print(f"resumed from {checkpoint}")
+            print(f"final losses per configuration: train {hist['train_loss'][-1]:.6f}  "
+                  f"validation {hist['valid_loss'][-1]:.6f}")
+        models.save_model(out, model, meta)
+        if checkpoint is not None:
+            checkpoint.unlink(missing_ok=True)  # the model holds the result; its checkpoint has done its job
     if args.model == "symmetric":
         print("learned W per orbit (|di|, |dj|):")
         for orbit, w in zip(models.kernel_orbits(args.k), model.params.tolist()):
@@ -286,7 +498,6 @@ def _cmd_dream(args: argparse.Namespace) -> int:
 
 def _cmd_mcrg(args: argparse.Namespace) -> int:
     from dreamrg import dream, mcrg
-    from dreamrg.store import is_store
 
     progress = False if args.no_progress else None
     for name, value, most in (("--n-odd", args.n_odd, len(mcrg.ODD)), ("--n-even", args.n_even, len(mcrg.EVEN))):
@@ -295,7 +506,8 @@ def _cmd_mcrg(args: argparse.Namespace) -> int:
     trunc = {"n_odd": args.n_odd, "n_even": args.n_even}
     if args.irreps and (args.n_odd is not None or args.n_even is not None):
         raise UsageError("--irreps uses all 158 oriented operators; it cannot be combined with --n-odd / --n-even")
-    if dream.is_ensemble(args.path):
+    kind = _input_kind(args.path)
+    if kind == "ensemble":
         ens = dream.open_ensemble(args.path)
         n = min(args.n or ens.count, ens.count)
         batches = (ens.configs(lo, min(lo + 2048, n)) for lo in range(0, n, 2048))
@@ -305,45 +517,43 @@ def _cmd_mcrg(args: argparse.Namespace) -> int:
         else:
             results = mcrg.mcrg_from_batches(batches, levels=args.levels, seed=args.seed, n_total=n, check=False,
                                              **trunc)
-    elif is_store(args.path):
+    else:
         if args.irreps:
             accs = mcrg.accumulate_store(args.path, levels=args.levels, n=args.n, seed=args.seed,
                                          progress=progress, basis="oriented")
         else:
             results = mcrg.mcrg_from_store(args.path, levels=args.levels, n=args.n, seed=args.seed,
                                            progress=progress, **trunc)
-    else:
-        raise UsageError(f"{args.path} is neither a configuration store nor a dreamed ensemble")
     if args.irreps:
         from dreamrg.runs.mcrg import IrrepRun
 
         return _print_irreps(IrrepRun(tuple(s for acc in accs for s in acc.irrep_result())), args.json)
     if args.json:
-        print(json.dumps([r.to_dict() for r in results], indent=1))
+        _print_json([r.to_dict() for r in results])
     else:
         print(f"{'step':>11} {'n':>8} {'y_h':>14} {'y_t':>12} {'y_redundant':>12} {'omega':>12}")
         for r in results:
-            print(f"{r.L_fine:>5}->{r.L_coarse:<5} {r.n_configs:>8} {format_estimate(r.y_h, r.y_h_err):>14} "
-                  f"{format_estimate(r.y_t, r.y_t_err):>12} {format_estimate(r.y_r1, r.y_r1_err):>12} "
-                  f"{format_estimate(r.omega, r.omega_err):>12}")
+            print(f"{r.L_fine:>5}->{r.L_coarse:<5} {r.n_configs:>8} {_fmt(r.y_h, r.y_h_err):>14} "
+                  f"{_fmt(r.y_t, r.y_t_err):>12} {_fmt(r.y_r1, r.y_r1_err):>12} "
+                  f"{_fmt(r.omega, r.omega_err):>12}")
     return 0
 
 
 def _print_irreps(run, as_json: bool) -> int:
     """The irrep spectra of an :class:`dreamrg.runs.mcrg.IrrepRun`: its JSON (as cached), or a table."""
     if as_json:
-        print(json.dumps(run.to_dict(), indent=1))
+        _print_json(run.to_dict())
         return 0
     print(f"{'step':>11} {'n':>8} {'sector':>6} {'irrep':>5} {'dim':>4} {'y1':>12} {'y2':>12}")
     for level in run.levels:
         for r in run.at(level):
-            ys = [format_estimate(y, e) for y, e in zip(r.y[:2], r.y_err[:2])] + ["—", "—"]
+            ys = [_fmt(y, e) for y, e in zip(r.y[:2], r.y_err[:2])] + ["—", "—"]
             print(f"{r.L_fine:>5}->{r.L_coarse:<5} {r.n_configs:>8} {r.parity:>6} {r.irrep:>5} "
                   f"{r.dim:>4} {ys[0]:>12} {ys[1]:>12}")
         first = run.at(level)[0]
         y3, e3, where = run.third(level)
         print(f"{first.L_fine:>5}->{first.L_coarse:<5} third exponent of the whole spectrum: "
-              f"{format_estimate(y3, e3)} ({where})")
+              f"{_fmt(y3, e3)} ({where})")
     return 0
 
 
@@ -353,7 +563,7 @@ def _cmd_cache(args: argparse.Namespace) -> int:
 
     rows = [r for r in inventory(args.stage) if r["writer"] is not None or not args.writing]
     if args.json:
-        print(json.dumps(rows, indent=1))
+        _print_json(rows)
         return 0
     print(f"cache: {data_dir()} ({len(rows)} entries)")
     for r in rows:
@@ -375,6 +585,33 @@ def _cmd_book(args: argparse.Namespace) -> int:
     return 0
 
 
+#: OS errors about a path the user gave (exit status 2, like other bad input); any other OS error exits with 1
+_PATH_ERRORS = (FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError, FileExistsError)
+
+_OS_HINTS = {
+    errno.ENOSPC: "free some space and run the same command again (finished work is kept)",
+    errno.EDQUOT: "free some space and run the same command again (finished work is kept)",
+    errno.EROFS: "write somewhere else (another --out, or DREAMRG_DATA for the cache)",
+    errno.EACCES: "write somewhere else or change the permissions",
+    errno.EPERM: "write somewhere else or change the permissions",
+    errno.ENOTDIR: "a part of this path is a file, not a directory",
+    errno.EISDIR: "give a file, not a directory",
+    errno.ENOENT: "check the path (a dangling symlink reads so too)",
+    errno.ELOOP: "check the symbolic links on this path",
+    errno.ENAMETOOLONG: "use a shorter name",
+    errno.EIO: "the device failed; check it, then run the same command again",
+}
+
+
+def _os_error_message(exc: OSError) -> str:
+    """One line for an OS error: the path(s), what failed and what to do."""
+    paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+    reason = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
+    text = f"{paths}: {reason}" if paths else reason
+    hint = _OS_HINTS.get(exc.errno)
+    return f"{text}; {hint}" if hint else text
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) >= 2 and argv[0] == "mc" and argv[1] == "import":
@@ -394,8 +631,18 @@ def main(argv: list[str] | None = None) -> int:
         # the reader went away (e.g. `dreamrg cache | head`): stop quietly, as other command-line tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except (UsageError, ValueError, FileNotFoundError, PermissionError) as exc:
+    except KeyboardInterrupt:
+        # Ctrl-C: no traceback; every writer leaves resumable state (atomic files, committed chunks, checkpoints)
+        return 130
+    except (UsageError, ValueError) as exc:
         print(f"dreamrg: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"dreamrg: error: {_os_error_message(exc)}", file=sys.stderr)
+        return 2 if isinstance(exc, _PATH_ERRORS) else 1
+    except (OverflowError, MemoryError) as exc:
+        what = "a number is too large" if isinstance(exc, OverflowError) else "not enough memory"
+        print(f"dreamrg: error: {what} ({exc or type(exc).__name__}); use smaller counts or sizes", file=sys.stderr)
         return 2
     except ChapterFailed as exc:
         print(f"dreamrg: {exc}", file=sys.stderr)

@@ -1,17 +1,426 @@
-"""Notebook display: the parameters a chapter ran with, and the kept paper-profile snapshots."""
+"""Notebook display for the book: full styled tables, kept snapshots, the verdict table and the cost table.
+
+* :func:`show_table` / :func:`book_tables` — a DataFrame is shown in full (never cut
+  by pandas), as styled HTML that scrolls inside its frame, sorts by a click on a
+  column header and filters through a text box (a few lines of inline JavaScript, no
+  network). The same output carries the table's data at full precision under the
+  MIME type :data:`TABLE_MIME`, from which :func:`dreamrg.bookrun.save_snapshot`
+  keeps it as JSON.
+* :func:`show_snapshot` — the kept paper-profile results at the end of a chapter;
+  :func:`snapshot_tables` reads their tables back as DataFrames (from JSON, or parsed
+  from the text that older snapshots kept).
+* :func:`status_view` — the status page's columns with the verdict linked to its explanation.
+* :func:`cost_table` / :func:`snapshot_runs` — what the snapshots' ``meta.json`` record.
+* :func:`parameters_table` — what a chapter's build used (its parameters, once, as a small table).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import html
 import inspect
 import json
+import math
+import numbers
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from dreamrg.paths import repo_root
 from dreamrg.profiles import CROSS_CHAPTER_MEMBERS, PROFILES, Profile, load_profile
 
+#: MIME type of a table's full data in a notebook output (``{"columns", "index", "index_names", "data"}``)
+TABLE_MIME = "application/vnd.dreamrg.table+json"
+#: tables with more rows than this scroll vertically inside their frame (every row stays in the page)
+SCROLL_ROWS = 25
+
+_CSS = """<style>
+.dreamrg-frame{max-width:100%;overflow:auto;margin:.4em 0 1em 0;border:1px solid #d0d7de;border-radius:4px}
+.dreamrg-frame.tall{max-height:34em}
+.dreamrg-frame input.dreamrg-filter{position:sticky;left:0;margin:.3em;padding:.15em .4em;font-size:.85em;width:16em}
+table.dreamrg-table{border-collapse:collapse;font-size:.8em;white-space:nowrap;margin:0}
+table.dreamrg-table th,table.dreamrg-table td{padding:.2em .6em;border-bottom:1px solid #eaeef2;text-align:right}
+table.dreamrg-table thead th{position:sticky;top:0;background:#f6f8fa;cursor:pointer;user-select:none}
+table.dreamrg-table thead th[data-order=asc]::after{content:" \\25B2"}
+table.dreamrg-table thead th[data-order=desc]::after{content:" \\25BC"}
+table.dreamrg-table tbody tr:nth-child(even){background:#fafbfc}
+table.dreamrg-table td.text,table.dreamrg-table th.text{text-align:left}
+table.dreamrg-table td.agrees{background:#e6f4ea}
+table.dreamrg-table td.explained{background:#fff4d6}
+table.dreamrg-table td.unexplained{background:#fde2e1}
+table.dreamrg-table td .reason{display:block;white-space:normal;min-width:12em;max-width:17em;font-size:.85em;
+ line-height:1.25;color:#57606a}
+</style>"""
+
+_JS = """<script>
+(function(){
+if(!window.dreamrgTables){window.dreamrgTables=function(){
+ function key(c){var v=c.getAttribute('data-v');return v!==null?[0,parseFloat(v)]:[1,c.textContent.trim().toLowerCase()];}
+ function cmp(a,b,s){return a[0]-b[0]||s*(a[1]<b[1]?-1:a[1]>b[1]?1:0);}  // numbers first, blanks last
+ document.querySelectorAll('table.dreamrg-table:not([data-ready])').forEach(function(t){
+  t.setAttribute('data-ready','1');
+  var box=t.closest('.dreamrg-frame'),f=box&&box.querySelector('input.dreamrg-filter'),body=t.tBodies[0];
+  if(f){f.addEventListener('input',function(){var q=f.value.toLowerCase();
+   Array.from(body.rows).forEach(function(r){r.style.display=r.textContent.toLowerCase().indexOf(q)<0?'none':'';});});}
+  Array.from(t.tHead.rows[0].cells).forEach(function(th,i){th.title='click to sort';th.addEventListener('click',function(){
+   var asc=th.getAttribute('data-order')!=='asc';
+   Array.from(th.parentNode.cells).forEach(function(h){h.removeAttribute('data-order');});
+   th.setAttribute('data-order',asc?'asc':'desc');
+   Array.from(body.rows).sort(function(a,b){return cmp(key(a.cells[i]),key(b.cells[i]),asc?1:-1);})
+    .forEach(function(r){body.appendChild(r);});});});
+ });};}
+window.dreamrgTables();
+})();
+</script>"""
+
+_LEADING_NUMBER = re.compile(r"^\s*[-+−]?\d+(\.\d+)?")
+_ESTIMATE = re.compile(r"^\s*[-+−]?\d+(\.\d+)?(\(\d+\))?\s*$")
+
+
+# ----------------------------------------------------------------------------- full tables
+def _cell(x) -> tuple[str, str | None]:
+    """(escaped text, numeric sort key or None) of one cell."""
+    if x is None or x is pd.NA or (isinstance(x, numbers.Real) and not isinstance(x, numbers.Integral)
+                                   and math.isnan(x)):
+        return "—", None
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x)), None
+    if isinstance(x, numbers.Integral):
+        return str(int(x)), str(int(x))
+    if isinstance(x, numbers.Real):
+        return f"{float(x):.6g}", repr(float(x))
+    s = str(x)
+    m = _LEADING_NUMBER.match(s)
+    return html.escape(s), (m.group(0).replace("−", "-") if m else None)
+
+
+def table_html(df: pd.DataFrame, html_columns: tuple[str, ...] = (), cell_classes: dict | None = None) -> str:
+    """``df`` in full as a styled, sortable and filterable HTML table inside a scrolling frame.
+
+    ``html_columns`` hold trusted HTML (shown as is); every other cell is escaped. Numbers
+    are shown with six significant digits (the full values stay in the data the output
+    carries). ``cell_classes`` maps a column to a per-row list of CSS classes.
+    """
+    show_index = not isinstance(df.index, pd.RangeIndex) or df.index.name is not None
+    frame = df.reset_index() if show_index else df
+    cols = [str(c) for c in frame.columns]
+    text_cols = {c for c, dt in zip(cols, frame.dtypes) if (dt == object or str(dt).startswith(("str", "string")))
+                 and not all(_ESTIMATE.match(str(x)) for x in frame[c] if isinstance(x, str))}  # "1.2(3)" aligns right
+    head = "".join(f'<th class="{"text" if c in text_cols else ""}">{html.escape(c)}</th>' for c in cols)
+    body = []
+    for i, row in enumerate(frame.itertuples(index=False)):
+        cells = []
+        for c, x in zip(cols, row):
+            if c in html_columns:
+                text, key = ("—" if x is None else str(x)), None
+            else:
+                text, key = _cell(x)
+            cls = " ".join(filter(None, ["text" if c in text_cols else "",
+                                         (cell_classes or {}).get(c, [""] * len(frame))[i]]))
+            cells.append(f'<td class="{cls}"' + (f' data-v="{key}"' if key else "") + f">{text}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    tall = " tall" if len(frame) > SCROLL_ROWS else ""
+    return (f'{_CSS}<div class="dreamrg-frame{tall}"><input class="dreamrg-filter" type="search" '
+            f'placeholder="filter {len(frame)} rows…" aria-label="filter rows">'
+            f'<table class="dreamrg-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+            f"</div>{_JS}")
+
+
+def _plain(x):
+    """A JSON-ready Python value (NaN → None, numpy scalars → Python)."""
+    if hasattr(x, "item") and not isinstance(x, (list, dict, str)):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, (str, int, float, bool)) or x is None:
+        return x
+    return str(x)
+
+
+def table_data(df: pd.DataFrame) -> dict:
+    """The full data of ``df`` as JSON-ready lists, floats at full precision (see :func:`table_from_data`)."""
+    return {"columns": [_plain(c) for c in df.columns], "index": [_plain(i) for i in df.index],
+            "index_names": [_plain(n) for n in df.index.names],
+            "data": [[_plain(x) for x in row] for row in df.itertuples(index=False)]}
+
+
+def table_from_data(data: dict) -> pd.DataFrame:
+    """The DataFrame of :func:`table_data`'s output (None for missing numbers)."""
+    names = data.get("index_names") or [None]
+    index = pd.Index(data["index"], name=names[0]) if names[0] is not None else None
+    df = pd.DataFrame(data["data"], columns=data["columns"], dtype=object)
+    df = df.infer_objects()
+    if index is not None:
+        df.index = index
+    return df
+
+
+def _bundle(df: pd.DataFrame, html_text: str | None = None) -> dict:
+    return {"text/html": html_text or table_html(df),
+            "text/plain": df.to_string(max_rows=None, max_cols=None),
+            TABLE_MIME: table_data(df)}
+
+
+def show_table(df: pd.DataFrame, **kwargs) -> None:
+    """Display ``df`` in full (:func:`table_html` with ``kwargs``), carrying its data for snapshots."""
+    from IPython.display import display
+
+    display(_bundle(df, table_html(df, **kwargs)), raw=True)
+
+
+def book_tables() -> None:
+    """Show every DataFrame a cell returns as :func:`show_table` does (for the rest of this kernel's life)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.mimebundle_formatter.for_type(pd.DataFrame, lambda df, include=None, exclude=None:
+                                                               _bundle(df))
+
+
+# ----------------------------------------------------------------------------- the status table
+def label_pages(root: Path | None = None) -> dict[str, str]:
+    """MyST target label → chapter stem, for every ``(label)=`` in ``book/*.md``."""
+    out = {}
+    for f in sorted(((root or repo_root()) / "book").glob("*.md")):
+        for label in re.findall(r"^\(([A-Za-z0-9_.:-]+)\)=\s*$", f.read_text(encoding="utf-8"), flags=re.M):
+            out[label] = f.stem
+    return out
+
+
+_VERDICT_CLASS = {"agrees": "agrees", "differs, explained": "explained", "differs, unexplained": "unexplained"}
+
+
+def status_view(judged: pd.DataFrame, root: Path | None = None) -> tuple[pd.DataFrame, str]:
+    """The status page's columns of a judged table (:func:`dreamrg.verdicts.judge`) and their HTML.
+
+    Columns: table, row, quantity, paper, ours ± error, (ours − paper)/σ, verdict; an
+    explained verdict links to the book's section named by its explanation's target,
+    with the one-line reason beneath.
+    """
+    pages = label_pages(root)
+    verdict_html = []
+    for v, reason, target in zip(judged["verdict"], judged["reason"], judged["target"]):
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            verdict_html.append("—")
+        elif isinstance(target, str):
+            href = f"{pages.get(target, 'status')}.html#{target}"
+            verdict_html.append(f'<a href="{html.escape(href)}" title="{html.escape(str(reason))}">{html.escape(v)}</a>'
+                                f'<span class="reason">{html.escape(str(reason))}</span>')
+        else:
+            verdict_html.append(html.escape(v))
+    z = judged["(ours − paper)/σ"]
+    view = pd.DataFrame({"table": judged["table"], "row": judged["row"], "quantity": judged["quantity"],
+                         "paper": judged["paper"], "ours ± error": judged["ours"],
+                         "(ours − paper)/σ": [None if x is None or pd.isna(x) else round(float(x), 1) for x in z],
+                         "verdict": verdict_html}).reset_index(drop=True)
+    classes = [_VERDICT_CLASS.get(v, "") if isinstance(v, str) else "" for v in judged["verdict"]]
+    data = view.assign(verdict=list(judged["verdict"]), reason=list(judged["reason"]), target=list(judged["target"]))
+    return data, table_html(view, html_columns=("verdict",), cell_classes={"verdict": classes})
+
+
+def show_status(judged: pd.DataFrame) -> None:
+    """Display :func:`status_view` (full, sortable, filterable; the data kept for snapshots)."""
+    from IPython.display import display
+
+    data, html_text = status_view(judged)
+    display(_bundle(data, html_text), raw=True)
+
+
+# ----------------------------------------------------------------------------- snapshots
+def snapshot_dir(chapter: str, profile: str = "paper", root: Path | None = None) -> Path:
+    return (root or repo_root()) / "book" / "snapshots" / profile / chapter
+
+
+_RUN = re.compile(r"\S+(?: \S+)*")  # words separated by single spaces
+
+
+def _is_edge(line: str, e: int) -> bool:
+    return len(line) >= e and line[e - 1] != " " and (len(line) == e or line[e] == " ")
+
+
+def _parse_block(block: list[str]) -> tuple[list[str], str | None, dict[str, list[str | None]]]:
+    """Columns, index name and rows (index → cells) of one block of pandas' printed text.
+
+    pandas left-aligns the index and right-aligns every column and its header, so a
+    column ends where a word of the header ends, every row has a character followed by
+    a blank (or the line's end) and at least one line a double blank (columns are apart
+    by two; a minus sign can take one of them).
+    """
+    header, body = block[0], block[1:]
+    index_name = None
+    if len(body) > 1 and len(_RUN.findall(body[0])) == 1 and not body[0].startswith(" "):
+        index_name, body = body[0].strip(), body[1:]  # a line naming the index
+    firsts = [_RUN.match(ln) for ln in body]
+    width = max((m.end() for m in firsts if m), default=0)
+    edges = [m.end() for m in re.finditer(r"\S+", header)
+             if m.end() > width and all(_is_edge(ln, m.end()) for ln in body)
+             and any(ln[m.end():m.end() + 2] in ("  ", "") for ln in [header] + body)]  # a wider gap somewhere
+    columns = [header[a:b].strip() for a, b in zip([width] + edges[:-1], edges)]
+    rows = {}
+    for ln, first in zip(body, firsts):
+        if first is None or set(first.group(0)) <= {"."}:
+            continue  # a row pandas cut ("..") is lost
+        rows[first.group(0)] = [ln[a:b].strip() or None for a, b in zip([width] + edges[:-1], edges)]
+    return columns, index_name, rows
+
+
+def parse_text_table(text: str) -> pd.DataFrame:
+    """A DataFrame from pandas' printed text (as older snapshots kept it), wrapped blocks joined.
+
+    Rows that pandas cut ("..") are dropped: they are lost. Cells stay strings.
+    """
+    lines = [ln.rstrip().removesuffix("\\").rstrip() for ln in text.strip("\n").splitlines()]
+    lines = [ln for ln in lines if not re.match(r"^\[\d+ rows x \d+ columns\]$", ln.strip())]
+    blocks, cur = [], []
+    for ln in lines + [""]:
+        if ln.strip():
+            cur.append(ln)
+        elif cur:
+            blocks.append(cur)
+            cur = []
+    columns: list[str] = []
+    rows: dict[str, dict[str, str | None]] = {}
+    index_name = None
+    for block in blocks:
+        cols, name, body = _parse_block(block)
+        index_name = index_name or name
+        columns += cols
+        for key, cells in body.items():
+            rows.setdefault(key, {}).update(zip(cols, cells))
+    df = pd.DataFrame.from_dict(rows, orient="index", columns=list(dict.fromkeys(columns)), dtype=object)
+    df.index.name = index_name
+    return df
+
+
+def legacy_text_tables(folder: Path) -> list[str]:
+    """The printed tables of an older snapshot's ``tables.md`` (one text per table)."""
+    f = folder / "tables.md"
+    return re.findall(r"```text\n(.*?)\n```", f.read_text(encoding="utf-8"), flags=re.S) if f.is_file() else []
+
+
+def is_truncated(text: str) -> bool:
+    """Whether pandas cut rows or columns of a printed table."""
+    return bool(re.search(r"^\[\d+ rows x \d+ columns\]$", text, flags=re.M))
+
+
+def snapshot_tables(chapter: str, profile: str = "paper", root: Path | None = None) -> list[pd.DataFrame]:
+    """The tables a chapter's snapshot kept, in order: from ``table-<i>.json`` (full precision), or parsed from
+    an older snapshot's printed text (:func:`parse_text_table`; numbers pandas cut are missing)."""
+    folder = snapshot_dir(chapter, profile, root)
+    files = sorted(folder.glob("table-*.json"), key=lambda f: int(f.stem.split("-")[1]))
+    if files:
+        return [table_from_data(json.loads(f.read_text())) for f in files]
+    return [parse_text_table(t) for t in legacy_text_tables(folder)]
+
+
+def _meta_line(profile: str, meta: dict) -> str:
+    commit = f", commit `{meta['git_commit']}`" if meta.get("git_commit") else ""
+    return (f"**Kept results of the `{profile}` profile** — run on {meta['date']} with dreamrg "
+            f"{meta['dreamrg_version']}{commit}; that execution took {meta['seconds'] / 60:.1f} min, reusing any "
+            "results already cached (not recomputed by this build).")
+
+
+LEGACY_NOTE = ("These tables were kept as pandas' printed text, before snapshots kept their data. Pandas cut "
+               "tables longer than 60 rows to their first and last five rows (and wide tables to their outer "
+               "columns); the numbers it cut are not stored anywhere and only come back by re-running the paper "
+               "profile (about a day on two cores; see the appendix on how the paper profile was run).")
+
+
+def show_snapshot(chapter: str, profile: str = "paper", current: str | None = None) -> None:
+    """Display the kept results of ``chapter`` at ``profile`` (figures and full tables), if any.
+
+    Used at the end of chapters: when the book is built at another profile, the results
+    of the last paper-profile run (committed under ``book/snapshots/``) are shown with
+    their date and run time, in the order the chapter produced them. Nothing is shown when
+    ``current == profile`` (the chapter itself already shows them) or when no snapshot exists.
+    """
+    from IPython.display import Image, Markdown, display
+
+    if current == profile:
+        return
+    folder = snapshot_dir(chapter, profile)
+    if not (folder / "meta.json").is_file():
+        print(f"No {profile}-profile snapshot of this chapter has been kept yet.")
+        return
+    meta = json.loads((folder / "meta.json").read_text())
+    display(Markdown(_meta_line(profile, meta)))
+    outputs = meta.get("outputs")
+    if outputs is None:  # an older snapshot: tables as printed text, then the figures
+        texts = legacy_text_tables(folder)
+        if any(is_truncated(t) for t in texts):
+            display(Markdown(f"*{LEGACY_NOTE}*"))
+        for t in texts:
+            display(Markdown(f"```text\n{t}\n```"))
+        outputs = [f"figure-{i}.png" for i in range(1, meta["figures"] + 1)]
+    texts = legacy_text_tables(folder)
+    for name in outputs:
+        if name.endswith(".png"):
+            display(Image(filename=str(folder / name)))
+        elif name.endswith(".json"):
+            show_table(table_from_data(json.loads((folder / name).read_text())))
+        elif name.startswith("tables.md:"):
+            display(Markdown(f"```text\n{texts[int(name.split(':')[1]) - 1]}\n```"))
+
+
+# ----------------------------------------------------------------------------- run costs
+def snapshot_runs(root: Path | None = None) -> pd.DataFrame:
+    """One line per kept snapshot (``book/snapshots/<profile>/<chapter>/meta.json``): chapter, profile, date,
+    commit, dreamrg version, seconds, figures and tables."""
+    root = root or repo_root()
+    rows = []
+    for f in sorted((root / "book" / "snapshots").glob("*/*/meta.json")):
+        m = json.loads(f.read_text())
+        rows.append({"chapter": m.get("chapter", f.parent.name), "profile": m.get("profile", f.parent.parent.name),
+                     "date": m.get("date"), "commit": m.get("git_commit"), "dreamrg": m.get("dreamrg_version"),
+                     "seconds": m.get("seconds"), "figures": m.get("figures"), "tables": m.get("tables")})
+    return pd.DataFrame(rows, columns=["chapter", "profile", "date", "commit", "dreamrg", "seconds", "figures",
+                                       "tables"])
+
+
+def chapter_titles(root: Path | None = None) -> dict[str, str]:
+    """Chapter stem → its first ``# `` heading, in table-of-contents order (other chapters after)."""
+    import yaml
+
+    root = root or repo_root()
+    toc = yaml.safe_load((root / "book" / "_toc.yml").read_text())
+    names = [toc["root"]] + [c["file"] for part in toc.get("parts", [{"chapters": toc.get("chapters", [])}])
+                             for c in part["chapters"]]
+    out = {}
+    for name in names + sorted(p.stem for p in (root / "book").glob("*.md") if p.stem not in names):
+        f = root / "book" / f"{name}.md"
+        if f.is_file():
+            m = re.search(r"^# (.+)$", f.read_text(encoding="utf-8"), flags=re.M)
+            out[name] = m.group(1).strip() if m else name
+    return out
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else (f"{seconds / 60:.0f} min" if seconds < 7200
+                                                      else f"{seconds / 3600:.1f} h")
+
+
+def cost_table(root: Path | None = None) -> pd.DataFrame:
+    """Chapter × profile → "time (date, commit)" of the kept snapshots' executions (see :func:`snapshot_runs`)."""
+    runs = snapshot_runs(root)
+    titles = chapter_titles(root)
+    if runs.empty:
+        return pd.DataFrame(index=pd.Index([], name="chapter"))
+    runs["cell"] = [f"{_duration(s)} ({d}, {c if isinstance(c, str) else 'commit not recorded'})"
+                    for s, d, c in zip(runs["seconds"], runs["date"], runs["commit"])]
+    wide = runs.pivot(index="chapter", columns="profile", values="cell")
+    order = [c for c in titles if c in wide.index] + [c for c in wide.index if c not in titles]
+    wide = wide.loc[order]
+    wide.index = pd.Index([titles.get(c, c) for c in wide.index], name="chapter")
+    wide.columns = [f"{p} profile" for p in wide.columns]
+    return wide.fillna("not kept")
+
+
+# ----------------------------------------------------------------------------- the parameters a chapter used
 #: Meanings of the parameters whose field carries no ``doc`` of its own.
 _GENERIC_DOCS = {
     "n_configs": "configurations (dreamed chains) per model",
@@ -55,7 +464,7 @@ def _plain_doc(text: str) -> str:
     return first[:1].lower() + first[1:] if first[1:2].islower() else first
 
 
-def _cell(text: str) -> str:
+def _md_cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
@@ -97,7 +506,7 @@ def parameters_markdown(profile: Profile | str, chapter: str, also: Iterable[str
     if not rows:
         return f"{intro}; this page has no parameters of its own."
     lines = [f"{intro}:", "", "| parameter | value | meaning |", "|:--|:--|:--|"]
-    lines += [f"| {_cell(a)} | {_cell(b)} | {_cell(c)} |" for a, b, c in rows]
+    lines += [f"| {_md_cell(a)} | {_md_cell(b)} | {_md_cell(c)} |" for a, b, c in rows]
     if also:
         lines += ["", "Rows marked *shared* are owned by another chapter and read here at the same profile."]
     return "\n".join(lines)
@@ -127,31 +536,3 @@ def parameters_table(profile: Profile | str, chapter: str, also: Iterable[str] =
     from IPython.display import Markdown
 
     return Markdown(parameters_markdown(profile, chapter, also))
-
-
-def show_snapshot(chapter: str, profile: str = "paper", current: str | None = None) -> None:
-    """Display the kept results of ``chapter`` at ``profile`` (figures and tables), if any.
-
-    Used at the end of chapters: when the book is built at another profile, the
-    results of the last paper-profile run (committed under ``book/snapshots/``) are
-    shown with their date and run time. Nothing is shown when ``current == profile``
-    (the chapter itself already shows them) or when no snapshot exists.
-    """
-    from IPython.display import Image, Markdown, display
-
-    if current == profile:
-        return
-    folder = repo_root() / "book" / "snapshots" / profile / chapter
-    if not (folder / "meta.json").is_file():
-        print(f"No {profile}-profile snapshot of this chapter has been kept yet.")
-        return
-    meta = json.loads((folder / "meta.json").read_text())
-    commit = f", commit `{meta['git_commit']}`" if meta.get("git_commit") else ""
-    display(Markdown(f"**Kept results of the `{profile}` profile** — run on {meta['date']} with dreamrg "
-                     f"{meta['dreamrg_version']}{commit}; that execution took {meta['seconds'] / 60:.1f} min, reusing any "
-                     "results already cached (not recomputed by this build)."))
-    tables = (folder / "tables.md").read_text() if (folder / "tables.md").is_file() else ""
-    if tables:
-        display(Markdown(tables))
-    for i in range(1, meta["figures"] + 1):
-        display(Image(filename=str(folder / f"figure-{i}.png")))

@@ -60,6 +60,7 @@ import numpy as np
 from scipy.special import expit
 
 from dreamrg import _histogram_kernels as _hk
+from dreamrg._checks import check_int
 from dreamrg.patches import (
     as_spins,
     check_kernel_size,
@@ -169,8 +170,7 @@ class HistogramAccumulator:
         self._start = np.asarray(start, dtype=np.int64)
         if n_chunks is None:
             n_chunks = max(8, numba.get_num_threads())
-        if not isinstance(n_chunks, (int, np.integer)) or n_chunks < 1:
-            raise ValueError(f"n_chunks must be a positive integer; got {n_chunks!r}")
+        n_chunks = check_int(n_chunks, "n_chunks", 1)
         self._partial = np.zeros((int(n_chunks), 4, 2 ** (self._P**2), 2))
         self._n_bad = np.zeros(int(n_chunks), dtype=np.int64)
         self.L: int | None = None
@@ -457,8 +457,7 @@ def fit_exact(counts, k: int, w0=None, tol: float = 1e-12, max_iter: int = 100) 
     k = check_kernel_size(k)
     if not tol > 0:
         raise ValueError(f"tol must be > 0; got {tol}")
-    if max_iter < 0:
-        raise ValueError(f"max_iter must be >= 0; got {max_iter}")
+    max_iter = check_int(max_iter, "max_iter", 0)
     F, cp, cm = _compress(counts, k)
     scale = float(cp.sum() + cm.sum())
     w = np.zeros(n_params(k)) if w0 is None else check_params(w0, k).copy()

@@ -22,11 +22,12 @@ import torch
 
 from dreamrg import models, train
 from dreamrg.dream import DreamParams
+from dreamrg.mc import MCParams
 from dreamrg.fss import PairExponents, pair_exponents
 from dreamrg.paths import repo_root
 from dreamrg.profiles import Profile, TrainingSection, load_profile
 from dreamrg.runs import mcrg as _mcrg
-from dreamrg.runs.mc import training_sets
+from dreamrg.runs.mc import cached_store, training_sets
 from dreamrg.runs.models import cached_model
 from dreamrg.runs.summaries import DreamSummary, MCSummary, dream_summary, mc_summary
 
@@ -151,6 +152,14 @@ def trained_model(profile: Profile | str, k: int, weighted: bool = False, method
     return cached_model(single_layer_params(p.training, k, weighted, method), L_t, M, p.data_seed)
 
 
+def single_layer_fits(profile: Profile | str) -> dict[ModelId, torch.nn.Module]:
+    """Every single-layer model of the training chapter: each k, unweighted then weighted, AdamW then exact."""
+    p = as_profile(profile)
+    L_t, M = p.training_set
+    return {ModelId("ours", 1, k, weighted, L_t, M, method): trained_model(p, k, weighted, method)
+            for k in p.trained_ks for weighted in (False, True) for method in ("adamw", "exact")}
+
+
 def training_size_models(profile: Profile | str) -> dict[ModelId, torch.nn.Module]:
     """Exact optima for every (L_t, M, k) of the training-size study (the data of the paper's Fig. 6)."""
     p = as_profile(profile)
@@ -169,11 +178,37 @@ def authors_models(L_t: int = AUTHORS_L_T, M: int = AUTHORS_M) -> dict[ModelId, 
     return out
 
 
+def authors_release() -> dict[ModelId, torch.nn.Module]:
+    """Every released single-layer model of the authors (all their training sets), in the release's order."""
+    return {ModelId("authors", 1, e["kernel_size"], e["weighted_loss"], e["L_train"], e["set_size"]):
+            models.from_release_entry(e) for e in models.release_entries() if e["model"] == "symmetric_single_layer"}
+
+
 # ----------------------------------------------------------------------------- observables
 def mc_summaries(profile: Profile | str) -> dict[int, MCSummary]:
     """Cached Monte Carlo summaries of the Monte Carlo chapter's FSS sizes."""
     sizes, n, seed = as_profile(profile).mc_fss
     return {L: mc_summary(L, n, seed) for L in sizes}
+
+
+def mc_validation(profile: Profile | str) -> dict[tuple[str, int], MCSummary]:
+    """Cached MC summaries compared with the exact solution, keyed by (algorithm, L): Swendsen–Wang, then Wolff."""
+    p = as_profile(profile)
+    mc = p.monte_carlo
+    return {(algorithm, L): mc_summary(L, mc.validation_configs, p.data_seed, algorithm=algorithm)
+            for algorithm in ("sw", "wolff") for L in mc.validation_sizes}
+
+
+def mc_training_stores(profile: Profile | str) -> dict[int, tuple[Path, Path]]:
+    """The Monte Carlo chapter's training and validation stores (cached), keyed by L_t."""
+    p = as_profile(profile)
+    mc = p.monte_carlo
+    return {L_t: training_sets(L_t, mc.training_M, p.data_seed) for L_t in mc.training_sizes}
+
+
+def plot_sizes(summaries: dict[ModelId, DreamSummary], min_L: int = 4) -> list[int]:
+    """Sizes ≥ ``min_L`` of the dreamed ensembles (those of the first summary), as the figures show them."""
+    return [L for L in next(iter(summaries.values())).sizes if L >= min_L]
 
 
 def fss_dream_params(profile: Profile | str) -> DreamParams:
@@ -196,10 +231,16 @@ def training_size_summaries(profile: Profile | str) -> dict[ModelId, DreamSummar
     return {mid: dream_summary(m, params, n) for mid, m in training_size_models(p).items()}
 
 
+def table_ii_rows(mc: dict[int, MCSummary], dreamed: dict[ModelId, DreamSummary]
+                  ) -> dict[ModelId | str, dict[tuple[int, int], PairExponents]]:
+    """Rows of Table II from summaries: ``"MC"`` (pairs of independent MC runs), then every dreamed model."""
+    return {MC: pair_exponents(mc)} | {mid: d.exponents for mid, d in dreamed.items()}
+
+
 def table_ii_results(profile: Profile | str) -> dict[ModelId | str, dict[tuple[int, int], PairExponents]]:
     """Rows of Table II: ``"MC"`` and every dreamed model of :func:`dreamed_summaries`."""
     p = as_profile(profile)
-    return {MC: pair_exponents(mc_summaries(p))} | {mid: d.exponents for mid, d in dreamed_summaries(p).items()}
+    return table_ii_rows(mc_summaries(p), dreamed_summaries(p))
 
 
 def seed_spread_results(profile: Profile | str, k: int = 5, weighted: bool = True,
@@ -217,6 +258,35 @@ def seed_spread_results(profile: Profile | str, k: int = 5, weighted: bool = Tru
         tp = single_layer_params(dataclasses.replace(p.training, seed=seed), k, weighted)
         out[seed] = dream_summary(cached_model(tp, L_t, M, p.data_seed), params, n).exponents
     return out
+
+
+# ----------------------------------------------------------------------------- PDF collapse
+def pdf_models(profile: Profile | str) -> dict[ModelId, torch.nn.Module]:
+    """Our unweighted AdamW models (the PDF-collapse chapter's); a clear error if its ``k`` is not trained."""
+    p = as_profile(profile)
+    trained_model(p, p.pdf_collapse.k)
+    return {mid: m for mid, m in trained_models(p).items() if not mid.weighted}
+
+
+def pdf_from_one(profile: Profile | str) -> dict[ModelId, DreamSummary]:
+    """Dreamed summaries of :func:`pdf_models` from a single spin to ``2**n_up`` (the paper's Fig. 8)."""
+    P = as_profile(profile).pdf_collapse
+    params = DreamParams(n_up=P.n_up, seed=P.seed, batch_size=P.batch_size)
+    return {mid: dream_summary(m, params, P.n_configs) for mid, m in pdf_models(profile).items()}
+
+
+def pdf_from_mc(profile: Profile | str) -> dict[ModelId, DreamSummary]:
+    """Dreamed summaries of :func:`pdf_models` started from MC configurations of size ``L0_mc`` (Fig. 9).
+
+    The starts are the first configurations of the MC chapter's store of that size
+    (its FSS ensemble's number of configurations and the data seed); the chains end at ``2**n_up``.
+    """
+    p = as_profile(profile)
+    P, (_, n_mc, seed) = p.pdf_collapse, p.mc_fss
+    start = cached_store(MCParams(L=P.L0_mc, seed=seed), n_mc)
+    params = DreamParams(n_up=P.n_up - (P.L0_mc.bit_length() - 1), L0=P.L0_mc, seed=P.seed, start=str(start),
+                         batch_size=P.batch_size)
+    return {mid: dream_summary(m, params, min(P.n_configs, n_mc)) for mid, m in pdf_models(p).items()}
 
 
 # ----------------------------------------------------------------------------- MCRG
@@ -352,3 +422,17 @@ def two_layer_summaries(profile: Profile | str,
     params = complexity_dream_params(p)
     nets = networks if networks is not None else two_layer_models(p) | authors_two_layer_models()
     return {mid: dream_summary(m, params, p.complexity.n_configs) for mid, m in nets.items()}
+
+
+def validation_losses(profile: Profile | str, networks: dict[ModelId, torch.nn.Module]) -> dict[ModelId, float]:
+    """Validation loss per configuration of each network, as :func:`two_layer_targets` evaluates it.
+
+    The first M/5 configurations of the complexity chapter's validation set, with the
+    two-layer run's tie-break draw and batch size, and the network's own weighting.
+    """
+    p = as_profile(profile)
+    C = p.complexity
+    L_t, M = p.two_layer_training_set
+    _, valid = training_sets(L_t, M, p.data_seed)
+    return {mid: train.evaluate_loss(m, valid, M // 5, weighted=mid.weighted, seed=C.seed, batch=min(C.batch_size, M))
+            for mid, m in networks.items()}

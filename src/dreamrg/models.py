@@ -64,6 +64,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from dreamrg._checks import check_int, is_int, json_safe
 from dreamrg._version import __version__
 from dreamrg.cache import atomic_file
 from dreamrg.coarse import upsample_nearest_torch
@@ -83,6 +84,12 @@ __all__ = [
     "ModelFileError",
     "save_model",
     "load_model",
+    "check_model_size",
+    "model_bytes",
+    "non_finite_weights",
+    "MAX_KERNEL_SIZE",
+    "MAX_CHANNELS",
+    "MAX_MODEL_BYTES",
 ]
 
 #: metadata copied from a release entry onto ``model.release_meta``
@@ -273,6 +280,7 @@ class SymmetricUpscaler(_Upscaler):
     def __init__(self, k: int, params=None, dtype: torch.dtype = torch.float64):
         super().__init__()
         self.k = _check_k(k)
+        check_model_size("symmetric", self.k)
         n_orb = (self.k + 1) * (self.k + 3) // 8
         if params is None:
             p = torch.zeros(n_orb, dtype=dtype)
@@ -356,9 +364,8 @@ class TwoLayerUpscaler(_Upscaler):
     def __init__(self, k: int, channels: int = 32, dtype: torch.dtype = torch.float64, input_01: bool = False):
         super().__init__()
         self.k = _check_k(k)
-        if int(channels) != channels or channels < 1:
-            raise ValueError(f"channels must be a positive integer, got {channels!r}")
-        self.channels = int(channels)
+        self.channels = check_int(channels, "channels", 1)
+        check_model_size("two-layer", self.k, self.channels)
         self.input_01 = bool(input_01)
         self.conv1 = torch.nn.Conv2d(1, self.channels, self.k, bias=True, dtype=dtype)
         self.conv2 = torch.nn.Conv2d(self.channels, 1, self.k, bias=True, dtype=dtype)
@@ -447,7 +454,7 @@ def from_release_entry(entry: dict, dtype: torch.dtype = torch.float64) -> torch
     SymmetricUpscaler or TwoLayerUpscaler
         With ``model.release_meta``: a dict of :data:`RELEASE_META_KEYS`.
     """
-    kind, k = entry["model"], int(entry["kernel_size"])
+    kind, k = entry["model"], check_int(entry["kernel_size"], "kernel_size", 3)
     if kind == "symmetric_single_layer":
         K = _tensor(entry, "convs.params", torch.float64)
         model = SymmetricUpscaler(k, params=(K / 4.0).numpy(), dtype=dtype)
@@ -480,13 +487,57 @@ class ModelFileError(ValueError):
     """A model file is missing, corrupt or of another kind than expected."""
 
 
+#: largest kernel size a model may have (the paper uses 3..7; the limit only keeps a damaged file from
+#: asking for absurd amounts of memory)
+MAX_KERNEL_SIZE = 255
+#: most hidden channels of a two-layer model (the paper: 32)
+MAX_CHANNELS = 4096
+#: most memory the weights of one model may take (float64), checked before anything is allocated
+MAX_MODEL_BYTES = 2**30
+
+
+def model_bytes(kind: str, k: int, channels: int | None = None) -> int:
+    """Bytes of float64 weights a model of this class and size holds (its full kernels)."""
+    if kind == "symmetric":
+        return 8 * k * k
+    return 8 * (2 * channels * k * k + channels + 1)
+
+
+def check_model_size(kind: str, k, channels=None) -> None:
+    """ValueError unless a ``kind`` model of kernel size ``k`` (and ``channels``) is within the size limits.
+
+    Runs before any allocation: ``k`` ≤ :data:`MAX_KERNEL_SIZE`, ``channels`` ≤ :data:`MAX_CHANNELS`
+    and the weights within :data:`MAX_MODEL_BYTES` (the estimate is :func:`model_bytes`).
+    """
+    k = _check_k(k)
+    if k > MAX_KERNEL_SIZE:
+        raise ValueError(f"kernel size k={k} is beyond the largest supported, {MAX_KERNEL_SIZE}")
+    if kind == "two-layer":
+        channels = check_int(channels, "channels", 1)
+        if channels > MAX_CHANNELS:
+            raise ValueError(f"channels={channels} is beyond the largest supported, {MAX_CHANNELS}")
+    need = model_bytes(kind, k, channels)
+    if need > MAX_MODEL_BYTES:
+        raise ValueError(f"a {kind} model with k={k}" + (f", channels={channels}" if kind == "two-layer" else "")
+                         + f" would need {need / 2**30:.1f} GiB for its weights (limit {MAX_MODEL_BYTES / 2**30:.0f} GiB)")
+
+
+def non_finite_weights(model: torch.nn.Module) -> dict[str, int]:
+    """{parameter name: number of NaN or ±inf entries} of every tensor of ``model`` that has some."""
+    return {name: int((~torch.isfinite(t)).sum()) for name, t in model.state_dict().items()
+            if t.is_floating_point() and not bool(torch.isfinite(t).all())}
+
+
 def _state_to_json(model: torch.nn.Module) -> dict[str, Any]:
     return {name: {"shape": list(t.shape), "values": t.detach().double().reshape(-1).tolist()}
             for name, t in model.state_dict().items()}
 
 
 def save_model(path: str | os.PathLike, model: torch.nn.Module, meta: dict[str, Any]) -> Path:
-    """Write a model and its metadata as JSON, atomically (temporary file + rename)."""
+    """Write a model and its metadata as JSON, atomically (temporary file + rename).
+
+    A model whose weights are not all finite (a diverged training) is refused (ValueError).
+    """
     path = Path(path)
     if isinstance(model, SymmetricUpscaler):
         kind, extra = "symmetric", {"k": model.k}
@@ -494,15 +545,76 @@ def save_model(path: str | os.PathLike, model: torch.nn.Module, meta: dict[str, 
         kind, extra = "two-layer", {"k": model.k, "channels": model.channels, "input_01": model.input_01}
     else:
         raise TypeError(f"cannot save a {type(model).__name__}")
+    bad = non_finite_weights(model)
+    if bad:
+        raise ValueError(f"refusing to write {path}: the model's weights are not all finite "
+                         f"({', '.join(f'{n}: {c} NaN/inf' for n, c in bad.items())}); the training diverged")
     doc = {"format": FORMAT, "format_version": 1, "model": kind, **extra,
-           "dreamrg_version": __version__, "meta": meta, "state_dict": _state_to_json(model)}
+           "dreamrg_version": __version__, "meta": json_safe(meta), "state_dict": _state_to_json(model)}
     with atomic_file(path) as tmp, open(tmp, "w") as fh:
-        json.dump(doc, fh)
+        json.dump(doc, fh, allow_nan=False)
     return path
+
+
+def _read_model_doc(path: Path) -> dict:
+    """The JSON document of a model file; ModelFileError (naming the file) for anything else."""
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a directory, not a model file; give the .json file 'dreamrg train' wrote")
+    if not path.exists():
+        if path.is_symlink():
+            raise ModelFileError(f"model file {path} is a dangling symlink (to {os.readlink(path)})")
+        raise ModelFileError(f"model file {path} does not exist")
+    if not path.is_file():
+        raise ModelFileError(f"{path} is not a regular file, so not a dreamrg model file")
+    try:
+        doc = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ModelFileError(f"{path} is not a dreamrg model file (not UTF-8 text)") from None
+    except json.JSONDecodeError as exc:
+        raise ModelFileError(f"{path} is not a dreamrg model file (invalid JSON: {exc})") from None
+    except (ValueError, RecursionError) as exc:  # e.g. Python's limit on the digits of an integer
+        what = "an integer in it has too many digits" if "digits" in str(exc) else f"{type(exc).__name__}"
+        raise ModelFileError(f"{path} is not a usable dreamrg model file ({what})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is not a dreamrg model file (no '\"format\": \"{FORMAT}\"')")
+    return doc
+
+
+def _state_from_json(path: Path, model: torch.nn.Module, sd: Any) -> dict[str, torch.Tensor]:
+    """The state dict of a model file, checked name by name against ``model`` before anything is built."""
+    expect = {name: tuple(t.shape) for name, t in model.state_dict().items()}
+    if not isinstance(sd, dict) or set(sd) != set(expect):
+        got = sorted(sd) if isinstance(sd, dict) else type(sd).__name__
+        raise ModelFileError(f"{path} is a corrupt dreamrg model file: its state_dict holds {got}, "
+                             f"expected {sorted(expect)}")
+    state = {}
+    for name, shape in expect.items():
+        entry = sd[name]
+        values = entry.get("values") if isinstance(entry, dict) else None
+        if not isinstance(values, list) or entry.get("shape") != list(shape) or len(values) != int(np.prod(shape)):
+            raise ModelFileError(f"{path} is a corrupt dreamrg model file: {name} must have shape {list(shape)} "
+                                 f"and {int(np.prod(shape))} values")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            raise ModelFileError(f"{path} is a corrupt dreamrg model file: {name} holds values that are not numbers")
+        try:
+            t = torch.tensor(values, dtype=torch.float64).reshape(shape)
+        except (OverflowError, RuntimeError) as exc:
+            raise ModelFileError(f"{path} is a corrupt dreamrg model file: {name}: {exc}") from None
+        n_bad = int((~torch.isfinite(t)).sum())
+        if n_bad:
+            raise ModelFileError(f"{path}: {name} has {n_bad} non-finite weight(s) (NaN or ±inf); a model must "
+                                 "have finite weights (was it written by a diverged training?)")
+        state[name] = t
+    return state
 
 
 def load_model(path: str | os.PathLike, expected: str | None = None) -> torch.nn.Module:
     """Load a model written by :func:`save_model`; ``model.meta`` holds its metadata.
+
+    The file is checked before anything is allocated: its class, an integer kernel size
+    and channel count within :func:`check_model_size`, a state dict of exactly the model's
+    tensors and shapes, and finite weights. Any problem raises :class:`ModelFileError`
+    naming the file.
 
     Parameters
     ----------
@@ -510,31 +622,29 @@ def load_model(path: str | os.PathLike, expected: str | None = None) -> torch.nn
         Raise :class:`ModelFileError` if the file holds another model class.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"model file {path} does not exist")
-    try:
-        doc = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{path} is not a dreamrg model file (invalid JSON: {exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is not a dreamrg model file (no '\"format\": \"{FORMAT}\"')")
+    doc = _read_model_doc(path)
     kind = doc.get("model")
+    if kind not in MODEL_KINDS:
+        raise ModelFileError(f"{path}: unknown model class {kind!r}; allowed: {MODEL_KINDS}")
     if expected is not None and kind != expected:
         raise ModelFileError(f"{path} holds a {kind!r} model; expected {expected!r}")
+    k, channels, input_01 = doc.get("k"), doc.get("channels"), doc.get("input_01", False)
+    if not is_int(k):
+        raise ModelFileError(f"{path} is a corrupt dreamrg model file: 'k' must be an odd integer ≥ 3; got {k!r}")
+    if kind == "two-layer" and not is_int(channels):
+        raise ModelFileError(f"{path} is a corrupt dreamrg model file: 'channels' must be an integer ≥ 1; "
+                             f"got {channels!r}")
+    if not isinstance(input_01, bool):
+        raise ModelFileError(f"{path} is a corrupt dreamrg model file: 'input_01' must be true or false")
     try:
-        if kind == "symmetric":
-            model = SymmetricUpscaler(int(doc["k"]))
-        elif kind == "two-layer":
-            model = TwoLayerUpscaler(int(doc["k"]), channels=int(doc["channels"]),
-                                     input_01=bool(doc.get("input_01", False)))
-        else:
-            raise ModelFileError(f"{path}: unknown model class {kind!r}; allowed: {MODEL_KINDS}")
-        state = {name: torch.tensor(v["values"], dtype=torch.float64).reshape(v["shape"])
-                 for name, v in doc["state_dict"].items()}
-        model.load_state_dict(state)
-    except (KeyError, TypeError, RuntimeError, ValueError) as exc:
-        if isinstance(exc, ModelFileError):
-            raise
-        raise ModelFileError(f"{path} is a corrupt dreamrg model file: {exc}") from None
-    model.meta = doc.get("meta", {})
+        check_model_size(kind, k, channels)
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: {exc}") from None
+    if kind == "symmetric":
+        model = SymmetricUpscaler(k)
+    else:
+        model = TwoLayerUpscaler(k, channels=channels, input_01=input_01)
+    model.load_state_dict(_state_from_json(path, model, doc.get("state_dict")))
+    meta = doc.get("meta", {})
+    model.meta = meta if isinstance(meta, dict) else {}
     return model

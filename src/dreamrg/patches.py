@@ -50,6 +50,7 @@ import functools
 import numpy as np
 
 from dreamrg import _histogram_kernels as _hk
+from dreamrg._checks import is_int
 
 __all__ = [
     "check_odd_kernel_size",
@@ -70,8 +71,8 @@ __all__ = [
 
 def check_odd_kernel_size(k) -> int:
     """``k`` as an int if it is an odd integer >= 3 (any model kernel size); ValueError otherwise."""
-    if isinstance(k, bool) or int(k) != k or k < 3 or k % 2 == 0:
-        raise ValueError(f"kernel size k must be an odd integer >= 3, got {k!r}")
+    if not is_int(k) or k < 3 or k % 2 == 0:
+        raise ValueError(f"kernel size k must be an odd integer >= 3 (an int, not a float or a string), got {k!r}")
     return int(k)
 
 
@@ -255,7 +256,9 @@ def check_params(w, k) -> np.ndarray:
     if w.shape != (n_params(k),):
         raise ValueError(f"k={k} needs {n_params(k)} parameters; got shape {w.shape}")
     if not np.all(np.isfinite(w)):
-        raise ValueError("parameters must be finite")
+        bad = np.flatnonzero(~np.isfinite(w)).tolist()
+        raise ValueError(f"the orbit weights of the k={k} kernel must be finite numbers; got {w.tolist()} "
+                         f"(NaN or ±inf at orbit(s) {bad}; a diverged training or a damaged model file?)")
     return w
 
 

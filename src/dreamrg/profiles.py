@@ -22,12 +22,14 @@ chapter's section. :meth:`Profile.key` hashes the values for cache keys.
 optional ``base = "paper"`` and ``name = "..."``) applied, validated as a whole.
 
 Each chapter has a ``parameters`` cell holding ``profile = "quick"`` and
-``overrides = {}``; :func:`chapter_params` (transitional, until the chapters take
-a :class:`Profile`) turns these into the dictionary the chapter uses. papermill can
-set either (``-p profile paper``), and ``dreamrg book --set fss.n_configs=1000``
-fills ``overrides``. Such overrides replace entries of that chapter's own
-parameters only; what a chapter reuses from another chapter (the trained models,
-the MC sizes) stays at the profile.
+``overrides = {}`` and reads its parameters through
+``load_profile(profile, {chapter: overrides})``: its own section
+(``prof.fss.n_configs``) and the named cross-chapter members (``prof.mc_fss``).
+papermill can set either (``-p profile paper``), and ``dreamrg book --set
+fss.n_configs=1000`` fills ``overrides``. Such overrides reach that chapter only;
+the other chapters, and so what a chapter reuses from them (the trained models, the
+MC sizes), stay at the profile. A chapter without parameters (``status``) refuses
+any override the same way.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ CHAPTERS: tuple[str, ...] = (
     "mcrg",
     "complexity",
     "status",
+    "appendix_paper_run",
 )
 
 MAX_N_UP = 12            # dream.DreamParams: final size L0·2^n_up ≤ 4096
@@ -622,30 +625,3 @@ def load_profile(name: str | None = None, overrides: Mapping[str, Mapping[str, A
             raise ValueError(f"profile file {str(file)!r}: {exc}") from None
     return profile.with_overrides(overrides)
 
-
-def chapter_params(chapter: str, profile: str = "quick", overrides: dict | None = None) -> dict[str, Any]:
-    """Return the parameters of ``chapter`` under ``profile``, with ``overrides`` applied (transitional).
-
-    Parameters
-    ----------
-    chapter : str
-        Chapter name (the stem of its file in ``book/``).
-    profile : {"smoke", "quick", "paper"}
-        Profile name.
-    overrides : dict, optional
-        Values replacing individual entries of this chapter only; unknown keys are an error.
-
-    Returns
-    -------
-    dict
-        A fresh dict of the chapter's section (lists, ``{int: int}`` dicts); also contains ``"profile"``.
-    """
-    _check_profile_name(profile)
-    if chapter not in CHAPTERS:
-        raise ValueError(f"unknown chapter {chapter!r}; allowed: {', '.join(CHAPTERS)}")
-    if chapter not in SECTIONS:
-        if overrides:
-            raise ValueError(f"unknown parameter {next(iter(overrides))!r} for chapter {chapter!r}; allowed: none")
-        return {"profile": profile}
-    section = getattr(_BUILTIN[profile], chapter).with_overrides(overrides)
-    return section.to_dict() | {"profile": profile}

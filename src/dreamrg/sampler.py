@@ -65,6 +65,7 @@ from scipy.special import expit
 from dreamrg import _dream_kernels as _dk
 from dreamrg import _histogram_kernels as _hk
 from dreamrg import _rng_kernels as _rk
+from dreamrg._checks import check_int
 from dreamrg import patches
 from dreamrg.models import SymmetricUpscaler, TwoLayerUpscaler
 
@@ -287,11 +288,8 @@ class DreamBatch:
 
 
 def _check_int(x, name: str, minimum: int) -> int:
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer; got {x!r}")
-    if x < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {x}")
-    return int(x)
+    """Strict integer argument (int or numpy integer; not bool, float or str): :func:`dreamrg._checks.check_int`."""
+    return check_int(x, name, minimum)
 
 
 def _check_spins(x, name: str) -> np.ndarray:

@@ -275,7 +275,14 @@ def create_store(path: str | os.PathLike, meta: dict[str, Any], *, resume: bool 
 
 
 def load_configs(path: str | os.PathLike, start: int | None = None, stop: int | None = None) -> np.ndarray:
-    """Load configurations ``start:stop`` of a store as int8 ±1, shape (n, L, L)."""
+    """Load configurations ``start:stop`` of a store as int8 ±1, shape (n, L, L).
+
+    ``start`` and ``stop`` are integers (int or numpy integer; not floats, strings or bools) or None.
+    """
+    from dreamrg._checks import check_optional_int
+
+    start = check_optional_int(start, "start", 0)
+    stop = check_optional_int(stop, "stop", 0)
     store = open_store(path)
     return store.read(0 if start is None else start, stop)
 

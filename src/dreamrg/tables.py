@@ -1,28 +1,44 @@
 """Tables against the paper: Table II (FSS exponents), III (MCRG of Monte Carlo), IV (FSS against RSRG),
 and the other comparisons the chapters and the status page show.
 
-Every function returns a :class:`pandas.DataFrame`. The data come from
+Every function returns a :class:`pandas.DataFrame` (except :func:`truncation_ranges`, a text,
+and the readers of printed numbers :func:`parse_estimate` and :func:`paper_printed`); the
+chapters show them as they are. The status page's verdicts come from :func:`status_table`
+(:func:`dreamrg.verdicts.judge`); :func:`long_from_formatted` and :func:`long_from_table_ii`
+turn tables kept in snapshots back into the same schema. The data come from
 :mod:`dreamrg.experiments` (which models and results a profile means; functions taking
 a profile take a :class:`~dreamrg.profiles.Profile` or a built-in profile's name); rows are
 labelled with :attr:`dreamrg.experiments.ModelId.label` (or ``"MC"``), the paper's
-values from :mod:`dreamrg.paper_values`.
+values from :mod:`dreamrg.paper_values` as printed. Every comparison with the paper uses
+one rule, :func:`dreamrg.verdicts.z_score`: (ours − paper)/σ with σ our error and the
+paper's (its error bar, or half a unit of its last printed digit) added in quadrature.
 """
 
 from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from dreamrg import experiments as ex
+from dreamrg import mcrg, models
 from dreamrg.experiments import MC, ModelId, as_profile, paper_row, row_label
-from dreamrg.fss import PairExponents
+from dreamrg.fss import PairExponents, exact_comparison
 from dreamrg.mcrg import IrrepSpectrum
 from dreamrg.observables import SizeSummary
-from dreamrg.paper_values import PAIRS, TABLE_II, TABLE_III, TABLE_IV
+from dreamrg.paper_values import EXACT, PAIRS, PRINTED_II, PRINTED_III, PRINTED_IV, TABLE_II, parse_printed
 from dreamrg.profiles import Profile
 from dreamrg.runs.mcrg import DreamedMCRG, IllConditioned, MCRGRun
-from dreamrg.runs.summaries import DreamSummary
+from dreamrg.runs.summaries import DreamSummary, MCSummary
 from dreamrg.stats import format_estimate
+# the σ rule and the explanation registry, re-exported: tables.combined_sigma, tables.EXPLANATIONS, ...
+from dreamrg.verdicts import EXPLANATIONS, combined_sigma, judge, paper_sigma, verdict_counts, z_score  # noqa: F401
+
+if TYPE_CHECKING:
+    import torch
 
 _EXPONENTS = (("gamma_nu", "γ/ν"), ("inv_nu", "1/ν"))
 Rows = dict[ModelId | str, dict[tuple[int, int], PairExponents]]
@@ -39,7 +55,7 @@ def table_ii(results: Rows) -> pd.DataFrame:
     """
     rows = []
     for key, exps in results.items():
-        paper = TABLE_II.get(paper_row(key))
+        paper = PRINTED_II.get(paper_row(key))
         row: dict = {"row": row_label(key)}
         for q, name in _EXPONENTS:
             for pair in PAIRS:
@@ -52,10 +68,11 @@ def table_ii(results: Rows) -> pd.DataFrame:
 
 
 def table_ii_long(results: Rows) -> pd.DataFrame:
-    """Table II in long form: one line per (row, quantity, pair) with (ours − paper)/error."""
+    """Table II in long form: one line per (row, quantity, pair): the paper's number as printed, ours, σ and
+    (ours − paper)/σ (:func:`dreamrg.verdicts.z_score`)."""
     rows = []
     for key, exps in results.items():
-        paper_row_ = TABLE_II.get(paper_row(key))
+        paper_row_ = PRINTED_II.get(paper_row(key))
         for q, name in _EXPONENTS:
             for pair in PAIRS:
                 est = getattr(exps[pair], q) if pair in exps else None
@@ -64,9 +81,16 @@ def table_ii_long(results: Rows) -> pd.DataFrame:
                     "row": row_label(key), "quantity": f"{name} {pair}", "paper": paper,
                     "ours": format_estimate(est.value, est.error) if est else "pending",
                     "value": est.value if est else None, "error": est.error if est else None,
-                    "(ours − paper)/error": round((est.value - paper) / est.error, 1) if est and paper else None,
+                    **_compared(est.value if est else None, est.error if est else None, paper),
                 })
     return pd.DataFrame(rows)
+
+
+def _compared(value: float | None, error: float | None, paper: str | None) -> dict:
+    """The σ and (ours − paper)/σ columns of one comparison (None where a side is missing)."""
+    z = z_score(value, error, paper)
+    return {"σ": combined_sigma(error, paper) if z is not None else None,
+            "(ours − paper)/σ": round(z, 1) if z is not None else None}
 
 
 def seed_spread(profile: Profile | str, k: int = 5, weighted: bool = True, n_seeds: int = 3) -> pd.DataFrame:
@@ -85,7 +109,7 @@ def seed_spread(profile: Profile | str, k: int = 5, weighted: bool = True, n_see
             row[name] = format_estimate(est.value, est.error)
             values[q].append(est.value)
         rows.append(row)
-    paper = TABLE_II.get(f"k={k}, w." if weighted else f"k={k}", {})
+    paper = PRINTED_II.get(f"k={k}, w." if weighted else f"k={k}", {})
     summary = {"training seed": "mean ± std over seeds", "pair": str(pair)}
     for q, name in _EXPONENTS:
         v = np.asarray(values[q])
@@ -122,16 +146,145 @@ def depth_verdict(single: dict[ModelId, DreamSummary], deep: dict[ModelId, Dream
     return pd.DataFrame(rows).round(4)
 
 
+def largest_deviations(long: pd.DataFrame, n: int = 12) -> pd.DataFrame:
+    """The ``n`` lines of :func:`table_ii_long` farthest from the paper in units of the combined σ."""
+    done = long[long["ours"] != "pending"]
+    return done.sort_values("(ours − paper)/σ", key=abs, ascending=False).head(n).reset_index(drop=True)
+
+
+_GROUPS = {"MC": lambda key: key == MC,
+           "authors' models dreamed by dreamrg": lambda key: isinstance(key, ModelId) and key.source == "authors",
+           "our AdamW models": lambda key: isinstance(key, ModelId) and key.source == "ours"}
+
+
+def table_ii_groups(results: Rows) -> pd.DataFrame:
+    """|ours − paper| of the Table II numbers by group (MC, the authors' models, ours): how many, median and
+    maximum, beside our median error."""
+    long = table_ii_long(results)
+    rows = []
+    for group, member in _GROUPS.items():
+        d = long[long["row"].isin({row_label(key) for key in results if member(key)})].dropna(subset=["value"])
+        diff = (d["value"] - d["paper"].map(lambda t: parse_printed(t).value)).abs()
+        rows.append({"group": group, "numbers": len(d), "median |ours − paper|": round(diff.median(), 4),
+                     "max |ours − paper|": round(diff.max(), 4), "median our error": round(d["error"].median(), 4)})
+    return pd.DataFrame(rows)
+
+
+def binder_table(dreamed: dict[ModelId, DreamSummary], L: int) -> pd.DataFrame:
+    """U4 of each dreamed model at size ``L`` and its relative distance to the universal U4(∞)."""
+    u4 = EXACT["U4_infinity"]
+    return pd.DataFrame([{"model": mid.label, f"U4(L={L})": format_estimate(d.sizes[L].U4.value, d.sizes[L].U4.error),
+                          "relative to 0.61069": f"{d.sizes[L].U4.value / u4 - 1:+.2%}"}
+                         for mid, d in dreamed.items()])
+
+
+# ----------------------------------------------------------------------------- the Monte Carlo chapter
+def exact_validation(summaries: dict[tuple[str, int], SizeSummary]) -> pd.DataFrame:
+    """⟨e⟩ and c of MC summaries keyed by (algorithm, L) beside the exact finite-size values, with z = (MC − exact)/error
+    (e.g. :func:`dreamrg.experiments.mc_validation`)."""
+    rows = []
+    for (algorithm, L), s in summaries.items():
+        cmp = exact_comparison(s)
+        rows.append({
+            "algorithm": algorithm, "L": L, "configs": s.n,
+            "<e> MC": format_estimate(cmp["e_mc"].value, cmp["e_mc"].error),
+            "<e> exact": f"{cmp['e_exact']:.8f}", "z(e)": round(cmp["z_e"], 2),
+            "c MC": format_estimate(cmp["c_mc"].value, cmp["c_mc"].error),
+            "c exact": f"{cmp['c_exact']:.6f}", "z(c)": round(cmp["z_c"], 2),
+        })
+    return pd.DataFrame(rows)
+
+
+def mc_fss(summaries: dict[int, MCSummary]) -> pd.DataFrame:
+    """The MC finite-size-scaling ensembles per size: observables, τ_int of m² and e, and the MC time."""
+    return pd.DataFrame([
+        {"L": L, "configs": s.n, "MC seconds": round(s.seconds, 1),
+         **{k: format(s.observable(k)) for k in ("abs_m", "e", "chi", "c_me", "c", "U4")},
+         "tau_int(m2)": format(s.tau_int_m2), "tau_int(e)": format(s.tau_int_e)}
+        for L, s in summaries.items()
+    ])
+
+
+def table_ii_mc(exponents: dict[tuple[int, int], PairExponents]) -> pd.DataFrame:
+    """The MC rows of Table II: ours (from :func:`dreamrg.fss.pair_exponents`) beside the paper's, per pair,
+    with (ours − paper)/σ (:func:`dreamrg.verdicts.z_score`); a pair whose sizes the profile does not simulate
+    says so."""
+    rows = []
+    for pair in PAIRS:
+        row = {"pair": f"({pair[0]}, {pair[1]})"}
+        for key, label in _EXPONENTS:
+            paper = PRINTED_II["MC"][key][pair]
+            if pair in exponents:
+                est = getattr(exponents[pair], key)
+                row[f"{label} ours"] = format_estimate(est.value, est.error)
+                row[f"{label} paper"] = paper
+                row[f"{label} (ours−paper)/σ"] = round(z_score(est.value, est.error, paper), 1)
+            else:
+                row[f"{label} ours"] = "size not in profile"
+                row[f"{label} paper"] = paper
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def training_stores(stores: dict[int, tuple[Path, Path]], M: int) -> pd.DataFrame:
+    """The training and validation stores of each L_t (:func:`dreamrg.experiments.mc_training_stores`)."""
+    return pd.DataFrame([{"L_t": L_t, "M (training)": M, "validation": M // 5, "training store": train.parent.name,
+                          "validation store": valid.parent.name} for L_t, (train, valid) in stores.items()])
+
+
+# ----------------------------------------------------------------------------- the training chapter
+def _orbit_names(k: int) -> list[str]:
+    return [f"W{a}{b}" for a, b in models.kernel_orbits(k)]
+
+
+def _orbit_values(model: torch.nn.Module, names: list[str]) -> dict[str, float]:
+    return dict(zip(names, model.params.detach().numpy().round(4)))
+
+
+def kernel_parameters(fits: dict[ModelId, torch.nn.Module], released: dict[ModelId, torch.nn.Module]) -> pd.DataFrame:
+    """Learned parameter of every orbit (rounded to 4 decimals) of our models and the authors' released ones.
+
+    ``fits`` as :func:`dreamrg.experiments.single_layer_fits`, ``released`` as
+    :func:`dreamrg.experiments.authors_release`; sorted by k, weighting, source, L_t and M.
+    """
+    names = _orbit_names(max(mid.k for mid in fits | released))
+    rows = [{"source": "dreamrg" if mid.source == "ours" else "authors", "k": mid.k, "L_t": mid.L_t, "M": mid.M,
+             "weighted": mid.weighted, "method": mid.method if mid.source == "ours" else "AdamW (released)",
+             **_orbit_values(m, names)} for mid, m in (fits | released).items()]
+    return pd.DataFrame(rows).sort_values(["k", "weighted", "source", "L_t", "M"]).reset_index(drop=True)
+
+
+def adamw_vs_exact(fits: dict[ModelId, torch.nn.Module]) -> pd.DataFrame:
+    """Each AdamW model of ``fits`` beside the exact optimum of the same k and loss: losses per spin (full
+    training set), the excess per configuration, the largest parameter difference and the times."""
+    rows = []
+    for mid, a in fits.items():
+        if mid.method != "adamw":
+            continue
+        e, spins = fits[dataclasses.replace(mid, method="exact")], mid.L_t ** 2
+        rows.append({"k": mid.k, "weighted": mid.weighted,
+                     "loss AdamW (per spin)": a.meta["full_loss"] / spins,
+                     "loss exact (per spin)": e.meta["fit"]["loss"] / spins,
+                     "excess per configuration": a.meta["full_loss"] - e.meta["fit"]["loss"],
+                     "max |ΔW|": float(np.abs(a.params.detach().numpy() - e.params.detach().numpy()).max()),
+                     "AdamW seconds/epoch": float(np.mean(a.meta["history"]["seconds"])),
+                     "exact seconds": e.meta["fit"]["seconds_total"]})
+    return pd.DataFrame(rows)
+
+
+def training_size_parameters(fits: dict[ModelId, torch.nn.Module]) -> pd.DataFrame:
+    """Parameters of the exact optima of the training-size study (:func:`dreamrg.experiments.training_size_models`)."""
+    names = _orbit_names(max(mid.k for mid in fits))
+    return pd.DataFrame([{"L_t": mid.L_t, "M": mid.M, "k": mid.k, **_orbit_values(m, names)}
+                         for mid, m in fits.items()])
+
+
 # ----------------------------------------------------------------------------- Table III and the MCRG chapter
-def _difference(value: float, error: float, paper: float | None) -> float | None:
-    return round((value - paper) / error, 1) if paper is not None and error > 0 else None
-
-
 def table_iii_long(profile: Profile | str, redundant: bool = False) -> pd.DataFrame:
     """Table III in long form: every size of the paper's table and of the profile, every blocking step.
 
-    One line per (size, blocking step, quantity) with the paper's value and error, ours,
-    (ours − paper)/error and the statistics. The paper does not say which step its rows
+    One line per (size, blocking step, quantity) with the paper's number as printed, ours,
+    σ, (ours − paper)/σ and the statistics. The paper does not say which step its rows
     use, so each of ours is compared with them; ``table`` names the step ("III, step 1",
     "III, step 2", …) so that summaries can be read per step. A paper size the profile
     does not simulate is listed once as "not run", with the reason, rather than left out.
@@ -140,24 +293,44 @@ def table_iii_long(profile: Profile | str, redundant: bool = False) -> pd.DataFr
     p = as_profile(profile)
     ours = ex.mcrg_mc(p)
     rows = []
-    for L in sorted(set(TABLE_III) | set(ours)):
-        paper = TABLE_III.get(L, {})
+    for L in sorted(set(PRINTED_III) | set(ours)):
+        paper = PRINTED_III.get(L, {})
         for key in ("y_h", "y_t", "omega") + (("y_r1",) if redundant else ()):
-            base = {"row": f"L={L}", "quantity": key,
-                    "paper": format_estimate(*paper[key]) if key in paper else None}
+            base = {"row": f"L={L}", "quantity": key, "paper": paper.get(key)}
             if L not in ours:
                 if key != "y_r1":
                     rows.append({"table": "III", **base, "ours": "not run", "value": None, "error": None,
-                                 "(ours − paper)/error": None,
+                                 "σ": None, "(ours − paper)/σ": None,
                                  "statistics": f"L={L} is not among this profile's MC sizes {list(p.mcrg.mc_sizes)}"})
                 continue
             for step, r in enumerate(ours[L], start=1):
                 value, error = getattr(r, key), getattr(r, key + "_err")
                 rows.append({"table": f"III, step {step}", **base,
                              "ours": format_estimate(value, error), "value": value, "error": error,
-                             "(ours − paper)/error": _difference(value, error, paper[key][0] if key in paper else None),
+                             **_compared(value, error, paper.get(key)),
                              "statistics": f"{r.n_configs} MC configs, step {r.L_fine}→{r.L_coarse}"})
     return pd.DataFrame(rows)
+
+
+def mcrg_operators() -> pd.DataFrame:
+    """The symmetrised MCRG operators: label, number of spins and of orientations, name (one column each)."""
+    return pd.DataFrame([{"label": op.label, "spins": op.n_spins, "orientations": op.n_terms, "name": op.name}
+                         for op in mcrg.OPERATORS]).set_index("label").T
+
+
+def for_display(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` without its raw-number columns (``*_value``, ``*_err``, ``L_fine``), as the chapters show it."""
+    return table[[c for c in table.columns if not c.endswith(("_value", "_err")) and c != "L_fine"]]
+
+
+def truncation_ranges(trunc: pd.DataFrame) -> str:
+    """One line per blocking step of :func:`mcrg_truncations`: the range of y_h and y_t over the truncations."""
+    lines = []
+    for step, g in trunc.groupby("step", sort=False):
+        lines.append(f"step {step}: y_h from {g['y_h_value'].min():.5f} to {g['y_h_value'].max():.5f} over all "
+                     f"truncations (paper, L={g['L'].iloc[0]}: {g['y_h paper'].iloc[0]}); y_t from "
+                     f"{g['y_t_value'].min():.4f} to {g['y_t_value'].max():.4f} (paper: {g['y_t paper'].iloc[0]})")
+    return "\n".join(lines)
 
 
 def mcrg_costs(runs: dict[int, MCRGRun]) -> pd.DataFrame:
@@ -177,14 +350,14 @@ def mcrg_truncations(profile: Profile | str) -> pd.DataFrame:
     p = as_profile(profile)
     rows = []
     for L, scan in ex.mcrg_truncations(p).items():
-        paper = TABLE_III.get(L, {})
+        paper = PRINTED_III.get(L, {})
         for r in scan:
             row = {"L": L, "step": f"{r.L_fine}→{r.L_coarse}", "odd ops": r.n_odd, "even ops": r.n_even,
                    "configs": p.mcrg.mc_configs}
             for key in ("y_h", "y_t", "omega"):
                 value = getattr(r, key)
                 row[key] = format_estimate(value, getattr(r, key + "_err")) if np.isfinite(value) else "—"
-                row[f"{key} paper"] = format_estimate(*paper[key]) if key in paper else "—"
+                row[f"{key} paper"] = paper.get(key, "—")
                 row[f"{key}_value"] = value
             rows.append(row)
     return pd.DataFrame(rows)
@@ -287,7 +460,7 @@ def _table_iv_rows(profile: Profile | str) -> list[dict]:
     rg = {MC: mc_rg[ex.mcrg_reference_size(p)][0]} | ex.mcrg_dreamed(p)
     out = []
     for key, r in rg.items():
-        paper = TABLE_IV.get(paper_row(key), {})
+        paper = PRINTED_IV.get(paper_row(key), {})
         exps = fss_rows.get(key, {})
         pair = max(exps) if exps else None
         q: dict[str, tuple] = {}
@@ -329,8 +502,8 @@ def table_iv(profile: Profile | str) -> pd.DataFrame:
 
 
 def table_iv_long(profile: Profile | str) -> pd.DataFrame:
-    """Table IV in long form: every number of the paper's table and ours, with (ours − paper)/error
-    and the statistics; a quantity we could not compute is listed with the reason."""
+    """Table IV in long form: every number of the paper's table (as printed) and ours, with σ,
+    (ours − paper)/σ and the statistics; a quantity we could not compute is listed with the reason."""
     rows = []
     for rec in _table_iv_rows(profile):
         for name, paper_key in _TABLE_IV_PAPER_KEYS.items():
@@ -339,10 +512,96 @@ def table_iv_long(profile: Profile | str) -> pd.DataFrame:
                 value, error, _, stats = rec["quantities"][name]
                 rows.append({"table": "IV", "row": rec["row"], "quantity": name, "paper": paper,
                              "ours": format_estimate(value, error), "value": value, "error": error,
-                             "(ours − paper)/error": _difference(value, error, paper), "statistics": stats})
+                             **_compared(value, error, paper), "statistics": stats})
             elif paper is not None or "RSRG" in name:
                 reason = rec["rsrg_problem"] if "RSRG" in name else "no FSS exponents for this row"
                 rows.append({"table": "IV", "row": rec["row"], "quantity": name, "paper": paper,
                              "ours": "not available", "value": None, "error": None,
-                             "(ours − paper)/error": None, "statistics": reason})
+                             "σ": None, "(ours − paper)/σ": None, "statistics": reason})
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- the complexity chapter
+def complexity_losses(networks: dict[ModelId, torch.nn.Module], losses: dict[ModelId, float],
+                      targets: dict[ModelId, float], L_t: int) -> pd.DataFrame:
+    """Size and validation loss per spin of each network (``losses``: :func:`dreamrg.experiments.validation_losses`);
+    for our two-layer networks also their target (:func:`dreamrg.experiments.two_layer_targets`), the epochs
+    run and kept, and whether the target was reached."""
+    rows = []
+    for mid, m in networks.items():
+        h = m.meta.get("history") if (mid.source, mid.depth) == ("ours", 2) else None
+        rows.append({"model": mid.label, "parameters": m.n_params, "validation loss per spin": losses[mid] / L_t ** 2,
+                     "target per spin": targets[mid] / L_t ** 2 if h else None,
+                     "epochs run": h["epoch"][-1] if h else None,
+                     "epoch kept": h.get("returned_epoch", h["epoch"][-1]) if h else None,
+                     "target reached": min(h["valid_loss"]) <= targets[mid] if h else None})
+    return pd.DataFrame(rows).set_index("model")
+
+
+# ----------------------------------------------------------------------------- the status page
+def table_ii_status(profile: Profile | str) -> pd.DataFrame:
+    """:func:`table_ii_long` of :func:`dreamrg.experiments.table_ii_results`, with ``table`` = "II" in front."""
+    status = table_ii_long(ex.table_ii_results(profile))
+    status.insert(0, "table", "II")
+    return status
+
+
+def status_table(profile: Profile | str) -> pd.DataFrame:
+    """Every number of Tables II, III and IV at ``profile`` with its verdict (:func:`dreamrg.verdicts.judge`)."""
+    p = as_profile(profile)
+    return judge(pd.concat([table_ii_status(p), table_iii_long(p), table_iv_long(p)], ignore_index=True))
+
+
+def status_summary(judged: pd.DataFrame) -> pd.DataFrame:
+    """Agrees / explained / unexplained per table of a judged status table (:func:`dreamrg.verdicts.verdict_counts`)."""
+    return verdict_counts(judged)
+
+
+_II_QUANTITY = {"γ/ν": "gamma_nu", "1/ν": "inv_nu"}
+
+
+def paper_printed(table: str, row: str, quantity: str) -> str | None:
+    """The paper's printed number for a line of the status table ("II", "authors k=3", "γ/ν (32, 8)"), or None.
+
+    Our models and the authors' share the paper's row of their kernel and loss; two-layer
+    networks and sizes the paper does not list have none.
+    """
+    label = row.removeprefix("authors ")
+    if table.startswith("II") and not table.startswith("III"):
+        name, _, pair = quantity.partition(" ")
+        pair_key = tuple(int(x) for x in pair.strip("()").split(","))
+        return PRINTED_II.get(label, {}).get(_II_QUANTITY.get(name, ""), {}).get(pair_key)
+    if table.startswith("III"):
+        return PRINTED_III.get(int(row.removeprefix("L=")), {}).get(quantity)
+    if table.startswith("IV"):
+        return PRINTED_IV.get(label, {}).get(_TABLE_IV_PAPER_KEYS.get(quantity, ""))
+    return None
+
+
+def parse_estimate(text) -> tuple[float | None, float | None]:
+    """``(value, error)`` of a formatted estimate such as "1.2345(67)" (None, None for "not run" and the like)."""
+    try:
+        p = parse_printed(str(text))
+    except ValueError:
+        return None, None
+    return p.value, p.error
+
+
+def long_from_formatted(table: pd.DataFrame) -> pd.DataFrame:
+    """A long table as kept in a snapshot (``table``, ``row``, ``quantity``, ``ours`` formatted as "1.2345(67)")
+    in the status schema: ``value``/``error`` read back from ``ours``, ``paper`` as printed in the paper."""
+    out = table[[c for c in ("table", "row", "quantity", "ours", "statistics") if c in table]].copy()
+    parsed = [parse_estimate(t) for t in out["ours"]]
+    out["value"] = [v for v, _ in parsed]
+    out["error"] = [e for _, e in parsed]
+    out["paper"] = [paper_printed(t, r, q) for t, r, q in zip(out["table"], out["row"], out["quantity"])]
+    return out
+
+
+def long_from_table_ii(wide: pd.DataFrame) -> pd.DataFrame:
+    """:func:`table_ii` (rows indexed by label, a column "γ/ν (32, 8)" of formatted estimates per exponent and pair)
+    in the long status schema, as :func:`long_from_formatted`."""
+    quantities = [c for c in wide.columns if not c.endswith(" paper") and c.split(" ")[0] in _II_QUANTITY]
+    long = pd.DataFrame([{"table": "II", "row": str(row), "quantity": q, "ours": wide.loc[row, q]}
+                         for row in wide.index for q in quantities])
+    return long_from_formatted(long)

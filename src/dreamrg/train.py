@@ -40,6 +40,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -49,12 +50,17 @@ import numpy as np
 import torch
 
 from dreamrg import coarse, models
+from dreamrg._checks import check_int
 from dreamrg.patches import KERNEL_SIZES
 from dreamrg.cache import atomic_file
 from dreamrg._progress import _no_bar
 from dreamrg.store import open_store, unpack
 
 METHODS = ("adamw", "exact")
+
+def _finite_number(x) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) and math.isfinite(x)
+
 
 @dataclass(frozen=True)
 class TrainParams:
@@ -78,8 +84,10 @@ class TrainParams:
     patience: int | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.k, (int, np.integer)) or self.k < 3 or self.k % 2 == 0:
+        if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k < 3 or self.k % 2 == 0:
             raise ValueError(f"k must be an odd integer ≥ 3; got {self.k!r}")
+        for name in ("epochs", "batch_size", "channels", "seed"):
+            check_int(getattr(self, name), name)
         if self.model not in models.MODEL_KINDS:
             raise ValueError(f"model must be one of {models.MODEL_KINDS}; got {self.model!r}")
         if self.method not in METHODS:
@@ -88,8 +96,9 @@ class TrainParams:
             raise ValueError("the exact optimum exists only for the single-layer symmetric model")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"epochs and batch_size must be ≥ 1; got {self.epochs}, {self.batch_size}")
-        if not (self.lr > 0 and self.weight_decay >= 0):
-            raise ValueError(f"lr must be > 0 and weight_decay ≥ 0; got {self.lr}, {self.weight_decay}")
+        if not (_finite_number(self.lr) and _finite_number(self.weight_decay)
+                and self.lr > 0 and self.weight_decay >= 0):
+            raise ValueError(f"lr must be a finite number > 0 and weight_decay one ≥ 0; got {self.lr}, {self.weight_decay}")
         if self.seed < 0 or self.channels < 1:
             raise ValueError("seed must be ≥ 0 and channels ≥ 1")
         if self.target_loss is not None and not (isinstance(self.target_loss, (int, float))
@@ -144,7 +153,7 @@ class _PackedSet:
         st = open_store(path)
         if st.L % 2:
             raise ValueError(f"training data must have even L (majority rule on 2x2 blocks); {path} has L={st.L}")
-        n = st.count if n is None else int(n)
+        n = st.count if n is None else check_int(n, "the number of configurations to use")
         if n < 1 or n > st.count:
             raise ValueError(f"{path} holds {st.count} configurations; cannot use {n}")
         self.L = st.L
@@ -374,6 +383,7 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
         for lo in range(first, len(train), bs):
             sigma = train.batch(order[lo:lo + bs])
             losses.append(adamw_step(model, opt, sigma, rng, params.weighted, dtype, hl))
+            _check_finite(model, losses[-1], epoch, lo // bs, params.lr)
             sizes.append(len(sigma))
             if checkpoint is not None and lo + bs < len(train) and time.perf_counter() - saved >= checkpoint_seconds:
                 inside = {"next": lo + bs, "rng": rng.bit_generator.state, "losses": losses, "sizes": sizes,
@@ -403,6 +413,19 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
     return model.to(torch.float64), hist
 
 
+class TrainingDiverged(ArithmeticError):
+    """The loss or the weights of an AdamW run stopped being finite numbers (learning rate too large)."""
+
+
+def _check_finite(model, loss: float, epoch: int, batch: int, lr: float) -> None:
+    """Raise :class:`TrainingDiverged` once a batch loss or a weight is NaN or ±inf (before any checkpoint of it)."""
+    bad = models.non_finite_weights(model)
+    if bad or not math.isfinite(loss):
+        what = f"the weights became NaN/inf ({', '.join(bad)})" if bad else f"the loss became {loss}"
+        raise TrainingDiverged(f"training diverged in epoch {epoch + 1}, batch {batch + 1}: {what}; "
+                               f"try a smaller learning rate than {lr:g}")
+
+
 def _data_identity(path) -> dict[str, Any]:
     st = open_store(path)
     return {"L": st.L, "meta": {k: v for k, v in st.meta.items() if k not in ("count", "seconds_sampling", "dreamrg_version")}}
@@ -425,6 +448,14 @@ def _save_checkpoint(path: Path, identity: dict, epoch: int, model, opt, hist: d
         torch.save(state, tmp)
 
 
+def checkpoint_error(err: BaseException) -> str:
+    """One short line saying why ``torch.load(..., weights_only=True)`` refused a file."""
+    if isinstance(err, pickle.UnpicklingError) or "weights_only" in str(err):
+        return "it holds objects other than tensors and plain data, which are never unpickled"
+    first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return first if len(first) <= 160 else first[:157] + "..."
+
+
 def _run_identity(identity_json: str) -> dict:
     """A checkpoint's identity without the stopping fields (older checkpoints recorded some of them)."""
     identity = json.loads(identity_json)
@@ -435,10 +466,12 @@ def _run_identity(identity_json: str) -> dict:
 def _load_checkpoint(path: Path, identity: dict, model, opt,
                      epochs: int) -> tuple[int, dict, dict | None, dict | None]:
     try:
-        state = torch.load(path, weights_only=False)
+        # weights_only: tensors and plain data only -- a crafted pickle cannot run code here
+        state = torch.load(path, weights_only=True, map_location="cpu")
         ok = isinstance(state, dict) and state.get("format") == "dreamrg-checkpoint"
     except Exception as err:  # noqa: BLE001 - any unreadable file gets the same message
-        raise models.ModelFileError(f"{path} is not a readable dreamrg training checkpoint ({err})") from None
+        raise models.ModelFileError(f"{path} is not a readable dreamrg training checkpoint "
+                                    f"({checkpoint_error(err)}); delete it to train from the start") from None
     if not ok:
         raise models.ModelFileError(f"{path} is not a dreamrg training checkpoint")
     if _run_identity(state["identity"]) != _run_identity(json.dumps(identity, default=str)):
@@ -448,8 +481,12 @@ def _load_checkpoint(path: Path, identity: dict, model, opt,
     if state["epoch"] > epochs or (inside is not None and state["epoch"] >= epochs):
         raise ValueError(f"checkpoint {path} is after epoch {state['epoch']}{' and part of the next' if inside else ''}, "
                          f"beyond the {epochs} epochs asked for")
-    model.load_state_dict(state["model"])
-    opt.load_state_dict(state["optimizer"])
+    try:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise models.ModelFileError(f"{path} is a damaged dreamrg training checkpoint ({checkpoint_error(err)}); "
+                                    "delete it to train from the start") from None
     return int(state["epoch"]), state["history"], state.get("best_model"), inside
 
 
@@ -462,6 +499,7 @@ def train_exact(params: TrainParams, train_path, *, n_train: int | None = None, 
 
     if params.model != "symmetric":
         raise ValueError("the exact optimum exists only for the single-layer symmetric model")
+    batch = check_int(batch, "batch", 1)
     train = _PackedSet(train_path, n_train)
     rng = np.random.default_rng(np.random.SeedSequence(params.seed, spawn_key=(0,)))
     acc = exact_fit.HistogramAccumulator(params.k)
@@ -483,6 +521,7 @@ def exact_loss_of(model: models.SymmetricUpscaler, params: TrainParams, train_pa
     """The full-data loss (same tie-break draw as :func:`train_exact`) of given single-layer parameters."""
     from dreamrg import exact_fit
 
+    batch = check_int(batch, "batch", 1)
     train = _PackedSet(train_path, n_train)
     rng = np.random.default_rng(np.random.SeedSequence(params.seed, spawn_key=(0,)))
     acc = exact_fit.HistogramAccumulator(params.k)
@@ -503,5 +542,6 @@ def evaluate_loss(model: torch.nn.Module, path, n: int, *, weighted: bool = Fals
     """
     import copy
 
-    data = _PackedSet(path, n)
+    batch = check_int(batch, "batch", 1)
+    data = _PackedSet(path, check_int(n, "n", 1))
     return _validation_loss(copy.deepcopy(model).float(), data, weighted, seed, batch, torch.float32)

@@ -19,6 +19,7 @@ from dreamrg.cache import STAGE_VERSIONS
 from dreamrg.dream import open_ensemble
 from dreamrg.paths import data_dir
 from dreamrg.store import open_store
+from dreamrg.train import checkpoint_error
 
 
 def _lock_holders() -> dict[tuple[int, int, int], int]:
@@ -69,7 +70,8 @@ def _progress(stage: str, path: Path) -> str:
                 return f"trained ({hist['epoch'][-1]} epochs, epoch {hist.get('returned_epoch', hist['epoch'][-1])} kept)"
             return "trained"
         if stage == "models" and (path / "checkpoint.pt").exists():
-            state = torch.load(path / "checkpoint.pt", weights_only=False, map_location="cpu")
+            # tensors and plain data only: a crafted pickle is refused, never run
+            state = torch.load(path / "checkpoint.pt", weights_only=True, map_location="cpu")
             losses = state["history"].get("valid_loss", [])
             text = f"training: {state['epoch']} epochs done"
             if losses:
@@ -80,7 +82,7 @@ def _progress(stage: str, path: Path) -> str:
         if (path / "result.json").exists():
             return "result"
     except Exception as err:  # noqa: BLE001 - an inventory lists damaged entries rather than stopping at them
-        return f"unreadable ({type(err).__name__}: {err})"
+        return f"unreadable ({type(err).__name__}: {checkpoint_error(err)})"
     return "empty"
 
 

@@ -1,0 +1,218 @@
+"""The chapters' tables built from small typed results (no cache, no computation)."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from _typed_results import (AUTHORS_5, DEEP_3, OURS_3, OURS_3W, FakeModel, dream_summary, mc_summaries, pair,
+                            size_summary)
+
+from dreamrg import tables
+from dreamrg.experiments import MC, ModelId, plot_sizes, table_ii_rows
+from dreamrg.fss import pair_exponents
+from dreamrg.paper_values import PAIRS, PRINTED_II, TABLE_II
+
+
+def test_table_ii_mc_compares_each_pair_and_names_the_missing_ones():
+    t = tables.table_ii_mc({(32, 8): pair(1.76, 1.02)})
+    assert list(t["pair"]) == [f"({a}, {b})" for a, b in PAIRS]
+    row = t.iloc[0]
+    assert row["γ/ν ours"] == "1.760(10)" and row["γ/ν paper"] == PRINTED_II["MC"]["gamma_nu"][(32, 8)] == "1.754"
+    # σ combines our error 0.01 with half the paper's last digit, 0.0005
+    assert row["γ/ν (ours−paper)/σ"] == round((1.76 - 1.754) / math.hypot(0.01, 0.0005), 1)
+    assert (t["1/ν ours"].iloc[1:] == "size not in profile").all()
+    assert t["1/ν paper"].notna().all()
+
+
+def test_exact_validation_one_row_per_algorithm_and_size():
+    from dreamrg.exact import exact_energy_and_heat_capacity
+
+    s = {("sw", 4): size_summary(4), ("wolff", 4): size_summary(4)}
+    t = tables.exact_validation(s)
+    assert list(t["algorithm"]) == ["sw", "wolff"] and list(t["L"]) == [4, 4] and (t["configs"] == 1000).all()
+    e_ex, c_ex = exact_energy_and_heat_capacity(4)
+    assert t["<e> exact"].iloc[0] == f"{e_ex:.8f}"
+    assert t["z(e)"].iloc[0] == round((-1.4 - e_ex) / 0.014, 2)
+
+
+def test_mc_fss_formats_every_observable_and_the_time():
+    t = tables.mc_fss(mc_summaries((8, 16)))
+    assert list(t["L"]) == [8, 16] and list(t["MC seconds"]) == [1.2, 1.2]
+    assert list(t.columns[3:9]) == ["abs_m", "e", "chi", "c_me", "c", "U4"]
+    assert t["tau_int(e)"].iloc[0] == "0.600(20)"
+
+
+def test_training_stores(tmp_path):
+    stores = {32: (tmp_path / "train-a" / "store", tmp_path / "valid-b" / "store")}
+    t = tables.training_stores(stores, 500)
+    assert t.to_dict("records") == [{"L_t": 32, "M (training)": 500, "validation": 100, "training store": "train-a",
+                                     "validation store": "valid-b"}]
+
+
+def _fits():
+    history = {"seconds": [1.0, 3.0], "epoch": [1, 2], "train_loss": [3.0, 2.0], "valid_loss": [3.1, 2.1]}
+    fits = {}
+    for w in (False, True):
+        adamw = ModelId("ours", 1, 3, w, 16, 500)
+        fits[adamw] = FakeModel([0.1, 0.2, 0.3], {"full_loss": 101.0, "history": history})
+        fits[ModelId("ours", 1, 3, w, 16, 500, "exact")] = FakeModel(
+            [0.1, 0.25, 0.3], {"fit": {"loss": 100.0, "seconds_total": 0.5}})
+    return fits
+
+
+def test_kernel_parameters_and_adamw_against_the_optimum():
+    fits = _fits()
+    released = {ModelId("authors", 1, 5, False, 32, 10_000): FakeModel([0.1] * 6)}
+    t = tables.kernel_parameters(fits, released)
+    assert len(t) == 5 and list(t["k"]) == [3, 3, 3, 3, 5]                      # sorted by k, weighting, source
+    assert list(t["method"][:2]) == ["adamw", "exact"] and t["method"].iloc[-1] == "AdamW (released)"
+    assert list(t.columns[6:]) == ["W11", "W01", "W00", "W22", "W02", "W12"]  # orbits of the largest k shown
+    assert t["W01"].iloc[1] == 0.25 and math.isnan(t["W22"].iloc[0]) and t["W22"].iloc[-1] == 0.1
+    v = tables.adamw_vs_exact(fits)
+    assert list(v["weighted"]) == [False, True]
+    assert v["excess per configuration"].tolist() == [1.0, 1.0]
+    assert v["loss exact (per spin)"].iloc[0] == 100.0 / 256 and v["AdamW seconds/epoch"].iloc[0] == 2.0
+    assert v["max |ΔW|"].iloc[0] == pytest.approx(0.05)
+    sizes = tables.training_size_parameters({mid: m for mid, m in fits.items() if mid.method == "exact"})
+    assert list(sizes.columns) == ["L_t", "M", "k", "W11", "W01", "W00"]
+
+
+def test_table_ii_groups_and_largest_deviations():
+    mc = mc_summaries((8, 32))
+    results = table_ii_rows(mc, {OURS_3: dream_summary(1.0), AUTHORS_5: dream_summary(1.01)})
+    assert list(results) == [MC, OURS_3, AUTHORS_5] and results[MC] == pair_exponents(mc)
+    g = tables.table_ii_groups(results).set_index("group")
+    assert list(g["numbers"]) == [2, 2, 2]                                    # one pair, two exponents each
+    paper = TABLE_II["k=5"]["gamma_nu"][(32, 8)]
+    assert g.loc["authors' models dreamed by dreamrg", "max |ours − paper|"] == round(
+        max(abs(1.75 * 1.01 - paper), abs(1.0 - TABLE_II["k=5"]["inv_nu"][(32, 8)])), 4)
+    long = tables.table_ii_long(results)
+    top = tables.largest_deviations(long, n=3)
+    assert len(top) == 3 and "pending" not in set(top["ours"])
+    assert list(top["(ours − paper)/σ"].abs()) == sorted(long["(ours − paper)/σ"].abs().dropna(),
+                                                          reverse=True)[:3]
+
+
+def test_binder_table():
+    t = tables.binder_table({OURS_3: dream_summary(1.0)}, 32)
+    assert t.to_dict("records") == [{"model": "k=3", "U4(L=32)": "0.6000(60)", "relative to 0.61069": "-1.75%"}]
+
+
+def test_plot_sizes():
+    assert plot_sizes({OURS_3: dream_summary()}) == [4, 8, 16, 32]
+
+
+def test_complexity_losses_report_targets_only_for_our_two_layer_networks():
+    deep = FakeModel([0.0] * 4, {"history": {"epoch": [1, 2, 3], "valid_loss": [5.0, 3.0, 4.0], "returned_epoch": 2}},
+                     n_params=600)
+    nets = {OURS_3: FakeModel([0.1, 0.2, 0.3]), DEEP_3: deep}
+    t = tables.complexity_losses(nets, {OURS_3: 512.0, DEEP_3: 256.0}, {DEEP_3: 3.5}, 16)
+    assert list(t.index) == ["k=3", "2-layer k=3"] and list(t["parameters"]) == [3, 600]
+    assert list(t["validation loss per spin"]) == [2.0, 1.0]
+    row = t.loc["2-layer k=3"]
+    assert row["target per spin"] == 3.5 / 256 and row["epochs run"] == 3 and row["epoch kept"] == 2
+    assert bool(row["target reached"])
+    assert pd.isna(t.loc["k=3", "target per spin"])
+
+
+def test_for_display_and_truncation_ranges():
+    trunc = pd.DataFrame({"L": 32, "step": ["32→16", "32→16", "16→8"], "y_h": "x", "y_h paper": "1.87537(5)",
+                          "y_h_value": [1.8804, 1.8816, 1.876], "y_t paper": "0.931(5)",
+                          "y_t_value": [0.906, 0.977, 1.0], "third_err": 0.1, "L_fine": 32})
+    assert list(tables.for_display(trunc).columns) == ["L", "step", "y_h", "y_h paper", "y_t paper"]
+    lines = tables.truncation_ranges(trunc).splitlines()
+    assert lines[0] == ("step 32→16: y_h from 1.88040 to 1.88160 over all truncations (paper, L=32: 1.87537(5)); "
+                        "y_t from 0.9060 to 0.9770 (paper: 0.931(5))")
+    assert lines[1].startswith("step 16→8: y_h from 1.87600 to 1.87600")
+
+
+def test_mcrg_operators_lists_the_36_classes():
+    t = tables.mcrg_operators()
+    assert t.shape[1] == 36 and list(t.index) == ["spins", "orientations", "name"]
+    assert np.array_equal(np.bincount(t.loc["spins"].astype(int))[1:], [1, 5, 10, 20])
+
+
+# ----------------------------------------------------------------------------- σ rule and verdicts
+def test_paper_values_keep_their_printed_precision():
+    from dreamrg.paper_values import PRINTED_III, PRINTED_IV, parse_printed
+
+    assert parse_printed("1.750") == (1.75, None, 3)
+    assert parse_printed("1.87537(5)") == (1.87537, 5e-05, 5)
+    assert parse_printed("0.280901(100)") == (0.280901, 1e-04, 6)
+    assert parse_printed("-1.35(5)") == (-1.35, 0.05, 2)
+    assert PRINTED_II["MC"]["inv_nu"][(128, 32)] == "1.020" and TABLE_II["MC"]["inv_nu"][(128, 32)] == 1.02
+    assert PRINTED_III[32]["y_h"] == "1.87537(5)" and PRINTED_IV["MC"]["inv_nu_fss"] == "1.020"
+    with pytest.raises(ValueError, match="not a printed number"):
+        parse_printed("1.2e-3")
+
+
+def test_combined_sigma_rule():
+    assert tables.paper_sigma("1.750") == pytest.approx(0.0005)        # three decimals: ± half a unit of the last
+    assert tables.paper_sigma("0.97") == pytest.approx(0.005)
+    assert tables.paper_sigma("1.87537(5)") == pytest.approx(0.00005)  # a stated error bar wins
+    assert tables.combined_sigma(0.0012, "1.750") == pytest.approx(math.hypot(0.0012, 0.0005))
+    assert tables.combined_sigma(0.0, "0.931(2)") == pytest.approx(0.002)
+    assert tables.z_score(1.7515, 0.0, "1.750") == pytest.approx(3.0)
+    assert tables.z_score(1.7515, None, "1.750") is None and tables.z_score(1.7, 0.1, None) is None
+
+
+def _long(rows):
+    return pd.DataFrame([dict(zip(("table", "row", "quantity", "paper", "value", "error"), r),
+                              ours="x" if r[4] is not None else "not run") for r in rows])
+
+
+def test_verdicts_agree_explained_unexplained():
+    from dreamrg.verdicts import judge, verdict_counts
+
+    long = _long([
+        ("II", "MC", "γ/ν (32, 8)", "1.754", 1.7548, 0.0001),        # z = 0.8/0.51 < 2: agrees
+        ("II", "MC", "γ/ν (64, 16)", "1.751", 1.7600, 0.0001),       # MC: nothing explains it
+        ("II", "authors k=5, w.", "γ/ν (32, 8)", "1.815", 1.8151, 0.0001),
+        ("II", "k=5, w.", "γ/ν (32, 8)", "1.815", 1.7900, 0.0001),   # ours, authors agree: the seed spread
+        ("II", "authors k=5, w.", "1/ν (32, 8)", "1.138", 1.1500, 0.0001),
+        ("II", "k=5, w.", "1/ν (32, 8)", "1.138", 1.1000, 0.0001),   # ours, but the authors' also differ
+        ("II", "k=3", "γ/ν (32, 8)", "1.803", 1.7900, 0.0001),       # no authors' row: not explained
+        ("III, step 1", "L=32", "y_h", "1.87537(5)", 1.8810, 0.00005),
+        ("III", "L=1024", "y_h", "1.87600(4)", None, None),
+        ("II", "2-layer k=3", "γ/ν (32, 8)", None, 1.8, 0.01),
+    ])
+    j = judge(long)
+    assert list(j["verdict"]) == ["agrees", "differs, unexplained", "agrees", "differs, explained",
+                                  "differs, unexplained", "differs, unexplained", "differs, unexplained",
+                                  "differs, explained", "not run", "no paper value"]
+    assert j["target"][3] == "fss-seed-spread" and j["target"][7] == "status-table-iii-step"
+    assert j["(ours − paper)/σ"][0] == pytest.approx(0.0008 / math.hypot(0.0001, 0.0005))
+    counts = verdict_counts(j)
+    assert counts.loc["II"].to_dict() == {"compared": 7, "agrees": 2, "differs, explained": 1,
+                                          "differs, unexplained": 4, "not run": 0, "agrees by our error alone": 1}
+    assert counts.loc["III"].to_dict()["not run"] == 1
+    before = judge(long, rule="ours")        # our error alone: 0.0008/0.0001 = 8, the first number differs
+    assert before["verdict"][0] == "differs, unexplained"
+    with pytest.raises(ValueError, match="rule"):
+        judge(long, rule="paper")
+
+
+def test_every_explanation_target_is_a_label_of_the_book():
+    from pathlib import Path
+
+    from dreamrg.display import label_pages
+    from dreamrg.verdicts import EXPLANATIONS
+
+    root = Path(__file__).resolve().parents[1]
+    pages = label_pages(root)
+    for e in EXPLANATIONS:
+        assert e.target in pages, f"no (label)= target {e.target!r} in book/*.md"
+    assert tables.EXPLANATIONS is EXPLANATIONS
+
+
+def test_snapshot_tables_back_to_the_status_schema():
+    wide = pd.DataFrame({"γ/ν (32, 8)": ["1.75185(57)", "1.802168(66)"], "γ/ν (32, 8) paper": ["1.754", "1.803"],
+                         "1/ν (32, 8)": ["1.0761(20)", "pending"]}, index=pd.Index(["MC", "authors k=3"], name="row"))
+    long = tables.long_from_table_ii(wide)
+    assert list(long["quantity"]) == ["γ/ν (32, 8)", "1/ν (32, 8)"] * 2
+    assert list(long["paper"]) == ["1.754", "1.077", "1.803", "1.163"]
+    assert long["value"][0] == 1.75185 and long["error"][0] == pytest.approx(0.00057) and pd.isna(long["value"][3])
+    assert tables.paper_printed("III, step 2", "L=512", "y_t") == "0.992(2)"
+    assert tables.paper_printed("IV", "authors k=3, w.", "η-RSRG") == "0.243"
+    assert tables.paper_printed("II", "2-layer k=3", "γ/ν (32, 8)") is None
