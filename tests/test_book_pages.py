@@ -35,7 +35,7 @@ def test_api_page_documents_every_public_module_that_exists():
     for module in ["dreamrg", "dreamrg.stats", "dreamrg.exact", "dreamrg.profiles", "dreamrg.store", "dreamrg.mc",
                    "dreamrg.coarse", "dreamrg.patches", "dreamrg.models", "dreamrg.exact_fit", "dreamrg.train",
                    "dreamrg.sampler", "dreamrg.dream", "dreamrg.observables", "dreamrg.fss", "dreamrg.mcrg",
-                   "dreamrg.experiments", "dreamrg.tables", "dreamrg.plotting", "dreamrg.display"]:
+                   "dreamrg.experiments", "dreamrg.verdicts", "dreamrg.tables", "dreamrg.plotting", "dreamrg.display"]:
         assert module in documented, module
     runs = sorted(p.stem for p in (ROOT / "src" / "dreamrg" / "runs").glob("[!_]*.py"))
     assert all(f"dreamrg.runs.{r}" in documented for r in runs), runs

@@ -383,7 +383,7 @@ def snapshot_runs(root: Path | None = None) -> pd.DataFrame:
 
 
 def chapter_titles(root: Path | None = None) -> dict[str, str]:
-    """Chapter stem → its first ``# `` heading, in table-of-contents order (other chapters after)."""
+    """Chapter stem → its first level-1 heading (a line ``# Title``), in table-of-contents order (other chapters after)."""
     import yaml
 
     root = root or repo_root()
