@@ -188,10 +188,13 @@ PAGE_REPORT = r"""
 
   // rendered text, without code listings (which may hold LaTeX strings legitimately) and typeset math
   const copy = article.cloneNode(true);
-  copy.querySelectorAll("script, style, mjx-container, pre, code, .cell_input, .highlight").forEach(n => n.remove());
+  copy.querySelectorAll("script, style, mjx-container, pre, code, .cell_input, .highlight, .sig, span.pre")
+      .forEach(n => n.remove());
   const text = copy.textContent;
   const raw = [];
-  const rawPattern = /\\\(|\\\[|\$\$|\\begin\{|\$[^$\s][^$]*?\\[A-Za-z]+[^$]*?\$/g;
+  // delimited TeX as Sphinx writes it (\( \), \[ \]), $$, \begin{...}, or $...\command...$; a lone "\(" (e.g.
+  // in a regular expression shown as text) is not math
+  const rawPattern = /\\\([^]{0,400}?\\\)|\\\[[^]{0,2000}?\\\]|\$\$|\\begin\{|\$[^$\s][^$]*?\\[A-Za-z]+[^$]*?\$/g;
   for (const m of text.matchAll(rawPattern)) {
     raw.push(text.slice(Math.max(0, m.index - 30), m.index + 50).replace(/\s+/g, " "));
   }
