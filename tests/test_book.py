@@ -4,14 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from dreamrg.bookrun import build_book, toc_chapters
+from dreamrg.bookrun import toc_chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
-def test_book_builds_warning_free_at_smoke_profile(tmp_path):
-    index = build_book(profile="smoke", root=ROOT, base=tmp_path)
+def test_book_builds_warning_free_at_smoke_profile(smoke_book):
+    index = smoke_book
     assert index.is_file()
     html = index.parent
     for chapter in toc_chapters(ROOT):

@@ -9,6 +9,12 @@
 2. build ``_build/html`` from those executed notebooks with execution switched
    off, using the repository's ``_config.yml`` (bibliography path made absolute).
 
+The ``parameters`` cell and papermill's injected ``# Parameters`` cell are tagged
+``remove-cell`` in the executed notebooks (:func:`hide_parameter_cells`): a chapter
+shows what its build used once, as a table (:func:`dreamrg.display.parameters_table`).
+Pages of the table of contents that are plain MyST (no jupytext header, e.g. the API
+reference and the bibliography) are not executed; they are copied beside the notebooks.
+
 Chapters not selected with ``chapters=`` keep their last executed notebook (or
 are executed if none exists). A user profile file (``profile_file=``, TOML, see
 :func:`dreamrg.profiles.load_profile`) is validated as a whole and its table for a
@@ -45,6 +51,42 @@ def toc_chapters(root: Path) -> list[str]:
     for part in toc.get("parts", [{"chapters": toc.get("chapters", [])}]):
         names += [c["file"] for c in part["chapters"]]
     return names
+
+
+def toc_notebooks(root: Path) -> list[str]:
+    """The executed chapters (jupytext notebooks) of the table of contents, in order; plain pages left out."""
+    return [name for name in toc_chapters(root) if is_notebook_source(root / "book" / f"{name}.md")]
+
+
+#: Tags of the cells that only set parameters (removed from the rendered page).
+PARAMETER_TAGS: tuple[str, ...] = ("parameters", "injected-parameters")
+
+
+def is_notebook_source(path: Path) -> bool:
+    """True for a jupytext chapter (a header declaring jupytext and a kernelspec); False for a plain MyST page."""
+    head = path.read_text(encoding="utf-8")[:600]
+    return "jupytext:" in head and "kernelspec:" in head
+
+
+def hide_parameter_cells(notebook: Path) -> bool:
+    """Tag the ``parameters`` and papermill's ``injected-parameters`` cells of ``notebook`` ``remove-cell``.
+
+    Jupyter Book then leaves them out of the page (the downloaded ``.ipynb`` keeps
+    them). Rewrites the file (atomically) only when a tag was missing; returns
+    whether it did.
+    """
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    changed = False
+    for cell in nb.get("cells", []):
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if any(t in tags for t in PARAMETER_TAGS) and "remove-cell" not in tags:
+            tags.append("remove-cell")
+            changed = True
+    if changed:
+        tmp = notebook.with_name(f".{notebook.name}.tagging")
+        tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(notebook)
+    return changed
 
 
 def parse_overrides(items: list[str], profile: str, chapters: list[str]) -> dict[str, dict[str, Any]]:
@@ -165,6 +207,7 @@ def execute_chapter(root: Path, chapter: str, profile: str, out_dir: Path,
             tmp.replace(failed)
         raise ChapterFailed(f"chapter {chapter!r} (profile {profile}) failed in cell [{exc.exec_count}]: "
                             f"{exc.ename}: {exc.evalue} — traceback in {failed}") from None
+    hide_parameter_cells(tmp)
     tmp.replace(out)
     failed.unlink(missing_ok=True)
     return out
@@ -228,7 +271,13 @@ def build_book(profile: str | None = None, chapters: list[str] | None = None, bu
     out_dir = base / "_build" / "notebooks" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
     names = toc_chapters(root)
+    pages = [n for n in names if not is_notebook_source(root / "book" / f"{n}.md")]
+    for name in pages:  # plain MyST pages: rendered as they are, never executed
+        (out_dir / f"{name}.ipynb").unlink(missing_ok=True)
+        shutil.copy(root / "book" / f"{name}.md", out_dir / f"{name}.md")
     for name in names:
+        if name in pages:
+            continue
         target = out_dir / f"{name}.ipynb"
         if chapters is None or name in chapters or (build and not target.exists()):
             t0 = time.perf_counter()
@@ -247,6 +296,9 @@ def build_book(profile: str | None = None, chapters: list[str] | None = None, bu
                 save_snapshot(root, name, profile, nb_path, seconds, commit=commit)
     if not build:
         return out_dir
+    for name in names:  # notebooks executed before the parameter cells were tagged
+        if name not in pages:
+            hide_parameter_cells(out_dir / f"{name}.ipynb")
     shutil.copy(root / "book" / "_toc.yml", out_dir / "_toc.yml")
     for extra in (root / "book").iterdir():  # images and other static files used by the chapters
         if extra.suffix in {".png", ".svg", ".json", ".css"}:
