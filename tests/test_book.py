@@ -43,6 +43,9 @@ def test_snapshot_keeps_figures_and_tables(tmp_path):
         nbformat.v4.new_output("execute_result", data={"text/html": "<table></table>", "text/plain": "a  b\n1  2"},
                                execution_count=1),
         nbformat.v4.new_output("display_data", data=full),
+        # a figure glued for a {glue:figure} directive (myst-nb's glue(..., display=False))
+        nbformat.v4.new_output("display_data", data={"application/papermill.record/image/png": "iVBORw0KGgo=",
+                                                     "application/papermill.record/text/plain": "<Figure>"}),
     ]
     nb.cells.append(cell)
     path = tmp_path / "ch.ipynb"
@@ -50,8 +53,8 @@ def test_snapshot_keeps_figures_and_tables(tmp_path):
     (tmp_path / "book").mkdir()
     out = save_snapshot(tmp_path, "ch", "paper", path, 12.0)
     meta = json.loads((out / "meta.json").read_text())
-    assert meta["figures"] == 1 and meta["tables"] == 2 and meta["profile"] == "paper"
-    assert meta["outputs"] == ["figure-1.png", "tables.md:1", "table-1.json"]
+    assert meta["figures"] == 2 and meta["tables"] == 2 and meta["profile"] == "paper"
+    assert meta["outputs"] == ["figure-1.png", "tables.md:1", "table-1.json", "figure-2.png"]
     back = snapshot_tables("ch", "paper", root=tmp_path)[0]
     assert len(back) == 80 and back.index.name == "line"               # every row, never truncated
     assert back["value"][0] == 1.234567890123456 and pd.isna(back["value"][1]) and back["ours"][1] == "not run"
@@ -61,17 +64,18 @@ def test_snapshot_keeps_figures_and_tables(tmp_path):
     assert (out / "figure-1.png").read_bytes().startswith(b"\x89PNG")
     assert "a  b" in (out / "tables.md").read_text()
     assert meta["git_commit"] is None                      # tmp_path is not a git checkout
+    assert (out / "figure-2.png").read_bytes().startswith(b"\x89PNG")
     # a failing rewrite leaves the previous snapshot in place and no temporary directories behind
-    (out / "figure-2.png").write_bytes(b"old")
+    (out / "figure-9.png").write_bytes(b"old")
     broken = tmp_path / "broken.ipynb"
     broken.write_text("not a notebook")
     with pytest.raises(Exception):
         save_snapshot(tmp_path, "ch", "paper", broken, 1.0)
-    assert (out / "figure-2.png").read_bytes() == b"old"
+    assert (out / "figure-9.png").read_bytes() == b"old"
     assert sorted(p.name for p in out.parent.iterdir()) == ["ch"]
     # a successful rewrite replaces it completely
     save_snapshot(tmp_path, "ch", "paper", path, 3.0)
-    assert not (out / "figure-2.png").exists() and json.loads((out / "meta.json").read_text())["seconds"] == 3.0
+    assert not (out / "figure-9.png").exists() and json.loads((out / "meta.json").read_text())["seconds"] == 3.0
 
 
 def test_parse_overrides_reads_json_values_and_checks_every_key():

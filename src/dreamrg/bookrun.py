@@ -318,6 +318,10 @@ def build_book(profile: str | None = None, chapters: list[str] | None = None, bu
     return index
 
 
+#: the mimetype under which myst-nb's ``glue(name, fig, display=False)`` keeps a figure in the notebook
+GLUED_PNG = "application/papermill.record/image/png"
+
+
 def save_snapshot(root: Path, chapter: str, profile: str, notebook: Path, seconds: float,
                   commit: str | None = None) -> Path:
     """Keep the figures and tables of an executed chapter in ``book/snapshots/<profile>/<chapter>/``.
@@ -350,10 +354,12 @@ def save_snapshot(root: Path, chapter: str, profile: str, notebook: Path, second
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
-            if "image/png" in data:
+            # a figure shown directly, or glued for a {glue:figure} directive (myst-nb stores it under a record key)
+            png = data.get("image/png") or data.get(GLUED_PNG)
+            if png:
                 figures += 1
                 outputs.append(f"figure-{figures}.png")
-                (out / outputs[-1]).write_bytes(base64.b64decode(data["image/png"]))
+                (out / outputs[-1]).write_bytes(base64.b64decode(png))
             elif TABLE_MIME in data:
                 tables += 1
                 outputs.append(f"table-{tables}.json")
