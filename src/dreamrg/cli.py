@@ -191,6 +191,23 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
 
 
 
+def _os_errors_in_one_line(cmd):
+    """An OS error (full disk, read-only filesystem, ...) of a writing command becomes one line and status 2."""
+    import functools
+
+    @functools.wraps(cmd)
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return cmd(args)
+        except (FileNotFoundError, PermissionError):
+            raise
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise UsageError(f"{where}{exc.strerror or exc} (nothing half-written is kept; re-run to resume)") from None
+
+    return wrapper
+
+
 def _print_summary(rows: list[SizeSummary]) -> None:
     names = ("abs_m", "e", "chi", "c_me", "c", "U4")
     print(f"{'L':>5} {'n':>9}  " + "  ".join(f"{n:>16}" for n in names) + f"  {'tau_m2':>8} {'tau_e':>8}")
@@ -201,6 +218,7 @@ def _print_summary(rows: list[SizeSummary]) -> None:
         print(f"{r.L:>5} {r.n:>9}  {cells} {taus}")
 
 
+@_os_errors_in_one_line
 def _cmd_mc(args: argparse.Namespace) -> int:
     from dreamrg import mc
     from dreamrg.observables import store_accumulator, summarize
@@ -226,6 +244,7 @@ def _cmd_mc(args: argparse.Namespace) -> int:
     return 0
 
 
+@_os_errors_in_one_line
 def _cmd_import(args: argparse.Namespace) -> int:
     from dreamrg.store import import_configs
 
@@ -297,6 +316,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+@_os_errors_in_one_line
 def _cmd_dream(args: argparse.Namespace) -> int:
     from dreamrg import dream
     from dreamrg.fss import ensemble_summaries
@@ -429,6 +449,7 @@ def _verify_targets(path: Path) -> list[tuple[str, Path]]:
     return found
 
 
+@_os_errors_in_one_line
 def _cmd_verify(args: argparse.Namespace) -> int:
     from dreamrg._integrity import Problem, Report
     from dreamrg.dream import EnsembleError, verify_ensemble

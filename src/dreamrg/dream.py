@@ -322,7 +322,7 @@ def create_ensemble(path: str | os.PathLike, meta: dict[str, Any]) -> Ensemble:
     _store._check_writable(path)
     attrs = dict(meta) | {"kind": "dream-ensemble", "count": 0, "dreamrg_version": __version__,
                           "integrity": dict(_integrity.FORMAT)}
-    group = zarr.open_group(str(path), mode="w", attributes=attrs)
+    group = zarr.open_group(os.path.realpath(path), mode="w", attributes=attrs)  # a dangling symlink: its target
     levels = len(meta["sizes"])
     B = int(meta["batch_size"])
     opts = {"compressors": ZstdCodec(level=0, checksum=True), "config": {"write_empty_chunks": True}}

@@ -404,7 +404,7 @@ def create_store(path: str | os.PathLike, meta: dict[str, Any], *, resume: bool 
                   "integrity": dict(_integrity.FORMAT)})
     C = int(meta["chunk_size"])
     array = zarr.create_array(
-        store=str(path),
+        store=os.path.realpath(path),  # through a dangling symlink: create its target
         shape=(0, L, packed_width(L)),
         chunks=(C, L, packed_width(L)),
         dtype="uint8",
