@@ -234,10 +234,12 @@ class Blocks:
                     raise ValueError(f"{what} {j}: the new rows differ from the {old.rows} already recorded")
         start = j * self.block
         stop = start + rows
+        # the arrays end with the last recorded block (rows beyond it were left by a killed writer)
+        end = max([stop] + [r.start + r.rows for k, r in self.records.items() if k > j])
         for name, data in parts.items():
             array = self.arrays[name]
-            if array.shape[0] != stop:
-                array.resize((stop,) + array.shape[1:])
+            if array.shape[0] != end:
+                array.resize((end,) + array.shape[1:])
             array[start:stop] = data
         rec = Record(j, start, rows, {name: crc32(data) for name, data in parts.items()}, self.meta)
         path = self.record_path(j)
@@ -250,8 +252,8 @@ class Blocks:
         return self.count
 
     def truncate(self) -> None:
-        """Drop rows beyond the committed count (left by a run killed before a block's record)."""
-        n = self.count
+        """Drop rows beyond the last recorded block (left by a run killed before a block's record)."""
+        n = max([self.count] + [r.start + r.rows for r in self.records.values()])
         for array in self.arrays.values():
             if array.shape[0] != n:
                 array.resize((n,) + array.shape[1:])
