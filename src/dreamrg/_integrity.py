@@ -152,8 +152,9 @@ class Blocks:
         self.records, self.problems = {}, []
         folder = self.root / RECORDS
         names = os.listdir(folder) if folder.is_dir() else []
+        edited: list[Record] = []
         for name in names:
-            stem, dot, ext = name.partition(".")
+            stem, _, ext = name.partition(".")
             if ext != "json" or not stem.isdigit():
                 continue  # temporary files of an interrupted record write
             path = folder / name
@@ -170,14 +171,17 @@ class Blocks:
                           f"block {j} of {self.block} rows expected")
             elif set(rec.crc32) != set(self.arrays):
                 detail = f"completion record covers arrays {sorted(rec.crc32)}, the node has {sorted(self.arrays)}"
-            elif rec.meta != self.meta:
-                detail = ("the metadata (zarr.json attributes) were changed after this block was written; "
-                          "they no longer describe its data")
             if detail:
-                self.problems.append(Problem(str(path), j * self.block, (j + 1) * self.block,
-                                             "metadata" if rec.meta != self.meta else "record", detail))
+                self.problems.append(Problem(str(path), j * self.block, (j + 1) * self.block, "record", detail))
                 continue
+            if rec.meta != self.meta:
+                edited.append(rec)  # the data may be intact; the metadata no longer describe them
             self.records[j] = rec
+        if edited:
+            self.problems.append(Problem(
+                str(self.root / "zarr.json"), min(r.start for r in edited), max(r.start + r.rows for r in edited),
+                "metadata", f"the metadata (zarr.json attributes) were changed after {len(edited)} of the "
+                f"{len(self.records)} recorded blocks were written; they no longer describe the data"))
 
     @property
     def count(self) -> int:
