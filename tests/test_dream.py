@@ -129,8 +129,9 @@ def test_bad_params():
 
 
 def test_memory_guard(tmp_path):
+    # the guard counts the chains a batch really holds: 4096 chains at L = 4096 (10 would fit; see test_faults_store)
     with pytest.raises(ValueError, match="lower batch_size"):
-        dream.run(K3, dream.DreamParams(n_up=12, batch_size=4096), 10, tmp_path / "big", progress=False)
+        dream.run(K3, dream.DreamParams(n_up=12, batch_size=4096), 4096, tmp_path / "big", progress=False)
     assert not (tmp_path / "big").exists()
 
 

@@ -11,6 +11,7 @@ import io
 import json
 import math
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -85,15 +86,28 @@ def test_old_cache_entries_are_hits_and_come_back_typed_with_the_same_bytes(reco
     assert after == before                                  # every call was a hit: nothing computed or written
 
 
-def test_store_and_ensemble_recipes_keep_their_keys(recorded_cache):
-    """The cached MC stores and dreamed ensembles of the recorded summaries sit under the same entries."""
+def test_store_and_ensemble_recipes_keep_their_keys(recorded_cache, monkeypatch):
+    """The cached MC stores and dreamed ensembles keep their key recipes (the parameters hashed).
+
+    Their stage versions were bumped on purpose when stores and ensembles gained per-chunk
+    checksums (mc 2 -> 3, ensembles 1 -> 2: new bytes on disk, same configurations), so
+    today's keys differ from the recorded entries; under the recorded versions the same
+    parameters give exactly the recorded entry names.
+    """
     assert cached_store.__module__ == "dreamrg.runs.mc"
-    for params in (MCParams(L=8, seed=11), MCParams(L=16, seed=11)):
-        path = cache.entry("mc", f"L{params.L}-sw", params.store_meta())
-        assert path.parent == recorded_cache / "mc" and path in set((recorded_cache / "mc").iterdir())
     assert cached_ensemble.__module__ == "dreamrg.runs.ensembles"
-    (ens,) = (recorded_cache / "ensembles").iterdir()
-    assert ens.name.startswith("SymmetricUpscaler-026ebc9f4a8b9b81-n5-")
+    recorded = {p.name for stage in ("mc", "ensembles") for p in (recorded_cache / stage).iterdir()}
+    ens_key = asdict(DREAM) | {"model_id": "026ebc9f4a8b9b81"}
+
+    def names():
+        return {f"L{p.L}-sw-{cache.key('mc', p.store_meta())}" for p in (MCParams(L=8, seed=11), MCParams(L=16, seed=11))} | \
+            {f"SymmetricUpscaler-026ebc9f4a8b9b81-n5-{cache.key('ensembles', ens_key)}"}
+
+    assert cache.STAGE_VERSIONS["mc"] == 3 and cache.STAGE_VERSIONS["ensembles"] == 2
+    assert not names() & recorded                  # the bump gives new entries, stores are rebuilt in the new format
+    monkeypatch.setitem(cache.STAGE_VERSIONS, "mc", 2)
+    monkeypatch.setitem(cache.STAGE_VERSIONS, "ensembles", 1)
+    assert names() == recorded                      # ...from the same parameters as before
 
 
 def test_results_come_back_with_their_types():

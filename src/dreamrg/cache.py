@@ -30,10 +30,10 @@ from dreamrg.paths import data_dir
 
 #: bump a stage's number when its code changes the numbers it produces
 STAGE_VERSIONS: dict[str, int] = {
-    "mc": 2,
+    "mc": 3,  # 3: stores with per-chunk checksums and completion records (same configurations)
     "observables": 3,
     "models": 2,  # 2: AdamW single-layer gradients from the pattern histogram (float64)
-    "ensembles": 1,
+    "ensembles": 2,  # 2: ensembles with per-batch checksums and completion records (same chains)
     "mcrg": 2,
 }
 

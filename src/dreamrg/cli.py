@@ -101,6 +101,28 @@ def _fmt(value, error) -> str:
     return format_estimate(value, error)
 
 
+class _Huge(int):
+    """A count written with more digits than any store holds (kept as its number of digits)."""
+
+
+def _count(text: str) -> int:
+    """A number of configurations or chains: a whole number (its range is checked by :func:`_check_count`)."""
+    digits = text.strip()
+    body = digits[1:] if digits[:1] in "+-" else digits
+    if not body.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}")
+    return _Huge(len(body)) if len(body) > 30 else int(digits)
+
+
+def _check_count(flag: str, n: int) -> int:
+    from dreamrg.store import MAX_COUNT
+
+    if isinstance(n, _Huge) or not 1 <= n <= MAX_COUNT:
+        shown = f"a {int(n)}-digit number" if isinstance(n, _Huge) else str(n)
+        raise UsageError(f"{flag} must be between 1 and {MAX_COUNT} (2**40); got {shown}")
+    return n
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dreamrg",
@@ -117,7 +139,7 @@ def _build_parser() -> argparse.ArgumentParser:
                         description="Sample critical 2D Ising configurations into a bit-packed store. "
                         "Re-running the same command resumes an interrupted run.")
     mc.add_argument("--L", type=int, required=True, help="linear lattice size (≥ 2)")
-    mc.add_argument("--n-configs", type=int, required=True, help="number of configurations (≥ 1)")
+    mc.add_argument("--n-configs", type=_count, required=True, help="number of configurations (≥ 1)")
     mc.add_argument("--seed", type=int, required=True, help="root seed (≥ 0)")
     mc.add_argument("--out", type=_out_path, required=True, help="store directory")
     mc.add_argument("--K", type=float, default=None, help="coupling (> 0); default K_c = ln(1+√2)/2")
@@ -137,7 +159,9 @@ def _import_parser() -> argparse.ArgumentParser:
                                   description="Import external configurations into a new store.")
     imp.add_argument("file", type=Path, help=".npy file: ±1 or 0/1 of shape (n, L, L), or packbits (n, L, L/8)")
     imp.add_argument("--out", type=_out_path, required=True)
-    imp.add_argument("--K", type=float, default=None, help="coupling the data were sampled at, if known")
+    imp.add_argument("--K", type=float, default=None, help="coupling the data were sampled at, if known (> 0)")
+    imp.add_argument("--chunk-size", type=_positive_int, default=None,
+                     help="configurations per chunk (default as for 'dreamrg mc')")
     return imp
 
 
@@ -167,7 +191,8 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     dr.add_argument("--n-up", type=_positive_int, required=True, help="number of upscalings")
     dr.add_argument("--L0", type=_positive_int, default=None, help="start size (1: a single random spin)")
     dr.add_argument("--from-mc", type=Path, default=None, help="MC store to start from (its L is L0)")
-    dr.add_argument("--n-configs", type=int, required=True)
+    dr.add_argument("--n-configs", type=_count, required=True,
+                    help="number of chains; an ensemble holding more is left as it is")
     dr.add_argument("--seed", type=int, required=True)
     dr.add_argument("--batch-size", type=_positive_int, default=4096)
     dr.add_argument("--save-configs", action="store_true", help="also store the final-size configurations")
@@ -216,6 +241,15 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     inv.add_argument("--writing", action="store_true", help="only entries a process is writing now")
     inv.add_argument("--json", action="store_true")
 
+    ver = sub.add_parser("verify", help="check every chunk of a store, an ensemble or a cache entry against its checksum",
+                         description="Check a configuration store, a dreamed ensemble, or every store and ensemble "
+                         "under a directory (a cache entry, or the whole data directory): metadata against the "
+                         "arrays, a completion record and a checksum for every chunk, every chunk decoded. Prints "
+                         "each problem and a summary; exit status 0 when everything is intact, 1 otherwise. "
+                         "Reads only.")
+    ver.add_argument("path", type=Path, help="store, ensemble, or a directory holding them")
+    ver.add_argument("--json", action="store_true")
+
     book = sub.add_parser("book", help="execute every chapter with papermill and build the HTML book")
     from dreamrg.profiles import CHAPTERS, PROFILES
 
@@ -233,6 +267,23 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
 
 
 
+def _os_errors_in_one_line(cmd):
+    """An OS error (full disk, read-only filesystem, ...) of a writing command becomes one line and status 2."""
+    import functools
+
+    @functools.wraps(cmd)
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return cmd(args)
+        except (FileNotFoundError, PermissionError):
+            raise
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise UsageError(f"{where}{exc.strerror or exc} (nothing half-written is kept; re-run to resume)") from None
+
+    return wrapper
+
+
 def _print_summary(rows: list[SizeSummary]) -> None:
     names = ("abs_m", "e", "chi", "c_me", "c", "U4")
     print(f"{'L':>5} {'n':>9}  " + "  ".join(f"{n:>16}" for n in names) + f"  {'tau_m2':>8} {'tau_e':>8}")
@@ -243,6 +294,7 @@ def _print_summary(rows: list[SizeSummary]) -> None:
         print(f"{r.L:>5} {r.n:>9}  {cells} {taus}")
 
 
+@_os_errors_in_one_line
 def _cmd_mc(args: argparse.Namespace) -> int:
     from dreamrg import mc
     from dreamrg.observables import store_accumulator, summarize
@@ -251,12 +303,14 @@ def _cmd_mc(args: argparse.Namespace) -> int:
                   seed=args.seed, chunk_size=args.chunk_size)
     if args.K is not None:
         kwargs["K"] = args.K
-    if args.n_configs < 1:
-        raise UsageError(f"--n-configs must be ≥ 1; got {args.n_configs}")
+    _check_count("--n-configs", args.n_configs)
     if args.thin < 0 or args.n_equil < 0 or args.chunk_size < 0:
         raise UsageError("--thin, --n-equil and --chunk-size must be ≥ 1 (or omitted for the default)")
     params = mc.MCParams(**kwargs)
-    mc.run(params, args.n_configs, args.out, progress=False if args.no_progress else None, workers=args.workers)
+    st = mc.run(params, args.n_configs, args.out, progress=False if args.no_progress else None, workers=args.workers)
+    if st.count > args.n_configs:
+        print(f"store {args.out} already holds {st.count} configurations (--n-configs {args.n_configs}): "
+              "left as it is", file=sys.stderr)
     summary = summarize(store_accumulator(args.out))
     if args.json:
         _print_json(summary.to_dict())
@@ -266,10 +320,11 @@ def _cmd_mc(args: argparse.Namespace) -> int:
     return 0
 
 
+@_os_errors_in_one_line
 def _cmd_import(args: argparse.Namespace) -> int:
     from dreamrg.store import import_configs
 
-    st = import_configs(args.file, args.out, K=args.K)
+    st = import_configs(args.file, args.out, K=args.K, chunk_size=args.chunk_size)
     print(f"imported {st.count} configurations of L={st.L} ({st.meta['layout']}) into {args.out}")
     return 0
 
@@ -473,6 +528,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+@_os_errors_in_one_line
 def _cmd_dream(args: argparse.Namespace) -> int:
     from dreamrg import dream
     from dreamrg.fss import ensemble_summaries
@@ -481,8 +537,7 @@ def _cmd_dream(args: argparse.Namespace) -> int:
 
     if args.L0 is not None and args.from_mc is not None:
         raise UsageError("give either --L0 (a random start, L0 = 1) or --from-mc PATH (L0 = the store's L), not both")
-    if args.n_configs < 1:
-        raise UsageError(f"--n-configs must be ≥ 1; got {args.n_configs}")
+    _check_count("--n-configs", args.n_configs)
     model = load_model(args.model)
     if args.from_mc is not None:
         L0, start = open_store(args.from_mc).L, str(args.from_mc.resolve())
@@ -490,7 +545,10 @@ def _cmd_dream(args: argparse.Namespace) -> int:
         L0, start = args.L0 or 1, "random"
     params = dream.DreamParams(n_up=args.n_up, L0=L0, seed=args.seed, batch_size=args.batch_size,
                                start=start, save_configs=args.save_configs)
-    dream.run(model, params, args.n_configs, args.out, progress=False if args.no_progress else None)
+    ens = dream.run(model, params, args.n_configs, args.out, progress=False if args.no_progress else None)
+    if ens.count > args.n_configs:
+        print(f"ensemble {args.out} already holds {ens.count} chains (--n-configs {args.n_configs}): left as it "
+              f"is; the table below uses the first {args.n_configs}")
     print(f"ensemble {args.out}: {args.n_configs} chains, sizes {params.sizes}")
     _print_summary(list(ensemble_summaries(args.out, stop=args.n_configs).values()))
     return 0
@@ -572,6 +630,69 @@ def _cmd_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify_targets(path: Path) -> list[tuple[str, Path]]:
+    """("store" | "ensemble", path) of ``path`` itself, or of every store and ensemble below it."""
+    from dreamrg.dream import is_ensemble
+    from dreamrg.store import is_store
+
+    if is_ensemble(path):
+        return [("ensemble", path)]
+    if is_store(path):
+        return [("store", path)]
+    if not path.is_dir():
+        raise UsageError(f"{path} does not exist" if not path.exists() else
+                         f"{path} is neither a store, an ensemble nor a directory holding them")
+    found: list[tuple[str, Path]] = []
+    for meta in sorted(path.rglob("zarr.json")):
+        node = meta.parent
+        if any(node.is_relative_to(p) for _, p in found if p != node):
+            continue  # an array inside an ensemble found already
+        if is_ensemble(node):
+            found.append(("ensemble", node))
+        elif is_store(node) and not is_ensemble(node.parent):
+            try:
+                attrs = json.loads(meta.read_text()).get("attributes", {})
+            except (OSError, ValueError):
+                attrs = {"L": None, "count": None}  # unreadable zarr.json: let verify say so
+            if "L" in attrs and "count" in attrs:
+                found.append(("store", node))
+    return found
+
+
+@_os_errors_in_one_line
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from dreamrg._integrity import Problem, Report
+    from dreamrg.dream import EnsembleError, verify_ensemble
+    from dreamrg.store import StoreError, verify_store
+
+    targets = _verify_targets(args.path)
+    if not targets:
+        raise UsageError(f"no configuration store or dreamed ensemble under {args.path}")
+    reports = []
+    for kind, path in targets:
+        try:
+            reports.append(verify_store(path) if kind == "store" else verify_ensemble(path))
+        except (StoreError, EnsembleError) as err:  # not even openable
+            unit = "configurations" if kind == "store" else "chains"
+            reports.append(Report(str(path), kind, unit, 0, 0, [Problem(str(path / "zarr.json"), 0, 0, "metadata",
+                                                                        str(err))]))
+    bad = [r for r in reports if not r.ok]
+    if args.json:
+        print(json.dumps({"ok": not bad, "checked": len(reports), "damaged": len(bad),
+                          "problems": sum(len(r.problems) for r in reports),
+                          "reports": [r.to_dict() for r in reports]}, indent=1))
+        return 1 if bad else 0
+    for r in reports:
+        what = "chunks" if r.kind == "store" else "batches"
+        print(f"{'ok' if r.ok else 'DAMAGED':<8} {r.kind:<8} {r.path}: {r.count} {r.unit} in {r.blocks} "
+              f"recorded {what}" + (f", {len(r.problems)} problem(s)" if r.problems else ""))
+        for p in r.problems:
+            print(f"  {p.kind:<9} {p.message(r.unit)}")
+    print(f"verified {len(reports)} store(s)/ensemble(s): {len(reports) - len(bad)} intact, {len(bad)} damaged, "
+          f"{sum(len(r.problems) for r in reports)} problem(s)")
+    return 1 if bad else 0
+
+
 def _cmd_book(args: argparse.Namespace) -> int:
     from dreamrg.bookrun import build_book, parse_overrides, profile_file_overrides
     from dreamrg.profiles import CHAPTERS
@@ -622,7 +743,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     from dreamrg.bookrun import ChapterFailed
 
-    handlers = {"mc": _cmd_mc, "train": _cmd_train, "dream": _cmd_dream, "mcrg": _cmd_mcrg, "mc-import": _cmd_import, "observables": _cmd_observables, "cache": _cmd_cache, "book": _cmd_book}
+    handlers = {"mc": _cmd_mc, "train": _cmd_train, "dream": _cmd_dream, "mcrg": _cmd_mcrg, "mc-import": _cmd_import, "observables": _cmd_observables, "cache": _cmd_cache, "verify": _cmd_verify, "book": _cmd_book}
     try:
         status = handlers[args.command](args)
         sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit

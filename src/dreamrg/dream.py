@@ -23,17 +23,23 @@ upscalings.)
 Storage
 -------
 An ensemble is a zarr v3 group: arrays ``M`` and ``E`` (int64, shape
-``(n, n_up+1)``) chunked by batch, optionally ``configs`` (the final level,
-bit-packed as in :mod:`dreamrg.store`), and group attributes with the metadata and
-the committed ``count``. Appends follow the same resize-write-commit protocol as
-configuration stores, so a killed run leaves whole batches only.
+``(n, n_up+1)``), optionally ``configs`` (the final level, bit-packed as in
+:mod:`dreamrg.store`), every array chunked by batch (one chunk file per batch
+and array, zstd with its frame checksum), and group attributes with the
+metadata and the committed ``count``. After a batch's chunks are written, its
+completion record ``commits/<j>.json`` holds the CRC-32 of each array's rows
+(:mod:`dreamrg._integrity`); ``count`` is the longest prefix of recorded
+batches, so a killed run leaves whole batches only. Opening cross-checks the
+metadata (``sizes`` against ``L0``/``n_up`` and the arrays' shapes) and the
+records; reading verifies every batch it touches, and a missing, truncated or
+altered chunk raises :class:`EnsembleChunkError` naming the file and the chains
+affected. Re-running with fewer chains than stored leaves the ensemble as it is.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -43,6 +49,7 @@ import numpy as np
 import torch
 import zarr
 
+from dreamrg import _integrity
 from dreamrg import store as _store
 from dreamrg._progress import _no_bar
 from dreamrg._version import __version__
@@ -52,6 +59,10 @@ IDENTITY = ("model_id", "n_up", "L0", "seed", "batch_size", "start", "save_confi
 
 class EnsembleError(ValueError):
     """An ensemble cannot be created, resumed or read as asked."""
+
+
+class EnsembleChunkError(EnsembleError, _store.ChunkError):
+    """An ensemble's data or metadata are damaged (``problems`` as in :class:`dreamrg.store.ChunkError`)."""
 
 
 def model_id(model: torch.nn.Module) -> str:
@@ -133,8 +144,9 @@ class DreamParams:
 class Ensemble:
     """An open dreamed ensemble (see the module docstring for the layout)."""
 
-    def __init__(self, group: zarr.Group, path: Path):
+    def __init__(self, group: zarr.Group, path: Path, blocks: _integrity.Blocks):
         self._group = group
+        self._blocks = blocks
         self.path = path
 
     @property
@@ -143,11 +155,18 @@ class Ensemble:
 
     @property
     def count(self) -> int:
-        return int(self._group.attrs["count"])
+        """Number of committed chains (the longest prefix of recorded batches)."""
+        return self._blocks.count
 
     @property
     def sizes(self) -> list[int]:
         return list(self._group.attrs["sizes"])
+
+    def _read(self, names: tuple[str, ...], start: int, stop: int) -> dict[str, np.ndarray]:
+        try:
+            return self._blocks.read(names, start, stop)
+        except _integrity.Damaged as d:
+            raise EnsembleChunkError(f"damaged ensemble: {d.problem.message('chains')}", [d.problem]) from None
 
     def series(self, L: int, stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per-chain (m, e) at size ``L`` (float64), chains ``0:stop``."""
@@ -155,41 +174,139 @@ class Ensemble:
             raise EnsembleError(f"size {L} not in this ensemble; sizes: {self.sizes}")
         i = self.sizes.index(L)
         n = self.count if stop is None else min(stop, self.count)
-        return (np.asarray(self._group["M"][:n, i]) / L**2, np.asarray(self._group["E"][:n, i]) / L**2)
+        me = self._read(("M", "E"), 0, n)
+        return me["M"][:, i] / L**2, me["E"][:, i] / L**2
 
     def configs(self, start: int = 0, stop: int | None = None) -> np.ndarray:
-        if "configs" not in self._group:
+        if "configs" not in self._blocks.arrays:
             raise EnsembleError(f"{self.path} does not hold configurations (dream with save_configs)")
         stop = self.count if stop is None else min(stop, self.count)
-        return _store.unpack(np.asarray(self._group["configs"][start:stop]), self.sizes[-1])
+        start = min(start, stop)
+        return _store.unpack(self._read(("configs",), start, stop)["configs"], self.sizes[-1])
 
     def write_batch(self, index: int, M: np.ndarray, E: np.ndarray, final: np.ndarray | None) -> None:
-        parts = [(self._group["M"], M), (self._group["E"], E)]
-        if "configs" in self._group:
-            parts.append((self._group["configs"], _store.pack(final)))
-        _store.commit_block(self._group.attrs, index, int(self._group.attrs["batch_size"]), parts, "batch")
+        parts = {"M": M, "E": E}
+        if "configs" in self._blocks.arrays:
+            parts["configs"] = _store.pack(final)
+        try:
+            count = self._blocks.commit(index, parts, "batch")
+        except ValueError as err:
+            raise EnsembleError(str(err)) from None
+        self._group.attrs.update({"count": count})
 
 
 def is_ensemble(path: str | os.PathLike) -> bool:
     p = Path(path) / "zarr.json"
     if not p.is_file():
         return False
-    doc = json.loads(p.read_text())
-    return doc.get("node_type") == "group" and doc.get("attributes", {}).get("kind") == "dream-ensemble"
+    try:
+        doc = json.loads(p.read_text())
+    except (OSError, ValueError):
+        return False
+    return (isinstance(doc, dict) and doc.get("node_type") == "group"
+            and isinstance(doc.get("attributes"), dict) and doc["attributes"].get("kind") == "dream-ensemble")
+
+
+_DIGEST_KEYS = IDENTITY + ("sizes", "model_class")
+
+
+def _inspect(path: Path, mode: str):
+    """Open the group and its records and cross-check them; problems are returned, not raised."""
+    meta_file = str(path / "zarr.json")
+
+    def problem(detail: str, kind: str = "metadata", start: int = 0, stop: int = 0):
+        return [_integrity.Problem(meta_file, start, stop, kind, detail)]
+
+    try:
+        group = zarr.open_group(str(path), mode=mode)
+    except Exception as err:  # noqa: BLE001 - zarr raises many types for an unreadable zarr.json
+        raise EnsembleError(f"cannot open {path} as a zarr group: {type(err).__name__}: {err}") from None
+    attrs = dict(group.attrs)
+    if "integrity" not in attrs:
+        return group, None, problem(
+            f"{path} was written by dreamrg {attrs.get('dreamrg_version', '?')} without per-batch checksums "
+            "(ensemble format 1), so its data cannot be verified; regenerate it: re-run the same 'dreamrg dream' "
+            "command with a new --out (the same seed gives the same chains), or delete it if it is a cache "
+            "entry (it is rebuilt on demand)", "format")
+    if attrs["integrity"].get("format") != _integrity.FORMAT["format"]:
+        return group, None, problem(f"ensemble format {attrs['integrity'].get('format')!r} is not known to this "
+                                    f"dreamrg (it reads format {_integrity.FORMAT['format']})", "format")
+    n_up, L0, B, sizes = (attrs.get(k) for k in ("n_up", "L0", "batch_size", "sizes"))
+    if not all(isinstance(v, int) and v >= 1 for v in (n_up, L0, B)):
+        return group, None, problem(f"n_up={n_up!r}, L0={L0!r} and batch_size={B!r} must be positive integers")
+    want = [L0 * 2**i for i in range(n_up + 1)]
+    if sizes != want:
+        return group, None, problem(f"sizes={sizes!r} does not match L0={L0} and n_up={n_up} (expected {want})")
+    names = ("M", "E", "configs") if attrs.get("save_configs") else ("M", "E")
+    arrays = {}
+    for name in names:
+        if name not in group:
+            return group, None, problem(f"array '{name}' is missing (save_configs={attrs.get('save_configs')!r})")
+        a = group[name]
+        L = sizes[-1]
+        shape, chunks, dtype = (((len(sizes),), (B, len(sizes)), np.int64) if name != "configs" else
+                                ((L, _store.packed_width(L)), (B, L, _store.packed_width(L)), np.uint8))
+        if tuple(a.shape[1:]) != shape or tuple(a.chunks) != chunks or a.dtype != dtype:
+            return group, None, problem(f"array '{name}' (dtype {a.dtype}, shape {a.shape}, chunks {a.chunks}) does "
+                                        f"not match sizes {sizes} and batch_size {B} (expected {np.dtype(dtype)}, "
+                                        f"(n, {', '.join(map(str, shape))}), chunks {chunks})")
+        arrays[name] = a.with_config({"write_empty_chunks": True}) if mode != "r" else a
+    if "configs" in group and "configs" not in arrays:
+        return group, None, problem("holds configurations but save_configs is false")
+    blocks = _integrity.Blocks(path, B, arrays, _integrity.digest({k: attrs[k] for k in _DIGEST_KEYS if k in attrs}))
+    blocks.load()
+    problems = list(blocks.problems)
+    count, said = blocks.count, attrs.get("count")
+    if not isinstance(said, int) or said > count:
+        j = count // B
+        problems += problem(f"zarr.json says count={said!r}, but only {count} chains have completion records "
+                            f"(batch {j}: no record at {blocks.record_path(j)})", "record", count,
+                            said if isinstance(said, int) else count)
+    short = [(name, a.shape[0]) for name, a in arrays.items() if a.shape[0] < count]
+    if short:
+        problems += problem(f"array '{short[0][0]}' ends at {short[0][1]} chains, but batches up to {count} are "
+                            "recorded", "metadata", short[0][1], count)
+    else:
+        problems += blocks.missing_files(blocks.prefix_blocks())
+    return group, blocks, problems
 
 
 def open_ensemble(path: str | os.PathLike, mode: str = "r") -> Ensemble:
+    """Open a dreamed ensemble, its metadata and completion records cross-checked (see the module docstring)."""
     path = Path(path)
     if not is_ensemble(path):
         raise EnsembleError(f"{path} is not a dreamed ensemble")
-    group = zarr.open_group(str(path), mode=mode)
-    ens = Ensemble(group, path)
+    group, blocks, problems = _inspect(path, mode)
+    if problems:
+        p = problems[0]
+        if p.kind == "format":
+            raise EnsembleError(p.detail)
+        more = f" (and {len(problems) - 1} more problems; see 'dreamrg verify {path}')" if len(problems) > 1 else ""
+        raise EnsembleChunkError(f"damaged ensemble: {p.message('chains')}{more}", problems)
+    ens = Ensemble(group, path, blocks)
     if mode != "r":
-        _store.truncate_to_count([group[name] for name in ("M", "E", "configs") if name in group], ens.count)
+        blocks.truncate()
+        if group.attrs["count"] != ens.count:  # killed between a record and the count: catch up
+            group.attrs.update({"count": ens.count})
     return ens
 
 
+def verify_ensemble(path: str | os.PathLike) -> _integrity.Report:
+    """Check every batch of an ensemble against its record; problems are listed, not raised."""
+    path = Path(path)
+    if not is_ensemble(path):
+        raise EnsembleError(f"{path} is not a dreamed ensemble")
+    group, blocks, problems = _inspect(path, "r")
+    if blocks is not None:
+        seen = {(p.file, p.kind) for p in problems}
+        problems += [p for p in blocks.verify() if (p.file, p.kind) not in seen]
+    return _integrity.Report(str(path), "ensemble", "chains", blocks.count if blocks else 0,
+                             len(blocks.records) if blocks else 0, problems)
+
+
 def create_ensemble(path: str | os.PathLike, meta: dict[str, Any]) -> Ensemble:
+    from zarr.codecs import ZstdCodec
+
     path = Path(path)
     if path.exists():
         if is_ensemble(path):
@@ -203,17 +320,20 @@ def create_ensemble(path: str | os.PathLike, meta: dict[str, Any]) -> Ensemble:
         if not (path.is_dir() and not any(path.iterdir())):
             raise EnsembleError(f"{path} exists and is not a dreamed ensemble; refusing to overwrite it")
     _store._check_writable(path)
-    attrs = dict(meta) | {"kind": "dream-ensemble", "count": 0, "dreamrg_version": __version__}
-    group = zarr.open_group(str(path), mode="w", attributes=attrs)
+    attrs = dict(meta) | {"kind": "dream-ensemble", "count": 0, "dreamrg_version": __version__,
+                          "integrity": dict(_integrity.FORMAT)}
+    group = zarr.open_group(os.path.realpath(path), mode="w", attributes=attrs)  # a dangling symlink: its target
     levels = len(meta["sizes"])
     B = int(meta["batch_size"])
-    for name in ("M", "E"):
-        group.create_array(name, shape=(0, levels), chunks=(B, levels), dtype="int64")
+    opts = {"compressors": ZstdCodec(level=0, checksum=True), "config": {"write_empty_chunks": True}}
+    arrays = {name: group.create_array(name, shape=(0, levels), chunks=(B, levels), dtype="int64", **opts)
+              for name in ("M", "E")}
     if meta["save_configs"]:
         L = meta["sizes"][-1]
-        group.create_array("configs", shape=(0, L, _store.packed_width(L)),
-                           chunks=(min(B, 1024), L, _store.packed_width(L)), dtype="uint8")
-    return Ensemble(group, path)
+        arrays["configs"] = group.create_array("configs", shape=(0, L, _store.packed_width(L)),
+                                               chunks=(B, L, _store.packed_width(L)), dtype="uint8", **opts)
+    blocks = _integrity.Blocks(path, B, arrays, _integrity.digest({k: attrs[k] for k in _DIGEST_KEYS if k in attrs}))
+    return Ensemble(group, path, blocks)
 
 
 def _tables(model: torch.nn.Module):
@@ -246,17 +366,21 @@ def _batch(model: torch.nn.Module, params: DreamParams, n: int, index: int, star
 
 def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | os.PathLike, *,
         progress: bool | None = None, max_bytes: int = 2**31) -> Ensemble:
-    """Dream ``n_configs`` chains into the ensemble at ``out`` (resuming if it exists)."""
+    """Dream ``n_configs`` chains into the ensemble at ``out`` (resuming if it exists).
+
+    An ensemble that already holds ``n_configs`` chains or more is left as it is
+    (its ``count`` tells how many it holds): nothing is dreamed and nothing removed.
+    """
     from tqdm import tqdm
 
-    if not isinstance(n_configs, (int, np.integer)) or n_configs < 1:
-        raise ValueError(f"n_configs must be an integer ≥ 1; got {n_configs!r}")
+    n_configs = _store.check_count(n_configs)
     L = params.sizes[-1]
     # int8 levels; + int64 codes and float64 logits; float32 torch tensors
     per_spin = {"table": 3, "two-layer": 19, "torch": 24}[sampler_name(model)]
-    need = params.batch_size * L * L * per_spin
+    batch = min(params.batch_size, n_configs)  # the largest batch this run dreams
+    need = batch * L * L * per_spin
     if need > max_bytes:
-        raise ValueError(f"a batch of {params.batch_size} chains at L={L} needs ~{need / 2**30:.1f} GiB "
+        raise ValueError(f"a batch of {batch} chains at L={L} needs ~{need / 2**30:.1f} GiB "
                          f"(limit {max_bytes / 2**30:.1f} GiB); lower batch_size or n_up")
     start_store = None
     if params.start != "random":
@@ -270,10 +394,12 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
                              "sizes": params.sizes}
     with _store.writer_lock(out, "dreamed ensemble"):
         ens = create_ensemble(out, meta)
+        if ens.count >= n_configs:
+            return ens
         tables = _tables(model)
         B = params.batch_size
         first = ens.count // B
-        last = math.ceil(n_configs / B)
+        last = -(-n_configs // B)
         with tqdm(total=n_configs, initial=min(first * B, n_configs), disable=_no_bar(progress), unit="chain",
                   desc=f"dream L={params.L0}→{L}") as bar:
             for j in range(first, last):
@@ -306,5 +432,5 @@ def iter_final_batches(model: torch.nn.Module, params: DreamParams, n_configs: i
     start_store = _store.open_store(params.start) if params.start != "random" else None
     tables = _tables(model)
     B = params.batch_size
-    for j in range(math.ceil(n_configs / B)):
+    for j in range(-(-n_configs // B)):
         yield _batch(model, params, min(B, n_configs - j * B), j, start_store, tables).final

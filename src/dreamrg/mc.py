@@ -135,6 +135,39 @@ def sample(params: MCParams, n: int, chunk: int = 0) -> np.ndarray:
     return sample_chains(params, [chunk], n)[0]
 
 
+#: bytes per site of one chain's cluster-update work arrays (spins int8, parent and pending int32)
+_WORK_BYTES_PER_SITE = 14
+
+
+def memory_per_chain(params: MCParams) -> int:
+    """Bytes one chain of a chunk needs while it runs: its records, work arrays and their packing."""
+    N = params.L * params.L
+    return N * (2 * params.chunk_size + _WORK_BYTES_PER_SITE)
+
+
+def parallel_chains(params: MCParams, threads: int, available: int | None = None) -> int:
+    """How many chains may run at once in ``available`` bytes (at most ``threads``); refuses if not one.
+
+    Raises one clear :class:`ValueError` before anything is allocated when the
+    lattice is too large for the kernels' 32-bit site indices or one chain does
+    not fit in memory. Running fewer chains at once does not change the output.
+    """
+    from dreamrg._memory import available_bytes, gib
+
+    N = params.L * params.L
+    per_chain = memory_per_chain(params)
+    if N >= 2**31:
+        raise ValueError(f"L={params.L}: {N} sites exceed the Monte Carlo kernels' 32-bit site index (L ≤ 46340); "
+                         f"one chain of {params.chunk_size} configurations would also need ~{gib(per_chain)}")
+    available = available_bytes() if available is None else available
+    fit = int(available * 0.8) // per_chain
+    if fit < 1:
+        raise ValueError(f"L={params.L}: one chain of {params.chunk_size} configurations needs ~{gib(per_chain)} "
+                         f"(records, cluster work arrays, packing); only {gib(available)} of memory available -- "
+                         "lower --chunk-size or L")
+    return max(1, min(threads, fit))
+
+
 def run(params: MCParams, n_configs: int, out: str | Path, *, progress: bool | None = None,
         workers: int | None = None) -> _store.ConfigStore:
     """Fill (or resume) the store at ``out`` until it holds ``n_configs`` configurations.
@@ -143,23 +176,32 @@ def run(params: MCParams, n_configs: int, out: str | Path, *, progress: bool | N
     ----------
     params : MCParams
     n_configs : int
-        Target number of configurations (≥ 1). Already stored whole chunks are
-        kept; a trailing partial chunk is regenerated (bit-identically) and extended.
+        Target number of configurations (1 to :data:`dreamrg.store.MAX_COUNT`).
+        Already stored whole chunks are kept; a trailing partial chunk is
+        regenerated (bit-identically) and extended. A store that holds more is
+        left as it is.
     out : path
         Store directory. An existing store must have identical metadata.
     progress : bool
         Show a tqdm progress bar (None: only when stderr is a terminal).
     workers : int, optional
         Number of numba threads (default: all). Does not change the output.
+
+    Raises
+    ------
+    ValueError
+        Bad counts, or a lattice that does not fit in memory (checked before
+        anything is allocated or written).
     """
-    if not isinstance(n_configs, (int, np.integer)) or n_configs < 1:
-        raise ValueError(f"n_configs must be an integer ≥ 1; got {n_configs!r}")
+    n_configs = _store.check_count(n_configs)
+    threads = workers or numba.config.NUMBA_NUM_THREADS
+    group = parallel_chains(params, threads)
     with _store.writer_lock(out, "configuration store"):
-        return _fill(params, n_configs, out, progress, workers)
+        return _fill(params, n_configs, out, progress, threads, group)
 
 
 def _fill(params: MCParams, n_configs: int, out: str | Path, progress: bool | None,
-          workers: int | None) -> _store.ConfigStore:
+          threads: int, parallel: int) -> _store.ConfigStore:
     """The body of :func:`run`, under the store's writer lock."""
     from tqdm import tqdm
 
@@ -170,14 +212,13 @@ def _fill(params: MCParams, n_configs: int, out: str | Path, progress: bool | No
         return st
     first = done // C
     last = _store.n_chunks(n_configs, C)
-    threads = workers or numba.config.NUMBA_NUM_THREADS
     with numba_threads(threads):
         with tqdm(total=n_configs, initial=first * C, disable=_no_bar(progress), unit="cfg",
                   desc=f"MC {params.algorithm} L={params.L}") as bar:
             j = first
             while j < last:
                 # a group of full chunks run in parallel; the (possibly partial) last chunk alone
-                group = [c for c in range(j, min(j + threads, last)) if (c + 1) * C <= n_configs]
+                group = [c for c in range(j, min(j + parallel, last)) if (c + 1) * C <= n_configs]
                 n_rec = C
                 if not group:
                     group, n_rec = [j], n_configs - j * C

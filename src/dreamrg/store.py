@@ -1,4 +1,4 @@
-"""Bit-packed, chunked, appendable storage of spin configurations (zarr v3).
+"""Bit-packed, chunked, appendable storage of spin configurations (zarr v3), every chunk checksummed.
 
 Layout
 ------
@@ -6,16 +6,28 @@ A store is a zarr v3 array of ``uint8`` with shape ``(n, L, ceil(L/8))``:
 each row of spins is ``numpy.packbits`` of the 0/1 occupation (1 = spin up,
 big-endian bit order), one configuration per leading index. The array is
 chunked along the first axis by ``chunk_size`` configurations; each chunk is
-one zarr file, written atomically by zarr's local store (temporary file and
-rename).
+one zarr file (zstd with its frame checksum), written atomically by zarr's
+local store (temporary file and rename).
 
 Metadata live in the array attributes: ``L``, ``K``, ``algorithm``,
 ``thin``, ``seed``, ``chunk_size``, ``source`` and the ``dreamrg_version``
-that created the store, plus ``count`` -- the number of *committed*
-configurations. Appending resizes the array, writes the chunk, then commits
-the new ``count``; a process killed in between leaves ``count`` at the last
-whole chunk, and :func:`open_store` truncates anything beyond it. Readers
-therefore only ever see whole, committed chunks.
+that created the store, ``integrity`` (the format of the records below) and
+``count``, the number of committed configurations.
+
+Integrity
+---------
+After chunk ``j`` is written, its completion record ``commits/<j>.json`` is
+written atomically beside it, holding the CRC-32 of the chunk's packed bytes
+(:mod:`dreamrg._integrity`). The committed ``count`` is the longest prefix of
+chunks that have records; ``count`` in the attributes is raised after the
+record and must never exceed it. A process killed anywhere leaves whole
+recorded chunks; :func:`open_store` drops rows beyond them when it opens for
+appending. Opening cross-checks the metadata against the array and the
+records, and every read verifies the chunks it touches: a missing, truncated
+or altered chunk raises :class:`ChunkError` naming the file and the
+configurations affected (never zarr's fill value). ``dreamrg verify`` checks
+a whole store. Stores written before the records existed are refused with a
+message saying how to regenerate them: their data cannot be verified.
 
 Reading is lazy: :meth:`ConfigStore.iter_batches` unpacks one batch at a time,
 so a million 128x128 configurations (2 GB packed) never have to be in memory.
@@ -34,15 +46,42 @@ from typing import Any
 import numpy as np
 import zarr
 
+from dreamrg import _integrity
+from dreamrg._memory import available_bytes, gib
 from dreamrg._version import __version__
 
 #: metadata keys that identify what a store contains; a resumed run must match them.
 IDENTITY_KEYS: tuple[str, ...] = ("L", "K", "algorithm", "thin", "seed", "chunk_size", "source")
 # (MC stores also record n_equil and stream; they are compared too when present)
+#: further keys covered by the chunk records' metadata digest when present
+_DIGEST_KEYS: tuple[str, ...] = IDENTITY_KEYS + ("n_equil", "stream", "layout", "bit_order", "up")
+#: the most configurations a store (or chains an ensemble) may be asked to hold
+MAX_COUNT: int = 2**40
 
 
 class StoreError(ValueError):
     """A store cannot be created, opened or extended as asked."""
+
+
+class ChunkError(StoreError):
+    """A store's data or metadata are damaged: a chunk missing, truncated or altered, or records that disagree.
+
+    ``problems`` lists :class:`dreamrg._integrity.Problem` (file, rows, kind).
+    """
+
+    def __init__(self, message: str, problems: list | tuple = ()):
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+def check_count(n: Any, what: str = "n_configs") -> int:
+    """``n`` as an int in 1..:data:`MAX_COUNT`, else one clear :class:`ValueError`."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise ValueError(f"{what} must be an integer; got {n!r}")
+    if not 1 <= n <= MAX_COUNT:
+        shown = str(int(n)) if abs(n) < 10**30 else f"a {len(str(abs(int(n))))}-digit number"
+        raise ValueError(f"{what} must be between 1 and {MAX_COUNT} (2**40); got {shown}")
+    return int(n)
 
 
 def packed_width(L: int) -> int:
@@ -71,60 +110,59 @@ def unpack(packed: np.ndarray, L: int) -> np.ndarray:
 def writer_lock(path: str | os.PathLike, what: str = "store") -> Iterator[None]:
     """Hold the exclusive right to extend ``path`` (one writing process at a time).
 
-    An advisory ``flock`` on ``<path>.lock`` beside it (created if needed and left in
-    place; removing a lock file that others may hold would reopen the race it closes).
-    Readers take no lock. A second writer gets one clear :class:`StoreError` at once
-    instead of the two processes interleaving their blocks.
+    An advisory ``flock`` on ``<real path>.lock`` beside the *resolved* path, so
+    every spelling of it (symlinks, ``..``) takes the same lock. The file holds
+    the writer's pid and is removed when the writer finishes, fails or is
+    refused; a writer that locked a file its previous holder has just removed
+    tries again on the new one, so removing it opens no race. Readers take no
+    lock. A second writer gets one clear :class:`StoreError` at once instead of
+    the two processes interleaving their blocks. (A SIGKILLed writer leaves its
+    lock file, unheld: the next writer takes it and removes it.)
     """
     import fcntl
 
-    path = Path(path)
-    lock = path.with_name(path.name + ".lock")
+    real = Path(os.path.realpath(path))
+    lock = real.with_name(real.name + ".lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise StoreError(f"{what} {path} is being written by another process (lock {lock}); "
+            try:
+                holder = os.read(fd, 32).decode().strip()
+            except OSError:
+                holder = ""
+            os.close(fd)
+            who = f" (pid {holder})" if holder.isdigit() else ""
+            raise StoreError(f"{what} {path} is being written by another process{who} (lock {lock}); "
                              "let that run finish or stop it, then run again -- it resumes") from None
+        try:
+            here, there = os.fstat(fd), os.stat(lock)
+            same = (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the holder removed this file as we locked it: lock the new one
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
         yield
     finally:
+        try:
+            os.unlink(lock)  # while still holding it (see above)
+        except FileNotFoundError:
+            pass
         os.close(fd)
-
-
-def commit_block(attrs, index: int, block: int, parts: list[tuple[zarr.Array, np.ndarray]],
-                 what: str = "chunk") -> None:
-    """Write block ``index`` (rows ``index*block`` onwards) of every array in ``parts``, then commit.
-
-    The shared append protocol of configuration stores and dreamed ensembles:
-    resize, write, and only then raise the committed ``count`` in ``attrs``.
-    Only the next block, or a rewrite of a trailing partial block, is allowed,
-    so committed rows are never overwritten by different data.
-    """
-    count = int(attrs["count"])
-    start = index * block
-    if start > count or (start < count and count % block == 0):
-        raise StoreError(f"{what} {index} is not the next {what} of a store holding {count} rows")
-    stop = start + len(parts[0][1])
-    for array, data in parts:
-        array.resize((stop,) + array.shape[1:])
-        array[start:stop] = data
-    attrs.update({"count": stop})
-
-
-def truncate_to_count(arrays: list[zarr.Array], count: int) -> None:
-    """Drop rows beyond the committed ``count`` (left by a run killed between resize and commit)."""
-    for array in arrays:
-        if array.shape[0] != count:
-            array.resize((count,) + array.shape[1:])
 
 
 class ConfigStore:
     """An open configuration store. Use :func:`open_store` or :func:`create_store`."""
 
-    def __init__(self, array: zarr.Array, path: Path):
+    def __init__(self, array: zarr.Array, path: Path, blocks: _integrity.Blocks):
         self._array = array
+        self._blocks = blocks
         self.path = path
 
     # -- metadata ---------------------------------------------------------------
@@ -142,26 +180,30 @@ class ConfigStore:
 
     @property
     def count(self) -> int:
-        """Number of committed configurations."""
-        return int(self._array.attrs["count"])
+        """Number of committed configurations (the longest prefix of recorded chunks)."""
+        return self._blocks.count
 
     def __len__(self) -> int:
         return self.count
 
     # -- writing ----------------------------------------------------------------
     def write_chunk(self, index: int, packed: np.ndarray) -> None:
-        """Write chunk ``index`` (configurations ``index*chunk_size`` onwards) and commit it.
+        """Write chunk ``index`` (configurations ``index*chunk_size`` onwards), its record, then the count.
 
-        Only the next chunk, or a rewrite of a trailing partial chunk, is allowed,
-        so committed data are never overwritten by different data.
+        Only the next chunk, or a longer rewrite of a trailing partial chunk that
+        reproduces its recorded configurations, is allowed: committed data are
+        never shrunk nor overwritten by different data.
         """
         C, L = self.chunk_size, self.L
-        start = index * C
         if packed.dtype != np.uint8 or packed.shape[1:] != (L, packed_width(L)):
             raise StoreError(f"chunk must be uint8 of shape (n, {L}, {packed_width(L)}); got {packed.dtype} {packed.shape}")
         if not 0 < packed.shape[0] <= C:
             raise StoreError(f"a chunk holds 1..{C} configurations; got {packed.shape[0]}")
-        commit_block(self._array.attrs, index, C, [(self._array, packed)])
+        try:
+            count = self._blocks.commit(index, {"configs": packed}, "chunk")
+        except ValueError as err:
+            raise StoreError(str(err)) from None
+        self._array.attrs.update({"count": count})
 
     def add_seconds(self, seconds: float, configs: int) -> None:
         """Accumulate the wall time spent producing ``configs`` configurations (metadata only)."""
@@ -171,8 +213,14 @@ class ConfigStore:
 
     # -- reading ----------------------------------------------------------------
     def read_packed(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Packed configurations ``start:stop`` (read-only), every chunk touched checked against its record."""
         start, stop = self._bounds(start, stop)
-        return np.asarray(self._array[start:stop])
+        try:
+            out = self._blocks.read(("configs",), start, stop)["configs"]
+        except _integrity.Damaged as d:
+            raise ChunkError(f"damaged store: {d.problem.message()}", [d.problem]) from None
+        out.flags.writeable = False
+        return out
 
     def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Return configurations ``start:stop`` as int8 ±1 of shape (n, L, L)."""
@@ -187,6 +235,9 @@ class ConfigStore:
 
     def _bounds(self, start: int | None, stop: int | None) -> tuple[int, int]:
         n = self.count
+        for name, v in (("start", start), ("stop", stop)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer))):
+                raise StoreError(f"{name} must be an integer or None; got {v!r}")
         start = 0 if start is None else int(start)
         stop = n if stop is None else int(stop)
         if start < 0 or stop > n or start > stop:
@@ -206,18 +257,102 @@ def is_store(path: str | os.PathLike) -> bool:
     return (Path(path) / "zarr.json").is_file()
 
 
+def _regenerate_hint(path: Path, attrs: dict) -> str:
+    if attrs.get("source") == "mc":
+        how = ("re-run the same 'dreamrg mc' command with a new --out (the same seed gives the same "
+               "configurations), or delete it if it is a cache entry (it is rebuilt on demand)")
+    else:
+        how = "import the source file again ('dreamrg mc import FILE --out NEW')"
+    return (f"{path} was written by dreamrg {attrs.get('dreamrg_version', '?')} without per-chunk checksums "
+            f"(store format 1), so its data cannot be verified; regenerate it: {how}")
+
+
+def _digest_meta(attrs: dict) -> str:
+    return _integrity.digest({k: attrs[k] for k in _DIGEST_KEYS if k in attrs})
+
+
+def _inspect(path: Path, mode: str) -> tuple[zarr.Array | None, _integrity.Blocks | None, list[_integrity.Problem]]:
+    """Open the array and its records and cross-check them; problems are returned, not raised."""
+    meta_file = str(path / "zarr.json")
+
+    def problem(detail: str, kind: str = "metadata", start: int = 0, stop: int = 0, file: str = meta_file):
+        return [_integrity.Problem(file, start, stop, kind, detail)]
+
+    try:
+        array = zarr.open_array(str(path), mode=mode)
+    except Exception as err:  # noqa: BLE001 - zarr raises many types for an unreadable zarr.json
+        raise StoreError(f"cannot open {path} as a zarr array: {type(err).__name__}: {err}") from None
+    attrs = dict(array.attrs)
+    if "count" not in attrs or "L" not in attrs:
+        raise StoreError(f"{path} is a zarr array but not a dreamrg configuration store")
+    if "integrity" not in attrs:
+        return array, None, problem(_regenerate_hint(path, attrs), "format")
+    if attrs["integrity"].get("format") != _integrity.FORMAT["format"]:
+        return array, None, problem(f"store format {attrs['integrity'].get('format')!r} is not known to dreamrg "
+                                    f"{__version__} (it reads format {_integrity.FORMAT['format']})", "format")
+    L, C = attrs.get("L"), attrs.get("chunk_size")
+    if not (isinstance(L, int) and L >= 1 and isinstance(C, int) and C >= 1):
+        return array, None, problem(f"L={L!r} and chunk_size={C!r} must be positive integers")
+    w = packed_width(L)
+    if array.dtype != np.uint8 or tuple(array.shape[1:]) != (L, w) or tuple(array.chunks) != (C, L, w):
+        return array, None, problem(f"the array (dtype {array.dtype}, shape {array.shape}, chunks {array.chunks}) "
+                                    f"does not hold L={L} configurations in chunks of {C} (expected uint8, "
+                                    f"(n, {L}, {w}), chunks ({C}, {L}, {w}))")
+    if mode != "r":
+        array = array.with_config({"write_empty_chunks": True})  # an all-down chunk is a file too
+    blocks = _integrity.Blocks(path, C, {"configs": array}, _digest_meta(attrs), nested=False)
+    blocks.load()
+    problems = list(blocks.problems)
+    count, said = blocks.count, attrs["count"]
+    if not isinstance(said, int) or said > count:
+        j = count // C
+        problems += problem(f"zarr.json says count={said!r}, but only {count} configurations have completion "
+                            f"records (chunk {j}: no record at {blocks.record_path(j)})", "record", count,
+                            said if isinstance(said, int) else count)
+    if count > array.shape[0]:
+        problems += problem(f"the array's shape ends at {array.shape[0]} configurations, but chunks up to "
+                            f"{count} are recorded", "metadata", array.shape[0], count)
+    else:
+        problems += blocks.missing_files(blocks.prefix_blocks())
+    return array, blocks, problems
+
+
 def open_store(path: str | os.PathLike, mode: str = "r") -> ConfigStore:
-    """Open an existing store read-only (``mode="r"``) or for appending (``"r+"``)."""
+    """Open an existing store read-only (``mode="r"``) or for appending (``"r+"``).
+
+    Raises :class:`ChunkError` when the metadata, the completion records and the
+    chunk files disagree (see the module docstring), :class:`StoreError` for a
+    path that is not a (current) store.
+    """
     path = Path(path)
     if not is_store(path):
         raise StoreError(f"{path} is not a dreamrg configuration store (no zarr.json)")
-    array = zarr.open_array(str(path), mode=mode)
-    if "count" not in array.attrs or "L" not in array.attrs:
-        raise StoreError(f"{path} is a zarr array but not a dreamrg configuration store")
-    store = ConfigStore(array, path)
+    array, blocks, problems = _inspect(path, mode)
+    if problems:
+        p = problems[0]
+        if p.kind == "format":
+            raise StoreError(p.detail)
+        more = f" (and {len(problems) - 1} more problems; see 'dreamrg verify {path}')" if len(problems) > 1 else ""
+        raise ChunkError(f"damaged store: {p.message()}{more}", problems)
+    store = ConfigStore(array, path, blocks)
     if mode != "r":
-        truncate_to_count([array], store.count)
+        blocks.truncate()
+        if array.attrs["count"] != store.count:  # killed between a record and the count: catch up
+            array.attrs.update({"count": store.count})
     return store
+
+
+def verify_store(path: str | os.PathLike) -> _integrity.Report:
+    """Check every chunk of a store against its record; problems are listed, not raised."""
+    path = Path(path)
+    if not is_store(path):
+        raise StoreError(f"{path} is not a dreamrg configuration store (no zarr.json)")
+    array, blocks, problems = _inspect(path, "r")
+    if blocks is not None:
+        seen = {(p.file, p.kind) for p in problems}
+        problems += [p for p in blocks.verify() if (p.file, p.kind) not in seen]
+    return _integrity.Report(str(path), "store", "configurations", blocks.count if blocks else 0,
+                             len(blocks.records) if blocks else 0, problems)
 
 
 def create_store(path: str | os.PathLike, meta: dict[str, Any], *, resume: bool = True) -> ConfigStore:
@@ -238,6 +373,8 @@ def create_store(path: str | os.PathLike, meta: dict[str, Any], *, resume: bool 
         The path exists and is not a store, holds a store with different identity
         metadata, or is not writable. Nothing is modified in those cases.
     """
+    from zarr.codecs import ZstdCodec
+
     path = Path(path)
     missing = [k for k in IDENTITY_KEYS if k not in meta]
     if missing:
@@ -263,15 +400,20 @@ def create_store(path: str | os.PathLike, meta: dict[str, Any], *, resume: bool 
             return open_store(path, mode="r+")
     _check_writable(path)
     attrs = {k: meta[k] for k in meta}
-    attrs.update({"count": 0, "dreamrg_version": __version__, "bit_order": "big", "up": 1})
+    attrs.update({"count": 0, "dreamrg_version": __version__, "bit_order": "big", "up": 1,
+                  "integrity": dict(_integrity.FORMAT)})
+    C = int(meta["chunk_size"])
     array = zarr.create_array(
-        store=str(path),
+        store=os.path.realpath(path),  # through a dangling symlink: create its target
         shape=(0, L, packed_width(L)),
-        chunks=(int(meta["chunk_size"]), L, packed_width(L)),
+        chunks=(C, L, packed_width(L)),
         dtype="uint8",
+        compressors=ZstdCodec(level=0, checksum=True),
         attributes=attrs,
+        config={"write_empty_chunks": True},
     )
-    return ConfigStore(array, path)
+    blocks = _integrity.Blocks(path, C, {"configs": array}, _digest_meta(attrs), nested=False)
+    return ConfigStore(array, path, blocks)
 
 
 def load_configs(path: str | os.PathLike, start: int | None = None, stop: int | None = None) -> np.ndarray:
@@ -287,8 +429,30 @@ def load_configs(path: str | os.PathLike, start: int | None = None, stop: int | 
     return store.read(0 if start is None else start, stop)
 
 
+def _scan_values(src: Path, data: np.ndarray, step: int) -> str:
+    """``"pm1"`` or ``"01"`` from the values of EVERY configuration (unpacked layouts); else a StoreError."""
+    seen_minus, seen_zero = None, None
+    for lo in range(0, len(data), step):
+        block = np.asarray(data[lo:lo + step])
+        minus, zero = block == -1, block == 0
+        bad = ~(minus | zero | (block == 1))
+        if bad.any():
+            i = lo + int(np.flatnonzero(bad.reshape(len(block), -1).any(axis=1))[0])
+            raise StoreError(f"{src}: cannot tell the layout: configuration {i} holds values other than ±1 "
+                             f"or 0/1 (e.g. {np.asarray(data[i])[bad[i - lo]][0].item()!r}); allowed: ±1 or 0/1 of shape (n, L, L), "
+                             "or uint8 packbits of shape (n, L, ceil(L/8))")
+        if seen_minus is None and minus.any():
+            seen_minus = lo + int(np.flatnonzero(minus.reshape(len(block), -1).any(axis=1))[0])
+        if seen_zero is None and zero.any():
+            seen_zero = lo + int(np.flatnonzero(zero.reshape(len(block), -1).any(axis=1))[0])
+        if seen_minus is not None and seen_zero is not None:
+            raise StoreError(f"{src}: mixes the ±1 layout (-1 in configuration {seen_minus}) and the 0/1 layout "
+                             f"(0 in configuration {seen_zero}); give one of them")
+    return "01" if seen_zero is not None else "pm1"
+
+
 def import_configs(src: str | os.PathLike, out: str | os.PathLike, *, L: int | None = None,
-                   K: float | None = None, chunk_size: int = 1024) -> ConfigStore:
+                   K: float | None = None, chunk_size: int | None = None) -> ConfigStore:
     """Import a ``.npy`` file of configurations into a new store.
 
     Accepted layouts (detected from dtype, values and shape):
@@ -298,10 +462,21 @@ def import_configs(src: str | os.PathLike, out: str | os.PathLike, *, L: int | N
     * ``numpy.packbits`` of 0/1 along the last axis (big-endian bits), uint8 of
       shape (n, L, ceil(L/8)); ``L`` is then taken from the second axis.
 
-    The source is memory-mapped and converted chunk by chunk.
+    The rules of ``dreamrg mc`` apply: L ≥ 2, a coupling ``K`` (if given) finite
+    and > 0. The values of every configuration are checked before anything is
+    written. The source is memory-mapped and converted chunk by chunk into
+    ``<out>.importing``, renamed to ``out`` when complete and removed on any
+    failure; the import holds ``out``'s writer lock (the one ``dreamrg mc`` takes),
+    so two imports, or an import and a run, cannot write one store at once.
     """
     src = Path(src)
     out = Path(out)
+    if K is not None and not (isinstance(K, (int, float)) and not isinstance(K, bool)
+                              and math.isfinite(K) and K > 0):
+        raise StoreError(f"K must be a finite coupling > 0 (or omitted if unknown); got {K!r}")
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer))
+                                   or chunk_size < 1):
+        raise StoreError(f"chunk_size must be an integer ≥ 1; got {chunk_size!r}")
     if not src.is_file():
         raise StoreError(f"input file {src} does not exist")
     try:
@@ -311,40 +486,41 @@ def import_configs(src: str | os.PathLike, out: str | os.PathLike, *, L: int | N
     if data.ndim != 3 or data.shape[0] == 0:
         raise StoreError(f"{src}: expected a non-empty array of shape (n, L, L) or packed (n, L, L/8); got {data.shape}")
     n, rows, cols = data.shape
-    sample = np.asarray(data[: min(n, 256)])
-    values = set(np.unique(sample).tolist())
-    if data.dtype == np.uint8 and cols == packed_width(rows) and cols != rows:
-        kind = "packed"
-    elif rows == cols and values <= {-1, 1}:
-        kind = "pm1"
-    elif rows == cols and values <= {0, 1}:
-        kind = "01"
-    else:
-        raise StoreError(
-            f"{src}: cannot tell the layout (dtype {data.dtype}, shape {data.shape}, values {sorted(values)[:6]}); "
-            "allowed: ±1 or 0/1 of shape (n, L, L), or uint8 packbits of shape (n, L, ceil(L/8))"
-        )
+    packed_layout = data.dtype == np.uint8 and cols == packed_width(rows) and cols != rows
+    if not packed_layout and (rows != cols or data.dtype.kind not in "biuf"):
+        raise StoreError(f"{src}: cannot tell the layout (dtype {data.dtype}, shape {data.shape}); "
+                         "allowed: ±1 or 0/1 of shape (n, L, L), or uint8 packbits of shape (n, L, ceil(L/8))")
+    if rows < 2:
+        raise StoreError(f"{src}: L={rows}; configurations must have L ≥ 2 (as for 'dreamrg mc')")
     if L is not None and L != rows:
         raise StoreError(f"{src}: L={rows} in the file but L={L} requested")
-    meta = {"L": rows, "K": K, "algorithm": "external", "thin": None, "seed": None,
-            "chunk_size": int(chunk_size), "source": f"import:{src.name}", "layout": kind}
-    if out.exists():
-        raise StoreError(f"{out} already exists; refusing to overwrite it")
-    tmp = out.with_name(out.name + ".importing")
-    if tmp.exists():
-        shutil.rmtree(tmp)  # left by an interrupted import of ours
-    store = create_store(tmp, meta, resume=False)
-    for index, lo in enumerate(range(0, n, chunk_size)):
-        block = np.asarray(data[lo:lo + chunk_size])
-        if kind == "packed":
-            packed = block.astype(np.uint8, copy=False)
-        else:
-            allowed = (-1, 1) if kind == "pm1" else (0, 1)
-            if not np.isin(block, allowed).all():
-                raise StoreError(f"{src}: values other than {allowed} in configurations {lo}..{lo + len(block)}")
-            packed = np.packbits(block > 0, axis=-1)
-        store.write_chunk(index, packed)
-    os.replace(tmp, out)
+    if n > MAX_COUNT:
+        raise StoreError(f"{src}: {n} configurations; a store holds at most {MAX_COUNT}")
+    C = int(chunk_size or default_chunk_size(rows))
+    step_bytes = C * rows * cols * (data.dtype.itemsize + 3)  # a block, its comparisons and its packing
+    if step_bytes > available_bytes():
+        raise StoreError(f"{src}: converting {C} configurations of L={rows} at a time needs ~{gib(step_bytes)}; "
+                         f"only {gib(available_bytes())} available (use a smaller chunk_size)")
+    with writer_lock(out, "configuration store"):
+        if out.exists() or out.is_symlink() and Path(os.path.realpath(out)).exists():
+            raise StoreError(f"{out} already exists; refusing to overwrite it")
+        kind = "packed" if packed_layout else _scan_values(src, data, C)
+        meta = {"L": rows, "K": None if K is None else float(K), "algorithm": "external", "thin": None,
+                "seed": None, "chunk_size": C, "source": f"import:{src.name}", "layout": kind}
+        real = Path(os.path.realpath(out))
+        tmp = real.with_name(real.name + ".importing")
+        if tmp.exists():
+            shutil.rmtree(tmp)  # left by an import of ours that was killed; we hold the lock
+        try:
+            store = create_store(tmp, meta, resume=False)
+            for index, lo in enumerate(range(0, n, C)):
+                block = np.asarray(data[lo:lo + C])
+                packed = block.astype(np.uint8, copy=False) if kind == "packed" else np.packbits(block > 0, axis=-1)
+                store.write_chunk(index, packed)
+            os.replace(tmp, real)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     return open_store(out)
 
 
@@ -354,4 +530,4 @@ def default_chunk_size(L: int) -> int:
 
 
 def n_chunks(n: int, chunk_size: int) -> int:
-    return math.ceil(n / chunk_size)
+    return -(-int(n) // int(chunk_size))

@@ -1,0 +1,332 @@
+"""Checksums and completion records of the blocks of a growing zarr node (stores and dreamed ensembles).
+
+A configuration store (:mod:`dreamrg.store`) and a dreamed ensemble
+(:mod:`dreamrg.dream`) grow by *blocks* of rows: block ``j`` is rows ``j*B`` to
+``j*B + rows`` of every array of the node (``B`` = chunk size of a store, batch
+size of an ensemble), and each array keeps a block in exactly one zarr chunk file.
+
+Completion records
+------------------
+After the chunk files of block ``j`` are written, a record ``commits/<j>.json``
+is written beside them in one atomic rename::
+
+    {"block": j, "start": j*B, "rows": n, "crc32": {"<array name>": crc, ...}, "meta": "<digest>"}
+
+``crc32`` is zlib's CRC-32 of the block's rows of each array as numpy holds them
+(C order, little-endian; the packed bytes for spins), so it does not depend on
+the compressor. ``meta`` is a digest of the node's identity metadata at the time
+of writing: metadata edited afterwards no longer match their records.
+
+A block without a record does not exist for readers. The committed ``count`` is
+the longest finished prefix: blocks ``0, 1, …`` that have records, each full but
+possibly the last. Blocks are recorded independently of each other, so a writer
+may finish them out of order (records beyond the prefix are kept and counted
+as soon as the gap before them is filled); today's writers go in order.
+
+Every read checks that the chunk files of the blocks it touches exist, decodes
+them and compares the CRC of every block with its record; a missing, truncated
+or altered chunk is a :class:`Problem`, which the store or ensemble raises as its
+own error naming the file and the rows affected. Nothing here reads zarr's fill
+value as data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: what new stores and ensembles record in their attributes under "integrity"
+FORMAT: dict[str, Any] = {"format": 2, "checksum": "crc32", "records": "commits"}
+RECORDS = "commits"
+
+
+def crc32(data: np.ndarray) -> int:
+    """CRC-32 of an array's bytes in C order, little-endian."""
+    a = np.ascontiguousarray(data)
+    if a.dtype.byteorder == ">":
+        a = a.astype(a.dtype.newbyteorder("<"))
+    return zlib.crc32(memoryview(a).cast("B"))
+
+
+def digest(meta: dict[str, Any]) -> str:
+    """Short digest of identity metadata (key order does not matter)."""
+    return hashlib.sha256(json.dumps(meta, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Record:
+    """The completion record of one block."""
+
+    block: int
+    start: int
+    rows: int
+    crc32: dict[str, int]
+    meta: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"block": self.block, "start": self.start, "rows": self.rows, "crc32": dict(self.crc32),
+                "meta": self.meta}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Record:
+        crc = d["crc32"]
+        if not isinstance(crc, dict) or not all(isinstance(v, int) for v in crc.values()):
+            raise ValueError("crc32 must map array names to integers")
+        return cls(int(d["block"]), int(d["start"]), int(d["rows"]), {str(k): int(v) for k, v in crc.items()},
+                   str(d["meta"]))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a store or ensemble: which file, which rows, what."""
+
+    file: str
+    start: int
+    stop: int
+    kind: str  # missing | damaged | checksum | record | metadata | format
+    detail: str
+
+    def message(self, unit: str = "configurations") -> str:
+        rows = f"; {unit} {self.start}..{self.stop - 1} affected" if self.stop > self.start else ""
+        return f"{self.file}: {self.detail}{rows}"
+
+    def to_dict(self, unit: str = "configurations") -> dict[str, Any]:
+        return {"file": self.file, "kind": self.kind, "start": self.start, "stop": self.stop,
+                "message": self.message(unit)}
+
+
+@dataclass(frozen=True)
+class Report:
+    """What ``dreamrg verify`` found in one store or ensemble."""
+
+    path: str
+    kind: str  # "store" | "ensemble"
+    unit: str  # "configurations" | "chains"
+    count: int  # committed rows
+    blocks: int  # recorded blocks (chunks of a store, batches of an ensemble)
+    problems: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "kind": self.kind, "count": self.count, "blocks": self.blocks, "ok": self.ok,
+                "problems": [p.to_dict(self.unit) for p in self.problems]}
+
+
+class Damaged(Exception):
+    """Raised by :class:`Blocks` reads; the store or ensemble turns it into its own error."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(problem.detail)
+        self.problem = problem
+
+
+@dataclass
+class Blocks:
+    """The blocks of the arrays ``arrays`` (name -> zarr array) of the node at ``root``."""
+
+    root: Path
+    block: int
+    arrays: dict[str, Any]
+    meta: str  # digest of the identity metadata now
+    nested: bool = True  # arrays in sub-directories named after them (an ensemble), else the node itself (a store)
+    records: dict[int, Record] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    _cache: tuple | None = None
+
+    # -- records ------------------------------------------------------------------
+    def record_path(self, j: int) -> Path:
+        return self.root / RECORDS / f"{j}.json"
+
+    def load(self) -> None:
+        """Read every completion record; problems with them go to :attr:`problems`."""
+        self.records, self.problems = {}, []
+        folder = self.root / RECORDS
+        names = os.listdir(folder) if folder.is_dir() else []
+        edited: list[Record] = []
+        for name in names:
+            stem, _, ext = name.partition(".")
+            if ext != "json" or not stem.isdigit():
+                continue  # temporary files of an interrupted record write
+            path = folder / name
+            j = int(stem)
+            try:
+                rec = Record.from_dict(json.loads(path.read_text()))
+            except (OSError, ValueError, KeyError, TypeError) as err:
+                self.problems.append(Problem(str(path), j * self.block, (j + 1) * self.block, "record",
+                                             f"unreadable completion record ({err})"))
+                continue
+            detail = None
+            if rec.block != j or rec.start != j * self.block or not 0 < rec.rows <= self.block:
+                detail = (f"completion record says block {rec.block}, rows {rec.start}+{rec.rows}; "
+                          f"block {j} of {self.block} rows expected")
+            elif set(rec.crc32) != set(self.arrays):
+                detail = f"completion record covers arrays {sorted(rec.crc32)}, the node has {sorted(self.arrays)}"
+            if detail:
+                self.problems.append(Problem(str(path), j * self.block, (j + 1) * self.block, "record", detail))
+                continue
+            if rec.meta != self.meta:
+                edited.append(rec)  # the data may be intact; the metadata no longer describe them
+            self.records[j] = rec
+        if edited:
+            self.problems.append(Problem(
+                str(self.root / "zarr.json"), min(r.start for r in edited), max(r.start + r.rows for r in edited),
+                "metadata", f"the metadata (zarr.json attributes) were changed after {len(edited)} of the "
+                f"{len(self.records)} recorded blocks were written; they no longer describe the data"))
+
+    @property
+    def count(self) -> int:
+        """Rows in the longest finished prefix of blocks."""
+        n, j = 0, 0
+        while j in self.records:
+            rec = self.records[j]
+            n += rec.rows
+            if rec.rows < self.block:
+                break
+            j += 1
+        return n
+
+    def prefix_blocks(self) -> list[int]:
+        return list(range(-(-self.count // self.block)))
+
+    def chunk_file(self, name: str, j: int) -> Path:
+        array = self.arrays[name]
+        return self.array_dir(name) / array.metadata.encode_chunk_key((j,) + (0,) * (array.ndim - 1))
+
+    def array_dir(self, name: str) -> Path:
+        return self.root / name if self.nested else self.root
+
+    def missing_files(self, blocks: list[int], names: tuple[str, ...] | None = None) -> list[Problem]:
+        """Chunk files of recorded blocks that are not there (a stat each)."""
+        out = []
+        for j in blocks:
+            rec = self.records[j]
+            for name in names if names is not None else tuple(self.arrays):
+                f = self.chunk_file(name, j)
+                if not f.is_file():
+                    out.append(Problem(str(f), rec.start, rec.start + rec.rows, "missing",
+                                       f"chunk file missing (block {j} of '{name}')"))
+        return out
+
+    # -- writing ------------------------------------------------------------------
+    def commit(self, j: int, parts: dict[str, np.ndarray], what: str) -> int:
+        """Write block ``j`` of every array, then its completion record; returns the new count.
+
+        Only the next block, or a longer rewrite of a trailing partial block whose
+        recorded rows it reproduces, is accepted: recorded rows are never shrunk
+        nor replaced by different data.
+        """
+        count = self.count
+        rows = len(next(iter(parts.values())))
+        if j != count // self.block:
+            raise ValueError(f"{what} {j} is not the next {what} of a store holding {count} rows")
+        old = self.records.get(j)
+        if old is not None:
+            if rows < old.rows:
+                raise ValueError(f"{what} {j} holds {old.rows} rows; rewriting it with {rows} would drop some")
+            for name, data in parts.items():
+                if crc32(data[:old.rows]) != old.crc32[name]:
+                    raise ValueError(f"{what} {j}: the new rows differ from the {old.rows} already recorded")
+        start = j * self.block
+        stop = start + rows
+        # the arrays end with the last recorded block (rows beyond it were left by a killed writer)
+        end = max([stop] + [r.start + r.rows for k, r in self.records.items() if k > j])
+        for name, data in parts.items():
+            array = self.arrays[name]
+            if array.shape[0] != end:
+                array.resize((end,) + array.shape[1:])
+            array[start:stop] = data
+        rec = Record(j, start, rows, {name: crc32(data) for name, data in parts.items()}, self.meta)
+        path = self.record_path(j)
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(rec.to_dict()))
+        os.replace(tmp, path)
+        self.records[j] = rec
+        self._cache = None
+        return self.count
+
+    def truncate(self) -> None:
+        """Drop rows beyond the last recorded block (left by a run killed before a block's record)."""
+        n = max([self.count] + [r.start + r.rows for r in self.records.values()])
+        for array in self.arrays.values():
+            if array.shape[0] != n:
+                array.resize((n,) + array.shape[1:])
+
+    # -- reading ------------------------------------------------------------------
+    def read(self, names: tuple[str, ...], start: int, stop: int) -> dict[str, np.ndarray]:
+        """Rows ``start:stop`` (within the count) of the arrays ``names``, every block touched verified.
+
+        Raises :class:`Damaged` for the first missing, undecodable or altered chunk.
+        """
+        if stop <= start:
+            return {name: np.asarray(self.arrays[name][start:start]) for name in names}
+        B = self.block
+        j0, j1 = start // B, (stop - 1) // B
+        lo, hi = j0 * B, j1 * B + self.records[j1].rows
+        cache = self._cache
+        if cache is not None and cache[0] == names and cache[1] <= start and stop <= cache[2]:
+            _, clo, _, bufs = cache
+            return {name: bufs[name][start - clo:stop - clo] for name in names}
+        blocks = list(range(j0, j1 + 1))
+        missing = self.missing_files(blocks, names)
+        if missing:
+            raise Damaged(missing[0])
+        bufs = {}
+        for name in names:
+            try:
+                bufs[name] = np.asarray(self.arrays[name][lo:hi])
+            except Exception:  # noqa: BLE001 - a damaged chunk; find which, block by block
+                for j in blocks:
+                    self._read_block(name, j)
+                raise
+            for j in blocks:
+                rec = self.records[j]
+                part = bufs[name][rec.start - lo:rec.start - lo + rec.rows]
+                if crc32(part) != rec.crc32[name]:
+                    raise Damaged(Problem(str(self.chunk_file(name, j)), rec.start, rec.start + rec.rows,
+                                          "checksum", f"chunk altered: its checksum differs from the one recorded "
+                                          f"when it was written (block {j} of '{name}')"))
+        self._cache = (names, lo, hi, bufs)
+        return {name: bufs[name][start - lo:stop - lo] for name in names}
+
+    def _read_block(self, name: str, j: int) -> np.ndarray:
+        rec = self.records[j]
+        f = self.chunk_file(name, j)
+        if rec.start + rec.rows > self.arrays[name].shape[0]:
+            raise Damaged(Problem(str(self.array_dir(name) / "zarr.json"), rec.start, rec.start + rec.rows, "metadata",
+                                  f"the array's shape ends at row {self.arrays[name].shape[0]}, before the end of "
+                                  f"recorded block {j}"))
+        if not f.is_file():
+            raise Damaged(Problem(str(f), rec.start, rec.start + rec.rows, "missing",
+                                  f"chunk file missing (block {j} of '{name}')"))
+        try:
+            data = np.asarray(self.arrays[name][rec.start:rec.start + rec.rows])
+        except Exception as err:  # noqa: BLE001 - zarr/numcodecs raise various types for a bad chunk
+            raise Damaged(Problem(str(f), rec.start, rec.start + rec.rows, "damaged",
+                                  f"chunk truncated or corrupt: cannot be decoded ({type(err).__name__}: {err})")) from None
+        if crc32(data) != rec.crc32[name]:
+            raise Damaged(Problem(str(f), rec.start, rec.start + rec.rows, "checksum",
+                                  f"chunk altered: its checksum differs from the one recorded when it was "
+                                  f"written (block {j} of '{name}')"))
+        return data
+
+    def verify(self) -> list[Problem]:
+        """Every problem of every recorded block (each chunk decoded once), plus those of the records."""
+        problems = list(self.problems)
+        for j in sorted(self.records):
+            for name in self.arrays:
+                try:
+                    self._read_block(name, j)
+                except Damaged as d:
+                    problems.append(d.problem)
+        return problems
