@@ -58,6 +58,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("dreamrg.quotes", 4),
     ("dreamrg.bookrun", 4),
     ("dreamrg.cli", 4),
+    ("dreamrg.cli.*", 4),
 )
 LAYER_NAMES = ("base", "stages", "runs", "experiments", "presentation")
 

@@ -94,7 +94,7 @@ def test_wheel_ships_the_library_its_data_types_and_licences(dists):
         meta = whl.read(f"{info}/METADATA").decode()
     for need in ["dreamrg/py.typed", "dreamrg/dreamrg.mplstyle", "dreamrg/data/authors_single_layer.json",
                  "dreamrg/data/NOTICE",
-                 "dreamrg/cli.py", "dreamrg/_sphinx_mathjax.py", "dreamrg/_mc_reference.py",
+                 "dreamrg/cli/__init__.py", "dreamrg/cli/__main__.py", "dreamrg/_sphinx_mathjax.py", "dreamrg/_mc_reference.py",
                  f"{info}/licenses/LICENSE", f"{info}/licenses/LICENSES/GPL-3.0-only.txt",
                  f"{info}/entry_points.txt"]:
         assert need in names, need
