@@ -127,6 +127,7 @@ def test_chapter_without_parameters_refuses_overrides(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_experiments_apply_the_chapter_overrides():
     from dreamrg.experiments import mcrg_mc
     from dreamrg.profiles import load_profile
@@ -201,6 +202,7 @@ def test_table_iv_compares_rsrg_at_the_dreamed_size():
     assert t4.loc["MC", "RSRG step"] == "16→8"
 
 
+@pytest.mark.slow
 def test_failing_chapter_is_one_clear_error_and_keeps_the_last_good_run(tmp_path):
     from dreamrg.bookrun import ChapterFailed, execute_chapter
 
@@ -249,6 +251,7 @@ def test_mcrg_irrep_reports_at_smoke():
 
 
 
+@pytest.mark.slow
 def test_chapter_execution_logs_no_kernel_warning(tmp_path, capfd):
     """ipykernel >= 7.3 warns about unencrypted kernel sockets on every start; the book's kernels are encrypted."""
     import zmq

@@ -46,6 +46,7 @@ def _by_entry(rows):
     return {r["entry"].rsplit("-", 1)[0]: r for r in rows}
 
 
+@pytest.mark.slow
 def test_inventory_reports_what_each_entry_holds_and_who_writes_it(own_cache):
     """`runs.inventory.inventory` (and `dreamrg cache`) read each kind of entry: configurations and chains stored,
     a trained model's epochs, a checkpointed run's position, a JSON result, an empty or damaged entry;

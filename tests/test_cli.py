@@ -39,6 +39,7 @@ def test_mc_bad_input_one_clear_error(tmp_path, args, fragment):
     assert not (tmp_path / "s").exists()
 
 
+@pytest.mark.slow
 def test_mc_refuses_store_with_other_metadata(tmp_path):
     out = tmp_path / "s"
     assert run("mc", "--L", 8, "--n-configs", 50, "--seed", 1, "--out", out, "--no-progress").returncode == 0
@@ -48,6 +49,7 @@ def test_mc_refuses_store_with_other_metadata(tmp_path):
     assert np.array_equal(store.load_configs(out), before)
 
 
+@pytest.mark.slow
 def test_mc_unwritable_path(tmp_path):
     locked = tmp_path / "locked"
     locked.mkdir()
@@ -62,6 +64,7 @@ def test_mc_unwritable_path(tmp_path):
         locked.chmod(0o700)
 
 
+@pytest.mark.slow
 def test_mc_prints_observables_and_observables_json(tmp_path):
     out = tmp_path / "s"
     res = run("mc", "--L", 8, "--n-configs", 400, "--seed", 4, "--out", out, "--no-progress")
@@ -188,6 +191,7 @@ def test_book_bad_profile_file_one_clear_error(tmp_path, text, args, fragment):
     assert res.stderr.count("error") == 1 and res.stdout == ""
 
 
+@pytest.mark.slow
 def test_a_closed_output_pipe_ends_quietly(tmp_path):
     """`dreamrg cache | head -1` must not end in a BrokenPipeError traceback."""
     import os

@@ -77,7 +77,7 @@ def _batch_by_hand(model, kind: str, n: int, n_up: int, seed: int, index: int):
 @pytest.mark.parametrize("make, kind", [
     (lambda: K3, "dream_batch"),
     (lambda: _two_layer(3), "dream_batch"),                  # 5 x 5 receptive field: one pattern table
-    (lambda: _two_layer(5), "dream_batch_two_layer"),        # offset tables
+    pytest.param(lambda: _two_layer(5), "dream_batch_two_layer", marks=pytest.mark.slow),  # offset tables
     (lambda: _two_layer(9, channels=2), "dream_batch_torch"),  # no patch geometry for k = 9
     (lambda: models.SymmetricUpscaler(9, params=np.linspace(0.02, 0.1, 15)), "dream_batch_torch"),
 ], ids=["single-k3", "two-layer-k3", "two-layer-k5", "two-layer-k9", "single-k9"])

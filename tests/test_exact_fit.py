@@ -151,6 +151,7 @@ def test_histogram_loss_equals_direct_loss(data16, k, weighted):
             assert histogram_loss(w, counts, k) == pytest.approx(ref, rel=1e-10)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("k", [5, 7])
 @pytest.mark.parametrize("l", [1, 2, 3])
 def test_small_lattices_wrapping_window_exact(k, l):

@@ -268,6 +268,7 @@ def test_full_disk_is_refused_before_training(data, tmp_path, capsys, no_trainin
         assert sorted(p.name for p in full.iterdir()) == ["filler"]       # nothing half-written
 
 
+@pytest.mark.slow
 def test_full_disk_while_writing_mc_is_one_line(tmp_path):
     """A store that outgrows its disk: one line naming the file system error, no traceback."""
     with _tmpfs(tmp_path / "small", size="256k") as small:
@@ -455,6 +456,7 @@ def test_ctrl_c_exits_130_and_the_same_command_resumes_bit_identically(data, tmp
         json.loads(ref.read_text())["meta"]["history"]["valid_loss"]
 
 
+@pytest.mark.slow
 def test_second_train_to_one_out_is_refused_and_sigint_is_quiet(data, tmp_path, capsys):
     out = tmp_path / "m.json"
     ck = out.with_name(out.name + ".checkpoint.pt")

@@ -437,6 +437,7 @@ def test_no_lock_files_or_import_folders_are_left_behind(tmp_path, capsys, monke
     assert store.import_configs(tmp_path / "in.npy", tmp_path / "imp").count == 100
 
 
+@pytest.mark.slow
 def test_a_killed_writer_leaves_a_lock_the_next_one_takes(tmp_path):
     """SIGKILL leaves the lock file (unheld); the next run takes it, resumes and removes it."""
     import signal

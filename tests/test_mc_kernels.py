@@ -105,6 +105,7 @@ def test_xoshiro256starstar_reference_vector():
 # Measured at K_c, L <= 4, per update: SW rho_E(t) ~ 0.61**t (tau_int ~ 2),
 # so thin = 12 leaves rho < 3e-3; Wolff (sweep-equivalents) rho_M(t) ~
 # 0.76**t at L = 2, so thin = 25 leaves rho < 1e-3.
+@pytest.mark.slow
 @pytest.mark.parametrize("L", [2, 3, 4])
 @pytest.mark.parametrize("kernel, thin", [(sw_chains, 12), (wolff_chains, 25)],
                          ids=["sw", "wolff"])

@@ -200,6 +200,7 @@ def every_figure():
     return out
 
 
+@pytest.mark.slow
 def test_style_is_shipped_and_used_by_every_figure(tmp_path, monkeypatch):
     """Every figure is at most two columns wide (7 in) and every text in it is at least 8 pt at that size,
     whatever the caller's rcParams (here matplotlib's defaults, legend 6 pt)."""

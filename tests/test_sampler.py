@@ -173,6 +173,7 @@ def test_kernel_site_lookup_exact(k, l):
     np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("k", [3, 5, 7])
 def test_empirical_site_frequencies(k):
     """Many draws of the same μ: per-site frequencies of +1 match torch prob_up."""

@@ -144,6 +144,7 @@ def test_checkpoint_resume_is_bit_identical(stores, tmp_path, model, k):
         train.train_adamw(p4, tr, va, progress=False, checkpoint=bad)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model,k", [("symmetric", 3), ("two-layer", 5)])
 def test_resume_inside_an_epoch_is_bit_identical(stores, tmp_path, monkeypatch, model, k):
     """A run killed in the middle of an epoch resumes from its last inside-epoch checkpoint, bit for bit."""
@@ -227,6 +228,7 @@ def _weights(model):
     return [v.detach().clone() for v in model.state_dict().values()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model,k", [("symmetric", 3), ("two-layer", 3)])
 def test_patience_returns_the_best_epoch_also_on_resume(stores, tmp_path, model, k):
     """lr 0.3 makes the validation loss go up and down; patience stops the run and returns its best epoch,
