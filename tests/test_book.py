@@ -64,6 +64,9 @@ def test_snapshot_keeps_figures_and_tables(tmp_path):
     assert (out / "figure-1.png").read_bytes().startswith(b"\x89PNG")
     assert "a  b" in (out / "tables.md").read_text()
     assert meta["git_commit"] is None                      # tmp_path is not a git checkout
+    from dreamrg.profiles import load_profile
+
+    assert meta["profile_key"] == load_profile("paper").key() != load_profile("quick").key()
     assert (out / "figure-2.png").read_bytes().startswith(b"\x89PNG")
     # a failing rewrite leaves the previous snapshot in place and no temporary directories behind
     (out / "figure-9.png").write_bytes(b"old")

@@ -37,7 +37,7 @@ from typing import Any
 import yaml
 
 from dreamrg.paths import repo_root
-from dreamrg.profiles import PROFILES
+from dreamrg.profiles import PROFILES, load_profile
 
 
 class ChapterFailed(RuntimeError):
@@ -373,7 +373,9 @@ def save_snapshot(root: Path, chapter: str, profile: str, notebook: Path, second
         (out / "tables.md").write_text("\n\n".join(f"```text\n{t}\n```" for t in texts))
     meta = {"chapter": chapter, "profile": profile, "date": datetime.date.today().isoformat(),
             "dreamrg_version": __version__, "git_commit": commit or _git_commit(root), "seconds": round(seconds, 1),
-            "figures": figures, "tables": tables + len(texts), "outputs": outputs}
+            "figures": figures, "tables": tables + len(texts), "outputs": outputs,
+            # the exact parameter set behind the kept numbers (dreamrg.profiles.Profile.key)
+            "profile_key": load_profile(profile).key() if profile in PROFILES else None}
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     old = final.with_name(f".{chapter}.old")
     if old.exists():
