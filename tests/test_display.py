@@ -65,3 +65,18 @@ def test_cost_table_from_fake_meta(tmp_path):
     assert t.loc["Scaling", "quick profile"] == "not kept"
     assert t.loc["complexity_x", "paper profile"] == "2.8 h (2026-11-25, f00)"
     assert len(display.snapshot_runs(tmp_path)) == 4
+
+
+def test_kept_figures_are_captioned_and_numbered(tmp_path):
+    """A kept paper-profile figure is shown inside a <figure> whose caption is numbered and names its origin."""
+    import base64
+
+    from dreamrg.display import kept_figure_html
+
+    png = tmp_path / "figure-2.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 8)
+    text = kept_figure_html(png, 2, "paper", {"date": "2026-11-26", "git_commit": "abc1234"})
+    assert text.startswith("<figure") and text.endswith("</figure>")
+    assert '<span class="caption-number">Kept figure 2 </span>' in text and "<figcaption>" in text
+    assert "2026-11-26" in text and "abc1234" in text and "paper profile" in text
+    assert base64.b64encode(png.read_bytes()).decode() in text

@@ -331,6 +331,24 @@ LEGACY_NOTE = ("These tables were kept as pandas' printed text, before snapshots
                "profile (about a day on two cores; see the appendix on how the paper profile was run).")
 
 
+def kept_figure_html(png: Path, number: int, profile: str, meta: dict) -> str:
+    """A kept figure as an HTML ``<figure>`` with a numbered caption saying where it comes from.
+
+    The kept figures of a chapter are numbered in the order the chapter drew its own
+    figures ("Kept figure 2" is the chapter's second figure, at ``profile``'s statistics).
+    """
+    import base64
+
+    data = base64.b64encode(png.read_bytes()).decode()
+    commit = f", commit {html.escape(str(meta['git_commit']))}" if meta.get("git_commit") else ""
+    return (f'<figure class="dreamrg-kept-figure" style="margin: 1em 0">'
+            f'<img src="data:image/png;base64,{data}" alt="kept figure {number}" style="max-width: 100%">'
+            f'<figcaption><p><span class="caption-number">Kept figure {number} </span>'
+            f'<span class="caption-text">The chapter\'s figure {number} at the {html.escape(profile)} profile, '
+            f'as kept on {html.escape(str(meta.get("date", "?")))}{commit} (not recomputed by this build).'
+            f'</span></p></figcaption></figure>')
+
+
 def show_snapshot(chapter: str, profile: str = "paper", current: str | None = None) -> None:
     """Display the kept results of ``chapter`` at ``profile`` (figures and full tables), if any.
 
@@ -339,7 +357,7 @@ def show_snapshot(chapter: str, profile: str = "paper", current: str | None = No
     their date and run time, in the order the chapter produced them. Nothing is shown when
     ``current == profile`` (the chapter itself already shows them) or when no snapshot exists.
     """
-    from IPython.display import Image, Markdown, display
+    from IPython.display import HTML, Markdown, display
 
     if current == profile:
         return
@@ -358,9 +376,11 @@ def show_snapshot(chapter: str, profile: str = "paper", current: str | None = No
             display(Markdown(f"```text\n{t}\n```"))
         outputs = [f"figure-{i}.png" for i in range(1, meta["figures"] + 1)]
     texts = legacy_text_tables(folder)
+    figure = 0
     for name in outputs:
         if name.endswith(".png"):
-            display(Image(filename=str(folder / name)))
+            figure += 1
+            display(HTML(kept_figure_html(folder / name, figure, profile, meta)))
         elif name.endswith(".json"):
             show_table(table_from_data(json.loads((folder / name).read_text())))
         elif name.startswith("tables.md:"):
