@@ -122,6 +122,14 @@ class Report:
                 "problems": [p.to_dict(self.unit) for p in self.problems]}
 
 
+def report(path, kind: str, unit: str, blocks: "Blocks | None", problems: list[Problem]) -> Report:
+    """The :class:`Report` of a store or ensemble: the problems found on opening, then every chunk checked."""
+    if blocks is not None:
+        seen = {(p.file, p.kind) for p in problems}
+        problems = problems + [p for p in blocks.verify() if (p.file, p.kind) not in seen]
+    return Report(str(path), kind, unit, blocks.count if blocks else 0, len(blocks.records) if blocks else 0, problems)
+
+
 class Damaged(Exception):
     """Raised by :class:`Blocks` reads; the store or ensemble turns it into its own error."""
 

@@ -296,12 +296,8 @@ def verify_ensemble(path: str | os.PathLike) -> _integrity.Report:
     path = Path(path)
     if not is_ensemble(path):
         raise EnsembleError(f"{path} is not a dreamed ensemble")
-    group, blocks, problems = _inspect(path, "r")
-    if blocks is not None:
-        seen = {(p.file, p.kind) for p in problems}
-        problems += [p for p in blocks.verify() if (p.file, p.kind) not in seen]
-    return _integrity.Report(str(path), "ensemble", "chains", blocks.count if blocks else 0,
-                             len(blocks.records) if blocks else 0, problems)
+    _, blocks, problems = _inspect(path, "r")
+    return _integrity.report(path, "ensemble", "chains", blocks, problems)
 
 
 def create_ensemble(path: str | os.PathLike, meta: dict[str, Any]) -> Ensemble:
