@@ -460,7 +460,8 @@ def test_ctrl_c_exits_130_and_the_same_command_resumes_bit_identically(data, tmp
 def test_second_train_to_one_out_is_refused_and_sigint_is_quiet(data, tmp_path, capsys):
     out = tmp_path / "m.json"
     ck = out.with_name(out.name + ".checkpoint.pt")
-    args = ("train", "--data", data["big"], "--validation", data["big_valid"], "--k", 3, "--epochs", 400,
+    # epochs enough that the first run is still training when it is interrupted (an epoch takes milliseconds)
+    args = ("train", "--data", data["big"], "--validation", data["big_valid"], "--k", 3, "--epochs", 10**6,
             "--batch-size", 20, "--out", out, "--no-progress")
     first = subprocess.Popen([sys.executable, "-m", "dreamrg.cli", *map(str, args)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
@@ -468,6 +469,7 @@ def test_second_train_to_one_out_is_refused_and_sigint_is_quiet(data, tmp_path, 
         _wait_for(ck.exists, first)                                   # it holds the lock and has finished an epoch
         status, _, err = run_cli(capsys, *args)
         assert status == 2 and "being written by another process" in one_error_line(err)
+        assert first.poll() is None, "the first run ended before it could be interrupted"
         first.send_signal(signal.SIGINT)
         _, err = first.communicate(timeout=120)
     finally:
