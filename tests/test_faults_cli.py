@@ -463,8 +463,11 @@ def test_second_train_to_one_out_is_refused_and_sigint_is_quiet(data, tmp_path, 
     # epochs enough that the first run is still training when it is interrupted (an epoch takes milliseconds)
     args = ("train", "--data", data["big"], "--validation", data["big_valid"], "--k", 3, "--epochs", 10**6,
             "--batch-size", 20, "--out", out, "--no-progress")
+    # a user's Ctrl-C: SIGINT at its default disposition in the child, even where the test runner itself was
+    # started in the background by a shell without job control, which leaves SIGINT ignored (and inherited so)
     first = subprocess.Popen([sys.executable, "-m", "dreamrg.cli", *map(str, args)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+                             stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         _wait_for(ck.exists, first)                                   # it holds the lock and has finished an epoch
         status, _, err = run_cli(capsys, *args)
