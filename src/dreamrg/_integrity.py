@@ -130,6 +130,21 @@ def report(path, kind: str, unit: str, blocks: "Blocks | None", problems: list[P
     return Report(str(path), kind, unit, blocks.count if blocks else 0, len(blocks.records) if blocks else 0, problems)
 
 
+def refuse(path, problems: list[Problem], what: str, unit: str, format_error: type, chunk_error: type) -> None:
+    """Raise one clear error for the first problem found on opening (nothing when there is none).
+
+    A problem of kind ``"format"`` (metadata that do not match the arrays) raises ``format_error``;
+    a damaged chunk raises ``chunk_error`` naming its file and rows, and how many more problems exist.
+    """
+    if not problems:
+        return
+    p = problems[0]
+    if p.kind == "format":
+        raise format_error(p.detail)
+    more = f" (and {len(problems) - 1} more problems; see 'dreamrg verify {path}')" if len(problems) > 1 else ""
+    raise chunk_error(f"damaged {what}: {p.message(unit)}{more}", problems)
+
+
 class Damaged(Exception):
     """Raised by :class:`Blocks` reads; the store or ensemble turns it into its own error."""
 

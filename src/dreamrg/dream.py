@@ -277,12 +277,7 @@ def open_ensemble(path: str | os.PathLike, mode: str = "r") -> Ensemble:
     if not is_ensemble(path):
         raise EnsembleError(f"{path} is not a dreamed ensemble")
     group, blocks, problems = _inspect(path, mode)
-    if problems:
-        p = problems[0]
-        if p.kind == "format":
-            raise EnsembleError(p.detail)
-        more = f" (and {len(problems) - 1} more problems; see 'dreamrg verify {path}')" if len(problems) > 1 else ""
-        raise EnsembleChunkError(f"damaged ensemble: {p.message('chains')}{more}", problems)
+    _integrity.refuse(path, problems, "ensemble", "chains", EnsembleError, EnsembleChunkError)
     ens = Ensemble(group, path, blocks)
     if mode != "r":
         blocks.truncate()

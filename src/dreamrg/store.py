@@ -328,12 +328,7 @@ def open_store(path: str | os.PathLike, mode: str = "r") -> ConfigStore:
     if not is_store(path):
         raise StoreError(f"{path} is not a dreamrg configuration store (no zarr.json)")
     array, blocks, problems = _inspect(path, mode)
-    if problems:
-        p = problems[0]
-        if p.kind == "format":
-            raise StoreError(p.detail)
-        more = f" (and {len(problems) - 1} more problems; see 'dreamrg verify {path}')" if len(problems) > 1 else ""
-        raise ChunkError(f"damaged store: {p.message()}{more}", problems)
+    _integrity.refuse(path, problems, "store", "configurations", StoreError, ChunkError)
     store = ConfigStore(array, path, blocks)
     if mode != "r":
         blocks.truncate()
