@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("dreamrg", 4),  # the package facade re-exports the public API
     ("dreamrg.__main__", 4),
     ("dreamrg._*_reference", 1),  # plain twins share their stage's input checks
-    ("dreamrg._*", 0),
+    ("dreamrg._*", 0),  # incl. _cluster (where units run: in process or Dask)
     ("dreamrg.paths", 0),
     ("dreamrg.cache", 0),
     ("dreamrg.stats", 0),
