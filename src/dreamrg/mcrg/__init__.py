@@ -32,6 +32,8 @@ Modules:
   per-chunk pieces in a fixed order (exact merges);
 * :mod:`~dreamrg.mcrg.drivers` -- front ends for arrays, batch streams and stores,
   and the per-chunk map (:func:`accumulate_chunk`) and :func:`reduce`;
+* :mod:`~dreamrg.mcrg.streaming` -- MCRG straight from Monte Carlo chunks,
+  checkpointed, storing no configuration (:func:`mcrg_from_mc`);
 * :mod:`~dreamrg.mcrg._reference` -- plain-numpy twins of the kernels.
 """
 
@@ -70,6 +72,7 @@ from dreamrg.mcrg.spin_operators import (
     enumerate_classes,
     operators,
 )
+from dreamrg.mcrg.streaming import accumulate_mc, mcrg_from_mc, read_checkpoint
 from dreamrg.mcrg.symmetry import D4_CHARACTERS, irrep_basis, symmetry_permutations
 
 __all__ = [
@@ -107,6 +110,9 @@ __all__ = [
     "tie_break_rng",
     "accumulate_chunk",
     "reduce",
+    "accumulate_mc",
+    "mcrg_from_mc",
+    "read_checkpoint",
     "TRUNCATIONS",
     "truncation_scan",
 ]
