@@ -229,6 +229,11 @@ def test_merge_refuses_incompatible_accumulators(store, parts):
     overlap.add_operators(ops, ops, start=C - 10)  # configurations 140..159: the end of chunk 0 and more
     with pytest.raises(mcrg.IncompatibleAccumulators, match="140..149 were added twice"):
         target.merge(overlap)
+    # adding configurations that overlap in their second bin adds none of them
+    ops = mcrg.operators(s[:120])
+    with pytest.raises(ValueError, match="300..319 were added twice"):
+        target.add_operators(ops, ops, start=200)  # 200..236 in bin 0 are free, 237..319 in bin 1 reach chunk 2
+    assert target.count == 2 * C and all(np.array_equal(kept[k], target.to_arrays()[k]) for k in kept)
     assert all(np.array_equal(kept[k], target.to_arrays()[k]) for k in kept)
     with pytest.raises(mcrg.IncompatibleAccumulators, match="blocking steps"):
         mcrg.reduce([parts[0], parts[1][:1]])

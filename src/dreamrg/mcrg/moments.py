@@ -140,13 +140,16 @@ class BinnedMoments:
                              f"(n_expected = {self.n_total})")
         f0 = np.rint(f.mean(axis=0)).astype(np.int64)
         c0 = np.rint(c.mean(axis=0)).astype(np.int64)
+        cuts = []  # (bin, first row, last row + 1), all checked before anything is added
         i = 0
         while i < n:
             j = self.bin_of(start + i)
             take = min(n - i, self.bin_range(j)[1] - (start + i))
             self._check_free(j, start + i, start + i + take)
-            self.insert(j, Piece.from_ops(f, c, i, i + take, start + i, f0, c0))
+            cuts.append((j, i, i + take))
             i += take
+        for j, lo, hi in cuts:
+            self.insert(j, Piece.from_ops(f, c, lo, hi, start + lo, f0, c0))
 
     def _check_free(self, j: int, lo: int, hi: int) -> None:
         """Raise if ``[lo, hi)`` overlaps configurations bin ``j`` already holds."""
