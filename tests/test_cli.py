@@ -182,10 +182,11 @@ def test_mc_mcrg_only_cli(tmp_path, capsys):
     assert status == 0 and "none stored" in text and "16->8" in text
     for extra, fragment in ((["--out", run_dir, "--mcrg-only"], "another run (it differs in levels, seed)"),
                             (["--out", store_path, "--mcrg-only"], "is a configuration store"),
-                            (["--out", tmp_path / "x", "--levels", 2], "go with --mcrg-only")):
+                            (["--out", tmp_path / "x", "--levels", 2], "go with --mcrg-only"),
+                            (["--out", tmp_path / "x", "--mcrg-only", "--levels", 3], "cannot be blocked 3 times")):
         status, out, err = main(*mc_args, *extra)
         assert status == 2 and fragment in err and not out, err
-    assert not (tmp_path / "x").exists()
+    assert not (tmp_path / "x").exists()  # refused before anything is written
 
 
 @pytest.mark.parametrize("args, fragment", [

@@ -29,10 +29,9 @@ def run_mcrg_only(args: argparse.Namespace, params) -> int:
     if (out / "zarr.json").exists():
         raise UsageError(f"--out {out} is a configuration store or ensemble; with --mcrg-only it names a run "
                          "directory of its own")
-    out.mkdir(parents=True, exist_ok=True)
     accs = mcrg.accumulate_mc(params, args.n_configs, out / CHECKPOINT, levels=args.levels or 1,
                               seed=args.mcrg_seed or 0, workers=args.workers,
-                              progress=False if args.no_progress else None)
+                              progress=False if args.no_progress else None)  # checks all before creating --out
     results = [a.result() for a in accs]
     write_json_atomic(out / RESULTS, json_safe([r.to_dict() for r in results]))
     _, meta = mcrg.read_checkpoint(out / CHECKPOINT)
