@@ -130,12 +130,12 @@ def main():
             rows.append((L, one, many, mc_rec, mc_eq))
     print()
     print("implied wall time of 'dreamrg mc --mcrg-only --levels 2' on this machine (Monte Carlo chains in "
-          f"parallel, one per thread; each chunk's MCRG on all {T} threads):")
+          f"parallel, one per thread; each chunk's MCRG at the better of 1 and {T} threads):")
     for L, one, many, mc_rec, mc_eq in rows:
-        wall = (mc_rec + mc_eq) / T + many
+        wall = (mc_rec + mc_eq) / T + min(one, many)
         for n in (10**5, 10**6):
             print(f"  L={L:5d} n={n:>8}: {n * wall / 3600:7.1f} h ({n * (mc_rec + mc_eq + one) / 3600:7.1f} h on one "
-                  f"thread); MCRG {many / wall:5.1%}, equilibration {mc_eq / T / wall:5.1%} of it")
+                  f"thread); MCRG {min(one, many) / wall:5.1%}, equilibration {mc_eq / T / wall:5.1%} of it")
     print(f"load average after: {os.getloadavg()}")
 
 
