@@ -159,6 +159,36 @@ def test_mcrg_cli(tmp_path):
     assert res.returncode == 2 and "neither" in res.stderr
 
 
+def test_mc_mcrg_only_cli(tmp_path, capsys):
+    """``dreamrg mc ... --mcrg-only`` prints exactly what ``dreamrg mcrg`` prints for the same configurations stored."""
+    from dreamrg import cli
+
+    def main(*args):
+        status = cli.main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    mc_args = ["mc", "--L", 16, "--n-configs", 1100, "--seed", 3, "--chunk-size", 200, "--no-progress"]
+    store_path, run_dir = tmp_path / "s", tmp_path / "r"
+    assert main(*mc_args, "--out", store_path)[0] == 0
+    status, stored, err = main("mcrg", store_path, "--levels", 2, "--seed", 4, "--json", "--no-progress")
+    assert status == 0, err
+    status, streamed, err = main(*mc_args, "--out", run_dir, "--mcrg-only", "--levels", 2, "--mcrg-seed", 4, "--json")
+    assert status == 0, err
+    assert streamed == stored and len(json.loads(streamed)) == 2
+    assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoint.npz", "mcrg.json"]  # no configuration
+    assert json.loads((run_dir / "mcrg.json").read_text()) == json.loads(streamed)
+    status, text, _ = main(*mc_args, "--out", run_dir, "--mcrg-only", "--levels", 2, "--mcrg-seed", 4)  # finished
+    assert status == 0 and "none stored" in text and "16->8" in text
+    for extra, fragment in ((["--out", run_dir, "--mcrg-only"], "another run (it differs in levels, seed)"),
+                            (["--out", store_path, "--mcrg-only"], "is a configuration store"),
+                            (["--out", tmp_path / "x", "--levels", 2], "go with --mcrg-only"),
+                            (["--out", tmp_path / "x", "--mcrg-only", "--levels", 3], "cannot be blocked 3 times")):
+        status, out, err = main(*mc_args, *extra)
+        assert status == 2 and fragment in err and not out, err
+    assert not (tmp_path / "x").exists()  # refused before anything is written
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["--set", "fss.bogus=1"], "unknown parameter 'bogus' for chapter 'fss'"),
     (["--set", "fss"], "CHAPTER.KEY=VALUE"),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dreamrg import mcrg
-from dreamrg.mcrg import drivers, spin_operators
+from dreamrg.mcrg import spin_operators
 from dreamrg.coarse import majority_rule
 
 Y_H, Y_T = 15 / 8, 1.0
@@ -14,6 +14,12 @@ Y_H, Y_T = 15 / 8, 1.0
 
 def random_spins(rng, n, L, p_up=0.5):
     return np.where(rng.random((n, L, L)) < p_up, 1, -1).astype(np.int8)
+
+
+def block_in_chunks(s, chunk_size, seed, level=0):
+    """The majority rule of ``s`` with the MCRG drivers' tie-breaks: one stream per (level, chunk)."""
+    return np.concatenate([majority_rule(s[lo:lo + chunk_size], mcrg.tie_break_rng(seed, level, lo // chunk_size))[0]
+                           for lo in range(0, len(s), chunk_size)])
 
 
 # --------------------------------------------------------------------------
@@ -175,8 +181,7 @@ def test_mcrg_truncation_and_consistency(mc_store, mc_results):
     from dreamrg.store import open_store
 
     s = open_store(mc_store).read()
-    rng0 = drivers._level_rngs(7, 1)[0]
-    mu, _ = majority_rule(s, rng0)
+    mu = block_in_chunks(s, open_store(mc_store).chunk_size, 7)
     # in-memory front end, same tie-breaks -> same numbers as the store front end
     r = mcrg.rg_exponents(s, mu, n_bins=32)
     assert r.y_h == pytest.approx(mc_results[0].y_h, abs=1e-9)
@@ -220,7 +225,7 @@ def test_truncation_scan_matches_direct_results(mc_store, mc_results):
             assert r[key] == full.to_dict()[key], key
     # one operator per sector: T is the scalar <S(mu) S(sigma)>_c / <S(mu) S(mu)>_c, by hand in numpy
     s = open_store(mc_store).read()
-    mu, _ = majority_rule(s, drivers._level_rngs(7, 1)[0])
+    mu = block_in_chunks(s, open_store(mc_store).chunk_size, 7)
     f, c = mcrg.operators(s).astype(float), mcrg.operators(mu).astype(float)
     for key, i in (("y_h", mcrg.ODD[0]), ("y_t", mcrg.EVEN[0])):
         cross = np.mean(c[:, i] * f[:, i]) - c[:, i].mean() * f[:, i].mean()

@@ -75,7 +75,17 @@ def recorded_cache(tmp_path, monkeypatch):
     return root
 
 
-def test_old_cache_entries_are_hits_and_come_back_typed_with_the_same_bytes(recorded_cache):
+def test_old_cache_entries_are_hits_and_come_back_typed_with_the_same_bytes(recorded_cache, monkeypatch):
+    """Under the recorded stage versions every recorded entry is found and written back byte for byte.
+
+    The mcrg stage was bumped on purpose (2 -> 3) when the tie-breaks became seeded per chunk
+    (new numbers): today's keys are new entries, the key recipes are those of the recorded ones.
+    """
+    assert cache.STAGE_VERSIONS["mcrg"] == 3
+    params = MCParams(L=16, seed=11).store_meta() | {"n_configs": 600, "levels": 1, "n_bins": 32}
+    assert f"mc-L16-{cache.key('mcrg', params)}" != _entry(recorded_cache, "mcrg/mc-L16").name
+    monkeypatch.setitem(cache.STAGE_VERSIONS, "mcrg", 2)
+    assert f"mc-L16-{cache.key('mcrg', params)}" == _entry(recorded_cache, "mcrg/mc-L16").name
     before = {p: p.read_bytes() for p in recorded_cache.rglob("*") if p.is_file()}
     for name, call, encode in CALLS:
         result = call()

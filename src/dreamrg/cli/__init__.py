@@ -51,6 +51,7 @@ from dreamrg.cli._args import (  # noqa: F401 - shared by the commands below; te
     _OS_HINTS,
     _os_error_message,
     _print_summary,
+    _print_mcrg,
 )
 
 
@@ -81,6 +82,13 @@ def _build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--workers", type=_positive_int, default=None, help="threads (default: all cores)")
     mc.add_argument("--json", action="store_true", help="print the final observables as JSON")
     mc.add_argument("--no-progress", action="store_true")
+    mc.add_argument("--mcrg-only", action="store_true",
+                    help="store no configuration: block each chunk as it is sampled and accumulate the MCRG "
+                    "moments, checkpointed in --out (a run directory; re-running resumes); prints what "
+                    "'dreamrg mcrg' prints for the same configurations stored")
+    mc.add_argument("--levels", type=_positive_int, default=None, help="with --mcrg-only: blocking steps (default 1)")
+    mc.add_argument("--mcrg-seed", type=_nonnegative_int, default=None,
+                    help="with --mcrg-only: tie-break seed of the blocking (default 0, as 'dreamrg mcrg --seed')")
     _add_stage_parsers(parser, sub)
     return parser
 
@@ -209,6 +217,12 @@ def _cmd_mc(args: argparse.Namespace) -> int:
     if args.thin < 0 or args.n_equil < 0 or args.chunk_size < 0:
         raise UsageError("--thin, --n-equil and --chunk-size must be ≥ 1 (or omitted for the default)")
     params = mc.MCParams(**kwargs)
+    if args.mcrg_only:
+        from dreamrg.cli._mcrg_stream import run_mcrg_only
+
+        return run_mcrg_only(args, params)
+    if args.levels is not None or args.mcrg_seed is not None:
+        raise UsageError("--levels and --mcrg-seed go with --mcrg-only (for a store, use 'dreamrg mcrg STORE --levels N')")
     st = mc.run(params, args.n_configs, args.out, progress=False if args.no_progress else None, workers=args.workers)
     if st.count > args.n_configs:
         print(f"store {args.out} already holds {st.count} configurations (--n-configs {args.n_configs}): "
@@ -402,14 +416,7 @@ def _cmd_mcrg(args: argparse.Namespace) -> int:
         from dreamrg.runs.mcrg import IrrepRun
 
         return _print_irreps(IrrepRun(tuple(s for acc in accs for s in acc.irrep_result())), args.json)
-    if args.json:
-        _print_json([r.to_dict() for r in results])
-    else:
-        print(f"{'step':>11} {'n':>8} {'y_h':>14} {'y_t':>12} {'y_redundant':>12} {'omega':>12}")
-        for r in results:
-            print(f"{r.L_fine:>5}->{r.L_coarse:<5} {r.n_configs:>8} {_fmt(r.y_h, r.y_h_err):>14} "
-                  f"{_fmt(r.y_t, r.y_t_err):>12} {_fmt(r.y_r1, r.y_r1_err):>12} "
-                  f"{_fmt(r.omega, r.omega_err):>12}")
+    _print_mcrg(results, args.json)
     return 0
 
 

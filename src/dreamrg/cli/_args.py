@@ -124,6 +124,18 @@ def _print_summary(rows: list[SizeSummary]) -> None:
         print(f"{r.L:>5} {r.n:>9}  {cells} {taus}")
 
 
+def _print_mcrg(results, as_json: bool) -> None:
+    """MCRG results (one per blocking step): their JSON (``to_dict``), or a table of the exponents."""
+    if as_json:
+        _print_json([r.to_dict() for r in results])
+        return
+    print(f"{'step':>11} {'n':>8} {'y_h':>14} {'y_t':>12} {'y_redundant':>12} {'omega':>12}")
+    for r in results:
+        print(f"{r.L_fine:>5}->{r.L_coarse:<5} {r.n_configs:>8} {_fmt(r.y_h, r.y_h_err):>14} "
+              f"{_fmt(r.y_t, r.y_t_err):>12} {_fmt(r.y_r1, r.y_r1_err):>12} "
+              f"{_fmt(r.omega, r.omega_err):>12}")
+
+
 def _input_kind(path: Path) -> str:
     """``"store"`` or ``"ensemble"``: what ``path`` holds, read from its ``zarr.json`` and opened once;
     UsageError naming the file otherwise."""

@@ -27,21 +27,35 @@ Modules:
 * :mod:`~dreamrg.mcrg.results` -- :class:`MCRGResult`, :class:`SectorResult`,
   :class:`IrrepSpectrum` (``to_dict``/``from_dict``);
 * :mod:`~dreamrg.mcrg.accumulator` -- :class:`MCRGAccumulator`, streaming
-  moments and the solve for 𝒯;
-* :mod:`~dreamrg.mcrg.drivers` -- front ends for arrays, batch streams and stores;
+  moments, their merge and the solve for 𝒯;
+* :mod:`~dreamrg.mcrg.moments` -- moment sums per jackknife bin, folded from
+  per-chunk pieces in a fixed order (exact merges);
+* :mod:`~dreamrg.mcrg.drivers` -- front ends for arrays, batch streams and stores,
+  and the per-chunk map (:func:`accumulate_chunk`) and :func:`reduce`;
+* :mod:`~dreamrg.mcrg.streaming` -- MCRG straight from Monte Carlo chunks,
+  checkpointed, storing no configuration (:func:`mcrg_from_mc`);
 * :mod:`~dreamrg.mcrg._reference` -- plain-numpy twins of the kernels.
 """
 
 from dreamrg.mcrg._reference import correlations_reference, operators_reference
-from dreamrg.mcrg.accumulator import DEFAULT_MAX_COND, MIN_L_FINE, IllConditionedError, MCRGAccumulator
+from dreamrg.mcrg.accumulator import (
+    DEFAULT_MAX_COND,
+    MIN_L_FINE,
+    IllConditionedError,
+    IncompatibleAccumulators,
+    MCRGAccumulator,
+)
 from dreamrg.mcrg.drivers import (
     TRUNCATIONS,
     accumulate_batches,
+    accumulate_chunk,
     accumulate_store,
     irrep_rows,
     mcrg_from_batches,
     mcrg_from_store,
+    reduce,
     rg_exponents,
+    tie_break_rng,
     truncation_scan,
 )
 from dreamrg.mcrg.results import IrrepSpectrum, MCRGResult, SectorResult, third_exponent
@@ -58,6 +72,7 @@ from dreamrg.mcrg.spin_operators import (
     enumerate_classes,
     operators,
 )
+from dreamrg.mcrg.streaming import accumulate_mc, mcrg_from_mc, read_checkpoint
 from dreamrg.mcrg.symmetry import D4_CHARACTERS, irrep_basis, symmetry_permutations
 
 __all__ = [
@@ -78,6 +93,7 @@ __all__ = [
     "irrep_rows",
     "IrrepSpectrum",
     "IllConditionedError",
+    "IncompatibleAccumulators",
     "third_exponent",
     "enumerate_classes",
     "operators",
@@ -91,6 +107,12 @@ __all__ = [
     "accumulate_batches",
     "mcrg_from_store",
     "accumulate_store",
+    "tie_break_rng",
+    "accumulate_chunk",
+    "reduce",
+    "accumulate_mc",
+    "mcrg_from_mc",
+    "read_checkpoint",
     "TRUNCATIONS",
     "truncation_scan",
 ]

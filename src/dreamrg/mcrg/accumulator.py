@@ -11,6 +11,10 @@ or per D4 irrep of the oriented basis (:meth:`MCRGAccumulator.irrep_result`),
 with leave-one-bin-out jackknife errors (:func:`dreamrg.stats.jackknife_error`).
 Eigenvalues are sorted by decreasing modulus and reported as ``y = log₂|λ|``.
 The derivation is in the MCRG chapter of the book (``book/mcrg.md``).
+
+Accumulators of disjoint chunks of the same configurations merge
+(:meth:`MCRGAccumulator.merge`) into exactly the accumulator of all of them,
+and travel as plain arrays (:meth:`MCRGAccumulator.to_arrays`).
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ import math
 
 import numpy as np
 
+from dreamrg.mcrg.moments import BinnedMoments
 from dreamrg.mcrg.results import IrrepSpectrum, MCRGResult, SectorResult, merged_spectrum
 from dreamrg.mcrg.spin_operators import EVEN, ODD, OPERATORS, _as_config_batch, _check_basis, operators
 from dreamrg.mcrg.symmetry import D4_CHARACTERS, _permutations, irrep_basis
 from dreamrg.stats import jackknife_error
 
-__all__ = ["MCRGAccumulator", "IllConditionedError", "MIN_L_FINE", "DEFAULT_MAX_COND"]
+__all__ = ["MCRGAccumulator", "IllConditionedError", "IncompatibleAccumulators", "MIN_L_FINE", "DEFAULT_MAX_COND"]
 
 #: smallest fine-level linear size accepted by the 𝒯 computation (coarse L/2 ≥ 4)
 MIN_L_FINE = 8
@@ -34,6 +39,10 @@ DEFAULT_MAX_COND = 1e10
 
 class IllConditionedError(ValueError):
     """A correlation matrix of 𝒯 is singular or ill-conditioned (too few or degenerate configurations)."""
+
+
+class IncompatibleAccumulators(ValueError):
+    """Accumulators that cannot be merged: other levels, bases, sizes, bins, or overlapping configurations."""
 
 
 # --------------------------------------------------------------------------
@@ -167,6 +176,15 @@ class MCRGAccumulator:
 
     Notes
     -----
+    With ``n_expected`` every call of :meth:`add_operators` (or :meth:`add`) is
+    one *chunk* of consecutive configurations, placed at ``start`` (default:
+    after the previous one). It is cut at the bin edges into pieces centred on
+    the chunk's own integer reference (its rounded mean), and each bin is the
+    fold of its pieces in configuration order (:mod:`dreamrg.mcrg.moments`).
+    Chunks may come in any order, from any number of accumulators
+    (:meth:`merge`): the sums are bit-identical to feeding the same chunks
+    in sequence.
+
     Without ``n_expected`` the configurations are split into consecutive
     blocks of ``block_size`` configurations (1 at first). When the block list
     is full, neighbouring blocks are merged pairwise and ``block_size``
@@ -206,12 +224,15 @@ class MCRGAccumulator:
         self.basis = basis
         self.n_ops = m
         cap = self.capacity
-        self._s = {
+        # with n_expected: pieces per bin (mergeable); without: doubling blocks
+        self._bm = None if n_expected is None else BinnedMoments(self.n_expected, self.n_bins, m)
+        self._s = None if n_expected is not None else {
             "n": np.zeros(cap), "f": np.zeros((cap, m)), "c": np.zeros((cap, m)),
             "cf": np.zeros((cap, m, m)), "cc": np.zeros((cap, m, m)), "ff": np.zeros((cap, m, m)),
         }
-        self._n = 0   # configurations accumulated
-        self._nb = 0  # blocks in use (the last one may be partial)
+        self._n = 0     # configurations accumulated
+        self._nb = 0    # blocks in use (the last one may be partial)
+        self._next = 0  # default start of the next chunk (with n_expected)
 
     def __len__(self) -> int:
         return self._n
@@ -222,13 +243,12 @@ class MCRGAccumulator:
         return self._n
 
     def _block_end(self, b: int) -> int:
-        """Index one past the last configuration of block ``b``."""
-        if self.n_expected is not None:
-            return ((b + 1) * self.n_expected) // self.n_bins
+        """Index one past the last configuration of block ``b`` (without ``n_expected``)."""
         return (b + 1) * self.block_size
 
     # -- feeding ----------------------------------------------------------------
-    def add(self, fine, coarse, *, check_blocking: bool = True, threads: int | None = None) -> None:
+    def add(self, fine, coarse, *, check_blocking: bool = True, threads: int | None = None,
+            start: int | None = None) -> None:
         """Accumulate a batch of configurations and their block spins.
 
         Parameters
@@ -242,6 +262,8 @@ class MCRGAccumulator:
             sign in ``coarse`` (cheap); raises ``ValueError`` otherwise.
         threads : int, optional
             Numba threads for the operator kernel.
+        start : int, optional
+            Index of the first configuration (see :meth:`add_operators`).
         """
         f = _as_config_batch(fine, "fine", MIN_L_FINE)
         c = _as_config_batch(coarse, "coarse", 1)
@@ -257,10 +279,10 @@ class MCRGAccumulator:
             _check_majority(f, c)
         self.add_operators(operators(f, threads=threads, check=False, basis=self.basis),
                            operators(c, threads=threads, check=False, basis=self.basis),
-                           L_fine=L, L_coarse=L // 2)
+                           L_fine=L, L_coarse=L // 2, start=start)
 
     def add_operators(self, fine_ops, coarse_ops, *, L_fine: int | None = None,
-                      L_coarse: int | None = None) -> None:
+                      L_coarse: int | None = None, start: int | None = None) -> None:
         """Accumulate precomputed operator values (from :func:`operators`).
 
         Parameters
@@ -270,6 +292,11 @@ class MCRGAccumulator:
         L_fine, L_coarse : int, optional
             Linear sizes, recorded and checked for consistency between batches
             (``L_coarse`` must be ``L_fine / 2``).
+        start : int, optional
+            With ``n_expected``: index of the first of these configurations in
+            the whole sequence (default: just after the previous call's). The
+            call is one chunk (see Notes); adding a configuration twice raises.
+            Without ``n_expected`` batches are always consecutive.
         """
         fo = np.asarray(fine_ops)
         co = np.asarray(coarse_ops)
@@ -293,8 +320,20 @@ class MCRGAccumulator:
         from dreamrg import _mcrg_kernels
 
         n = fo.shape[0]
-        if self.n_expected is not None and self._n + n > self.n_expected:
-            raise ValueError(f"more configurations than the n_expected = {self.n_expected} announced")
+        if self._bm is not None:
+            start = self._next if start is None else start
+            if not isinstance(start, (int, np.integer)) or start < 0:
+                raise ValueError(f"start must be a non-negative integer or None; got {start!r}")
+            if start + n > self.n_expected:
+                raise ValueError(f"more configurations than the n_expected = {self.n_expected} announced "
+                                 f"(configurations {start}..{start + n - 1})")
+            self._bm.add_ops(np.ascontiguousarray(fo, dtype=np.int64), np.ascontiguousarray(co, dtype=np.int64),
+                             int(start))
+            self._n += n
+            self._next = int(start) + n
+            return
+        if start is not None and start != self._n:
+            raise ValueError(f"without n_expected batches are consecutive: start must be {self._n}; got {start!r}")
         if self._f0 is None:
             self._f0 = np.rint(fo.mean(axis=0)).astype(np.int64)
             self._c0 = np.rint(co.mean(axis=0)).astype(np.int64)
@@ -305,7 +344,7 @@ class MCRGAccumulator:
         while i < n:
             if self._nb == 0 or self._n >= self._block_end(self._nb - 1):
                 if self._nb == self.capacity:
-                    self._merge()
+                    self._pair_blocks()
                 self._nb += 1
                 continue
             b = self._nb - 1
@@ -316,14 +355,102 @@ class MCRGAccumulator:
             i += take
             self._n += take
 
-    def _merge(self) -> None:
-        """Merge neighbouring (full) blocks pairwise; doubles ``block_size``."""
+    def _pair_blocks(self) -> None:
+        """Add neighbouring (full) blocks pairwise; doubles ``block_size``."""
         h = self.capacity // 2
         for arr in self._s.values():
             arr[:h] = arr[0::2] + arr[1::2]
             arr[h:] = 0
         self._nb = h
         self.block_size *= 2
+
+    # -- merging and serialisation --------------------------------------------------
+    #: version of the layout written by :meth:`to_arrays`
+    ARRAYS_FORMAT = 1
+
+    def _identity(self) -> dict:
+        return {"level": self.level, "basis": self.basis, "n_bins": self.n_bins, "n_expected": self.n_expected,
+                "L_fine": self.L_fine, "L_coarse": self.L_coarse}
+
+    def merge(self, other: MCRGAccumulator) -> MCRGAccumulator:
+        """Add the configurations of ``other`` (disjoint from this one's) to this accumulator; returns ``self``.
+
+        Both must have been built with the same ``n_expected``, ``n_bins``,
+        ``level``, basis and lattice sizes. Each bin is folded from its pieces in
+        configuration order whatever the order of the merges, so merging the
+        accumulators of disjoint chunks gives bit-identically the accumulator
+        fed with all the chunks in sequence. ``other`` is not changed.
+
+        Raises
+        ------
+        IncompatibleAccumulators
+            Naming every difference, or the configurations added twice; this
+            accumulator is then left unchanged.
+        """
+        if not isinstance(other, MCRGAccumulator):
+            raise TypeError(f"can only merge an MCRGAccumulator; got {type(other).__name__}")
+        if self._bm is None or other._bm is None:
+            raise IncompatibleAccumulators("cannot merge MCRG accumulators built without n_expected (the total "
+                                           "number of configurations fixes the jackknife bins chunks fall into)")
+        mine, theirs = self._identity(), other._identity()
+        diff = [f"{k} {mine[k]!r} vs {theirs[k]!r}" for k in mine
+                if mine[k] != theirs[k] and not (k.startswith("L_") and None in (mine[k], theirs[k]))]
+        if diff:
+            raise IncompatibleAccumulators("cannot merge MCRG accumulators of different analyses: " + "; ".join(diff))
+        try:
+            self._bm.merge(other._bm)
+        except ValueError as exc:
+            raise IncompatibleAccumulators(f"cannot merge MCRG accumulators: {exc}") from None
+        self._n += other._n
+        self._next = max(self._next, other._next)
+        self.L_fine = self.L_fine if self.L_fine is not None else other.L_fine
+        self.L_coarse = self.L_coarse if self.L_coarse is not None else other.L_coarse
+        return self
+
+    def copy(self) -> MCRGAccumulator:
+        """An independent copy (with ``n_expected``)."""
+        return MCRGAccumulator.from_arrays(self.to_arrays())
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The accumulator as plain numeric arrays (for ``numpy.savez``; loads with ``allow_pickle=False``).
+
+        Holds the analysis (level, basis, bins, sizes) and every piece of moment
+        sums bit for bit; :meth:`from_arrays` is its inverse. Only accumulators
+        built with ``n_expected`` (mergeable ones) have this form.
+        """
+        if self._bm is None:
+            raise ValueError("only an accumulator built with n_expected can be written as arrays")
+        head = [self.ARRAYS_FORMAT, self.level, self.n_bins, self.n_expected, self.n_ops,
+                -1 if self.L_fine is None else self.L_fine, -1 if self.L_coarse is None else self.L_coarse,
+                self._next]
+        return {"header": np.array(head, dtype=np.int64), "basis": np.array(self.basis)} | \
+            {f"moments.{k}": v for k, v in self._bm.to_arrays().items()}
+
+    @classmethod
+    def from_arrays(cls, arrays) -> MCRGAccumulator:
+        """Inverse of :meth:`to_arrays` (a dict, or an ``NpzFile`` opened with ``allow_pickle=False``).
+
+        Raises ``ValueError`` naming what is wrong if the arrays are not an accumulator's.
+        """
+        try:
+            head = np.asarray(arrays["header"])
+            basis = str(np.asarray(arrays["basis"]))
+            moments = {k: np.asarray(arrays[f"moments.{k}"]) for k in
+                       ("start", "n", "f0", "c0", "f", "c", "cf", "cc", "ff")}
+        except KeyError as exc:
+            raise ValueError(f"not an MCRG accumulator: array {exc.args[0]!r} is missing") from None
+        if head.shape != (8,) or head.dtype.kind != "i" or head[0] != cls.ARRAYS_FORMAT:
+            raise ValueError(f"not an MCRG accumulator of format {cls.ARRAYS_FORMAT}: header {head.tolist()}")
+        _, level, n_bins, n_expected, m, L_fine, L_coarse, nxt = (int(v) for v in head)
+        acc = cls(n_bins, n_expected=n_expected, level=level, basis=basis)
+        if m != acc.n_ops:
+            raise ValueError(f"accumulator arrays hold {m} operators but the {basis!r} basis has {acc.n_ops}")
+        acc._bm = BinnedMoments.from_arrays(n_expected, n_bins, m, moments)
+        acc._n = acc._bm.count
+        acc._next = nxt
+        acc.L_fine = None if L_fine < 0 else L_fine
+        acc.L_coarse = None if L_coarse < 0 else L_coarse
+        return acc
 
     # -- results ----------------------------------------------------------------
     def _check_complete(self) -> None:
@@ -337,16 +464,17 @@ class MCRGAccumulator:
 
     def _bins(self) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
         """Total moments, bin sizes and per-bin moments (bins of consecutive blocks)."""
+        if self._bm is not None:
+            per_bin = self._bm.per_bin()
+            total = {k: v.sum(axis=0) for k, v in per_bin.items()}
+            return total, per_bin["n"].copy(), per_bin
         nb = self._nb
         cnt = self._s["n"][:nb]
         n = self._n
         nbins = self.n_bins
-        if self.n_expected is not None:
-            which = np.arange(nb)
-        else:
-            # bin of each block: by the position of its first configuration
-            start = np.concatenate(([0.0], np.cumsum(cnt)[:-1]))
-            which = np.minimum((start * nbins) // n, nbins - 1).astype(np.intp)
+        # bin of each block: by the position of its first configuration
+        start = np.concatenate(([0.0], np.cumsum(cnt)[:-1]))
+        which = np.minimum((start * nbins) // n, nbins - 1).astype(np.intp)
         per_bin = {}
         for key, arr in self._s.items():
             out = np.zeros((nbins,) + arr.shape[1:], dtype=np.float64)

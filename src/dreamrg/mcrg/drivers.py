@@ -1,17 +1,25 @@
 """Front ends of the MCRG: in-memory arrays, streams of batches, configuration stores.
 
 Each front end blocks the configurations with the package's majority rule
-(:func:`dreamrg.coarse.majority_rule`, ties broken by a seeded generator per
-blocking level), evaluates the operators at every level and feeds one
-:class:`~dreamrg.mcrg.MCRGAccumulator` per blocking step ``k → k + 1``.
-``mcrg_*`` functions return the :class:`~dreamrg.mcrg.MCRGResult` of every
-step; ``accumulate_*`` return the accumulators, to be solved several times
-(:func:`truncation_scan`) or in the D4 irreps of the oriented basis
+(:func:`dreamrg.coarse.majority_rule`), evaluates the operators at every level
+and feeds one :class:`~dreamrg.mcrg.MCRGAccumulator` per blocking step
+``k → k + 1``. ``mcrg_*`` functions return the :class:`~dreamrg.mcrg.MCRGResult`
+of every step; ``accumulate_*`` return the accumulators, to be solved several
+times (:func:`truncation_scan`) or in the D4 irreps of the oriented basis
 (:func:`irrep_rows`).
+
+Map and reduce: the work is split into *chunks* of consecutive configurations
+(a store's storage chunks; ``chunk_size`` configurations of a stream).
+:func:`accumulate_chunk` handles one chunk on its own -- its tie-breaks come
+from ``SeedSequence(seed, spawn_key=(0x4D435247, level, chunk))``
+(:func:`tie_break_rng`) -- and :func:`reduce` merges the chunks' accumulators in
+any order into exactly the accumulators of the whole run. The in-process front
+ends are this map and reduce, in chunk order.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -21,6 +29,7 @@ from dreamrg.mcrg.accumulator import (
     DEFAULT_MAX_COND,
     MIN_L_FINE,
     IllConditionedError,
+    IncompatibleAccumulators,
     MCRGAccumulator,
     _sector_indices,
 )
@@ -28,6 +37,9 @@ from dreamrg.mcrg.results import MCRGResult
 from dreamrg.mcrg.spin_operators import _as_config_batch, _check_basis, operators
 
 __all__ = [
+    "tie_break_rng",
+    "accumulate_chunk",
+    "reduce",
     "rg_exponents",
     "mcrg_from_batches",
     "accumulate_batches",
@@ -86,9 +98,109 @@ def rg_exponents(fine, coarse, *, n_bins: int = 32, n_odd: int | None = None,
     return acc.result(n_odd=n_odd, n_even=n_even, max_cond=max_cond)
 
 
-def _level_rngs(seed: int, levels: int) -> list[np.random.Generator]:
-    return [np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x4D435247, lev)))
-            for lev in range(levels)]
+#: first spawn-key entry of the tie-break streams ("MCRG" in ASCII)
+_TIE_TAG = 0x4D435247
+
+
+def tie_break_rng(seed: int, level: int, chunk: int) -> np.random.Generator:
+    """Generator of the majority rule's tie-breaks at blocking ``level`` of chunk ``chunk``.
+
+    ``SeedSequence(seed, spawn_key=(0x4D435247, level, chunk))``, consumed in
+    configuration order within the chunk (one uniform per block,
+    :func:`dreamrg.coarse.majority_rule`): the blocking of a configuration
+    depends only on (seed, level, its chunk, its place in the chunk).
+    """
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_TIE_TAG, int(level), int(chunk))))
+
+
+def _check_levels(levels, L: int) -> None:
+    if not isinstance(levels, (int, np.integer)) or levels < 1:
+        raise ValueError(f"levels must be an integer ≥ 1; got {levels!r}")
+    if L % (2 ** levels) or L // 2 ** (levels - 1) < MIN_L_FINE:
+        raise ValueError(
+            f"L = {L} cannot be blocked {levels} times with a coarsest fine level of at least "
+            f"{MIN_L_FINE} (need L divisible by 2**levels and L / 2**(levels-1) >= {MIN_L_FINE})"
+        )
+
+
+def _block_chunk(accs: Sequence[MCRGAccumulator], s: np.ndarray, chunk: int, start: int, seed: int,
+                 threads: int | None) -> None:
+    """Block the int8 configurations ``s`` of chunk ``chunk`` (first index ``start``) into ``accs``."""
+    from dreamrg.coarse import majority_rule
+
+    basis = accs[0].basis
+    ops_prev = operators(s, threads=threads, check=False, basis=basis)
+    cur = s
+    for k, acc in enumerate(accs):
+        nxt, _ = majority_rule(cur, tie_break_rng(seed, k, chunk))
+        ops_next = operators(nxt, threads=threads, check=False, basis=basis)
+        acc.add_operators(ops_prev, ops_next, L_fine=cur.shape[1], L_coarse=nxt.shape[1], start=start)
+        cur, ops_prev = nxt, ops_next
+
+
+def accumulate_chunk(configs, chunk: int, *, chunk_size: int, n_total: int, levels: int = 1, seed: int = 0,
+                     n_bins: int = 32, basis: str = "classes", threads: int | None = None,
+                     check: bool = True) -> list[MCRGAccumulator]:
+    """The accumulators (one per blocking step) of one chunk: the map of a map/reduce MCRG.
+
+    Parameters
+    ----------
+    configs : array_like, shape (b, L, L)
+        The ±1 configurations of chunk ``chunk``: indices ``chunk * chunk_size``
+        onwards of the whole run, ``b = min(chunk_size, n_total - chunk * chunk_size)``.
+    chunk : int
+        Index of the chunk (≥ 0); seeds its tie-breaks (:func:`tie_break_rng`).
+    chunk_size : int
+        Configurations per chunk (the last one may hold fewer).
+    n_total : int
+        Configurations of the whole run (fixes the jackknife bins).
+    levels, seed, n_bins, basis, threads, check
+        As in :func:`accumulate_batches`.
+
+    Returns
+    -------
+    list of MCRGAccumulator
+        ``[k]`` for the step ``k → k + 1``, holding this chunk only; merge the
+        chunks' lists with :func:`reduce`.
+    """
+    for name, v, lo in (("chunk", chunk, 0), ("chunk_size", chunk_size, 1), ("n_total", n_total, 1)):
+        if not isinstance(v, (int, np.integer)) or v < lo:
+            raise ValueError(f"{name} must be an integer ≥ {lo}; got {v!r}")
+    start = int(chunk) * int(chunk_size)
+    if start >= n_total:
+        raise ValueError(f"chunk {chunk} starts at configuration {start}, beyond the {n_total} of the run")
+    want = min(int(chunk_size), int(n_total) - start)
+    s = _as_config_batch(configs, "configurations", 1, check_values=check)
+    if s.shape[0] != want:
+        raise ValueError(f"chunk {chunk} of a run of {n_total} configurations in chunks of {chunk_size} "
+                         f"holds {want} configurations; got {s.shape[0]}")
+    _check_levels(levels, s.shape[1])
+    _check_basis(basis)
+    accs = [MCRGAccumulator(n_bins, n_expected=int(n_total), level=k, basis=basis) for k in range(levels)]
+    _block_chunk(accs, s, int(chunk), start, seed, threads)
+    return accs
+
+
+def reduce(parts: Iterable[Sequence[MCRGAccumulator]]) -> list[MCRGAccumulator]:
+    """Merge the per-chunk accumulator lists of :func:`accumulate_chunk` (any order, any grouping).
+
+    Returns new accumulators (the inputs are not changed), one per blocking
+    step, bit-identical to those of the chunks accumulated in sequence.
+    Raises :class:`~dreamrg.mcrg.IncompatibleAccumulators` for chunks of
+    different analyses or a chunk given twice, ``ValueError`` for no input.
+    """
+    out: list[MCRGAccumulator] | None = None
+    for part in parts:
+        if out is None:
+            out = [a.copy() for a in part]
+            continue
+        if len(part) != len(out):
+            raise IncompatibleAccumulators(f"cannot merge MCRG chunks of {len(out)} and {len(part)} blocking steps")
+        for mine, theirs in zip(out, part):
+            mine.merge(theirs)
+    if out is None:
+        raise ValueError("nothing to reduce: no chunk accumulators given")
+    return out
 
 
 def mcrg_from_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: int = 0,
@@ -96,11 +208,12 @@ def mcrg_from_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: i
                       n_odd: int | None = None,
                       n_even: int | None = None, max_cond: float = DEFAULT_MAX_COND,
                       threads: int | None = None, check: bool = True,
-                      progress=None) -> list[MCRGResult]:
+                      progress=None, chunk_size: int | None = None) -> list[MCRGResult]:
     """MCRG over several blocking levels from a stream of configuration batches.
 
-    Every batch is blocked ``levels`` times with :func:`dreamrg.coarse.majority_rule`;
-    the operators are evaluated once per level and accumulated for every step
+    The stream is cut into chunks of ``chunk_size`` configurations; every chunk
+    is blocked ``levels`` times with :func:`dreamrg.coarse.majority_rule`, its
+    operators are evaluated once per level and accumulated for every step
     ``k → k + 1``, ``k = 0 .. levels - 1``.
 
     Parameters
@@ -110,9 +223,9 @@ def mcrg_from_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: i
     levels : int
         Number of blocking steps (≥ 1); needs ``L / 2**(levels-1) ≥ 8``.
     seed : int
-        Seed of the tie-breaking randomness. Level ``k`` uses its own generator
-        ``SeedSequence(seed, spawn_key=(0x4D435247, k))``, consumed in
-        configuration order, so results do not depend on the batch sizes.
+        Seed of the tie-breaking randomness: chunk ``j`` at level ``k`` uses
+        :func:`tie_break_rng` ``(seed, k, j)``, so results depend on the chunk
+        size but not on the batch sizes.
     n : int, optional
         Use only the first ``n`` configurations.
     n_total : int, optional
@@ -124,7 +237,10 @@ def mcrg_from_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: i
     check : bool
         Verify that the input holds only ±1 (skip for trusted store data).
     progress : tqdm-like, optional
-        Object whose ``update(k)`` is called after each batch.
+        Object whose ``update(k)`` is called after each chunk.
+    chunk_size : int, optional
+        Configurations per chunk; default :func:`dreamrg.store.default_chunk_size`
+        of ``L``, so that a stream and a store with default chunks agree.
 
     Returns
     -------
@@ -133,14 +249,29 @@ def mcrg_from_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: i
     """
     _sector_indices("odd", n_odd), _sector_indices("even", n_even)  # a bad truncation fails before the work
     accs = accumulate_batches(batches, levels=levels, seed=seed, n=n, n_total=n_total, n_bins=n_bins,
-                              threads=threads, check=check, progress=progress)
+                              threads=threads, check=check, progress=progress, chunk_size=chunk_size)
     return [a.result(n_odd=n_odd, n_even=n_even, max_cond=max_cond) for a in accs]
+
+
+def _take(buf: deque, k: int) -> np.ndarray:
+    """The first ``k`` configurations of the queued batches ``buf`` (removed from it)."""
+    parts = []
+    while k:
+        a = buf[0]
+        if len(a) <= k:
+            parts.append(buf.popleft())
+            k -= len(a)
+        else:
+            parts.append(a[:k])
+            buf[0] = a[k:]
+            k = 0
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def accumulate_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: int = 0,
                        n: int | None = None, n_total: int | None = None, n_bins: int = 32,
                        threads: int | None = None, check: bool = True,
-                       progress=None, basis: str = "classes") -> list[MCRGAccumulator]:
+                       progress=None, basis: str = "classes", chunk_size: int | None = None) -> list[MCRGAccumulator]:
     """The accumulators behind :func:`mcrg_from_batches` (same arguments), one per blocking step.
 
     ``basis`` selects the operators (:func:`operators`); the oriented basis
@@ -148,43 +279,47 @@ def accumulate_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: 
 
     Call :meth:`MCRGAccumulator.result` on them as often as wanted, e.g. for
     several truncations (:func:`truncation_scan`), without streaming the data again.
+    With ``n_total`` they equal :func:`reduce` of :func:`accumulate_chunk` over the chunks.
     """
-    from dreamrg.coarse import majority_rule
+    from dreamrg.store import default_chunk_size
 
     if not isinstance(levels, (int, np.integer)) or levels < 1:
         raise ValueError(f"levels must be an integer ≥ 1; got {levels!r}")
     if n is not None and (not isinstance(n, (int, np.integer)) or n < 1):
         raise ValueError(f"n must be a positive integer or None; got {n!r}")
+    if chunk_size is not None and (not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1):
+        raise ValueError(f"chunk_size must be a positive integer or None; got {chunk_size!r}")
     _check_basis(basis)
-    rngs = _level_rngs(seed, levels)
     accs = [MCRGAccumulator(n_bins, n_expected=n_total, level=k, basis=basis) for k in range(levels)]
-    used = 0
-    L = None
+    buf: deque = deque()
+    queued = used = chunk = 0
+    L = C = None
+
+    def run_chunk(k: int) -> None:
+        nonlocal used, queued, chunk
+        _block_chunk(accs, _take(buf, k), chunk, used, seed, threads)
+        used, queued, chunk = used + k, queued - k, chunk + 1
+        if progress is not None:
+            progress.update(k)
+
     for batch in batches:
-        if n is not None and used >= n:
+        if n is not None and used + queued >= n:
             break
         s = _as_config_batch(batch, "configurations", 1, check_values=check)
         if n is not None:
-            s = s[: n - used]
+            s = s[: n - used - queued]
         if L is None:
             L = s.shape[1]
-            if L % (2 ** levels) or L // 2 ** (levels - 1) < MIN_L_FINE:
-                raise ValueError(
-                    f"L = {L} cannot be blocked {levels} times with a coarsest fine level of at least "
-                    f"{MIN_L_FINE} (need L divisible by 2**levels and L / 2**(levels-1) >= {MIN_L_FINE})"
-                )
+            _check_levels(levels, L)
+            C = int(chunk_size or default_chunk_size(L))
         elif s.shape[1] != L:
             raise ValueError(f"batches of different sizes: L = {L} then {s.shape[1]}")
-        ops_prev = operators(s, threads=threads, check=False, basis=basis)
-        cur = s
-        for k in range(levels):
-            nxt, _ = majority_rule(cur, rngs[k])
-            ops_next = operators(nxt, threads=threads, check=False, basis=basis)
-            accs[k].add_operators(ops_prev, ops_next, L_fine=cur.shape[1], L_coarse=nxt.shape[1])
-            cur, ops_prev = nxt, ops_next
-        used += s.shape[0]
-        if progress is not None:
-            progress.update(s.shape[0])
+        buf.append(s)
+        queued += s.shape[0]
+        while queued >= C:
+            run_chunk(C)
+    if queued:
+        run_chunk(queued)
     if used == 0:
         raise ValueError("no configurations in the input")
     return accs
@@ -205,9 +340,10 @@ def mcrg_from_store(path: str | Path, *, levels: int = 1, n: int | None = None, 
     n : int, optional
         Use the first ``n`` configurations (default all).
     seed : int
-        Tie-breaking seed (see :func:`mcrg_from_batches`).
+        Tie-breaking seed (see :func:`tie_break_rng`); the chunks are the store's.
     batch_size : int
-        Configurations read and processed at once (memory ``~ batch_size · L²`` bytes).
+        Configurations read at once, rounded down to whole store chunks (at
+        least one); memory ``~ batch_size · L²`` bytes. Does not change the result.
     n_bins, n_odd, n_even, max_cond, threads
         As in :func:`rg_exponents`.
     progress : bool, optional
@@ -226,20 +362,36 @@ def mcrg_from_store(path: str | Path, *, levels: int = 1, n: int | None = None, 
 def accumulate_store(path: str | Path, *, levels: int = 1, n: int | None = None, seed: int = 0,
                      batch_size: int = 2048, n_bins: int = 32, threads: int | None = None,
                      progress: bool | None = None, basis: str = "classes") -> list[MCRGAccumulator]:
-    """The accumulators behind :func:`mcrg_from_store` (same arguments), one per blocking step."""
+    """The accumulators behind :func:`mcrg_from_store` (same arguments), one per blocking step.
+
+    :func:`reduce` of :func:`accumulate_chunk` over the store's chunks, in chunk order.
+    """
     from tqdm import tqdm
 
     from dreamrg._progress import _no_bar
-    from dreamrg.store import open_store
+    from dreamrg.store import n_chunks, open_store
 
     st = open_store(path)
     total = st.count if n is None else min(int(n), st.count)
     if total == 0:
         raise ValueError(f"store {path} holds no configuration")
+    _check_levels(levels, st.L)
+    C = st.chunk_size
+    per_read = max(1, int(batch_size) // C)
+    last = n_chunks(total, C)
+
+    def chunks(bar) -> Iterable[list[MCRGAccumulator]]:
+        for j0 in range(0, last, per_read):
+            j1 = min(j0 + per_read, last)
+            s = st.read(j0 * C, min(j1 * C, total))
+            for j in range(j0, j1):
+                part = s[(j - j0) * C:(j - j0 + 1) * C]
+                yield accumulate_chunk(part, j, chunk_size=C, n_total=total, levels=levels, seed=seed,
+                                       n_bins=n_bins, basis=basis, threads=threads, check=False)
+                bar.update(len(part))
+
     with tqdm(total=total, disable=_no_bar(progress), unit="cfg", desc=f"MCRG L={st.L}") as bar:
-        return accumulate_batches(st.iter_batches(batch_size, 0, total), levels=levels, seed=seed,
-                                  n=total, n_total=total, n_bins=n_bins, threads=threads, check=False,
-                                  progress=bar, basis=basis)
+        return reduce(chunks(bar))
 
 
 def irrep_rows(accumulators: Sequence[MCRGAccumulator], *, max_cond: float = DEFAULT_MAX_COND) -> list[dict]:
