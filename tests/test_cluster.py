@@ -52,6 +52,7 @@ def _slow_pid(x):
     return x, os.getpid()
 
 
+@pytest.mark.slow
 def test_a_killed_worker_has_its_task_rerun_elsewhere():
     with _cluster.connect("local:2") as client:
         pids = list(client.run(os.getpid).values())
@@ -79,3 +80,36 @@ def test_an_unreachable_scheduler_is_one_clear_error():
     with pytest.raises(_cluster.SchedulerError, match="cannot reach"):
         with _cluster.connect("tcp://127.0.0.1:9", timeout=2):
             pass
+
+
+@pytest.fixture(scope="module")
+def scheduler_address():
+    """A 2-process LocalCluster for the module's CLI tests, reached by its address as a remote one would be."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
+def _cli(*args, cwd):
+    import subprocess
+    import sys
+
+    env = dict(os.environ, DREAMRG_DATA=str(cwd / "data"))
+    env.pop(_cluster.ENV, None)
+    r = subprocess.run([sys.executable, "-m", "dreamrg.cli", *map(str, args), "--no-progress"], cwd=cwd, env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+@pytest.mark.slow
+def test_mcrg_json_on_a_cluster_is_identical_to_the_local_run(tmp_path, scheduler_address):
+    _cli("mc", "--L", 16, "--n-configs", 1024, "--chunk-size", 128, "--seed", 7, "--out", tmp_path / "B",
+         cwd=tmp_path)
+    here = _cli("mcrg", tmp_path / "B", "--levels", 2, "--json", cwd=tmp_path)
+    there = _cli("mcrg", tmp_path / "B", "--levels", 2, "--json", "--scheduler", scheduler_address, cwd=tmp_path)
+    assert there == here and '"y_h"' in here
+    irreps_here = _cli("mcrg", tmp_path / "B", "--irreps", "--json", cwd=tmp_path)
+    assert _cli("mcrg", tmp_path / "B", "--irreps", "--json", "--scheduler", scheduler_address,
+                cwd=tmp_path) == irreps_here

@@ -38,6 +38,8 @@ from dreamrg.cli._args import (  # noqa: F401 - shared by the commands below; te
     _positive_float,
     _out_path,
     _print_json,
+    _add_scheduler,
+    _scheduler,
     _fmt,
     _Huge,
     _count,
@@ -122,6 +124,7 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
                     "third of the whole spectrum")
     rg.add_argument("--json", action="store_true")
     rg.add_argument("--no-progress", action="store_true")
+    _add_scheduler(rg)
 
     dr = sub.add_parser("dream", help="dream up configurations by iterated upscaling",
                         description="Upscale n_up times from a single random spin (default) or from MC "
@@ -406,12 +409,13 @@ def _cmd_mcrg(args: argparse.Namespace) -> int:
             results = mcrg.mcrg_from_batches(batches, levels=args.levels, seed=args.seed, n_total=n, check=False,
                                              **trunc)
     else:
-        if args.irreps:
-            accs = mcrg.accumulate_store(args.path, levels=args.levels, n=args.n, seed=args.seed,
-                                         progress=progress, basis="oriented")
-        else:
-            results = mcrg.mcrg_from_store(args.path, levels=args.levels, n=args.n, seed=args.seed,
-                                           progress=progress, **trunc)
+        with _scheduler(args) as client:
+            if args.irreps:
+                accs = mcrg.accumulate_store(args.path, levels=args.levels, n=args.n, seed=args.seed,
+                                             progress=progress, basis="oriented", client=client)
+            else:
+                results = mcrg.mcrg_from_store(args.path, levels=args.levels, n=args.n, seed=args.seed,
+                                               progress=progress, client=client, **trunc)
     if args.irreps:
         from dreamrg.runs.mcrg import IrrepRun
 

@@ -78,6 +78,27 @@ def _out_path(text: str) -> Path:
     return path
 
 
+def _add_scheduler(parser: argparse.ArgumentParser) -> None:
+    """The ``--scheduler`` option shared by the commands whose units can run on a Dask cluster."""
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run the independent units on Dask: local:N (a local cluster of N worker processes) "
+                             "or a scheduler address (tcp://host:8786); default $DREAMRG_SCHEDULER, else in "
+                             "process. Results are identical either way")
+
+
+@contextlib.contextmanager
+def _scheduler(args: argparse.Namespace):
+    """The Dask client of ``args.scheduler`` (None in process); a malformed one is a usage error."""
+    from dreamrg import _cluster
+
+    try:
+        sched = _cluster.resolve(getattr(args, "scheduler", None))
+    except _cluster.SchedulerError as exc:
+        raise UsageError(str(exc)) from None
+    with _cluster.connect(sched) as client:
+        yield client
+
+
 def _print_json(obj) -> None:
     """Print ``obj`` as JSON; NaN and ±inf (undefined numbers) become ``null``, so the output is always JSON."""
     print(json.dumps(json_safe(obj), indent=1, allow_nan=False))

@@ -328,7 +328,7 @@ def accumulate_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: 
 def mcrg_from_store(path: str | Path, *, levels: int = 1, n: int | None = None, seed: int = 0,
                     batch_size: int = 2048, n_bins: int = 32, n_odd: int | None = None,
                     n_even: int | None = None, max_cond: float = DEFAULT_MAX_COND,
-                    threads: int | None = None, progress: bool | None = None) -> list[MCRGResult]:
+                    threads: int | None = None, progress: bool | None = None, client=None) -> list[MCRGResult]:
     """MCRG exponents of the configurations in a store (e.g. from ``dreamrg mc``).
 
     Parameters
@@ -348,6 +348,8 @@ def mcrg_from_store(path: str | Path, *, levels: int = 1, n: int | None = None, 
         As in :func:`rg_exponents`.
     progress : bool, optional
         tqdm progress bar (None: only on a terminal).
+    client : distributed.Client, optional
+        Run the chunks as Dask tasks (see :func:`accumulate_store`); same result.
 
     Returns
     -------
@@ -355,34 +357,35 @@ def mcrg_from_store(path: str | Path, *, levels: int = 1, n: int | None = None, 
     """
     _sector_indices("odd", n_odd), _sector_indices("even", n_even)  # a bad truncation fails before the work
     accs = accumulate_store(path, levels=levels, n=n, seed=seed, batch_size=batch_size, n_bins=n_bins,
-                            threads=threads, progress=progress)
+                            threads=threads, progress=progress, client=client)
     return [a.result(n_odd=n_odd, n_even=n_even, max_cond=max_cond) for a in accs]
 
 
 def accumulate_store(path: str | Path, *, levels: int = 1, n: int | None = None, seed: int = 0,
                      batch_size: int = 2048, n_bins: int = 32, threads: int | None = None,
-                     progress: bool | None = None, basis: str = "classes") -> list[MCRGAccumulator]:
+                     progress: bool | None = None, basis: str = "classes", client=None) -> list[MCRGAccumulator]:
     """The accumulators behind :func:`mcrg_from_store` (same arguments), one per blocking step.
 
     :func:`reduce` of :func:`accumulate_chunk` over the store's chunks, in chunk order.
+    With a Dask ``client`` (:func:`dreamrg._cluster.connect`) each group of
+    ``batch_size`` configurations is a task: the worker reads its chunks from the
+    store (which must be on storage the workers share) and returns its
+    accumulators as arrays; they are reduced here in chunk order, so the result
+    is bit-identical to the in-process one.
     """
+    if client is not None:
+        return _accumulate_store_on(client, path, levels=levels, n=n, seed=seed, batch_size=batch_size,
+                                    n_bins=n_bins, progress=progress, basis=basis)
     from tqdm import tqdm
 
     from dreamrg._progress import _no_bar
-    from dreamrg.store import n_chunks, open_store
+    from dreamrg.store import open_store
 
+    L, C, total, groups = _store_groups(path, levels, n, batch_size)
     st = open_store(path)
-    total = st.count if n is None else min(int(n), st.count)
-    if total == 0:
-        raise ValueError(f"store {path} holds no configuration")
-    _check_levels(levels, st.L)
-    C = st.chunk_size
-    per_read = max(1, int(batch_size) // C)
-    last = n_chunks(total, C)
 
     def chunks(bar) -> Iterable[list[MCRGAccumulator]]:
-        for j0 in range(0, last, per_read):
-            j1 = min(j0 + per_read, last)
+        for j0, j1 in groups:
             s = st.read(j0 * C, min(j1 * C, total))
             for j in range(j0, j1):
                 part = s[(j - j0) * C:(j - j0 + 1) * C]
@@ -390,8 +393,50 @@ def accumulate_store(path: str | Path, *, levels: int = 1, n: int | None = None,
                                        n_bins=n_bins, basis=basis, threads=threads, check=False)
                 bar.update(len(part))
 
-    with tqdm(total=total, disable=_no_bar(progress), unit="cfg", desc=f"MCRG L={st.L}") as bar:
+    with tqdm(total=total, disable=_no_bar(progress), unit="cfg", desc=f"MCRG L={L}") as bar:
         return reduce(chunks(bar))
+
+
+def _store_groups(path: str | Path, levels: int, n: int | None, batch_size: int) -> tuple[int, int, int, list]:
+    """(L, chunk_size, total, [(first chunk, end chunk), ...]) of a store's MCRG map."""
+    from dreamrg.store import n_chunks, open_store
+
+    st = open_store(path)
+    total = st.count if n is None else min(int(n), st.count)
+    if total == 0:
+        raise ValueError(f"store {path} holds no configuration")
+    _check_levels(levels, st.L)
+    per_read = max(1, int(batch_size) // st.chunk_size)
+    last = n_chunks(total, st.chunk_size)
+    return st.L, st.chunk_size, total, [(j0, min(j0 + per_read, last)) for j0 in range(0, last, per_read)]
+
+
+def _accumulate_group(task: tuple) -> list[dict]:
+    """One Dask task of :func:`accumulate_store`: the reduced accumulators of chunks ``j0 .. j1 - 1`` as arrays."""
+    from dreamrg.store import open_store
+
+    path, j0, j1, total, levels, seed, n_bins, basis = task
+    st = open_store(path)
+    C = st.chunk_size
+    s = st.read(j0 * C, min(j1 * C, total))
+    parts = (accumulate_chunk(s[(j - j0) * C:(j - j0 + 1) * C], j, chunk_size=C, n_total=total, levels=levels,
+                              seed=seed, n_bins=n_bins, basis=basis, threads=1, check=False) for j in range(j0, j1))
+    return [a.to_arrays() for a in reduce(parts)]
+
+
+def _accumulate_store_on(client, path, *, levels, n, seed, batch_size, n_bins, progress, basis):
+    from tqdm import tqdm
+
+    from dreamrg._cluster import map_units
+    from dreamrg._progress import _no_bar
+
+    _check_basis(basis)
+    L, C, total, groups = _store_groups(path, levels, n, batch_size)
+    tasks = [(str(Path(path).resolve()), j0, j1, total, levels, seed, n_bins, basis) for j0, j1 in groups]
+    with tqdm(total=total, disable=_no_bar(progress), unit="cfg", desc=f"MCRG L={L}") as bar:
+        parts = map_units(_accumulate_group, tasks, client=client, name="mcrg",
+                          on_result=lambda i, r: bar.update(min(groups[i][1] * C, total) - groups[i][0] * C))
+    return reduce([MCRGAccumulator.from_arrays(a) for a in part] for part in parts)
 
 
 def irrep_rows(accumulators: Sequence[MCRGAccumulator], *, max_cond: float = DEFAULT_MAX_COND) -> list[dict]:
