@@ -46,6 +46,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("dreamrg.dream", 1),
     ("dreamrg.observables", 1),
     ("dreamrg.fss", 1),
+    ("dreamrg.offcritical", 1),
     ("dreamrg.mcrg", 1),
     ("dreamrg.mcrg.*", 1),
     ("dreamrg.runs", 2),
