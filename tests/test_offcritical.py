@@ -125,10 +125,22 @@ def test_interpolated_crossing_of_a_known_line():
     assert c.K.value == pytest.approx(0.433, abs=1e-12)
     # linear error propagation: σ/slope times the interpolation weights (0.35, 0.65) in quadrature
     assert c.K.error == pytest.approx(0.001 / 2.0 * math.hypot(0.35, 0.65), rel=0.05)
+    assert "linear-vs-quadratic" in c.note
     c_again = oc.binder_crossing_interpolated(Ks, D, 16, 32, seed=1)
     assert c_again == c                                                           # seeded
     none = oc.binder_crossing_interpolated(Ks, [Estimate(0.1, 0.01)] * 4, 16, 32)
     assert none.K is None and "does not change sign" in none.note
+
+
+def test_interpolated_crossing_of_a_curve_covers_the_true_root():
+    """A curved D: linear interpolation is biased, and the error (with its linear-vs-quadratic part) says so."""
+    Ks = [0.40, 0.43, 0.46, 0.49]
+    D = [Estimate(math.tanh(40 * (K - 0.44)) + 0.3 * (K - 0.44), 1e-4) for K in Ks]
+    c = oc.binder_crossing_interpolated(Ks, D, 16, 32)
+    assert abs(c.K.value - 0.44) > 1e-4                                    # biased ...
+    assert abs(c.K.value - 0.44) < c.K.error                               # ... and covered
+    only_two = oc.binder_crossing_interpolated(Ks[1:3], D[1:3], 16, 32)
+    assert only_two.note == "statistical only (two couplings)" and only_two.K.error < c.K.error
 
 
 def test_u4_difference_of_correlated_series_is_exact_zero():

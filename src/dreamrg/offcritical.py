@@ -229,14 +229,23 @@ def u4_difference(small: Series, large: Series, L_small: int, L_large: int) -> E
     return Estimate(float(value), float(error))
 
 
+def _quadratic_root(Ks: list[float], D: list[float], lo: float, hi: float) -> float | None:
+    """Root in [lo, hi] of the parabola through three points (None if it has none there)."""
+    c2, c1, c0 = np.polyfit(Ks, D, 2)
+    roots = [r.real for r in np.roots([c2, c1, c0]) if abs(r.imag) < 1e-12 and lo <= r.real <= hi]
+    return min(roots, key=lambda r: abs(r - 0.5 * (lo + hi))) if roots else None
+
+
 def binder_crossing_interpolated(Ks: Iterable[float], D: Iterable[Estimate], L_small: int, L_large: int,
                                  seed: int = 0, n_boot: int = 4000) -> Crossing:
     """Crossing from D(K) = U4(L_large) − U4(L_small) on a grid of independent couplings.
 
     The first pair of neighbouring couplings where D goes from negative (disordered side)
-    to non-negative is interpolated linearly. The error is half the 16–84 % range of the
-    roots of ``n_boot`` Gaussian redraws of the two D values (independent couplings),
-    drawn from ``SeedSequence(seed)``.
+    to non-negative is interpolated linearly. The statistical error is half the 16–84 % range
+    of the roots of ``n_boot`` Gaussian redraws of the two D values (independent couplings),
+    drawn from ``SeedSequence(seed)``. Where a third coupling neighbours the pair, the shift
+    to the root of the parabola through the three points is added in quadrature, as the
+    error of interpolating a curved D linearly.
     """
     Ks, D = list(Ks), list(D)
     for i in range(len(Ks) - 1):
@@ -248,7 +257,15 @@ def binder_crossing_interpolated(Ks: Iterable[float], D: Iterable[Estimate], L_s
             da, db = rng.normal(a.value, a.error, n_boot), rng.normal(b.value, b.error, n_boot)
             roots = K1 + (K2 - K1) * (-da) / (db - da)
             q16, q84 = np.percentile(roots, [16, 84])
-            return Crossing(L_small, L_large, "interpolated", Estimate(float(root), float(q84 - q16) / 2))
+            error, note = float(q84 - q16) / 2, "statistical only (two couplings)"
+            third = [j for j in (i - 1, i + 2) if 0 <= j < len(Ks)]
+            if third:
+                j = min(third, key=lambda j: abs(Ks[j] - root))
+                idx = sorted((i, i + 1, j))
+                quad = _quadratic_root([Ks[k] for k in idx], [D[k].value for k in idx], K1, K2)
+                shift = abs(quad - root) if quad is not None else K2 - K1
+                error, note = math.hypot(error, shift), f"statistical ⊕ linear-vs-quadratic shift {shift:.2g}"
+            return Crossing(L_small, L_large, "interpolated", Estimate(float(root), error), None, note)
     return Crossing(L_small, L_large, "interpolated", None, None,
                     f"U4(L={L_large}) − U4(L={L_small}) does not change sign from − to + on the grid")
 
