@@ -202,6 +202,17 @@ def test_flow_of_blocked_monte_carlo_moves_away_from_the_critical_point():
     assert weak.K_eff.value < weak.K and strong.K_eff.value > strong.K
 
 
+def test_flow_exponent_of_a_known_flow():
+    """K_eff = K_c + 2 (K − K_c): eigenvalue 2, y_t = 1; errors by linear propagation."""
+    Ks = [0.97 * K_C, K_C, 1.03 * K_C]
+    flow = [oc.FlowPoint(K, 64, Estimate(1.0, 0.0), Estimate(K_C + 2 * (K - K_C), 1e-4)) for K in Ks]
+    lam, y = oc.flow_exponent(flow[::-1])
+    assert lam.value == pytest.approx(2.0, rel=1e-12) and y.value == pytest.approx(1.0, rel=1e-12)
+    assert lam.error == pytest.approx(math.sqrt(2) * 1e-4 / (0.06 * K_C))
+    assert y.error == pytest.approx(lam.error / (2 * math.log(2)))
+    assert oc.flow_exponent(flow[:2]) is None                      # K_c has no neighbour above
+
+
 def test_blocked_energies_of_ordered_configurations():
     e = oc.blocked_energies([np.ones((3, 8, 8), np.int8), -np.ones((2, 8, 8), np.int8)], np.random.default_rng(0))
     assert e.tolist() == [2.0] * 5

@@ -14,7 +14,8 @@ Monte Carlo or dreamed, in their natural order:
 * :func:`nu_fit` -- 1/ν from dU4/dK ∝ L^{1/ν} at one coupling (weighted least squares in
   log–log, joint jackknife over all sizes);
 * :func:`flow_point` -- the effective coupling of blocked configurations: the K_eff whose
-  exact e(K_eff, L/2) equals their measured ⟨e⟩ (:class:`FlowPoint`);
+  exact e(K_eff, L/2) equals their measured ⟨e⟩ (:class:`FlowPoint`), and :func:`flow_exponent`,
+  the slope of that flow at K_c and y_t = log₂ of it;
 * :func:`analyse` -- all of it for a grid of couplings and sizes (:class:`OffcriticalResult`).
 
 Conventions (those of :mod:`dreamrg.observables`): m = L⁻² Σσ, e = L⁻² Σ_⟨ij⟩ σσ over the
@@ -366,6 +367,24 @@ def flow_point(e_blocked, L: int, K: float) -> FlowPoint:
     """K_eff of the block spins of size-``L`` configurations made at ``K`` (their ⟨e⟩ matched at size L/2)."""
     mean, K_eff = effective_coupling(e_blocked, L // 2)
     return FlowPoint(float(K), int(L), mean, K_eff)
+
+
+def flow_exponent(flow: Iterable[FlowPoint]) -> tuple[Estimate, Estimate] | None:
+    """λ = dK_eff/dK at the coupling closest to K_c and y_t = log₂ λ (blocking factor b = 2).
+
+    λ is the central difference of K_eff over that coupling's two neighbours (independent
+    ensembles: errors in quadrature). It is the eigenvalue of the flow projected on the
+    nearest-neighbour coupling alone, an approximation of the thermal eigenvalue 2^{1/ν}.
+    ``None`` if the coupling closest to K_c has no neighbour on each side.
+    """
+    pts = sorted(flow, key=lambda f: f.K)
+    i = min(range(len(pts)), key=lambda j: abs(pts[j].K - K_C), default=None)
+    if i is None or i == 0 or i == len(pts) - 1:
+        return None
+    a, b = pts[i - 1], pts[i + 1]
+    lam = (b.K_eff.value - a.K_eff.value) / (b.K - a.K)
+    err = math.hypot(a.K_eff.error, b.K_eff.error) / (b.K - a.K)
+    return Estimate(lam, err), Estimate(math.log2(lam), err / (lam * math.log(2)))
 
 
 # ----------------------------------------------------------------------------- a whole grid

@@ -54,6 +54,7 @@ CHAPTERS: tuple[str, ...] = (
     "pdf_collapse",
     "mcrg",
     "complexity",
+    "offcritical",
     "status",
     "appendix_paper_run",
 )
