@@ -221,3 +221,17 @@ def test_blocked_energies_of_ordered_configurations():
 def test_series_are_checked():
     with pytest.raises(ValueError, match="equal-length 1-d series"):
         oc.coupling_point(np.zeros(10), np.zeros(9), 4, 0.4)
+
+
+def test_the_reweighting_origin_is_next_to_the_sign_change():
+    """Deep in the ordered phase D and D' both vanish, so |D/D'| can be small there: only couplings next to a
+    sign change of D are candidates."""
+    def pair(K, d, slope):
+        small = oc.CouplingPoint(K, 8, 100, Estimate(0.6, 0.01), *([Estimate(1.0, 0.1)] * 3), Estimate(1.0, 0.1), 1.0)
+        large = oc.CouplingPoint(K, 16, 100, Estimate(0.6 + d, 0.01), *([Estimate(1.0, 0.1)] * 3),
+                                 Estimate(1.0 + slope, 0.1), 1.0)
+        return small, large
+
+    points = {0.40: pair(0.40, -0.05, 10.0), 0.44: pair(0.44, 0.002, 10.0), 0.48: pair(0.48, 1e-6, 0.01),
+              0.52: pair(0.52, 1e-9, 1e-4)}
+    assert oc._closest_to_crossing(points) == 0.44

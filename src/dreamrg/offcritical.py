@@ -420,13 +420,18 @@ class OffcriticalResult:
 
 
 def _closest_to_crossing(points: dict[float, tuple[CouplingPoint, CouplingPoint]]) -> float:
-    """The coupling whose Newton step |D/D'| to the crossing (D = ΔU4, D' = ΔdU4/dK) is the shortest."""
-    def step(pair):
-        small, large = pair
+    """The coupling whose Newton step |D/D'| to the crossing (D = ΔU4, D' = ΔdU4/dK) is the shortest,
+    among the couplings next to a sign change of D (all of them if D never changes sign)."""
+    Ks = sorted(points)
+    D = [points[K][1].U4.value - points[K][0].U4.value for K in Ks]
+    near = {Ks[j] for i in range(len(Ks) - 1) if (D[i] < 0) != (D[i + 1] < 0) for j in (i, i + 1)} or set(Ks)
+
+    def step(K):
+        small, large = points[K]
         dD = large.dU4_dK.value - small.dU4_dK.value
         return abs((large.U4.value - small.U4.value) / dD) if dD else math.inf
 
-    return min(points, key=lambda K: step(points[K]))
+    return min(sorted(near), key=step)
 
 
 def analyse(series: dict[tuple[float, int], Series], blocked: dict[float, np.ndarray], L_flow: int,
