@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import matplotlib
+import pandas as pd
 import pytest
 
 from dreamrg import offcritical_plots as op
@@ -59,6 +60,8 @@ def test_deviations_in_units_of_the_error():
     v = ot.verdict(MC, DREAMED)
     row = v.loc["K_c: Binder crossing (8, 16), reweighted"]
     assert row["(MC − exact)/σ"] == 0.0 and row["(dreamed − exact)/σ"] == pytest.approx(round(0.01 * K_C / 0.001, 1))
+    y_t = v.loc[[q for q in v.index if q.startswith("y_t")][0]]
+    assert pd.isna(y_t["(MC − exact)/σ"]) and y_t["(dreamed − MC)/σ"] == 0.0    # judged against MC, not 1
     flow = ot.flow(MC, DREAMED)
     assert set(flow["(dreamed − MC)/σ"]) == {round(0.01 / (2**0.5 * 0.001), 1)}
     assert ot.energy_summary(MC, DREAMED).loc["dreamed", "worst |z|"] == 5.0
