@@ -11,11 +11,13 @@ import pytest
 
 from dreamrg.exact import (
     K_C,
+    coupling_from_energy,
     enumerate_energy_magnetization,
     exact_em_distribution,
     exact_energy_and_heat_capacity,
     exact_observables_enumeration,
     log_partition_function,
+    onsager_energy,
 )
 
 COUPLINGS = [0.05, 0.3, K_C, 0.6, 1.0, 3.0]
@@ -177,6 +179,48 @@ def test_observable_limits():
     assert obs["e"] == pytest.approx(2.0, abs=1e-12)
 
 
+@pytest.mark.parametrize("K", [0.2, 0.9 * K_C, 0.97 * K_C, 1.03 * K_C, 1.1 * K_C, 0.8])
+def test_kaufman_energy_tends_to_onsager_off_criticality(K):
+    """Away from K_c the correlation length is finite, so Kaufman's <e>(K, L) reaches the infinite lattice
+    exponentially fast in L (Onsager's closed form, an independent formula)."""
+    e_inf = onsager_energy(K)
+    gaps = [abs(exact_energy_and_heat_capacity(L, K)[0] - e_inf) for L in (32, 64, 128, 256)]
+    assert gaps[-1] < 1e-7
+    assert all(b <= a for a, b in zip(gaps, gaps[1:]))
+    # exponential, not the 1/L of K_c: the gap falls by more than 4x per doubling wherever it is resolved
+    assert all(b < a / 4 for a, b in zip(gaps, gaps[1:]) if a > 1e-12)
+
+
+def test_onsager_energy_limits():
+    assert onsager_energy(K_C) == pytest.approx(math.sqrt(2), rel=1e-15)
+    for eps in (1e-6, -1e-6):  # continuous through K_c (the elliptic term's 0 * infinity)
+        assert onsager_energy(K_C * (1 + eps)) == pytest.approx(math.sqrt(2), abs=1e-4)
+    assert onsager_energy(1e-5) == pytest.approx(2 * math.tanh(1e-5), rel=1e-8)   # high temperature: 2 tanh K
+    assert onsager_energy(5.0) == pytest.approx(2.0, abs=1e-12)                    # ordered
+
+
+@pytest.mark.parametrize("L", [2, 3, 4])
+@pytest.mark.parametrize("K", [0.05, 0.3, K_C, 0.6, 1.5])
+def test_coupling_from_energy_inverts_the_enumerated_energy(L, K):
+    e = exact_observables_enumeration(L, K)["e"]     # brute force, not Kaufman
+    assert coupling_from_energy(e, L) == pytest.approx(K, rel=1e-9)
+
+
+@pytest.mark.parametrize("L", [16, 64])
+@pytest.mark.parametrize("K", [0.9 * K_C, K_C, 1.1 * K_C])
+def test_coupling_from_energy_round_trip_at_large_L(L, K):
+    e, c = exact_energy_and_heat_capacity(L, K)
+    assert coupling_from_energy(e, L) == pytest.approx(K, abs=1e-12)
+    # the slope is c: a small change of e moves K by de / c
+    assert coupling_from_energy(e + 1e-6, L) - K == pytest.approx(1e-6 / c, rel=1e-4)
+
+
+@pytest.mark.parametrize("e", [0.0, -0.1, 2.0, 2.5, float("nan"), float("inf"), "x", None])
+def test_coupling_from_energy_refuses_energies_without_a_ferromagnetic_coupling(e):
+    with pytest.raises(ValueError, match="e must be a finite nearest-neighbour correlation in"):
+        coupling_from_energy(e, 8)
+
+
 @pytest.mark.parametrize(
     "call",
     [
@@ -197,6 +241,10 @@ def test_observable_limits():
         lambda: exact_em_distribution(3, 0.0),
         lambda: exact_observables_enumeration(5, 0.4),
         lambda: exact_observables_enumeration(4, -0.4),
+        lambda: onsager_energy(0.0),
+        lambda: onsager_energy(float("nan")),
+        lambda: coupling_from_energy(1.0, 1),
+        lambda: coupling_from_energy(1.0, 8, dps=5),
     ],
 )
 def test_bad_input_raises(call):

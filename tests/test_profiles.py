@@ -206,11 +206,22 @@ OLD_CHAPTERS = {
         "paper": {"ks": [3, 7], "M": 1_000_000, "epochs": 12, "patience": 2, "batch_size": 10_000,
                   "n_configs": 1_000_000, "n_up": 7, "channels": 32, "seed": 19, "batch_dream": 1000},
     },
+    # added with the chapter "Dreaming off criticality" (issue #23), after the dataclasses
+    "offcritical": {
+        "smoke": {"K_permille": [940, 1000, 1060], "L_t": 16, "M": 500, "sizes": [8, 16, 32], "mc_configs": 2000,
+                  "k": 3, "degree": 1, "n_configs": 1000, "seed": 23, "batch_size": 500},
+        "quick": {"K_permille": [900, 940, 970, 1000, 1030, 1060, 1100], "L_t": 32, "M": 10_000,
+                  "sizes": [16, 32, 64, 128], "mc_configs": 10_000, "k": 3, "degree": 1, "n_configs": 10_000,
+                  "seed": 23, "batch_size": 4096},
+        "paper": {"K_permille": [900, 940, 970, 1000, 1030, 1060, 1100], "L_t": 32, "M": 1_000_000,
+                  "sizes": [16, 32, 64, 128], "mc_configs": 1_000_000, "k": 3, "degree": 1, "n_configs": 1_000_000,
+                  "seed": 23, "batch_size": 4096},
+    },
 }
 
 SECTION_CLASSES = {"monte_carlo": "MonteCarloSection", "training": "TrainingSection", "dreaming": "DreamingSection",
                    "fss": "FSSSection", "pdf_collapse": "PDFCollapseSection", "mcrg": "MCRGSection",
-                   "complexity": "ComplexitySection"}
+                   "complexity": "ComplexitySection", "offcritical": "OffcriticalSection"}
 
 
 @pytest.mark.parametrize("profile", profiles.PROFILES)
@@ -261,6 +272,10 @@ def test_profiles_are_immutable():
     assert profiles.load_profile("quick").training.to_dict()["weighted_batch_size"][3] == 500
 
 
+_OFF = dict(K_permille=(970, 1000, 1030), L_t=16, M=500, sizes=(8, 16), mc_configs=1000, k=3, degree=1,
+            n_configs=1000, seed=0, batch_size=100)
+
+
 @pytest.mark.parametrize("cls, kwargs, fragment", [
     ("FSSSection", dict(n_configs=0, n_up=7, seed=1, batch_size=8),
      "parameter 'n_configs' of chapter 'fss' must be integer ≥ 1; got 0"),
@@ -289,6 +304,13 @@ def test_profiles_are_immutable():
                              fig6_L_t=(16,), fig6_M=(100,), seed=0), "keyed by kernel sizes (odd integers ≥ 3)"),
     ("ComplexitySection", dict(ks=(3,), M=300, epochs=True, patience=2, batch_size=1, n_configs=1, n_up=4,
                                channels=1, seed=0, batch_dream=1), "'epochs' of chapter 'complexity' must be integer"),
+    ("OffcriticalSection", dict(_OFF, K_permille=(1000, 970)), "'K_permille' of chapter 'offcritical' must be at "
+                                                                "least 2 values in increasing order"),
+    ("OffcriticalSection", dict(_OFF, K_permille=(400, 1000)), "a coupling K/K_c in units of 10⁻³, 500..2000"),
+    ("OffcriticalSection", dict(_OFF, sizes=(16, 24)), "a power of two 4..4096"),
+    ("OffcriticalSection", dict(_OFF, sizes=(16,)), "at least 2 values in increasing order"),
+    ("OffcriticalSection", dict(_OFF, degree=3), "a polynomial degree 1..2"),
+    ("OffcriticalSection", dict(_OFF, mc_configs=100), "a number of configurations ≥ 200"),
 ])
 def test_sections_validate_their_values(cls, kwargs, fragment):
     with pytest.raises(ValueError, match=re.escape(fragment)):
@@ -473,3 +495,9 @@ def test_a_chapter_sees_the_profile_file_value(tmp_path):
     nb = json.loads((out_dir / "fss.ipynb").read_text())
     printed = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
     assert "n_configs 123 seed 11" in printed
+
+
+def test_offcritical_couplings_and_upscalings():
+    P = profiles.load_profile("quick").offcritical
+    assert P.ratios == (0.9, 0.94, 0.97, 1.0, 1.03, 1.06, 1.1) and P.n_up == 7
+    assert profiles.load_profile("smoke").offcritical.n_up == 5

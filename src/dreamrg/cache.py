@@ -35,6 +35,7 @@ STAGE_VERSIONS: dict[str, int] = {
     "models": 2,  # 2: AdamW single-layer gradients from the pattern histogram (float64)
     "ensembles": 2,  # 2: ensembles with per-batch checksums and completion records (same chains)
     "mcrg": 3,  # 3: tie-breaks seeded per chunk (SeedSequence(seed, (0x4D435247, level, chunk))), mergeable sums
+    "offcritical": 1,  # 1: observables, crossings, ν and flow off K_c (dreamrg.runs.offcritical)
 }
 
 

@@ -12,6 +12,9 @@ analytic K-derivatives (valid for every L >= 2, odd L and L = 2 included), and
 brute-force enumeration of all 2^(L^2) states for L <= 4 (the reference twin).
 At the critical coupling K_C = ln(1 + sqrt 2)/2 of Onsager (1944, Phys. Rev.
 65, 117), <e> -> sqrt(2) + 0.62244/L and c ~ (8/pi) ln L as L -> infinity.
+:func:`onsager_energy` is Onsager's infinite-lattice <e> at any K, and
+:func:`coupling_from_energy` inverts Kaufman's finite-L <e>(K) (the effective
+coupling of a measured nearest-neighbour correlation).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ __all__ = [
     "K_C",
     "log_partition_function",
     "exact_energy_and_heat_capacity",
+    "onsager_energy",
+    "coupling_from_energy",
     "enumerate_energy_magnetization",
     "exact_em_distribution",
     "exact_observables_enumeration",
@@ -179,6 +184,86 @@ def exact_energy_and_heat_capacity(L: int, K: float = K_C, dps: int = 50) -> tup
     with mpmath.workdps(_check_dps(dps)):
         _, d1, d2 = _kaufman(L, mpmath.mpf(K))
         return float(d1 / L**2), float(d2 / L**2)
+
+
+def onsager_energy(K: float, dps: int = 30) -> float:
+    """Onsager's infinite-lattice <e> = lim L^-2 <sum_<ij> s_i s_j> at coupling K.
+
+    <e> = coth 2K [1 + (2/pi)(2 tanh^2 2K - 1) K(k^2)] with k = 2 sinh 2K / cosh^2 2K and
+    K(m) the complete elliptic integral of the first kind of parameter m (Onsager 1944; the
+    internal energy per spin is -J times this). At K_C the bracket's second term vanishes
+    (its logarithmic divergence times a linear zero) and <e> = coth 2K_C = sqrt 2.
+
+    Raises
+    ------
+    ValueError
+        If K <= 0 or not finite, or dps < 15.
+    """
+    _check_K(K)
+    with mpmath.workdps(_check_dps(dps)):
+        K = mpmath.mpf(K)
+        s, c = mpmath.sinh(2 * K), mpmath.cosh(2 * K)
+        m = (2 * s / c**2) ** 2
+        if m >= 1:  # only at K_C, where the elliptic term is 0 * infinity -> 0
+            return float(c / s)
+        t2 = (s / c) ** 2
+        return float(c / s * (1 + 2 / mpmath.pi * (2 * t2 - 1) * mpmath.ellipk(m)))
+
+
+def coupling_from_energy(e: float, L: int, tol: float = 1e-13, dps: int = 30) -> float:
+    """The coupling K whose exact finite-torus <e>(K, L) equals ``e`` (Kaufman inverted).
+
+    <e>(K, L) rises strictly from 0 (K -> 0) to 2 (K -> infinity), with slope
+    d<e>/dK = c(K, L) > 0, so the root is unique. Found by Newton steps on K with the
+    analytic slope, safeguarded by bisection inside a bracket that is widened until
+    it holds the root.
+
+    Parameters
+    ----------
+    e : float
+        A nearest-neighbour correlation per site, 0 < e < 2 (ferromagnetic side).
+    L : int
+        Linear size of the torus whose exact <e>(K, L) is matched, L >= 2.
+    tol : float, optional
+        Absolute tolerance on K.
+    dps : int, optional
+        mpmath working precision (>= 15).
+
+    Returns
+    -------
+    float
+        K with exact_energy_and_heat_capacity(L, K)[0] == e to within tol * c.
+
+    Raises
+    ------
+    ValueError
+        If e is not a finite number in (0, 2), or L or dps is invalid.
+    """
+    L = _check_L(L)
+    dps = _check_dps(dps)
+    if not (isinstance(e, (int, float, np.floating)) and math.isfinite(e) and 0.0 < e < 2.0):
+        raise ValueError(f"e must be a finite nearest-neighbour correlation in (0, 2) (a ferromagnetic "
+                         f"coupling K > 0 exists only there); got e={e!r}")
+    e = float(e)
+    lo, hi = 0.0, 0.5
+    while exact_energy_and_heat_capacity(L, hi, dps)[0] < e:
+        lo, hi = hi, 2 * hi
+        if hi > 64:  # e within ~1e-50 of 2: beyond what a float can resolve
+            raise ValueError(f"e={e!r} is too close to 2 to define a finite coupling at L={L}")
+    K = 0.5 * (lo + hi) if lo > 0 else min(0.5 * e, 0.5 * hi)
+    for _ in range(200):
+        value, slope = exact_energy_and_heat_capacity(L, K, dps)
+        step = (e - value) / slope
+        if abs(step) < tol:
+            return float(K + step)
+        if value < e:
+            lo = K
+        else:
+            hi = K
+        K = K + step if lo < K + step < hi else 0.5 * (lo + hi)
+        if hi - lo < tol:
+            return float(K)
+    raise ArithmeticError(f"no convergence inverting <e>(K, L={L}) = {e!r}")  # pragma: no cover
 
 
 def enumerate_energy_magnetization(L: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

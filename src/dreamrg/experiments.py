@@ -24,9 +24,11 @@ from dreamrg import models, train
 from dreamrg.dream import DreamParams
 from dreamrg.mc import MCParams
 from dreamrg.fss import PairExponents, pair_exponents
+from dreamrg.offcritical import OffcriticalResult
 from dreamrg.paths import repo_root
 from dreamrg.profiles import Profile, TrainingSection, load_profile
 from dreamrg.runs import mcrg as _mcrg
+from dreamrg.runs import offcritical as _offcritical
 from dreamrg.runs.mc import cached_store, training_sets
 from dreamrg.runs.models import cached_model
 from dreamrg.runs.summaries import DreamSummary, MCSummary, dream_summary, mc_summary
@@ -436,3 +438,33 @@ def validation_losses(profile: Profile | str, networks: dict[ModelId, torch.nn.M
     _, valid = training_sets(L_t, M, p.data_seed)
     return {mid: train.evaluate_loss(m, valid, M // 5, weighted=mid.weighted, seed=C.seed, batch=min(C.batch_size, M))
             for mid, m in networks.items()}
+
+
+# ----------------------------------------------------------------------------- beyond the paper: off criticality
+@dataclass(frozen=True)
+class Unavailable:
+    """A result this checkout cannot compute, and why (shown in its place, never replaced by made-up data)."""
+
+    reason: str
+
+
+def offcritical_training(profile: Profile | str) -> _offcritical.TrainingCheck:
+    """The off-critical chapter's training sets (L_t, M per coupling, seed :attr:`Profile.data_seed`) against exact."""
+    p = as_profile(profile)
+    return _offcritical.training_check(p.offcritical, p.data_seed)
+
+
+def offcritical_mc(profile: Profile | str) -> OffcriticalResult:
+    """The MC side of the off-critical chapter: every coupling and size, crossings, ν and the flow."""
+    p = as_profile(profile)
+    return _offcritical.mc_offcritical(p.offcritical, p.data_seed)
+
+
+def offcritical_dreamed(profile: Profile | str) -> OffcriticalResult | Unavailable:
+    """The dreamed side, analysed as :func:`offcritical_mc`; :class:`Unavailable` while the conditioned model
+    is not in this checkout (:func:`dreamrg.runs.offcritical.conditioned_ensembles` says what is missing)."""
+    p = as_profile(profile)
+    try:
+        return _offcritical.dreamed_offcritical_result(p.offcritical, p.data_seed)
+    except NotImplementedError as exc:
+        return Unavailable(str(exc))

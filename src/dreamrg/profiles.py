@@ -54,6 +54,7 @@ CHAPTERS: tuple[str, ...] = (
     "pdf_collapse",
     "mcrg",
     "complexity",
+    "offcritical",
     "status",
     "appendix_paper_run",
 )
@@ -317,6 +318,47 @@ class ComplexitySection(_Section):
     batch_dream: int = _param()
 
 
+_POW2 = dict(rule=lambda L: L >= 4 and L & (L - 1) == 0 and L <= 2**MAX_N_UP,
+             rule_text=f"a power of two 4..{2**MAX_N_UP} (a dreamed size that can be blocked once)")
+_RATIO = dict(rule=lambda r: 500 <= r <= 2000, rule_text="a coupling K/K_c in units of 10⁻³, 500..2000 (1000 = K_c)")
+_JACK = dict(rule=lambda n: n >= 200, rule_text="a number of configurations ≥ 200 (jackknife bins of 20 τ)")
+
+
+@dataclass(frozen=True)
+class OffcriticalSection(_Section):
+    """The off-critical chapter (beyond the paper): a temperature-conditioned upscaler judged against MC and
+    exact results at couplings around K_c."""
+
+    CHAPTER: ClassVar[str] = "offcritical"
+    K_permille: tuple[int, ...] = _param("ints", **_RATIO, doc="couplings K/K_c in units of 10⁻³ (1000 = K_c)")
+    L_t: int = _param(**_L, doc="training lattice size of the conditioned model")
+    M: int = _param(**_M, doc="training configurations per coupling (the validation set has M/5)")
+    sizes: tuple[int, ...] = _param("ints", **_POW2, doc="sizes compared with MC; the largest is blocked for the flow")
+    mc_configs: int = _param(**_JACK, doc="MC configurations per coupling and size")
+    k: int = _param(**_K, doc="kernel size of the conditioned model")
+    degree: int = _param(rule=lambda d: d <= 2, rule_text="a polynomial degree 1..2",
+                         doc="degree of each orbit weight's polynomial in t = K/K_c − 1")
+    n_configs: int = _param(**_JACK, doc="dreamed chains per coupling")
+    seed: int = _seed("seed of the dreaming, the blocking tie-breaks and the crossing bootstrap")
+    batch_size: int = _param(doc="dreaming batch size")
+
+    def _check(self) -> None:
+        for key, least in (("K_permille", 2), ("sizes", 2)):
+            values = getattr(self, key)
+            if len(values) < least or any(b <= a for a, b in zip(values, values[1:])):
+                raise self._refuse(key, f"at least {least} values in increasing order")
+
+    @property
+    def ratios(self) -> tuple[float, ...]:
+        """The couplings as K/K_c."""
+        return tuple(r / 1000 for r in self.K_permille)
+
+    @property
+    def n_up(self) -> int:
+        """Upscalings from one spin to the largest size."""
+        return max(self.sizes).bit_length() - 1
+
+
 #: Profile members through which one chapter reads another chapter's values.
 CROSS_CHAPTER_MEMBERS: tuple[str, ...] = ("data_seed", "training_set", "two_layer_training_set", "trained_ks",
                                           "training_seed", "fig6_training_sets", "mc_fss", "fss_dreaming",
@@ -324,7 +366,7 @@ CROSS_CHAPTER_MEMBERS: tuple[str, ...] = ("data_seed", "training_set", "two_laye
 
 SECTIONS: dict[str, type[_Section]] = {
     cls.CHAPTER: cls for cls in (MonteCarloSection, TrainingSection, DreamingSection, FSSSection,
-                                 PDFCollapseSection, MCRGSection, ComplexitySection)}
+                                 PDFCollapseSection, MCRGSection, ComplexitySection, OffcriticalSection)}
 
 
 # ----------------------------------------------------------------------------- the profile
@@ -369,6 +411,7 @@ class Profile:
     pdf_collapse: PDFCollapseSection
     mcrg: MCRGSection
     complexity: ComplexitySection
+    offcritical: OffcriticalSection
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -508,6 +551,8 @@ _BUILTIN: dict[str, Profile] = {
         # epoch (train.stopping_point); the weighted k = 7 run at batch 10^3 diverged (see the chapter)
         complexity=dict(ks=(3,), M=300, epochs=2, patience=2, batch_size=100, n_configs=200, n_up=4,
                         channels=32, seed=19, batch_dream=100),
+        offcritical=dict(K_permille=(940, 1000, 1060), L_t=16, M=500, sizes=(8, 16, 32), mc_configs=2000, k=3,
+                         degree=1, n_configs=1000, seed=23, batch_size=500),
     ),
     "quick": _profile(
         "quick",
@@ -523,6 +568,10 @@ _BUILTIN: dict[str, Profile] = {
                   irrep_sizes=(32, 128), irrep_configs=20_000, seed=17, batch_size=4096),
         complexity=dict(ks=(3, 7), M=3_000, epochs=12, patience=2, batch_size=500, n_configs=2_000, n_up=7,
                         channels=32, seed=19, batch_dream=1000),
+        # |t| L^{1/ν} spans 1.6 (L = 16) to 13 (L = 128) at the outer couplings; the MC costs ~3 min on two cores
+        offcritical=dict(K_permille=(900, 940, 970, 1000, 1030, 1060, 1100), L_t=32, M=10_000,
+                         sizes=(16, 32, 64, 128), mc_configs=10_000, k=3, degree=1, n_configs=10_000, seed=23,
+                         batch_size=4096),
     ),
     "paper": _profile(
         "paper",
@@ -548,6 +597,10 @@ _BUILTIN: dict[str, Profile] = {
         # resumable per batch
         complexity=dict(ks=(3, 7), M=1_000_000, epochs=12, patience=2, batch_size=10_000, n_configs=1_000_000,
                         n_up=7, channels=32, seed=19, batch_dream=1000),
+        # the paper's 10^6 per coupling and size: ~6 h of Swendsen-Wang on two cores (L = 128: 2.3 ms/config)
+        offcritical=dict(K_permille=(900, 940, 970, 1000, 1030, 1060, 1100), L_t=32, M=1_000_000,
+                         sizes=(16, 32, 64, 128), mc_configs=1_000_000, k=3, degree=1, n_configs=1_000_000, seed=23,
+                         batch_size=4096),
     ),
 }
 

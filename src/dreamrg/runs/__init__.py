@@ -9,5 +9,6 @@ under which key and hand back typed results:
 * :mod:`dreamrg.runs.summaries`  observables of MC stores and dreamed ensembles (:class:`MCSummary`,
   :class:`DreamSummary`)
 * :mod:`dreamrg.runs.mcrg`       MCRG exponents of MC and dreamed configurations
+* :mod:`dreamrg.runs.offcritical` MC stores at couplings around K_c, their analysis, and the dreamed side
 * :mod:`dreamrg.runs.inventory`  what the cache holds
 """
