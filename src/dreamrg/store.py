@@ -231,8 +231,15 @@ class ConfigStore:
         """Chunks that configurations ``0:n`` need and that are not recorded in full (records as known now)."""
         return self._blocks.missing(int(n))
 
-    def recorded(self, index: int) -> tuple[int, int] | None:
-        """(rows, CRC-32) of chunk ``index`` as recorded on disk now, or None (re-reads that one record)."""
+    def recorded(self, index: int, refresh: bool = True) -> tuple[int, int] | None:
+        """(rows, CRC-32) of chunk ``index`` as recorded, or None.
+
+        ``refresh``: re-read that record from disk now (another process may have
+        written it); else as known since the store was opened or last written.
+        """
+        if not refresh:
+            rec = self._blocks.records.get(index)
+            return None if rec is None else (rec.rows, rec.crc32["configs"])
         try:
             rec = self._blocks.refresh(index)
         except _integrity.Damaged as d:
