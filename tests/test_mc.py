@@ -212,3 +212,17 @@ def test_chains_spanning_many_chunks_match_kaufman(tmp_path, algorithm):
     e_ex, c_ex = exact_energy_and_heat_capacity(8, K_C)
     assert abs(r["e"].value - e_ex) < 3 * r["e"].error
     assert abs(r["c"].value - c_ex) < 3 * r["c"].error
+
+
+def test_duplicated_workers_of_one_chain_agree(tmp_path):
+    """Two workers run the same chain at once (a task retried while the first still runs), a third another
+    chain: the chunks, records and checkpoints are those of the in-process run."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    p = mc.MCParams(L=8, seed=9, chunk_size=10, chains=2)
+    mc.run(p, 200, tmp_path / "ref", progress=False)
+    store.create_store(tmp_path / "s", p.store_meta())
+    with ThreadPoolExecutor(3) as pool:
+        done = list(pool.map(lambda c: mc.run_chain_segment(p, tmp_path / "s", c, 0, 10, 200), [0, 1, 0]))
+    assert set().union(*(r.written for r in done)) == set(range(20))   # each chunk by one of them, or both
+    assert _files(tmp_path / "s") == _files(tmp_path / "ref")

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -207,3 +209,20 @@ def test_one_writer_at_a_time(tmp_path):
         with pytest.raises(StoreError, match="dreamed ensemble .* being written"):
             dream.run(model, dp, 20, ens, progress=False)
     assert dream.run(model, dp, 20, ens, progress=False).count == 20
+
+
+def test_a_store_whose_array_ends_at_its_count_is_grown_by_its_coordinator(tmp_path):
+    """Stores written before the arrays had their full length (shape = count): workers are refused
+    until a coordinator opens the store for appending, which grows the array (deleting nothing)."""
+    s = _random(8)
+    st = store.create_store(tmp_path / "s", _meta())
+    st.write_chunk(0, store.pack(s[:4]))
+    doc = json.loads((tmp_path / "s" / "zarr.json").read_text())
+    doc["shape"][0] = 4                                         # how such a store looks
+    (tmp_path / "s" / "zarr.json").write_text(json.dumps(doc))
+    with pytest.raises(StoreError, match="not prepared for workers"):
+        store.open_store(tmp_path / "s", mode="chunks")
+    old = store.open_store(tmp_path / "s", mode="r+")
+    assert old._array.shape[0] == store.MAX_COUNT and old.count == 4
+    store.open_store(tmp_path / "s", mode="chunks").write_chunk(1, store.pack(s[4:]))
+    assert np.array_equal(store.load_configs(tmp_path / "s"), s)
