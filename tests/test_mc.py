@@ -1,5 +1,6 @@
 """The Monte Carlo driver: exact finite-size values, determinism, resumption."""
 
+import json
 import os
 import signal
 import subprocess
@@ -226,3 +227,22 @@ def test_duplicated_workers_of_one_chain_agree(tmp_path):
         done = list(pool.map(lambda c: mc.run_chain_segment(p, tmp_path / "s", c, 0, 10, 200), [0, 1, 0]))
     assert set().union(*(r.written for r in done)) == set(range(20))   # each chunk by one of them, or both
     assert _files(tmp_path / "s") == _files(tmp_path / "ref")
+
+
+def test_a_later_segment_first_writes_the_earlier_ones_it_computes(tmp_path):
+    p = mc.MCParams(L=8, seed=10, chunk_size=10, chains=2)
+    ref = mc.run(p, 100, tmp_path / "ref", progress=False)
+    store.create_store(tmp_path / "s", p.store_meta())
+    assert list(mc.run_chain_segment(p, tmp_path / "s", 1, 2, 1, 100).written) == [1, 3, 5]
+    assert list(mc.run_chain_segment(p, tmp_path / "s", 1, 0, 5, 100).written) == [7, 9]
+    mc.run_chain_segment(p, tmp_path / "s", 0, 0, 5, 100)
+    assert _files(tmp_path / "s") == _files(tmp_path / "ref")
+    # a recorded chunk that the seeds do not reproduce is refused, never passed over
+    (tmp_path / "s" / "chains" / "0.npz").unlink()
+    rec = tmp_path / "s" / "commits" / "0.json"
+    doc = json.loads(rec.read_text())
+    doc["crc32"]["configs"] += 1
+    rec.write_text(json.dumps(doc))
+    (tmp_path / "s" / "commits" / "8.json").unlink()
+    with pytest.raises(store.StoreError, match="chunk 0, recomputed from the seeds, differs"):
+        mc.run_chain_segment(p, tmp_path / "s", 0, 4, 1, 100)

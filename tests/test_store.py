@@ -112,6 +112,8 @@ def test_two_writers_of_one_chunk_write_the_same_bytes(tmp_path):
              and p.name != "zarr.json"}
     assert after == {k: v for k, v in before.items() if k.name != "zarr.json"}   # the same bytes, file by file
     worker.write_chunk(0, store.pack(s[:4]))
+    assert owner.meta["count"] == 0 and owner.recorded(0) == (4, store._integrity.crc32(store.pack(s[:4])))
+    assert owner.sync_count() == 8 and owner.meta["count"] == 8      # the coordinator learns of it, then says so
     assert store.open_store(tmp_path / "s").count == 8 and np.array_equal(store.load_configs(tmp_path / "s"), s)
     with pytest.raises(StoreError, match="read-only"):
         store.open_store(tmp_path / "s").write_chunk(2, store.pack(s[:4]))

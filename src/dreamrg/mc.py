@@ -323,16 +323,17 @@ def _advance(params: MCParams, st: _store.ConfigStore, chains: list[_Chain], n_c
                     j = ch.work.chain + ch.pos * params.chains
                     packed = _store.pack(out[i])
                     crc = _integrity.crc32(packed)
-                    if ch.pos in ch.missing:
+                    rec = None if ch.pos in ch.missing else st.recorded(j)
+                    if rec is None:  # to write (or computed on the way and not recorded: written too)
                         if st.write_chunk(j, packed):
                             written.append(j)
                         if bar is not None:
                             bar.update(rows)
-                    elif st.recorded(j) != (rows, crc):
+                    elif rec != (rows, crc):
                         raise _store.StoreError(
                             f"{st.path}: chunk {j}, recomputed from the seeds, differs from the data recorded for "
-                            f"it ({st.recorded(j)} rows/CRC vs {(rows, crc)}): the store was written by other code "
-                            "or its data replaced; write to a new --out")
+                            f"it ({rec[0]} configurations, CRC {rec[1]}; recomputed {rows}, CRC {crc}): the store "
+                            "was written by other code or its data replaced; write to a new --out")
                     ch.state = (spins[i], rng[i], int(ncl[i]))
                     if rows == C:
                         _mc_checkpoint.save(st.path, ch.work.chain,
@@ -362,7 +363,8 @@ def run_chain_segment(params: MCParams, store_path: str | Path, chain: int, firs
     must exist with these parameters (created, or opened with mode ``"r+"``, by
     the coordinator); it is opened as a worker, so nothing but chunk files,
     records and the chain's checkpoint is written, and only chunks without a
-    record. Several calls for one chain must run in order of ``first``; calls for
+    record. Calls for one chain should run in order of ``first`` (a call that
+    finds earlier segments unrecorded computes and writes them too); calls for
     different chains are independent. Safe to repeat (a retried task writes
     nothing new or the same bytes). Runs on the current numba thread count.
     """

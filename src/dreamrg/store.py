@@ -222,9 +222,7 @@ class ConfigStore:
         except ValueError as err:
             raise StoreError(str(err)) from None
         if self.mode == "r+":
-            count = self._blocks.count
-            if self._array.attrs.get("count") != count:
-                self._array.attrs.update({"count": count})
+            self.sync_count()
         return wrote
 
     def missing_chunks(self, n: int) -> list[int]:
@@ -245,6 +243,20 @@ class ConfigStore:
         except _integrity.Damaged as d:
             raise ChunkError(f"damaged store: {d.problem.message()}", [d.problem]) from None
         return None if rec is None else (rec.rows, rec.crc32["configs"])
+
+    def sync_count(self) -> int:
+        """Write the committed count, as this process knows it, into the attributes (coordinator only).
+
+        A coordinator whose workers committed chunks learns of them with
+        :meth:`recorded` (one record each: no directory listing, which NFS may
+        serve stale) or :meth:`reload`, then calls this.
+        """
+        if self.mode != "r+":
+            raise StoreError(f"{self.path}: only the run's coordinator (mode 'r+') writes the attributes")
+        count = self._blocks.count
+        if self._array.attrs.get("count") != count:
+            self._array.attrs.update({"count": count})
+        return count
 
     def reload(self) -> None:
         """Re-read every record (chunks other processes committed since this store was opened)."""
