@@ -21,7 +21,8 @@ paid once per chain: it is ``chains·n_equil`` of the
 defaults (64 chains, ``n_equil = max(100, 20·thin)``, ``thin = ceil(√L)``,
 chunks of 64 configurations at L = 512 and 16 at L = 1024) a run of 10^5
 configurations spends 1.3 % of its updates equilibrating at L = 512 and 1024
-(0.13 % at 10^6), against 31 % and 56 % when every chunk was a new chain.
+(0.13 % at 10^6), against 24 % and 56 % when every chunk was a new chain
+(``benchmarks/mc_cli_overhead.py``).
 
 Units of work
 -------------
