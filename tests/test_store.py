@@ -63,6 +63,11 @@ def test_out_of_order_commits_count_the_longest_finished_prefix(tmp_path):
     assert st.missing_chunks(18) == [] and st.missing_chunks(24) == [4, 5]
     assert np.array_equal(store.load_configs(tmp_path / "s"), s)
     assert store.verify_store(tmp_path / "s").ok
+    gap = store.create_store(tmp_path / "g", _meta())
+    gap.write_chunk(2, store.pack(s[8:12]))
+    (tmp_path / "g" / "c" / "2" / "0" / "0").unlink()      # a recorded chunk beyond the gap, lost
+    with pytest.raises(store.ChunkError, match=r"c/2/0/0: chunk file missing.*configurations 8\.\.11"):
+        store.open_store(tmp_path / "g", mode="r+")
 
 
 def test_a_chunk_written_without_its_record_is_ignored_then_rewritten(tmp_path):

@@ -331,9 +331,6 @@ class Blocks:
             j += 1
         return n
 
-    def prefix_blocks(self) -> list[int]:
-        return list(range(-(-self.count // self.block)))
-
     def chunk_file(self, name: str, j: int) -> Path:
         array = self.arrays[name]
         return self.array_dir(name) / array.metadata.encode_chunk_key((j,) + (0,) * (array.ndim - 1))

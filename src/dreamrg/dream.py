@@ -286,7 +286,7 @@ def _inspect(path: Path, mode: str):
         problems += problem(f"array '{short[0][0]}' ends at {short[0][1]} chains, but batches up to {count} are "
                             "recorded", "metadata", short[0][1], count)
     else:
-        problems += blocks.missing_files(blocks.prefix_blocks())
+        problems += blocks.missing_files(sorted(blocks.records))  # beyond a gap too
     return group, blocks, problems
 
 

@@ -377,7 +377,7 @@ def _inspect(path: Path, mode: str) -> tuple[zarr.Array | None, _integrity.Block
         problems += problem(f"the array's shape ends at {array.shape[0]} configurations, but chunks up to "
                             f"{count} are recorded", "metadata", array.shape[0], count)
     else:
-        problems += blocks.missing_files(blocks.prefix_blocks())
+        problems += blocks.missing_files(sorted(blocks.records))  # beyond a gap too
     return array, blocks, problems
 
 
