@@ -246,3 +246,17 @@ def test_a_later_segment_first_writes_the_earlier_ones_it_computes(tmp_path):
     (tmp_path / "s" / "commits" / "8.json").unlink()
     with pytest.raises(store.StoreError, match="chunk 0, recomputed from the seeds, differs"):
         mc.run_chain_segment(p, tmp_path / "s", 0, 4, 1, 100)
+
+
+def test_cli_chains_option(tmp_path, capsys):
+    from dreamrg import cli
+
+    out = tmp_path / "s"
+    base = ["mc", "--L", "8", "--n-configs", "60", "--seed", "1", "--chunk-size", "20", "--out", str(out),
+            "--no-progress"]
+    assert cli.main(base + ["--chains", "2"]) == 0 and "chains=2" in capsys.readouterr().out
+    ref = mc.run(mc.MCParams(L=8, seed=1, chunk_size=20, chains=2), 60, tmp_path / "ref", progress=False)
+    assert np.array_equal(store.load_configs(out), ref.read())
+    assert sorted(p.name for p in (out / "chains").iterdir()) == ["0.npz", "1.npz"]
+    assert cli.main(base + ["--chains", "3"]) == 2
+    assert "chains: stored 2, requested 3" in capsys.readouterr().err
