@@ -156,6 +156,7 @@ def test_a_gap_is_filled_alone(tmp_path, monkeypatch):
     for c in (0, 2):
         mc.run_chain_segment(p, tmp_path / "s", c, 0, 4, 320)
     assert store.open_store(tmp_path / "s").count == 20
+    assert [w.chain for w in mc.pending(p, 320, store.open_store(tmp_path / "s"))] == [1, 3]
     seen = _chunks_computed(monkeypatch)
     st = mc.run(p, 320, tmp_path / "s", progress=False)
     assert seen == {"equilibrated": 2, "chunks": 8}        # chains 1 and 3: 4 chunks each, nothing else

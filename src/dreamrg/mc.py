@@ -27,17 +27,20 @@ configurations spends 1.3 % of its updates equilibrating at L = 512 and 1024
 Units of work
 -------------
 :func:`plan` lists the chains of a run, the independent units, each with its
-chunks in order. :func:`run_chain_segment` makes sure some consecutive segments
-of one chain are recorded in a store that a coordinator created (or opened with
-mode ``"r+"``): it opens the store as a worker (mode ``"chunks"``: chunk files
-and records only), continues the chain from its checkpoint, writes the chunks
-that have no record, and checkpoints after each full chunk. That is what a
-distributed scheduler runs as tasks (segments of one chain in order; chains in
-any order, anywhere), each worker writing straight to the shared store.
-:func:`run` is the in-process path: it holds the store's local writer lock and
-advances every chain one segment per round, several chains per kernel call on
-the numba threads. Both go through one function, and a chain's trajectory
-depends only on its seeds, so they write the same bytes.
+chunks in order (:func:`pending`: those with chunks still unrecorded).
+:func:`run_chain_segment` makes sure some consecutive segments of one chain are
+recorded in a store that a coordinator created (or opened with mode ``"r+"``):
+it opens the store as a worker (mode ``"chunks"``: chunk files and records
+only), continues the chain from its checkpoint, writes the chunks that have no
+record, and checkpoints after each full chunk. That is what a distributed
+scheduler runs as tasks (segments of one chain in order; chains in any order,
+anywhere), each worker writing straight to the shared store; the coordinator
+then learns of the chunks (:meth:`dreamrg.store.ConfigStore.recorded`) and
+writes the count (:meth:`~dreamrg.store.ConfigStore.sync_count`). :func:`run` is
+the in-process path: it holds the store's local writer lock and advances every
+chain one segment per round, several chains per kernel call on the numba
+threads. Both go through one function, and a chain's trajectory depends only on
+its seeds, so they write the same bytes.
 
 Resume: each chain restarts from its checkpoint, or, when none is usable, from
 its seeds, recomputing its recorded chunks to check them against their records
@@ -192,6 +195,13 @@ def segments(params: MCParams, n_configs: int, chain: int, first: int, count: in
         raise ValueError(f"first and count must be ≥ 0; got {first} and {count}")
     chunks = range(chain + first * params.chains, n_chunks, params.chains)[:count]
     return ChainWork(chain, first, chunks, _rows(params, n_configs, chunks[-1]) if chunks else 0)
+
+
+def pending(params: MCParams, n_configs: int, st: _store.ConfigStore) -> tuple[ChainWork, ...]:
+    """The chains of :func:`plan` that still have chunks without a (long enough) record in ``st`` (as it knows them)."""
+    return tuple(w for w in plan(params, n_configs)
+                 if any((rec := st.recorded(j, refresh=False)) is None or rec[0] < w.rows(i, params.chunk_size)
+                        for i, j in enumerate(w.chunks)))
 
 
 def update_counts(params: MCParams, n_configs: int) -> tuple[int, int]:
