@@ -304,7 +304,7 @@ def _advance(params: MCParams, st: _store.ConfigStore, chains: list[_Chain], n_c
     kernel call, chunks of one size together (the run's partial last chunk alone).
     """
     meta = _integrity.digest(params.store_meta())
-    C, L = params.chunk_size, params.L
+    C = params.chunk_size
     written: list[int] = []
     seconds = 0.0
     for group in _groups([ch for ch in chains if ch.state is None], parallel):
