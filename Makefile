@@ -44,6 +44,7 @@ chromium:
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_mc.py
+	$(BIN)/python benchmarks/mc_cli_overhead.py
 
 ## Regenerate requirements/lock.txt from requirements/top.txt in a scratch venv
 lock:

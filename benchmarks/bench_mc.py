@@ -133,8 +133,8 @@ class _Run:
         if self.name == "SW":
             sw_chains(self.spins, self.st, KC, n_equil, self.thin, self.out)
         elif self.name == "Wolff":
-            wolff_chains_fixed(self.spins, self.st, KC, self.n_c, n_equil,
-                               self.thin, self.out)
+            wolff_chains_fixed(self.spins, self.st, KC, np.full(len(self.spins), self.n_c, np.int64),
+                               n_equil, self.thin, self.out)
         else:
             self.plain_mabs = plain_sw(self.spins[0], KC, self.work // self.L**2
                                        if n_equil == 0 else n_equil, 7)

@@ -25,6 +25,7 @@ def test_help_lists_every_stage():
     (["--L", "8", "--n-configs", "0"], "n-configs must be"),
     (["--L", "8", "--algorithm", "heatbath"], "invalid choice"),
     (["--L", "8", "--bogus", "1"], "unrecognized arguments"),
+    (["--L", "8", "--chains", "-2"], "--chains must be"),
 ])
 def test_mc_bad_input_one_clear_error(tmp_path, args, fragment):
     base = {"--n-configs": "10", "--seed": "1", "--out": str(tmp_path / "s")}

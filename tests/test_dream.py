@@ -38,6 +38,26 @@ def test_resume_is_bit_identical(tmp_path):
         dream.run(K3, dream.DreamParams(n_up=3, seed=6, batch_size=50), 10, tmp_path / "full", progress=False)
 
 
+def test_resume_dreams_only_the_missing_batches(tmp_path, monkeypatch):
+    """Batches committed out of order (here batch 3 by a worker): a resume dreams batches 1 and 2 only."""
+    p = dream.DreamParams(n_up=3, seed=5, batch_size=50)
+    full = dream.run(K3, p, 200, tmp_path / "full", progress=False)
+    dream.run(K3, p, 50, tmp_path / "gap", progress=False)
+    worker = dream.open_ensemble(tmp_path / "gap", mode="chunks")
+    res = dream._batch(K3, p, 50, 3, None)
+    assert worker.write_batch(3, res.M, res.E, None) is True
+    assert dream.open_ensemble(tmp_path / "gap").count == 50
+    assert dream.open_ensemble(tmp_path / "gap").missing_batches(200) == [1, 2]
+    done = []
+    real = dream._batch
+    monkeypatch.setattr(dream, "_batch", lambda model, params, n, index, *a: done.append(index) or
+                        real(model, params, n, index, *a))
+    gap = dream.run(K3, p, 200, tmp_path / "gap", progress=False)
+    assert done == [1, 2] and gap.count == 200
+    for L in full.sizes:
+        assert np.array_equal(full.series(L)[0], gap.series(L)[0])
+
+
 def test_joint_exponents_use_correlated_sizes(tmp_path):
     ens = dream.run(K3, dream.DreamParams(n_up=5, seed=1, batch_size=500), 2000, tmp_path / "e", progress=False)
     exps = fss.joint_pair_exponents(tmp_path / "e", n_bins=50)

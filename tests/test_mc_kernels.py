@@ -126,7 +126,7 @@ def test_wolff_fixed_exact_distribution():
     L, n_chains, n_rec = 3, 2, 10_000
     spins = np.ones((n_chains, L, L), dtype=np.int8)
     out = np.empty((n_chains, n_rec, L, L), dtype=np.int8)
-    wolff_chains_fixed(spins, _seed_states(n_chains, 7), KC, 1, 20, 30, out)
+    wolff_chains_fixed(spins, _seed_states(n_chains, 7), KC, np.ones(n_chains, np.int64), 20, 30, out)
     e, m = _energy_magnetisation(out)
     assert _gof_pvalue(e, m, _exact_em(L, KC)) > P_MIN
 
@@ -217,3 +217,25 @@ def test_paramagnet_at_weak_coupling(kernel):
     m2n = (out.astype(np.int64).sum(axis=(-2, -1)) ** 2).mean() / L**2
     v = np.tanh(K)
     assert abs(m2n - (1 + 4 * v + 12 * v**2)) < 0.07
+
+
+@pytest.mark.parametrize("name", ["sw", "wolff"])
+def test_a_chain_split_into_calls_is_the_chain_in_one_call(name):
+    """Equilibrating (no records), then recording in two calls with the saved state gives the bits of one
+    call: what lets a chain span chunks (dreamrg.mc checkpoints the state between them)."""
+    L, C, thin, n_equil = 6, 3, 2, 11
+    spins0 = np.where(np.random.default_rng(4).random((C, L, L)) < 0.5, 1, -1).astype(np.int8)
+    whole = np.empty((C, 7, L, L), np.int8)
+    s, st = spins0.copy(), _seed_states(C, 9)
+    ncl = (sw_chains if name == "sw" else wolff_chains)(s, st, KC, n_equil, thin, whole)
+    s2, st2 = spins0.copy(), _seed_states(C, 9)
+    ncl2 = (sw_chains if name == "sw" else wolff_chains)(s2, st2, KC, n_equil, thin, np.empty((C, 0, L, L), np.int8))
+    parts = [np.empty((C, 3, L, L), np.int8), np.empty((C, 4, L, L), np.int8)]
+    for out in parts:
+        if name == "sw":
+            sw_chains(s2, st2, KC, 0, thin, out)
+        else:
+            assert np.array_equal(ncl, ncl2)
+            wolff_chains_fixed(s2, st2, KC, ncl2.astype(np.int64), 0, thin, out)
+    assert np.array_equal(np.concatenate(parts, axis=1), whole)
+    assert np.array_equal(s, s2) and np.array_equal(st, st2)

@@ -75,12 +75,32 @@ def recorded_cache(tmp_path, monkeypatch):
     return root
 
 
+MC_DERIVED = [name for name, _, _ in CALLS if "/mc-" in name]
+
+
+def _without_chains(monkeypatch):
+    """MC parameters as they were hashed before chains spanned chunks (no ``chains`` key; mc version 3)."""
+    real = MCParams.store_meta
+    monkeypatch.setattr(MCParams, "store_meta", lambda self: {k: v for k, v in real(self).items() if k != "chains"})
+
+
+def test_mc_derived_entries_are_recomputed_since_chains_span_chunks(recorded_cache):
+    """Results from MC stores are keyed by the store's parameters, which now name the chains: the
+    configurations changed (mc 3 -> 4), so these entries are misses (and the others still hit)."""
+    assert cache.STAGE_VERSIONS["mc"] == 4 and MCParams(L=8).store_meta()["chains"] == 64
+    params = MCParams(L=8, seed=11)
+    key = cache.key("observables", params.store_meta() | {"n_configs": 300})
+    assert _entry(recorded_cache, "observables/mc-L8-sw").name != f"mc-L8-sw-{key}"
+    assert len(MC_DERIVED) == 5
+
+
 def test_old_cache_entries_are_hits_and_come_back_typed_with_the_same_bytes(recorded_cache, monkeypatch):
     """Under the recorded stage versions every recorded entry is found and written back byte for byte.
 
     The mcrg stage was bumped on purpose (2 -> 3) when the tie-breaks became seeded per chunk
     (new numbers): today's keys are new entries, the key recipes are those of the recorded ones.
     """
+    _without_chains(monkeypatch)  # the MC-derived entries under their recorded keys
     assert cache.STAGE_VERSIONS["mcrg"] == 3
     params = MCParams(L=16, seed=11).store_meta() | {"n_configs": 600, "levels": 1, "n_bins": 32}
     assert f"mc-L16-{cache.key('mcrg', params)}" != _entry(recorded_cache, "mcrg/mc-L16").name
@@ -100,9 +120,10 @@ def test_store_and_ensemble_recipes_keep_their_keys(recorded_cache, monkeypatch)
     """The cached MC stores and dreamed ensembles keep their key recipes (the parameters hashed).
 
     Their stage versions were bumped on purpose when stores and ensembles gained per-chunk
-    checksums (mc 2 -> 3, ensembles 1 -> 2: new bytes on disk, same configurations), so
-    today's keys differ from the recorded entries; under the recorded versions the same
-    parameters give exactly the recorded entry names.
+    checksums (mc 2 -> 3, ensembles 1 -> 2: new bytes on disk, same configurations) and when
+    chains came to span chunks (mc 3 -> 4, and ``chains`` among the parameters: other
+    configurations), so today's keys differ from the recorded entries; under the recorded
+    versions (and without ``chains``) the same parameters give exactly the recorded entry names.
     """
     assert cached_store.__module__ == "dreamrg.runs.mc"
     assert cached_ensemble.__module__ == "dreamrg.runs.ensembles"
@@ -113,8 +134,9 @@ def test_store_and_ensemble_recipes_keep_their_keys(recorded_cache, monkeypatch)
         return {f"L{p.L}-sw-{cache.key('mc', p.store_meta())}" for p in (MCParams(L=8, seed=11), MCParams(L=16, seed=11))} | \
             {f"SymmetricUpscaler-026ebc9f4a8b9b81-n5-{cache.key('ensembles', ens_key)}"}
 
-    assert cache.STAGE_VERSIONS["mc"] == 3 and cache.STAGE_VERSIONS["ensembles"] == 2
+    assert cache.STAGE_VERSIONS["mc"] == 4 and cache.STAGE_VERSIONS["ensembles"] == 2
     assert not names() & recorded                  # the bump gives new entries, stores are rebuilt in the new format
+    _without_chains(monkeypatch)
     monkeypatch.setitem(cache.STAGE_VERSIONS, "mc", 2)
     monkeypatch.setitem(cache.STAGE_VERSIONS, "ensembles", 1)
     assert names() == recorded                      # ...from the same parameters as before

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -40,24 +42,110 @@ def test_committed_chunks_are_never_overwritten(tmp_path):
     s = np.ones((4, 8, 8), np.int8)
     st = store.create_store(tmp_path / "s", _meta())
     st.write_chunk(0, store.pack(s))
-    with pytest.raises(StoreError, match="not the next chunk"):
+    with pytest.raises(StoreError, match="differ from the 4 already recorded"):
         st.write_chunk(0, store.pack(-s))
-    with pytest.raises(StoreError, match="not the next chunk"):
-        st.write_chunk(2, store.pack(s))
+    assert st.write_chunk(0, store.pack(s)) is False           # the same data again: nothing written
     assert (store.load_configs(tmp_path / "s") == 1).all()
 
 
-def test_uncommitted_tail_is_dropped_on_reopen(tmp_path):
-    """A kill between resize and commit leaves extra rows that readers never see."""
-    s = np.ones((4, 8, 8), np.int8)
+def _random(n, L=8, seed=1):
+    rng = np.random.default_rng(seed)
+    return (2 * rng.integers(0, 2, size=(n, L, L)) - 1).astype(np.int8)
+
+
+def test_out_of_order_commits_count_the_longest_finished_prefix(tmp_path):
+    s = _random(18)
     st = store.create_store(tmp_path / "s", _meta())
-    st.write_chunk(0, store.pack(s))
-    st._array.resize((8, 8, 1))           # what a killed append leaves behind
-    st._array[4:8] = store.pack(-s)
-    assert store.open_store(tmp_path / "s").count == 4
-    again = store.create_store(tmp_path / "s", _meta())
-    assert again._array.shape[0] == 4
-    assert (store.load_configs(tmp_path / "s") == 1).all()
+    for j, want in ((2, 0), (4, 0), (0, 4), (3, 4), (1, 18)):   # chunk 4 is the partial last one (2 rows)
+        st.write_chunk(j, store.pack(s[4 * j:4 * j + 4]))
+        assert st.count == want and store.open_store(tmp_path / "s").count == want
+    assert st.meta["count"] == 18                               # the coordinator raised the attribute
+    assert st.missing_chunks(18) == [] and st.missing_chunks(24) == [4, 5]
+    assert np.array_equal(store.load_configs(tmp_path / "s"), s)
+    assert store.verify_store(tmp_path / "s").ok
+    gap = store.create_store(tmp_path / "g", _meta())
+    gap.write_chunk(2, store.pack(s[8:12]))
+    (tmp_path / "g" / "c" / "2" / "0" / "0").unlink()      # a recorded chunk beyond the gap, lost
+    with pytest.raises(store.ChunkError, match=r"c/2/0/0: chunk file missing.*configurations 8\.\.11"):
+        store.open_store(tmp_path / "g", mode="r+")
+
+
+def test_a_chunk_written_without_its_record_is_ignored_then_rewritten(tmp_path):
+    """A writer killed between a chunk's file and its record: the chunk does not exist for readers,
+    resuming writes it again, and the data read back are the new ones."""
+    from dreamrg import _integrity
+
+    s = np.ones((8, 8, 8), np.int8)
+    st = store.create_store(tmp_path / "s", _meta())
+    st.write_chunk(0, store.pack(s[:4]))
+    real = _integrity.write_atomic
+
+    def killed(path, data):
+        raise KeyboardInterrupt  # stands for the kill: the chunk file is there, its record never is
+
+    _integrity.write_atomic = killed
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            st.write_chunk(1, store.pack(-s[4:]))
+    finally:
+        _integrity.write_atomic = real
+    assert (tmp_path / "s" / "c" / "1" / "0" / "0").is_file() and not (tmp_path / "s" / "commits" / "1.json").exists()
+    again = store.open_store(tmp_path / "s", mode="r+")
+    assert again.count == 4 and again.missing_chunks(8) == [1]
+    assert store.verify_store(tmp_path / "s").ok               # an unrecorded chunk file is no damage
+    assert again.write_chunk(1, store.pack(s[4:])) is True
+    assert (store.load_configs(tmp_path / "s") == 1).all() and again.count == 8
+
+
+def test_two_writers_of_one_chunk_write_the_same_bytes(tmp_path):
+    """A coordinator and a worker (or two workers) commit the same chunk: identical files, one record."""
+    s = _random(8)
+    owner = store.create_store(tmp_path / "s", _meta())
+    worker = store.open_store(tmp_path / "s", mode="chunks")
+    assert worker.write_chunk(1, store.pack(s[4:])) is True
+    before = {p.relative_to(tmp_path): p.read_bytes() for p in (tmp_path / "s").rglob("*") if p.is_file()}
+    assert owner.write_chunk(1, store.pack(s[4:])) is False     # re-read the record: done already
+    owner._blocks.records.pop(1)                                # a writer that never saw the record ...
+    import dreamrg._integrity as integ
+    real = integ.Blocks.refresh
+    integ.Blocks.refresh = lambda self, j: None                 # ... nor sees it now: it writes again
+    try:
+        assert owner.write_chunk(1, store.pack(s[4:])) is True
+    finally:
+        integ.Blocks.refresh = real
+    after = {p.relative_to(tmp_path): p.read_bytes() for p in (tmp_path / "s").rglob("*") if p.is_file()
+             and p.name != "zarr.json"}
+    assert after == {k: v for k, v in before.items() if k.name != "zarr.json"}   # the same bytes, file by file
+    worker.write_chunk(0, store.pack(s[:4]))
+    assert owner.meta["count"] == 0 and owner.recorded(0) == (4, store._integrity.crc32(store.pack(s[:4])))
+    assert owner.sync_count() == 8 and owner.meta["count"] == 8      # the coordinator learns of it, then says so
+    assert store.open_store(tmp_path / "s").count == 8 and np.array_equal(store.load_configs(tmp_path / "s"), s)
+    with pytest.raises(StoreError, match="read-only"):
+        store.open_store(tmp_path / "s").write_chunk(2, store.pack(s[:4]))
+    with pytest.raises(StoreError, match="coordinator"):
+        worker.add_seconds(1.0, 4)
+
+
+def test_concurrent_writer_processes(tmp_path):
+    """Four processes commit the same six chunks at once, each in its own order, with no lock:
+    the store is whole and verified, every chunk recorded once with the data all of them computed."""
+    import subprocess
+    import sys
+
+    s = _random(24, seed=3)
+    np.save(tmp_path / "s.npy", s)
+    store.create_store(tmp_path / "st", _meta())
+    code = ("import sys, numpy as np; from dreamrg import store\n"
+            "s = np.load(sys.argv[1]); st = store.open_store(sys.argv[2], mode='chunks')\n"
+            "for j in map(int, sys.argv[3].split(',')):\n"
+            "    st.write_chunk(j, store.pack(s[4 * j:4 * j + 4]))\n")
+    orders = ["0,1,2,3,4,5", "5,4,3,2,1,0", "2,4,0,5,1,3", "3,0,4,1,5,2"]
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "s.npy"), str(tmp_path / "st"), o])
+             for o in orders]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
+    assert store.verify_store(tmp_path / "st").ok
+    assert np.array_equal(store.load_configs(tmp_path / "st"), s)
+    assert sorted(f.name for f in (tmp_path / "st" / "commits").iterdir()) == [f"{j}.json" for j in range(6)]
 
 
 def test_metadata_mismatch_and_foreign_paths_refused(tmp_path):
@@ -128,3 +216,20 @@ def test_one_writer_at_a_time(tmp_path):
         with pytest.raises(StoreError, match="dreamed ensemble .* being written"):
             dream.run(model, dp, 20, ens, progress=False)
     assert dream.run(model, dp, 20, ens, progress=False).count == 20
+
+
+def test_a_store_whose_array_ends_at_its_count_is_grown_by_its_coordinator(tmp_path):
+    """Stores written before the arrays had their full length (shape = count): workers are refused
+    until a coordinator opens the store for appending, which grows the array (deleting nothing)."""
+    s = _random(8)
+    st = store.create_store(tmp_path / "s", _meta())
+    st.write_chunk(0, store.pack(s[:4]))
+    doc = json.loads((tmp_path / "s" / "zarr.json").read_text())
+    doc["shape"][0] = 4                                         # how such a store looks
+    (tmp_path / "s" / "zarr.json").write_text(json.dumps(doc))
+    with pytest.raises(StoreError, match="not prepared for workers"):
+        store.open_store(tmp_path / "s", mode="chunks")
+    old = store.open_store(tmp_path / "s", mode="r+")
+    assert old._array.shape[0] == store.MAX_COUNT and old.count == 4
+    store.open_store(tmp_path / "s", mode="chunks").write_chunk(1, store.pack(s[4:]))
+    assert np.array_equal(store.load_configs(tmp_path / "s"), s)

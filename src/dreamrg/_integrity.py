@@ -1,4 +1,4 @@
-"""Checksums and completion records of the blocks of a growing zarr node (stores and dreamed ensembles).
+"""Checksums and completion records of the blocks of a zarr node that many writers fill (stores and dreamed ensembles).
 
 A configuration store (:mod:`dreamrg.store`) and a dreamed ensemble
 (:mod:`dreamrg.dream`) grow by *blocks* of rows: block ``j`` is rows ``j*B`` to
@@ -19,9 +19,43 @@ of writing: metadata edited afterwards no longer match their records.
 
 A block without a record does not exist for readers. The committed ``count`` is
 the longest finished prefix: blocks ``0, 1, …`` that have records, each full but
-possibly the last. Blocks are recorded independently of each other, so a writer
-may finish them out of order (records beyond the prefix are kept and counted
-as soon as the gap before them is filled); today's writers go in order.
+possibly the last. Blocks beyond a gap are kept and count as soon as the gap is filled.
+
+Commit protocol (many processes, many machines, no locks)
+---------------------------------------------------------
+Blocks may be committed in any order by independent processes on any machines
+sharing the directory (NFS, Lustre). Correctness rests on three facts, never on
+``flock`` (which such filesystems do not honour reliably):
+
+1. *Nothing shared is rewritten.* The arrays are created with :data:`ROWS`
+   rows (the most a node may hold), so writers never resize them: ``zarr.json``
+   is written only by the run's coordinator (at creation, and to cache
+   ``count`` in the attributes, a lower bound of the recorded prefix), and zarr
+   never deletes chunk files. (Nodes created with a shape that ends at their
+   count are grown to :data:`ROWS` once, by the next coordinator that opens them.)
+2. *The same data give the same bytes.* A block's chunk file is always written
+   whole, rows beyond ``rows`` zero-filled, and its record holds only the
+   data's CRCs, its position and the metadata digest. Writers of one block
+   (a retried task, a duplicated worker, a resumed run) compute the same data
+   from the same seeds, so they write identical files, each through a
+   temporary file and a rename; whichever rename lands last leaves the same
+   content.
+3. *The record is the commit point.* The chunk files are written and
+   ``fsync``-ed before the record; the record is written to a temporary file
+   with a name unique across machines, ``fsync``-ed and renamed into place
+   (atomic on POSIX and NFS). A process killed at any moment leaves either no
+   record (the block is recomputed; a chunk file without a record is ignored
+   and later overwritten) or a complete one. Before writing, a writer re-reads
+   record ``j`` from disk: the same rows with the same CRCs mean the block is
+   done and nothing is written; a longer block whose first rows reproduce the
+   recorded ones extends it (a trailing partial block); anything else is
+   refused, so recorded rows are never shrunk nor replaced by other data.
+
+What is not covered: two runs asking for *different* numbers of rows that
+extend the same trailing partial block at the same moment on two machines can
+leave one run's chunk file under the other's record. Reads then find the CRC
+mismatch and refuse the block (never silently wrong data); on one machine the
+writer lock of :mod:`dreamrg.store` keeps such runs apart.
 
 Every read checks that the chunk files of the blocks it touches exist, decodes
 them and compares the CRC of every block with its record; a missing, truncated
@@ -35,6 +69,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
+import uuid
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +81,8 @@ import numpy as np
 #: what new stores and ensembles record in their attributes under "integrity"
 FORMAT: dict[str, Any] = {"format": 2, "checksum": "crc32", "records": "commits"}
 RECORDS = "commits"
+#: rows every array of a node is created with (2**40; dreamrg.store.MAX_COUNT): writers never resize
+ROWS = 2**40
 
 
 def crc32(data: np.ndarray) -> int:
@@ -145,6 +183,38 @@ def refuse(path, problems: list[Problem], what: str, unit: str, format_error: ty
     raise chunk_error(f"damaged {what}: {p.message(unit)}{more}", problems)
 
 
+def _fsync(path: Path) -> None:
+    """Flush a file's data to stable storage (the chunk files before their record)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` in one rename: a temporary file named uniquely across machines, fsync-ed first."""
+    tmp = path.with_name(f".{path.name}.{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+class _BadRecord(Exception):
+    def __init__(self, problem: Problem):
+        super().__init__(problem.detail)
+        self.problem = problem
+
+
 class Damaged(Exception):
     """Raised by :class:`Blocks` reads; the store or ensemble turns it into its own error."""
 
@@ -180,23 +250,14 @@ class Blocks:
             stem, _, ext = name.partition(".")
             if ext != "json" or not stem.isdigit():
                 continue  # temporary files of an interrupted record write
-            path = folder / name
             j = int(stem)
             try:
-                rec = Record.from_dict(json.loads(path.read_text()))
-            except (OSError, ValueError, KeyError, TypeError) as err:
-                self.problems.append(Problem(str(path), j * self.block, (j + 1) * self.block, "record",
-                                             f"unreadable completion record ({err})"))
+                rec = self._parse(j)
+            except _BadRecord as bad:
+                self.problems.append(bad.problem)
                 continue
-            detail = None
-            if rec.block != j or rec.start != j * self.block or not 0 < rec.rows <= self.block:
-                detail = (f"completion record says block {rec.block}, rows {rec.start}+{rec.rows}; "
-                          f"block {j} of {self.block} rows expected")
-            elif set(rec.crc32) != set(self.arrays):
-                detail = f"completion record covers arrays {sorted(rec.crc32)}, the node has {sorted(self.arrays)}"
-            if detail:
-                self.problems.append(Problem(str(path), j * self.block, (j + 1) * self.block, "record", detail))
-                continue
+            if rec is None:
+                continue  # removed since it was listed
             if rec.meta != self.meta:
                 edited.append(rec)  # the data may be intact; the metadata no longer describe them
             self.records[j] = rec
@@ -205,6 +266,58 @@ class Blocks:
                 str(self.root / "zarr.json"), min(r.start for r in edited), max(r.start + r.rows for r in edited),
                 "metadata", f"the metadata (zarr.json attributes) were changed after {len(edited)} of the "
                 f"{len(self.records)} recorded blocks were written; they no longer describe the data"))
+
+    def _parse(self, j: int) -> Record | None:
+        """Record ``j`` as it is on disk now (None if there is none); a bad one raises :class:`_BadRecord`."""
+        path = self.record_path(j)
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            return None
+        try:
+            rec = Record.from_dict(json.loads(text))
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise _BadRecord(Problem(str(path), j * self.block, (j + 1) * self.block, "record",
+                                     f"unreadable completion record ({err})")) from None
+        detail = None
+        if rec.block != j or rec.start != j * self.block or not 0 < rec.rows <= self.block:
+            detail = (f"completion record says block {rec.block}, rows {rec.start}+{rec.rows}; "
+                      f"block {j} of {self.block} rows expected")
+        elif set(rec.crc32) != set(self.arrays):
+            detail = f"completion record covers arrays {sorted(rec.crc32)}, the node has {sorted(self.arrays)}"
+        if detail:
+            raise _BadRecord(Problem(str(path), j * self.block, (j + 1) * self.block, "record", detail))
+        return rec
+
+    def refresh(self, j: int) -> Record | None:
+        """Re-read record ``j`` from disk (another process may have written it) into :attr:`records`.
+
+        Raises :class:`Damaged` for an unreadable record or one written under other metadata.
+        """
+        try:
+            rec = self._parse(j)
+        except _BadRecord as bad:
+            raise Damaged(bad.problem) from None
+        if rec is None:
+            self.records.pop(j, None)
+        else:
+            if rec.meta != self.meta:
+                raise Damaged(Problem(str(self.record_path(j)), rec.start, rec.start + rec.rows, "metadata",
+                                      f"block {j} was recorded under other metadata (zarr.json attributes changed "
+                                      "since, or another run's data)"))
+            self.records[j] = rec
+        self._cache = None
+        return rec
+
+    def missing(self, n: int) -> list[int]:
+        """Blocks that rows ``0:n`` need and that are not recorded with all their rows (as known now)."""
+        out = []
+        for j in range(-(-n // self.block)):
+            rows = min(self.block, n - j * self.block)
+            rec = self.records.get(j)
+            if rec is None or rec.rows < rows:
+                out.append(j)
+        return out
 
     @property
     def count(self) -> int:
@@ -217,9 +330,6 @@ class Blocks:
                 break
             j += 1
         return n
-
-    def prefix_blocks(self) -> list[int]:
-        return list(range(-(-self.count // self.block)))
 
     def chunk_file(self, name: str, j: int) -> Path:
         array = self.arrays[name]
@@ -241,49 +351,58 @@ class Blocks:
         return out
 
     # -- writing ------------------------------------------------------------------
-    def commit(self, j: int, parts: dict[str, np.ndarray], what: str) -> int:
-        """Write block ``j`` of every array, then its completion record; returns the new count.
+    def commit(self, j: int, parts: dict[str, np.ndarray], what: str) -> bool:
+        """Write block ``j`` of every array, then its completion record (see "Commit protocol").
 
-        Only the next block, or a longer rewrite of a trailing partial block whose
-        recorded rows it reproduces, is accepted: recorded rows are never shrunk
-        nor replaced by different data.
+        Any block may be committed, in any order. Record ``j`` is re-read from disk
+        first: when it already holds these rows (same CRCs) nothing is written and
+        False is returned; a longer block whose first rows reproduce the recorded
+        ones replaces it; fewer rows, or other data, raise :class:`ValueError`.
+        Returns True when the block was written.
         """
-        count = self.count
         rows = len(next(iter(parts.values())))
-        if j != count // self.block:
-            raise ValueError(f"{what} {j} is not the next {what} of a store holding {count} rows")
-        old = self.records.get(j)
+        if any(len(data) != rows for data in parts.values()):
+            raise ValueError(f"{what} {j}: the arrays hold different numbers of rows")
+        if not 0 < rows <= self.block:
+            raise ValueError(f"a {what} holds 1..{self.block} rows; got {rows}")
+        if not 0 <= j < ROWS // self.block:
+            raise ValueError(f"{what} index {j} outside 0..{ROWS // self.block - 1}")
+        crcs = {name: crc32(data) for name, data in parts.items()}
+        old = self.refresh(j)
         if old is not None:
             if rows < old.rows:
                 raise ValueError(f"{what} {j} holds {old.rows} rows; rewriting it with {rows} would drop some")
+            if rows == old.rows and crcs == old.crc32:
+                return False  # written already (by us earlier, or by another writer): the same bytes
             for name, data in parts.items():
                 if crc32(data[:old.rows]) != old.crc32[name]:
                     raise ValueError(f"{what} {j}: the new rows differ from the {old.rows} already recorded")
         start = j * self.block
-        stop = start + rows
-        # the arrays end with the last recorded block (rows beyond it were left by a killed writer)
-        end = max([stop] + [r.start + r.rows for k, r in self.records.items() if k > j])
         for name, data in parts.items():
             array = self.arrays[name]
-            if array.shape[0] != end:
-                array.resize((end,) + array.shape[1:])
-            array[start:stop] = data
-        rec = Record(j, start, rows, {name: crc32(data) for name, data in parts.items()}, self.meta)
+            if array.shape[0] < start + self.block:
+                raise ValueError(f"{what} {j}: the array {self.array_dir(name)} ends at row {array.shape[0]}; "
+                                 "it must be opened for appending by the run's coordinator first")
+            whole = np.zeros((self.block,) + data.shape[1:], dtype=data.dtype)
+            whole[:rows] = data  # the whole chunk: its bytes depend on the data alone
+            array[start:start + self.block] = whole
+            _fsync(self.chunk_file(name, j))
+        rec = Record(j, start, rows, crcs, self.meta)
         path = self.record_path(j)
         path.parent.mkdir(exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(rec.to_dict()))
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(rec.to_dict()).encode())
         self.records[j] = rec
         self._cache = None
-        return self.count
+        return True
 
-    def truncate(self) -> None:
-        """Drop rows beyond the last recorded block (left by a run killed before a block's record)."""
-        n = max([self.count] + [r.start + r.rows for r in self.records.values()])
-        for array in self.arrays.values():
-            if array.shape[0] != n:
-                array.resize((n,) + array.shape[1:])
+    def reserve(self) -> None:
+        """Grow every array to :data:`ROWS` rows (nodes created before the arrays were made that long).
+
+        Only the run's coordinator calls this (it rewrites ``zarr.json``); growing deletes nothing.
+        """
+        for name, array in self.arrays.items():
+            if array.shape[0] < ROWS:
+                array.resize((ROWS,) + array.shape[1:])
 
     # -- reading ------------------------------------------------------------------
     def read(self, names: tuple[str, ...], start: int, stop: int) -> dict[str, np.ndarray]:

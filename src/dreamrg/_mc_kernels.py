@@ -497,10 +497,11 @@ def wolff_chains(spins, rng_state, K, n_equil, thin, out):
 
 @njit(parallel=True, cache=True)
 def wolff_chains_fixed(spins, rng_state, K, n_clusters, n_equil, thin, out):
-    """Run independent Wolff chains with a prescribed number of cluster flips.
+    """Run independent Wolff chains with a prescribed number of cluster flips per chain.
 
-    Like `wolff_chains`, but one update is exactly ``n_clusters`` single-cluster
-    flips (no calibration).
+    Like `wolff_chains`, but one update of chain ``c`` is exactly
+    ``n_clusters[c]`` single-cluster flips (no calibration): this continues
+    chains that `wolff_chains` calibrated, from their saved state.
 
     Parameters
     ----------
@@ -510,8 +511,8 @@ def wolff_chains_fixed(spins, rng_state, K, n_clusters, n_equil, thin, out):
         Per-chain xoshiro256** state, advanced in place; no row all zero.
     K : float
         Coupling ``K > 0``.
-    n_clusters : int
-        Cluster flips per update (``>= 1``).
+    n_clusters : numpy.ndarray of int64, shape (C,)
+        Cluster flips per update of each chain (``>= 1``).
     n_equil : int
         Updates before the first record (``>= 0``).
     thin : int
@@ -525,6 +526,6 @@ def wolff_chains_fixed(spins, rng_state, K, n_clusters, n_equil, thin, out):
     for c in prange(C):
         s = np.empty(L * L, dtype=np.int8)
         _load(spins[c], s, L)
-        _wolff_chain(s, rng_state[c], L, thr, max(1, n_clusters), n_equil,
+        _wolff_chain(s, rng_state[c], L, thr, max(1, n_clusters[c]), n_equil,
                      thin, out[c])
         _store(s, spins[c], L)

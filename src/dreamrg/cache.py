@@ -30,7 +30,7 @@ from dreamrg.paths import data_dir
 
 #: bump a stage's number when its code changes the numbers it produces
 STAGE_VERSIONS: dict[str, int] = {
-    "mc": 3,  # 3: stores with per-chunk checksums and completion records (same configurations)
+    "mc": 4,  # 4: chains span chunks (64 by default, checkpointed), so other configurations; 3: checksums
     "observables": 3,
     "models": 2,  # 2: AdamW single-layer gradients from the pattern histogram (float64)
     "ensembles": 2,  # 2: ensembles with per-batch checksums and completion records (same chains)

@@ -29,7 +29,12 @@ and array, zstd with its frame checksum), and group attributes with the
 metadata and the committed ``count``. After a batch's chunks are written, its
 completion record ``commits/<j>.json`` holds the CRC-32 of each array's rows
 (:mod:`dreamrg._integrity`); ``count`` is the longest prefix of recorded
-batches, so a killed run leaves whole batches only. Opening cross-checks the
+batches, so a killed run leaves whole batches only. Batches may be committed
+in any order and by many processes (the commit protocol of
+:mod:`dreamrg._integrity`; the arrays are created with their largest shape, so
+no writer resizes them), and a resumed run dreams only the batches that have no
+record. Opening (``"r"``, ``"r+"`` for a run's coordinator, ``"chunks"`` for a
+worker that writes batches and records only, as for stores) cross-checks the
 metadata (``sizes`` against ``L0``/``n_up`` and the arrays' shapes) and the
 records; reading verifies every batch it touches, and a missing, truncated or
 altered chunk raises :class:`EnsembleChunkError` naming the file and the chains
@@ -144,10 +149,11 @@ class DreamParams:
 class Ensemble:
     """An open dreamed ensemble (see the module docstring for the layout)."""
 
-    def __init__(self, group: zarr.Group, path: Path, blocks: _integrity.Blocks):
+    def __init__(self, group: zarr.Group, path: Path, blocks: _integrity.Blocks, mode: str = "r"):
         self._group = group
         self._blocks = blocks
         self.path = path
+        self.mode = mode
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -184,15 +190,26 @@ class Ensemble:
         start = min(start, stop)
         return _store.unpack(self._read(("configs",), start, stop)["configs"], self.sizes[-1])
 
-    def write_batch(self, index: int, M: np.ndarray, E: np.ndarray, final: np.ndarray | None) -> None:
+    def write_batch(self, index: int, M: np.ndarray, E: np.ndarray, final: np.ndarray | None) -> bool:
+        """Write batch ``index`` and its record, in any order (False: recorded already with these data)."""
+        if self.mode == "r":
+            raise EnsembleError(f"{self.path} is open read-only")
         parts = {"M": M, "E": E}
         if "configs" in self._blocks.arrays:
             parts["configs"] = _store.pack(final)
         try:
-            count = self._blocks.commit(index, parts, "batch")
+            wrote = self._blocks.commit(index, parts, "batch")
+        except _integrity.Damaged as d:
+            raise EnsembleChunkError(f"damaged ensemble: {d.problem.message('chains')}", [d.problem]) from None
         except ValueError as err:
             raise EnsembleError(str(err)) from None
-        self._group.attrs.update({"count": count})
+        if self.mode == "r+" and self._group.attrs.get("count") != self._blocks.count:
+            self._group.attrs.update({"count": self._blocks.count})
+        return wrote
+
+    def missing_batches(self, n: int) -> list[int]:
+        """Batches that chains ``0:n`` need and that are not recorded in full (records as known now)."""
+        return self._blocks.missing(int(n))
 
 
 def is_ensemble(path: str | os.PathLike) -> bool:
@@ -218,7 +235,7 @@ def _inspect(path: Path, mode: str):
         return [_integrity.Problem(meta_file, start, stop, kind, detail)]
 
     try:
-        group = zarr.open_group(str(path), mode=mode)
+        group = zarr.open_group(str(path), mode="r" if mode == "r" else "r+")
     except Exception as err:  # noqa: BLE001 - zarr raises many types for an unreadable zarr.json
         raise EnsembleError(f"cannot open {path} as a zarr group: {type(err).__name__}: {err}") from None
     attrs = dict(group.attrs)
@@ -254,6 +271,8 @@ def _inspect(path: Path, mode: str):
     if "configs" in group and "configs" not in arrays:
         return group, None, problem("holds configurations but save_configs is false")
     blocks = _integrity.Blocks(path, B, arrays, _integrity.digest({k: attrs[k] for k in _DIGEST_KEYS if k in attrs}))
+    if mode == "chunks":
+        return group, blocks, []  # a worker reads the records it needs, one at a time
     blocks.load()
     problems = list(blocks.problems)
     count, said = blocks.count, attrs.get("count")
@@ -267,20 +286,29 @@ def _inspect(path: Path, mode: str):
         problems += problem(f"array '{short[0][0]}' ends at {short[0][1]} chains, but batches up to {count} are "
                             "recorded", "metadata", short[0][1], count)
     else:
-        problems += blocks.missing_files(blocks.prefix_blocks())
+        problems += blocks.missing_files(sorted(blocks.records))  # beyond a gap too
     return group, blocks, problems
 
 
 def open_ensemble(path: str | os.PathLike, mode: str = "r") -> Ensemble:
-    """Open a dreamed ensemble, its metadata and completion records cross-checked (see the module docstring)."""
+    """Open a dreamed ensemble, its metadata and completion records cross-checked (see the module docstring).
+
+    ``mode``: ``"r"``, ``"r+"`` (a run's coordinator) or ``"chunks"`` (a worker), as for
+    :func:`dreamrg.store.open_store`.
+    """
+    if mode not in ("r", "r+", "chunks"):
+        raise ValueError(f"mode must be 'r', 'r+' or 'chunks'; got {mode!r}")
     path = Path(path)
     if not is_ensemble(path):
         raise EnsembleError(f"{path} is not a dreamed ensemble")
     group, blocks, problems = _inspect(path, mode)
     _integrity.refuse(path, problems, "ensemble", "chains", EnsembleError, EnsembleChunkError)
-    ens = Ensemble(group, path, blocks)
-    if mode != "r":
-        blocks.truncate()
+    if mode == "chunks" and any(a.shape[0] < _integrity.ROWS for a in blocks.arrays.values()):
+        raise EnsembleError(f"{path} was not prepared for workers; open it for appending (mode 'r+') in the "
+                            "coordinating process first")
+    ens = Ensemble(group, path, blocks, mode)
+    if mode == "r+":
+        blocks.reserve()
         if group.attrs["count"] != ens.count:  # killed between a record and the count: catch up
             group.attrs.update({"count": ens.count})
     return ens
@@ -317,14 +345,15 @@ def create_ensemble(path: str | os.PathLike, meta: dict[str, Any]) -> Ensemble:
     levels = len(meta["sizes"])
     B = int(meta["batch_size"])
     opts = {"compressors": ZstdCodec(level=0, checksum=True), "config": {"write_empty_chunks": True}}
-    arrays = {name: group.create_array(name, shape=(0, levels), chunks=(B, levels), dtype="int64", **opts)
+    rows = _integrity.ROWS  # never resized (see the commit protocol of dreamrg._integrity)
+    arrays = {name: group.create_array(name, shape=(rows, levels), chunks=(B, levels), dtype="int64", **opts)
               for name in ("M", "E")}
     if meta["save_configs"]:
         L = meta["sizes"][-1]
-        arrays["configs"] = group.create_array("configs", shape=(0, L, _store.packed_width(L)),
+        arrays["configs"] = group.create_array("configs", shape=(rows, L, _store.packed_width(L)),
                                                chunks=(B, L, _store.packed_width(L)), dtype="uint8", **opts)
     blocks = _integrity.Blocks(path, B, arrays, _integrity.digest({k: attrs[k] for k in _DIGEST_KEYS if k in attrs}))
-    return Ensemble(group, path, blocks)
+    return Ensemble(group, path, blocks, "r+")
 
 
 def _tables(model: torch.nn.Module):
@@ -389,15 +418,14 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
             return ens
         tables = _tables(model)
         B = params.batch_size
-        first = ens.count // B
-        last = -(-n_configs // B)
-        with tqdm(total=n_configs, initial=min(first * B, n_configs), disable=_no_bar(progress), unit="chain",
-                  desc=f"dream L={params.L0}→{L}") as bar:
-            for j in range(first, last):
-                n = min(B, n_configs - j * B)
-                res = _batch(model, params, n, j, start_store, tables)
+        todo = ens.missing_batches(n_configs)  # only these: batches beyond a gap are kept
+        sizes = {j: min(B, n_configs - j * B) for j in todo}
+        with tqdm(total=n_configs, initial=n_configs - sum(sizes.values()), disable=_no_bar(progress),
+                  unit="chain", desc=f"dream L={params.L0}→{L}") as bar:
+            for j in todo:
+                res = _batch(model, params, sizes[j], j, start_store, tables)
                 ens.write_batch(j, res.M, res.E, res.final if params.save_configs else None)
-                bar.update(n)
+                bar.update(sizes[j])
     return ens
 
 

@@ -63,6 +63,32 @@ def magnetization_energy(spins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return M / L**2, E / L**2
 
 
+def packed_magnetization_energy(packed: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-configuration m and e of bit-packed configurations (as a store holds them), never unpacked.
+
+    Parameters
+    ----------
+    packed : ndarray of uint8, shape (n, L, ceil(L/8))
+        ``numpy.packbits`` of the 0/1 occupation along each row (1 = up; :mod:`dreamrg.store`).
+    L : int
+        Linear size, ≥ 2.
+
+    Returns
+    -------
+    m, e : float64 arrays of shape (n,), equal bit for bit to :func:`magnetization_energy` of the unpacked spins.
+    """
+    from dreamrg._observables_kernels import packed_m_e
+
+    packed = np.ascontiguousarray(packed)
+    if packed.dtype != np.uint8 or packed.ndim != 3 or packed.shape[1:] != (L, (L + 7) // 8) or L < 2:
+        raise ValueError(f"packed must be uint8 of shape (n, L, ceil(L/8)) with L = {L} ≥ 2; "
+                         f"got {packed.dtype} {packed.shape}")
+    M = np.empty(len(packed), np.int64)
+    E = np.empty(len(packed), np.int64)
+    packed_m_e(packed, int(L), M, E)
+    return M / L**2, E / L**2
+
+
 def _moments(m: np.ndarray, e: np.ndarray) -> np.ndarray:
     """Per-sample moments needed by every estimator, shape (n, 8)."""
     am, ae = np.abs(m), np.abs(e)
@@ -146,7 +172,7 @@ def exponent_from_pair(large: Estimate, small: Estimate, ratio: float = 4.0) -> 
 
 def store_accumulator(path, batch_size: int | None = None, progress: bool = False,
                       stop: int | None = None) -> SeriesAccumulator:
-    """Stream configurations ``0:stop`` of a store and collect their (m, e) series."""
+    """Stream configurations ``0:stop`` of a store and collect their (m, e) series (from the packed bits)."""
     from tqdm import tqdm
 
     from dreamrg._progress import _no_bar
@@ -155,9 +181,9 @@ def store_accumulator(path, batch_size: int | None = None, progress: bool = Fals
     st = open_store(path)
     acc = SeriesAccumulator(st.L)
     n = st.count if stop is None else min(stop, st.count)
-    for batch in tqdm(st.iter_batches(batch_size, stop=n), total=-(-n // (batch_size or st.chunk_size)),
-                      disable=_no_bar(progress), desc=f"observables L={st.L}", unit="chunk"):
-        acc.add(batch)
+    step = batch_size or st.chunk_size
+    for lo in tqdm(range(0, n, step), disable=_no_bar(progress), desc=f"observables L={st.L}", unit="chunk"):
+        acc.add_series(*packed_magnetization_energy(st.read_packed(lo, min(lo + step, n)), st.L))
     return acc
 
 

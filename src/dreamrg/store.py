@@ -14,20 +14,33 @@ Metadata live in the array attributes: ``L``, ``K``, ``algorithm``,
 that created the store, ``integrity`` (the format of the records below) and
 ``count``, the number of committed configurations.
 
-Integrity
----------
+Integrity and many writers
+--------------------------
 After chunk ``j`` is written, its completion record ``commits/<j>.json`` is
 written atomically beside it, holding the CRC-32 of the chunk's packed bytes
-(:mod:`dreamrg._integrity`). The committed ``count`` is the longest prefix of
-chunks that have records; ``count`` in the attributes is raised after the
-record and must never exceed it. A process killed anywhere leaves whole
-recorded chunks; :func:`open_store` drops rows beyond them when it opens for
-appending. Opening cross-checks the metadata against the array and the
-records, and every read verifies the chunks it touches: a missing, truncated
-or altered chunk raises :class:`ChunkError` naming the file and the
-configurations affected (never zarr's fill value). ``dreamrg verify`` checks
-a whole store. Stores written before the records existed are refused with a
-message saying how to regenerate them: their data cannot be verified.
+(:mod:`dreamrg._integrity`, which states the commit protocol). Chunks may be
+committed in any order, by any number of processes on any machines sharing
+the directory: the record is the commit point, the same seeds give the same
+bytes, and nothing relies on ``flock``. The committed ``count`` is the longest
+prefix of chunks that have records; ``count`` in the attributes is a lower
+bound of it, raised by the run's coordinator only. The array is created with
+:data:`MAX_COUNT` rows so that no writer resizes it. A process killed anywhere
+leaves whole recorded chunks; a chunk written without its record is ignored
+and overwritten when it is computed again. Opening cross-checks the metadata
+against the array and the records, and every read verifies the chunks it
+touches: a missing, truncated or altered chunk raises :class:`ChunkError`
+naming the file and the configurations affected (never zarr's fill value).
+``dreamrg verify`` checks a whole store. Stores written before the records
+existed are refused with a message saying how to regenerate them: their data
+cannot be verified.
+
+Three ways to open a store (:func:`open_store`): ``"r"`` reads; ``"r+"`` is a
+run's coordinator (it may write ``zarr.json``); ``"chunks"`` is a worker of a
+distributed run, which writes chunk files and records only, reads the records
+of the chunks it touches on demand and never lists them all.
+
+:func:`writer_lock` keeps two runs on one machine from extending one store at
+once (a convenience: an advisory ``flock``, not relied upon for correctness).
 
 Reading is lazy: :meth:`ConfigStore.iter_batches` unpacks one batch at a time,
 so a million 128x128 configurations (2 GB packed) never have to be in memory.
@@ -52,11 +65,11 @@ from dreamrg._version import __version__
 
 #: metadata keys that identify what a store contains; a resumed run must match them.
 IDENTITY_KEYS: tuple[str, ...] = ("L", "K", "algorithm", "thin", "seed", "chunk_size", "source")
-# (MC stores also record n_equil and stream; they are compared too when present)
+# (MC stores also record n_equil, stream and chains; they are compared too when present)
 #: further keys covered by the chunk records' metadata digest when present
-_DIGEST_KEYS: tuple[str, ...] = IDENTITY_KEYS + ("n_equil", "stream", "layout", "bit_order", "up")
-#: the most configurations a store (or chains an ensemble) may be asked to hold
-MAX_COUNT: int = 2**40
+_DIGEST_KEYS: tuple[str, ...] = IDENTITY_KEYS + ("n_equil", "stream", "chains", "layout", "bit_order", "up")
+#: the most configurations a store (or chains an ensemble) may be asked to hold; every array has this many rows
+MAX_COUNT: int = _integrity.ROWS
 
 
 class StoreError(ValueError):
@@ -160,10 +173,11 @@ def writer_lock(path: str | os.PathLike, what: str = "store") -> Iterator[None]:
 class ConfigStore:
     """An open configuration store. Use :func:`open_store` or :func:`create_store`."""
 
-    def __init__(self, array: zarr.Array, path: Path, blocks: _integrity.Blocks):
+    def __init__(self, array: zarr.Array, path: Path, blocks: _integrity.Blocks, mode: str = "r"):
         self._array = array
         self._blocks = blocks
         self.path = path
+        self.mode = mode
 
     # -- metadata ---------------------------------------------------------------
     @property
@@ -187,26 +201,74 @@ class ConfigStore:
         return self.count
 
     # -- writing ----------------------------------------------------------------
-    def write_chunk(self, index: int, packed: np.ndarray) -> None:
-        """Write chunk ``index`` (configurations ``index*chunk_size`` onwards), its record, then the count.
+    def write_chunk(self, index: int, packed: np.ndarray) -> bool:
+        """Write chunk ``index`` (configurations ``index*chunk_size`` onwards) and its record; any order.
 
-        Only the next chunk, or a longer rewrite of a trailing partial chunk that
-        reproduces its recorded configurations, is allowed: committed data are
-        never shrunk nor overwritten by different data.
+        A chunk recorded already with the same data is left as it is (returns
+        False); a trailing partial chunk may be rewritten longer if it reproduces
+        its recorded configurations. Committed data are never shrunk nor
+        overwritten by different data. A coordinator (mode ``"r+"``) then raises
+        ``count`` in the attributes; a worker (mode ``"chunks"``) never writes them.
         """
-        C, L = self.chunk_size, self.L
-        if packed.dtype != np.uint8 or packed.shape[1:] != (L, packed_width(L)):
+        L = self.L
+        if self.mode == "r":
+            raise StoreError(f"{self.path} is open read-only")
+        if packed.dtype != np.uint8 or packed.ndim != 3 or packed.shape[1:] != (L, packed_width(L)):
             raise StoreError(f"chunk must be uint8 of shape (n, {L}, {packed_width(L)}); got {packed.dtype} {packed.shape}")
-        if not 0 < packed.shape[0] <= C:
-            raise StoreError(f"a chunk holds 1..{C} configurations; got {packed.shape[0]}")
         try:
-            count = self._blocks.commit(index, {"configs": packed}, "chunk")
+            wrote = self._blocks.commit(index, {"configs": packed}, "chunk")
+        except _integrity.Damaged as d:
+            raise ChunkError(f"damaged store: {d.problem.message()}", [d.problem]) from None
         except ValueError as err:
             raise StoreError(str(err)) from None
-        self._array.attrs.update({"count": count})
+        if self.mode == "r+":
+            self.sync_count()
+        return wrote
+
+    def missing_chunks(self, n: int) -> list[int]:
+        """Chunks that configurations ``0:n`` need and that are not recorded in full (records as known now)."""
+        return self._blocks.missing(int(n))
+
+    def recorded(self, index: int, refresh: bool = True) -> tuple[int, int] | None:
+        """(rows, CRC-32) of chunk ``index`` as recorded, or None.
+
+        ``refresh``: re-read that record from disk now (another process may have
+        written it); else as known since the store was opened or last written.
+        """
+        if not refresh:
+            rec = self._blocks.records.get(index)
+            return None if rec is None else (rec.rows, rec.crc32["configs"])
+        try:
+            rec = self._blocks.refresh(index)
+        except _integrity.Damaged as d:
+            raise ChunkError(f"damaged store: {d.problem.message()}", [d.problem]) from None
+        return None if rec is None else (rec.rows, rec.crc32["configs"])
+
+    def sync_count(self) -> int:
+        """Write the committed count, as this process knows it, into the attributes (coordinator only).
+
+        A coordinator whose workers committed chunks learns of them with
+        :meth:`recorded` (one record each: no directory listing, which NFS may
+        serve stale) or :meth:`reload`, then calls this.
+        """
+        if self.mode != "r+":
+            raise StoreError(f"{self.path}: only the run's coordinator (mode 'r+') writes the attributes")
+        count = self._blocks.count
+        if self._array.attrs.get("count") != count:
+            self._array.attrs.update({"count": count})
+        return count
+
+    def reload(self) -> None:
+        """Re-read every record (chunks other processes committed since this store was opened)."""
+        self._blocks.load()
+        problems = self._blocks.problems
+        if problems:
+            raise ChunkError(f"damaged store: {problems[0].message()}", problems)
 
     def add_seconds(self, seconds: float, configs: int) -> None:
-        """Accumulate the wall time spent producing ``configs`` configurations (metadata only)."""
+        """Accumulate the wall time spent producing ``configs`` configurations (metadata; coordinator only)."""
+        if self.mode != "r+":
+            raise StoreError(f"{self.path}: only the run's coordinator (mode 'r+') writes the attributes")
         attrs = self._array.attrs
         attrs.update({"seconds_sampling": float(attrs.get("seconds_sampling", 0.0)) + seconds,
                       "configs_timed": int(attrs.get("configs_timed", 0)) + int(configs)})
@@ -279,7 +341,7 @@ def _inspect(path: Path, mode: str) -> tuple[zarr.Array | None, _integrity.Block
         return [_integrity.Problem(file, start, stop, kind, detail)]
 
     try:
-        array = zarr.open_array(str(path), mode=mode)
+        array = zarr.open_array(str(path), mode="r" if mode == "r" else "r+")
     except Exception as err:  # noqa: BLE001 - zarr raises many types for an unreadable zarr.json
         raise StoreError(f"cannot open {path} as a zarr array: {type(err).__name__}: {err}") from None
     attrs = dict(array.attrs)
@@ -301,6 +363,8 @@ def _inspect(path: Path, mode: str) -> tuple[zarr.Array | None, _integrity.Block
     if mode != "r":
         array = array.with_config({"write_empty_chunks": True})  # an all-down chunk is a file too
     blocks = _integrity.Blocks(path, C, {"configs": array}, _digest_meta(attrs), nested=False)
+    if mode == "chunks":
+        return array, blocks, []  # a worker reads the records it needs, one at a time
     blocks.load()
     problems = list(blocks.problems)
     count, said = blocks.count, attrs["count"]
@@ -313,25 +377,35 @@ def _inspect(path: Path, mode: str) -> tuple[zarr.Array | None, _integrity.Block
         problems += problem(f"the array's shape ends at {array.shape[0]} configurations, but chunks up to "
                             f"{count} are recorded", "metadata", array.shape[0], count)
     else:
-        problems += blocks.missing_files(blocks.prefix_blocks())
+        problems += blocks.missing_files(sorted(blocks.records))  # beyond a gap too
     return array, blocks, problems
 
 
 def open_store(path: str | os.PathLike, mode: str = "r") -> ConfigStore:
-    """Open an existing store read-only (``mode="r"``) or for appending (``"r+"``).
+    """Open an existing store.
+
+    ``mode``: ``"r"`` read-only; ``"r+"`` for a run's coordinator, which may
+    write ``zarr.json`` (``count``, timings; an old store's array is grown to
+    :data:`MAX_COUNT` rows); ``"chunks"`` for a worker of a distributed run,
+    which writes chunks and records only (see the module docstring).
 
     Raises :class:`ChunkError` when the metadata, the completion records and the
     chunk files disagree (see the module docstring), :class:`StoreError` for a
-    path that is not a (current) store.
+    path that is not a (current) store. A worker's open checks the metadata only.
     """
+    if mode not in ("r", "r+", "chunks"):
+        raise ValueError(f"mode must be 'r', 'r+' or 'chunks'; got {mode!r}")
     path = Path(path)
     if not is_store(path):
         raise StoreError(f"{path} is not a dreamrg configuration store (no zarr.json)")
     array, blocks, problems = _inspect(path, mode)
     _integrity.refuse(path, problems, "store", "configurations", StoreError, ChunkError)
-    store = ConfigStore(array, path, blocks)
-    if mode != "r":
-        blocks.truncate()
+    if mode == "chunks" and array.shape[0] < MAX_COUNT:
+        raise StoreError(f"{path} was not prepared for workers (its array ends at row {array.shape[0]}); "
+                         "open it for appending (mode 'r+') in the coordinating process first")
+    store = ConfigStore(array, path, blocks, mode)
+    if mode == "r+":
+        blocks.reserve()
         if array.attrs["count"] != store.count:  # killed between a record and the count: catch up
             array.attrs.update({"count": store.count})
     return store
@@ -382,7 +456,7 @@ def create_store(path: str | os.PathLike, meta: dict[str, Any], *, resume: bool 
                 raise StoreError(f"{path} already holds a store")
             store = open_store(path, mode="r")
             old = store.meta
-            keys = set(IDENTITY_KEYS) | ({"n_equil", "stream"} & set(meta))
+            keys = set(IDENTITY_KEYS) | ({"n_equil", "stream", "chains"} & set(meta))
             diff = {k: (old.get(k), meta[k]) for k in sorted(keys) if old.get(k) != meta[k]}
             if diff:
                 desc = "; ".join(f"{k}: stored {a!r}, requested {b!r}" for k, (a, b) in diff.items())
@@ -396,7 +470,7 @@ def create_store(path: str | os.PathLike, meta: dict[str, Any], *, resume: bool 
     C = int(meta["chunk_size"])
     array = zarr.create_array(
         store=os.path.realpath(path),  # through a dangling symlink: create its target
-        shape=(0, L, packed_width(L)),
+        shape=(MAX_COUNT, L, packed_width(L)),  # never resized: see "Integrity and many writers"
         chunks=(C, L, packed_width(L)),
         dtype="uint8",
         compressors=ZstdCodec(level=0, checksum=True),
@@ -404,7 +478,7 @@ def create_store(path: str | os.PathLike, meta: dict[str, Any], *, resume: bool 
         config={"write_empty_chunks": True},
     )
     blocks = _integrity.Blocks(path, C, {"configs": array}, _digest_meta(attrs), nested=False)
-    return ConfigStore(array, path, blocks)
+    return ConfigStore(array, path, blocks, "r+")
 
 
 def load_configs(path: str | os.PathLike, start: int | None = None, stop: int | None = None) -> np.ndarray:

@@ -79,8 +79,12 @@ def _build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--K", type=float, default=None, help="coupling (> 0); default K_c = ln(1+√2)/2")
     mc.add_argument("--algorithm", choices=("sw", "wolff"), default="sw")
     mc.add_argument("--thin", type=int, default=0, help="cluster updates between records (default ceil(√L))")
-    mc.add_argument("--n-equil", type=int, default=0, help="equilibration updates per chain")
-    mc.add_argument("--chunk-size", type=int, default=0, help="configurations per chain/chunk (default 1024)")
+    mc.add_argument("--n-equil", type=int, default=0,
+                    help="equilibration updates, once per chain (default max(100, 20·thin))")
+    mc.add_argument("--chunk-size", type=int, default=0,
+                    help="configurations per chunk, one segment of a chain (default 1024 up to L = 256, 2 MB above)")
+    mc.add_argument("--chains", type=int, default=0,
+                    help="independent Markov chains (default 64); chunk j continues chain j mod chains")
     mc.add_argument("--workers", type=_positive_int, default=None, help="threads (default: all cores)")
     mc.add_argument("--json", action="store_true", help="print the final observables as JSON")
     mc.add_argument("--no-progress", action="store_true")
@@ -213,12 +217,12 @@ def _cmd_mc(args: argparse.Namespace) -> int:
     from dreamrg.observables import store_accumulator, summarize
 
     kwargs = dict(L=args.L, algorithm=args.algorithm, thin=args.thin, n_equil=args.n_equil,
-                  seed=args.seed, chunk_size=args.chunk_size)
+                  seed=args.seed, chunk_size=args.chunk_size, chains=args.chains)
     if args.K is not None:
         kwargs["K"] = args.K
     _check_count("--n-configs", args.n_configs)
-    if args.thin < 0 or args.n_equil < 0 or args.chunk_size < 0:
-        raise UsageError("--thin, --n-equil and --chunk-size must be ≥ 1 (or omitted for the default)")
+    if args.thin < 0 or args.n_equil < 0 or args.chunk_size < 0 or args.chains < 0:
+        raise UsageError("--thin, --n-equil, --chunk-size and --chains must be ≥ 1 (or omitted for the default)")
     params = mc.MCParams(**kwargs)
     if args.mcrg_only:
         from dreamrg.cli._mcrg_stream import run_mcrg_only
@@ -234,7 +238,8 @@ def _cmd_mc(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(summary.to_dict())
     else:
-        print(f"store {args.out}: L={params.L} K={params.K:.12g} {params.algorithm} thin={params.thin} seed={params.seed}")
+        print(f"store {args.out}: L={params.L} K={params.K:.12g} {params.algorithm} thin={params.thin} "
+              f"seed={params.seed} chains={params.chains}")
         _print_summary([summary])
     return 0
 
