@@ -178,3 +178,41 @@ def test_model_labels_are_the_papers():
         mid("theirs")
     with pytest.raises(ValueError, match="depth"):
         mid(depth=3)
+
+
+def test_mcrg_conventions_enter_the_key_only_when_not_default(recorded_cache):
+    """The default basis and boundary, named or not, hit the recorded entries; any other gets its own entry."""
+    from dreamrg import conventions, experiments
+
+    before = {p.name for p in (recorded_cache / "mcrg").iterdir()}
+    default = rmcrg.mc_mcrg(16, 600, 11, levels=1, basis="symmetrised", boundary="periodic")
+    assert {p.name for p in (recorded_cache / "mcrg").iterdir()} == before
+    assert rmcrg._convention("symmetrised", "periodic") == ({}, "")
+    assert rmcrg._convention("authors", "open") == ({"basis": "authors", "boundary": "open"}, "-authors-open")
+    with pytest.raises(ValueError, match="allowed: symmetrised, oriented, authors"):
+        rmcrg.mc_mcrg(16, 600, 11, levels=1, basis="classes")
+    theirs = rmcrg.mc_mcrg(16, 600, 11, levels=1, basis="authors")
+    new = {p.name for p in (recorded_cache / "mcrg").iterdir()} - before
+    assert len(new) == 1 and new.pop().startswith("mc-L16-authors-")
+    assert theirs[0].basis == "authors" and default[0].basis == "symmetrised"
+    assert len(theirs[0].even.y) == 24 and theirs[0].y_h != default[0].y_h
+    again = rmcrg.mc_mcrg(16, 600, 11, levels=1, basis="authors")
+    assert again.to_dict() == theirs.to_dict()
+    # a convention reading a step the profile does not compute is one clear error
+    with pytest.raises(ValueError, match="reads blocking step 2"):
+        experiments.mcrg_mc("smoke", conventions.PAPER_TABLE_III)
+
+
+def test_conventions_are_named_once_and_valid():
+    from dreamrg import conventions, mcrg
+
+    for c in conventions.CONVENTIONS.values():
+        assert c.basis in mcrg.BASES and c.boundary in mcrg.BOUNDARIES
+        assert conventions.convention(c.name) is c
+    assert (conventions.PAPER_TABLE_III.step, conventions.PAPER_TABLE_IV_DREAMED.step) == (2, 1)
+    assert conventions.PAPER_TABLE_IV_DREAMED.basis == "authors" and conventions.OURS.step is None
+    assert conventions.PAPER_TABLE_III.level == 1 and conventions.OURS.levels_needed(2) == 2
+    with pytest.raises(ValueError, match="allowed: ours, paper-table-iii"):
+        conventions.convention("paper")
+    with pytest.raises(ValueError, match="step"):
+        conventions.Convention("x", "symmetrised", "periodic", 0, "")

@@ -25,7 +25,7 @@ from dreamrg.mcrg.accumulator import (
     _sector_indices,
 )
 from dreamrg.mcrg.results import MCRGResult
-from dreamrg.mcrg.spin_operators import _as_config_batch, _check_basis, operators
+from dreamrg.mcrg.spin_operators import _as_config_batch, check_boundary, get_basis, operators
 
 __all__ = [
     "rg_exponents",
@@ -42,7 +42,8 @@ __all__ = [
 def rg_exponents(fine, coarse, *, n_bins: int = 32, n_odd: int | None = None,
                  n_even: int | None = None, max_cond: float = DEFAULT_MAX_COND,
                  check_blocking: bool = True, level: int = 0, batch_size: int = 4096,
-                 threads: int | None = None) -> MCRGResult:
+                 threads: int | None = None, basis: str = "symmetrised",
+                 boundary: str = "periodic") -> MCRGResult:
     """MCRG exponents from in-memory configurations and their block spins.
 
     Parameters
@@ -67,6 +68,10 @@ def rg_exponents(fine, coarse, *, n_bins: int = 32, n_odd: int | None = None,
         Configurations per kernel call.
     threads : int, optional
         Numba threads for the operator kernel.
+    basis : {"symmetrised", "oriented", "authors"}
+        Operator basis (:data:`dreamrg.mcrg.BASES`).
+    boundary : {"periodic", "open"}
+        How the operators are summed over the lattice (:func:`operators`).
 
     Returns
     -------
@@ -80,10 +85,16 @@ def rg_exponents(fine, coarse, *, n_bins: int = 32, n_odd: int | None = None,
         raise ValueError(f"fine and coarse hold different numbers of configurations: {f.shape[0]} and {c.shape[0]}")
     if f.shape[0] == 0:
         raise ValueError("no configurations given (empty arrays)")
-    acc = MCRGAccumulator(n_bins, n_expected=f.shape[0], level=level)
+    acc = MCRGAccumulator(n_bins, n_expected=f.shape[0], level=level, basis=basis, boundary=boundary)
     for lo in range(0, f.shape[0], batch_size):
         acc.add(f[lo:lo + batch_size], c[lo:lo + batch_size], check_blocking=check_blocking, threads=threads)
     return acc.result(n_odd=n_odd, n_even=n_even, max_cond=max_cond)
+
+
+def _check_truncation(basis: str, n_odd: int | None, n_even: int | None) -> None:
+    """Raise ``ValueError`` for a bad basis or truncation of it."""
+    b = get_basis(basis)
+    _sector_indices(b, "odd", n_odd), _sector_indices(b, "even", n_even)
 
 
 def _level_rngs(seed: int, levels: int) -> list[np.random.Generator]:
@@ -96,7 +107,7 @@ def mcrg_from_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: i
                       n_odd: int | None = None,
                       n_even: int | None = None, max_cond: float = DEFAULT_MAX_COND,
                       threads: int | None = None, check: bool = True,
-                      progress=None) -> list[MCRGResult]:
+                      progress=None, basis: str = "symmetrised", boundary: str = "periodic") -> list[MCRGResult]:
     """MCRG over several blocking levels from a stream of configuration batches.
 
     Every batch is blocked ``levels`` times with :func:`dreamrg.coarse.majority_rule`;
@@ -119,7 +130,7 @@ def mcrg_from_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: i
         Exact number of configurations the stream will deliver (after the cut
         at ``n``), if known: the jackknife bins are then exactly equal (see
         ``n_expected`` of :class:`MCRGAccumulator`).
-    n_bins, n_odd, n_even, max_cond, threads
+    n_bins, n_odd, n_even, max_cond, threads, basis, boundary
         As in :func:`rg_exponents`.
     check : bool
         Verify that the input holds only ±1 (skip for trusted store data).
@@ -131,20 +142,24 @@ def mcrg_from_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: i
     list of MCRGResult
         ``results[k]`` for the step ``k → k + 1``.
     """
-    _sector_indices("odd", n_odd), _sector_indices("even", n_even)  # a bad truncation fails before the work
+    _check_truncation(basis, n_odd, n_even)  # a bad truncation fails before the work
     accs = accumulate_batches(batches, levels=levels, seed=seed, n=n, n_total=n_total, n_bins=n_bins,
-                              threads=threads, check=check, progress=progress)
+                              threads=threads, check=check, progress=progress, basis=basis, boundary=boundary)
     return [a.result(n_odd=n_odd, n_even=n_even, max_cond=max_cond) for a in accs]
 
 
 def accumulate_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: int = 0,
                        n: int | None = None, n_total: int | None = None, n_bins: int = 32,
                        threads: int | None = None, check: bool = True,
-                       progress=None, basis: str = "classes") -> list[MCRGAccumulator]:
+                       progress=None, basis: str = "symmetrised",
+                       boundary: str = "periodic") -> list[MCRGAccumulator]:
     """The accumulators behind :func:`mcrg_from_batches` (same arguments), one per blocking step.
 
-    ``basis`` selects the operators (:func:`operators`); the oriented basis
-    feeds :meth:`MCRGAccumulator.irrep_result`.
+    ``basis`` and ``boundary`` select the operators (:func:`operators`); the
+    oriented basis also feeds :meth:`MCRGAccumulator.irrep_result`. The block
+    spins of every level are the majority rule of aligned 2×2 blocks (rows and
+    columns ``2I, 2I+1``), the grid on which a dreamed configuration was
+    upsampled from its parent.
 
     Call :meth:`MCRGAccumulator.result` on them as often as wanted, e.g. for
     several truncations (:func:`truncation_scan`), without streaming the data again.
@@ -155,9 +170,10 @@ def accumulate_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: 
         raise ValueError(f"levels must be an integer ≥ 1; got {levels!r}")
     if n is not None and (not isinstance(n, (int, np.integer)) or n < 1):
         raise ValueError(f"n must be a positive integer or None; got {n!r}")
-    _check_basis(basis)
+    get_basis(basis), check_boundary(boundary)
     rngs = _level_rngs(seed, levels)
-    accs = [MCRGAccumulator(n_bins, n_expected=n_total, level=k, basis=basis) for k in range(levels)]
+    accs = [MCRGAccumulator(n_bins, n_expected=n_total, level=k, basis=basis, boundary=boundary)
+            for k in range(levels)]
     used = 0
     L = None
     for batch in batches:
@@ -175,11 +191,11 @@ def accumulate_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: 
                 )
         elif s.shape[1] != L:
             raise ValueError(f"batches of different sizes: L = {L} then {s.shape[1]}")
-        ops_prev = operators(s, threads=threads, check=False, basis=basis)
+        ops_prev = operators(s, threads=threads, check=False, basis=basis, boundary=boundary)
         cur = s
         for k in range(levels):
             nxt, _ = majority_rule(cur, rngs[k])
-            ops_next = operators(nxt, threads=threads, check=False, basis=basis)
+            ops_next = operators(nxt, threads=threads, check=False, basis=basis, boundary=boundary)
             accs[k].add_operators(ops_prev, ops_next, L_fine=cur.shape[1], L_coarse=nxt.shape[1])
             cur, ops_prev = nxt, ops_next
         used += s.shape[0]
@@ -193,7 +209,8 @@ def accumulate_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: 
 def mcrg_from_store(path: str | Path, *, levels: int = 1, n: int | None = None, seed: int = 0,
                     batch_size: int = 2048, n_bins: int = 32, n_odd: int | None = None,
                     n_even: int | None = None, max_cond: float = DEFAULT_MAX_COND,
-                    threads: int | None = None, progress: bool | None = None) -> list[MCRGResult]:
+                    threads: int | None = None, progress: bool | None = None, basis: str = "symmetrised",
+                    boundary: str = "periodic") -> list[MCRGResult]:
     """MCRG exponents of the configurations in a store (e.g. from ``dreamrg mc``).
 
     Parameters
@@ -208,7 +225,7 @@ def mcrg_from_store(path: str | Path, *, levels: int = 1, n: int | None = None, 
         Tie-breaking seed (see :func:`mcrg_from_batches`).
     batch_size : int
         Configurations read and processed at once (memory ``~ batch_size · L²`` bytes).
-    n_bins, n_odd, n_even, max_cond, threads
+    n_bins, n_odd, n_even, max_cond, threads, basis, boundary
         As in :func:`rg_exponents`.
     progress : bool, optional
         tqdm progress bar (None: only on a terminal).
@@ -217,15 +234,16 @@ def mcrg_from_store(path: str | Path, *, levels: int = 1, n: int | None = None, 
     -------
     list of MCRGResult
     """
-    _sector_indices("odd", n_odd), _sector_indices("even", n_even)  # a bad truncation fails before the work
+    _check_truncation(basis, n_odd, n_even)  # a bad truncation fails before the work
     accs = accumulate_store(path, levels=levels, n=n, seed=seed, batch_size=batch_size, n_bins=n_bins,
-                            threads=threads, progress=progress)
+                            threads=threads, progress=progress, basis=basis, boundary=boundary)
     return [a.result(n_odd=n_odd, n_even=n_even, max_cond=max_cond) for a in accs]
 
 
 def accumulate_store(path: str | Path, *, levels: int = 1, n: int | None = None, seed: int = 0,
                      batch_size: int = 2048, n_bins: int = 32, threads: int | None = None,
-                     progress: bool | None = None, basis: str = "classes") -> list[MCRGAccumulator]:
+                     progress: bool | None = None, basis: str = "symmetrised",
+                     boundary: str = "periodic") -> list[MCRGAccumulator]:
     """The accumulators behind :func:`mcrg_from_store` (same arguments), one per blocking step."""
     from tqdm import tqdm
 
@@ -239,7 +257,7 @@ def accumulate_store(path: str | Path, *, levels: int = 1, n: int | None = None,
     with tqdm(total=total, disable=_no_bar(progress), unit="cfg", desc=f"MCRG L={st.L}") as bar:
         return accumulate_batches(st.iter_batches(batch_size, 0, total), levels=levels, seed=seed,
                                   n=total, n_total=total, n_bins=n_bins, threads=threads, check=False,
-                                  progress=bar, basis=basis)
+                                  progress=bar, basis=basis, boundary=boundary)
 
 
 def irrep_rows(accumulators: Sequence[MCRGAccumulator], *, max_cond: float = DEFAULT_MAX_COND) -> list[dict]:
@@ -271,8 +289,9 @@ def truncation_scan(accumulators: Sequence[MCRGAccumulator],
     ``n_even`` and the exponents of :class:`MCRGResult` with their errors
     (``omega`` is NaN when the even sector keeps a single operator).
     """
-    for n_odd, n_even in truncations:  # a bad truncation fails before any matrix is solved
-        _sector_indices("odd", n_odd), _sector_indices("even", n_even)
+    for basis in {acc.basis for acc in accumulators} or {"symmetrised"}:  # fail before any matrix is solved
+        for n_odd, n_even in truncations:
+            _check_truncation(basis, n_odd, n_even)
     rows = []
     for k, acc in enumerate(accumulators):
         for n_odd, n_even in truncations:
