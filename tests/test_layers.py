@@ -54,6 +54,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("dreamrg.runs.*", 2),
     ("dreamrg.experiments", 3),
     ("dreamrg.tables", 3),
+    ("dreamrg.mcrg_tables", 3),
     ("dreamrg.verdicts", 3),
     ("dreamrg.plotting", 4),
     ("dreamrg.display", 4),

@@ -216,3 +216,38 @@ def test_conventions_are_named_once_and_valid():
         conventions.convention("paper")
     with pytest.raises(ValueError, match="step"):
         conventions.Convention("x", "symmetrised", "periodic", 0, "")
+
+
+def test_dreamed_conventions_in_one_pass_equal_the_single_analyses(tmp_path, monkeypatch):
+    """One pass of dreaming for several bases gives each basis's single-pass numbers, under the same entries."""
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path))
+    params = DreamParams(n_up=4, seed=2, batch_size=100)
+    both = rmcrg.dreamed_mcrg_conventions(K3, params, 300, [("symmetrised", "periodic"), ("authors", "periodic")],
+                                          seed=1, n_bins=8)
+    entries = sorted(p.name.rsplit("-", 1)[0] for p in (tmp_path / "mcrg").iterdir())
+    assert entries == ["dream-026ebc9f4a8b9b81", "dream-026ebc9f4a8b9b81-authors"]
+    for (basis, boundary), joint in both.items():
+        single = rmcrg.dreamed_mcrg(K3, params, 300, seed=1, n_bins=8, basis=basis, boundary=boundary)
+        assert joint.result.to_dict() == single.result.to_dict() and joint.result.basis == basis
+    # the singles were cache hits; computed alone they give the same numbers
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "alone"))
+    alone = rmcrg.dreamed_mcrg(K3, params, 300, seed=1, n_bins=8, basis="authors")
+    assert alone.result.to_dict() == both[("authors", "periodic")].result.to_dict()
+
+
+def test_parent_lattice_analysis(tmp_path, monkeypatch):
+    from dreamrg import dream
+
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path))
+    params = DreamParams(n_up=4, seed=2, batch_size=100)
+    pairs = list(dream.iter_parent_child_batches(K3, params, 250))
+    assert [p.shape for p, _ in pairs] == [(100, 8, 8), (100, 8, 8), (50, 8, 8)]
+    assert all(c.shape == (len(p), 16, 16) for p, c in pairs)
+    again = list(dream.iter_parent_child_batches(K3, params, 250))
+    assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(pairs, again))
+    r = rmcrg.dreamed_parent_mcrg(K3, params, 250, n_bins=5)
+    assert (r.result.L_fine, r.result.L_coarse, r.result.n_configs) == (16, 8, 250)
+    assert rmcrg.dreamed_parent_mcrg(K3, params, 250, n_bins=5).to_dict() == r.to_dict()
+    assert [p.name.rsplit("-", 1)[0] for p in (tmp_path / "mcrg").iterdir()] == ["dream-parent-026ebc9f4a8b9b81"]
+    with pytest.raises(ValueError, match="random start"):
+        next(dream.iter_parent_child_batches(K3, DreamParams(n_up=1), 10))

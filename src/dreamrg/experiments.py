@@ -21,9 +21,10 @@ from pathlib import Path
 import torch
 
 from dreamrg import models, released, train
-from dreamrg.conventions import OURS, Convention
+from dreamrg.conventions import OURS, PAPER_TABLE_IV_DREAMED, Convention
 from dreamrg.dream import DreamParams
 from dreamrg.mc import MCParams
+from dreamrg.mcrg import MCRGResult
 from dreamrg.fss import PairExponents, pair_exponents
 from dreamrg.profiles import Profile, TrainingSection, load_profile
 from dreamrg.runs import mcrg as _mcrg
@@ -320,6 +321,16 @@ def mcrg_reference_size(profile: Profile | str) -> int:
     return 2 ** P.n_up if 2 ** P.n_up in P.mc_sizes else max(P.mc_sizes)
 
 
+def mcrg_reference(profile: Profile | str, convention: Convention = OURS) -> MCRGResult:
+    """MC at :func:`mcrg_reference_size` in the convention's basis and boundary, at its step (the first for ``OURS``)."""
+    p = as_profile(profile)
+    run = mcrg_mc(p, dataclasses.replace(convention, step=None))[mcrg_reference_size(p)]
+    level = convention.level or 0
+    if level >= len(run):
+        raise ValueError(f"profile {p.name!r} computes {len(run)} blocking step(s), not step {convention.step}")
+    return run[level]
+
+
 def mcrg_truncations(profile: Profile | str) -> dict[int, _mcrg.TruncationScan]:
     """Exponents for several operator truncations of the smallest MC size of the MCRG chapter (cached)."""
     p = as_profile(profile)
@@ -345,21 +356,45 @@ def mcrg_models(profile: Profile | str) -> dict[ModelId, torch.nn.Module]:
     return trained_models(profile) | authors_models()
 
 
+#: the conventions of the dreamed analyses: computed together, from one pass of dreaming per model
+DREAMED_CONVENTIONS: tuple[Convention, ...] = (OURS, PAPER_TABLE_IV_DREAMED)
+
+
 def mcrg_dreamed(profile: Profile | str, convention: Convention = OURS,
                  models_: dict[ModelId, torch.nn.Module] | None = None
                  ) -> dict[ModelId, _mcrg.DreamedMCRG | _mcrg.IllConditioned]:
     """Cached MCRG results (one blocking of the final size) of every model of :func:`mcrg_models`.
 
     ``convention`` chooses the operator basis and boundary (the dreamed lattice is blocked
-    once, so its step must be 1 or every step); ``models_`` replaces the models.
+    once, so its step must be 1 or every step); ``models_`` replaces the models. Every
+    convention of :data:`DREAMED_CONVENTIONS` is computed (and cached) in the same pass
+    of dreaming, so asking for one of them after another dreams nothing again.
     """
     p = as_profile(profile)
     _check_steps(convention, 1, "the dreamed analysis")
     params = mcrg_dream_params(p)
     chosen = mcrg_models(p) if models_ is None else models_
-    return {mid: _mcrg.dreamed_mcrg(m, params, p.mcrg.dream_configs, seed=p.mcrg.seed, basis=convention.basis,
-                                    boundary=convention.boundary)
-            for mid, m in chosen.items()}
+    wanted = list(dict.fromkeys((c.basis, c.boundary) for c in DREAMED_CONVENTIONS + (convention,)))
+    return {mid: _mcrg.dreamed_mcrg_conventions(m, params, p.mcrg.dream_configs, wanted, seed=p.mcrg.seed)
+            [(convention.basis, convention.boundary)] for mid, m in chosen.items()}
+
+
+def authors_fss(profile: Profile | str) -> dict[ModelId, dict[tuple[int, int], PairExponents]]:
+    """Table II exponents of the authors' released models, dreamed as in the FSS chapter (cached, no training)."""
+    p = as_profile(profile)
+    params, n = fss_dream_params(p), p.fss_dreaming.n_configs
+    return {mid: dream_summary(m, params, n).exponents for mid, m in authors_models().items()}
+
+
+def mcrg_parent(profile: Profile | str) -> dict[ModelId, _mcrg.DreamedMCRG | _mcrg.IllConditioned]:
+    """𝒯 of the authors' released models with the dreamed lattice's parent as the coarse lattice (cached).
+
+    :func:`dreamrg.runs.mcrg.dreamed_parent_mcrg` with ``parent_configs`` configurations of the
+    MCRG chapter's dreamed size, symmetrised operators.
+    """
+    p = as_profile(profile)
+    params = mcrg_dream_params(p)
+    return {mid: _mcrg.dreamed_parent_mcrg(m, params, p.mcrg.parent_configs) for mid, m in authors_models().items()}
 
 
 def mcrg_irreps_dreamed(profile: Profile | str) -> dict[ModelId, _mcrg.IrrepRun | _mcrg.IllConditioned]:

@@ -41,6 +41,7 @@ from dreamrg.mcrg.accumulator import DEFAULT_MAX_COND, MIN_L_FINE, IllConditione
 from dreamrg.mcrg.drivers import (
     TRUNCATIONS,
     accumulate_batches,
+    accumulate_conventions,
     accumulate_store,
     irrep_rows,
     mcrg_from_batches,
@@ -105,6 +106,7 @@ __all__ = [
     "rg_exponents",
     "mcrg_from_batches",
     "accumulate_batches",
+    "accumulate_conventions",
     "mcrg_from_store",
     "accumulate_store",
     "TRUNCATIONS",

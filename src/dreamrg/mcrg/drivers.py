@@ -31,6 +31,7 @@ __all__ = [
     "rg_exponents",
     "mcrg_from_batches",
     "accumulate_batches",
+    "accumulate_conventions",
     "mcrg_from_store",
     "accumulate_store",
     "irrep_rows",
@@ -164,16 +165,37 @@ def accumulate_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: 
     Call :meth:`MCRGAccumulator.result` on them as often as wanted, e.g. for
     several truncations (:func:`truncation_scan`), without streaming the data again.
     """
+    return accumulate_conventions(batches, [(basis, boundary)], levels=levels, seed=seed, n=n, n_total=n_total,
+                                  n_bins=n_bins, threads=threads, check=check,
+                                  progress=progress)[(basis, boundary)]
+
+
+def accumulate_conventions(batches: Iterable[np.ndarray], conventions: Sequence[tuple[str, str]], *,
+                           levels: int = 1, seed: int = 0, n: int | None = None, n_total: int | None = None,
+                           n_bins: int = 32, threads: int | None = None, check: bool = True,
+                           progress=None) -> dict[tuple[str, str], list[MCRGAccumulator]]:
+    """:func:`accumulate_batches` for several ``(basis, boundary)`` pairs in one pass over the data.
+
+    The configurations are blocked once per batch (the same block spins and tie-breaks
+    as a pass with one convention) and every convention's operators are evaluated on
+    them, so each list of accumulators is exactly what :func:`accumulate_batches` with
+    that basis and boundary gives. Useful when the configurations are expensive
+    (dreamed on the fly).
+    """
     from dreamrg.coarse import majority_rule
 
     if not isinstance(levels, (int, np.integer)) or levels < 1:
         raise ValueError(f"levels must be an integer ≥ 1; got {levels!r}")
     if n is not None and (not isinstance(n, (int, np.integer)) or n < 1):
         raise ValueError(f"n must be a positive integer or None; got {n!r}")
-    get_basis(basis), check_boundary(boundary)
+    conventions = list(dict.fromkeys((b, bd) for b, bd in conventions))
+    if not conventions:
+        raise ValueError("no (basis, boundary) convention given")
+    for basis, boundary in conventions:
+        get_basis(basis), check_boundary(boundary)
     rngs = _level_rngs(seed, levels)
-    accs = [MCRGAccumulator(n_bins, n_expected=n_total, level=k, basis=basis, boundary=boundary)
-            for k in range(levels)]
+    accs = {(b, bd): [MCRGAccumulator(n_bins, n_expected=n_total, level=k, basis=b, boundary=bd)
+                      for k in range(levels)] for b, bd in conventions}
     used = 0
     L = None
     for batch in batches:
@@ -191,12 +213,17 @@ def accumulate_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: 
                 )
         elif s.shape[1] != L:
             raise ValueError(f"batches of different sizes: L = {L} then {s.shape[1]}")
-        ops_prev = operators(s, threads=threads, check=False, basis=basis, boundary=boundary)
+
+        def ops(x):
+            return {c: operators(x, threads=threads, check=False, basis=c[0], boundary=c[1]) for c in conventions}
+
+        ops_prev = ops(s)
         cur = s
         for k in range(levels):
             nxt, _ = majority_rule(cur, rngs[k])
-            ops_next = operators(nxt, threads=threads, check=False, basis=basis, boundary=boundary)
-            accs[k].add_operators(ops_prev, ops_next, L_fine=cur.shape[1], L_coarse=nxt.shape[1])
+            ops_next = ops(nxt)
+            for c in conventions:
+                accs[c][k].add_operators(ops_prev[c], ops_next[c], L_fine=cur.shape[1], L_coarse=nxt.shape[1])
             cur, ops_prev = nxt, ops_next
         used += s.shape[0]
         if progress is not None:

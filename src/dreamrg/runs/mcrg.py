@@ -11,6 +11,10 @@ MC configurations (a cached store, :func:`dreamrg.runs.mc.cached_store`), every 
 Dreamed configurations (one blocking of the final size, the paper's procedure):
 
 * :func:`dreamed_mcrg` -- a :class:`DreamedMCRG` (any basis and boundary);
+* :func:`dreamed_mcrg_conventions` -- the same for several bases and boundaries from one
+  pass of dreaming (each kept under :func:`dreamed_mcrg`'s entry);
+* :func:`dreamed_parent_mcrg` -- 𝒯 with the dreamed lattice's own parent (the generator's
+  input) as the coarse lattice instead of its majority-rule blocks;
 * :func:`dreamed_irreps` -- an :class:`IrrepRun`.
 
 The operator basis and the boundary enter a cache key only when they are not the
@@ -31,11 +35,11 @@ import torch
 
 from dreamrg import cache
 from dreamrg import store as _store
-from dreamrg.dream import DreamParams, iter_final_batches, model_id
+from dreamrg.dream import DreamParams, iter_final_batches, iter_parent_child_batches, model_id
 from dreamrg.mc import MCParams
-from dreamrg.mcrg import (TRUNCATIONS, IllConditionedError, IrrepSpectrum, MCRGResult, accumulate_batches,
-                          accumulate_store, check_boundary, get_basis, irrep_rows, mcrg_from_batches,
-                          mcrg_from_store, third_exponent, truncation_scan)
+from dreamrg.mcrg import (TRUNCATIONS, IllConditionedError, IrrepSpectrum, MCRGAccumulator, MCRGResult,
+                          accumulate_batches, accumulate_conventions, accumulate_store, check_boundary, get_basis,
+                          irrep_rows, mcrg_from_batches, mcrg_from_store, third_exponent, truncation_scan)
 from dreamrg.runs.mc import cached_store
 
 
@@ -317,11 +321,73 @@ def dreamed_mcrg(model: torch.nn.Module, params: DreamParams, n_configs: int, *,
             return IllConditioned(str(exc), time.perf_counter() - t0)
         return DreamedMCRG(res, time.perf_counter() - t0)
 
-    def decode(d: dict) -> DreamedMCRG | IllConditioned:
-        return IllConditioned.from_dict(d) if "error" in d else DreamedMCRG.from_dict(d)
-
     return cache.cached("mcrg", f"dream-{model_id(model)}{suffix}",
-                        _dream_key(model, params, n_configs, seed, n_bins) | conv, compute, decode)
+                        _dream_key(model, params, n_configs, seed, n_bins) | conv, compute, _decode_dreamed)
+
+
+def _decode_dreamed(d: dict) -> DreamedMCRG | IllConditioned:
+    return IllConditioned.from_dict(d) if "error" in d else DreamedMCRG.from_dict(d)
+
+
+def dreamed_mcrg_conventions(model: torch.nn.Module, params: DreamParams, n_configs: int,
+                             conventions: list[tuple[str, str]], *, seed: int = 0, n_bins: int = 32
+                             ) -> dict[tuple[str, str], DreamedMCRG | IllConditioned]:
+    """:func:`dreamed_mcrg` for several ``(basis, boundary)`` pairs, dreaming the configurations once.
+
+    Each result is kept under the same entry as :func:`dreamed_mcrg` with that basis and
+    boundary, and equals it. The conventions not cached yet are computed in one pass
+    (:func:`dreamrg.mcrg.accumulate_conventions`); their ``seconds`` is the time of that
+    whole pass (dreaming and every analysis in it).
+    """
+    conventions = list(dict.fromkeys(tuple(c) for c in conventions))
+    entries = {}
+    for basis, boundary in conventions:
+        conv, suffix = _convention(basis, boundary)
+        entries[(basis, boundary)] = (f"dream-{model_id(model)}{suffix}",
+                                      _dream_key(model, params, n_configs, seed, n_bins) | conv)
+    missing = [c for c, (name, key) in entries.items() if not cache.is_cached("mcrg", name, key)]
+    fresh: dict[tuple[str, str], DreamedMCRG | IllConditioned] = {}
+    if missing:
+        t0 = time.perf_counter()
+        accs = accumulate_conventions(iter_final_batches(model, params, n_configs), missing, levels=1, seed=seed,
+                                      n_total=n_configs, n_bins=n_bins, check=False)
+        results = {}
+        for c in missing:
+            try:
+                results[c] = accs[c][0].result()
+            except IllConditionedError as exc:
+                results[c] = exc
+        seconds = time.perf_counter() - t0
+        fresh = {c: IllConditioned(str(r), seconds) if isinstance(r, Exception) else DreamedMCRG(r, seconds)
+                 for c, r in results.items()}
+    return {c: cache.cached("mcrg", name, key, lambda c=c: fresh[c], _decode_dreamed)
+            for c, (name, key) in entries.items()}
+
+
+def dreamed_parent_mcrg(model: torch.nn.Module, params: DreamParams, n_configs: int, *, basis: str = "symmetrised",
+                        n_bins: int = 32) -> DreamedMCRG | IllConditioned:
+    """𝒯 of dreamed configurations with their parent lattice as the coarse lattice (cached).
+
+    Pairs from :func:`dreamrg.dream.iter_parent_child_batches`: the fine lattice is a
+    dreamed configuration of size ``2**n_up``, the coarse one the configuration of size
+    ``2**(n_up-1)`` the model upsampled it from (no majority rule), so 𝒯 measures how the
+    generator itself rescales the operators. Operators of ``basis``, periodic sums.
+    """
+    conv, suffix = _convention(basis, "periodic")
+    key = asdict(params) | {"model_id": model_id(model), "n_configs": int(n_configs), "n_bins": n_bins,
+                            "coarse": "parent"} | conv
+
+    def compute() -> DreamedMCRG | IllConditioned:
+        t0 = time.perf_counter()
+        acc = MCRGAccumulator(n_bins, n_expected=n_configs, basis=basis)
+        for parent, child in iter_parent_child_batches(model, params, n_configs):
+            acc.add(child, parent, check_blocking=False)
+        try:
+            return DreamedMCRG(acc.result(), time.perf_counter() - t0)
+        except IllConditionedError as exc:
+            return IllConditioned(str(exc), time.perf_counter() - t0)
+
+    return cache.cached("mcrg", f"dream-parent-{model_id(model)}{suffix}", key, compute, _decode_dreamed)
 
 
 def dreamed_irreps(model: torch.nn.Module, params: DreamParams, n_configs: int, *, seed: int = 0,
