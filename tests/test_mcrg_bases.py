@@ -231,6 +231,14 @@ def test_bases_agree_on_mc_data(stores):
     symmetrised y_h and y_t within errors."""
     res = {b: mcrg.mcrg_from_store(stores[32], seed=1, n_bins=16, progress=False, basis=b)[0] for b in mcrg.BASES}
     ref = res["symmetrised"]
+    # on the store's data too, the oriented correlations restricted to the class sums give the symmetrised spectrum
+    (acc,) = mcrg.accumulate_store(stores[32], seed=1, n_bins=16, progress=False, basis="oriented")
+    N, M, _ = acc.correlations()
+    owner = np.array([a for a, _ in mcrg.ORIENTED])
+    for sector, idx in (("odd", mcrg.ODD), ("even", mcrg.EVEN)):
+        A = np.stack([(owner == a).astype(float) for a in idx], axis=1)
+        ev = np.sort(np.abs(np.linalg.eigvals(np.linalg.solve(A.T @ M @ A, A.T @ N @ A))))[::-1]
+        np.testing.assert_allclose(ev, np.abs(getattr(ref, sector).eigenvalues), rtol=1e-7)
     for b in ("authors", "oriented"):
         for q in ("y_h", "y_t"):
             err = np.hypot(getattr(ref, q + "_err"), getattr(res[b], q + "_err"))

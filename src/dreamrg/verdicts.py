@@ -95,7 +95,7 @@ class Explanation:
 
 #: The explanation registry: the first entry that covers a differing number (and whose condition holds) explains it.
 EXPLANATIONS: tuple[Explanation, ...] = (
-    Explanation(r"II|IV.*", r"k=\d, w\.", r"γ/ν.*|1/ν \(.*|η-FSS|1/ν-FSS", "fss-seed-spread",
+    Explanation(r"II|IV.*", r"k=\d, w\.", r"γ/ν.*|1/ν \(.*|η-FSS|1/ν-FSS|η-RSRG|1/ν-RSRG", "fss-seed-spread",
                 "our weighted AdamW model: training seeds alone move these exponents far beyond their statistical "
                 "errors, and the authors' model of this row agrees", authors_must_agree=True),
     Explanation(r"II|IV.*", r"k=\d(, w\.)?", r".*", "fss-training-differs",
