@@ -191,11 +191,12 @@ OLD_CHAPTERS = {
     },
     "mcrg": {
         "smoke": {"mc_sizes": [16], "mc_configs": 1000, "levels": 1, "n_up": 4, "dream_configs": 1000,
-                  "irrep_sizes": [16], "irrep_configs": 1000, "seed": 17, "batch_size": 500},
+                  "irrep_sizes": [16], "irrep_configs": 1000, "parent_configs": 1000, "seed": 17, "batch_size": 500},
         "quick": {"mc_sizes": [32, 128], "mc_configs": 20_000, "levels": 2, "n_up": 7, "dream_configs": 20_000,
-                  "irrep_sizes": [32, 128], "irrep_configs": 20_000, "seed": 17, "batch_size": 4096},
+                  "irrep_sizes": [32, 128], "irrep_configs": 20_000, "parent_configs": 20_000, "seed": 17, "batch_size": 4096},
         "paper": {"mc_sizes": [32, 128, 512], "mc_configs": 1_000_000, "levels": 2, "n_up": 7,
-                  "dream_configs": 1_000_000, "irrep_sizes": [32, 128], "irrep_configs": 200_000, "seed": 17,
+                  "dream_configs": 1_000_000, "irrep_sizes": [32, 128], "irrep_configs": 200_000, "parent_configs": 200_000,
+                  "seed": 17,
                   "batch_size": 4096},
     },
     "complexity": {
@@ -287,12 +288,12 @@ _OFF = dict(K_permille=(970, 1000, 1030), L_t=16, M=500, sizes=(8, 16), mc_confi
     ("PDFCollapseSection", dict(n_configs=10, n_up=3, k=3, L0_mc=8, seed=1, batch_size=8),
      "'L0_mc' of chapter 'pdf_collapse' must be smaller than the final size 2^n_up = 8; got 8"),
     ("MCRGSection", dict(mc_sizes=(32, 34), mc_configs=100, levels=2, n_up=7, dream_configs=100, irrep_sizes=(32,),
-                         irrep_configs=100, seed=1, batch_size=8), "'mc_sizes' of chapter 'mcrg' must be sizes L "
+                         irrep_configs=100, parent_configs=100, seed=1, batch_size=8), "'mc_sizes' of chapter 'mcrg' must be sizes L "
                                                                    "that can be blocked levels = 2 times"),
     ("MCRGSection", dict(mc_sizes=(32,), mc_configs=10, levels=2, n_up=7, dream_configs=100, irrep_sizes=(32,),
-                         irrep_configs=100, seed=1, batch_size=8), "jackknife bins"),
+                         irrep_configs=100, parent_configs=100, seed=1, batch_size=8), "jackknife bins"),
     ("MCRGSection", dict(mc_sizes=(), mc_configs=100, levels=2, n_up=7, dream_configs=100, irrep_sizes=(32,),
-                         irrep_configs=100, seed=1, batch_size=8), "must be a non-empty list of integer ≥ 1s; got []"),
+                         irrep_configs=100, parent_configs=100, seed=1, batch_size=8), "must be a non-empty list of integer ≥ 1s; got []"),
     ("MonteCarloSection", dict(validation_sizes=(1,), validation_configs=1, fss_sizes=(8,), fss_configs=1,
                                training_sizes=(8,), training_M=5, seed=0), "'validation_sizes' of chapter "
                                                                            "'monte_carlo' must be a lattice size L ≥ 2"),

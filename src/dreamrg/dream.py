@@ -453,3 +453,32 @@ def iter_final_batches(model: torch.nn.Module, params: DreamParams, n_configs: i
     B = params.batch_size
     for j in range(-(-n_configs // B)):
         yield _batch(model, params, min(B, n_configs - j * B), j, start_store, tables).final
+
+
+def iter_parent_child_batches(model: torch.nn.Module, params: DreamParams, n_configs: int):
+    """Yield pairs ``(parent, child)`` of dreamed configurations, batch by batch, never storing them.
+
+    ``parent`` (int8, ``(b, L/2, L/2)``) is dreamed from one spin with ``n_up - 1``
+    upscalings; ``child`` (``(b, L, L)``) is one more upscaling of it by the same model,
+    so ``child`` is distributed as a final configuration of ``params`` and ``parent`` is
+    the lattice it was drawn from. The streams (per batch ``j``:
+    ``SeedSequence(seed, spawn_key=(j,))`` spawned into two) differ from those of
+    :func:`run`, so these are other chains than an ensemble's. Only a random start (``L0 = 1``).
+    """
+    from dreamrg import sampler
+
+    if params.start != "random" or params.n_up < 2:
+        raise ValueError("parent and child need a random start (L0 = 1) and n_up ≥ 2")
+    kind = sampler_name(model)
+    if kind not in ("table", "two-layer"):
+        raise ValueError(f"parent and child batches need the table or two-layer sampler; this model uses {kind!r}")
+    draw = sampler.dream_batch if kind == "table" else sampler.dream_batch_two_layer
+    tables = _tables(model)
+    extra = {} if tables is None else {"tables": tables}
+    B = params.batch_size
+    for j in range(-(-n_configs // B)):
+        n = min(B, n_configs - j * B)
+        ss_parent, ss_child = np.random.SeedSequence(params.seed, spawn_key=(j,)).spawn(2)
+        parent = draw(model, n, params.n_up - 1, ss_parent, **extra).final
+        child = draw(model, n, 1, ss_child, L0=parent.shape[1], start=parent, **extra).final
+        yield parent, child

@@ -96,6 +96,9 @@ def _build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--mcrg-seed", type=_nonnegative_int, default=None,
                     help="with --mcrg-only: tie-break seed of the blocking (default 0, as 'dreamrg mcrg --seed')")
     _add_stage_parsers(parser, sub)
+    from dreamrg.cli import _models
+
+    _models.add_parser(sub)
     return parser
 
 
@@ -122,10 +125,15 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
                     help="keep only the first N odd operators (1..11; default all)")
     rg.add_argument("--n-even", type=_positive_int, default=None,
                     help="keep only the first N even operators (1..25; default all)")
-    rg.add_argument("--irreps", action="store_true",
-                    help="use the 158 operators one orientation at a time and split T by spin-flip sector and "
-                    "lattice-symmetry irrep (A1, A2, B1, B2, E); prints the leading exponents of each and the "
-                    "third of the whole spectrum")
+    rg.add_argument("--basis", choices=("symmetrised", "authors", "oriented"), default="symmetrised",
+                    help="operators: the 36 symmetrised class sums (default); the paper authors' 36 "
+                    "single-orientation products (their duplicate left out); or the 158 orientations one at a time, "
+                    "T split by spin-flip sector and lattice-symmetry irrep (A1, A2, B1, B2, E), printing the "
+                    "leading exponents of each and the third of the whole spectrum")
+    rg.add_argument("--boundary", choices=("periodic", "open"), default="periodic",
+                    help="sum the operators over all translations of the torus (default), or only where a "
+                    "product fits inside the lattice without wrapping around")
+    rg.add_argument("--irreps", action="store_true", help="same as --basis oriented")
     rg.add_argument("--json", action="store_true")
     rg.add_argument("--no-progress", action="store_true")
     _add_scheduler(rg)
@@ -396,32 +404,41 @@ def _cmd_mcrg(args: argparse.Namespace) -> int:
     from dreamrg import dream, mcrg
 
     progress = False if args.no_progress else None
-    for name, value, most in (("--n-odd", args.n_odd, len(mcrg.ODD)), ("--n-even", args.n_even, len(mcrg.EVEN))):
-        if value is not None and value > most:
-            raise UsageError(f"{name} must be between 1 and {most} (the number of operators in that sector); got {value}")
+    if args.irreps:
+        if args.basis not in ("symmetrised", "oriented"):
+            raise UsageError(f"--irreps means --basis oriented; it cannot be combined with --basis {args.basis}")
+        args.basis = "oriented"
+    irreps = args.basis == "oriented"
+    conv = {"basis": args.basis, "boundary": args.boundary}
     trunc = {"n_odd": args.n_odd, "n_even": args.n_even}
-    if args.irreps and (args.n_odd is not None or args.n_even is not None):
-        raise UsageError("--irreps uses all 158 oriented operators; it cannot be combined with --n-odd / --n-even")
+    if irreps and (args.n_odd is not None or args.n_even is not None):
+        raise UsageError("--basis oriented uses all 158 oriented operators; it cannot be combined with "
+                         "--n-odd / --n-even")
+    most_odd, most_even = len(mcrg.get_basis(args.basis).odd), len(mcrg.get_basis(args.basis).even)
+    for name, value, most in (("--n-odd", args.n_odd, most_odd), ("--n-even", args.n_even, most_even)):
+        if value is not None and value > most:
+            raise UsageError(f"{name} must be between 1 and {most} (the number of operators in that sector of "
+                             f"the {args.basis} basis); got {value}")
     kind = _input_kind(args.path)
     if kind == "ensemble":
         ens = dream.open_ensemble(args.path)
         n = min(args.n or ens.count, ens.count)
         batches = (ens.configs(lo, min(lo + 2048, n)) for lo in range(0, n, 2048))
-        if args.irreps:
+        if irreps:
             accs = mcrg.accumulate_batches(batches, levels=args.levels, seed=args.seed, n_total=n, check=False,
-                                           basis="oriented")
+                                           **conv)
         else:
             results = mcrg.mcrg_from_batches(batches, levels=args.levels, seed=args.seed, n_total=n, check=False,
-                                             **trunc)
+                                             **trunc, **conv)
     else:
         with _scheduler(args) as client:
-            if args.irreps:
+            if irreps:
                 accs = mcrg.accumulate_store(args.path, levels=args.levels, n=args.n, seed=args.seed,
-                                             progress=progress, basis="oriented", client=client)
+                                             progress=progress, client=client, **conv)
             else:
                 results = mcrg.mcrg_from_store(args.path, levels=args.levels, n=args.n, seed=args.seed,
-                                               progress=progress, client=client, **trunc)
-    if args.irreps:
+                                               progress=progress, client=client, **trunc, **conv)
+    if irreps:
         from dreamrg.runs.mcrg import IrrepRun
 
         return _print_irreps(IrrepRun(tuple(s for acc in accs for s in acc.irrep_result())), args.json)
@@ -547,7 +564,9 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     from dreamrg.bookrun import ChapterFailed
 
-    handlers = {"mc": _cmd_mc, "train": _cmd_train, "dream": _cmd_dream, "mcrg": _cmd_mcrg, "mc-import": _cmd_import, "observables": _cmd_observables, "cache": _cmd_cache, "verify": _cmd_verify, "book": _cmd_book}
+    from dreamrg.cli._models import cmd_models
+
+    handlers = {"models": cmd_models, "mc": _cmd_mc, "train": _cmd_train, "dream": _cmd_dream, "mcrg": _cmd_mcrg, "mc-import": _cmd_import, "observables": _cmd_observables, "cache": _cmd_cache, "verify": _cmd_verify, "book": _cmd_book}
     try:
         status = handlers[args.command](args)
         sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit

@@ -26,7 +26,7 @@ import numpy as np
 from dreamrg.mcrg.accumulator import MCRGAccumulator
 from dreamrg.mcrg.drivers import _check_levels, accumulate_chunk
 from dreamrg.mcrg.results import MCRGResult
-from dreamrg.mcrg.spin_operators import _check_basis
+from dreamrg.mcrg.spin_operators import get_basis
 
 if TYPE_CHECKING:
     from dreamrg.mc import MCParams
@@ -84,7 +84,7 @@ def _write_checkpoint(path: Path, accs: list[MCRGAccumulator], meta: dict) -> No
 
 
 def accumulate_mc(params: MCParams, n_configs: int, checkpoint: str | Path, *, levels: int = 1, seed: int = 0,
-                  n_bins: int = 32, basis: str = "classes", workers: int | None = None,
+                  n_bins: int = 32, basis: str = "symmetrised", workers: int | None = None,
                   progress: bool | None = None) -> list[MCRGAccumulator]:
     """Accumulate MCRG moments of ``n_configs`` Monte Carlo configurations, chunk by chunk, storing none.
 
@@ -122,7 +122,7 @@ def accumulate_mc(params: MCParams, n_configs: int, checkpoint: str | Path, *, l
 
     n_configs = check_count(n_configs)
     _check_levels(levels, params.L)
-    _check_basis(basis)
+    get_basis(basis)
     fresh = [MCRGAccumulator(n_bins, n_expected=n_configs, level=k, basis=basis) for k in range(levels)]
     threads = workers or numba.config.NUMBA_NUM_THREADS
     parallel = mc.parallel_chains(params, threads)  # one clear error before any work if a chain does not fit
