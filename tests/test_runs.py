@@ -216,9 +216,11 @@ def test_mcrg_conventions_enter_the_key_only_when_not_default(recorded_cache):
     """The default basis and boundary, named or not, hit the recorded entries; any other gets its own entry."""
     from dreamrg import conventions, experiments
 
+    default = rmcrg.mc_mcrg(16, 600, 11, levels=1)  # today's versions (mc 4, mcrg 3): one new entry
     before = {p.name for p in (recorded_cache / "mcrg").iterdir()}
-    default = rmcrg.mc_mcrg(16, 600, 11, levels=1, basis="symmetrised", boundary="periodic")
+    named = rmcrg.mc_mcrg(16, 600, 11, levels=1, basis="symmetrised", boundary="periodic")
     assert {p.name for p in (recorded_cache / "mcrg").iterdir()} == before
+    assert named.to_dict() == default.to_dict()
     assert rmcrg._convention("symmetrised", "periodic") == ({}, "")
     assert rmcrg._convention("authors", "open") == ({"basis": "authors", "boundary": "open"}, "-authors-open")
     with pytest.raises(ValueError, match="allowed: symmetrised, oriented, authors"):
