@@ -9,7 +9,7 @@ import torch
 from scipy.special import expit
 
 from dreamrg import conditioned_fit as cf
-from dreamrg import exact_fit, mc, train
+from dreamrg import coarse, exact_fit, mc, train
 from dreamrg import train_conditioned as tc
 from dreamrg._conditioned_fit_reference import direct_conditioned_loss, weights_at
 from dreamrg._exact_fit_reference import local_field
@@ -188,26 +188,32 @@ def test_adamw_training_checks(stores):
 
 @pytest.mark.slow
 def test_adamw_reaches_the_exact_optimum(stores):
-    """AdamW (weight decay 0, 1800 steps) and the exact fit reach the same optimum.
+    """AdamW (weight decay 0, lr 0.01, 1800 minibatch steps) ends at the exact optimum of its objective.
 
-    Tolerance: the two minimise the same pooled loss, except that AdamW redraws the
-    majority-rule tie-breaks every epoch while the exact fit uses one draw; their minimisers
-    differ by a fraction of the statistical error σ = sqrt(diag(H⁻¹)/M) of the fit (M = 900
-    configurations). Required: every parameter within 1 σ, and the pooled loss of the AdamW
-    parameters above the optimum by less than p/(2M) (the expected excess of an estimate
-    with covariance H⁻¹/M, p = 6 parameters).
+    AdamW redraws the majority-rule tie-breaks every epoch, so it minimises the loss averaged
+    over tie-break draws; the loss is linear in the histogram, so that objective is the loss
+    on the histogram averaged over draws (64 draws here), whose exact optimum θ* is found by
+    Newton. Tolerance, in units of the statistical error σ = sqrt(diag(H⁻¹)/M) of the fit
+    (M = 900 configurations): every parameter within 1 σ of θ* (what remains is AdamW's
+    jitter at a constant lr, ~lr per step), and the pooled loss above the optimum by less than
+    p/(2M), the expected excess of an independent estimate (covariance H⁻¹/M, p = 6). The
+    single-draw exact fit differs from θ* by its tie-break noise, up to ~0.9 σ at L = 16.
     """
     tr, _ = stores
-    ex, info = tc.train_conditioned_exact(train.TrainParams(k=3, method="exact"), tr, degree=1, progress=False)
+    sets, _, ts = tc._data(tr, None, K_C)
+    draws = 64
+    counts = [np.zeros((4, 16, 2)) for _ in sets]
+    for r in range(draws):
+        for i, s in enumerate(sets):
+            sigma = s.batch(np.arange(len(s)))
+            mu, _ = coarse.majority_rule(sigma, np.random.default_rng(np.random.SeedSequence(99, spawn_key=(r, i))))
+            counts[i] += exact_fit.pattern_histogram(sigma, mu, 3) / draws
+    best = cf.fit_conditioned(counts, ts, 3, 1)
+    se = np.sqrt(np.diag(np.linalg.inv(best.hessian)) / 900).reshape(best.params.shape)
     p = train.TrainParams(k=3, method="adamw", epochs=200, batch_size=100, lr=0.01, weight_decay=0.0)
     ad, _ = tc.train_conditioned_adamw(p, tr, degree=1, progress=False)
-    sets, _, ts = tc._data(tr, None, K_C)
-    hists = list(tc._histograms(sets, 0, 0, 3, False, 4096))
-    counts, shares = [c for c, _ in hists], tc._shares([x for _, x in hists])
-    theta = ex.params.detach().numpy()
-    loss, _, hess = cf.conditioned_loss_grad_hess(theta, counts, ts, 3, shares)
-    se = np.sqrt(np.diag(np.linalg.inv(hess)) / 900).reshape(theta.shape)
-    z = (ad.params.detach().numpy() - theta) / se
+    theta = ad.params.detach().numpy()
+    z = (theta - best.params) / se
     assert np.all(np.abs(z) < 1), z.round(2)
-    excess = cf.conditioned_loss(ad.params.detach().numpy(), counts, ts, 3, shares) - loss
+    excess = cf.conditioned_loss(theta, counts, ts, 3) - best.loss
     assert 0 <= excess < 6 / (2 * 900), excess

@@ -177,7 +177,7 @@ class ConditionedUpscaler(torch.nn.Module):
                 "K_c": self.K_c}
 
     def clip(self, t: float) -> float:
-        """``t`` clipped to :attr:`t_range` (unchanged when no range is known)."""
+        """``t`` clipped to ``t_range`` (unchanged when no range is known)."""
         if not _finite(t):
             raise ValueError(f"t must be a finite number; got {t!r}")
         if self.t_range is None:
