@@ -116,8 +116,10 @@ def test_plan_clips_to_the_trained_range_and_says_so():
     np.testing.assert_allclose(plan.t_levels, 0.03 * 2.0 ** np.arange(5, -1, -1))
     np.testing.assert_allclose(plan.t_used, [0.1, 0.1, 0.1, 0.1, 0.06, 0.03])
     assert plan.clipped == [True] * 4 + [False] * 2
-    (msg,) = plan.warnings()
+    msg, hint = plan.warnings()
     assert "4 of 6 levels" in msg and "L=16" in msg and "L=32" not in msg
+    assert "size L=16 at K=" in hint and "t=+0.12" in hint and "2 upscalings" in hint
+    assert plan.t_at(0) == pytest.approx(0.03 * 64) and plan.t_at(6) == pytest.approx(0.03)
     assert cd.LevelPlan.from_dict(json.loads(json.dumps(plan.to_dict()))) == plan
     assert cd.plan_levels(m, K_C, 6).warnings() == []
     outside = cd.plan_levels(m, 1.2 * K_C, 3, "naive")

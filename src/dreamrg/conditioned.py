@@ -314,6 +314,13 @@ class LevelPlan:
     def clipped(self) -> list[bool]:
         return [a != b for a, b in zip(self.t_levels, self.t_used)]
 
+    def t_at(self, level: int) -> float:
+        """Requested t of any level 0..n_up (level 0: the start, e.g. of Monte Carlo configurations), unclipped."""
+        n_up = len(self.t_levels)
+        if self.schedule == "naive":
+            return self.t
+        return self.t * 2.0 ** ((n_up - check_int(level, "level", 0, n_up)) * self.y_t)
+
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self)))  # plain lists, as the ensemble's attributes hold them
 
@@ -331,6 +338,13 @@ class LevelPlan:
                           for lvl in bad)
         out = [f"{len(bad)} of {len(self.clipped)} levels ask for t outside the trained range "
                f"[{lo:+.4g}, {hi:+.4g}] and use the model at the nearest trained coupling instead: {sizes}"]
+        first = next(i for i, c in enumerate(self.clipped) if not c) if not self.clipped[-1] else None
+        if first is not None and all(self.clipped[:first]):
+            # the clipped levels are the first ones: Monte Carlo configurations can stand in for them
+            t0 = self.t_at(first)
+            out.append(f"to give every level its own coupling, start from Monte Carlo configurations of size "
+                       f"L={L0 * 2**first} at K={self.K_c * (1 + t0):.6g} (t={t0:+.4g}; --from-mc, with "
+                       f"{len(self.t_levels) - first} upscalings), or train on a wider range of couplings")
         if self.clipped[-1]:
             out.append(f"the target itself (K={self.K:.8g}, t={self.t:+.4g}) is outside the trained range: the "
                        f"dreamed configurations are those of the model at t={self.t_used[-1]:+.4g}, not at K")
