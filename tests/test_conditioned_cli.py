@@ -85,6 +85,14 @@ def test_dream_at_a_target_coupling(setup):
         pytest.approx([0.03] * 4)
 
 
+def test_dream_from_mc_says_when_the_start_is_at_another_coupling(setup):
+    d, stores, _ = setup   # stores[0]: L = 8 at K = 0.9 K_c; the flow schedule puts L = 8 of K_c at K_c
+    res = cli("dream", "--model", d / "m.json", "--K", K_C, "--n-up", 1, "--from-mc", stores[0],
+              "--n-configs", 50, "--seed", 2, "--out", d / "f", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    assert "warning: the start configurations (L = 8) are at K = 0.39661" in res.stdout
+
+
 def test_dream_refuses_a_missing_K_and_a_K_for_an_unconditioned_model(setup, tmp_path):
     d, _, _ = setup
     plain = models.save_model(tmp_path / "p.json", models.SymmetricUpscaler(3, [0.13, 0.16, 0.36]), {})

@@ -106,6 +106,7 @@ def test_conditioned_ensemble_is_the_per_level_sampler_and_records_its_plan(tmp_
     assert plan == cd.plan_levels(model, 1.03 * K_C, 5) and plan.schedule == "flow"
     np.testing.assert_allclose(plan.t_used, [0.1, 0.1, 0.1, 0.06, 0.03])
     assert ens.meta["model_class"] == "ConditionedUpscaler"
+    assert ens.meta["conditioning_warnings"] == plan.warnings() and "3 of 5 levels" in plan.warnings()[0]
     levels = [model.at(t) for t in plan.t_used]
     for j, lo in enumerate((0, 64)):
         ref = sampler.dream_batch(levels, min(64, 100 - lo), 5, np.random.SeedSequence(3, spawn_key=(j,)))

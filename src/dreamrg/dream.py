@@ -425,6 +425,8 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
                              "sizes": params.sizes}
     if plan is not None:
         meta["conditioning"] = plan.to_dict()
+        # the levels clipped to the trained range, in words (not part of the identity: wording may change)
+        meta["conditioning_warnings"] = plan.warnings(params.L0)
     with _store.writer_lock(out, "dreamed ensemble"):
         ens = create_ensemble(out, meta)
         if ens.count >= n_configs:

@@ -391,7 +391,7 @@ def _cmd_dream(args: argparse.Namespace) -> int:
               f"is; the table below uses the first {args.n_configs}")
     print(f"ensemble {args.out}: {args.n_configs} chains, sizes {params.sizes}")
     if target is not None:
-        _conditioned.print_plan(ens.meta)
+        _conditioned.print_plan(ens.meta, None if args.from_mc is None else open_store(args.from_mc).meta.get("K"))
     _print_summary(list(ensemble_summaries(args.out, stop=args.n_configs).values()))
     return 0
 

@@ -133,8 +133,9 @@ def dream_target(args: argparse.Namespace, model):
     return None
 
 
-def print_plan(meta: dict) -> None:
-    """The coupling of every level of a conditioned ensemble, and a warning per clipped level."""
+def print_plan(meta: dict, start_K: float | None = None) -> None:
+    """The coupling of every level of a conditioned ensemble, and a warning per clipped level (and for a Monte
+    Carlo start at another coupling than the schedule's, ``start_K`` being the store's K)."""
     from dreamrg.conditioned import LevelPlan
 
     plan = LevelPlan.from_dict(meta["conditioning"])
@@ -145,3 +146,7 @@ def print_plan(meta: dict) -> None:
         print(f"  L = {L:>5}: t requested {req:+.5f}, used {used:+.5f}{note}")
     for line in plan.warnings(sizes[0]):
         print(f"warning: {line}")
+    want = plan.K_c * (1 + plan.t_at(0))
+    if start_K is not None and abs(start_K - want) > 1e-9 * want:
+        print(f"warning: the start configurations (L = {sizes[0]}) are at K = {start_K:.8g}; the {plan.schedule!r} "
+              f"schedule puts that size at K = {want:.8g} (t = {plan.t_at(0):+.5f})")
