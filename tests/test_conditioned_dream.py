@@ -66,6 +66,17 @@ def test_one_table_per_level_of_the_same_model_is_the_critical_sampler():
         np.testing.assert_array_equal(a.E, r.E)
 
 
+@pytest.mark.parametrize("k", [3, 5, 7])
+def test_probability_table_is_the_stacked_product_bit_for_bit(k):
+    """The flattened product of probability_table gives exactly the numbers of expit(2 F @ w) (the tables, and so
+    every cached ensemble, are unchanged by it)."""
+    from scipy.special import expit
+
+    for m in _random_levels(k, 4, seed=k):
+        w = m.params.detach().numpy()
+        np.testing.assert_array_equal(sampler.probability_table(m), expit(2.0 * (patches.orbit_features(k) @ w)))
+
+
 def test_per_level_arguments_are_checked():
     levels = _random_levels(3, 3)
     with pytest.raises(ValueError, match="one model per level"):

@@ -226,7 +226,10 @@ def probability_table(model) -> np.ndarray:
     if isinstance(model, SymmetricUpscaler):
         # numpy float64 route: the tables of the published single-layer results
         w = model.params.detach().cpu().to(torch.float64).numpy()
-        return expit(2.0 * (patches.orbit_features(size) @ w))
+        F = patches.orbit_features(size)
+        # one (4 npat, n) @ (n,) product: the numbers of the stacked F @ w (tested bit for bit), which numpy
+        # computes 4-60x slower (a conditioned dream builds a table per level: 0.5 s at k = 7 otherwise)
+        return expit(2.0 * (F.reshape(-1, F.shape[-1]) @ w).reshape(F.shape[:2]))
     import copy
 
     with torch.no_grad():
