@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 from dreamrg._checks import json_safe
+from dreamrg.cli import _conditioned
 from dreamrg.observables import SizeSummary, format_estimate
 
 
@@ -150,15 +151,24 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     dr.add_argument("--seed", type=int, required=True)
     dr.add_argument("--batch-size", type=_positive_int, default=4096)
     dr.add_argument("--save-configs", action="store_true", help="also store the final-size configurations")
+    dr.add_argument("--K", type=_positive_float, default=None, help=_conditioned.K_HELP)
+    dr.add_argument("--schedule", choices=("flow", "naive"), default=None, help=_conditioned.SCHEDULE_HELP)
     dr.add_argument("--out", type=_out_path, required=True)
     dr.add_argument("--no-progress", action="store_true")
 
     tr = sub.add_parser("train", help="train an upscaler U(σ|μ) on a configuration store",
                         description="Train a single-layer symmetric (or two-layer) upscaler with the paper's "
                         "AdamW schedule, or find the exact optimum of the single-layer loss.")
-    tr.add_argument("--data", type=Path, required=True, help="training store (fine configurations)")
-    tr.add_argument("--validation", type=Path, default=None,
-                    help="independent validation store (required for --method adamw)")
+    tr.add_argument("--data", type=Path, nargs="+", required=True,
+                    help="training store (fine configurations); with --conditioned one store per coupling")
+    tr.add_argument("--validation", type=Path, nargs="+", default=None,
+                    help="independent validation store (required for --method adamw; with --conditioned one per "
+                    "--data store, in the same order)")
+    tr.add_argument("--conditioned", action="store_true",
+                    help="train a temperature-conditioned single-layer model: each orbit weight a polynomial in "
+                    "t = K/K_c - 1, with each store's K read from its metadata")
+    tr.add_argument("--degree", type=_int_arg(0, 3), default=None,
+                    help="--conditioned: degree of the weights in t (default 1: W = a + b t; 2 adds c t^2)")
     tr.add_argument("--k", type=_int_arg(3, 255), required=True, help="odd kernel size ≥ 3")
     tr.add_argument("--weighted", action="store_true", help="weighted loss (paper eq. 13)")
     tr.add_argument("--method", choices=("adamw", "exact"), default="adamw")
@@ -297,6 +307,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from dreamrg import models, train
     from dreamrg.store import open_store, writer_lock
 
+    if args.conditioned:
+        return _conditioned.cmd_train_conditioned(args)
+    if len(args.data) > 1:
+        raise UsageError(f"{len(args.data)} --data stores given: several stores (one per coupling) train a "
+                         "temperature-conditioned model and need --conditioned; otherwise give one store")
+    if args.degree is not None:
+        raise UsageError("--degree is the degree in t of a temperature-conditioned model; it needs --conditioned")
+    if args.validation is not None and len(args.validation) > 1:
+        raise UsageError("give one --validation store (several only with --conditioned)")
+    args.data = args.data[0]
+    args.validation = None if args.validation is None else args.validation[0]
+
     params = train.TrainParams(k=args.k, model=args.model, weighted=args.weighted, method=args.method,
                                epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
     for path in (args.data, args.validation):
@@ -377,25 +399,29 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_dream(args: argparse.Namespace) -> int:
     from dreamrg import dream
+    from dreamrg.conditioned import load_upscaler
     from dreamrg.fss import ensemble_summaries
     from dreamrg.store import open_store
-    from dreamrg.models import load_model
 
     if args.L0 is not None and args.from_mc is not None:
         raise UsageError("give either --L0 (a random start, L0 = 1) or --from-mc PATH (L0 = the store's L), not both")
     _check_count("--n-configs", args.n_configs)
-    model = load_model(args.model)
+    model = load_upscaler(args.model)
+    target = _conditioned.dream_target(args, model)  # before anything is written
     if args.from_mc is not None:
         L0, start = open_store(args.from_mc).L, str(args.from_mc.resolve())
     else:
         L0, start = args.L0 or 1, "random"
     params = dream.DreamParams(n_up=args.n_up, L0=L0, seed=args.seed, batch_size=args.batch_size,
                                start=start, save_configs=args.save_configs)
-    ens = dream.run(model, params, args.n_configs, args.out, progress=False if args.no_progress else None)
+    ens = dream.run(model, params, args.n_configs, args.out, target=target,
+                    progress=False if args.no_progress else None)
     if ens.count > args.n_configs:
         print(f"ensemble {args.out} already holds {ens.count} chains (--n-configs {args.n_configs}): left as it "
               f"is; the table below uses the first {args.n_configs}")
     print(f"ensemble {args.out}: {args.n_configs} chains, sizes {params.sizes}")
+    if target is not None:
+        _conditioned.print_plan(ens.meta, None if args.from_mc is None else open_store(args.from_mc).meta.get("K"))
     _print_summary(list(ensemble_summaries(args.out, stop=args.n_configs).values()))
     return 0
 
