@@ -82,7 +82,7 @@ from dreamrg.mcrg.spin_operators import (
     enumerate_classes,
     operators,
 )
-from dreamrg.mcrg.streaming import StreamProgress, accumulate_mc, mcrg_from_mc, stream_progress
+from dreamrg.mcrg.streaming import RUN_FILE, StreamProgress, accumulate_mc, mcrg_from_mc, stream_progress
 from dreamrg.mcrg.symmetry import D4_CHARACTERS, irrep_basis, symmetry_permutations
 
 __all__ = [
@@ -132,6 +132,7 @@ __all__ = [
     "mcrg_from_mc",
     "stream_progress",
     "StreamProgress",
+    "RUN_FILE",
     "TRUNCATIONS",
     "truncation_scan",
 ]
