@@ -219,3 +219,34 @@ def test_streamed_mcrg_on_a_local_cluster_equals_the_stored_run(params, sequenti
         (part / "chains" / f"{c}.npz").unlink()
     assert mcrg.stream_progress(part).chains_done == 2
     assert_identical(stream(params, part, client=client), sequential)
+
+
+@pytest.mark.slow
+def test_a_killed_dask_worker_resumes_its_chain_from_the_checkpoint(tmp_path):
+    """SIGKILL a worker while it advances a chain: Dask reruns the task, which continues from the chain's
+    checkpoint; the result is still that of the stored run."""
+    import threading
+
+    from dreamrg import _cluster
+
+    p, n = mc.MCParams(L=64, seed=8, chunk_size=200, chains=2), 8000  # 20 chunks per chain
+    store = tmp_path / "s"
+    mc.run(p, n, store, progress=False)
+    stored = mcrg.accumulate_store(store, levels=LEVELS, seed=SEED, n_bins=BINS, progress=False)
+    run, out = tmp_path / "run", {}
+    with _cluster.connect("local:2") as client:
+        pids = list(client.run(os.getpid).values())
+        t = threading.Thread(target=lambda: out.setdefault("accs", mcrg.accumulate_mc(
+            p, n, run, levels=LEVELS, seed=SEED, n_bins=BINS, progress=False, client=client, checkpoint_seconds=0)))
+        t.start()
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and t.is_alive():
+            prog = mcrg.stream_progress(run) if (run / "run.json").exists() else None
+            if prog is not None and prog.configs >= 4 * 200:
+                break
+            time.sleep(0.02)
+        killed_at = mcrg.stream_progress(run).configs
+        os.kill(pids[0], signal.SIGKILL)
+        t.join()
+    assert killed_at < n, "the run ended before a worker was killed"
+    assert_identical(out["accs"], stored)
