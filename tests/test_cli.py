@@ -184,21 +184,31 @@ def test_mc_mcrg_only_cli(tmp_path, capsys):
         out, err = capsys.readouterr()
         return status, out, err
 
-    mc_args = ["mc", "--L", 16, "--n-configs", 1100, "--seed", 3, "--chunk-size", 200, "--no-progress"]
+    mc_args = ["mc", "--L", 16, "--n-configs", 1100, "--seed", 3, "--chunk-size", 200, "--chains", 2,
+               "--no-progress"]
     store_path, run_dir = tmp_path / "s", tmp_path / "r"
     assert main(*mc_args, "--out", store_path)[0] == 0
-    status, stored, err = main("mcrg", store_path, "--levels", 2, "--seed", 4, "--json", "--no-progress")
-    assert status == 0, err
-    status, streamed, err = main(*mc_args, "--out", run_dir, "--mcrg-only", "--levels", 2, "--mcrg-seed", 4, "--json")
-    assert status == 0, err
-    assert streamed == stored and len(json.loads(streamed)) == 2
-    assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoint.npz", "mcrg.json"]  # no configuration
-    assert json.loads((run_dir / "mcrg.json").read_text()) == json.loads(streamed)
+    printed = {}
+    for basis in ("symmetrised", "authors"):
+        status, stored, err = main("mcrg", store_path, "--levels", 2, "--seed", 4, "--basis", basis, "--json",
+                                   "--no-progress")
+        assert status == 0, err
+        status, streamed, err = main(*mc_args, "--out", tmp_path / basis, "--mcrg-only", "--levels", 2,
+                                     "--mcrg-seed", 4, "--basis", basis, "--json")
+        assert status == 0, err
+        assert streamed == stored and len(json.loads(streamed)) == 2
+        printed[basis] = streamed
+    run_dir = tmp_path / "symmetrised"
+    assert sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*")) == \
+        ["chains", "chains/0.npz", "chains/1.npz", "mcrg.json", "run.json"]  # no configuration
+    assert json.loads((run_dir / "mcrg.json").read_text()) == json.loads(printed["symmetrised"])
     status, text, _ = main(*mc_args, "--out", run_dir, "--mcrg-only", "--levels", 2, "--mcrg-seed", 4)  # finished
     assert status == 0 and "none stored" in text and "16->8" in text
     for extra, fragment in ((["--out", run_dir, "--mcrg-only"], "another run (it differs in levels, seed)"),
                             (["--out", store_path, "--mcrg-only"], "is a configuration store"),
                             (["--out", tmp_path / "x", "--levels", 2], "go with --mcrg-only"),
+                            (["--out", tmp_path / "x", "--basis", "authors"], "go with --mcrg-only"),
+                            (["--out", tmp_path / "x", "--mcrg-only", "--scheduler", "local:0"], "local:N"),
                             (["--out", tmp_path / "x", "--mcrg-only", "--levels", 3], "cannot be blocked 3 times")):
         status, out, err = main(*mc_args, *extra)
         assert status == 2 and fragment in err and not out, err

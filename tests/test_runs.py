@@ -285,3 +285,40 @@ def test_parent_lattice_analysis(tmp_path, monkeypatch):
     assert [p.name.rsplit("-", 1)[0] for p in (tmp_path / "mcrg").iterdir()] == ["dream-parent-026ebc9f4a8b9b81"]
     with pytest.raises(ValueError, match="random start"):
         next(dream.iter_parent_child_batches(K3, DreamParams(n_up=1), 10))
+
+
+def test_streamed_mc_mcrg_equals_mc_mcrg_and_reports_a_partial_run(tmp_path, monkeypatch):
+    """mc_mcrg_streamed: the numbers of mc_mcrg (same MC run and tie-breaks, none stored), its own entry; before it
+    finishes, its status is the progress of its checkpoints, read without computing or creating anything."""
+    from dreamrg.mcrg import StreamProgress, streaming
+    from dreamrg.runs.inventory import inventory
+
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path))
+    assert rmcrg.mc_mcrg_streamed_status(16, 1500, 11, 1) is None and not (tmp_path / "mcrg").exists()
+    real, calls = streaming.accumulate_chunk, []
+
+    def dying(configs, chunk, **kw):
+        calls.append(chunk)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # a sitting ends after the first chunk
+        return real(configs, chunk, **kw)
+
+    monkeypatch.setattr(streaming, "accumulate_chunk", dying)
+    monkeypatch.setattr(streaming, "accumulate_mc", _with_checkpoints_every_chunk(streaming.accumulate_mc))
+    with pytest.raises(KeyboardInterrupt):
+        rmcrg.mc_mcrg_streamed(16, 1500, 11, 1, progress=False)
+    status = rmcrg.mc_mcrg_streamed_status(16, 1500, 11, 1)
+    assert isinstance(status, StreamProgress) and (status.configs, status.n_configs, status.done) == (1024, 1500, False)
+    run = rmcrg.mc_mcrg_stream_dir(16, 1500, 11, 1)
+    assert run.is_dir() and [r["progress"] for r in inventory(["mcrg"])] == \
+        ["streaming: 1024 of 1500 configurations (1 of 2 chains done)"]
+    monkeypatch.setattr(streaming, "accumulate_chunk", real)
+    streamed = rmcrg.mc_mcrg_streamed(16, 1500, 11, 1, progress=False)
+    stored = rmcrg.mc_mcrg(16, 1500, 11, levels=1)
+    assert [r.to_dict() for r in streamed] == [r.to_dict() for r in stored]
+    assert rmcrg.mc_mcrg_streamed_status(16, 1500, 11, 1).to_dict() == streamed.to_dict()
+    assert streamed.ms_mc_per_config > 0 and rmcrg.mc_mcrg_streamed(16, 1500, 11, 1).to_dict() == streamed.to_dict()
+
+
+def _with_checkpoints_every_chunk(fn):
+    return lambda *a, **kw: fn(*a, **kw | {"checkpoint_seconds": 0})

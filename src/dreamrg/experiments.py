@@ -24,7 +24,7 @@ from dreamrg import models, released, train
 from dreamrg.conventions import OURS, PAPER_TABLE_IV_DREAMED, Convention
 from dreamrg.dream import DreamParams
 from dreamrg.mc import MCParams
-from dreamrg.mcrg import MCRGResult
+from dreamrg.mcrg import MCRGResult, StreamProgress
 from dreamrg.fss import PairExponents, pair_exponents
 from dreamrg.offcritical import OffcriticalResult
 from dreamrg.profiles import Profile, TrainingSection, load_profile
@@ -311,6 +311,24 @@ def mcrg_mc(profile: Profile | str, convention: Convention = OURS) -> dict[int, 
     _check_steps(convention, P.levels, f"profile {p.name!r} (mcrg.levels)")
     return {L: _mcrg.mc_mcrg(L, P.mc_configs, p.data_seed, levels=P.levels, basis=convention.basis,
                              boundary=convention.boundary) for L in P.mc_sizes}
+
+
+def mcrg_mc_streamed(profile: Profile | str, convention: Convention = OURS, *, compute: bool = False
+                     ) -> dict[int, _mcrg.MCRGRun | StreamProgress | None]:
+    """The MCRG chapter's streamed sizes (``mcrg.stream_sizes``, ``stream_configs`` configurations each).
+
+    Streamed from the Monte Carlo chains, none stored (:func:`dreamrg.runs.mcrg.mc_mcrg_streamed`),
+    with the seeds of :func:`mcrg_mc`. By default nothing is computed (such a run spans sittings, in
+    the background): each size gives its :class:`~dreamrg.runs.mcrg.MCRGRun` once finished, else the
+    :class:`~dreamrg.mcrg.StreamProgress` of its checkpoints, else None (not started). ``compute``
+    runs (or resumes) them here instead.
+    """
+    p = as_profile(profile)
+    P = p.mcrg
+    _check_steps(convention, P.levels, f"profile {p.name!r} (mcrg.levels)")
+    how = _mcrg.mc_mcrg_streamed if compute else _mcrg.mc_mcrg_streamed_status
+    return {L: how(L, P.stream_configs, p.data_seed, P.levels, basis=convention.basis, boundary=convention.boundary)
+            for L in P.stream_sizes}
 
 
 def mcrg_reference_size(profile: Profile | str) -> int:

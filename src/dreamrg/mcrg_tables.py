@@ -20,7 +20,7 @@ from dreamrg import experiments as ex
 from dreamrg import mcrg
 from dreamrg.conventions import OURS, PAPER_TABLE_III, PAPER_TABLE_IV_DREAMED, PAPER_TABLE_IV_MC, Convention
 from dreamrg.experiments import MC, as_profile, paper_row, row_label
-from dreamrg.mcrg import IrrepSpectrum, MCRGResult
+from dreamrg.mcrg import IrrepSpectrum, MCRGResult, StreamProgress
 from dreamrg.paper_values import PRINTED_III, PRINTED_IV
 from dreamrg.profiles import Profile
 from dreamrg.runs.mcrg import DreamedMCRG, IllConditioned, MCRGRun
@@ -48,22 +48,30 @@ def table_iii_long(profile: Profile | str, redundant: bool = False, convention: 
     the step ("III, step 1", "III, step 2", …); with a convention that fixes the step
     (:data:`~dreamrg.conventions.PAPER_TABLE_III`) only that step is listed, as table "III".
     A paper size the profile does not simulate, or a step it does not compute, is listed as
-    "not run" with the reason rather than left out. ``redundant`` adds our redundant exponent
+    "not run" with the reason rather than left out. The profile's streamed sizes (``mcrg.stream_sizes``,
+    :func:`dreamrg.experiments.mcrg_mc_streamed`) are read, never computed, here: their rows once the run
+    is finished, else "in progress: N of n" from its checkpoints. ``redundant`` adds our redundant exponent
     ``y_r1`` (the paper's table has no column for it).
     """
     p = as_profile(profile)
-    ours = ex.mcrg_mc(p, _every_step(convention))
+    ours: dict = ex.mcrg_mc(p, _every_step(convention))
+    streamed = ex.mcrg_mc_streamed(p, _every_step(convention))
+    ours |= {L: r for L, r in streamed.items() if isinstance(r, MCRGRun)}
     rows = []
-    for L in sorted(set(PRINTED_III) | set(ours)):
+    for L in sorted(set(PRINTED_III) | set(ours) | set(streamed)):
         paper = PRINTED_III.get(L, {})
+        how = f", streamed (none stored; paper: {PAPER_CONFIGS_III})" if L in streamed else ""
         for key in ("y_h", "y_t", "omega") + (("y_r1",) if redundant else ()):
             base = {"row": f"L={L}", "quantity": key, "paper": paper.get(key)}
-            missing = (f"L={L} is not among this profile's MC sizes {list(p.mcrg.mc_sizes)}" if L not in ours else
-                       f"the profile computes {p.mcrg.levels} blocking step(s), not step {convention.step}"
-                       if convention.step is not None and convention.step > len(ours[L]) else None)
+            shown, missing = "not run", (
+                f"L={L} is not among this profile's MC sizes {list(p.mcrg.mc_sizes)}" if L not in ours else
+                f"the profile computes {p.mcrg.levels} blocking step(s), not step {convention.step}"
+                if convention.step is not None and convention.step > len(ours[L]) else None)
+            if L in streamed and L not in ours:
+                shown, missing = _streaming(streamed[L], p.mcrg.stream_configs)
             if missing:
                 if key != "y_r1":
-                    rows.append({"table": "III", **base, "ours": "not run", "value": None, "error": None,
+                    rows.append({"table": "III", **base, "ours": shown, "value": None, "error": None,
                                  "σ": None, "(ours − paper)/σ": None, "statistics": missing})
                 continue
             steps = list(enumerate(ours[L], start=1))
@@ -74,8 +82,22 @@ def table_iii_long(profile: Profile | str, redundant: bool = False, convention: 
                 rows.append({"table": "III" if convention.step is not None else f"III, step {step}", **base,
                              "ours": format_estimate(value, error), "value": value, "error": error,
                              **_compared(value, error, paper.get(key)),
-                             "statistics": f"{r.n_configs} MC configs, step {r.L_fine}→{r.L_coarse}"})
+                             "statistics": f"{r.n_configs} MC configs{how}, step {r.L_fine}→{r.L_coarse}"})
     return pd.DataFrame(rows)
+
+
+#: the paper's Monte Carlo statistics for every size of its Table III
+PAPER_CONFIGS_III = "10^6 configurations"
+
+
+def _streaming(status: StreamProgress | None, n_configs: int) -> tuple[str, str]:
+    """("ours" cell, statistics) of a streamed size that has no result yet."""
+    if status is None:
+        return "not run", (f"not started: streamed from the MC chains, {n_configs} configurations "
+                           "(runs.mcrg.mc_mcrg_streamed, or 'dreamrg mc --mcrg-only'), resumable")
+    return (f"in progress: {status.configs} of {status.n_configs}",
+            f"streamed from the MC chains, none stored; {status.chains_done} of {status.chains} chains done; "
+            f"paper: {PAPER_CONFIGS_III}")
 
 
 def mcrg_operators() -> pd.DataFrame:

@@ -31,8 +31,8 @@ from dreamrg.paper_values import parse_printed
 #: |z| up to which a number agrees with the paper
 AGREE_Z = 2.0
 AGREES, EXPLAINED, UNEXPLAINED = "agrees", "differs, explained", "differs, unexplained"
-NOT_RUN, NO_PAPER = "not run", "no paper value"
-VERDICTS = (AGREES, EXPLAINED, UNEXPLAINED, NOT_RUN, NO_PAPER)
+NOT_RUN, NO_PAPER, IN_PROGRESS = "not run", "no paper value", "in progress"
+VERDICTS = (AGREES, EXPLAINED, UNEXPLAINED, NOT_RUN, IN_PROGRESS, NO_PAPER)
 
 
 def paper_sigma(printed: str) -> float:
@@ -146,7 +146,8 @@ def _printed(x) -> str | None:
 def judge(long: pd.DataFrame, rule: str = "combined") -> pd.DataFrame:
     """``long`` with ``σ``, ``(ours − paper)/σ``, ``verdict``, ``reason`` and ``target`` (re)computed.
 
-    Rows without a number of ours read "not run", rows without a paper value "no paper value".
+    Rows without a number of ours read "not run" ("in progress" when ours says so: a run that spans
+    sittings, e.g. a streamed Table III size), rows without a paper value "no paper value".
     See the module docstring for the rule. ``rule="ours"`` divides by our
     error alone instead of the combined σ (the book's rule before; kept to show the difference).
     """
@@ -162,10 +163,11 @@ def judge(long: pd.DataFrame, rule: str = "combined") -> pd.DataFrame:
     agrees = {(t, r, q): z is not None and abs(z) <= AGREE_Z
               for t, r, q, z in zip(out["table"], out["row"], out["quantity"], out["(ours − paper)/σ"])}
     verdicts, reasons, targets = [], [], []
-    for t, r, q, v, p, z in zip(out["table"], out["row"], out["quantity"], value, paper, out["(ours − paper)/σ"]):
+    for t, r, q, v, p, z, shown in zip(out["table"], out["row"], out["quantity"], value, paper,
+                                       out["(ours − paper)/σ"], out["ours"]):
         e = None
         if v is None:
-            verdict = NOT_RUN
+            verdict = IN_PROGRESS if str(shown).startswith(IN_PROGRESS) else NOT_RUN
         elif p is None or z is None:
             verdict = NO_PAPER
         elif abs(z) <= AGREE_Z:
@@ -182,8 +184,8 @@ def judge(long: pd.DataFrame, rule: str = "combined") -> pd.DataFrame:
 
 
 def verdict_counts(judged: pd.DataFrame) -> pd.DataFrame:
-    """Per ``table``: numbers compared with the paper, agrees / explained / unexplained, not run, and how many
-    would agree with our error alone (|ours − paper| ≤ 2 × our error, the rule before the combined σ)."""
+    """Per ``table``: numbers compared with the paper, agrees / explained / unexplained, not run (or still in
+    progress), and how many would agree with our error alone (|ours − paper| ≤ 2 × our error, the rule before the combined σ)."""
     rows = []
     for table, g in judged.groupby("table", sort=False):
         before = [z_ours_only(_number(v), _number(e), _printed(p))
@@ -193,6 +195,6 @@ def verdict_counts(judged: pd.DataFrame) -> pd.DataFrame:
                      AGREES: int((g["verdict"] == AGREES).sum()),
                      EXPLAINED: int((g["verdict"] == EXPLAINED).sum()),
                      UNEXPLAINED: int((g["verdict"] == UNEXPLAINED).sum()),
-                     NOT_RUN: int((g["verdict"] == NOT_RUN).sum()),
+                     NOT_RUN: int(g["verdict"].isin([NOT_RUN, IN_PROGRESS]).sum()),
                      "agrees by our error alone": sum(z is not None and abs(z) <= AGREE_Z for z in before)})
     return pd.DataFrame(rows).set_index("table")

@@ -89,13 +89,10 @@ def _build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--workers", type=_positive_int, default=None, help="threads (default: all cores)")
     mc.add_argument("--json", action="store_true", help="print the final observables as JSON")
     mc.add_argument("--no-progress", action="store_true")
-    mc.add_argument("--mcrg-only", action="store_true",
-                    help="store no configuration: block each chunk as it is sampled and accumulate the MCRG "
-                    "moments, checkpointed in --out (a run directory; re-running resumes); prints what "
-                    "'dreamrg mcrg' prints for the same configurations stored")
-    mc.add_argument("--levels", type=_positive_int, default=None, help="with --mcrg-only: blocking steps (default 1)")
-    mc.add_argument("--mcrg-seed", type=_nonnegative_int, default=None,
-                    help="with --mcrg-only: tie-break seed of the blocking (default 0, as 'dreamrg mcrg --seed')")
+    from dreamrg.cli import _mcrg_stream
+
+    _mcrg_stream.add_options(mc)
+    _add_scheduler(mc)
     _add_stage_parsers(parser, sub)
     from dreamrg.cli import _models
 
@@ -241,13 +238,15 @@ def _cmd_mc(args: argparse.Namespace) -> int:
     _check_count("--n-configs", args.n_configs)
     if args.thin < 0 or args.n_equil < 0 or args.chunk_size < 0 or args.chains < 0:
         raise UsageError("--thin, --n-equil, --chunk-size and --chains must be ≥ 1 (or omitted for the default)")
+    from dreamrg.cli import _mcrg_stream
+
+    _mcrg_stream.check_options(args)
     params = mc.MCParams(**kwargs)
     if args.mcrg_only:
-        from dreamrg.cli._mcrg_stream import run_mcrg_only
-
-        return run_mcrg_only(args, params)
-    if args.levels is not None or args.mcrg_seed is not None:
-        raise UsageError("--levels and --mcrg-seed go with --mcrg-only (for a store, use 'dreamrg mcrg STORE --levels N')")
+        return _mcrg_stream.run_mcrg_only(args, params)
+    if getattr(args, "scheduler", None):
+        raise UsageError("--scheduler goes with --mcrg-only here (the chains of a stored run as Dask tasks: "
+                         "not on this branch yet)")
     st = mc.run(params, args.n_configs, args.out, progress=False if args.no_progress else None, workers=args.workers)
     if st.count > args.n_configs:
         print(f"store {args.out} already holds {st.count} configurations (--n-configs {args.n_configs}): "

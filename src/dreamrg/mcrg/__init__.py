@@ -36,8 +36,8 @@ Modules:
   per-chunk pieces in a fixed order (exact merges);
 * :mod:`~dreamrg.mcrg.drivers` -- front ends for arrays, batch streams and stores,
   and the per-chunk map (:func:`accumulate_chunk`) and :func:`reduce`;
-* :mod:`~dreamrg.mcrg.streaming` -- MCRG straight from Monte Carlo chunks,
-  checkpointed, storing no configuration (:func:`mcrg_from_mc`);
+* :mod:`~dreamrg.mcrg.streaming` -- MCRG straight from Monte Carlo chains,
+  checkpointed per chain, storing no configuration (:func:`mcrg_from_mc`, :func:`stream_progress`);
 * :mod:`~dreamrg.mcrg._reference` -- plain-numpy twins of the kernels.
 """
 
@@ -82,7 +82,7 @@ from dreamrg.mcrg.spin_operators import (
     enumerate_classes,
     operators,
 )
-from dreamrg.mcrg.streaming import accumulate_mc, mcrg_from_mc, read_checkpoint
+from dreamrg.mcrg.streaming import RUN_FILE, StreamProgress, accumulate_mc, mcrg_from_mc, stream_progress
 from dreamrg.mcrg.symmetry import D4_CHARACTERS, irrep_basis, symmetry_permutations
 
 __all__ = [
@@ -130,7 +130,9 @@ __all__ = [
     "reduce",
     "accumulate_mc",
     "mcrg_from_mc",
-    "read_checkpoint",
+    "stream_progress",
+    "StreamProgress",
+    "RUN_FILE",
     "TRUNCATIONS",
     "truncation_scan",
 ]
