@@ -243,15 +243,17 @@ class _Upscaler(torch.nn.Module):
         mu : torch.Tensor or array_like, shape (n, l, l)
             Block spins ±1.
         generator : torch.Generator
-            Source of the uniforms (one per fine site, drawn in the model dtype).
+            Source of the uniforms (one per fine site, drawn in the model dtype on the
+            generator's device, then moved to the model's: a CPU generator gives the
+            same uniforms whatever device the model is on).
 
         Returns
         -------
-        torch.Tensor of int8, shape (n, 2l, 2l)
+        torch.Tensor of int8, shape (n, 2l, 2l), on the model's device
             ``+1`` where the uniform is below ``sigmoid(2h)``, else ``-1``.
         """
         p = self.prob_up(mu)
-        u = torch.rand(p.shape, generator=generator, dtype=p.dtype, device=p.device)
+        u = torch.rand(p.shape, generator=generator, dtype=p.dtype, device=generator.device).to(p.device)
         return torch.where(u < p, 1, -1).to(torch.int8)
 
 
