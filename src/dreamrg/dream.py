@@ -14,6 +14,15 @@ interrupted and resumed.
 Single-layer models use the fast table sampler (:mod:`dreamrg.sampler`);
 other models (the two-layer network) use the torch reference path.
 
+Device
+------
+``device`` (``"cpu"``, ``"cuda"``, ``"mps"``) is where the torch reference sampler
+runs; the table samplers (numba) always run on the CPU and ignore it. The torch
+sampler's generator stays on the CPU, so the random numbers are the same on every
+device; the arithmetic is not, so a GPU ensemble records its device (``device`` in
+its metadata, part of its identity: a CPU run does not resume it). CPU ensembles
+record no device and are what they were before the option existed.
+
 Kernels wider than the lattice (k = 5, 7 at L = 2, 4) act on the torus with
 periodic wrap-around, as everywhere in dreamrg (see :mod:`dreamrg.models`): the
 same model is used at every level. (The authors instead start their k = 5, 7
@@ -50,11 +59,12 @@ import torch
 import zarr
 
 from dreamrg import _integrity
+from dreamrg._device import device_tag, resolve_device
 from dreamrg import store as _store
 from dreamrg._progress import _no_bar
 from dreamrg._version import __version__
 
-IDENTITY = ("model_id", "n_up", "L0", "seed", "batch_size", "start", "save_configs")
+IDENTITY = ("model_id", "n_up", "L0", "seed", "batch_size", "start", "save_configs", "device")
 
 
 class EnsembleError(ValueError):
@@ -302,7 +312,7 @@ def create_ensemble(path: str | os.PathLike, meta: dict[str, Any]) -> Ensemble:
     if path.exists():
         if is_ensemble(path):
             old = open_ensemble(path).meta
-            diff = {k: (old.get(k), meta[k]) for k in IDENTITY if old.get(k) != meta[k]}
+            diff = {k: (old.get(k), meta.get(k)) for k in IDENTITY if old.get(k) != meta.get(k)}
             if diff:
                 desc = "; ".join(f"{k}: stored {a!r}, requested {b!r}" for k, (a, b) in diff.items())
                 raise EnsembleError(f"{path} holds an ensemble with different metadata ({desc})")
@@ -334,7 +344,15 @@ def _tables(model: torch.nn.Module):
     return sampler.two_layer_tables(model) if sampler_name(model) == "two-layer" else None
 
 
-def _batch(model: torch.nn.Module, params: DreamParams, n: int, index: int, start_store, tables=None) -> Any:
+def ensemble_device(model: torch.nn.Module, device: str | torch.device | None = "cpu") -> str | None:
+    """The device an ensemble of ``model`` records: None when it makes no difference to the chains
+    (the CPU, or a table sampler, which ignores the device), else the device type (checked)."""
+    tag = device_tag(device)
+    return tag if sampler_name(model) == "torch" else None
+
+
+def _batch(model: torch.nn.Module, params: DreamParams, n: int, index: int, start_store, tables=None,
+           device: str | torch.device | None = "cpu") -> Any:
     from dreamrg import sampler
 
     ss = np.random.SeedSequence(params.seed, spawn_key=(index,))
@@ -351,19 +369,22 @@ def _batch(model: torch.nn.Module, params: DreamParams, n: int, index: int, star
     with torch.no_grad():
         import copy
 
-        return sampler.dream_batch_torch(copy.deepcopy(model).float(), n, params.n_up, gen, L0=params.L0,
-                                         start=start)
+        return sampler.dream_batch_torch(copy.deepcopy(model).float().to(resolve_device(device)), n, params.n_up,
+                                         gen, L0=params.L0, start=start)
 
 
 def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | os.PathLike, *,
-        progress: bool | None = None, max_bytes: int = 2**31) -> Ensemble:
+        progress: bool | None = None, max_bytes: int = 2**31, device: str | torch.device | None = "cpu") -> Ensemble:
     """Dream ``n_configs`` chains into the ensemble at ``out`` (resuming if it exists).
 
     An ensemble that already holds ``n_configs`` chains or more is left as it is
     (its ``count`` tells how many it holds): nothing is dreamed and nothing removed.
+    ``device``: where the torch sampler runs (see the module notes); a device this
+    machine lacks is refused before anything is written.
     """
     from tqdm import tqdm
 
+    tag = ensemble_device(model, device)  # checks the device first
     n_configs = _store.check_count(n_configs)
     L = params.sizes[-1]
     # int8 levels; + int64 codes and float64 logits; float32 torch tensors
@@ -383,6 +404,8 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
                              f"{n_configs} chains need one each")
     meta = asdict(params) | {"model_id": model_id(model), "model_class": type(model).__name__,
                              "sizes": params.sizes}
+    if tag is not None:
+        meta["device"] = tag
     with _store.writer_lock(out, "dreamed ensemble"):
         ens = create_ensemble(out, meta)
         if ens.count >= n_configs:
@@ -395,7 +418,7 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
                   desc=f"dream L={params.L0}→{L}") as bar:
             for j in range(first, last):
                 n = min(B, n_configs - j * B)
-                res = _batch(model, params, n, j, start_store, tables)
+                res = _batch(model, params, n, j, start_store, tables, device)
                 ens.write_batch(j, res.M, res.E, res.final if params.save_configs else None)
                 bar.update(n)
     return ens
@@ -414,14 +437,16 @@ def chain_levels(model: torch.nn.Module, n_up: int, seed: int) -> list[np.ndarra
     return levels
 
 
-def iter_final_batches(model: torch.nn.Module, params: DreamParams, n_configs: int):
+def iter_final_batches(model: torch.nn.Module, params: DreamParams, n_configs: int, *,
+                       device: str | torch.device | None = "cpu"):
     """Yield the final-level configurations batch by batch (int8, (b, L, L)), never storing them.
 
     Uses the same per-batch seeds as :func:`run`, so these are exactly the
-    configurations whose M and E an ensemble with the same parameters records.
+    configurations whose M and E an ensemble with the same parameters (and device) records.
     """
+    ensemble_device(model, device)  # checks the device before any work
     start_store = _store.open_store(params.start) if params.start != "random" else None
     tables = _tables(model)
     B = params.batch_size
     for j in range(-(-n_configs // B)):
-        yield _batch(model, params, min(B, n_configs - j * B), j, start_store, tables).final
+        yield _batch(model, params, min(B, n_configs - j * B), j, start_store, tables, device).final
