@@ -68,8 +68,9 @@ def test_cli_refuses_a_missing_device_with_one_error(stores, tmp_path):
     assert len(lines) == 1 and lines[0].startswith(f"dreamrg: error: device '{MISSING}' is not available here")
     assert lines[0].endswith("available: cpu") or "available: cpu, cuda" in lines[0]
     assert not out.exists() and not list(tmp_path.iterdir())
-    res = cli("dream", "--model", tmp_path / "no-model.json",  # the device is checked before the model is read "--n-up", 2, "--n-configs", 4, "--seed", 0, "--out", tmp_path / "ens",
-              "--device", "gpu")
+    # the device is checked before the model (here a missing file) is read
+    res = cli("dream", "--model", tmp_path / "no-model.json", "--n-up", 2, "--n-configs", 4, "--seed", 0,
+              "--out", tmp_path / "ens", "--device", "gpu")
     assert res.returncode == 2 and res.stderr.count("error") == 1
     assert "device must be one of cpu, cuda, cuda:N, mps; got 'gpu'" in res.stderr
     assert not (tmp_path / "ens").exists()
