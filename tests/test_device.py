@@ -137,7 +137,33 @@ def test_cuda_training_and_dreaming_follow_the_cpu(stores):
     assert next(b.parameters()).device.type == "cpu" and b.dtype == torch.float64
     np.testing.assert_allclose(hb["train_loss"], ha["train_loss"], rtol=1e-4)
     np.testing.assert_allclose(hb["valid_loss"], ha["valid_loss"], rtol=1e-4)
+    _, hc = train.train_adamw(p, tr, va, progress=False, n_train=200, device="cuda", bf16=True)
+    np.testing.assert_allclose(hc["train_loss"], ha["train_loss"], rtol=5e-3)  # as on the CPU (test_train)
     net = models.TwoLayerUpscaler(9, channels=4).float()
     x = sampler.dream_batch_torch(net, 64, 4, torch.Generator().manual_seed(4))
     y = sampler.dream_batch_torch(net, 64, 4, torch.Generator().manual_seed(4), device="cuda")
     assert np.mean(np.all(x.final == y.final, axis=(1, 2))) > 0.9  # same uniforms: chains differ only by rounding
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--k", 3, "--method", "exact"], "--bf16 applies to --method adamw"),
+    (["--k", 3], "--bf16 applies to the torch engine; this run uses the histogram engine"),
+])
+def test_cli_bf16_needs_the_torch_engine(stores, tmp_path, args, fragment):
+    tr, va = stores
+    res = cli("train", "--data", tr, "--validation", va, *args, "--bf16", "--out", tmp_path / "m.json",
+              "--no-progress")
+    assert res.returncode == 2 and res.stderr.count("error") == 1 and fragment in res.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_bf16_training_is_recorded(stores, tmp_path):
+    tr, va = stores
+    out = tmp_path / "m.json"
+    argv = ["train", "--data", tr, "--validation", va, "--k", 5, "--model", "two-layer", "--epochs", 1,
+            "--batch-size", 50, "--n-train", 100, "--out", out, "--no-progress"]
+    res = cli(*argv, "--bf16")
+    assert res.returncode == 0, res.stderr
+    assert models.load_model(out).meta["bf16"] is True
+    res = cli(*argv)  # the same --out for a float32 run: another training run
+    assert res.returncode == 2 and "holds a model of another training run" in res.stderr

@@ -220,10 +220,14 @@ class _Upscaler(torch.nn.Module):
 
         Returns
         -------
-        torch.Tensor, shape (n,), model dtype
+        torch.Tensor, shape (n,), model dtype (float32 under a bfloat16/float16 autocast)
             Differentiable with respect to the parameters.
         """
         h = self.field(mu)
+        if h.dtype in (torch.bfloat16, torch.float16):
+            # autocast: the network in half precision, the likelihood not (the CPU's autocast runs logsigmoid in
+            # float32 anyway; CUDA's would keep it in half precision, ~3 digits per site)
+            h = h.float()
         s = _as_spin_tensor(sigma, h.dtype, "sigma")
         if s.shape != h.shape:
             raise ValueError(f"sigma has shape {tuple(s.shape)}, expected {tuple(h.shape)} (twice mu's size)")

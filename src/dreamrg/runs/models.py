@@ -22,7 +22,8 @@ from dreamrg.train import STOPPING_FIELDS, TrainParams, stopping_point
 
 
 def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
-                 progress: bool | None = None, device: str | torch.device | None = "cpu") -> torch.nn.Module:
+                 progress: bool | None = None, device: str | torch.device | None = "cpu",
+                 bf16: bool = False) -> torch.nn.Module:
     """Train (or reuse) a model on the cached Monte Carlo training set of (L_t, M, data_seed).
 
     The training set is :func:`dreamrg.runs.mc.training_sets` (validation M/5 from an
@@ -34,7 +35,9 @@ def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
     ``device``: where AdamW's torch engine trains (:func:`dreamrg.train.train_adamw`).
     A device other than the CPU is part of the key and of the model's metadata (its
     weights are close to the CPU's, not bit-identical); CPU keys are those from before
-    the option. The exact method computes on the CPU and ignores it.
+    the option. The exact method computes on the CPU and ignores it. ``bf16``
+    (:func:`dreamrg.train.train_adamw`'s bfloat16 autocast) likewise enters key and
+    metadata only when true.
     """
     tag = device_tag(device) if params.method == "adamw" else None
     train_key = asdict(params)
@@ -49,6 +52,8 @@ def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
     if tag is not None:
         key["device"] = tag
         key["engine"] = train.resolve_engine(params, device=device)
+    if bf16:
+        key["bf16"] = True
     name = f"{params.model}-k{params.k}-{params.method}{'-w' if params.weighted else ''}-L{L_t}-M{M}"
     path = cache.entry("models", name, key) / "model.json"
     if path.exists():
@@ -70,11 +75,13 @@ def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
             # per-epoch checkpoint: an interrupted run (hours for the two-layer model) resumes where it stopped
             checkpoint = path.with_name("checkpoint.pt")
             model, hist = train.train_adamw(params, train_path, valid_path, n_train=M, n_valid=M // 5,
-                                      progress=progress, checkpoint=checkpoint, device=device)
+                                      progress=progress, checkpoint=checkpoint, device=device, bf16=bf16)
             meta["history"] = hist
             meta["engine"] = train.resolve_engine(params, device=device)
             if tag is not None:
                 meta["device"] = tag
+            if bf16:
+                meta["bf16"] = True
             meta["full_loss"] = train.exact_loss_of(
                 model, TrainParams(k=params.k, weighted=params.weighted, method="exact", seed=params.seed),
                 train_path, n_train=M) if params.model == "symmetric" else None
