@@ -290,3 +290,42 @@ def test_cached_model_reuses_a_run_that_another_stopping_rule_would_return(tmp_p
             cached_model(train.TrainParams(**base, **rule), 16, 300, 5, progress=False)
     with pytest.raises(AssertionError, match="trained although"):                  # other data seed
         cached_model(train.TrainParams(**base, epochs=2, patience=1), 16, 300, 6, progress=False)
+
+
+def test_bf16_batch_loss_and_gradient_match_float32(stores):
+    """bfloat16 autocast (8-bit significand, unit roundoff 2^-9 ≈ 2e-3 per rounded value): the k = 7 batch loss
+    within 5e-3 of float32's (relative) and its gradient within 1e-2 (relative norm of the difference)."""
+    sigma = train._PackedSet(stores[0], 40).batch(np.arange(40))          # critical MC, L = 16
+    torch.manual_seed(0)
+    model = models.TwoLayerUpscaler(7, channels=16, dtype=torch.float32)
+    opt = torch.optim.AdamW(model.parameters(), lr=0.01)
+    for step in range(2):                                                # at init and after one step
+        for weighted in (False, True):
+            out = []
+            for bf16 in (False, True):
+                model.zero_grad()
+                loss, _ = train._batch_loss(model, sigma, np.random.default_rng(step), weighted, torch.float32, bf16)
+                loss.backward()
+                out.append((float(loss.detach()), torch.cat([p.grad.flatten() for p in model.parameters()])))
+            (a, ga), (b, gb) = out
+            assert b != a                                                # the autocast did take effect
+            assert abs(b / a - 1) < 5e-3
+            assert float((gb - ga).norm() / ga.norm()) < 1e-2
+        train.adamw_step(model, opt, sigma, np.random.default_rng(9), False, torch.float32)
+
+
+def test_bf16_training_follows_float32(stores, tmp_path):
+    tr, va = stores
+    p = train.TrainParams(k=5, model="two-layer", channels=4, epochs=2, batch_size=150, seed=2)
+    _, ha = train.train_adamw(p, tr, va, progress=False, n_train=300)
+    _, hb = train.train_adamw(p, tr, va, progress=False, n_train=300, bf16=True)
+    assert hb["train_loss"] != ha["train_loss"]
+    np.testing.assert_allclose(hb["train_loss"], ha["train_loss"], rtol=5e-3)
+    np.testing.assert_allclose(hb["valid_loss"], ha["valid_loss"], rtol=5e-3)
+    with pytest.raises(ValueError, match="bf16 autocast applies to the torch engine"):
+        train.train_adamw(train.TrainParams(k=3, epochs=1), tr, va, progress=False, bf16=True)
+    ckpt = tmp_path / "ckpt.pt"  # a bf16 checkpoint belongs to a bf16 run
+    train.train_adamw(train.TrainParams(**{**p.__dict__, "epochs": 1}), tr, va, progress=False, n_train=300,
+                      bf16=True, checkpoint=ckpt)
+    with pytest.raises(ValueError, match="belongs to another training run"):
+        train.train_adamw(p, tr, va, progress=False, n_train=300, checkpoint=ckpt)

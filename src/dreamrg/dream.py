@@ -14,6 +14,15 @@ interrupted and resumed.
 Single-layer models use the fast table sampler (:mod:`dreamrg.sampler`);
 other models (the two-layer network) use the torch reference path.
 
+Device
+------
+``device`` (``"cpu"``, ``"cuda"``, ``"mps"``) is where the torch reference sampler
+runs; the table samplers (numba) always run on the CPU and ignore it. The torch
+sampler's generator stays on the CPU, so the random numbers are the same on every
+device; the arithmetic is not, so a GPU ensemble records its device (``device`` in
+its metadata, part of its identity: a CPU run does not resume it). CPU ensembles
+record no device and are what they were before the option existed.
+
 Kernels wider than the lattice (k = 5, 7 at L = 2, 4) act on the torus with
 periodic wrap-around, as everywhere in dreamrg (see :mod:`dreamrg.models`): the
 same model is used at every level. (The authors instead start their k = 5, 7
@@ -55,6 +64,7 @@ import torch
 import zarr
 
 from dreamrg import _integrity
+from dreamrg._device import device_tag, resolve_device
 from dreamrg import store as _store
 from dreamrg._progress import _no_bar
 from dreamrg._version import __version__
@@ -62,7 +72,7 @@ from dreamrg.conditioned import ConditionedUpscaler, DreamTarget, plan_levels
 
 #: metadata that must match when an ensemble is resumed; "conditioning" (the :class:`dreamrg.conditioned.LevelPlan`
 #: of a temperature-conditioned model) is present only in ensembles of such models
-IDENTITY = ("model_id", "n_up", "L0", "seed", "batch_size", "start", "save_configs", "conditioning")
+IDENTITY = ("model_id", "n_up", "L0", "seed", "batch_size", "start", "save_configs", "conditioning", "device")
 
 
 class EnsembleError(ValueError):
@@ -394,7 +404,15 @@ def _tables(model, n_up: int):
     return sampler.two_layer_tables(model) if kind == "two-layer" else None
 
 
-def _batch(model, params: DreamParams, n: int, index: int, start_store, tables=None) -> Any:
+def ensemble_device(model: torch.nn.Module, device: str | torch.device | None = "cpu") -> str | None:
+    """The device an ensemble of ``model`` records: None when it makes no difference to the chains
+    (the CPU, or a table sampler, which ignores the device), else the device type (checked)."""
+    tag = device_tag(device)
+    return tag if sampler_name(model) == "torch" else None
+
+
+def _batch(model, params: DreamParams, n: int, index: int, start_store, tables=None,
+           device: str | torch.device | None = "cpu") -> Any:
     """One batch; ``model`` is a model or one model per level (:func:`sampling_plan`)."""
     from dreamrg import sampler
 
@@ -412,13 +430,15 @@ def _batch(model, params: DreamParams, n: int, index: int, start_store, tables=N
     with torch.no_grad():
         import copy
 
-        m32 = ([copy.deepcopy(m).float() for m in model] if isinstance(model, list)
-               else copy.deepcopy(model).float())
+        dev = resolve_device(device)
+        m32 = ([copy.deepcopy(m).float().to(dev) for m in model] if isinstance(model, list)
+               else copy.deepcopy(model).float().to(dev))
         return sampler.dream_batch_torch(m32, n, params.n_up, gen, L0=params.L0, start=start)
 
 
 def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | os.PathLike, *,
-        target: DreamTarget | None = None, progress: bool | None = None, max_bytes: int = 2**31) -> Ensemble:
+        target: DreamTarget | None = None, progress: bool | None = None, max_bytes: int = 2**31,
+        device: str | torch.device | None = "cpu") -> Ensemble:
     """Dream ``n_configs`` chains into the ensemble at ``out`` (resuming if it exists).
 
     An ensemble that already holds ``n_configs`` chains or more is left as it is
@@ -429,9 +449,13 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
     ensemble's metadata then hold the :class:`~dreamrg.conditioned.LevelPlan` under
     ``"conditioning"`` (K, schedule, requested and used t of every level; levels outside
     the trained range use the model at the nearest trained coupling).
+
+    ``device``: where the torch sampler runs (see the module notes); a device this
+    machine lacks is refused before anything is written.
     """
     from tqdm import tqdm
 
+    tag = ensemble_device(model, device)  # checks the device first
     n_configs = _store.check_count(n_configs)
     sampling, plan = sampling_plan(model, params.n_up, target)
     L = params.sizes[-1]
@@ -456,6 +480,8 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
         meta["conditioning"] = plan.to_dict()
         # the levels clipped to the trained range, in words (not part of the identity: wording may change)
         meta["conditioning_warnings"] = plan.warnings(params.L0)
+    if tag is not None:
+        meta["device"] = tag
     with _store.writer_lock(out, "dreamed ensemble"):
         ens = create_ensemble(out, meta)
         if ens.count >= n_configs:
@@ -467,7 +493,7 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
         with tqdm(total=n_configs, initial=n_configs - sum(sizes.values()), disable=_no_bar(progress),
                   unit="chain", desc=f"dream L={params.L0}→{L}") as bar:
             for j in todo:
-                res = _batch(sampling, params, sizes[j], j, start_store, tables)
+                res = _batch(sampling, params, sizes[j], j, start_store, tables, device)
                 ens.write_batch(j, res.M, res.E, res.final if params.save_configs else None)
                 bar.update(sizes[j])
     return ens
@@ -487,18 +513,19 @@ def chain_levels(model: torch.nn.Module, n_up: int, seed: int) -> list[np.ndarra
 
 
 def iter_final_batches(model: torch.nn.Module, params: DreamParams, n_configs: int,
-                       target: DreamTarget | None = None):
+                       target: DreamTarget | None = None, *, device: str | torch.device | None = "cpu"):
     """Yield the final-level configurations batch by batch (int8, (b, L, L)), never storing them.
 
     Uses the same per-batch seeds as :func:`run`, so these are exactly the
-    configurations whose M and E an ensemble with the same parameters records.
+    configurations whose M and E an ensemble with the same parameters (and device) records.
     """
+    ensemble_device(model, device)  # checks the device before any work
     sampling, _ = sampling_plan(model, params.n_up, target)
     start_store = _store.open_store(params.start) if params.start != "random" else None
     tables = _tables(sampling, params.n_up)
     B = params.batch_size
     for j in range(-(-n_configs // B)):
-        yield _batch(sampling, params, min(B, n_configs - j * B), j, start_store, tables).final
+        yield _batch(sampling, params, min(B, n_configs - j * B), j, start_store, tables, device).final
 
 
 def iter_parent_child_batches(model: torch.nn.Module, params: DreamParams, n_configs: int):

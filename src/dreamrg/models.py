@@ -220,10 +220,14 @@ class _Upscaler(torch.nn.Module):
 
         Returns
         -------
-        torch.Tensor, shape (n,), model dtype
+        torch.Tensor, shape (n,), model dtype (float32 under a bfloat16/float16 autocast)
             Differentiable with respect to the parameters.
         """
         h = self.field(mu)
+        if h.dtype in (torch.bfloat16, torch.float16):
+            # autocast: the network in half precision, the likelihood not (the CPU's autocast runs logsigmoid in
+            # float32 anyway; CUDA's would keep it in half precision, ~3 digits per site)
+            h = h.float()
         s = _as_spin_tensor(sigma, h.dtype, "sigma")
         if s.shape != h.shape:
             raise ValueError(f"sigma has shape {tuple(s.shape)}, expected {tuple(h.shape)} (twice mu's size)")
@@ -243,15 +247,17 @@ class _Upscaler(torch.nn.Module):
         mu : torch.Tensor or array_like, shape (n, l, l)
             Block spins ±1.
         generator : torch.Generator
-            Source of the uniforms (one per fine site, drawn in the model dtype).
+            Source of the uniforms (one per fine site, drawn in the model dtype on the
+            generator's device, then moved to the model's: a CPU generator gives the
+            same uniforms whatever device the model is on).
 
         Returns
         -------
-        torch.Tensor of int8, shape (n, 2l, 2l)
+        torch.Tensor of int8, shape (n, 2l, 2l), on the model's device
             ``+1`` where the uniform is below ``sigmoid(2h)``, else ``-1``.
         """
         p = self.prob_up(mu)
-        u = torch.rand(p.shape, generator=generator, dtype=p.dtype, device=p.device)
+        u = torch.rand(p.shape, generator=generator, dtype=p.dtype, device=generator.device).to(p.device)
         return torch.where(u < p, 1, -1).to(torch.int8)
 
 

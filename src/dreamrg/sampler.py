@@ -66,6 +66,7 @@ from dreamrg import _dream_kernels as _dk
 from dreamrg import _histogram_kernels as _hk
 from dreamrg import _rng_kernels as _rk
 from dreamrg._checks import check_int
+from dreamrg._device import resolve_device
 from dreamrg import patches
 from dreamrg.models import SymmetricUpscaler, TwoLayerUpscaler
 
@@ -584,6 +585,7 @@ def dream_batch_torch(
     L0: int = 1,
     start: np.ndarray | None = None,
     max_bytes: int = 2**31,
+    device: str | torch.device | None = None,
 ) -> DreamBatch:
     """Reference dreaming with ``model.sample``, level by level (any upscaler).
 
@@ -596,7 +598,16 @@ def dream_batch_torch(
         As in :func:`dream_batch`. With ``start=None`` (``L0 = 1``) the start
         spins are drawn with ``torch.randint`` from ``generator``.
     generator : torch.Generator
-        Source of all randomness.
+        Source of all randomness. The draws are made on its device (the CPU for
+        ``torch.Generator()``) and moved to the model's, so a CPU generator gives the
+        same random numbers on every device.
+    device : str or torch.device, optional
+        Where the model runs: ``"cpu"``, ``"cuda"`` (``"cuda:N"``) or ``"mps"``; a
+        device this machine lacks is refused (:func:`dreamrg._device.resolve_device`).
+        None (default): the device the model is on. A model elsewhere is copied there.
+        Results on a GPU follow the same random numbers but not the same arithmetic:
+        a chain can differ from the CPU's where a uniform falls within rounding of
+        ``p(up)``.
     max_bytes : int
         Refuse batches above ``(5 b + 1) n L**2`` bytes, ``b`` the model's float
         size (rough peak of the upsampled input, padded input, field,
@@ -606,8 +617,10 @@ def dream_batch_torch(
     Returns
     -------
     DreamBatch
+        On the CPU (numpy arrays) whatever the device.
     """
     levels = _per_level(model, _check_int(n_up, "n_up", 1)) or [model] * n_up
+    dev = next(levels[0].parameters()).device if device is None else resolve_device(device)
     try:
         itemsize = max(m.dtype.itemsize for m in levels)
     except (AttributeError, StopIteration):
@@ -615,14 +628,19 @@ def dream_batch_torch(
     n, n_up, L0, L, start = _check_dream_args(n, n_up, L0, start, max_bytes, 5.0 * itemsize + 1.0, "dream_batch_torch")
     if not isinstance(generator, torch.Generator):
         raise ValueError(f"generator must be a torch.Generator; got {type(generator).__name__}")
+    if any(next(m.parameters()).device != dev for m in levels):
+        import copy
+
+        levels = [m if next(m.parameters()).device == dev else copy.deepcopy(m).to(dev) for m in levels]
     if start is None:
-        x = (2 * torch.randint(0, 2, (n, 1, 1), generator=generator) - 1).to(torch.int8)
+        x = (2 * torch.randint(0, 2, (n, 1, 1), generator=generator, device=generator.device) - 1).to(torch.int8)
     else:
         x = torch.from_numpy(start)
+    x = x.to(dev)
     M = np.empty((n, n_up + 1), dtype=np.int64)
     E = np.empty((n, n_up + 1), dtype=np.int64)
-    M[:, 0], E[:, 0] = _mag_energy_np(x.numpy())
+    M[:, 0], E[:, 0] = _mag_energy_np(x.cpu().numpy())
     for t in range(1, n_up + 1):
         x = levels[t - 1].sample(x, generator)
-        M[:, t], E[:, t] = _mag_energy_np(x.numpy())
-    return DreamBatch(x.numpy().astype(np.int8, copy=False), M, E, [L0 * 2**t for t in range(n_up + 1)])
+        M[:, t], E[:, t] = _mag_energy_np(x.cpu().numpy())
+    return DreamBatch(x.cpu().numpy().astype(np.int8, copy=False), M, E, [L0 * 2**t for t in range(n_up + 1)])

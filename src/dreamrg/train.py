@@ -37,6 +37,7 @@ estimate of), not per batch.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -51,6 +52,7 @@ import torch
 
 from dreamrg import coarse, models
 from dreamrg._checks import check_int
+from dreamrg._device import device_tag, resolve_device
 from dreamrg.patches import KERNEL_SIZES
 from dreamrg.cache import atomic_file
 from dreamrg._progress import _no_bar
@@ -166,11 +168,16 @@ class _PackedSet:
         return unpack(self.packed[np.sort(idx)], self.L)
 
 
-def _batch_loss(model, sigma: np.ndarray, rng: np.random.Generator, weighted: bool, dtype) -> tuple[torch.Tensor, int]:
+def _batch_loss(model, sigma: np.ndarray, rng: np.random.Generator, weighted: bool, dtype,
+                bf16: bool = False) -> tuple[torch.Tensor, int]:
+    # tie-breaks drawn with numpy on the CPU whatever the model's device; the tensors then move there
     mu, log_d = coarse.majority_rule(sigma, rng)
-    logp = model.log_prob(torch.from_numpy(sigma).to(dtype), torch.from_numpy(mu).to(dtype))
+    dev = next(model.parameters()).device
+    # bf16: the network's convolutions in bfloat16; log_prob's likelihood (and the weights) stay in float32
+    with torch.autocast(dev.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext():
+        logp = model.log_prob(torch.from_numpy(sigma).to(dev, dtype), torch.from_numpy(mu).to(dev, dtype))
     if weighted:
-        w = torch.from_numpy(coarse.log_weights_normalised(log_d)).to(logp.dtype)
+        w = torch.from_numpy(coarse.log_weights_normalised(log_d)).to(dev, logp.dtype)
         return -(w * logp).sum(), len(sigma)
     return -logp.mean(), len(sigma)
 
@@ -249,17 +256,17 @@ def _validation_counts(hl: _HistogramLoss, valid: _PackedSet, seed: int, batch: 
 
 
 def adamw_step(model, opt, sigma: np.ndarray, rng: np.random.Generator, weighted: bool, dtype,
-               hl: _HistogramLoss | None = None) -> float:
+               hl: _HistogramLoss | None = None, bf16: bool = False) -> float:
     """One optimiser step on a batch; returns the batch loss.
 
     With ``hl`` the gradient comes from the batch's pattern histogram, otherwise
-    from torch autograd through ``model.log_prob``.
+    from torch autograd through ``model.log_prob`` (with ``bf16``, under bfloat16 autocast).
     """
     opt.zero_grad()
     if hl is not None:
         loss = hl.loss_grad(model, hl.counts(sigma, rng))
     else:
-        loss_t, _ = _batch_loss(model, sigma, rng, weighted, dtype)
+        loss_t, _ = _batch_loss(model, sigma, rng, weighted, dtype, bf16)
         loss_t.backward()
         loss = float(loss_t.detach())
     opt.step()
@@ -269,15 +276,18 @@ def adamw_step(model, opt, sigma: np.ndarray, rng: np.random.Generator, weighted
 ENGINES = ("auto", "histogram", "torch")
 
 
-def resolve_engine(params: TrainParams, engine: str = "auto") -> str:
-    """The AdamW gradient engine actually used for ``params`` (see :func:`train_adamw`)."""
+def resolve_engine(params: TrainParams, engine: str = "auto", device: str | torch.device | None = "cpu") -> str:
+    """The AdamW gradient engine actually used for ``params`` on ``device`` (see :func:`train_adamw`)."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}; got {engine!r}")
+    on_cpu = resolve_device(device).type == "cpu"
+    if engine == "histogram" and not on_cpu:
+        raise ValueError(f"the histogram engine computes on the CPU (numba); --device {device} needs the torch engine")
     # the models with a pattern table (sampler.table_kernel_size): a single layer whose kernel, or a two-layer
     # network whose receptive field (2k - 1), has a patch geometry: single layer k = 3, 5, 7; two-layer k = 3
     tabulable = (params.k if params.model == "symmetric" else 2 * params.k - 1) in KERNEL_SIZES
     if engine == "auto":
-        return "histogram" if tabulable else "torch"
+        return "histogram" if tabulable and on_cpu else "torch"
     if engine == "histogram" and not tabulable:
         raise ValueError("the histogram engine exists for the single-layer model with k = 3, 5, 7 and the "
                          f"two-layer model with k = 3 only; got the {params.model} model with k = {params.k}")
@@ -292,7 +302,8 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
                 n_valid: int | None = None, progress: bool | None = None,
                 dtype: torch.dtype | None = None, engine: str = "auto",
                 checkpoint: str | os.PathLike | None = None,
-                checkpoint_seconds: float = CHECKPOINT_SECONDS) -> tuple[torch.nn.Module, dict]:
+                checkpoint_seconds: float = CHECKPOINT_SECONDS,
+                device: str | torch.device | None = "cpu", bf16: bool = False) -> tuple[torch.nn.Module, dict]:
     """Train with AdamW as in the paper. Returns (model, history).
 
     ``history`` holds per-epoch ``train_loss`` (mean of the batch losses),
@@ -309,9 +320,26 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
         field is a 5 x 5 window): the gradient of the batch's pattern histogram
         (:class:`_HistogramLoss`, float64), ~18x faster at k = 7;
     ``"auto"``
-        ``"histogram"`` where it exists, ``"torch"`` otherwise (two-layer k >= 5).
+        ``"histogram"`` where it exists and ``device`` is the CPU, ``"torch"`` otherwise
+        (two-layer k >= 5, or a GPU).
 
     The two engines agree to rounding (tested in float64 on the same data).
+
+    ``device``: where the torch engine computes, ``"cpu"`` (default), ``"cuda"``
+    (``"cuda:N"``) or ``"mps"``; one this machine lacks is refused before any work
+    (:func:`dreamrg._device.resolve_device`). The initial weights (torch's CPU
+    generator), batches and tie-breaks (numpy) are the same on every device; only the
+    arithmetic differs, so a GPU run is close to the CPU's but not bit-identical. The
+    device is part of a checkpoint's identity when it is not the CPU, and the model
+    is returned on the CPU in float64 whatever the device.
+
+    ``bf16``: the torch engine's training steps run the network under bfloat16 autocast
+    (convolutions in bfloat16; weights, optimiser and the log-likelihood sum in
+    float32). On a CPU with AVX512-BF16 this makes the k = 7 two-layer epoch about
+    1.9x faster (``benchmarks/two_layer_epoch.py``); on a CPU without native
+    bfloat16 it can be slower. A batch loss then differs from float32's by ~1e-3
+    relative (tested), so the trajectory is not the float32 one; the validation loss
+    stays in float32, comparable with float32 runs. Part of the checkpoint identity.
 
     ``checkpoint``: a file where the model, optimiser state and history are saved
     (atomically) after every epoch, and also within an epoch every
@@ -332,16 +360,19 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
     """
     from tqdm import tqdm
 
-    engine = resolve_engine(params, engine)
+    dev = resolve_device(device)
+    engine = resolve_engine(params, engine, dev)
     if dtype is None:
         dtype = torch.float64 if engine == "histogram" else torch.float32
     if engine == "histogram" and dtype != torch.float64:
         raise ValueError("the histogram engine computes in float64")
+    if bf16 and (engine != "torch" or dtype != torch.float32):
+        raise ValueError(f"bf16 autocast applies to the torch engine in float32; got the {engine} engine in {dtype}")
     train = _PackedSet(train_path, n_train)
     valid = _PackedSet(valid_path, n_valid)
     if valid.L != train.L:
         raise ValueError(f"training (L={train.L}) and validation (L={valid.L}) sizes differ")
-    model = build_model(params, dtype=dtype)
+    model = build_model(params, dtype=dtype).to(dev)  # initialised on the CPU, the same on every device
     opt = torch.optim.AdamW(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     hist: dict[str, list] = {"epoch": [], "train_loss": [], "valid_loss": [], "seconds": [], "params": []}
     bs = min(params.batch_size, len(train))
@@ -350,6 +381,10 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
                 "engine": engine,
                 "dtype": str(dtype), "n_train": len(train), "n_valid": len(valid),
                 "train_data": _data_identity(train_path), "valid_data": _data_identity(valid_path)}
+    if device_tag(dev) is not None:  # CPU checkpoints keep the identity they had before devices existed
+        identity["device"] = device_tag(dev)
+    if bf16:
+        identity["bf16"] = True
     if not checkpoint_seconds >= 0:
         raise ValueError(f"checkpoint_seconds must be a number ≥ 0; got {checkpoint_seconds!r}")
     start, best_state, partial = 0, None, None
@@ -382,7 +417,7 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
         saved = time.perf_counter()
         for lo in range(first, len(train), bs):
             sigma = train.batch(order[lo:lo + bs])
-            losses.append(adamw_step(model, opt, sigma, rng, params.weighted, dtype, hl))
+            losses.append(adamw_step(model, opt, sigma, rng, params.weighted, dtype, hl, bf16))
             _check_finite(model, losses[-1], epoch, lo // bs, params.lr)
             sizes.append(len(sigma))
             if checkpoint is not None and lo + bs < len(train) and time.perf_counter() - saved >= checkpoint_seconds:
@@ -410,7 +445,7 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
     hist["returned_epoch"] = returned
     if best_state is not None and returned != hist["epoch"][-1]:
         model.load_state_dict(best_state)
-    return model.to(torch.float64), hist
+    return model.to("cpu", torch.float64), hist
 
 
 class TrainingDiverged(ArithmeticError):
@@ -474,7 +509,12 @@ def _load_checkpoint(path: Path, identity: dict, model, opt,
                                     f"({checkpoint_error(err)}); delete it to train from the start") from None
     if not ok:
         raise models.ModelFileError(f"{path} is not a dreamrg training checkpoint")
-    if _run_identity(state["identity"]) != _run_identity(json.dumps(identity, default=str)):
+    old, new = _run_identity(state["identity"]), _run_identity(json.dumps(identity, default=str))
+    if old != new and {**old, "device": None} == {**new, "device": None}:
+        raise ValueError(f"checkpoint {path} was written training on {old.get('device', 'cpu')}, not on "
+                         f"{new.get('device', 'cpu')}; resume it there (the arithmetic differs between devices), "
+                         "or delete it to start again")
+    if old != new:
         raise ValueError(f"checkpoint {path} belongs to another training run (hyper-parameters or data differ); "
                          "delete it or choose another checkpoint path")
     inside = state.get("inside_epoch")
@@ -533,7 +573,7 @@ def exact_loss_of(model: models.SymmetricUpscaler, params: TrainParams, train_pa
 
 
 def evaluate_loss(model: torch.nn.Module, path, n: int, *, weighted: bool = False, seed: int = 0,
-                  batch: int = 1000) -> float:
+                  batch: int = 1000, device: str | torch.device | None = "cpu") -> float:
     """Loss per configuration of ``model`` on the first ``n`` configurations of a store.
 
     The tie-breaks are drawn from ``SeedSequence(seed, spawn_key=(2**31,))`` as for
@@ -542,6 +582,7 @@ def evaluate_loss(model: torch.nn.Module, path, n: int, *, weighted: bool = Fals
     """
     import copy
 
+    dev = resolve_device(device)
     batch = check_int(batch, "batch", 1)
     data = _PackedSet(path, check_int(n, "n", 1))
-    return _validation_loss(copy.deepcopy(model).float(), data, weighted, seed, batch, torch.float32)
+    return _validation_loss(copy.deepcopy(model).float().to(dev), data, weighted, seed, batch, torch.float32)

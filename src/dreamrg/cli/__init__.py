@@ -151,6 +151,10 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     dr.add_argument("--K", type=_positive_float, default=None, help=_conditioned.K_HELP)
     dr.add_argument("--schedule", choices=("flow", "naive"), default=None, help=_conditioned.SCHEDULE_HELP)
     dr.add_argument("--out", type=_out_path, required=True)
+    dr.add_argument("--device", default="cpu", metavar="{cpu,cuda,cuda:N,mps}",
+                    help="where the torch sampler runs (default cpu; the table samplers of single-layer and "
+                    "two-layer k ≤ 7 models always run on the CPU); not bit-identical to the CPU, so a GPU "
+                    "ensemble records its device")
     dr.add_argument("--no-progress", action="store_true")
 
     tr = sub.add_parser("train", help="train an upscaler U(σ|μ) on a configuration store",
@@ -180,6 +184,12 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     tr.add_argument("--out", type=_out_path, required=True,
                     help="model file (JSON) to write; AdamW keeps a checkpoint OUT.checkpoint.pt beside it while "
                     "training, so re-running the same command resumes an interrupted run")
+    tr.add_argument("--device", default="cpu", metavar="{cpu,cuda,cuda:N,mps}",
+                    help="where AdamW's torch engine trains (default cpu; another device selects the torch engine "
+                    "under --engine auto); the model file records it")
+    tr.add_argument("--bf16", action="store_true",
+                    help="torch engine: run the network under bfloat16 autocast (faster on CPUs with AVX512-BF16 "
+                    "or AMX, and on GPUs; losses within ~1e-3 of float32); the model file records it")
     tr.add_argument("--allow-unconverged", action="store_true",
                     help="--method exact: write the model even if the Newton fit did not converge (exit 0)")
     tr.add_argument("--no-progress", action="store_true")
@@ -304,8 +314,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     import torch
 
     from dreamrg import models, train
+    from dreamrg._device import device_tag
     from dreamrg.store import open_store, writer_lock
 
+    device = device_tag(args.device)  # an unavailable device: one error before anything else
+    if device is not None and args.method == "exact":
+        raise UsageError(f"--method exact computes on the CPU (numpy); --device {args.device} applies to "
+                         "--method adamw")
     if args.conditioned:
         return _conditioned.cmd_train_conditioned(args)
     if len(args.data) > 1:
@@ -328,20 +343,30 @@ def _cmd_train(args: argparse.Namespace) -> int:
     out = _check_output_file(args.out)
     meta = {"params": params.__dict__, "data": str(args.data), "L_t": open_store(args.data).L,
             "M": args.n_train or open_store(args.data).count}
+    if device is not None:
+        meta["device"] = device
+    if args.bf16:
+        meta["bf16"] = True
     if out.exists():  # only a model of this very run may be replaced (re-running the same command)
         old = _model_run(out)
         if old is None:
             raise UsageError(f"--out {args.out} exists and is not a dreamrg model file; refusing to overwrite it "
                              "(choose another --out or remove it)")
         if json.loads(json.dumps(old.get("params"))) != json.loads(json.dumps(meta["params"])) \
-                or old.get("data") != meta["data"]:
+                or old.get("data") != meta["data"] or old.get("device") != meta.get("device") \
+                or old.get("bf16") != meta.get("bf16"):
             raise UsageError(f"--out {args.out} holds a model of another training run (other options or data); "
                              "refusing to overwrite it (choose another --out or remove it)")
     if args.method == "adamw":
         try:
-            engine = train.resolve_engine(params, args.engine)
+            engine = train.resolve_engine(params, args.engine, args.device)
         except ValueError as err:
             raise UsageError(str(err)) from None
+        if args.bf16 and engine != "torch":
+            raise UsageError(f"--bf16 applies to the torch engine; this run uses the {engine} engine "
+                             "(give --engine torch, or drop --bf16)")
+    elif args.bf16:
+        raise UsageError("--bf16 applies to --method adamw (the torch engine)")
     n_weights = models.model_bytes("symmetric" if params.model == "symmetric" else "two-layer", params.k,
                                    params.channels) // 8
     checkpoint = out.with_name(out.name + ".checkpoint.pt") if args.method == "adamw" else None
@@ -368,7 +393,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             resuming = checkpoint.exists()
             try:
                 model, hist = train.train_adamw(params, args.data, args.validation, n_train=args.n_train,
-                                                progress=progress, engine=engine, checkpoint=checkpoint)
+                                                progress=progress, engine=engine, checkpoint=checkpoint,
+                                                device=args.device, bf16=args.bf16)
             except train.TrainingDiverged as exc:
                 checkpoint.unlink(missing_ok=True)  # its run cannot finish: a rerun needs another --lr anyway
                 print(f"dreamrg: error: {exc}; nothing written", file=sys.stderr)
@@ -401,7 +427,9 @@ def _cmd_dream(args: argparse.Namespace) -> int:
     from dreamrg.conditioned import load_upscaler
     from dreamrg.fss import ensemble_summaries
     from dreamrg.store import open_store
+    from dreamrg._device import resolve_device
 
+    resolve_device(args.device)  # an unavailable device: one error before anything else
     if args.L0 is not None and args.from_mc is not None:
         raise UsageError("give either --L0 (a random start, L0 = 1) or --from-mc PATH (L0 = the store's L), not both")
     _check_count("--n-configs", args.n_configs)
@@ -413,8 +441,11 @@ def _cmd_dream(args: argparse.Namespace) -> int:
         L0, start = args.L0 or 1, "random"
     params = dream.DreamParams(n_up=args.n_up, L0=L0, seed=args.seed, batch_size=args.batch_size,
                                start=start, save_configs=args.save_configs)
+    if resolve_device(args.device).type != "cpu" and dream.sampler_name(model) != "torch":
+        print(f"note: this model is dreamed by the {dream.sampler_name(model)} sampler, which runs on the CPU "
+              f"(numba); --device {args.device} applies to the torch sampler only", file=sys.stderr)
     ens = dream.run(model, params, args.n_configs, args.out, target=target,
-                    progress=False if args.no_progress else None)
+                    progress=False if args.no_progress else None, device=args.device)
     if ens.count > args.n_configs:
         print(f"ensemble {args.out} already holds {ens.count} chains (--n-configs {args.n_configs}): left as it "
               f"is; the table below uses the first {args.n_configs}")

@@ -15,13 +15,15 @@ from typing import Any
 import torch
 
 from dreamrg import cache, models, train
+from dreamrg._device import device_tag
 from dreamrg.runs.mc import training_sets
 from dreamrg.store import writer_lock
 from dreamrg.train import STOPPING_FIELDS, TrainParams, stopping_point
 
 
 def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
-                 progress: bool | None = None) -> torch.nn.Module:
+                 progress: bool | None = None, device: str | torch.device | None = "cpu",
+                 bf16: bool = False) -> torch.nn.Module:
     """Train (or reuse) a model on the cached Monte Carlo training set of (L_t, M, data_seed).
 
     The training set is :func:`dreamrg.runs.mc.training_sets` (validation M/5 from an
@@ -29,7 +31,15 @@ def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
     keyed by every hyper-parameter and the data identity. AdamW runs keep a per-epoch
     ``checkpoint.pt`` there until the model file is written, so an interrupted call
     resumes (bit-identically) instead of starting over.
+
+    ``device``: where AdamW's torch engine trains (:func:`dreamrg.train.train_adamw`).
+    A device other than the CPU is part of the key and of the model's metadata (its
+    weights are close to the CPU's, not bit-identical); CPU keys are those from before
+    the option. The exact method computes on the CPU and ignores it. ``bf16``
+    (:func:`dreamrg.train.train_adamw`'s bfloat16 autocast) likewise enters key and
+    metadata only when true.
     """
+    tag = device_tag(device) if params.method == "adamw" else None
     train_key = asdict(params)
     for field_name in ("target_loss", "patience"):
         if train_key[field_name] is None:
@@ -38,7 +48,12 @@ def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
            "mc_version": cache.STAGE_VERSIONS["mc"]}
     if params.model != "symmetric":
         # the two-layer k = 3 model moved from the torch to the histogram engine (float64): new entries
-        key["engine"] = train.resolve_engine(params)
+        key["engine"] = train.resolve_engine(params, device=device)
+    if tag is not None:
+        key["device"] = tag
+        key["engine"] = train.resolve_engine(params, device=device)
+    if bf16:
+        key["bf16"] = True
     name = f"{params.model}-k{params.k}-{params.method}{'-w' if params.weighted else ''}-L{L_t}-M{M}"
     path = cache.entry("models", name, key) / "model.json"
     if path.exists():
@@ -60,9 +75,13 @@ def cached_model(params: TrainParams, L_t: int, M: int, data_seed: int, *,
             # per-epoch checkpoint: an interrupted run (hours for the two-layer model) resumes where it stopped
             checkpoint = path.with_name("checkpoint.pt")
             model, hist = train.train_adamw(params, train_path, valid_path, n_train=M, n_valid=M // 5,
-                                      progress=progress, checkpoint=checkpoint)
+                                      progress=progress, checkpoint=checkpoint, device=device, bf16=bf16)
             meta["history"] = hist
-            meta["engine"] = train.resolve_engine(params)
+            meta["engine"] = train.resolve_engine(params, device=device)
+            if tag is not None:
+                meta["device"] = tag
+            if bf16:
+                meta["bf16"] = True
             meta["full_loss"] = train.exact_loss_of(
                 model, TrainParams(k=params.k, weighted=params.weighted, method="exact", seed=params.seed),
                 train_path, n_train=M) if params.model == "symmetric" else None
