@@ -35,6 +35,11 @@ steadiest ratios (OpenMP threads wait for each other when the cores are oversubs
 
 Per-configuration cost is linear in the batch size (the convolutions are per sample);
 ``--batch 10000`` (the paper profile's batch) needs ~10 GB of memory.
+
+Measured on two shared cores of an AMD EPYC with AVX512-BF16 (no AMX), torch 2.13, batch
+2000, CPU time per step against the baseline: bf16 1.75x (epoch ~31 -> ~19 min), compile
+1.36x, channels-last 1.24x; bf16 combined with channels-last or compile 0.95-0.98x on two
+threads (2.2x on one). ``train_adamw(bf16=True)`` / ``dreamrg train --bf16`` keeps bf16.
 """
 
 from __future__ import annotations

@@ -335,11 +335,13 @@ def train_adamw(params: TrainParams, train_path, valid_path, *, n_train: int | N
 
     ``bf16``: the torch engine's training steps run the network under bfloat16 autocast
     (convolutions in bfloat16; weights, optimiser and the log-likelihood sum in
-    float32). On a CPU with AVX512-BF16 this makes the k = 7 two-layer epoch about
-    1.9x faster (``benchmarks/two_layer_epoch.py``); on a CPU without native
-    bfloat16 it can be slower. A batch loss then differs from float32's by ~1e-3
-    relative (tested), so the trajectory is not the float32 one; the validation loss
-    stays in float32, comparable with float32 runs. Part of the checkpoint identity.
+    float32). On a CPU with AVX512-BF16 this makes the k = 7 two-layer epoch 1.75x
+    faster (two cores: ~31 -> ~19 min at M = 10^6, ``benchmarks/two_layer_epoch.py``);
+    on a CPU without native bfloat16 it can be slower. A batch loss differs from
+    float32's by up to ~3e-3 relative (tested within 5e-3), so the trajectory is not the
+    float32 one; the validation loss stays in float32, comparable with float32 runs.
+    Part of the checkpoint identity. (``torch.compile`` and channels-last, also
+    measured there, gain less in float32 and nothing on top of bf16 on two threads.)
 
     ``checkpoint``: a file where the model, optimiser state and history are saved
     (atomically) after every epoch, and also within an epoch every
