@@ -126,16 +126,31 @@ def connect(spec: str | Scheduler | None = None, *, timeout: float = 30.0) -> It
         client.close()
 
 
+def _after(fn: Callable[[Any], Any], unit: Any, _previous: Any = None) -> Any:
+    """``fn(unit)``; ``_previous`` is the result of the unit this one must follow (only its completion matters)."""
+    return fn(unit)
+
+
 def map_units(fn: Callable[[Any], Any], units: Sequence[Any], *, client: Any = None, name: str = "unit",
-              retries: int = 2, on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
+              retries: int = 2, on_result: Callable[[int, Any], None] | None = None,
+              after: Sequence[int | None] | None = None) -> list[Any]:
     """``[fn(u) for u in units]``, in process (``client`` None) or as Dask tasks.
 
     ``on_result(i, result)`` is called in this process as each unit finishes (in
     unit order in process, in completion order on a cluster); use it for
     progress or to record completion. The returned list is always in unit order.
+
+    ``after[i]``, if given and not None, is the index (< i) of a unit that must
+    finish before unit ``i`` starts (the segments of one Monte Carlo chain, say);
+    units without such a link run in any order, anywhere. In process the units
+    run in list order, which respects every link.
     """
     units = list(units)
     results: list[Any] = [None] * len(units)
+    if after is not None:
+        after = list(after)
+        if len(after) != len(units) or any(a is not None and not 0 <= a < i for i, a in enumerate(after)):
+            raise ValueError("after[i] must be None or the index of an earlier unit, one entry per unit")
     if client is None:
         for i, u in enumerate(units):
             results[i] = fn(u)
@@ -144,8 +159,14 @@ def map_units(fn: Callable[[Any], Any], units: Sequence[Any], *, client: Any = N
         return results
     from distributed import as_completed
 
-    futures = [client.submit(fn, u, key=f"dreamrg-{name}-{i}-{os.getpid()}-{id(units)}", retries=retries,
-                             pure=False) for i, u in enumerate(units)]
+    tag = f"{os.getpid()}-{id(units)}"
+    futures: list[Any] = []
+    for i, u in enumerate(units):
+        key = f"dreamrg-{name}-{i}-{tag}"
+        if after is not None and after[i] is not None:
+            futures.append(client.submit(_after, fn, u, futures[after[i]], key=key, retries=retries, pure=False))
+        else:
+            futures.append(client.submit(fn, u, key=key, retries=retries, pure=False))
     index = {f.key: i for i, f in enumerate(futures)}
     try:
         for fut in as_completed(futures):

@@ -85,7 +85,8 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="configurations per chunk, one segment of a chain (default 1024 up to L = 256, 2 MB above)")
     mc.add_argument("--chains", type=int, default=0,
                     help="independent Markov chains (default 64); chunk j continues chain j mod chains")
-    mc.add_argument("--workers", type=_positive_int, default=None, help="threads (default: all cores)")
+    mc.add_argument("--workers", type=_positive_int, default=None,
+                    help="threads (default: all cores); in process only (with --scheduler, the Dask workers run)")
     mc.add_argument("--json", action="store_true", help="print the final observables as JSON")
     mc.add_argument("--no-progress", action="store_true")
     mc.add_argument("--mcrg-only", action="store_true",
@@ -95,6 +96,7 @@ def _build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--levels", type=_positive_int, default=None, help="with --mcrg-only: blocking steps (default 1)")
     mc.add_argument("--mcrg-seed", type=_nonnegative_int, default=None,
                     help="with --mcrg-only: tie-break seed of the blocking (default 0, as 'dreamrg mcrg --seed')")
+    _add_scheduler(mc)
     _add_stage_parsers(parser, sub)
     return parser
 
@@ -230,7 +232,9 @@ def _cmd_mc(args: argparse.Namespace) -> int:
         return run_mcrg_only(args, params)
     if args.levels is not None or args.mcrg_seed is not None:
         raise UsageError("--levels and --mcrg-seed go with --mcrg-only (for a store, use 'dreamrg mcrg STORE --levels N')")
-    st = mc.run(params, args.n_configs, args.out, progress=False if args.no_progress else None, workers=args.workers)
+    with _scheduler(args) as client:  # chain segments as Dask tasks, each worker writing its chunks to --out
+        st = mc.run(params, args.n_configs, args.out, progress=False if args.no_progress else None,
+                    workers=args.workers, client=client)
     if st.count > args.n_configs:
         print(f"store {args.out} already holds {st.count} configurations (--n-configs {args.n_configs}): "
               "left as it is", file=sys.stderr)

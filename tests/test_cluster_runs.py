@@ -1,0 +1,137 @@
+"""Monte Carlo, dreaming and observables as Dask tasks: the same bytes as in process, even when a worker is killed.
+
+One 2-process LocalCluster serves the module (reached by its address, as a remote
+scheduler would be, and through a client in this process).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dreamrg import _cluster, mc
+from dreamrg.store import open_store, verify_store
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import Client, LocalCluster
+
+    env = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      env=env) as lc, Client(lc) as client:
+        yield lc.scheduler_address, client
+
+
+def _cli(*args, cwd: Path) -> str:
+    env = dict(os.environ, DREAMRG_DATA=str(cwd / "data"))
+    env.pop(_cluster.ENV, None)
+    r = subprocess.run([sys.executable, "-m", "dreamrg.cli", *map(str, args), "--no-progress"], cwd=cwd, env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def _same_store(a: Path, b: Path) -> None:
+    """Identical configurations, completion records and chain checkpoints; ``b`` verifies clean."""
+    sa, sb = open_store(a), open_store(b)
+    assert sa.count == sb.count
+    assert np.array_equal(sa.read_packed(), sb.read_packed())
+    for folder in ("commits", "chains"):
+        files = sorted(p.name for p in (a / folder).iterdir() if not p.name.startswith("."))
+        assert files == sorted(p.name for p in (b / folder).iterdir() if not p.name.startswith("."))
+        for name in files:
+            assert (a / folder / name).read_bytes() == (b / folder / name).read_bytes(), f"{folder}/{name}"
+    report = verify_store(b)
+    assert report.ok and report.count == sa.count, report.problems
+
+
+def test_map_units_runs_linked_units_in_order_and_checks_the_links():
+    seen = []
+    out = _cluster.map_units(lambda x: x + 1, [1, 2, 3], after=[None, 0, 1], on_result=lambda i, r: seen.append(i))
+    assert out == [2, 3, 4] and seen == [0, 1, 2]
+    for bad in ([None, 1, None], [None, None], [0, None, None]):
+        with pytest.raises(ValueError, match="earlier unit"):
+            _cluster.map_units(lambda x: x, [1, 2, 3], after=bad)
+
+
+def _record_order(x):
+    """Append ``x`` to a file after a pause that makes unlinked units finish out of order."""
+    path, i, pause = x
+    time.sleep(pause)
+    with open(path, "a") as fh:
+        fh.write(f"{i}\n")
+    return i
+
+
+@pytest.mark.slow
+def test_linked_units_run_after_their_predecessor_on_a_cluster(cluster, tmp_path):
+    _, client = cluster
+    log = tmp_path / "order.txt"
+    units = [(str(log), i, 0.3 if i in (0, 2) else 0.0) for i in range(5)]
+    out = _cluster.map_units(_record_order, units, client=client, name="order", after=[None, 0, None, 2, 1])
+    assert out == list(range(5))
+    order = [int(x) for x in log.read_text().split()]
+    assert order.index(0) < order.index(1) < order.index(4) and order.index(2) < order.index(3)
+
+
+@pytest.mark.slow
+def test_mc_on_a_cluster_writes_the_store_of_the_run_in_process(tmp_path, cluster):
+    address, _ = cluster
+    common = ("mc", "--L", 32, "--n-configs", 4096, "--chunk-size", 512, "--seed", 7, "--json")
+    here = _cli(*common, "--out", tmp_path / "A", cwd=tmp_path)
+    there = _cli(*common, "--out", tmp_path / "B", "--scheduler", address, cwd=tmp_path)
+    assert there == here and json.loads(here)["n"] == 4096
+    _same_store(tmp_path / "A", tmp_path / "B")
+    assert open_store(tmp_path / "B").meta["configs_timed"] == 4096
+
+
+@pytest.mark.slow
+def test_mc_on_a_cluster_resumes_a_partial_store_and_extends_a_partial_chunk(tmp_path, cluster):
+    _, client = cluster
+    p = mc.MCParams(L=16, seed=3, chunk_size=100, chains=3)
+    mc.run(p, 1050, tmp_path / "A", progress=False)
+    mc.run(p, 430, tmp_path / "B", progress=False)  # in process: 4 full chunks and 30 of the fifth
+    mc.run(p, 1050, tmp_path / "B", progress=False, client=client)  # resumed on the cluster
+    _same_store(tmp_path / "A", tmp_path / "B")
+    st = mc.run(p, 700, tmp_path / "B", progress=False, client=client)  # holds more: left as it is
+    assert st.count == 1050
+
+
+@pytest.mark.slow
+def test_mc_survives_a_killed_worker_bit_identically(tmp_path, cluster):
+    _, client = cluster
+    p = mc.MCParams(L=64, seed=11, chunk_size=64, chains=4)
+    n = 64 * 48
+    out = tmp_path / "B"
+    address, pid = next(iter(client.run(os.getpid).items()))
+    killed = {}
+
+    def killer():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # once the first chunks are committed, mid-run
+            done = len(list((out / "commits").glob("*.json"))) if (out / "commits").is_dir() else 0
+            if done >= 2:
+                killed["done_before"] = done
+                killed["busy"] = client.processing().get(address)  # its tasks, running or queued
+                os.kill(pid, signal.SIGKILL)
+                return
+            time.sleep(0.005)
+
+    t = threading.Thread(target=killer)
+    t.start()
+    st = mc.run(p, n, out, progress=False, client=client)
+    t.join()
+    assert "done_before" in killed and killed["done_before"] < n // 64, "the worker was not killed mid-run"
+    assert killed["busy"], "the killed worker had no task"
+    assert pid not in client.run(os.getpid).values()
+    assert st.count == n
+    mc.run(p, n, tmp_path / "A", progress=False)
+    _same_store(tmp_path / "A", out)
