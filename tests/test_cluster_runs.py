@@ -33,7 +33,8 @@ def cluster():
 def _cli(*args, cwd: Path) -> str:
     env = dict(os.environ, DREAMRG_DATA=str(cwd / "data"))
     env.pop(_cluster.ENV, None)
-    r = subprocess.run([sys.executable, "-m", "dreamrg.cli", *map(str, args), "--no-progress"], cwd=cwd, env=env,
+    quiet = ["--no-progress"] if args[0] in ("mc", "dream") else []
+    r = subprocess.run([sys.executable, "-m", "dreamrg.cli", *map(str, args), *quiet], cwd=cwd, env=env,
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     return r.stdout
@@ -135,3 +136,55 @@ def test_mc_survives_a_killed_worker_bit_identically(tmp_path, cluster):
     assert st.count == n
     mc.run(p, n, tmp_path / "A", progress=False)
     _same_store(tmp_path / "A", out)
+
+
+def _same_ensemble(a: Path, b: Path) -> None:
+    """Identical arrays and completion records; ``b`` verifies clean."""
+    from dreamrg.dream import open_ensemble, verify_ensemble
+
+    ea, eb = open_ensemble(a), open_ensemble(b)
+    assert ea.count == eb.count and ea.meta["model_id"] == eb.meta["model_id"]
+    for L in ea.sizes:
+        for x, y in zip(ea.series(L), eb.series(L)):
+            assert np.array_equal(x, y)
+    if ea.meta["save_configs"]:
+        assert np.array_equal(ea.configs(), eb.configs())
+    files = sorted(p.name for p in (a / "commits").iterdir() if not p.name.startswith("."))
+    assert files == sorted(p.name for p in (b / "commits").iterdir() if not p.name.startswith("."))
+    assert all((a / "commits" / f).read_bytes() == (b / "commits" / f).read_bytes() for f in files)
+    report = verify_ensemble(b)
+    assert report.ok and report.count == ea.count, report.problems
+
+
+@pytest.mark.slow
+def test_dream_on_a_cluster_writes_the_ensemble_of_the_run_in_process(tmp_path, cluster):
+    from dreamrg import models
+
+    address, _ = cluster
+    model = models.save_model(tmp_path / "k3.json", models.SymmetricUpscaler(3, params=[0.1364, 0.1566, 0.3536]), {})
+    common = ("dream", "--model", model, "--n-up", 5, "--n-configs", 1000, "--batch-size", 128, "--seed", 4,
+              "--save-configs")
+    here = _cli(*common, "--out", tmp_path / "A", cwd=tmp_path)
+    there = _cli(*common, "--out", tmp_path / "B", "--scheduler", address, cwd=tmp_path)
+    assert there.replace(str(tmp_path / "B"), "X") == here.replace(str(tmp_path / "A"), "X")
+    _same_ensemble(tmp_path / "A", tmp_path / "B")
+    obs = [_cli("observables", tmp_path / e, "--json", cwd=tmp_path) for e in "AB"]
+    assert obs[0] == obs[1] and json.loads(obs[0])[-1]["L"] == 32
+
+
+@pytest.mark.slow
+def test_dream_on_a_cluster_from_mc_starts_with_offset_tables_and_a_resume(tmp_path, cluster):
+    import torch
+
+    from dreamrg import dream, models
+
+    _, client = cluster
+    torch.manual_seed(5)
+    net = models.TwoLayerUpscaler(5, channels=4)  # the two-layer sampler's offset tables, built on the workers
+    start = mc.run(mc.MCParams(L=4, seed=2, chunk_size=64), 300, tmp_path / "mc4", progress=False).path
+    p = dream.DreamParams(n_up=2, L0=4, seed=9, batch_size=40, start=str(start.resolve()), save_configs=True)
+    dream.run(net, p, 300, tmp_path / "A", progress=False)
+    dream.run(net, p, 130, tmp_path / "B", progress=False)  # stops inside a batch, in process
+    ens = dream.run(net, p, 300, tmp_path / "B", progress=False, client=client)  # resumed on the cluster
+    assert ens.count == 300
+    _same_ensemble(tmp_path / "A", tmp_path / "B")

@@ -146,6 +146,7 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     dr.add_argument("--save-configs", action="store_true", help="also store the final-size configurations")
     dr.add_argument("--out", type=_out_path, required=True)
     dr.add_argument("--no-progress", action="store_true")
+    _add_scheduler(dr)
 
     tr = sub.add_parser("train", help="train an upscaler U(σ|μ) on a configuration store",
                         description="Train a single-layer symmetric (or two-layer) upscaler with the paper's "
@@ -387,7 +388,9 @@ def _cmd_dream(args: argparse.Namespace) -> int:
         L0, start = args.L0 or 1, "random"
     params = dream.DreamParams(n_up=args.n_up, L0=L0, seed=args.seed, batch_size=args.batch_size,
                                start=start, save_configs=args.save_configs)
-    ens = dream.run(model, params, args.n_configs, args.out, progress=False if args.no_progress else None)
+    with _scheduler(args) as client:  # batches as Dask tasks, each worker writing its batch to --out
+        ens = dream.run(model, params, args.n_configs, args.out, progress=False if args.no_progress else None,
+                        client=client)
     if ens.count > args.n_configs:
         print(f"ensemble {args.out} already holds {ens.count} chains (--n-configs {args.n_configs}): left as it "
               f"is; the table below uses the first {args.n_configs}")
