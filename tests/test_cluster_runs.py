@@ -92,6 +92,20 @@ def test_mc_on_a_cluster_writes_the_store_of_the_run_in_process(tmp_path, cluste
     assert there == here and json.loads(here)["n"] == 4096
     _same_store(tmp_path / "A", tmp_path / "B")
     assert open_store(tmp_path / "B").meta["configs_timed"] == 4096
+    obs = _cli("observables", tmp_path / "B", "--json", "--scheduler", address, cwd=tmp_path)
+    assert obs == _cli("observables", tmp_path / "A", "--json", cwd=tmp_path)
+
+
+@pytest.mark.slow
+def test_observables_of_a_store_on_a_cluster_are_the_series_in_process(tmp_path, cluster, monkeypatch):
+    from dreamrg import observables
+
+    _, client = cluster
+    st = mc.run(mc.MCParams(L=16, seed=5, chunk_size=50, chains=2), 730, tmp_path / "s", progress=False)
+    here = observables.store_accumulator(st.path, stop=700)
+    monkeypatch.setattr(observables, "_TASK_BYTES", 3 * 50 * 16 * 2)  # tasks of 3 chunks, finishing in any order
+    there = observables.store_accumulator(st.path, stop=700, client=client)
+    assert np.array_equal(here.m, there.m) and np.array_equal(here.e, there.e) and len(there._m) == 5
 
 
 @pytest.mark.slow

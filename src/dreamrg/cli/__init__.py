@@ -178,6 +178,7 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     obs.add_argument("paths", type=Path, nargs="+")
     obs.add_argument("--json", action="store_true")
     obs.add_argument("--bins", type=_positive_int, default=100, help="jackknife bins")
+    _add_scheduler(obs)  # per-chunk (m, e) of stores as Dask tasks; ensembles hold theirs already
 
     inv = sub.add_parser("cache", help="list the cached results under the data directory and how far each has got",
                          description="One line per cache entry: stage, entry, progress (configurations, chains, "
@@ -263,11 +264,13 @@ def _cmd_observables(args: argparse.Namespace) -> int:
     from dreamrg.fss import ensemble_summaries
 
     rows = []
-    for path in args.paths:
-        if _input_kind(path) == "ensemble":
-            rows += list(ensemble_summaries(path).values())
-        else:
-            rows.append(summarize(store_accumulator(path), n_bins=args.bins))
+    kinds = [_input_kind(path) for path in args.paths]  # every path checked before any work
+    with _scheduler(args) if "store" in kinds else contextlib.nullcontext() as client:
+        for path, kind in zip(args.paths, kinds):
+            if kind == "ensemble":
+                rows += list(ensemble_summaries(path).values())
+            else:
+                rows.append(summarize(store_accumulator(path, client=client), n_bins=args.bins))
     if args.json:
         _print_json([r.to_dict() for r in rows])
     else:
