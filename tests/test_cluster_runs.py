@@ -63,6 +63,22 @@ def test_map_units_runs_linked_units_in_order_and_checks_the_links():
             _cluster.map_units(lambda x: x, [1, 2, 3], after=bad)
 
 
+def test_numba_guard_makes_the_environment_agree_with_numba_threads_already_up(monkeypatch):
+    import numba
+
+    before = numba.get_num_threads()  # starts numba's threads, as a worker's earlier units would
+    monkeypatch.setenv("NUMBA_NUM_THREADS", str(numba.config.NUMBA_NUM_THREADS + 5))
+    try:
+        _cluster._numba_guard()
+        assert os.environ["NUMBA_NUM_THREADS"] == str(numba.config.NUMBA_NUM_THREADS)
+        numba.config.reload_config()  # what numba's next compilation does: no "Cannot set NUMBA_NUM_THREADS"
+        monkeypatch.setenv("NUMBA_NUM_THREADS", "1")
+        _cluster._numba_guard()
+        assert numba.get_num_threads() == 1
+    finally:
+        numba.set_num_threads(before)
+
+
 def _record_order(x):
     """Append ``x`` to a file after a pause that makes unlinked units finish out of order."""
     path, i, pause = x
@@ -202,3 +218,74 @@ def test_dream_on_a_cluster_from_mc_starts_with_offset_tables_and_a_resume(tmp_p
     ens = dream.run(net, p, 300, tmp_path / "B", progress=False, client=client)  # resumed on the cluster
     assert ens.count == 300
     _same_ensemble(tmp_path / "A", tmp_path / "B")
+
+
+def _tiny_profile():
+    from dreamrg.profiles import load_profile
+
+    return load_profile("smoke", {"training": {"ks": [3], "fig6_M": [250], "epochs": 2},
+                                  "monte_carlo": {"fss_configs": 400, "validation_configs": 400},
+                                  "complexity": {"epochs": 1, "M": 200, "n_configs": 100},
+                                  "mcrg": {"mc_configs": 400, "irrep_configs": 400}})
+
+
+@pytest.mark.slow
+def test_warming_a_profile_on_a_cluster_leaves_the_chapters_nothing_to_train_sample_or_dream(
+        tmp_path, cluster, monkeypatch):
+    import dreamrg.runs.ensembles
+    import dreamrg.runs.mc
+    from dreamrg import experiments as ex
+    from dreamrg import models, prewarm, train
+    from dreamrg.runs.models import cached_model
+
+    _, client = cluster
+    p = _tiny_profile()
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "data"))  # the workers get it with each task
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("not warmed")
+
+    def only_on_the_cluster(real):
+        def run(*args, client=None, **kwargs):
+            assert client is not None, "run in process"
+            return real(*args, client=client, **kwargs)
+        return run
+
+    for module in (dreamrg.runs.mc, dreamrg.runs.ensembles):
+        monkeypatch.setattr(module, "run", only_on_the_cluster(module.run))
+    with monkeypatch.context() as here:  # nothing is trained in this process: every model is a task
+        here.setattr(train, "train_adamw", refuse)
+        here.setattr(train, "train_exact", refuse)
+        report = prewarm.warm(p, client, log=lambda line: None)
+    assert report.models == report.trained == len(prewarm.single_layer_recipes(p)) + 2
+    assert sorted(report.seconds) == ["ensembles", "single-layer", "stores", "two-layer"]
+
+    for module, name in ((train, "train_adamw"), (train, "train_exact"), (dreamrg.runs.mc, "run"),
+                         (dreamrg.runs.ensembles, "run")):
+        monkeypatch.setattr(module, name, refuse)
+    ex.single_layer_fits(p), ex.training_size_models(p), ex.two_layer_models(p)
+    ex.dreamed_summaries(p), ex.training_size_summaries(p), ex.pdf_from_mc(p), ex.two_layer_summaries(p)
+    ex.mc_summaries(p), ex.mc_validation(p), ex.mc_training_stores(p), ex.mcrg_mc(p)
+    monkeypatch.undo()
+
+    # a model trained on a worker is the one trained in process
+    params, L_t, M, seed = prewarm.single_layer_recipes(p)[0]
+    there = cached_model(params, L_t, M, seed)
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "here"))
+    here = cached_model(params, L_t, M, seed)
+    assert torch_equal(here, there)
+
+
+def torch_equal(a, b) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(bool((sa[k] == sb[k]).all()) for k in sa)
+
+
+@pytest.mark.parametrize("command", [["book", "--no-build"], ["mc", "--L", "8", "--n-configs", "10", "--seed", "1",
+                                                             "--out", "never"]])
+def test_a_malformed_scheduler_is_a_usage_error_before_any_work(command, tmp_path, capsys, monkeypatch):
+    from dreamrg.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main([*command, "--scheduler", "local:0"]) == 2
+    assert "local:N" in capsys.readouterr().err and not (tmp_path / "never").exists()

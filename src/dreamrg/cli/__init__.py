@@ -214,6 +214,7 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     book.add_argument("--set", dest="overrides", action="append", default=[], metavar="CHAPTER.KEY=VALUE",
                       help="override one parameter of an executed chapter, e.g. fss.n_configs=1000 "
                       "(VALUE is JSON, else a string; repeatable; no paper snapshot is written for such a chapter)")
+    _add_scheduler(book)  # the profile's stores, models and ensembles on Dask first (dreamrg.prewarm)
 
 
 def _cmd_mc(args: argparse.Namespace) -> int:
@@ -542,8 +543,14 @@ def _cmd_book(args: argparse.Namespace) -> int:
     if args.profile_file is not None:  # checked (and its base found) before anything runs
         profile, _ = profile_file_overrides(args.profile_file, args.profile)
     overrides = parse_overrides(args.overrides, profile, list(args.chapters or CHAPTERS))
+    from dreamrg import _cluster
+
+    try:
+        _cluster.resolve(args.scheduler)  # a malformed one fails before any work
+    except _cluster.SchedulerError as exc:
+        raise UsageError(str(exc)) from None
     build_book(profile=profile, chapters=args.chapters, build=not args.no_build, overrides=overrides,
-               profile_file=args.profile_file)
+               profile_file=args.profile_file, scheduler=args.scheduler)
     return 0
 
 
