@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -210,7 +211,7 @@ def map_units(fn: Callable[[Any], Any], units: Sequence[Any], *, client: Any = N
         return results
     from distributed import as_completed
 
-    tag = f"{os.getpid()}-{id(units)}"
+    tag = uuid.uuid4().hex[:12]  # keys unique to this call
     futures: list[Any] = []
     for i, u in enumerate(units):
         key = f"dreamrg-{name}-{i}-{tag}"

@@ -17,9 +17,10 @@ find them in the cache. What runs as Dask tasks:
 4. **Dreamed ensembles** (FSS, training-size, seed-spread, PDF-collapse and
    complexity chapters) and the MCRG chapter's Monte Carlo stores: the
    experiments' own functions are called with the client in effect
-   (:func:`dreamrg._cluster.use`), so each ensemble's batches and each store's
-   chain segments are tasks; the summaries and MCRG analyses of those functions
-   are computed here, in process, as a chapter would.
+   (:func:`dreamrg._cluster.use`), so each ensemble's batches, each store's
+   chain segments and the MCRG analyses of the stores (groups of chunks) are
+   tasks; the observables of those functions are computed here, in process, as a
+   chapter would.
 
 Not warmed: the MCRG of dreamed configurations (streamed, never stored) and the
 off-critical chapter; they run in their chapters. Every entry is the one the

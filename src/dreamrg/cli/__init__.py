@@ -232,6 +232,9 @@ def _cmd_mc(args: argparse.Namespace) -> int:
     if args.mcrg_only:
         from dreamrg.cli._mcrg_stream import run_mcrg_only
 
+        if args.scheduler:
+            raise UsageError("--scheduler does not apply to --mcrg-only (it runs in process); leave it out")
+
         return run_mcrg_only(args, params)
     if args.levels is not None or args.mcrg_seed is not None:
         raise UsageError("--levels and --mcrg-seed go with --mcrg-only (for a store, use 'dreamrg mcrg STORE --levels N')")

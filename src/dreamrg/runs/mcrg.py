@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from dreamrg import cache
+from dreamrg import _cluster, cache
 from dreamrg import store as _store
 from dreamrg.dream import DreamParams, iter_final_batches, model_id
 from dreamrg.mc import MCParams
@@ -226,7 +226,8 @@ def mc_mcrg(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
         meta = _store.open_store(path).meta
         ms_mc = 1e3 * meta["seconds_sampling"] / meta["configs_timed"] if meta.get("configs_timed") else math.nan
         t0 = time.perf_counter()
-        results = mcrg_from_store(path, levels=levels, n=n_configs, seed=seed, n_bins=n_bins, progress=progress)
+        results = mcrg_from_store(path, levels=levels, n=n_configs, seed=seed, n_bins=n_bins, progress=progress,
+                                  client=_cluster.current())
         return MCRGRun(tuple(results), ms_mc, time.perf_counter() - t0)
 
     return cache.cached("mcrg", f"mc-L{L}", _mc_key(params, n_configs, levels, n_bins), compute, MCRGRun.from_dict)
@@ -245,7 +246,8 @@ def mc_irreps(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 3
     def compute() -> IrrepRun | IllConditioned:
         path = cached_store(params, n_configs, progress=progress)
         return _irreps_decode(irrep_rows(accumulate_store(path, levels=levels, n=n_configs, seed=seed,
-                                                          n_bins=n_bins, progress=progress, basis="oriented")))
+                                                          n_bins=n_bins, progress=progress, basis="oriented",
+                                                          client=_cluster.current())))
 
     return cache.cached("mcrg", f"mc-irreps-L{L}", key, compute, _irreps_decode, encode=_irreps_encode)
 
@@ -262,7 +264,8 @@ def mc_truncations(L: int, n_configs: int, seed: int, levels: int, *, n_bins: in
 
     def compute() -> TruncationScan:
         path = cached_store(params, n_configs, progress=progress)
-        accs = accumulate_store(path, levels=levels, n=n_configs, seed=seed, n_bins=n_bins, progress=progress)
+        accs = accumulate_store(path, levels=levels, n=n_configs, seed=seed, n_bins=n_bins, progress=progress,
+                                client=_cluster.current())
         return TruncationScan.from_dict(truncation_scan(accs, TRUNCATIONS))
 
     return cache.cached("mcrg", f"mc-trunc-L{L}", key, compute, TruncationScan.from_dict)
