@@ -11,10 +11,11 @@ after):
    (:func:`dreamrg.mcrg.operators_reference` at the three levels, no blocking),
    with the ratio twin / kernel;
 2. ms per configuration of the Monte Carlo that feeds it: one Swendsen-Wang
-   update (the kernel of :func:`dreamrg.mc.sample_chains`) times the default
-   thinning ``ceil(sqrt(L))``, plus the equilibration of a chain per chunk
-   (``n_equil`` updates per ``chunk_size`` records, the defaults);
-3. ms to write a checkpoint of the two accumulators (and its size);
+   update (the kernel of :func:`dreamrg.mc.sample`) times the default
+   thinning ``ceil(sqrt(L))``, plus the equilibration of the run's chains
+   (``n_equil`` updates once per chain, the defaults), for 10^5 configurations;
+3. ms to write a chain's checkpoint (its state and two accumulators, each bin
+   with one piece; a chain's own chunks add a piece each) and its size;
    multi-thread figures mean little when other processes load the cores
    (a parallel region waits for its slowest thread);
 4. the wall time these imply for 10^5 and 10^6 configurations on this machine's
@@ -83,9 +84,9 @@ def mc_cost(L, repeats, threads):
     d = mc.MCParams(L=L)
     n = max(10, 2**24 // L**2)  # at least ~10^7 spin updates timed
     with numba_threads(threads):
-        long = best_of(lambda: mc.sample_chains(p, [0], n), max(1, repeats - 1))
-        short = best_of(lambda: mc.sample_chains(p, [0], 2), max(1, repeats - 1))
-    return max(long - short, 1e-12) / (n - 2), d.thin, d.n_equil, d.chunk_size
+        long = best_of(lambda: mc.sample(p, n), max(1, repeats - 1))
+        short = best_of(lambda: mc.sample(p, 2), max(1, repeats - 1))
+    return max(long - short, 1e-12) / (n - 2), d.thin, d.n_equil, d.chains
 
 
 def checkpoint_cost(L, tmp):
@@ -96,8 +97,11 @@ def checkpoint_cost(L, tmp):
         for acc, part in zip(accs, mcrg.accumulate_chunk(s, k * (10**6 // 32) // 4, chunk_size=4, n_total=10**6,
                                                          levels=2, check=False)):
             acc.merge(part)
+    from dreamrg._mc_checkpoint import ChainState
+
     path = Path(tmp) / "ck.npz"
-    t = best_of(lambda: streaming._write_checkpoint(path, accs, {"kind": "bench"}), 3)
+    state = ChainState(s[0], np.ones(4, np.uint64), 0, 1, -1)
+    t = best_of(lambda: (path.unlink(missing_ok=True), streaming._save_chain(path, state, accs, {"segments": 1})), 3)
     return t, path.stat().st_size
 
 
@@ -112,21 +116,21 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         ck_t, ck_b = checkpoint_cost(128, tmp)
-        print(f"checkpoint of two accumulators (32 bins, 36 operators): {1e3 * ck_t:.1f} ms, {ck_b / 1e6:.1f} MB "
-              "(any L), written once per group of chunks")
+        print(f"chain checkpoint at L=128, two accumulators (32 bins, 36 operators): {1e3 * ck_t:.1f} ms, "
+              f"{ck_b / 1e6:.1f} MB, written at most once a minute per chain")
         for L in args.sizes:
             one = mcrg_cost(L, args.configs, args.repeats, 1)
             many = mcrg_cost(L, args.configs, args.repeats, T)
             ref = reference_cost(L)
-            upd, thin, n_equil, chunk = mc_cost(L, args.repeats, 1)
+            upd, thin, n_equil, chains = mc_cost(L, args.repeats, 1)
             mc_rec = upd * thin
-            mc_eq = upd * n_equil / chunk
+            mc_eq = upd * n_equil * chains / 10**5
             print(f"L={L:5d}  MCRG accumulate_chunk (2 levels): {1e3 * one:8.1f} ms/config on 1 thread, "
                   f"{1e3 * many:8.1f} on {T}  | numpy twin of the operators alone {1e3 * ref:8.1f} ms "
                   f"(x{ref / one:.0f} the kernel's whole step)")
             print(f"          MC SW: {1e9 * upd / L**2:5.2f} ns/spin/update, {1e3 * mc_rec:8.1f} ms/config "
-                  f"(thin {thin}) + {1e3 * mc_eq:8.1f} ms/config of equilibration ({n_equil} updates per chunk "
-                  f"of {chunk})")
+                  f"(thin {thin}) + {1e3 * mc_eq:8.1f} ms/config of equilibration ({n_equil} updates for each "
+                  f"of {chains} chains, 10^5 configurations)")
             rows.append((L, one, many, mc_rec, mc_eq))
     print()
     print("implied wall time of 'dreamrg mc --mcrg-only --levels 2' on this machine (Monte Carlo chains in "

@@ -184,7 +184,8 @@ def test_status_lists_every_number_of_tables_iii_and_iv():
                 continue
             assert len(line) == 1 and line["paper"].item() == PRINTED_IV[row][key], (row, key)
             if line["ours"].item() == "not available":
-                assert line["statistics"].item().startswith("ill-conditioned")
+                # smoke blocks once: the paper's MC RSRG (second step) is not run there
+                assert line["statistics"].item().startswith("not run" if row == "MC" else "ill-conditioned")
             else:
                 v, e, d_ = line["value"].item(), line["error"].item(), line["(ours − paper)/σ"].item()
                 assert e > 0 and math.isclose(d_, round(z_score(v, e, PRINTED_IV[row][key]), 1))
@@ -201,8 +202,14 @@ def test_table_iv_compares_rsrg_at_the_dreamed_size():
     assert mcrg_reference_size("smoke") == 16
     assert mcrg_reference_size(load_profile("smoke", {"mcrg": {"mc_sizes": [16, 32]}})) == 16
     assert mcrg_reference_size(load_profile("smoke", {"mcrg": {"mc_sizes": [32]}})) == 32  # not simulated: the largest
-    t4 = table_iv(load_profile("smoke", {"mcrg": {"mc_sizes": [16, 32]}}))
-    assert t4.loc["MC", "RSRG step"] == "16→8"
+    t4 = table_iv(load_profile("smoke", {"mcrg": {"mc_sizes": [16, 32]}}), paper=False)
+    assert t4.loc["MC", "RSRG step"] == "16→8 (symmetrised)"
+    assert t4.loc["authors k=3", "RSRG step"] == "16→8 (symmetrised)"
+    # the paper's conventions: MC at the second step, the dreamed configurations in the authors' basis
+    two = load_profile("smoke", {"mcrg": {"mc_sizes": [16, 32], "levels": 2}})
+    t4 = table_iv(two)
+    assert t4.loc["MC", "RSRG step"] == "8→4 (symmetrised)"
+    assert t4.loc["authors k=3", "RSRG step"] == "16→8 (authors)"
 
 
 @pytest.mark.slow
@@ -268,3 +275,29 @@ def test_chapter_execution_logs_no_kernel_warning(tmp_path, capfd):
     assert out.exists()
     captured = capfd.readouterr()
     assert "WARNING" not in captured.err and "without encryption" not in captured.err, captured.err[-500:]
+
+
+@pytest.mark.slow
+def test_paper_numbers_section_at_smoke():
+    """The conventions table: MC per step and per basis/boundary, the authors' six models in both bases; the
+    parent-lattice table; the quoted numbers."""
+    from dreamrg.profiles import load_profile
+    from dreamrg.tables import mcrg_conventions, mcrg_paper_quotes, mcrg_parent
+
+    prof = load_profile("smoke", {"mcrg": {"mc_sizes": [32], "levels": 2}})
+    conv = mcrg_conventions(prof)
+    mc = conv[conv["data"] == "MC"]
+    assert list(mc["convention"]) == ["symmetrised (ours)", "symmetrised (ours) = paper's Table III",
+                                      "authors' basis", "open boundary"]
+    assert list(mc["step"]) == ["32→16", "16→8", "16→8", "16→8"] and (mc["y_h paper"] == "1.87537(5)").all()
+    dreamed = conv[conv["data"] != "MC"]
+    assert len(dreamed) == 12 and dreamed["data"].str.startswith("authors").all()
+    assert dreamed.groupby("data")["convention"].apply(list).map(len).eq(2).all()
+    k3 = dreamed[dreamed["data"] == "authors k=3"].set_index("convention")
+    assert set(k3["y_h paper"]) == {"1.85900(25)"} and set(k3["y_t paper"]) == {"1.111"}
+    assert (conv["third_err"] > 0).all() and conv["third in"].str.match(r"^(odd|even) \d+$").all()
+    parent = mcrg_parent(prof)
+    assert len(parent) == 6 and parent["step"].str.endswith("(parent)").all() and (parent["η_err"] > 0).all()
+    q = mcrg_paper_quotes(conv, parent)
+    assert q["pn_models"] == 6 and q["pn_Lmin"] == q["pn_Lmax"] == 32 and q["pn_paper_yh_Lmax"] == "1.87537(5)"
+    assert all(isinstance(v, (int, float, str)) for v in q.values())

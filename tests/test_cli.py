@@ -152,6 +152,21 @@ def test_mcrg_cli(tmp_path):
     assert res.returncode == 0 and "third exponent of the whole spectrum" in res.stdout
     res = run("mcrg", out, "--irreps", "--n-even", 3)
     assert res.returncode == 2 and "cannot be combined" in res.stderr and not res.stdout
+    # --basis oriented is --irreps; the authors' basis and open sums are recorded in the JSON of each step
+    res = run("mcrg", out, "--basis", "oriented", "--json", "--no-progress")
+    assert res.returncode == 0 and json.loads(res.stdout) == ir
+    res = run("mcrg", out, "--basis", "authors", "--boundary", "open", "--levels", 2, "--json", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    steps = json.loads(res.stdout)
+    assert [x["level"] for x in steps] == [0, 1] and len(steps[0]["even_y"]) == 24
+    assert all(x["basis"] == "authors" and x["boundary"] == "open" for x in steps)
+    assert abs(steps[0]["y_h"] - r["y_h"]) < 0.05
+    res = run("mcrg", out, "--basis", "authors", "--n-even", 25)
+    assert res.returncode == 2 and "--n-even must be between 1 and 24" in res.stderr and not res.stdout
+    res = run("mcrg", out, "--basis", "authors", "--irreps")
+    assert res.returncode == 2 and "--irreps means --basis oriented" in res.stderr
+    res = run("mcrg", out, "--basis", "classes")
+    assert res.returncode == 2 and "invalid choice" in res.stderr
     small = tmp_path / "small"
     assert run("mc", "--L", 4, "--n-configs", 50, "--seed", 3, "--out", small, "--no-progress").returncode == 0
     res = run("mcrg", small)
@@ -169,21 +184,31 @@ def test_mc_mcrg_only_cli(tmp_path, capsys):
         out, err = capsys.readouterr()
         return status, out, err
 
-    mc_args = ["mc", "--L", 16, "--n-configs", 1100, "--seed", 3, "--chunk-size", 200, "--no-progress"]
+    mc_args = ["mc", "--L", 16, "--n-configs", 1100, "--seed", 3, "--chunk-size", 200, "--chains", 2,
+               "--no-progress"]
     store_path, run_dir = tmp_path / "s", tmp_path / "r"
     assert main(*mc_args, "--out", store_path)[0] == 0
-    status, stored, err = main("mcrg", store_path, "--levels", 2, "--seed", 4, "--json", "--no-progress")
-    assert status == 0, err
-    status, streamed, err = main(*mc_args, "--out", run_dir, "--mcrg-only", "--levels", 2, "--mcrg-seed", 4, "--json")
-    assert status == 0, err
-    assert streamed == stored and len(json.loads(streamed)) == 2
-    assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoint.npz", "mcrg.json"]  # no configuration
-    assert json.loads((run_dir / "mcrg.json").read_text()) == json.loads(streamed)
+    printed = {}
+    for basis in ("symmetrised", "authors"):
+        status, stored, err = main("mcrg", store_path, "--levels", 2, "--seed", 4, "--basis", basis, "--json",
+                                   "--no-progress")
+        assert status == 0, err
+        status, streamed, err = main(*mc_args, "--out", tmp_path / basis, "--mcrg-only", "--levels", 2,
+                                     "--mcrg-seed", 4, "--basis", basis, "--json")
+        assert status == 0, err
+        assert streamed == stored and len(json.loads(streamed)) == 2
+        printed[basis] = streamed
+    run_dir = tmp_path / "symmetrised"
+    assert sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*")) == \
+        ["chains", "chains/0.npz", "chains/1.npz", "mcrg.json", "run.json"]  # no configuration
+    assert json.loads((run_dir / "mcrg.json").read_text()) == json.loads(printed["symmetrised"])
     status, text, _ = main(*mc_args, "--out", run_dir, "--mcrg-only", "--levels", 2, "--mcrg-seed", 4)  # finished
     assert status == 0 and "none stored" in text and "16->8" in text
     for extra, fragment in ((["--out", run_dir, "--mcrg-only"], "another run (it differs in levels, seed)"),
                             (["--out", store_path, "--mcrg-only"], "is a configuration store"),
                             (["--out", tmp_path / "x", "--levels", 2], "go with --mcrg-only"),
+                            (["--out", tmp_path / "x", "--basis", "authors"], "go with --mcrg-only"),
+                            (["--out", tmp_path / "x", "--mcrg-only", "--scheduler", "local:0"], "local:N"),
                             (["--out", tmp_path / "x", "--mcrg-only", "--levels", 3], "cannot be blocked 3 times")):
         status, out, err = main(*mc_args, *extra)
         assert status == 2 and fragment in err and not out, err
@@ -236,3 +261,46 @@ def test_a_closed_output_pipe_ends_quietly(tmp_path):
     p.stdout.close()
     assert p.wait(timeout=120) == 1
     assert p.stderr.read() == b""
+
+
+
+def test_models_list_and_export(tmp_path, capsys):
+    """In process (the command is cheap; a subprocess per call would mostly time the imports)."""
+    from dreamrg import models, released
+    from dreamrg.cli import main
+
+    def call(*args):
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, _ = call("models", "list", "--json")
+    assert code == 0
+    rows = {r["name"]: r for r in json.loads(out)}
+    for name in ("authors-k3", "authors-k7w", "authors-k3-Lt128-M1e6", "authors-2layer-k7"):
+        assert name in rows
+    assert rows["authors-k7w"]["weighted"] is True and rows["authors-k7w"]["k"] == 7
+    assert (rows["authors-k3"]["L_t"], rows["authors-k3"]["M"], rows["authors-k3"]["depth"]) == (32, 10**6, 1)
+    assert rows["authors-k3-Lt128-M1e6"]["L_t"] == 128 and rows["authors-2layer-k7"]["depth"] == 2
+    assert len(rows) == 26
+    assert "authors-k3 " in call("models", "list")[1]
+    # a bad name: one clear error listing the allowed names, nothing written
+    out_path = tmp_path / "m.json"
+    code, _, err = call("models", "export", "authors-k9", "--out", out_path)
+    assert code == 2 and err.count("error") == 1 and "allowed: authors-k3," in err and not out_path.exists()
+    # the exported file is a dreamrg model that dream takes; re-running may replace it, another model may not
+    for name in ("authors-k3", "authors-2layer-k3"):
+        path = tmp_path / f"{name}.json"
+        assert call("models", "export", name, "--out", path)[0] == 0
+        assert call("models", "export", name, "--out", path)[0] == 0
+        code, _, err = call("dream", "--model", path, "--n-up", 3, "--n-configs", 40, "--seed", 1, "--out",
+                            tmp_path / f"E-{name}", "--no-progress")
+        assert code == 0, err
+    code, _, err = call("models", "export", "authors-k5", "--out", tmp_path / "authors-k3.json")
+    assert code == 2 and "refusing to overwrite" in err
+    m = models.load_model(tmp_path / "authors-k3.json")
+    assert m.meta["released_model"] == "authors-k3" and "GPL-3.0-only" in m.meta["source"]
+    assert np.allclose(m.params.detach().numpy(), released.released_model("authors-k3").model().params.detach().numpy())
+    two = models.load_model(tmp_path / "authors-2layer-k3.json")
+    assert isinstance(two, models.TwoLayerUpscaler) and two.input_01

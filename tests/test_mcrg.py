@@ -461,7 +461,7 @@ def test_oriented_operators_match_reference_and_classes(L):
     rng = np.random.default_rng(500 + L)
     s = np.concatenate([random_spins(rng, 4, L), random_spins(rng, 2, L, p_up=0.85)])
     ref = mcrg.operators_reference(s, basis="oriented")
-    assert ref.shape == (len(s), mcrg.BASES["oriented"]) == (len(s), 158)
+    assert ref.shape == (len(s), mcrg.BASES["oriented"].n_ops) == (len(s), 158)
     for threads in (1, 2):
         assert np.array_equal(mcrg.operators(s, threads=threads, basis="oriented"), ref)
     # the class operators are the sums of their orientations
@@ -540,17 +540,25 @@ def test_irrep_spectra_on_mc_data(mc_store, mc_results):
 
 
 def test_basis_errors(mc_store):
-    with pytest.raises(ValueError, match="allowed: classes, oriented"):
+    with pytest.raises(ValueError, match="allowed: symmetrised, oriented, authors"):
         mcrg.operators(np.ones((1, 8, 8)), basis="all")
-    with pytest.raises(ValueError, match="allowed: classes, oriented"):
+    with pytest.raises(ValueError, match="allowed: symmetrised, oriented, authors"):
         mcrg.MCRGAccumulator(4, basis="irreps")
     acc = mcrg.MCRGAccumulator(4, basis="oriented")
     with pytest.raises(ValueError, match=r"shape \(n, 158\)"):
         acc.add_operators(np.zeros((5, 36), dtype=np.int64), np.zeros((5, 36), dtype=np.int64))
-    with pytest.raises(ValueError, match="irrep_result"):
-        acc.result()
     with pytest.raises(ValueError, match="'oriented' basis"):
         mcrg.MCRGAccumulator(4).irrep_result()
+    with pytest.raises(ValueError, match="'oriented' basis"):
+        mcrg.MCRGAccumulator(4, basis="authors").irrep_result()
+    with pytest.raises(ValueError, match="allowed: periodic, open"):
+        mcrg.operators(np.ones((1, 8, 8)), boundary="free")
+    with pytest.raises(ValueError, match="allowed: periodic, open"):
+        mcrg.MCRGAccumulator(4, boundary="valid")
+    with pytest.raises(ValueError, match=r"n_odd must be an integer in 1\.\.11"):
+        mcrg.mcrg_from_store(mc_store, basis="authors", n_odd=12, progress=False)
+    with pytest.raises(ValueError, match=r"n_even must be an integer in 1\.\.24"):
+        mcrg.mcrg_from_store(mc_store, basis="authors", n_even=25, progress=False)
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
-"""Mergeable MCRG: per-chunk accumulators, their reduce, per-chunk tie-breaks, serialisation, streaming from MC."""
+"""Mergeable MCRG: per-chunk accumulators, their reduce, per-chunk tie-breaks, serialisation (streaming from MC:
+test_mcrg_streaming.py)."""
 
 import io
 import json
@@ -240,66 +241,3 @@ def test_merge_refuses_incompatible_accumulators(store, parts):
     with pytest.raises(mcrg.IncompatibleAccumulators, match="without n_expected"):
         mcrg.MCRGAccumulator(BINS).merge(base)
     assert all(np.array_equal(before[k], base.to_arrays()[k]) for k in before)
-
-
-# --------------------------------------------------------------------------
-# streaming from Monte Carlo
-# --------------------------------------------------------------------------
-def test_streamed_mcrg_equals_mcrg_of_the_stored_configurations(params, sequential, tmp_path):
-    ck = tmp_path / "run.npz"
-    accs = mcrg.accumulate_mc(params, N, ck, levels=LEVELS, seed=SEED, n_bins=BINS, progress=False)
-    assert_identical(accs, sequential)
-    # nothing but the checkpoint (and no lock) is left; a finished run returns at once, identically
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.npz"]
-    back, meta = mcrg.read_checkpoint(ck)
-    assert meta["next_chunk"] == 13 and meta["seconds_mc"] > 0 and meta["seconds_mcrg"] > 0
-    assert_identical(back, sequential)
-    assert_identical(mcrg.accumulate_mc(params, N, ck, levels=LEVELS, seed=SEED, n_bins=BINS, progress=False),
-                     sequential)
-    res = mcrg.mcrg_from_mc(params, N, ck, levels=LEVELS, seed=SEED, n_bins=BINS, progress=False)
-    assert json.dumps([r.to_dict() for r in res]) == json.dumps([a.result().to_dict() for a in sequential])
-    # another run's checkpoint is refused, naming what differs
-    with pytest.raises(ValueError, match="another run .*n_configs, seed"):
-        mcrg.accumulate_mc(params, N + 1, ck, levels=LEVELS, seed=SEED + 1, n_bins=BINS, progress=False)
-
-
-class Interrupted(Exception):
-    pass
-
-
-def test_streamed_run_resumes_after_an_interruption(params, sequential, tmp_path, monkeypatch):
-    from dreamrg.mcrg import streaming
-
-    ck = tmp_path / "run.npz"
-    real = streaming._mc_chunks
-    calls, die_at = [], [6]
-
-    def dying(p, chunks, n_rec):
-        calls.append(list(chunks))
-        if len(calls) == die_at[0]:
-            raise Interrupted  # the run is killed while the 6th group of chunks is sampled
-        return real(p, chunks, n_rec)
-
-    monkeypatch.setattr(streaming, "_mc_chunks", dying)
-    with pytest.raises(Interrupted):
-        mcrg.accumulate_mc(params, N, ck, levels=LEVELS, seed=SEED, n_bins=BINS, progress=False, workers=1)
-    _, meta = mcrg.read_checkpoint(ck)
-    assert meta["next_chunk"] == 5 and calls[-1] == [5]
-    # a kill between a checkpoint's temporary file and its rename leaves the previous checkpoint whole
-    (tmp_path / ".run.npz.x.tmp").write_bytes(b"half a checkpoint")
-    calls.clear()
-    die_at[0] = None
-    accs = mcrg.accumulate_mc(params, N, ck, levels=LEVELS, seed=SEED, n_bins=BINS, progress=False, workers=1)
-    assert calls[0] == [5] and calls[-1] == [12]  # neither lost nor repeated
-    assert_identical(accs, sequential)
-
-
-def test_damaged_checkpoint_is_refused(params, tmp_path):
-    ck = tmp_path / "run.npz"
-    ck.write_bytes(b"not a zip file")
-    with pytest.raises(ValueError, match="not a readable MCRG checkpoint"):
-        mcrg.accumulate_mc(params, N, ck, levels=LEVELS, seed=SEED, n_bins=BINS, progress=False)
-    assert ck.read_bytes() == b"not a zip file"
-    np.savez(ck, meta=np.array(json.dumps({"kind": "something else"})))
-    with pytest.raises(ValueError, match="not that of an MCRG-from-MC run"):
-        mcrg.read_checkpoint(ck)

@@ -16,9 +16,14 @@ from scipy.optimize import brentq
 
 from dreamrg import offcritical as oc
 from dreamrg.exact import K_C, exact_em_distribution, exact_energy_and_heat_capacity, exact_observables_enumeration
-from dreamrg.mc import MCParams, sample_chains
+from dreamrg.mc import MCParams, sample
 from dreamrg.observables import magnetization_energy
 from dreamrg.stats import Estimate
+
+
+def sample_chains(params: MCParams, chains: list[int], n: int) -> np.ndarray:
+    """The first n configurations of each chain, shape (len(chains), n, L, L)."""
+    return np.stack([sample(params, n, c) for c in chains])
 
 
 def exact_samples(L: int, K: float, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -28,6 +28,7 @@ SDIST_FILES = {
     "_config.yml", "refs.bib", "conftest.py", "pyproject.toml", ".ci/run", "data/README.md",
     "requirements/top.txt", "requirements/lock.txt", "book/_toc.yml",
     "src/dreamrg/py.typed", "src/dreamrg/data/NOTICE", "src/dreamrg/data/authors_single_layer.json",
+    "src/dreamrg/data/authors_two_layer.json", "tools/convert_authors_release.py",
 }
 #: directories of the tree whose every file must be in the sdist
 SDIST_TREES = ("book", "tests", "benchmarks", "requirements", "src/dreamrg")
@@ -93,6 +94,7 @@ def test_wheel_ships_the_library_its_data_types_and_licences(dists):
         info = f"{NAME}.dist-info"
         meta = whl.read(f"{info}/METADATA").decode()
     for need in ["dreamrg/py.typed", "dreamrg/dreamrg.mplstyle", "dreamrg/data/authors_single_layer.json",
+                 "dreamrg/data/authors_two_layer.json",
                  "dreamrg/data/NOTICE",
                  "dreamrg/cli/__init__.py", "dreamrg/cli/__main__.py", "dreamrg/_sphinx_mathjax.py", "dreamrg/_mc_reference.py",
                  f"{info}/licenses/LICENSE", f"{info}/licenses/LICENSES/GPL-3.0-only.txt",

@@ -191,12 +191,15 @@ OLD_CHAPTERS = {
     },
     "mcrg": {
         "smoke": {"mc_sizes": [16], "mc_configs": 1000, "levels": 1, "n_up": 4, "dream_configs": 1000,
-                  "irrep_sizes": [16], "irrep_configs": 1000, "seed": 17, "batch_size": 500},
+                  "irrep_sizes": [16], "irrep_configs": 1000, "parent_configs": 1000, "seed": 17, "batch_size": 500},
         "quick": {"mc_sizes": [32, 128], "mc_configs": 20_000, "levels": 2, "n_up": 7, "dream_configs": 20_000,
-                  "irrep_sizes": [32, 128], "irrep_configs": 20_000, "seed": 17, "batch_size": 4096},
+                  "irrep_sizes": [32, 128], "irrep_configs": 20_000, "parent_configs": 20_000, "seed": 17, "batch_size": 4096},
         "paper": {"mc_sizes": [32, 128, 512], "mc_configs": 1_000_000, "levels": 2, "n_up": 7,
-                  "dream_configs": 1_000_000, "irrep_sizes": [32, 128], "irrep_configs": 200_000, "seed": 17,
-                  "batch_size": 4096},
+                  "dream_configs": 1_000_000, "irrep_sizes": [32, 128], "irrep_configs": 200_000, "parent_configs": 200_000,
+                  "seed": 17,
+                  "batch_size": 4096,
+                  # added for Table III's L = 1024 row (issue #19): optional, so absent from smoke and quick
+                  "stream_sizes": [1024], "stream_configs": 100_000},
     },
     "complexity": {
         "smoke": {"ks": [3], "M": 300, "epochs": 2, "patience": 2, "batch_size": 100, "n_configs": 200, "n_up": 4,
@@ -239,7 +242,8 @@ def test_values_equal_the_old_dicts(chapter, profile):
         assert list(P) == list(old)                                  # same keys, same order
         assert all(type(P[key]) is type(value) for key, value in old.items())   # lists stay lists, dicts dicts
         assert type(section).__name__ == SECTION_CLASSES[chapter]
-        assert [f.name for f in dataclasses.fields(section)] == list(old)
+        assert [f.name for f in dataclasses.fields(section)
+                if f.name in old or not f.metadata["optional"]] == list(old)  # optional fields at their default
         for key, value in old.items():
             got = getattr(section, key)
             if isinstance(value, list):
@@ -287,12 +291,12 @@ _OFF = dict(K_permille=(970, 1000, 1030), L_t=16, M=500, sizes=(8, 16), mc_confi
     ("PDFCollapseSection", dict(n_configs=10, n_up=3, k=3, L0_mc=8, seed=1, batch_size=8),
      "'L0_mc' of chapter 'pdf_collapse' must be smaller than the final size 2^n_up = 8; got 8"),
     ("MCRGSection", dict(mc_sizes=(32, 34), mc_configs=100, levels=2, n_up=7, dream_configs=100, irrep_sizes=(32,),
-                         irrep_configs=100, seed=1, batch_size=8), "'mc_sizes' of chapter 'mcrg' must be sizes L "
+                         irrep_configs=100, parent_configs=100, seed=1, batch_size=8), "'mc_sizes' of chapter 'mcrg' must be sizes L "
                                                                    "that can be blocked levels = 2 times"),
     ("MCRGSection", dict(mc_sizes=(32,), mc_configs=10, levels=2, n_up=7, dream_configs=100, irrep_sizes=(32,),
-                         irrep_configs=100, seed=1, batch_size=8), "jackknife bins"),
+                         irrep_configs=100, parent_configs=100, seed=1, batch_size=8), "jackknife bins"),
     ("MCRGSection", dict(mc_sizes=(), mc_configs=100, levels=2, n_up=7, dream_configs=100, irrep_sizes=(32,),
-                         irrep_configs=100, seed=1, batch_size=8), "must be a non-empty list of integer ≥ 1s; got []"),
+                         irrep_configs=100, parent_configs=100, seed=1, batch_size=8), "must be a non-empty list of integer ≥ 1s; got []"),
     ("MonteCarloSection", dict(validation_sizes=(1,), validation_configs=1, fss_sizes=(8,), fss_configs=1,
                                training_sizes=(8,), training_M=5, seed=0), "'validation_sizes' of chapter "
                                                                            "'monte_carlo' must be a lattice size L ≥ 2"),
@@ -501,3 +505,19 @@ def test_offcritical_couplings_and_upscalings():
     P = profiles.load_profile("quick").offcritical
     assert P.ratios == (0.9, 0.94, 0.97, 1.0, 1.03, 1.06, 1.1) and P.n_up == 7
     assert profiles.load_profile("smoke").offcritical.n_up == 5
+
+
+def test_optional_streamed_sizes_keep_the_other_profiles_keys():
+    """mcrg.stream_sizes / stream_configs: absent (empty) at smoke and quick, so their keys are unchanged; the
+    paper streams L = 1024; a size both stored and streamed, or one that cannot be blocked, is refused."""
+    quick = profiles.load_profile("quick")
+    assert quick.mcrg.stream_sizes == () and "stream_sizes" not in quick.mcrg.to_dict()
+    paper = profiles.load_profile("paper")
+    assert (paper.mcrg.stream_sizes, paper.mcrg.stream_configs) == ((1024,), 100_000)
+    more = profiles.load_profile("quick", {"mcrg": {"stream_sizes": [256]}})
+    assert more.mcrg.stream_sizes == (256,) and more.key() != quick.key()
+    assert profiles.load_profile("quick", {"mcrg": {"stream_sizes": []}}).key() == quick.key()
+    for sizes, fragment in (([128], "not among mc_sizes"), ([90], "blocked levels = 2 times"),
+                            ("oops", "list of integer")):
+        with pytest.raises(ValueError, match=fragment):
+            profiles.load_profile("quick", {"mcrg": {"stream_sizes": sizes}})

@@ -210,3 +210,115 @@ def test_model_labels_are_the_papers():
         mid("theirs")
     with pytest.raises(ValueError, match="depth"):
         mid(depth=3)
+
+
+def test_mcrg_conventions_enter_the_key_only_when_not_default(recorded_cache):
+    """The default basis and boundary, named or not, hit the recorded entries; any other gets its own entry."""
+    from dreamrg import conventions, experiments
+
+    default = rmcrg.mc_mcrg(16, 600, 11, levels=1)  # today's versions (mc 4, mcrg 3): one new entry
+    before = {p.name for p in (recorded_cache / "mcrg").iterdir()}
+    named = rmcrg.mc_mcrg(16, 600, 11, levels=1, basis="symmetrised", boundary="periodic")
+    assert {p.name for p in (recorded_cache / "mcrg").iterdir()} == before
+    assert named.to_dict() == default.to_dict()
+    assert rmcrg._convention("symmetrised", "periodic") == ({}, "")
+    assert rmcrg._convention("authors", "open") == ({"basis": "authors", "boundary": "open"}, "-authors-open")
+    with pytest.raises(ValueError, match="allowed: symmetrised, oriented, authors"):
+        rmcrg.mc_mcrg(16, 600, 11, levels=1, basis="classes")
+    theirs = rmcrg.mc_mcrg(16, 600, 11, levels=1, basis="authors")
+    new = {p.name for p in (recorded_cache / "mcrg").iterdir()} - before
+    assert len(new) == 1 and new.pop().startswith("mc-L16-authors-")
+    assert theirs[0].basis == "authors" and default[0].basis == "symmetrised"
+    assert len(theirs[0].even.y) == 24 and theirs[0].y_h != default[0].y_h
+    again = rmcrg.mc_mcrg(16, 600, 11, levels=1, basis="authors")
+    assert again.to_dict() == theirs.to_dict()
+    # a convention reading a step the profile does not compute is one clear error
+    with pytest.raises(ValueError, match="reads blocking step 2"):
+        experiments.mcrg_mc("smoke", conventions.PAPER_TABLE_III)
+
+
+def test_conventions_are_named_once_and_valid():
+    from dreamrg import conventions, mcrg
+
+    for c in conventions.CONVENTIONS.values():
+        assert c.basis in mcrg.BASES and c.boundary in mcrg.BOUNDARIES
+        assert conventions.convention(c.name) is c
+    assert (conventions.PAPER_TABLE_III.step, conventions.PAPER_TABLE_IV_DREAMED.step) == (2, 1)
+    assert conventions.PAPER_TABLE_IV_DREAMED.basis == "authors" and conventions.OURS.step is None
+    assert conventions.PAPER_TABLE_III.level == 1 and conventions.OURS.levels_needed(2) == 2
+    with pytest.raises(ValueError, match="allowed: ours, paper-table-iii"):
+        conventions.convention("paper")
+    with pytest.raises(ValueError, match="step"):
+        conventions.Convention("x", "symmetrised", "periodic", 0, "")
+
+
+def test_dreamed_conventions_in_one_pass_equal_the_single_analyses(tmp_path, monkeypatch):
+    """One pass of dreaming for several bases gives each basis's single-pass numbers, under the same entries."""
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path))
+    params = DreamParams(n_up=4, seed=2, batch_size=100)
+    both = rmcrg.dreamed_mcrg_conventions(K3, params, 300, [("symmetrised", "periodic"), ("authors", "periodic")],
+                                          seed=1, n_bins=8)
+    entries = sorted(p.name.rsplit("-", 1)[0] for p in (tmp_path / "mcrg").iterdir())
+    assert entries == ["dream-026ebc9f4a8b9b81", "dream-026ebc9f4a8b9b81-authors"]
+    for (basis, boundary), joint in both.items():
+        single = rmcrg.dreamed_mcrg(K3, params, 300, seed=1, n_bins=8, basis=basis, boundary=boundary)
+        assert joint.result.to_dict() == single.result.to_dict() and joint.result.basis == basis
+    # the singles were cache hits; computed alone they give the same numbers
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "alone"))
+    alone = rmcrg.dreamed_mcrg(K3, params, 300, seed=1, n_bins=8, basis="authors")
+    assert alone.result.to_dict() == both[("authors", "periodic")].result.to_dict()
+
+
+def test_parent_lattice_analysis(tmp_path, monkeypatch):
+    from dreamrg import dream
+
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path))
+    params = DreamParams(n_up=4, seed=2, batch_size=100)
+    pairs = list(dream.iter_parent_child_batches(K3, params, 250))
+    assert [p.shape for p, _ in pairs] == [(100, 8, 8), (100, 8, 8), (50, 8, 8)]
+    assert all(c.shape == (len(p), 16, 16) for p, c in pairs)
+    again = list(dream.iter_parent_child_batches(K3, params, 250))
+    assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(pairs, again))
+    r = rmcrg.dreamed_parent_mcrg(K3, params, 250, n_bins=5)
+    assert (r.result.L_fine, r.result.L_coarse, r.result.n_configs) == (16, 8, 250)
+    assert rmcrg.dreamed_parent_mcrg(K3, params, 250, n_bins=5).to_dict() == r.to_dict()
+    assert [p.name.rsplit("-", 1)[0] for p in (tmp_path / "mcrg").iterdir()] == ["dream-parent-026ebc9f4a8b9b81"]
+    with pytest.raises(ValueError, match="random start"):
+        next(dream.iter_parent_child_batches(K3, DreamParams(n_up=1), 10))
+
+
+def test_streamed_mc_mcrg_equals_mc_mcrg_and_reports_a_partial_run(tmp_path, monkeypatch):
+    """mc_mcrg_streamed: the numbers of mc_mcrg (same MC run and tie-breaks, none stored), its own entry; before it
+    finishes, its status is the progress of its checkpoints, read without computing or creating anything."""
+    from dreamrg.mcrg import StreamProgress, streaming
+    from dreamrg.runs.inventory import inventory
+
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path))
+    assert rmcrg.mc_mcrg_streamed_status(16, 1500, 11, 1) is None and not (tmp_path / "mcrg").exists()
+    real, calls = streaming.accumulate_chunk, []
+
+    def dying(configs, chunk, **kw):
+        calls.append(chunk)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # a sitting ends after the first chunk
+        return real(configs, chunk, **kw)
+
+    monkeypatch.setattr(streaming, "accumulate_chunk", dying)
+    monkeypatch.setattr(streaming, "accumulate_mc", _with_checkpoints_every_chunk(streaming.accumulate_mc))
+    with pytest.raises(KeyboardInterrupt):
+        rmcrg.mc_mcrg_streamed(16, 1500, 11, 1, progress=False)
+    status = rmcrg.mc_mcrg_streamed_status(16, 1500, 11, 1)
+    assert isinstance(status, StreamProgress) and (status.configs, status.n_configs, status.done) == (1024, 1500, False)
+    run = rmcrg.mc_mcrg_stream_dir(16, 1500, 11, 1)
+    assert run.is_dir() and [r["progress"] for r in inventory(["mcrg"])] == \
+        ["streaming: 1024 of 1500 configurations (1 of 2 chains done)"]
+    monkeypatch.setattr(streaming, "accumulate_chunk", real)
+    streamed = rmcrg.mc_mcrg_streamed(16, 1500, 11, 1, progress=False)
+    stored = rmcrg.mc_mcrg(16, 1500, 11, levels=1)
+    assert [r.to_dict() for r in streamed] == [r.to_dict() for r in stored]
+    assert rmcrg.mc_mcrg_streamed_status(16, 1500, 11, 1).to_dict() == streamed.to_dict()
+    assert streamed.ms_mc_per_config > 0 and rmcrg.mc_mcrg_streamed(16, 1500, 11, 1).to_dict() == streamed.to_dict()
+
+
+def _with_checkpoints_every_chunk(fn):
+    return lambda *a, **kw: fn(*a, **kw | {"checkpoint_seconds": 0})

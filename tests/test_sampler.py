@@ -210,7 +210,7 @@ def test_dream_kernel_equals_chained_levels(k, L0):
     scratch = np.empty(n * L * L // 4, dtype=np.int8)
     M = np.empty((n, n_up + 1), dtype=np.int64)
     E = np.empty_like(M)
-    dk.dream(thr, P, start, init, s1, n_up, final, scratch, M, E, 3)
+    dk.dream(thr[None], np.zeros(n_up, dtype=np.int64), P, start, init, s1, n_up, final, scratch, M, E, 3)
     x = init
     for t in range(n_up + 1):
         if t:

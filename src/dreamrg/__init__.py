@@ -16,6 +16,8 @@ One module per pipeline stage:
 * :mod:`dreamrg.patches`      patch geometry shared by the exact fit, the sampler and training
 * :mod:`dreamrg.train`        AdamW training and the exact optimum of a training set
 * :mod:`dreamrg.exact_fit`    the exact optimum of the single-layer loss
+* :mod:`dreamrg.conditioned`  the temperature-conditioned upscaler (weights polynomial in t = K/K_c − 1)
+  and its level schedules; :mod:`dreamrg.conditioned_fit`, :mod:`dreamrg.train_conditioned` its fits
 * :mod:`dreamrg.sampler`      fast table-driven upscaling sampler
 * :mod:`dreamrg.dream`        dreamed ensembles (iterated upscaling), streamed to disk
 * :mod:`dreamrg.observables`  χ, c_me, c, U4 with jackknife errors, τ_int
@@ -38,7 +40,12 @@ from dreamrg.store import import_configs, load_configs
 
 
 def load_model(path, expected=None):
-    """Load a model file written by ``dreamrg train`` (see :func:`dreamrg.models.load_model`)."""
+    """Load a model file written by ``dreamrg train``: :func:`dreamrg.models.load_model`, or
+    :func:`dreamrg.conditioned.load_conditioned` for a temperature-conditioned model (when ``expected`` is None)."""
+    if expected is None:
+        from dreamrg.conditioned import load_upscaler
+
+        return load_upscaler(path)
     from dreamrg.models import load_model as _load
 
     return _load(path, expected)

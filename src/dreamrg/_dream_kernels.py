@@ -243,17 +243,23 @@ def upscale_level(thr, P, start, mu, rng_state, out, n_chunks):
 # A whole dream
 # --------------------------------------------------------------------------
 @njit(parallel=True, cache=True)
-def dream(thr, P, start, init, rng_state, n_up, final_flat, scratch_flat, M, E, n_chunks):
+def dream(thr, level_table, P, start, init, rng_state, n_up, final_flat, scratch_flat, M, E, n_chunks):
     """Upscale a batch ``n_up`` times, level by level, recording M and E.
 
     All chains are taken to level 1, then all to level 2, and so on, so the
-    threshold table stays in cache. Level ``t`` (``L_t = 2**t L0``) is stored in
+    threshold table of the level stays in cache. Level ``t`` (``L_t = 2**t L0``) is stored in
     ``final_flat`` when ``n_up - t`` is even and in ``scratch_flat`` otherwise, so
     consecutive levels never share memory and the last lands in ``final_flat``.
 
     Parameters
     ----------
-    thr, P, start :
+    thr : numpy.ndarray of uint32, shape (n_tables, 4, 2**(P*P))
+        Threshold tables (as in :func:`upscale_level`, one per distinct model).
+    level_table : numpy.ndarray of int64, shape (n_up,)
+        Level ``t`` is drawn with ``thr[level_table[t - 1]]`` (all zeros: one model at
+        every level; ``arange(n_up)``: a table per level, e.g. a temperature-conditioned
+        model at each level's coupling).
+    P, start :
         As in :func:`upscale_level`.
     init : numpy.ndarray of int8, shape (n, L0, L0)
         Start configurations (level 0).
@@ -288,12 +294,13 @@ def dream(thr, P, start, init, rng_state, n_up, final_flat, scratch_flat, M, E, 
             dst = final_flat[: n * L * L].reshape((n, L, L))
         else:
             dst = scratch_flat[: n * L * L].reshape((n, L, L))
+        tab = thr[level_table[t - 1]]
         for ch in prange(n_chunks):
             rowcode = np.empty((l, l + 1), dtype=np.uint8)
             trow = np.empty(l + 1, dtype=np.uint32)
             bits = np.empty(l + P + 1, dtype=np.uint8)
             for c in range((ch * n) // n_chunks, ((ch + 1) * n) // n_chunks):
-                _upscale_one(thr, P, st0, st1, src[c], dst[c], rng_state, c, rowcode, trow, bits)
+                _upscale_one(tab, P, st0, st1, src[c], dst[c], rng_state, c, rowcode, trow, bits)
                 m, e = _mag_energy(dst[c])
                 M[c, t] = m
                 E[c, t] = e

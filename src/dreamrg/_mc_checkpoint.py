@@ -70,9 +70,7 @@ def save(root: str | os.PathLike, chain: int, state: ChainState, meta: str) -> b
     if file.is_file() and _segments_on_disk(file) >= state.segments:
         return False
     buf = io.BytesIO()
-    np.savez(buf, spins=np.packbits(state.spins > 0, axis=-1), rng=np.asarray(state.rng, np.uint64),
-             n_clusters=np.int64(state.n_clusters), segments=np.int64(state.segments), crc=np.int64(state.crc),
-             meta=np.array(meta))
+    np.savez(buf, **to_arrays(state), meta=np.array(meta))
     file.parent.mkdir(exist_ok=True)
     write_atomic(file, buf.getvalue())
     return True
@@ -83,16 +81,33 @@ def load(root: str | os.PathLike, chain: int, L: int, meta: str) -> ChainState |
     file = path(root, chain)
     try:
         with np.load(file, allow_pickle=False) as z:
-            packed, rng = z["spins"], z["rng"]
-            n_clusters, segments, crc, digest = (z[k][()] for k in ("n_clusters", "segments", "crc", "meta"))
+            if str(z["meta"][()]) != meta:
+                return None
+            return from_arrays(z, L)
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
         return None  # damaged (e.g. written by a killed process on a filesystem without atomic rename)
+
+
+def to_arrays(state: ChainState) -> dict[str, np.ndarray]:
+    """The state as the plain arrays of a checkpoint (``spins`` bit-packed; see the module docstring)."""
+    return {"spins": np.packbits(state.spins > 0, axis=-1), "rng": np.asarray(state.rng, np.uint64),
+            "n_clusters": np.int64(state.n_clusters), "segments": np.int64(state.segments),
+            "crc": np.int64(state.crc)}
+
+
+def from_arrays(arrays, L: int) -> ChainState:
+    """Inverse of :func:`to_arrays` (a dict or an ``NpzFile``) for lattices of size ``L``.
+
+    Raises ``ValueError`` (or ``KeyError`` for a missing array) if they are not a chain state of that size.
+    """
+    packed, rng = np.asarray(arrays["spins"]), np.asarray(arrays["rng"])
+    n_clusters, segments, crc = (np.asarray(arrays[k])[()] for k in ("n_clusters", "segments", "crc"))
     w = (L + 7) // 8
-    if (str(digest) != meta or packed.dtype != np.uint8 or packed.shape != (L, w) or rng.dtype != np.uint64
+    if (packed.dtype != np.uint8 or packed.shape != (L, w) or rng.dtype != np.uint64
             or rng.shape != (4,) or not rng.any() or int(segments) < 0 or int(n_clusters) < 0):
-        return None
+        raise ValueError(f"not the state of a chain of L = {L}")
     spins = np.unpackbits(packed, axis=-1, count=L).view(np.int8)
     spins = 2 * spins - 1
     return ChainState(spins.astype(np.int8), rng.copy(), int(n_clusters), int(segments), int(crc))

@@ -1,4 +1,4 @@
-"""Numba kernels: the 36 MCRG spin operators of many configurations at once.
+"""Numba kernels: the MCRG spin operators of many configurations at once.
 
 Private module: :mod:`dreamrg.mcrg` builds the term table, validates the
 input and allocates the output; the kernels here only compute.
@@ -13,6 +13,8 @@ Conventions
       t(σ) = Σ_{y, x} Π_i σ[(y + dy_i) % L, (x + dx_i) % L],
 
   and operator ``a`` is the sum of ``t`` over the terms with ``term_op == a``.
+  With an open boundary the sum runs only over the anchors ``y < L - max dy``,
+  ``x < L - max dx``, where no site wraps around.
   The term table is four arrays: ``term_dy``, ``term_dx`` (int64, shape
   ``(T, 4)``, only the first ``term_k[t]`` columns used), ``term_k`` (int64,
   ``(T,)``) and ``term_op`` (int64, ``(T,)``, values in ``[0, n_ops)``).
@@ -127,7 +129,7 @@ def _pack_fill(s, P, E):
 # --------------------------------------------------------------------------
 @njit(cache=True)
 def _count_terms(P, L, term_dy, term_dx, term_k, term_op, out):
-    """Add the translation sums of all terms of one packed configuration to ``out``.
+    """Add the periodic translation sums of all terms of one packed configuration to ``out``.
 
     ``P`` is the scratch flattened to ``3 * (L + 2) * W`` words. Indices are
     unsigned so that numba emits no negative-index wrap-around and LLVM
@@ -164,23 +166,64 @@ def _count_terms(P, L, term_dy, term_dx, term_k, term_op, out):
 
 
 @njit(cache=True)
-def _range_sums(spins, lo, hi, term_dy, term_dx, term_k, term_op, out):
+def _count_terms_open(P, L, term_dy, term_dx, term_k, term_op, colmask, out):
+    """Add the open-boundary sums of all terms of one packed configuration to ``out``.
+
+    A term with extents ``e_y = max dy``, ``e_x = max dx`` (offsets start at 0)
+    is counted at the ``(L - e_y)(L - e_x)`` anchors ``y < L - e_y``,
+    ``x < L - e_x``, where none of its sites wraps around: rows beyond
+    ``L - e_y`` are skipped and ``colmask[e_x]`` (shape ``(3, W)``) clears the
+    columns ``x ≥ L - e_x`` of every word.
+    """
+    W = (L + 63) // 64
+    plane = (L + 2) * W
+    for t in range(term_k.shape[0]):
+        k = term_k[t]
+        ey = 0
+        ex = 0
+        for i in range(k):
+            ey = max(ey, term_dy[t, i])
+            ex = max(ex, term_dx[t, i])
+        c = np.uint64(0)
+        for y in range(L - ey):
+            for w in range(W):
+                v = np.uint64(0)
+                for i in range(k):
+                    v ^= P[term_dx[t, i] * plane + (term_dy[t, i] + y) * W + w]
+                c += _popcount64(v & colmask[ex, w])
+        out[term_op[t]] += np.int64((L - ey) * (L - ex)) - 2 * np.int64(c)
+
+
+@njit(cache=True)
+def _range_sums(spins, lo, hi, term_dy, term_dx, term_k, term_op, open_boundary, out):
     """Operators of configurations ``lo:hi`` into ``out[lo:hi]`` with one scratch buffer."""
     L = spins.shape[1]
     W = (L + 63) // 64
     P = np.zeros((3, L + 2, W), dtype=np.uint64)
     P2 = P.reshape(3 * (L + 2) * W)
     E = np.zeros(W + 2, dtype=np.uint64)
+    # colmask[e, w]: the bits of word w whose column x satisfies x < L - e
+    colmask = np.zeros((3, W), dtype=np.uint64)
+    for e in range(3):
+        for w in range(W):
+            lim = L - e - 64 * w
+            if lim >= 64:
+                colmask[e, w] = np.uint64(0xFFFFFFFFFFFFFFFF)
+            elif lim > 0:
+                colmask[e, w] = (np.uint64(1) << np.uint64(lim)) - np.uint64(1)
     for i in range(lo, hi):
         _pack_fill(spins[i], P, E)
         row = out[i]
         for a in range(out.shape[1]):
             row[a] = 0
-        _count_terms(P2, L, term_dy, term_dx, term_k, term_op, row)
+        if open_boundary:
+            _count_terms_open(P2, L, term_dy, term_dx, term_k, term_op, colmask, row)
+        else:
+            _count_terms(P2, L, term_dy, term_dx, term_k, term_op, row)
 
 
 @njit(cache=True, parallel=True)
-def operator_sums(spins, term_dy, term_dx, term_k, term_op, n_chunks, out):
+def operator_sums(spins, term_dy, term_dx, term_k, term_op, open_boundary, n_chunks, out):
     """All operators of a batch of configurations, in parallel over configurations.
 
     Parameters
@@ -193,6 +236,9 @@ def operator_sums(spins, term_dy, term_dx, term_k, term_op, n_chunks, out):
         Number of sites (1..4) of every term.
     term_op : numpy.ndarray of int64, shape (T,)
         Operator index of every term.
+    open_boundary : bool
+        Sum every term only over the anchors where it does not wrap around
+        (see :func:`_count_terms_open`); else over all ``L²`` torus translations.
     n_chunks : int
         The configurations are split into this many contiguous chunks, one
         ``prange`` iteration (and one scratch buffer) each; use the number of
@@ -205,13 +251,13 @@ def operator_sums(spins, term_dy, term_dx, term_k, term_op, n_chunks, out):
     for c in prange(nc):
         lo = (c * n) // nc
         hi = ((c + 1) * n) // nc
-        _range_sums(spins, lo, hi, term_dy, term_dx, term_k, term_op, out)
+        _range_sums(spins, lo, hi, term_dy, term_dx, term_k, term_op, open_boundary, out)
 
 
 @njit(cache=True)
-def operator_sums_serial(spins, term_dy, term_dx, term_k, term_op, out):
+def operator_sums_serial(spins, term_dy, term_dx, term_k, term_op, open_boundary, out):
     """Serial twin of :func:`operator_sums` (same arguments, no ``n_chunks``)."""
-    _range_sums(spins, 0, spins.shape[0], term_dy, term_dx, term_k, term_op, out)
+    _range_sums(spins, 0, spins.shape[0], term_dy, term_dx, term_k, term_op, open_boundary, out)
 
 
 @njit(cache=True)

@@ -91,6 +91,11 @@ def write_json_atomic(path: Path, obj: Any) -> None:
         json.dump(obj, fh, indent=1, sort_keys=True, default=str)
 
 
+def is_cached(stage: str, name: str, params: dict[str, Any]) -> bool:
+    """Whether the entry for (stage, name, params) already holds its result (nothing is created)."""
+    return (data_dir() / stage / f"{name}-{key(stage, params)}" / "result.json").exists()
+
+
 def cached_json(stage: str, name: str, params: dict[str, Any], compute: Callable[[], Any]) -> Any:
     """Return ``compute()``, cached as JSON in the entry for (stage, name, params)."""
     path = entry(stage, name, params) / "result.json"

@@ -461,7 +461,7 @@ _GENERIC_DOCS = {
 
 def _format_value(value: Any) -> str:
     """A parameter value for a table: 10 000 (grouped by narrow spaces from 10^4 on, so commas only separate
-    list items), lists comma-separated, k-keyed maps as ``k=3: 100``."""
+    list items), lists comma-separated ("none" when empty), k-keyed maps as ``k=3: 100``."""
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
@@ -471,7 +471,7 @@ def _format_value(value: Any) -> str:
     if isinstance(value, tuple) and hasattr(value, "_fields"):  # TrainingSet, MCEnsembles, ...
         return ", ".join(f"{name} = {_format_value(v)}" for name, v in zip(value._fields, value))
     if isinstance(value, (list, tuple)):
-        return ", ".join(_format_value(v) for v in value)
+        return ", ".join(_format_value(v) for v in value) or "none"
     return str(value)
 
 

@@ -58,8 +58,11 @@ from dreamrg import _integrity
 from dreamrg import store as _store
 from dreamrg._progress import _no_bar
 from dreamrg._version import __version__
+from dreamrg.conditioned import ConditionedUpscaler, DreamTarget, plan_levels
 
-IDENTITY = ("model_id", "n_up", "L0", "seed", "batch_size", "start", "save_configs")
+#: metadata that must match when an ensemble is resumed; "conditioning" (the :class:`dreamrg.conditioned.LevelPlan`
+#: of a temperature-conditioned model) is present only in ensembles of such models
+IDENTITY = ("model_id", "n_up", "L0", "seed", "batch_size", "start", "save_configs", "conditioning")
 
 
 class EnsembleError(ValueError):
@@ -85,6 +88,8 @@ def model_id(model: torch.nn.Module) -> str:
         tag = sampler_name(model)
         if tag != "torch":
             h.update(f"sampler={tag}".encode())
+    if isinstance(model, ConditionedUpscaler):  # its range decides the clipping, K_c what t means
+        h.update(json.dumps(model.conditioning, sort_keys=True).encode())
     for name, t in sorted(model.state_dict().items()):
         h.update(name.encode())
         h.update(t.detach().double().contiguous().numpy().tobytes())
@@ -96,6 +101,10 @@ def sampler_name(model: torch.nn.Module) -> str:
     from dreamrg import patches, sampler
     from dreamrg.models import TwoLayerUpscaler
 
+    if isinstance(model, (list, tuple)):  # one model per level
+        model = model[0]
+    if isinstance(model, ConditionedUpscaler):
+        return "table" if model.k in patches.KERNEL_SIZES else "torch"
     if sampler.table_kernel_size(model) is not None:
         return "table"
     if isinstance(model, TwoLayerUpscaler) and model.k in patches.KERNEL_SIZES:
@@ -346,7 +355,7 @@ def create_ensemble(path: str | os.PathLike, meta: dict[str, Any]) -> Ensemble:
     if path.exists():
         if is_ensemble(path):
             old = open_ensemble(path).meta
-            diff = {k: (old.get(k), meta[k]) for k in IDENTITY if old.get(k) != meta[k]}
+            diff = {k: (old.get(k), meta.get(k)) for k in IDENTITY if old.get(k) != meta.get(k)}
             if diff:
                 desc = "; ".join(f"{k}: stored {a!r}, requested {b!r}" for k, (a, b) in diff.items())
                 raise EnsembleError(f"{path} holds an ensemble with different metadata ({desc})")
@@ -372,14 +381,37 @@ def create_ensemble(path: str | os.PathLike, meta: dict[str, Any]) -> Ensemble:
     return Ensemble(group, path, blocks, "r+")
 
 
-def _tables(model: torch.nn.Module):
-    """The two-layer sampler's offset tables, computed once per run (None for the other samplers)."""
+def sampling_plan(model: torch.nn.Module, n_up: int, target: DreamTarget | None = None):
+    """What the samplers draw with: ``(model or per-level models, LevelPlan or None)``.
+
+    A :class:`~dreamrg.conditioned.ConditionedUpscaler` needs a ``target`` (the coupling of
+    the last level and the schedule); level ℓ is then drawn with ``model.at(t_used[ℓ − 1])``
+    of :func:`dreamrg.conditioned.plan_levels` (requested couplings clipped to the trained
+    range). Any other model refuses a target. ValueError for either mismatch.
+    """
+    if isinstance(model, ConditionedUpscaler):
+        if target is None:
+            raise ValueError("a temperature-conditioned model needs the coupling K to dream at (a target)")
+        plan = plan_levels(model, target.K, n_up, target.schedule, target.y_t)
+        return [model.at(t) for t in plan.t_used], plan
+    if target is not None:
+        raise ValueError(f"a {type(model).__name__} is not temperature-conditioned: it dreams at the coupling it was "
+                         "trained at and takes no target coupling K")
+    return model, None
+
+
+def _tables(model, n_up: int):
+    """Per-run tables: the table sampler's thresholds or the two-layer offset tables (None for torch)."""
     from dreamrg import sampler
 
-    return sampler.two_layer_tables(model) if sampler_name(model) == "two-layer" else None
+    kind = sampler_name(model)
+    if kind == "table":
+        return sampler.level_thresholds(model, n_up)
+    return sampler.two_layer_tables(model) if kind == "two-layer" else None
 
 
-def _batch(model: torch.nn.Module, params: DreamParams, n: int, index: int, start_store, tables=None) -> Any:
+def _batch(model, params: DreamParams, n: int, index: int, start_store, tables=None) -> Any:
+    """One batch; ``model`` is a model or one model per level (:func:`sampling_plan`)."""
     from dreamrg import sampler
 
     ss = np.random.SeedSequence(params.seed, spawn_key=(index,))
@@ -389,23 +421,31 @@ def _batch(model: torch.nn.Module, params: DreamParams, n: int, index: int, star
         start = start_store.read(lo, lo + n)
     kind = sampler_name(model)
     if kind == "table":
-        return sampler.dream_batch(model, n, params.n_up, ss, L0=params.L0, start=start)
+        return sampler.dream_batch(model, n, params.n_up, ss, L0=params.L0, start=start, thresholds=tables)
     if kind == "two-layer":
         return sampler.dream_batch_two_layer(model, n, params.n_up, ss, L0=params.L0, start=start, tables=tables)
     gen = torch.Generator().manual_seed(int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1)))
     with torch.no_grad():
         import copy
 
-        return sampler.dream_batch_torch(copy.deepcopy(model).float(), n, params.n_up, gen, L0=params.L0,
-                                         start=start)
+        m32 = ([copy.deepcopy(m).float() for m in model] if isinstance(model, list)
+               else copy.deepcopy(model).float())
+        return sampler.dream_batch_torch(m32, n, params.n_up, gen, L0=params.L0, start=start)
 
 
 def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | os.PathLike, *,
-        progress: bool | None = None, max_bytes: int = 2**31, client=None) -> Ensemble:
+        target: DreamTarget | None = None, progress: bool | None = None, max_bytes: int = 2**31,
+        client=None) -> Ensemble:
     """Dream ``n_configs`` chains into the ensemble at ``out`` (resuming if it exists).
 
     An ensemble that already holds ``n_configs`` chains or more is left as it is
     (its ``count`` tells how many it holds): nothing is dreamed and nothing removed.
+
+    A temperature-conditioned model needs ``target`` (:class:`dreamrg.conditioned.DreamTarget`:
+    the coupling K of the last level and the schedule); every other model refuses one. The
+    ensemble's metadata then hold the :class:`~dreamrg.conditioned.LevelPlan` under
+    ``"conditioning"`` (K, schedule, requested and used t of every level; levels outside
+    the trained range use the model at the nearest trained coupling).
 
     With a Dask ``client`` (:func:`dreamrg._cluster.connect`) every missing batch
     is a task (:func:`dream_batch_into`): the worker dreams it from its own seeds
@@ -416,9 +456,10 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
     from tqdm import tqdm
 
     n_configs = _store.check_count(n_configs)
+    sampling, plan = sampling_plan(model, params.n_up, target)
     L = params.sizes[-1]
     # int8 levels; + int64 codes and float64 logits; float32 torch tensors
-    per_spin = {"table": 3, "two-layer": 19, "torch": 24}[sampler_name(model)]
+    per_spin = {"table": 3, "two-layer": 19, "torch": 24}[sampler_name(sampling)]
     batch = min(params.batch_size, n_configs)  # the largest batch this run dreams
     need = batch * L * L * per_spin
     if need > max_bytes:
@@ -434,6 +475,10 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
                              f"{n_configs} chains need one each")
     meta = asdict(params) | {"model_id": model_id(model), "model_class": type(model).__name__,
                              "sizes": params.sizes}
+    if plan is not None:
+        meta["conditioning"] = plan.to_dict()
+        # the levels clipped to the trained range, in words (not part of the identity: wording may change)
+        meta["conditioning_warnings"] = plan.warnings(params.L0)
     with _store.writer_lock(out, "dreamed ensemble"):
         ens = create_ensemble(out, meta)
         if ens.count >= n_configs:
@@ -444,18 +489,18 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
         with tqdm(total=n_configs, initial=n_configs - sum(sizes.values()), disable=_no_bar(progress),
                   unit="chain", desc=f"dream L={params.L0}→{L}" + (" (Dask)" if client is not None else "")) as bar:
             if client is not None:
-                _dream_on(client, model, params, ens, sizes, bar)
+                _dream_on(client, model, target, params, ens, sizes, bar)
                 return ens
-            tables = _tables(model)
+            tables = _tables(sampling, params.n_up)
             for j in todo:
-                res = _batch(model, params, sizes[j], j, start_store, tables)
+                res = _batch(sampling, params, sizes[j], j, start_store, tables)
                 ens.write_batch(j, res.M, res.E, res.final if params.save_configs else None)
                 bar.update(sizes[j])
     return ens
 
 
-def _dream_on(client, model: torch.nn.Module, params: DreamParams, ens: Ensemble, sizes: dict[int, int],
-              bar) -> None:
+def _dream_on(client, model: torch.nn.Module, target: DreamTarget | None, params: DreamParams, ens: Ensemble,
+              sizes: dict[int, int], bar) -> None:
     """The batches ``sizes`` (index: chains) of :func:`run` as Dask tasks, ``ens`` open as their coordinator."""
     from dreamrg._cluster import map_units
 
@@ -470,24 +515,24 @@ def _dream_on(client, model: torch.nn.Module, params: DreamParams, ens: Ensemble
         ens.sync_count()
         bar.update(sizes[j])
 
-    map_units(dream_batch_into, [(model, params, path, j, sizes[j]) for j in todo], client=client, name="dream",
-              on_result=done)
+    map_units(dream_batch_into, [(model, target, params, path, j, sizes[j]) for j in todo], client=client,
+              name="dream", on_result=done)
 
 
-#: the two-layer sampler's tables of the last model a worker dreamed with: (model_id, tables)
+#: the per-run sampler tables of the last (model, target, n_up) a worker dreamed with: [key, (sampling, tables)]
 _WORKER_TABLES: list = [None, None]
 
 
 def dream_batch_into(unit: tuple) -> bool:
     """Dream batch ``j`` (``n`` chains) and write it to the ensemble at ``path``, unless it is recorded already.
 
-    ``unit = (model, params, path, j, n)``: the unit of work of a distributed
+    ``unit = (model, target, params, path, j, n)``: the unit of work of a distributed
     :func:`run`. The ensemble must exist with these parameters and this model
     (created by the coordinator); it is opened as a worker (mode ``"chunks"``),
     so only the batch's chunk files and its record are written. Safe to repeat
     (a retried task writes nothing or the same bytes). Returns whether it wrote.
     """
-    model, params, path, j, n = unit
+    model, target, params, path, j, n = unit
     ens = open_ensemble(path, mode="chunks")
     mid = model_id(model)
     want = asdict(params) | {"model_id": mid}
@@ -496,10 +541,13 @@ def dream_batch_into(unit: tuple) -> bool:
         raise EnsembleError(f"{path} holds an ensemble of other parameters or another model ({diff})")
     if (ens.recorded(j) or 0) >= n:
         return False
-    if _WORKER_TABLES[0] != mid:  # the two-layer tables are costly (k = 7): once per model and worker
-        _WORKER_TABLES[:] = [mid, _tables(model)]
+    key = (mid, repr(target), params.n_up)
+    if _WORKER_TABLES[0] != key:  # the tables are costly (two-layer k = 7): once per run and worker
+        sampling, _ = sampling_plan(model, params.n_up, target)
+        _WORKER_TABLES[:] = [key, (sampling, _tables(sampling, params.n_up))]
+    sampling, tables = _WORKER_TABLES[1]
     start_store = _store.open_store(params.start) if params.start != "random" else None
-    res = _batch(model, params, n, j, start_store, _WORKER_TABLES[1])
+    res = _batch(sampling, params, n, j, start_store, tables)
     return ens.write_batch(j, res.M, res.E, res.final if params.save_configs else None)
 
 
@@ -516,14 +564,44 @@ def chain_levels(model: torch.nn.Module, n_up: int, seed: int) -> list[np.ndarra
     return levels
 
 
-def iter_final_batches(model: torch.nn.Module, params: DreamParams, n_configs: int):
+def iter_final_batches(model: torch.nn.Module, params: DreamParams, n_configs: int,
+                       target: DreamTarget | None = None):
     """Yield the final-level configurations batch by batch (int8, (b, L, L)), never storing them.
 
     Uses the same per-batch seeds as :func:`run`, so these are exactly the
     configurations whose M and E an ensemble with the same parameters records.
     """
+    sampling, _ = sampling_plan(model, params.n_up, target)
     start_store = _store.open_store(params.start) if params.start != "random" else None
-    tables = _tables(model)
+    tables = _tables(sampling, params.n_up)
     B = params.batch_size
     for j in range(-(-n_configs // B)):
-        yield _batch(model, params, min(B, n_configs - j * B), j, start_store, tables).final
+        yield _batch(sampling, params, min(B, n_configs - j * B), j, start_store, tables).final
+
+
+def iter_parent_child_batches(model: torch.nn.Module, params: DreamParams, n_configs: int):
+    """Yield pairs ``(parent, child)`` of dreamed configurations, batch by batch, never storing them.
+
+    ``parent`` (int8, ``(b, L/2, L/2)``) is dreamed from one spin with ``n_up - 1``
+    upscalings; ``child`` (``(b, L, L)``) is one more upscaling of it by the same model,
+    so ``child`` is distributed as a final configuration of ``params`` and ``parent`` is
+    the lattice it was drawn from. The streams (per batch ``j``:
+    ``SeedSequence(seed, spawn_key=(j,))`` spawned into two) differ from those of
+    :func:`run`, so these are other chains than an ensemble's. Only a random start (``L0 = 1``).
+    """
+    from dreamrg import sampler
+
+    if params.start != "random" or params.n_up < 2:
+        raise ValueError("parent and child need a random start (L0 = 1) and n_up ≥ 2")
+    kind = sampler_name(model)
+    if kind not in ("table", "two-layer"):
+        raise ValueError(f"parent and child batches need the table or two-layer sampler; this model uses {kind!r}")
+    draw = sampler.dream_batch if kind == "table" else sampler.dream_batch_two_layer
+    extra = {"tables": sampler.two_layer_tables(model)} if kind == "two-layer" else {}
+    B = params.batch_size
+    for j in range(-(-n_configs // B)):
+        n = min(B, n_configs - j * B)
+        ss_parent, ss_child = np.random.SeedSequence(params.seed, spawn_key=(j,)).spawn(2)
+        parent = draw(model, n, params.n_up - 1, ss_parent, **extra).final
+        child = draw(model, n, 1, ss_child, L0=parent.shape[1], start=parent, **extra).final
+        yield parent, child

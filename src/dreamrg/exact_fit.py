@@ -78,6 +78,7 @@ __all__ = [
     "histogram_loss_grad_hess",
     "FitResult",
     "fit_exact",
+    "newton",
 ]
 
 
@@ -455,13 +456,31 @@ def fit_exact(counts, k: int, w0=None, tol: float = 1e-12, max_iter: int = 100) 
         bad ``w0``, ``tol <= 0`` or ``max_iter < 0``.
     """
     k = check_kernel_size(k)
+    F, cp, cm = _compress(counts, k)
+    w = np.zeros(n_params(k)) if w0 is None else check_params(w0, k).copy()
+    return newton(lambda x, order: _loss_rows(x, F, cp, cm, order), w, float(cp.sum() + cm.sum()), tol, max_iter)
+
+
+def newton(fun, w, scale: float, tol: float = 1e-12, max_iter: int = 100) -> FitResult:
+    """Damped Newton's method on a convex function of a parameter vector (the loop of :func:`fit_exact`).
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(w, 0)`` returns the loss, ``fun(w, 2)`` the loss, gradient and Hessian at ``w``.
+    w : numpy.ndarray of float64, shape (n,)
+        Starting point (not modified).
+    scale : float
+        Natural scale of the gradient (the number of fine sites per configuration);
+        converged when ``max|grad| <= tol * scale``.
+    tol, max_iter :
+        As in :func:`fit_exact`, whose stopping and convergence rules this applies.
+    """
     if not tol > 0:
         raise ValueError(f"tol must be > 0; got {tol}")
     max_iter = check_int(max_iter, "max_iter", 0)
-    F, cp, cm = _compress(counts, k)
-    scale = float(cp.sum() + cm.sum())
-    w = np.zeros(n_params(k)) if w0 is None else check_params(w0, k).copy()
-    f, g, H = _loss_rows(w, F, cp, cm, 2)
+    w = np.array(w, dtype=np.float64)
+    f, g, H = fun(w, 2)
     converged = False
     n_iter = 0
     while True:
@@ -477,7 +496,7 @@ def fit_exact(counts, k: int, w0=None, tol: float = 1e-12, max_iter: int = 100) 
         n_iter += 1
         if np.max(np.abs(d)) <= tol * (1.0 + np.max(np.abs(w))):
             w = w + d
-            f, g, H = _loss_rows(w, F, cp, cm, 2)
+            f, g, H = fun(w, 2)
             converged = True
             break
         slope = float(g @ d)
@@ -489,14 +508,14 @@ def fit_exact(counts, k: int, w0=None, tol: float = 1e-12, max_iter: int = 100) 
         noise = 1e-12 * (1.0 + abs(f))
         t = 1.0
         while t > 1e-12:
-            f_new = _loss_rows(w + t * d, F, cp, cm, 0)
+            f_new = fun(w + t * d, 0)
             if f_new <= f + 1e-4 * t * slope + noise:
                 break
             t *= 0.5
         else:
             break  # no decrease possible: converged = False
         w = w + t * d
-        f, g, H = _loss_rows(w, F, cp, cm, 2)
+        f, g, H = fun(w, 2)
     # A (numerically) singular Hessian means the minimum is not attained at a
     # finite, unique w (separable data: loss -> 0 as |w| -> inf), even though
     # the gradient has become tiny.

@@ -20,12 +20,13 @@ from pathlib import Path
 
 import torch
 
-from dreamrg import models, train
+from dreamrg import models, released, train
+from dreamrg.conventions import OURS, PAPER_TABLE_IV_DREAMED, Convention
 from dreamrg.dream import DreamParams
 from dreamrg.mc import MCParams
+from dreamrg.mcrg import MCRGResult, StreamProgress
 from dreamrg.fss import PairExponents, pair_exponents
 from dreamrg.offcritical import OffcriticalResult
-from dreamrg.paths import repo_root
 from dreamrg.profiles import Profile, TrainingSection, load_profile
 from dreamrg.runs import mcrg as _mcrg
 from dreamrg.runs import offcritical as _offcritical
@@ -37,7 +38,7 @@ SOURCES = ("ours", "authors")
 #: the key of the Monte Carlo row in results keyed by model (Tables II and IV)
 MC = "MC"
 #: the authors' released models were trained on 10^6 configurations of size 32
-AUTHORS_L_T, AUTHORS_M = 32, 1_000_000
+AUTHORS_L_T, AUTHORS_M = released.DEFAULT_L_T, released.DEFAULT_M
 
 
 @dataclass(frozen=True, order=True)
@@ -292,11 +293,42 @@ def pdf_from_mc(profile: Profile | str) -> dict[ModelId, DreamSummary]:
 
 
 # ----------------------------------------------------------------------------- MCRG
-def mcrg_mc(profile: Profile | str) -> dict[int, _mcrg.MCRGRun]:
-    """Cached MCRG results of MC configurations for the MCRG chapter's sizes (every blocking step)."""
+def _check_steps(convention: Convention, levels: int, what: str) -> None:
+    if convention.step is not None and convention.step > levels:
+        raise ValueError(f"convention {convention.name!r} reads blocking step {convention.step}, but {what} "
+                         f"computes {levels} step(s)")
+
+
+def mcrg_mc(profile: Profile | str, convention: Convention = OURS) -> dict[int, _mcrg.MCRGRun]:
+    """Cached MCRG results of MC configurations for the MCRG chapter's sizes (every blocking step).
+
+    ``convention`` (:mod:`dreamrg.conventions`) chooses the operator basis and boundary; its
+    step must be among the profile's ``levels`` (every step is returned; read it with
+    ``run[convention.level]``).
+    """
     p = as_profile(profile)
     P = p.mcrg
-    return {L: _mcrg.mc_mcrg(L, P.mc_configs, p.data_seed, levels=P.levels) for L in P.mc_sizes}
+    _check_steps(convention, P.levels, f"profile {p.name!r} (mcrg.levels)")
+    return {L: _mcrg.mc_mcrg(L, P.mc_configs, p.data_seed, levels=P.levels, basis=convention.basis,
+                             boundary=convention.boundary) for L in P.mc_sizes}
+
+
+def mcrg_mc_streamed(profile: Profile | str, convention: Convention = OURS, *, compute: bool = False
+                     ) -> dict[int, _mcrg.MCRGRun | StreamProgress | None]:
+    """The MCRG chapter's streamed sizes (``mcrg.stream_sizes``, ``stream_configs`` configurations each).
+
+    Streamed from the Monte Carlo chains, none stored (:func:`dreamrg.runs.mcrg.mc_mcrg_streamed`),
+    with the seeds of :func:`mcrg_mc`. By default nothing is computed (such a run spans sittings, in
+    the background): each size gives its :class:`~dreamrg.runs.mcrg.MCRGRun` once finished, else the
+    :class:`~dreamrg.mcrg.StreamProgress` of its checkpoints, else None (not started). ``compute``
+    runs (or resumes) them here instead.
+    """
+    p = as_profile(profile)
+    P = p.mcrg
+    _check_steps(convention, P.levels, f"profile {p.name!r} (mcrg.levels)")
+    how = _mcrg.mc_mcrg_streamed if compute else _mcrg.mc_mcrg_streamed_status
+    return {L: how(L, P.stream_configs, p.data_seed, P.levels, basis=convention.basis, boundary=convention.boundary)
+            for L in P.stream_sizes}
 
 
 def mcrg_reference_size(profile: Profile | str) -> int:
@@ -307,6 +339,16 @@ def mcrg_reference_size(profile: Profile | str) -> int:
     """
     P = as_profile(profile).mcrg
     return 2 ** P.n_up if 2 ** P.n_up in P.mc_sizes else max(P.mc_sizes)
+
+
+def mcrg_reference(profile: Profile | str, convention: Convention = OURS) -> MCRGResult:
+    """MC at :func:`mcrg_reference_size` in the convention's basis and boundary, at its step (the first for ``OURS``)."""
+    p = as_profile(profile)
+    run = mcrg_mc(p, dataclasses.replace(convention, step=None))[mcrg_reference_size(p)]
+    level = convention.level or 0
+    if level >= len(run):
+        raise ValueError(f"profile {p.name!r} computes {len(run)} blocking step(s), not step {convention.step}")
+    return run[level]
 
 
 def mcrg_truncations(profile: Profile | str) -> dict[int, _mcrg.TruncationScan]:
@@ -334,12 +376,45 @@ def mcrg_models(profile: Profile | str) -> dict[ModelId, torch.nn.Module]:
     return trained_models(profile) | authors_models()
 
 
-def mcrg_dreamed(profile: Profile | str) -> dict[ModelId, _mcrg.DreamedMCRG | _mcrg.IllConditioned]:
-    """Cached MCRG results (one blocking of the final size) of every model of :func:`mcrg_models`."""
+#: the conventions of the dreamed analyses: computed together, from one pass of dreaming per model
+DREAMED_CONVENTIONS: tuple[Convention, ...] = (OURS, PAPER_TABLE_IV_DREAMED)
+
+
+def mcrg_dreamed(profile: Profile | str, convention: Convention = OURS,
+                 models_: dict[ModelId, torch.nn.Module] | None = None
+                 ) -> dict[ModelId, _mcrg.DreamedMCRG | _mcrg.IllConditioned]:
+    """Cached MCRG results (one blocking of the final size) of every model of :func:`mcrg_models`.
+
+    ``convention`` chooses the operator basis and boundary (the dreamed lattice is blocked
+    once, so its step must be 1 or every step); ``models_`` replaces the models. Every
+    convention of :data:`DREAMED_CONVENTIONS` is computed (and cached) in the same pass
+    of dreaming, so asking for one of them after another dreams nothing again.
+    """
+    p = as_profile(profile)
+    _check_steps(convention, 1, "the dreamed analysis")
+    params = mcrg_dream_params(p)
+    chosen = mcrg_models(p) if models_ is None else models_
+    wanted = list(dict.fromkeys((c.basis, c.boundary) for c in DREAMED_CONVENTIONS + (convention,)))
+    return {mid: _mcrg.dreamed_mcrg_conventions(m, params, p.mcrg.dream_configs, wanted, seed=p.mcrg.seed)
+            [(convention.basis, convention.boundary)] for mid, m in chosen.items()}
+
+
+def authors_fss(profile: Profile | str) -> dict[ModelId, dict[tuple[int, int], PairExponents]]:
+    """Table II exponents of the authors' released models, dreamed as in the FSS chapter (cached, no training)."""
+    p = as_profile(profile)
+    params, n = fss_dream_params(p), p.fss_dreaming.n_configs
+    return {mid: dream_summary(m, params, n).exponents for mid, m in authors_models().items()}
+
+
+def mcrg_parent(profile: Profile | str) -> dict[ModelId, _mcrg.DreamedMCRG | _mcrg.IllConditioned]:
+    """𝒯 of the authors' released models with the dreamed lattice's parent as the coarse lattice (cached).
+
+    :func:`dreamrg.runs.mcrg.dreamed_parent_mcrg` with ``parent_configs`` configurations of the
+    MCRG chapter's dreamed size, symmetrised operators.
+    """
     p = as_profile(profile)
     params = mcrg_dream_params(p)
-    return {mid: _mcrg.dreamed_mcrg(m, params, p.mcrg.dream_configs, seed=p.mcrg.seed)
-            for mid, m in mcrg_models(p).items()}
+    return {mid: _mcrg.dreamed_parent_mcrg(m, params, p.mcrg.parent_configs) for mid, m in authors_models().items()}
 
 
 def mcrg_irreps_dreamed(profile: Profile | str) -> dict[ModelId, _mcrg.IrrepRun | _mcrg.IllConditioned]:
@@ -393,11 +468,15 @@ def two_layer_params(profile: Profile | str) -> dict[ModelId, train.TrainParams]
 
 
 def authors_two_layer_models(path=None, L_t: int = AUTHORS_L_T, M: int = AUTHORS_M) -> dict[ModelId, torch.nn.Module]:
-    """The authors' released two-layer models, if their full JSON is available (else empty).
+    """The authors' released two-layer models for (L_t, M).
 
-    Default path: ``../shared/authors-release/released_models.json`` beside the repository.
+    By default the bundled weights (:mod:`dreamrg.released`); ``path``: a JSON file in the
+    schema of :func:`dreamrg.models.release_entries` instead (empty if it does not exist).
     """
-    path = Path(path) if path else repo_root().parent / "shared" / "authors-release" / "released_models.json"
+    if path is None:
+        return {ModelId("authors", 2, r.k, r.weighted, L_t, M): r.model()
+                for r in released.released_models().values() if (r.depth, r.L_t, r.M) == (2, L_t, M)}
+    path = Path(path)
     if not path.is_file():
         return {}
     out = {}

@@ -545,3 +545,62 @@ def _fill_on(client, params: MCParams, n_configs: int, out: str | Path,
         map_units(_segment_task, units, client=client, name="mc", after=after, on_result=done)
     st.add_seconds(seconds, configs)
     return st
+
+
+# -- chains without a store ---------------------------------------------------------------------------
+def stream_segments(params: MCParams, n_configs: int, works: list[ChainWork],
+                    states: list[_mc_checkpoint.ChainState | None], *, parallel: int = 1):
+    """Advance chains through their segments and yield each chunk's configurations, storing nothing.
+
+    For consumers that use a chunk and drop it (e.g. MCRG straight from Monte
+    Carlo). Chain ``works[i].chain`` starts from ``states[i]`` (a state after
+    ``states[i].segments ≤ works[i].first`` of its segments, e.g. a
+    :class:`~dreamrg._mc_checkpoint.ChainState` a consumer kept), or from its
+    seeds when that is None; segments before ``works[i].first`` are computed
+    and not yielded. Rounds, chain groups and kernels are those of :func:`run`
+    (``parallel`` chains per kernel call), so chunk ``j`` is bit-identical to
+    the one :func:`run` stores, whatever ``parallel``.
+
+    Yields
+    ------
+    (i, chunk, configs, state)
+        ``configs`` int8 ±1 of shape (rows, L, L) of chunk ``chunk`` (segment
+        ``state.segments - 1`` of chain ``works[i].chain``) and the chain's
+        state after it (``crc`` -1). The arrays are fresh for every round.
+    """
+    if len(works) != len(states):
+        raise ValueError(f"one state (or None) per chain: {len(works)} chains, {len(states)} states")
+    chains: list[_Chain] = []
+    for w, s in zip(works, states):
+        if s is not None and s.segments > w.first:
+            raise ValueError(f"chain {w.chain}: its state is after segment {s.segments - 1}, beyond the first "
+                             f"asked for ({w.first})")
+        if w.chunks:
+            ch = _Chain(w, set(range(w.first, w.first + len(w.chunks))))
+            if s is not None:
+                ch.pos, ch.state = s.segments, (s.spins, s.rng, s.n_clusters)
+            chains.append(ch)
+    index = {id(ch): i for i, ch in enumerate(chains)}
+    order = [i for i, w in enumerate(works) if w.chunks]
+    for group in _groups([ch for ch in chains if ch.state is None], parallel):
+        spins, rng, ncl = _start(params, [ch.work.chain for ch in group])
+        for i, ch in enumerate(group):
+            ch.pos, ch.state = 0, (spins[i], rng[i], int(ncl[i]))
+    while True:
+        active = [ch for ch in chains if ch.pos <= ch.last]
+        if not active:
+            return
+        by_rows: dict[int, list[_Chain]] = {}
+        for ch in active:
+            by_rows.setdefault(_rows(params, n_configs, ch.work.chain + ch.pos * params.chains), []).append(ch)
+        for rows, members in sorted(by_rows.items(), reverse=True):
+            for group in _groups(members, parallel):
+                spins = np.stack([ch.state[0] for ch in group])
+                rng = np.stack([ch.state[1] for ch in group])
+                ncl = np.array([ch.state[2] for ch in group], dtype=np.int64)
+                out = _records(params, spins, rng, ncl, rows)
+                for i, ch in enumerate(group):
+                    ch.state, ch.pos = (spins[i], rng[i], int(ncl[i])), ch.pos + 1
+                    if ch.pos - 1 >= ch.work.first:
+                        yield (order[index[id(ch)]], ch.work.chain + (ch.pos - 1) * params.chains, out[i],
+                               _mc_checkpoint.ChainState(spins[i], rng[i], int(ncl[i]), ch.pos, -1))

@@ -624,6 +624,9 @@ def load_model(path: str | os.PathLike, expected: str | None = None) -> torch.nn
     path = Path(path)
     doc = _read_model_doc(path)
     kind = doc.get("model")
+    if kind == "symmetric-conditioned":
+        raise ModelFileError(f"{path} holds a temperature-conditioned model; load it with "
+                             "dreamrg.conditioned.load_conditioned (or load_upscaler, which takes either kind)")
     if kind not in MODEL_KINDS:
         raise ModelFileError(f"{path}: unknown model class {kind!r}; allowed: {MODEL_KINDS}")
     if expected is not None and kind != expected:

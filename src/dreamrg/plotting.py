@@ -466,6 +466,51 @@ def fig10(dreamed: dict[ModelId, DreamedMCRG | IllConditioned], ref: MCRGResult)
     return fig
 
 
+_FIG10_THIRD = (("y_t", r"(a) $y_t=1/\nu$"), ("y_h", r"(b) $y_h$"), ("third", "(c) third eigenvalue"),
+                ("omega", r"(d) $\omega$"))
+
+
+def _exponent(r: MCRGResult, key: str) -> tuple[float, float]:
+    """An exponent of a result and its error; ``"third"``: the third of the merged spectrum (:meth:`MCRGResult.third`)."""
+    return r.third()[:2] if key == "third" else (getattr(r, key), getattr(r, key + "_err"))
+
+
+@_styled
+def fig10_conventions(dreamed: dict[str, dict[ModelId, DreamedMCRG | IllConditioned]],
+                      refs: dict[str, MCRGResult]) -> Figure:
+    """The paper's Fig. 10 in two operator bases side by side: per model, one marker per convention.
+
+    ``dreamed`` maps a convention's label to the dreamed results of the models (same
+    models in each), ``refs`` the same labels to the MC result at the same size in that
+    convention (a band each). Panel (c) is the third eigenvalue of the merged spectrum, as
+    the paper defines it. Filled markers: the first convention; open: the second.
+    """
+    labels = list(dreamed)
+    mids = [mid for mid in _sorted(dreamed[labels[0]])
+            if all(not isinstance(dreamed[c].get(mid), IllConditioned) for c in labels)]
+    fig, axes = figure(PAGE, 5.6, 2, 2, sharex=True)
+    shifts = np.linspace(-0.18, 0.18, len(labels))
+    for ax, (key, title) in zip(axes.flat, _FIG10_THIRD):
+        for j, (c, shift) in enumerate(zip(labels, shifts)):
+            for x, mid in enumerate(mids):
+                style = model_style(mid)
+                v, e = _exponent(dreamed[c][mid].result, key)
+                ax.errorbar([x + shift], [v], yerr=[e], ls="none", capsize=2, marker=style["marker"],
+                            color=style["color"], mfc=style["color"] if j == 0 else "white", ms=4)
+            if c in refs:
+                v, e = _exponent(refs[c], key)
+                ax.axhspan(v - e, v + e, color=f"C{7 + j}", alpha=0.25, label=f"MC L={refs[c].L_fine}, {c}")
+        if key in EXACT_RG:
+            ax.axhline(EXACT_RG[key], color="k", ls=":", lw=1)
+        ax.set_xticks(range(len(mids)), [mid.label for mid in mids], rotation=60, ha="right", rotation_mode="anchor")
+        ax.set_ylabel(title)
+    handles = [Line2D([], [], ls="none", marker="o", color="k", mfc="k" if j == 0 else "white", label=c)
+               for j, c in enumerate(labels)]
+    fig.legend(handles=handles + axes[0, 0].get_legend_handles_labels()[0], loc="upper center", ncols=2,
+               bbox_to_anchor=(0.5, 1.06), fontsize="small")
+    return fig
+
+
 def _mc_third(mc: dict[int, IrrepRun | IllConditioned], L: int) -> tuple[float, float] | None:
     """Third exponent (and error) of the first MC blocking step whose fine size is ``L``."""
     for res in mc.values():

@@ -97,11 +97,15 @@ def _odd_kernel(k: int) -> bool:
     return k >= 3 and k % 2 == 1
 
 
-def _param(kind: str = "int", *, least: int = 1, rule=None, rule_text: str = "", doc: str = ""):
+def _param(kind: str = "int", *, least: int = 1, rule=None, rule_text: str = "", doc: str = "",
+           optional: Any = dataclasses.MISSING):
     """A section field: ``kind`` is "int", "ints" (tuple) or "map" (IntMap); ``least`` is the smallest
     integer of the type check (today's override rule: counts ≥ 1, seeds ≥ 0); ``rule`` an extra
-    per-integer predicate described by ``rule_text``."""
-    return field(metadata={"kind": kind, "least": least, "rule": rule, "rule_text": rule_text, "doc": doc})
+    per-integer predicate described by ``rule_text``. An ``optional`` field has that default (an "ints"
+    one may be empty) and is left out of :meth:`_Section.to_dict` (and so of the profile's key) while it
+    holds it, so adding one keeps the keys of the profiles that do not set it."""
+    return field(default=optional, metadata={"kind": kind, "least": least, "rule": rule, "rule_text": rule_text,
+                                             "doc": doc, "optional": optional is not dataclasses.MISSING})
 
 
 def _seed(doc: str = ""):
@@ -141,7 +145,9 @@ def _normalise(chapter: str, f: dataclasses.Field, value: Any, was: Any = datacl
             raise type_error
         numbers = [value]
     elif kind == "ints":
-        if not isinstance(value, (list, tuple)) or not value or not all(_is_count(x, least) for x in value):
+        empty_ok = f.metadata["optional"] and isinstance(value, (list, tuple)) and not value
+        if not empty_ok and (not isinstance(value, (list, tuple)) or not value
+                             or not all(_is_count(x, least) for x in value)):
             raise type_error
         value = tuple(value)
         numbers = list(value)
@@ -178,7 +184,8 @@ class _Section:
 
     def to_dict(self) -> dict[str, Any]:
         """Today's parameter dictionary: lists for tuples, ``{int: int}`` for maps, in field order."""
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)
+                if not (f.metadata["optional"] and getattr(self, f.name) == f.default)}
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> _Section:
         """A copy with ``overrides`` (``{key: value}``) applied; unknown keys and wrong types are refused."""
@@ -290,12 +297,20 @@ class MCRGSection(_Section):
     dream_configs: int = _param(**_MCRG_N)
     irrep_sizes: tuple[int, ...] = _param("ints", doc="MC sizes of the lattice-symmetry (oriented basis) analysis")
     irrep_configs: int = _param(**_MCRG_N, doc="configurations (also per dreamed model) of that analysis")
+    parent_configs: int = _param(**_MCRG_N, doc="dreamed configurations per released model of the analysis "
+                                 "with the dreamed lattice's parent as the coarse lattice")
     seed: int = _seed("seed of the MCRG blocking tie-breaks")
     batch_size: int = _param()
+    stream_sizes: tuple[int, ...] = _param("ints", optional=(), doc="MC sizes whose MCRG is streamed from the "
+                                           "Monte Carlo chains, no configuration stored, over as many sittings as "
+                                           "it takes (runs.mcrg.mc_mcrg_streamed; Table III's L = 1024)")
+    stream_configs: int = _param(**_MCRG_N, optional=10_000, doc="configurations of each streamed size")
 
     def _check(self) -> None:
         step = 2 ** self.levels
-        for key in ("mc_sizes", "irrep_sizes"):
+        if set(self.stream_sizes) & set(self.mc_sizes):
+            raise self._refuse("stream_sizes", f"sizes not among mc_sizes {list(self.mc_sizes)}")
+        for key in ("mc_sizes", "irrep_sizes", "stream_sizes"):
             if any(L % step or L // (step // 2) < MCRG_MIN_L_FINE for L in getattr(self, key)):
                 raise self._refuse(key, f"sizes L that can be blocked levels = {self.levels} times: multiples of "
                                         f"{step} with L/{step // 2} ≥ {MCRG_MIN_L_FINE}")
@@ -546,7 +561,7 @@ _BUILTIN: dict[str, Profile] = {
         fss=dict(n_configs=400, n_up=5, seed=11, batch_size=200),
         pdf_collapse=dict(n_configs=400, n_up=5, k=3, L0_mc=8, seed=13, batch_size=200),
         mcrg=dict(mc_sizes=(16,), mc_configs=1000, levels=1, n_up=4, dream_configs=1000,
-                  irrep_sizes=(16,), irrep_configs=1000, seed=17, batch_size=500),
+                  irrep_sizes=(16,), irrep_configs=1000, parent_configs=1000, seed=17, batch_size=500),
         # patience 2: a run also stops after two epochs without a better validation loss and keeps its best
         # epoch (train.stopping_point); the weighted k = 7 run at batch 10^3 diverged (see the chapter)
         complexity=dict(ks=(3,), M=300, epochs=2, patience=2, batch_size=100, n_configs=200, n_up=4,
@@ -565,7 +580,8 @@ _BUILTIN: dict[str, Profile] = {
         fss=dict(n_configs=20_000, n_up=7, seed=11, batch_size=4096),
         pdf_collapse=dict(n_configs=20_000, n_up=7, k=7, L0_mc=8, seed=13, batch_size=4096),
         mcrg=dict(mc_sizes=(32, 128), mc_configs=20_000, levels=2, n_up=7, dream_configs=20_000,
-                  irrep_sizes=(32, 128), irrep_configs=20_000, seed=17, batch_size=4096),
+                  irrep_sizes=(32, 128), irrep_configs=20_000, parent_configs=20_000, seed=17,
+                  batch_size=4096),
         complexity=dict(ks=(3, 7), M=3_000, epochs=12, patience=2, batch_size=500, n_configs=2_000, n_up=7,
                         channels=32, seed=19, batch_dream=1000),
         # |t| L^{1/ν} spans 1.6 (L = 16) to 13 (L = 128) at the outer couplings; the MC costs ~3 min on two cores
@@ -585,11 +601,13 @@ _BUILTIN: dict[str, Profile] = {
         dreaming=dict(n_up=7, k=7, seed=4),
         fss=dict(n_configs=1_000_000, n_up=7, seed=11, batch_size=4096),
         pdf_collapse=dict(n_configs=1_000_000, n_up=7, k=7, L0_mc=8, seed=13, batch_size=4096),
-        # L = 1024, the last row of the paper's Table III, is left out: ~4x the L = 512 cost per configuration,
-        # i.e. about a day of Swendsen-Wang for 10^6 configurations on two cores (the status page lists it as not
-        # run). irrep_sizes / irrep_configs: 2·10^5 resolve the anisotropy exponents to ~0.01
+        # L = 1024, the last row of the paper's Table III, is streamed (no 131 GB store) with 10^5 configurations,
+        # across sittings on two cores; the paper's 10^6 is for users with a cluster (stream_configs=1_000_000 and
+        # 'dreamrg mc --mcrg-only --scheduler ADDRESS'). irrep_sizes / irrep_configs: 2·10^5 resolve the anisotropy
+        # exponents to ~0.01
         mcrg=dict(mc_sizes=(32, 128, 512), mc_configs=1_000_000, levels=2, n_up=7, dream_configs=1_000_000,
-                  irrep_sizes=(32, 128), irrep_configs=200_000, seed=17, batch_size=4096),
+                  irrep_sizes=(32, 128), irrep_configs=200_000, parent_configs=200_000, seed=17,
+                  batch_size=4096, stream_sizes=(1024,), stream_configs=100_000),
         # batch 10^4 (both weightings), not the paper's 5·10^4: 32 float32 channels of 5·10^4 configurations at
         # L_t = 32, kept for the backward pass, need ~20 GB, more than this 24 GB machine can spare.
         # epochs 12: the compute cap (~30 min per k = 7 epoch on 2 cores); the unweighted k = 7 run reached its

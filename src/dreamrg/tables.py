@@ -24,18 +24,23 @@ import numpy as np
 import pandas as pd
 
 from dreamrg import experiments as ex
-from dreamrg import mcrg, models
+from dreamrg import models
+from dreamrg.conventions import PAPER_TABLE_III
 from dreamrg.experiments import MC, ModelId, as_profile, paper_row, row_label
 from dreamrg.fss import PairExponents, exact_comparison
-from dreamrg.mcrg import IrrepSpectrum
 from dreamrg.observables import SizeSummary
 from dreamrg.paper_values import EXACT, PAIRS, PRINTED_II, PRINTED_III, PRINTED_IV, TABLE_II, parse_printed
 from dreamrg.profiles import Profile
-from dreamrg.runs.mcrg import DreamedMCRG, IllConditioned, MCRGRun
 from dreamrg.runs.summaries import DreamSummary, MCSummary
 from dreamrg.stats import format_estimate
 # the σ rule and the explanation registry, re-exported: tables.combined_sigma, tables.EXPLANATIONS, ...
 from dreamrg.verdicts import EXPLANATIONS, combined_sigma, judge, paper_sigma, verdict_counts, z_score  # noqa: F401
+from dreamrg.verdicts import compared as _compared
+# the MCRG tables (Tables III and IV, the MCRG chapter's), re-exported: tables.table_iv, tables.mcrg_conventions, ...
+from dreamrg.mcrg_tables import (_TABLE_IV_PAPER_KEYS, mcrg_conventions, mcrg_costs, mcrg_irreps_dreamed,  # noqa: F401
+                                 mcrg_paper_quotes,
+                                 mcrg_irreps_mc, mcrg_operators, mcrg_parent, mcrg_third_mc, mcrg_truncations,
+                                 table_iii_long, table_iv, table_iv_long, truncation_ranges)
 
 if TYPE_CHECKING:
     import torch
@@ -84,13 +89,6 @@ def table_ii_long(results: Rows) -> pd.DataFrame:
                     **_compared(est.value if est else None, est.error if est else None, paper),
                 })
     return pd.DataFrame(rows)
-
-
-def _compared(value: float | None, error: float | None, paper: str | None) -> dict:
-    """The σ and (ours − paper)/σ columns of one comparison (None where a side is missing)."""
-    z = z_score(value, error, paper)
-    return {"σ": combined_sigma(error, paper) if z is not None else None,
-            "(ours − paper)/σ": round(z, 1) if z is not None else None}
 
 
 def seed_spread(profile: Profile | str, k: int = 5, weighted: bool = True, n_seeds: int = 3) -> pd.DataFrame:
@@ -279,246 +277,9 @@ def training_size_parameters(fits: dict[ModelId, torch.nn.Module]) -> pd.DataFra
                          for mid, m in fits.items()])
 
 
-# ----------------------------------------------------------------------------- Table III and the MCRG chapter
-def table_iii_long(profile: Profile | str, redundant: bool = False) -> pd.DataFrame:
-    """Table III in long form: every size of the paper's table and of the profile, every blocking step.
-
-    One line per (size, blocking step, quantity) with the paper's number as printed, ours,
-    σ, (ours − paper)/σ and the statistics. The paper does not say which step its rows
-    use, so each of ours is compared with them; ``table`` names the step ("III, step 1",
-    "III, step 2", …) so that summaries can be read per step. A paper size the profile
-    does not simulate is listed once as "not run", with the reason, rather than left out.
-    ``redundant`` adds our redundant exponent ``y_r1`` (the paper's table has no column for it).
-    """
-    p = as_profile(profile)
-    ours = ex.mcrg_mc(p)
-    rows = []
-    for L in sorted(set(PRINTED_III) | set(ours)):
-        paper = PRINTED_III.get(L, {})
-        for key in ("y_h", "y_t", "omega") + (("y_r1",) if redundant else ()):
-            base = {"row": f"L={L}", "quantity": key, "paper": paper.get(key)}
-            if L not in ours:
-                if key != "y_r1":
-                    rows.append({"table": "III", **base, "ours": "not run", "value": None, "error": None,
-                                 "σ": None, "(ours − paper)/σ": None,
-                                 "statistics": f"L={L} is not among this profile's MC sizes {list(p.mcrg.mc_sizes)}"})
-                continue
-            for step, r in enumerate(ours[L], start=1):
-                value, error = getattr(r, key), getattr(r, key + "_err")
-                rows.append({"table": f"III, step {step}", **base,
-                             "ours": format_estimate(value, error), "value": value, "error": error,
-                             **_compared(value, error, paper.get(key)),
-                             "statistics": f"{r.n_configs} MC configs, step {r.L_fine}→{r.L_coarse}"})
-    return pd.DataFrame(rows)
-
-
-def mcrg_operators() -> pd.DataFrame:
-    """The symmetrised MCRG operators: label, number of spins and of orientations, name (one column each)."""
-    return pd.DataFrame([{"label": op.label, "spins": op.n_spins, "orientations": op.n_terms, "name": op.name}
-                         for op in mcrg.OPERATORS]).set_index("label").T
-
-
 def for_display(table: pd.DataFrame) -> pd.DataFrame:
     """``table`` without its raw-number columns (``*_value``, ``*_err``, ``L_fine``), as the chapters show it."""
     return table[[c for c in table.columns if not c.endswith(("_value", "_err")) and c != "L_fine"]]
-
-
-def truncation_ranges(trunc: pd.DataFrame) -> str:
-    """One line per blocking step of :func:`mcrg_truncations`: the range of y_h and y_t over the truncations."""
-    lines = []
-    for step, g in trunc.groupby("step", sort=False):
-        lines.append(f"step {step}: y_h from {g['y_h_value'].min():.5f} to {g['y_h_value'].max():.5f} over all "
-                     f"truncations (paper, L={g['L'].iloc[0]}: {g['y_h paper'].iloc[0]}); y_t from "
-                     f"{g['y_t_value'].min():.4f} to {g['y_t_value'].max():.4f} (paper: {g['y_t paper'].iloc[0]})")
-    return "\n".join(lines)
-
-
-def mcrg_costs(runs: dict[int, MCRGRun]) -> pd.DataFrame:
-    """Measured cost per configuration of the MC configurations and of their MCRG analysis, per size."""
-    return pd.DataFrame([{"L": L, "configs": run[0].n_configs, "MC ms/config": round(run.ms_mc_per_config, 3),
-                          "MCRG ms/config (all steps)": round(1e3 * run.seconds_mcrg / run[0].n_configs, 3)}
-                         for L, run in runs.items()])
-
-
-def mcrg_truncations(profile: Profile | str) -> pd.DataFrame:
-    """Exponents of the smallest MC size of the MCRG chapter for several operator truncations (cached).
-
-    One line per (blocking step, truncation) with ``y_h``, ``y_t`` and ``ω`` formatted with their
-    errors, the paper's Table III value for that size beside them, and the raw numbers
-    (``y_h_value`` …) for further use.
-    """
-    p = as_profile(profile)
-    rows = []
-    for L, scan in ex.mcrg_truncations(p).items():
-        paper = PRINTED_III.get(L, {})
-        for r in scan:
-            row = {"L": L, "step": f"{r.L_fine}→{r.L_coarse}", "odd ops": r.n_odd, "even ops": r.n_even,
-                   "configs": p.mcrg.mc_configs}
-            for key in ("y_h", "y_t", "omega"):
-                value = getattr(r, key)
-                row[key] = format_estimate(value, getattr(r, key + "_err")) if np.isfinite(value) else "—"
-                row[f"{key} paper"] = paper.get(key, "—")
-                row[f"{key}_value"] = value
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _irrep_cells(s: IrrepSpectrum | IllConditioned, n: int = 2) -> dict:
-    """Formatted leading exponents of one irrep spectrum (or the reason there is none)."""
-    if isinstance(s, IllConditioned):
-        return {"y1": "—", "y1_value": np.nan, "y1_err": np.nan, "note": s.error}
-    out = {}
-    for i in range(n):
-        ok = i < len(s.y)
-        out[f"y{i + 1}"] = format_estimate(s.y[i], s.y_err[i]) if ok else "—"
-        out[f"y{i + 1}_value"] = float(s.y[i]) if ok else np.nan
-        out[f"y{i + 1}_err"] = float(s.y_err[i]) if ok else np.nan
-    return out
-
-
-def mcrg_irreps_mc(profile: Profile | str) -> pd.DataFrame:
-    """𝒯 of MC configurations split by spin-flip sector and D4 irrep (oriented basis; cached).
-
-    One line per (size, blocking step, sector, irrep) for the MCRG chapter's
-    ``irrep_sizes`` with ``irrep_configs`` configurations: the dimension of
-    the irrep's operator space and its two leading exponents.
-    """
-    p = as_profile(profile)
-    rows = []
-    for L, res in ex.mcrg_irreps_mc(p).items():
-        if isinstance(res, IllConditioned):
-            rows.append({"L": L, "configs": p.mcrg.irrep_configs} | _irrep_cells(res))
-            continue
-        for s in res.spectra:
-            rows.append({"L": L, "step": f"{s.L_fine}→{s.L_coarse}", "sector": s.parity, "irrep": s.irrep,
-                         "dim": s.dim, "configs": s.n_configs} | _irrep_cells(s))
-    return pd.DataFrame(rows)
-
-
-def mcrg_third_mc(profile: Profile | str) -> pd.DataFrame:
-    """Per MC size and blocking step: the third largest exponent of the oriented-basis spectrum.
-
-    Beside it, where it lies (sector and irrep) and the second odd A1 exponent
-    (the symmetrised basis's candidate for the redundant exponent). Reads the
-    cache of :func:`mcrg_irreps_mc`.
-    """
-    rows = []
-    for L, res in ex.mcrg_irreps_mc(profile).items():
-        if isinstance(res, IllConditioned):
-            rows.append({"L": L, "note": res.error})
-            continue
-        for level in res.levels:
-            first = res.at(level)[0]
-            y3, e3, where = res.third(level)
-            a1 = res.get("odd", "A1", level)
-            rows.append({"L": L, "step": f"{first.L_fine}→{first.L_coarse}", "configs": first.n_configs,
-                         "third": format_estimate(y3, e3), "third in": where,
-                         "A1 odd 2": format_estimate(a1.y[1], a1.y_err[1]),
-                         "third_value": y3, "third_err": e3, "L_fine": first.L_fine})
-    return pd.DataFrame(rows)
-
-
-def mcrg_irreps_dreamed(profile: Profile | str) -> pd.DataFrame:
-    """Leading anisotropy exponents (even B1 and B2) of every dreamed model (oriented basis; cached).
-
-    The models and dreaming parameters of :func:`dreamrg.experiments.mcrg_dreamed`, with
-    ``irrep_configs`` configurations each, blocked once at the final size.
-    Columns: the third largest exponent of the whole spectrum (``third``, with
-    ``third in`` naming its sector and irrep; see :func:`dreamrg.mcrg.third_exponent`),
-    ``B1``/``B2`` (formatted), their ``*_value``/``*_err``, and the second odd
-    A1 exponent (``A1 odd 2``, our identification of the paper's redundant
-    exponent in the symmetrised basis).
-    """
-    p = as_profile(profile)
-    rows = []
-    for mid, res in ex.mcrg_irreps_dreamed(p).items():
-        row = {"model": mid.label, "L": 2 ** p.mcrg.n_up, "configs": p.mcrg.irrep_configs}
-        if isinstance(res, IllConditioned):
-            rows.append(row | {"note": res.error})
-            continue
-        y3, e3, where = res.third()
-        row |= {"third": format_estimate(y3, e3), "third_value": y3, "third_err": e3, "third in": where}
-        for name, (parity, irrep), rank in (("B1", ("even", "B1"), 0), ("B2", ("even", "B2"), 0),
-                                            ("A1 odd 2", ("odd", "A1"), 1)):
-            s = res.get(parity, irrep)
-            row[name] = format_estimate(s.y[rank], s.y_err[rank])
-            row[f"{name}_value"] = float(s.y[rank])
-            row[f"{name}_err"] = float(s.y_err[rank])
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("model")
-
-
-# ----------------------------------------------------------------------------- Table IV
-def _table_iv_rows(profile: Profile | str) -> list[dict]:
-    """Table IV per row: ``quantities`` maps η-FSS, η-RSRG, 1/ν-FSS, 1/ν-RSRG to
-    (value, error, paper value, statistics); ``rsrg_problem`` says why RSRG is missing."""
-    p = as_profile(profile)
-    fss_rows = ex.table_ii_results(p)
-    n_fss = {MC: p.mc_fss.n_configs}
-    n_dream = p.fss_dreaming.n_configs
-    mc_rg = ex.mcrg_mc(p)
-    rg = {MC: mc_rg[ex.mcrg_reference_size(p)][0]} | ex.mcrg_dreamed(p)
-    out = []
-    for key, r in rg.items():
-        paper = PRINTED_IV.get(paper_row(key), {})
-        exps = fss_rows.get(key, {})
-        pair = max(exps) if exps else None
-        q: dict[str, tuple] = {}
-        if pair:
-            stats = f"FSS pair {pair}, {n_fss.get(key, n_dream)} configs per size"
-            g, i = exps[pair].gamma_nu, exps[pair].inv_nu
-            q["η-FSS"] = (2 - g.value, g.error, paper.get("eta_fss"), stats)
-            q["1/ν-FSS"] = (i.value, i.error, paper.get("inv_nu_fss"), stats)
-        if isinstance(r, DreamedMCRG):
-            r = r.result
-        problem = ("ill-conditioned: " + r.error.split(":")[0]) if isinstance(r, IllConditioned) else None
-        if not problem:
-            stats = f"RSRG {r.n_configs} configs, step {r.L_fine}→{r.L_coarse}"
-            q["η-RSRG"] = (4 - 2 * r.y_h, 2 * r.y_h_err, paper.get("eta_rsrg"), stats)
-            q["1/ν-RSRG"] = (r.y_t, r.y_t_err, paper.get("inv_nu_rsrg"), stats)
-        out.append({"row": row_label(key), "quantities": q, "paper": paper, "rsrg_problem": problem,
-                    "FSS pair": str(pair) if pair else "—",
-                    "RSRG step": problem or f"{r.L_fine}→{r.L_coarse}"})
-    return out
-
-
-_TABLE_IV_PAPER_KEYS = {"η-FSS": "eta_fss", "η-RSRG": "eta_rsrg", "1/ν-FSS": "inv_nu_fss", "1/ν-RSRG": "inv_nu_rsrg"}
-
-
-def table_iv(profile: Profile | str) -> pd.DataFrame:
-    """η and 1/ν from FSS (largest Table II pair) and from MCRG at
-    :func:`~dreamrg.experiments.mcrg_reference_size`, beside the paper's."""
-    rows = []
-    for rec in _table_iv_rows(profile):
-        row = {"row": rec["row"]}
-        for name, paper_key in _TABLE_IV_PAPER_KEYS.items():
-            if name in rec["quantities"]:
-                value, error, _, _ = rec["quantities"][name]
-                row[name] = format_estimate(value, error)
-            row[name + " paper"] = rec["paper"].get(paper_key)
-        row["FSS pair"], row["RSRG step"] = rec["FSS pair"], rec["RSRG step"]
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("row")
-
-
-def table_iv_long(profile: Profile | str) -> pd.DataFrame:
-    """Table IV in long form: every number of the paper's table (as printed) and ours, with σ,
-    (ours − paper)/σ and the statistics; a quantity we could not compute is listed with the reason."""
-    rows = []
-    for rec in _table_iv_rows(profile):
-        for name, paper_key in _TABLE_IV_PAPER_KEYS.items():
-            paper = rec["paper"].get(paper_key)
-            if name in rec["quantities"]:
-                value, error, _, stats = rec["quantities"][name]
-                rows.append({"table": "IV", "row": rec["row"], "quantity": name, "paper": paper,
-                             "ours": format_estimate(value, error), "value": value, "error": error,
-                             **_compared(value, error, paper), "statistics": stats})
-            elif paper is not None or "RSRG" in name:
-                reason = rec["rsrg_problem"] if "RSRG" in name else "no FSS exponents for this row"
-                rows.append({"table": "IV", "row": rec["row"], "quantity": name, "paper": paper,
-                             "ours": "not available", "value": None, "error": None,
-                             "σ": None, "(ours − paper)/σ": None, "statistics": reason})
-    return pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------- the complexity chapter
@@ -547,9 +308,15 @@ def table_ii_status(profile: Profile | str) -> pd.DataFrame:
 
 
 def status_table(profile: Profile | str) -> pd.DataFrame:
-    """Every number of Tables II, III and IV at ``profile`` with its verdict (:func:`dreamrg.verdicts.judge`)."""
+    """Every number of Tables II, III and IV at ``profile`` with its verdict (:func:`dreamrg.verdicts.judge`).
+
+    Tables III and IV are computed with the paper's conventions (:mod:`dreamrg.conventions`):
+    Table III at the second blocking step, Table IV's dreamed RSRG in the authors' basis and its
+    MC RSRG at Table III's step.
+    """
     p = as_profile(profile)
-    return judge(pd.concat([table_ii_status(p), table_iii_long(p), table_iv_long(p)], ignore_index=True))
+    return judge(pd.concat([table_ii_status(p), table_iii_long(p, convention=PAPER_TABLE_III),
+                            table_iv_long(p, paper=True)], ignore_index=True))
 
 
 def status_summary(judged: pd.DataFrame) -> pd.DataFrame:

@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 from dreamrg._checks import json_safe
+from dreamrg.cli import _conditioned
 from dreamrg.observables import SizeSummary, format_estimate
 
 
@@ -89,15 +90,14 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="threads (default: all cores); in process only (with --scheduler, the Dask workers run)")
     mc.add_argument("--json", action="store_true", help="print the final observables as JSON")
     mc.add_argument("--no-progress", action="store_true")
-    mc.add_argument("--mcrg-only", action="store_true",
-                    help="store no configuration: block each chunk as it is sampled and accumulate the MCRG "
-                    "moments, checkpointed in --out (a run directory; re-running resumes); prints what "
-                    "'dreamrg mcrg' prints for the same configurations stored")
-    mc.add_argument("--levels", type=_positive_int, default=None, help="with --mcrg-only: blocking steps (default 1)")
-    mc.add_argument("--mcrg-seed", type=_nonnegative_int, default=None,
-                    help="with --mcrg-only: tie-break seed of the blocking (default 0, as 'dreamrg mcrg --seed')")
+    from dreamrg.cli import _mcrg_stream
+
+    _mcrg_stream.add_options(mc)
     _add_scheduler(mc)
     _add_stage_parsers(parser, sub)
+    from dreamrg.cli import _models
+
+    _models.add_parser(sub)
     return parser
 
 
@@ -124,10 +124,15 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
                     help="keep only the first N odd operators (1..11; default all)")
     rg.add_argument("--n-even", type=_positive_int, default=None,
                     help="keep only the first N even operators (1..25; default all)")
-    rg.add_argument("--irreps", action="store_true",
-                    help="use the 158 operators one orientation at a time and split T by spin-flip sector and "
-                    "lattice-symmetry irrep (A1, A2, B1, B2, E); prints the leading exponents of each and the "
-                    "third of the whole spectrum")
+    rg.add_argument("--basis", choices=("symmetrised", "authors", "oriented"), default="symmetrised",
+                    help="operators: the 36 symmetrised class sums (default); the paper authors' 36 "
+                    "single-orientation products (their duplicate left out); or the 158 orientations one at a time, "
+                    "T split by spin-flip sector and lattice-symmetry irrep (A1, A2, B1, B2, E), printing the "
+                    "leading exponents of each and the third of the whole spectrum")
+    rg.add_argument("--boundary", choices=("periodic", "open"), default="periodic",
+                    help="sum the operators over all translations of the torus (default), or only where a "
+                    "product fits inside the lattice without wrapping around")
+    rg.add_argument("--irreps", action="store_true", help="same as --basis oriented")
     rg.add_argument("--json", action="store_true")
     rg.add_argument("--no-progress", action="store_true")
     _add_scheduler(rg)
@@ -144,6 +149,8 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     dr.add_argument("--seed", type=int, required=True)
     dr.add_argument("--batch-size", type=_positive_int, default=4096)
     dr.add_argument("--save-configs", action="store_true", help="also store the final-size configurations")
+    dr.add_argument("--K", type=_positive_float, default=None, help=_conditioned.K_HELP)
+    dr.add_argument("--schedule", choices=("flow", "naive"), default=None, help=_conditioned.SCHEDULE_HELP)
     dr.add_argument("--out", type=_out_path, required=True)
     dr.add_argument("--no-progress", action="store_true")
     _add_scheduler(dr)
@@ -151,9 +158,16 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     tr = sub.add_parser("train", help="train an upscaler U(σ|μ) on a configuration store",
                         description="Train a single-layer symmetric (or two-layer) upscaler with the paper's "
                         "AdamW schedule, or find the exact optimum of the single-layer loss.")
-    tr.add_argument("--data", type=Path, required=True, help="training store (fine configurations)")
-    tr.add_argument("--validation", type=Path, default=None,
-                    help="independent validation store (required for --method adamw)")
+    tr.add_argument("--data", type=Path, nargs="+", required=True,
+                    help="training store (fine configurations); with --conditioned one store per coupling")
+    tr.add_argument("--validation", type=Path, nargs="+", default=None,
+                    help="independent validation store (required for --method adamw; with --conditioned one per "
+                    "--data store, in the same order)")
+    tr.add_argument("--conditioned", action="store_true",
+                    help="train a temperature-conditioned single-layer model: each orbit weight a polynomial in "
+                    "t = K/K_c - 1, with each store's K read from its metadata")
+    tr.add_argument("--degree", type=_int_arg(0, 3), default=None,
+                    help="--conditioned: degree of the weights in t (default 1: W = a + b t; 2 adds c t^2)")
     tr.add_argument("--k", type=_int_arg(3, 255), required=True, help="odd kernel size ≥ 3")
     tr.add_argument("--weighted", action="store_true", help="weighted loss (paper eq. 13)")
     tr.add_argument("--method", choices=("adamw", "exact"), default="adamw")
@@ -228,16 +242,12 @@ def _cmd_mc(args: argparse.Namespace) -> int:
     _check_count("--n-configs", args.n_configs)
     if args.thin < 0 or args.n_equil < 0 or args.chunk_size < 0 or args.chains < 0:
         raise UsageError("--thin, --n-equil, --chunk-size and --chains must be ≥ 1 (or omitted for the default)")
+    from dreamrg.cli import _mcrg_stream
+
+    _mcrg_stream.check_options(args)
     params = mc.MCParams(**kwargs)
     if args.mcrg_only:
-        from dreamrg.cli._mcrg_stream import run_mcrg_only
-
-        if args.scheduler:
-            raise UsageError("--scheduler does not apply to --mcrg-only (it runs in process); leave it out")
-
-        return run_mcrg_only(args, params)
-    if args.levels is not None or args.mcrg_seed is not None:
-        raise UsageError("--levels and --mcrg-seed go with --mcrg-only (for a store, use 'dreamrg mcrg STORE --levels N')")
+        return _mcrg_stream.run_mcrg_only(args, params)
     with _scheduler(args) as client:  # chain segments as Dask tasks, each worker writing its chunks to --out
         st = mc.run(params, args.n_configs, args.out, progress=False if args.no_progress else None,
                     workers=args.workers, client=client)
@@ -300,6 +310,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     from dreamrg import models, train
     from dreamrg.store import open_store, writer_lock
+
+    if args.conditioned:
+        return _conditioned.cmd_train_conditioned(args)
+    if len(args.data) > 1:
+        raise UsageError(f"{len(args.data)} --data stores given: several stores (one per coupling) train a "
+                         "temperature-conditioned model and need --conditioned; otherwise give one store")
+    if args.degree is not None:
+        raise UsageError("--degree is the degree in t of a temperature-conditioned model; it needs --conditioned")
+    if args.validation is not None and len(args.validation) > 1:
+        raise UsageError("give one --validation store (several only with --conditioned)")
+    args.data = args.data[0]
+    args.validation = None if args.validation is None else args.validation[0]
 
     params = train.TrainParams(k=args.k, model=args.model, weighted=args.weighted, method=args.method,
                                epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
@@ -381,14 +403,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_dream(args: argparse.Namespace) -> int:
     from dreamrg import dream
+    from dreamrg.conditioned import load_upscaler
     from dreamrg.fss import ensemble_summaries
     from dreamrg.store import open_store
-    from dreamrg.models import load_model
 
     if args.L0 is not None and args.from_mc is not None:
         raise UsageError("give either --L0 (a random start, L0 = 1) or --from-mc PATH (L0 = the store's L), not both")
     _check_count("--n-configs", args.n_configs)
-    model = load_model(args.model)
+    model = load_upscaler(args.model)
+    target = _conditioned.dream_target(args, model)  # before anything is written
     if args.from_mc is not None:
         L0, start = open_store(args.from_mc).L, str(args.from_mc.resolve())
     else:
@@ -396,12 +419,14 @@ def _cmd_dream(args: argparse.Namespace) -> int:
     params = dream.DreamParams(n_up=args.n_up, L0=L0, seed=args.seed, batch_size=args.batch_size,
                                start=start, save_configs=args.save_configs)
     with _scheduler(args) as client:  # batches as Dask tasks, each worker writing its batch to --out
-        ens = dream.run(model, params, args.n_configs, args.out, progress=False if args.no_progress else None,
-                        client=client)
+        ens = dream.run(model, params, args.n_configs, args.out, target=target,
+                        progress=False if args.no_progress else None, client=client)
     if ens.count > args.n_configs:
         print(f"ensemble {args.out} already holds {ens.count} chains (--n-configs {args.n_configs}): left as it "
               f"is; the table below uses the first {args.n_configs}")
     print(f"ensemble {args.out}: {args.n_configs} chains, sizes {params.sizes}")
+    if target is not None:
+        _conditioned.print_plan(ens.meta, None if args.from_mc is None else open_store(args.from_mc).meta.get("K"))
     _print_summary(list(ensemble_summaries(args.out, stop=args.n_configs).values()))
     return 0
 
@@ -410,32 +435,41 @@ def _cmd_mcrg(args: argparse.Namespace) -> int:
     from dreamrg import dream, mcrg
 
     progress = False if args.no_progress else None
-    for name, value, most in (("--n-odd", args.n_odd, len(mcrg.ODD)), ("--n-even", args.n_even, len(mcrg.EVEN))):
-        if value is not None and value > most:
-            raise UsageError(f"{name} must be between 1 and {most} (the number of operators in that sector); got {value}")
+    if args.irreps:
+        if args.basis not in ("symmetrised", "oriented"):
+            raise UsageError(f"--irreps means --basis oriented; it cannot be combined with --basis {args.basis}")
+        args.basis = "oriented"
+    irreps = args.basis == "oriented"
+    conv = {"basis": args.basis, "boundary": args.boundary}
     trunc = {"n_odd": args.n_odd, "n_even": args.n_even}
-    if args.irreps and (args.n_odd is not None or args.n_even is not None):
-        raise UsageError("--irreps uses all 158 oriented operators; it cannot be combined with --n-odd / --n-even")
+    if irreps and (args.n_odd is not None or args.n_even is not None):
+        raise UsageError("--basis oriented uses all 158 oriented operators; it cannot be combined with "
+                         "--n-odd / --n-even")
+    most_odd, most_even = len(mcrg.get_basis(args.basis).odd), len(mcrg.get_basis(args.basis).even)
+    for name, value, most in (("--n-odd", args.n_odd, most_odd), ("--n-even", args.n_even, most_even)):
+        if value is not None and value > most:
+            raise UsageError(f"{name} must be between 1 and {most} (the number of operators in that sector of "
+                             f"the {args.basis} basis); got {value}")
     kind = _input_kind(args.path)
     if kind == "ensemble":
         ens = dream.open_ensemble(args.path)
         n = min(args.n or ens.count, ens.count)
         batches = (ens.configs(lo, min(lo + 2048, n)) for lo in range(0, n, 2048))
-        if args.irreps:
+        if irreps:
             accs = mcrg.accumulate_batches(batches, levels=args.levels, seed=args.seed, n_total=n, check=False,
-                                           basis="oriented")
+                                           **conv)
         else:
             results = mcrg.mcrg_from_batches(batches, levels=args.levels, seed=args.seed, n_total=n, check=False,
-                                             **trunc)
+                                             **trunc, **conv)
     else:
         with _scheduler(args) as client:
-            if args.irreps:
+            if irreps:
                 accs = mcrg.accumulate_store(args.path, levels=args.levels, n=args.n, seed=args.seed,
-                                             progress=progress, basis="oriented", client=client)
+                                             progress=progress, client=client, **conv)
             else:
                 results = mcrg.mcrg_from_store(args.path, levels=args.levels, n=args.n, seed=args.seed,
-                                               progress=progress, client=client, **trunc)
-    if args.irreps:
+                                               progress=progress, client=client, **trunc, **conv)
+    if irreps:
         from dreamrg.runs.mcrg import IrrepRun
 
         return _print_irreps(IrrepRun(tuple(s for acc in accs for s in acc.irrep_result())), args.json)
@@ -567,7 +601,9 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     from dreamrg.bookrun import ChapterFailed
 
-    handlers = {"mc": _cmd_mc, "train": _cmd_train, "dream": _cmd_dream, "mcrg": _cmd_mcrg, "mc-import": _cmd_import, "observables": _cmd_observables, "cache": _cmd_cache, "verify": _cmd_verify, "book": _cmd_book}
+    from dreamrg.cli._models import cmd_models
+
+    handlers = {"models": cmd_models, "mc": _cmd_mc, "train": _cmd_train, "dream": _cmd_dream, "mcrg": _cmd_mcrg, "mc-import": _cmd_import, "observables": _cmd_observables, "cache": _cmd_cache, "verify": _cmd_verify, "book": _cmd_book}
     try:
         status = handlers[args.command](args)
         sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit

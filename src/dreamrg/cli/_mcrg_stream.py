@@ -1,10 +1,11 @@
 """``dreamrg mc ... --mcrg-only``: MCRG exponents straight from Monte Carlo, storing no configuration.
 
-``--out`` is a run directory holding ``checkpoint.npz`` (the accumulators after
-the last finished group of chunks, :func:`dreamrg.mcrg.accumulate_mc`) and, once
-the run is complete, ``mcrg.json`` (the results, as ``--json`` prints them).
-Re-running the same command resumes from the checkpoint; a finished run prints
-its results again at once.
+``--out`` is a run directory (:mod:`dreamrg.mcrg.streaming`: ``run.json`` and a
+checkpoint per chain, ``chains/<c>.npz``) and, once the run is complete,
+``mcrg.json`` (the results, as ``--json`` prints them). Re-running the same
+command resumes every chain from its checkpoint; a finished run prints its
+results again at once. With ``--scheduler`` the chains run as Dask tasks (the
+directory must then be on storage the workers share); the output is the same.
 """
 
 from __future__ import annotations
@@ -13,10 +14,35 @@ import argparse
 import sys
 
 from dreamrg._checks import json_safe
-from dreamrg.cli._args import UsageError, _print_mcrg
+from dreamrg.cli._args import UsageError, _nonnegative_int, _positive_int, _print_mcrg, _scheduler
 
-CHECKPOINT = "checkpoint.npz"
 RESULTS = "mcrg.json"
+BASES = ("symmetrised", "authors")
+
+
+def add_options(mc: argparse.ArgumentParser) -> None:
+    """The ``--mcrg-only`` options of ``dreamrg mc``."""
+    mc.add_argument("--mcrg-only", action="store_true",
+                    help="store no configuration: block each chunk as its chain samples it and accumulate the "
+                    "MCRG moments, checkpointed per chain in --out (a run directory; re-running resumes); prints "
+                    "what 'dreamrg mcrg' prints for the same configurations stored")
+    mc.add_argument("--levels", type=_positive_int, default=None, help="with --mcrg-only: blocking steps (default 1)")
+    mc.add_argument("--mcrg-seed", type=_nonnegative_int, default=None,
+                    help="with --mcrg-only: tie-break seed of the blocking (default 0, as 'dreamrg mcrg --seed')")
+    mc.add_argument("--basis", choices=BASES, default=None,
+                    help="with --mcrg-only: operator basis, as 'dreamrg mcrg --basis' (default symmetrised; the "
+                    "oriented basis's irrep analysis needs the stored configurations)")
+    mc.add_argument("--boundary", choices=("periodic", "open"), default=None,
+                    help="with --mcrg-only: operator sums, as 'dreamrg mcrg --boundary' (default periodic)")
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse the ``--mcrg-only`` options without ``--mcrg-only``."""
+    extra = [f"--{k.replace('_', '-')}" for k in ("levels", "mcrg_seed", "basis", "boundary")
+             if getattr(args, k) is not None]
+    if extra and not args.mcrg_only:
+        raise UsageError(f"{', '.join(extra)} go with --mcrg-only (for a store, use 'dreamrg mcrg STORE "
+                         "--levels N --seed S')")
 
 
 def run_mcrg_only(args: argparse.Namespace, params) -> int:
@@ -29,18 +55,20 @@ def run_mcrg_only(args: argparse.Namespace, params) -> int:
     if (out / "zarr.json").exists():
         raise UsageError(f"--out {out} is a configuration store or ensemble; with --mcrg-only it names a run "
                          "directory of its own")
-    accs = mcrg.accumulate_mc(params, args.n_configs, out / CHECKPOINT, levels=args.levels or 1,
-                              seed=args.mcrg_seed or 0, workers=args.workers,
-                              progress=False if args.no_progress else None)  # checks all before creating --out
-    results = [a.result() for a in accs]
+    seed = args.mcrg_seed or 0
+    with _scheduler(args) as client:  # bad input is refused before --out is created
+        results = mcrg.mcrg_from_mc(params, args.n_configs, out, levels=args.levels or 1, seed=seed,
+                                    basis=args.basis or "symmetrised", boundary=args.boundary or "periodic",
+                                    workers=args.workers, progress=False if args.no_progress else None,
+                                    client=client)
     write_json_atomic(out / RESULTS, json_safe([r.to_dict() for r in results]))
-    _, meta = mcrg.read_checkpoint(out / CHECKPOINT)
+    prog = mcrg.stream_progress(out)
     if not args.json:
         n = args.n_configs
         print(f"MCRG of {n} MC configurations (none stored), run directory {out}: L={params.L} "
               f"K={params.K:.12g} {params.algorithm} thin={params.thin} chunk={params.chunk_size} "
-              f"seed={params.seed}, tie-break seed {args.mcrg_seed or 0}")
-        print(f"time: MC {1e3 * meta['seconds_mc'] / n:.3g} ms/config, MCRG {1e3 * meta['seconds_mcrg'] / n:.3g} "
-              "ms/config", file=sys.stderr)
+              f"chains={params.chains} seed={params.seed}, tie-break seed {seed}")
+        print(f"time: MC {1e3 * prog.seconds_mc / n:.3g} ms/config, MCRG {1e3 * prog.seconds_mcrg / n:.3g} "
+              "ms/config (compute, all chains)", file=sys.stderr)
     _print_mcrg(results, args.json)
     return 0

@@ -8,9 +8,12 @@ functions alone; its eigenvalues λ give the RG exponents ``y = log₂|λ|``.
 
 Conventions, in short (the derivation is in the MCRG chapter, ``book/mcrg.md``):
 
-* Operators are *extensive, symmetrised* sums ``S_α`` (all translations, all
-  orientations of a class) at *both* levels; the 36 classes split into 11
-  odd and 25 even ones under the global spin flip.
+* Operators are by default *extensive, symmetrised* sums ``S_α`` (all
+  translations, all orientations of a class) at *both* levels; the 36 classes
+  split into 11 odd and 25 even ones under the global spin flip. Other bases
+  (:data:`BASES`): the 158 orientations separately (``"oriented"``) and the
+  36 single-orientation products of the paper authors' code (``"authors"``);
+  ``boundary="open"`` sums the products only where they fit in the lattice.
 * ``𝒯 = M⁻¹ N`` with the coarse-level ``M = ⟨S(μ) S(μ)ᵀ⟩_c`` and the
   cross-level ``N = ⟨S(μ) S(σ)ᵀ⟩_c``, solved per spin-flip sector
   (the paper's eqs. 19–22 give these two matrices each other's names).
@@ -20,8 +23,9 @@ Conventions, in short (the derivation is in the MCRG chapter, ``book/mcrg.md``):
 
 Modules:
 
-* :mod:`~dreamrg.mcrg.spin_operators` -- the operator classes, the oriented
-  basis and their fast evaluation (:func:`operators`);
+* :mod:`~dreamrg.mcrg.spin_operators` -- the operator classes, the bases
+  (:class:`Basis`) and their fast evaluation (:func:`operators`);
+* :mod:`~dreamrg.mcrg.authors_basis` -- the authors' 36 products, as data;
 * :mod:`~dreamrg.mcrg.symmetry` -- D4 permutations of the oriented operators
   and the irrep bases;
 * :mod:`~dreamrg.mcrg.results` -- :class:`MCRGResult`, :class:`SectorResult`,
@@ -32,8 +36,8 @@ Modules:
   per-chunk pieces in a fixed order (exact merges);
 * :mod:`~dreamrg.mcrg.drivers` -- front ends for arrays, batch streams and stores,
   and the per-chunk map (:func:`accumulate_chunk`) and :func:`reduce`;
-* :mod:`~dreamrg.mcrg.streaming` -- MCRG straight from Monte Carlo chunks,
-  checkpointed, storing no configuration (:func:`mcrg_from_mc`);
+* :mod:`~dreamrg.mcrg.streaming` -- MCRG straight from Monte Carlo chains,
+  checkpointed per chain, storing no configuration (:func:`mcrg_from_mc`, :func:`stream_progress`);
 * :mod:`~dreamrg.mcrg._reference` -- plain-numpy twins of the kernels.
 """
 
@@ -49,6 +53,7 @@ from dreamrg.mcrg.drivers import (
     TRUNCATIONS,
     accumulate_batches,
     accumulate_chunk,
+    accumulate_conventions,
     accumulate_store,
     irrep_rows,
     mcrg_from_batches,
@@ -59,8 +64,13 @@ from dreamrg.mcrg.drivers import (
     truncation_scan,
 )
 from dreamrg.mcrg.results import IrrepSpectrum, MCRGResult, SectorResult, third_exponent
+from dreamrg.mcrg.authors_basis import AUTHORS_DUPLICATES, AUTHORS_MISSING_CLASS, AUTHORS_OFFSETS
 from dreamrg.mcrg.spin_operators import (
     BASES,
+    BOUNDARIES,
+    Basis,
+    check_boundary,
+    get_basis,
     EVEN,
     MIN_L_OPERATORS,
     N_OPERATORS,
@@ -72,7 +82,7 @@ from dreamrg.mcrg.spin_operators import (
     enumerate_classes,
     operators,
 )
-from dreamrg.mcrg.streaming import accumulate_mc, mcrg_from_mc, read_checkpoint
+from dreamrg.mcrg.streaming import RUN_FILE, StreamProgress, accumulate_mc, mcrg_from_mc, stream_progress
 from dreamrg.mcrg.symmetry import D4_CHARACTERS, irrep_basis, symmetry_permutations
 
 __all__ = [
@@ -84,6 +94,13 @@ __all__ = [
     "ORIENTED",
     "N_ORIENTED",
     "BASES",
+    "Basis",
+    "BOUNDARIES",
+    "get_basis",
+    "check_boundary",
+    "AUTHORS_OFFSETS",
+    "AUTHORS_DUPLICATES",
+    "AUTHORS_MISSING_CLASS",
     "MIN_L_OPERATORS",
     "MIN_L_FINE",
     "DEFAULT_MAX_COND",
@@ -105,6 +122,7 @@ __all__ = [
     "rg_exponents",
     "mcrg_from_batches",
     "accumulate_batches",
+    "accumulate_conventions",
     "mcrg_from_store",
     "accumulate_store",
     "tie_break_rng",
@@ -112,7 +130,9 @@ __all__ = [
     "reduce",
     "accumulate_mc",
     "mcrg_from_mc",
-    "read_checkpoint",
+    "stream_progress",
+    "StreamProgress",
+    "RUN_FILE",
     "TRUNCATIONS",
     "truncation_scan",
 ]

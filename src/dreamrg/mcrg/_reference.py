@@ -1,6 +1,6 @@
 """Plain-numpy twins of the MCRG kernels (slow; for tests, runtime checks and benchmarks).
 
-* :func:`operators_reference` -- the operators by ``np.roll`` products, the twin
+* :func:`operators_reference` -- the operators by ``np.roll`` (or slice) products, the twin
   of :func:`dreamrg.mcrg.operators` (bit-packed kernel).
 * :func:`correlations_reference` -- the connected correlation matrices by
   ``np.cov``, the twin of :meth:`dreamrg.mcrg.MCRGAccumulator.correlations`
@@ -15,39 +15,56 @@ from __future__ import annotations
 
 import numpy as np
 
-from dreamrg.mcrg.spin_operators import OPERATORS, _as_config_batch, _check_basis
+from dreamrg.mcrg.authors_basis import AUTHORS_OFFSETS
+from dreamrg.mcrg.spin_operators import OPERATORS, ORIENTED, _as_config_batch, check_boundary, get_basis
 
 __all__ = ["operators_reference", "correlations_reference"]
 
 
-def operators_reference(sigma, basis: str = "classes") -> np.ndarray:
-    """Plain-numpy twin of :func:`dreamrg.mcrg.operators` (``np.roll`` products; slow, for tests).
+def operators_reference(sigma, basis: str = "symmetrised", boundary: str = "periodic") -> np.ndarray:
+    """Plain-numpy twin of :func:`dreamrg.mcrg.operators` (``np.roll`` or slice products; slow, for tests).
 
     Parameters
     ----------
     sigma : array_like, shape (n, L, L) or (L, L)
         Spins ±1, ``L ≥ 3``.
-    basis : {"classes", "oriented"}
+    basis : {"symmetrised", "oriented", "authors"}
+    boundary : {"periodic", "open"}
         As in :func:`dreamrg.mcrg.operators`.
 
     Returns
     -------
-    numpy.ndarray of int64, shape (n, 36) or (n, 158) (or one row)
-        Same values as :func:`dreamrg.mcrg.operators`.
+    numpy.ndarray of int64, shape (n, m) (or one row)
+        Same values as :func:`dreamrg.mcrg.operators`. The products are taken
+        from the definitions (:data:`OPERATORS`, :data:`ORIENTED`,
+        :data:`~dreamrg.mcrg.authors_basis.AUTHORS_OFFSETS`), not from the kernel's term table.
     """
-    m = _check_basis(basis)
+    b = get_basis(basis)
+    check_boundary(boundary)
     single = np.ndim(sigma) == 2
     s = _as_config_batch(sigma).astype(np.int64)
-    out = np.zeros((s.shape[0], m), dtype=np.int64)
-    j = 0
-    for op in OPERATORS:
-        for o in op.orientations:
-            prod = np.ones_like(s)
-            for dy, dx in o:
+    L = s.shape[-1]
+    if basis == "symmetrised":
+        products = [(op.index, o) for op in OPERATORS for o in op.orientations]
+    elif basis == "oriented":
+        products = [(j, o) for j, (_, o) in enumerate(ORIENTED)]
+    else:
+        products = list(enumerate(AUTHORS_OFFSETS))
+    out = np.zeros((s.shape[0], b.n_ops), dtype=np.int64)
+    for a, sites in products:
+        prod = np.ones_like(s)
+        if boundary == "periodic":
+            for dy, dx in sites:
                 # rolled[..., y, x] = s[..., (y + dy) % L, (x + dx) % L]
                 prod = prod * np.roll(s, shift=(-dy, -dx), axis=(-2, -1))
-            out[:, op.index if basis == "classes" else j] += prod.sum(axis=(-2, -1))
-            j += 1
+        else:
+            y0, x0 = min(y for y, _ in sites), min(x for _, x in sites)
+            ey, ex = max(y for y, _ in sites) - y0, max(x for _, x in sites) - x0
+            prod = prod[..., : L - ey, : L - ex]
+            for dy, dx in sites:
+                # anchors (y, x) with y < L - ey, x < L - ex: the site is s[y + dy - y0, x + dx - x0]
+                prod = prod * s[..., dy - y0: dy - y0 + L - ey, dx - x0: dx - x0 + L - ex]
+        out[:, a] += prod.sum(axis=(-2, -1))
     return out[0] if single else out
 
 

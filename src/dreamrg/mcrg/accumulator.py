@@ -6,7 +6,7 @@ centred sums of the operators at both levels and of their products
 reference values so that the sums of integer products stay exact. From them
 it forms the connected correlations -- cross-level ``N = ⟨S(μ) S(σ)ᵀ⟩_c``
 and coarse-level ``M = ⟨S(μ) S(μ)ᵀ⟩_c`` of the extensive operators -- and
-solves ``𝒯 = M⁻¹ N`` per spin-flip sector (:meth:`MCRGAccumulator.result`)
+solves ``𝒯 = M⁻¹ N`` per spin-flip sector in any operator basis (:meth:`MCRGAccumulator.result`)
 or per D4 irrep of the oriented basis (:meth:`MCRGAccumulator.irrep_result`),
 with leave-one-bin-out jackknife errors (:func:`dreamrg.stats.jackknife_error`).
 Eigenvalues are sorted by decreasing modulus and reported as ``y = log₂|λ|``.
@@ -25,7 +25,7 @@ import numpy as np
 
 from dreamrg.mcrg.moments import BinnedMoments
 from dreamrg.mcrg.results import IrrepSpectrum, MCRGResult, SectorResult, merged_spectrum
-from dreamrg.mcrg.spin_operators import EVEN, ODD, OPERATORS, _as_config_batch, _check_basis, operators
+from dreamrg.mcrg.spin_operators import Basis, _as_config_batch, check_boundary, get_basis, operators
 from dreamrg.mcrg.symmetry import D4_CHARACTERS, _permutations, irrep_basis
 from dreamrg.stats import jackknife_error
 
@@ -77,7 +77,8 @@ def _connected(moments: dict[str, np.ndarray], idx: np.ndarray) -> tuple[np.ndar
     return N, M, F
 
 
-def _t_matrix(moments: dict[str, np.ndarray], idx: np.ndarray, max_cond: float, what: str) -> tuple:
+def _t_matrix(moments: dict[str, np.ndarray], idx: np.ndarray, max_cond: float, what: str,
+              labels: tuple[str, ...]) -> tuple:
     """``(T, N, M, cond_M)`` for operators ``idx`` from summed (centred) moments.
 
     Raises :class:`IllConditionedError` when the standardised coarse-level matrix ``M`` or
@@ -89,7 +90,7 @@ def _t_matrix(moments: dict[str, np.ndarray], idx: np.ndarray, max_cond: float, 
     for mat, level in ((M, "coarse-level correlation matrix M"), (F, "fine-level covariance")):
         cond = _standardised_cond(mat)
         if not cond <= max_cond:
-            bad = [OPERATORS[i].label for i, v in zip(idx, np.diag(mat)) if not v > 0]
+            bad = [labels[i] for i, v in zip(idx, np.diag(mat)) if not v > 0]
             extra = f"; operators without fluctuations: {', '.join(bad)}" if bad else ""
             raise IllConditionedError(
                 f"{what}: the {level} is singular or ill-conditioned (condition number of the "
@@ -116,8 +117,9 @@ def _log2abs(ev: np.ndarray) -> np.ndarray:
         return np.log2(np.abs(ev))
 
 
-def _sector_indices(parity: str, n_keep: int | None) -> np.ndarray:
-    idx = ODD if parity == "odd" else EVEN
+def _sector_indices(basis: Basis, parity: str, n_keep: int | None) -> np.ndarray:
+    """The first ``n_keep`` (default all) columns of ``basis`` that enter 𝒯 in one sector."""
+    idx = basis.odd if parity == "odd" else basis.even
     if n_keep is None:
         return idx
     if not isinstance(n_keep, (int, np.integer)) or not 1 <= n_keep <= len(idx):
@@ -168,11 +170,13 @@ class MCRGAccumulator:
         most ``2 * blocks_per_bin * n_bins`` blocks are kept, so bin sizes
         differ by at most one block (≲ 1/``blocks_per_bin`` relative; the
         weighted jackknife accounts for unequal bins).
-    basis : {"classes", "oriented"}
-        Operator basis (see :func:`operators`). :meth:`result` needs
-        ``"classes"``, :meth:`irrep_result` ``"oriented"`` (memory grows as the
+    basis : {"symmetrised", "oriented", "authors"}
+        Operator basis (see :func:`operators`). :meth:`result` takes any;
+        :meth:`irrep_result` needs ``"oriented"`` (memory grows as the
         square of the number of operators: 19 MB for 32 bins of 158 with
         ``n_expected``, up to 8 times more without).
+    boundary : {"periodic", "open"}
+        How :meth:`add` sums the operators over the lattice (see :func:`operators`).
 
     Notes
     -----
@@ -201,8 +205,10 @@ class MCRGAccumulator:
     _KEYS = ("n", "f", "c", "cf", "cc", "ff")
 
     def __init__(self, n_bins: int = 32, *, n_expected: int | None = None, level: int = 0,
-                 blocks_per_bin: int = 4, basis: str = "classes"):
-        m = _check_basis(basis)
+                 blocks_per_bin: int = 4, basis: str = "symmetrised", boundary: str = "periodic"):
+        self._basis = get_basis(basis)
+        self.boundary = check_boundary(boundary)
+        m = self._basis.n_ops
         if not isinstance(n_bins, (int, np.integer)) or n_bins < 2:
             raise ValueError(f"n_bins must be an integer ≥ 2; got {n_bins!r}")
         if not isinstance(blocks_per_bin, (int, np.integer)) or blocks_per_bin < 1:
@@ -277,8 +283,8 @@ class MCRGAccumulator:
             )
         if check_blocking:
             _check_majority(f, c)
-        self.add_operators(operators(f, threads=threads, check=False, basis=self.basis),
-                           operators(c, threads=threads, check=False, basis=self.basis),
+        self.add_operators(operators(f, threads=threads, check=False, basis=self.basis, boundary=self.boundary),
+                           operators(c, threads=threads, check=False, basis=self.basis, boundary=self.boundary),
                            L_fine=L, L_coarse=L // 2, start=start)
 
     def add_operators(self, fine_ops, coarse_ops, *, L_fine: int | None = None,
@@ -287,7 +293,8 @@ class MCRGAccumulator:
 
         Parameters
         ----------
-        fine_ops, coarse_ops : array_like of int, shape (n, 36) (or (n, 158), oriented basis)
+        fine_ops, coarse_ops : array_like of int, shape (n, m)
+            (``m`` = 36, or 158 for the oriented basis)
             Extensive ``S(σ)`` and ``S(μ)`` of the same ``n`` configurations.
         L_fine, L_coarse : int, optional
             Linear sizes, recorded and checked for consistency between batches
@@ -369,8 +376,8 @@ class MCRGAccumulator:
     ARRAYS_FORMAT = 1
 
     def _identity(self) -> dict:
-        return {"level": self.level, "basis": self.basis, "n_bins": self.n_bins, "n_expected": self.n_expected,
-                "L_fine": self.L_fine, "L_coarse": self.L_coarse}
+        return {"level": self.level, "basis": self.basis, "boundary": self.boundary, "n_bins": self.n_bins,
+                "n_expected": self.n_expected, "L_fine": self.L_fine, "L_coarse": self.L_coarse}
 
     def merge(self, other: MCRGAccumulator) -> MCRGAccumulator:
         """Add the configurations of ``other`` (disjoint from this one's) to this accumulator; returns ``self``.
@@ -414,7 +421,7 @@ class MCRGAccumulator:
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The accumulator as plain numeric arrays (for ``numpy.savez``; loads with ``allow_pickle=False``).
 
-        Holds the analysis (level, basis, bins, sizes) and every piece of moment
+        Holds the analysis (level, basis, boundary, bins, sizes) and every piece of moment
         sums bit for bit; :meth:`from_arrays` is its inverse. Only accumulators
         built with ``n_expected`` (mergeable ones) have this form.
         """
@@ -423,7 +430,8 @@ class MCRGAccumulator:
         head = [self.ARRAYS_FORMAT, self.level, self.n_bins, self.n_expected, self.n_ops,
                 -1 if self.L_fine is None else self.L_fine, -1 if self.L_coarse is None else self.L_coarse,
                 self._next]
-        return {"header": np.array(head, dtype=np.int64), "basis": np.array(self.basis)} | \
+        return {"header": np.array(head, dtype=np.int64), "basis": np.array(self.basis),
+                "boundary": np.array(self.boundary)} | \
             {f"moments.{k}": v for k, v in self._bm.to_arrays().items()}
 
     @classmethod
@@ -435,6 +443,7 @@ class MCRGAccumulator:
         try:
             head = np.asarray(arrays["header"])
             basis = str(np.asarray(arrays["basis"]))
+            boundary = str(np.asarray(arrays["boundary"])) if "boundary" in arrays else "periodic"
             moments = {k: np.asarray(arrays[f"moments.{k}"]) for k in
                        ("start", "n", "f0", "c0", "f", "c", "cf", "cc", "ff")}
         except KeyError as exc:
@@ -442,7 +451,7 @@ class MCRGAccumulator:
         if head.shape != (8,) or head.dtype.kind != "i" or head[0] != cls.ARRAYS_FORMAT:
             raise ValueError(f"not an MCRG accumulator of format {cls.ARRAYS_FORMAT}: header {head.tolist()}")
         _, level, n_bins, n_expected, m, L_fine, L_coarse, nxt = (int(v) for v in head)
-        acc = cls(n_bins, n_expected=n_expected, level=level, basis=basis)
+        acc = cls(n_bins, n_expected=n_expected, level=level, basis=basis, boundary=boundary)
         if m != acc.n_ops:
             raise ValueError(f"accumulator arrays hold {m} operators but the {basis!r} basis has {acc.n_ops}")
         acc._bm = BinnedMoments.from_arrays(n_expected, n_bins, m, moments)
@@ -506,8 +515,10 @@ class MCRGAccumulator:
         Parameters
         ----------
         n_odd, n_even : int, optional
-            Keep only the first ``n_odd`` (≤ 11) odd and ``n_even`` (≤ 25) even
-            operators (truncation order of :data:`ODD` / :data:`EVEN`); default all.
+            Keep only the first ``n_odd`` odd and ``n_even`` even operators of the
+            basis (symmetrised: ≤ 11 and ≤ 25 in the truncation order of
+            :data:`ODD` / :data:`EVEN`; the sector columns of :class:`Basis`
+            otherwise, exact duplicates left out); default all.
         max_cond : float
             Largest accepted condition number of the standardised (unit
             diagonal) coarse-level matrix ``M`` and fine-level covariance, per
@@ -524,23 +535,21 @@ class MCRGAccumulator:
             ``M`` or the fine-level covariance singular or ill-conditioned (the
             message names the condition number), bad truncation.
         """
-        if self.basis != "classes":
-            raise ValueError(f"result() needs the 'classes' basis; this accumulator holds the {self.basis!r} "
-                             "basis: use irrep_result()")
         self._check_complete()
         n = self._n
-        idx_sec = {"odd": _sector_indices("odd", n_odd), "even": _sector_indices("even", n_even)}
+        b = self._basis
+        idx_sec = {"odd": _sector_indices(b, "odd", n_odd), "even": _sector_indices(b, "even", n_even)}
         total, sizes, per_bin = self._bins()
         if np.any(sizes == 0):
             raise ValueError(f"a jackknife bin is empty ({n} configurations, {self.n_bins} bins)")
         sectors = {}
         for parity, idx in idx_sec.items():
-            T, N, M, cond = _t_matrix(total, idx, max_cond, f"{parity} sector (all data)")
+            T, N, M, cond = _t_matrix(total, idx, max_cond, f"{parity} sector (all data)", b.labels)
             ev = _spectrum(T)
             loo_ev = np.empty((self.n_bins, len(idx)), dtype=np.complex128)
             for j in range(self.n_bins):
                 sub = {k: total[k] - per_bin[k][j] for k in total}
-                Tj = _t_matrix(sub, idx, max_cond, f"{parity} sector (jackknife sample {j})")[0]
+                Tj = _t_matrix(sub, idx, max_cond, f"{parity} sector (jackknife sample {j})", b.labels)[0]
                 loo_ev[j] = _spectrum(Tj)
             y = _log2abs(ev)
             loo_y = _log2abs(loo_ev)
@@ -569,6 +578,7 @@ class MCRGAccumulator:
             y_r1=pick(odd, 1)[0], y_r1_err=pick(odd, 1)[1],
             omega=pick(even, 1)[0], omega_err=pick(even, 1)[1],
             spectrum=merged_spectrum(odd, even),
+            basis=self.basis, boundary=self.boundary,
         )
 
     def irrep_result(self, *, max_cond: float = DEFAULT_MAX_COND) -> list[IrrepSpectrum]:

@@ -34,7 +34,7 @@ from dreamrg.mcrg.accumulator import (
     _sector_indices,
 )
 from dreamrg.mcrg.results import MCRGResult
-from dreamrg.mcrg.spin_operators import _as_config_batch, _check_basis, operators
+from dreamrg.mcrg.spin_operators import _as_config_batch, check_boundary, get_basis, operators
 
 __all__ = [
     "tie_break_rng",
@@ -43,6 +43,7 @@ __all__ = [
     "rg_exponents",
     "mcrg_from_batches",
     "accumulate_batches",
+    "accumulate_conventions",
     "mcrg_from_store",
     "accumulate_store",
     "irrep_rows",
@@ -54,7 +55,8 @@ __all__ = [
 def rg_exponents(fine, coarse, *, n_bins: int = 32, n_odd: int | None = None,
                  n_even: int | None = None, max_cond: float = DEFAULT_MAX_COND,
                  check_blocking: bool = True, level: int = 0, batch_size: int = 4096,
-                 threads: int | None = None) -> MCRGResult:
+                 threads: int | None = None, basis: str = "symmetrised",
+                 boundary: str = "periodic") -> MCRGResult:
     """MCRG exponents from in-memory configurations and their block spins.
 
     Parameters
@@ -79,6 +81,10 @@ def rg_exponents(fine, coarse, *, n_bins: int = 32, n_odd: int | None = None,
         Configurations per kernel call.
     threads : int, optional
         Numba threads for the operator kernel.
+    basis : {"symmetrised", "oriented", "authors"}
+        Operator basis (:data:`dreamrg.mcrg.BASES`).
+    boundary : {"periodic", "open"}
+        How the operators are summed over the lattice (:func:`operators`).
 
     Returns
     -------
@@ -92,10 +98,16 @@ def rg_exponents(fine, coarse, *, n_bins: int = 32, n_odd: int | None = None,
         raise ValueError(f"fine and coarse hold different numbers of configurations: {f.shape[0]} and {c.shape[0]}")
     if f.shape[0] == 0:
         raise ValueError("no configurations given (empty arrays)")
-    acc = MCRGAccumulator(n_bins, n_expected=f.shape[0], level=level)
+    acc = MCRGAccumulator(n_bins, n_expected=f.shape[0], level=level, basis=basis, boundary=boundary)
     for lo in range(0, f.shape[0], batch_size):
         acc.add(f[lo:lo + batch_size], c[lo:lo + batch_size], check_blocking=check_blocking, threads=threads)
     return acc.result(n_odd=n_odd, n_even=n_even, max_cond=max_cond)
+
+
+def _check_truncation(basis: str, n_odd: int | None, n_even: int | None) -> None:
+    """Raise ``ValueError`` for a bad basis or truncation of it."""
+    b = get_basis(basis)
+    _sector_indices(b, "odd", n_odd), _sector_indices(b, "even", n_even)
 
 
 #: first spawn-key entry of the tie-break streams ("MCRG" in ASCII)
@@ -123,24 +135,33 @@ def _check_levels(levels, L: int) -> None:
         )
 
 
-def _block_chunk(accs: Sequence[MCRGAccumulator], s: np.ndarray, chunk: int, start: int, seed: int,
-                 threads: int | None) -> None:
-    """Block the int8 configurations ``s`` of chunk ``chunk`` (first index ``start``) into ``accs``."""
+def _block_chunk(accs: dict[tuple[str, str], Sequence[MCRGAccumulator]], s: np.ndarray, chunk: int, start: int,
+                 seed: int, threads: int | None) -> None:
+    """Block the int8 configurations ``s`` of chunk ``chunk`` (first index ``start``) into ``accs``.
+
+    ``accs`` maps each ``(basis, boundary)`` convention to its accumulators (one
+    per level): the configurations are blocked once, on the aligned 2×2 grid
+    (rows and columns ``2I, 2I+1`` -- the grid a dreamed configuration was
+    upsampled on), and every convention's operators are evaluated on them.
+    """
     from dreamrg.coarse import majority_rule
 
-    basis = accs[0].basis
-    ops_prev = operators(s, threads=threads, check=False, basis=basis)
-    cur = s
-    for k, acc in enumerate(accs):
+    def ops(x):
+        return {c: operators(x, threads=threads, check=False, basis=c[0], boundary=c[1]) for c in accs}
+
+    levels = len(next(iter(accs.values())))
+    ops_prev, cur = ops(s), s
+    for k in range(levels):
         nxt, _ = majority_rule(cur, tie_break_rng(seed, k, chunk))
-        ops_next = operators(nxt, threads=threads, check=False, basis=basis)
-        acc.add_operators(ops_prev, ops_next, L_fine=cur.shape[1], L_coarse=nxt.shape[1], start=start)
+        ops_next = ops(nxt)
+        for c, lst in accs.items():
+            lst[k].add_operators(ops_prev[c], ops_next[c], L_fine=cur.shape[1], L_coarse=nxt.shape[1], start=start)
         cur, ops_prev = nxt, ops_next
 
 
 def accumulate_chunk(configs, chunk: int, *, chunk_size: int, n_total: int, levels: int = 1, seed: int = 0,
-                     n_bins: int = 32, basis: str = "classes", threads: int | None = None,
-                     check: bool = True) -> list[MCRGAccumulator]:
+                     n_bins: int = 32, basis: str = "symmetrised", threads: int | None = None,
+                     check: bool = True, boundary: str = "periodic") -> list[MCRGAccumulator]:
     """The accumulators (one per blocking step) of one chunk: the map of a map/reduce MCRG.
 
     Parameters
@@ -154,7 +175,7 @@ def accumulate_chunk(configs, chunk: int, *, chunk_size: int, n_total: int, leve
         Configurations per chunk (the last one may hold fewer).
     n_total : int
         Configurations of the whole run (fixes the jackknife bins).
-    levels, seed, n_bins, basis, threads, check
+    levels, seed, n_bins, basis, threads, check, boundary
         As in :func:`accumulate_batches`.
 
     Returns
@@ -175,9 +196,10 @@ def accumulate_chunk(configs, chunk: int, *, chunk_size: int, n_total: int, leve
         raise ValueError(f"chunk {chunk} of a run of {n_total} configurations in chunks of {chunk_size} "
                          f"holds {want} configurations; got {s.shape[0]}")
     _check_levels(levels, s.shape[1])
-    _check_basis(basis)
-    accs = [MCRGAccumulator(n_bins, n_expected=int(n_total), level=k, basis=basis) for k in range(levels)]
-    _block_chunk(accs, s, int(chunk), start, seed, threads)
+    get_basis(basis), check_boundary(boundary)
+    accs = [MCRGAccumulator(n_bins, n_expected=int(n_total), level=k, basis=basis, boundary=boundary)
+            for k in range(levels)]
+    _block_chunk({(basis, boundary): accs}, s, int(chunk), start, seed, threads)
     return accs
 
 
@@ -208,7 +230,8 @@ def mcrg_from_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: i
                       n_odd: int | None = None,
                       n_even: int | None = None, max_cond: float = DEFAULT_MAX_COND,
                       threads: int | None = None, check: bool = True,
-                      progress=None, chunk_size: int | None = None) -> list[MCRGResult]:
+                      progress=None, chunk_size: int | None = None, basis: str = "symmetrised",
+                      boundary: str = "periodic") -> list[MCRGResult]:
     """MCRG over several blocking levels from a stream of configuration batches.
 
     The stream is cut into chunks of ``chunk_size`` configurations; every chunk
@@ -232,7 +255,7 @@ def mcrg_from_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: i
         Exact number of configurations the stream will deliver (after the cut
         at ``n``), if known: the jackknife bins are then exactly equal (see
         ``n_expected`` of :class:`MCRGAccumulator`).
-    n_bins, n_odd, n_even, max_cond, threads
+    n_bins, n_odd, n_even, max_cond, threads, basis, boundary
         As in :func:`rg_exponents`.
     check : bool
         Verify that the input holds only ±1 (skip for trusted store data).
@@ -247,9 +270,10 @@ def mcrg_from_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: i
     list of MCRGResult
         ``results[k]`` for the step ``k → k + 1``.
     """
-    _sector_indices("odd", n_odd), _sector_indices("even", n_even)  # a bad truncation fails before the work
+    _check_truncation(basis, n_odd, n_even)  # a bad truncation fails before the work
     accs = accumulate_batches(batches, levels=levels, seed=seed, n=n, n_total=n_total, n_bins=n_bins,
-                              threads=threads, check=check, progress=progress, chunk_size=chunk_size)
+                              threads=threads, check=check, progress=progress, chunk_size=chunk_size,
+                              basis=basis, boundary=boundary)
     return [a.result(n_odd=n_odd, n_even=n_even, max_cond=max_cond) for a in accs]
 
 
@@ -270,16 +294,36 @@ def _take(buf: deque, k: int) -> np.ndarray:
 
 def accumulate_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: int = 0,
                        n: int | None = None, n_total: int | None = None, n_bins: int = 32,
-                       threads: int | None = None, check: bool = True,
-                       progress=None, basis: str = "classes", chunk_size: int | None = None) -> list[MCRGAccumulator]:
+                       threads: int | None = None, check: bool = True, progress=None, basis: str = "symmetrised",
+                       chunk_size: int | None = None, boundary: str = "periodic") -> list[MCRGAccumulator]:
     """The accumulators behind :func:`mcrg_from_batches` (same arguments), one per blocking step.
 
-    ``basis`` selects the operators (:func:`operators`); the oriented basis
-    feeds :meth:`MCRGAccumulator.irrep_result`.
+    ``basis`` and ``boundary`` select the operators (:func:`operators`); the
+    oriented basis also feeds :meth:`MCRGAccumulator.irrep_result`. The block
+    spins of every level are the majority rule of aligned 2×2 blocks (rows and
+    columns ``2I, 2I+1``), the grid on which a dreamed configuration was
+    upsampled from its parent.
 
     Call :meth:`MCRGAccumulator.result` on them as often as wanted, e.g. for
     several truncations (:func:`truncation_scan`), without streaming the data again.
     With ``n_total`` they equal :func:`reduce` of :func:`accumulate_chunk` over the chunks.
+    """
+    return accumulate_conventions(batches, [(basis, boundary)], levels=levels, seed=seed, n=n, n_total=n_total,
+                                  n_bins=n_bins, threads=threads, check=check, progress=progress,
+                                  chunk_size=chunk_size)[(basis, boundary)]
+
+
+def accumulate_conventions(batches: Iterable[np.ndarray], conventions: Sequence[tuple[str, str]], *,
+                           levels: int = 1, seed: int = 0, n: int | None = None, n_total: int | None = None,
+                           n_bins: int = 32, threads: int | None = None, check: bool = True, progress=None,
+                           chunk_size: int | None = None) -> dict[tuple[str, str], list[MCRGAccumulator]]:
+    """:func:`accumulate_batches` for several ``(basis, boundary)`` pairs in one pass over the data.
+
+    The configurations are blocked once per chunk (the same block spins and
+    tie-breaks as a pass with one convention) and every convention's operators
+    are evaluated on them, so each list of accumulators is exactly what
+    :func:`accumulate_batches` with that basis and boundary gives. Useful when
+    the configurations are expensive (dreamed on the fly).
     """
     from dreamrg.store import default_chunk_size
 
@@ -289,8 +333,13 @@ def accumulate_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: 
         raise ValueError(f"n must be a positive integer or None; got {n!r}")
     if chunk_size is not None and (not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1):
         raise ValueError(f"chunk_size must be a positive integer or None; got {chunk_size!r}")
-    _check_basis(basis)
-    accs = [MCRGAccumulator(n_bins, n_expected=n_total, level=k, basis=basis) for k in range(levels)]
+    conventions = list(dict.fromkeys((b, bd) for b, bd in conventions))
+    if not conventions:
+        raise ValueError("no (basis, boundary) convention given")
+    for b, bd in conventions:
+        get_basis(b), check_boundary(bd)
+    accs = {(b, bd): [MCRGAccumulator(n_bins, n_expected=n_total, level=k, basis=b, boundary=bd)
+                      for k in range(levels)] for b, bd in conventions}
     buf: deque = deque()
     queued = used = chunk = 0
     L = C = None
@@ -328,7 +377,8 @@ def accumulate_batches(batches: Iterable[np.ndarray], *, levels: int = 1, seed: 
 def mcrg_from_store(path: str | Path, *, levels: int = 1, n: int | None = None, seed: int = 0,
                     batch_size: int = 2048, n_bins: int = 32, n_odd: int | None = None,
                     n_even: int | None = None, max_cond: float = DEFAULT_MAX_COND,
-                    threads: int | None = None, progress: bool | None = None, client=None) -> list[MCRGResult]:
+                    threads: int | None = None, progress: bool | None = None, basis: str = "symmetrised",
+                    boundary: str = "periodic", client=None) -> list[MCRGResult]:
     """MCRG exponents of the configurations in a store (e.g. from ``dreamrg mc``).
 
     Parameters
@@ -344,7 +394,7 @@ def mcrg_from_store(path: str | Path, *, levels: int = 1, n: int | None = None, 
     batch_size : int
         Configurations read at once, rounded down to whole store chunks (at
         least one); memory ``~ batch_size · L²`` bytes. Does not change the result.
-    n_bins, n_odd, n_even, max_cond, threads
+    n_bins, n_odd, n_even, max_cond, threads, basis, boundary
         As in :func:`rg_exponents`.
     progress : bool, optional
         tqdm progress bar (None: only on a terminal).
@@ -355,15 +405,16 @@ def mcrg_from_store(path: str | Path, *, levels: int = 1, n: int | None = None, 
     -------
     list of MCRGResult
     """
-    _sector_indices("odd", n_odd), _sector_indices("even", n_even)  # a bad truncation fails before the work
+    _check_truncation(basis, n_odd, n_even)  # a bad truncation fails before the work
     accs = accumulate_store(path, levels=levels, n=n, seed=seed, batch_size=batch_size, n_bins=n_bins,
-                            threads=threads, progress=progress, client=client)
+                            threads=threads, progress=progress, basis=basis, boundary=boundary, client=client)
     return [a.result(n_odd=n_odd, n_even=n_even, max_cond=max_cond) for a in accs]
 
 
 def accumulate_store(path: str | Path, *, levels: int = 1, n: int | None = None, seed: int = 0,
                      batch_size: int = 2048, n_bins: int = 32, threads: int | None = None,
-                     progress: bool | None = None, basis: str = "classes", client=None) -> list[MCRGAccumulator]:
+                     progress: bool | None = None, basis: str = "symmetrised", boundary: str = "periodic",
+                     client=None) -> list[MCRGAccumulator]:
     """The accumulators behind :func:`mcrg_from_store` (same arguments), one per blocking step.
 
     :func:`reduce` of :func:`accumulate_chunk` over the store's chunks, in chunk order.
@@ -375,7 +426,7 @@ def accumulate_store(path: str | Path, *, levels: int = 1, n: int | None = None,
     """
     if client is not None:
         return _accumulate_store_on(client, path, levels=levels, n=n, seed=seed, batch_size=batch_size,
-                                    n_bins=n_bins, progress=progress, basis=basis)
+                                    n_bins=n_bins, progress=progress, basis=basis, boundary=boundary)
     from tqdm import tqdm
 
     from dreamrg._progress import _no_bar
@@ -390,7 +441,7 @@ def accumulate_store(path: str | Path, *, levels: int = 1, n: int | None = None,
             for j in range(j0, j1):
                 part = s[(j - j0) * C:(j - j0 + 1) * C]
                 yield accumulate_chunk(part, j, chunk_size=C, n_total=total, levels=levels, seed=seed,
-                                       n_bins=n_bins, basis=basis, threads=threads, check=False)
+                                       n_bins=n_bins, basis=basis, boundary=boundary, threads=threads, check=False)
                 bar.update(len(part))
 
     with tqdm(total=total, disable=_no_bar(progress), unit="cfg", desc=f"MCRG L={L}") as bar:
@@ -415,24 +466,25 @@ def _accumulate_group(task: tuple) -> list[dict]:
     """One Dask task of :func:`accumulate_store`: the reduced accumulators of chunks ``j0 .. j1 - 1`` as arrays."""
     from dreamrg.store import open_store
 
-    path, j0, j1, total, levels, seed, n_bins, basis = task
+    path, j0, j1, total, levels, seed, n_bins, basis, boundary = task
     st = open_store(path)
     C = st.chunk_size
     s = st.read(j0 * C, min(j1 * C, total))
     parts = (accumulate_chunk(s[(j - j0) * C:(j - j0 + 1) * C], j, chunk_size=C, n_total=total, levels=levels,
-                              seed=seed, n_bins=n_bins, basis=basis, threads=1, check=False) for j in range(j0, j1))
+                              seed=seed, n_bins=n_bins, basis=basis, boundary=boundary, threads=1, check=False)
+             for j in range(j0, j1))
     return [a.to_arrays() for a in reduce(parts)]
 
 
-def _accumulate_store_on(client, path, *, levels, n, seed, batch_size, n_bins, progress, basis):
+def _accumulate_store_on(client, path, *, levels, n, seed, batch_size, n_bins, progress, basis, boundary):
     from tqdm import tqdm
 
     from dreamrg._cluster import map_units
     from dreamrg._progress import _no_bar
 
-    _check_basis(basis)
+    get_basis(basis), check_boundary(boundary)
     L, C, total, groups = _store_groups(path, levels, n, batch_size)
-    tasks = [(str(Path(path).resolve()), j0, j1, total, levels, seed, n_bins, basis) for j0, j1 in groups]
+    tasks = [(str(Path(path).resolve()), j0, j1, total, levels, seed, n_bins, basis, boundary) for j0, j1 in groups]
     with tqdm(total=total, disable=_no_bar(progress), unit="cfg", desc=f"MCRG L={L}") as bar:
         parts = map_units(_accumulate_group, tasks, client=client, name="mcrg",
                           on_result=lambda i, r: bar.update(min(groups[i][1] * C, total) - groups[i][0] * C))
@@ -468,8 +520,9 @@ def truncation_scan(accumulators: Sequence[MCRGAccumulator],
     ``n_even`` and the exponents of :class:`MCRGResult` with their errors
     (``omega`` is NaN when the even sector keeps a single operator).
     """
-    for n_odd, n_even in truncations:  # a bad truncation fails before any matrix is solved
-        _sector_indices("odd", n_odd), _sector_indices("even", n_even)
+    for basis in {acc.basis for acc in accumulators} or {"symmetrised"}:  # fail before any matrix is solved
+        for n_odd, n_even in truncations:
+            _check_truncation(basis, n_odd, n_even)
     rows = []
     for k, acc in enumerate(accumulators):
         for n_odd, n_even in truncations:

@@ -1,7 +1,7 @@
 """Result types of the MCRG: one spin-flip sector, one blocking step, one D4 irrep.
 
 :class:`MCRGResult` holds 𝒯 and its spectrum for one blocking step
-``n → n + 1`` in the symmetrised basis, split into the odd and even spin-flip
+``n → n + 1`` in one operator basis (symmetrised by default), split into the odd and even spin-flip
 sectors (:class:`SectorResult`), with the identified exponents ``y_h`` (first
 odd eigenvalue), ``y_t`` (first even), ``y_r1`` (second odd) and ``omega``
 (second even); exponents are ``y = log₂|λ|`` (scale factor 2).
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dreamrg.mcrg.spin_operators import EVEN, ODD
+from dreamrg.mcrg.spin_operators import get_basis
 
 __all__ = ["SectorResult", "MCRGResult", "IrrepSpectrum", "third_exponent"]
 
@@ -33,6 +33,8 @@ _SECTOR_KEYS = ("y", "y_err", "cond_M", "max_imag")
 _SCALAR_KEYS = ("level", "L_fine", "L_coarse", "n_configs", "n_bins",
                 "y_h", "y_h_err", "y_t", "y_t_err", "y_r1", "y_r1_err", "omega", "omega_err")
 _INT_KEYS = ("level", "L_fine", "L_coarse", "n_configs", "n_bins")
+#: the convention keys of :meth:`MCRGResult.to_dict`, written only when they differ from these defaults
+_DEFAULTS = {"basis": "symmetrised", "boundary": "periodic"}
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ class SectorResult:
     ----------
     parity : {"odd", "even"}
     operators : tuple of int
-        Indices (into :data:`dreamrg.mcrg.OPERATORS`) of the operators used, in order.
+        Columns of the operator basis used (for the symmetrised basis, indices
+        into :data:`dreamrg.mcrg.OPERATORS`), in order.
     T : numpy.ndarray of float64, shape (m, m), or None
         ``𝒯 = M⁻¹ N`` from all data; ``T[α, β] = ∂K_α^(n+1)/∂K_β^(n)``.
         ``None`` when read back from a dictionary (:meth:`from_dict`).
@@ -83,18 +86,19 @@ class SectorResult:
                 "max_imag": float(self.max_imag)}
 
     @classmethod
-    def from_dict(cls, d: dict) -> SectorResult:
+    def from_dict(cls, d: dict, basis: str = "symmetrised") -> SectorResult:
         """Inverse of :meth:`to_dict`.
 
         The operators are the first ``len(y)`` of the sector's truncation
-        order (a truncated sector keeps exactly those); the matrices and the
-        complex eigenvalues are not in the dictionary and read as ``None``.
+        order in ``basis`` (a truncated sector keeps exactly those); the
+        matrices and the complex eigenvalues are not in the dictionary and read as ``None``.
         """
         parity = d["parity"]
         if parity not in ("odd", "even"):
             raise ValueError(f"parity must be 'odd' or 'even'; got {parity!r}")
         y = np.asarray(d["y"], dtype=np.float64)
-        idx = (ODD if parity == "odd" else EVEN)[: len(y)]
+        b = get_basis(basis)
+        idx = (b.odd if parity == "odd" else b.even)[: len(y)]
         return cls(parity=parity, operators=tuple(int(i) for i in idx), T=None, N=None, M=None,
                    eigenvalues=None, eigenvalues_err=None, y=y,
                    y_err=np.asarray(d["y_err"], dtype=np.float64),
@@ -136,6 +140,10 @@ class MCRGResult:
     extra : dict
         Keys beyond the schema found by :meth:`from_dict` (e.g. timings the
         cache stores beside the result); written back by :meth:`to_dict`.
+    basis : {"symmetrised", "oriented", "authors"}
+        Operator basis of 𝒯 (:data:`dreamrg.mcrg.BASES`).
+    boundary : {"periodic", "open"}
+        How the operators were summed over the lattice.
     """
 
     level: int
@@ -155,6 +163,8 @@ class MCRGResult:
     omega_err: float
     spectrum: tuple[tuple[float, str, int], ...] = field(repr=False)
     extra: dict = field(default_factory=dict, repr=False, compare=False)
+    basis: str = "symmetrised"
+    boundary: str = "periodic"
 
     @property
     def eta(self) -> float:
@@ -165,6 +175,19 @@ class MCRGResult:
     def eta_err(self) -> float:
         """Jackknife error of :attr:`eta` (``2 · y_h_err``)."""
         return 2.0 * self.y_h_err
+
+    def third(self) -> tuple[float, float, str]:
+        """Third largest exponent of the merged spectrum (both sectors), its error and its sector.
+
+        The paper's "third eigenvalue of 𝒯" (its Fig. 10c), read as the
+        authors' code has it: the third of the whole spectrum, whatever its
+        sector. Returns ``(y, y_err, "odd 2")`` and the like (sector and rank in it).
+        """
+        if len(self.spectrum) < 3:
+            raise ValueError(f"{len(self.spectrum)} exponents; the third largest needs at least 3")
+        y, parity, rank = self.spectrum[2]
+        sec = self.odd if parity == "odd" else self.even
+        return y, float(sec.y_err[rank - 1]), f"{parity} {rank}"
 
     def summary(self) -> str:
         """One-line human-readable summary of the identified exponents."""
@@ -180,13 +203,16 @@ class MCRGResult:
 
         Keys: the scalars (``level`` ... ``omega_err``), then per sector
         ``<parity>_y``, ``<parity>_y_err``, ``<parity>_cond_M``,
-        ``<parity>_max_imag``, then the keys of :attr:`extra`.
+        ``<parity>_max_imag``, then ``basis`` and ``boundary`` where they are
+        not the defaults (so a default result reads as before these options
+        existed), then the keys of :attr:`extra`.
         """
         d = {k: getattr(self, k) for k in _SCALAR_KEYS}
         for sec in (self.odd, self.even):
             s = sec.to_dict()
             for k in _SECTOR_KEYS:
                 d[f"{sec.parity}_{k}"] = s[k]
+        d.update({k: v for k, v in (("basis", self.basis), ("boundary", self.boundary)) if v != _DEFAULTS[k]})
         d.update(self.extra)
         return d
 
@@ -197,13 +223,15 @@ class MCRGResult:
         Keys outside the schema go to :attr:`extra`; the merged spectrum is
         rebuilt from the two sectors' exponents.
         """
-        sectors = {p: SectorResult.from_dict({"parity": p} | {k: d[f"{p}_{k}"] for k in _SECTOR_KEYS})
+        conv = {k: d.get(k, v) for k, v in _DEFAULTS.items()}
+        sectors = {p: SectorResult.from_dict({"parity": p} | {k: d[f"{p}_{k}"] for k in _SECTOR_KEYS},
+                                             conv["basis"])
                    for p in ("odd", "even")}
-        known = set(_SCALAR_KEYS) | {f"{p}_{k}" for p in ("odd", "even") for k in _SECTOR_KEYS}
+        known = set(_SCALAR_KEYS) | set(_DEFAULTS) | {f"{p}_{k}" for p in ("odd", "even") for k in _SECTOR_KEYS}
         scalars = {k: int(d[k]) if k in _INT_KEYS else float(d[k]) for k in _SCALAR_KEYS}
         return cls(**scalars, odd=sectors["odd"], even=sectors["even"],
                    spectrum=merged_spectrum(sectors["odd"], sectors["even"]),
-                   extra={k: v for k, v in d.items() if k not in known})
+                   extra={k: v for k, v in d.items() if k not in known}, **conv)
 
 
 @dataclass(frozen=True)

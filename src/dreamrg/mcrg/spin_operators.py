@@ -6,15 +6,19 @@ symmetries of the square (D4). The classes are enumerated by code
 (:func:`enumerate_classes`): 1 one-spin, 5 two-spin, 10 three-spin and 20
 four-spin classes, 36 in all (:data:`OPERATORS`).
 
-Convention (used everywhere in :mod:`dreamrg.mcrg`): :func:`operators` returns
-the *extensive, symmetrised* sum ``S_α(σ)`` -- the product of the class's spins
+Convention (the default of :mod:`dreamrg.mcrg`, basis ``"symmetrised"``):
+:func:`operators` returns the *extensive, symmetrised* sum ``S_α(σ)`` -- the product of the class's spins
 summed over all ``L²`` periodic translations and over every distinct
 orientation of the class (:attr:`Operator.n_terms` of them, each counted once),
 an integer with ``|S_α| ≤ n_terms · L²``. Odd operators (1 or 3 spins, 11 of
 them, :data:`ODD`) change sign under a global spin flip, even ones (2 or 4
 spins, 25, :data:`EVEN`) do not; within a sector the order (fewer spins, then
 smaller spread, then canonical) is the truncation order. The *oriented* basis
-(:data:`ORIENTED`, 158 operators) keeps every orientation separately.
+(:data:`ORIENTED`, 158 operators) keeps every orientation separately; the
+*authors'* basis (:mod:`dreamrg.mcrg.authors_basis`) is the 36 single-orientation
+products of the paper authors' code. :data:`BASES` holds the three
+(:class:`Basis`); with ``boundary="open"`` the products are summed only where
+they fit inside the lattice (:data:`BOUNDARIES`).
 
 The derivation and the choice of normalisation are in the MCRG chapter of the
 book (``book/mcrg.md``).
@@ -29,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dreamrg._numba import numba_threads
+from dreamrg.mcrg.authors_basis import AUTHORS_DUPLICATES, AUTHORS_OFFSETS
 
 __all__ = [
     "Site",
@@ -40,6 +45,10 @@ __all__ = [
     "ORIENTED",
     "N_ORIENTED",
     "BASES",
+    "Basis",
+    "BOUNDARIES",
+    "get_basis",
+    "check_boundary",
     "MIN_L_OPERATORS",
     "enumerate_classes",
     "operators",
@@ -203,44 +212,119 @@ EVEN: np.ndarray = np.array([op.index for op in OPERATORS if op.parity == "even"
 N_OPERATORS = len(OPERATORS)
 
 
-def _term_table() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Kernel term table (see :mod:`dreamrg._mcrg_kernels`): one row per orientation."""
-    rows = [(op.index, o) for op in OPERATORS for o in op.orientations]
+def _term_rows(rows: list[tuple[int, tuple[Site, ...]]]) -> tuple:
+    """Read-only kernel term table from ``(column, offsets)`` rows (offsets normalised to the plaquette)."""
     T = len(rows)
-    dy = np.zeros((T, 4), dtype=np.int64)
-    dx = np.zeros((T, 4), dtype=np.int64)
-    k = np.zeros(T, dtype=np.int64)
-    idx = np.zeros(T, dtype=np.int64)
-    for t, (a, o) in enumerate(rows):
-        idx[t] = a
-        k[t] = len(o)
+    dy, dx = np.zeros((T, 4), dtype=np.int64), np.zeros((T, 4), dtype=np.int64)
+    k, col = np.zeros(T, dtype=np.int64), np.zeros(T, dtype=np.int64)
+    for t, (a, sites) in enumerate(rows):
+        o = _normalise(sites)
+        col[t], k[t] = a, len(o)
         for i, (y, x) in enumerate(o):
-            dy[t, i] = y
-            dx[t, i] = x
-    for arr in (dy, dx, k, idx):
+            dy[t, i], dx[t, i] = y, x
+    for arr in (dy, dx, k, col):
         arr.setflags(write=False)
-    return dy, dx, k, idx
+    return dy, dx, k, col
 
 
-_TERMS = _term_table()
+#: the kernel's term table of the symmetrised basis: one row per orientation, output column = class
+_TERMS = _term_rows([(op.index, o) for op in OPERATORS for o in op.orientations])
 
 #: every orientation of every class as its own operator: ``(class index, orientation)``,
 #: in the order of :data:`OPERATORS` and, within a class, of :attr:`Operator.orientations`
 ORIENTED: tuple[tuple[int, tuple[Site, ...]], ...] = tuple(
     (op.index, o) for op in OPERATORS for o in op.orientations)
 N_ORIENTED = len(ORIENTED)
-#: the operator bases: number of operators of each
-BASES = {"classes": N_OPERATORS, "oriented": N_ORIENTED}
 # the kernel's term table for the oriented basis: the same terms, one output column each
 _TERMS_ORIENTED = (_TERMS[0], _TERMS[1], _TERMS[2], np.arange(N_ORIENTED, dtype=np.int64))
 _TERMS_ORIENTED[3].setflags(write=False)
 
 
-def _check_basis(basis: str) -> int:
-    """Number of operators of ``basis``; ``ValueError`` for an unknown basis."""
+# --------------------------------------------------------------------------
+# operator bases
+# --------------------------------------------------------------------------
+#: how products are summed over the lattice: ``"periodic"`` (all ``L²`` translations on the torus)
+#: or ``"open"`` (only where every spin of the product lies inside the lattice, no wrap-around)
+BOUNDARIES = ("periodic", "open")
+
+
+@dataclass(frozen=True, eq=False)
+class Basis:
+    """One set of MCRG operators: what the kernel evaluates and how 𝒯 uses the columns.
+
+    Attributes
+    ----------
+    name : {"symmetrised", "oriented", "authors"}
+    n_ops : int
+        Number of operator columns :func:`operators` returns.
+    labels : tuple of str
+        One short label per column (used in messages).
+    parity : tuple of {"odd", "even"}
+        Spin-flip parity of every column.
+    odd, even : numpy.ndarray of intp
+        Columns that enter 𝒯 in each sector, in truncation order (exact
+        duplicates of an earlier column left out).
+    duplicates : dict
+        ``{column: earlier column it repeats exactly}`` (left out of ``odd``/``even``).
+    terms : tuple of numpy.ndarray
+        The kernel's term table ``(dy, dx, k, op)`` (see :mod:`dreamrg._mcrg_kernels`).
+    """
+
+    name: str
+    n_ops: int
+    labels: tuple[str, ...]
+    parity: tuple[str, ...]
+    odd: np.ndarray
+    even: np.ndarray
+    duplicates: dict
+    terms: tuple
+
+
+def _make_basis(name: str, labels, parity, terms, duplicates=None) -> Basis:
+    duplicates = dict(duplicates or {})
+    keep = [a for a in range(len(labels)) if a not in duplicates]
+    sector = {p: np.array([a for a in keep if parity[a] == p], dtype=np.intp) for p in ("odd", "even")}
+    for arr in sector.values():
+        arr.setflags(write=False)
+    return Basis(name=name, n_ops=len(labels), labels=tuple(labels), parity=tuple(parity),
+                 odd=sector["odd"], even=sector["even"], duplicates=duplicates, terms=terms)
+
+
+def _build_bases() -> dict[str, Basis]:
+    rank = {}
+    oriented_labels = []
+    for a, _ in ORIENTED:
+        rank[a] = rank.get(a, 0) + 1
+        oriented_labels.append(f"{OPERATORS[a].label}.{rank[a]}")
+    return {
+        "symmetrised": _make_basis("symmetrised", [op.label for op in OPERATORS],
+                                   [op.parity for op in OPERATORS], _TERMS),
+        "oriented": _make_basis("oriented", oriented_labels, [OPERATORS[a].parity for a, _ in ORIENTED],
+                                _TERMS_ORIENTED),
+        "authors": _make_basis("authors", [f"a{a}" for a in range(len(AUTHORS_OFFSETS))],
+                               ["odd" if len(o) % 2 else "even" for o in AUTHORS_OFFSETS],
+                               _term_rows(list(enumerate(AUTHORS_OFFSETS))), AUTHORS_DUPLICATES),
+    }
+
+
+#: the operator bases by name: ``"symmetrised"`` (the 36 class sums, :data:`OPERATORS`), ``"oriented"``
+#: (the 158 orientations of :data:`ORIENTED`), ``"authors"`` (the 36 single-orientation products of the
+#: authors' code, :mod:`dreamrg.mcrg.authors_basis`)
+BASES: dict[str, Basis] = _build_bases()
+
+
+def get_basis(basis: str) -> Basis:
+    """The :class:`Basis` called ``basis``; ``ValueError`` naming the allowed ones otherwise."""
     if basis not in BASES:
         raise ValueError(f"unknown operator basis {basis!r}; allowed: {', '.join(BASES)}")
     return BASES[basis]
+
+
+def check_boundary(boundary: str) -> str:
+    """``boundary`` if it is one of :data:`BOUNDARIES`; ``ValueError`` naming the allowed ones otherwise."""
+    if boundary not in BOUNDARIES:
+        raise ValueError(f"unknown boundary {boundary!r}; allowed: {', '.join(BOUNDARIES)}")
+    return boundary
 
 
 # --------------------------------------------------------------------------
@@ -265,17 +349,17 @@ def _as_config_batch(sigma, name: str = "sigma", min_L: int = MIN_L_OPERATORS, c
 
 
 def operators(sigma, *, threads: int | None = None, check: bool = True,
-              basis: str = "classes") -> np.ndarray:
-    """The 36 operators of a batch of configurations (bit-packed numba kernel).
+              basis: str = "symmetrised", boundary: str = "periodic") -> np.ndarray:
+    """The operators of a batch of configurations (bit-packed numba kernel).
 
     Parameters
     ----------
     sigma : array_like, shape (n, L, L) or (L, L)
-        Spins ±1 (any integer or float dtype, converted to ``int8``); periodic
-        ``L x L`` lattices with ``L ≥ 3``. Every ``L`` works (``L % 8 == 0``
-        packs fastest). For ``L < 5`` the plaquette meets its own periodic
-        images: on ``L = 4`` a distance-2 product is counted twice per pair,
-        on ``L = 3`` different operators coincide (the definition below is
+        Spins ±1 (any integer or float dtype, converted to ``int8``); ``L x L``
+        lattices with ``L ≥ 3``. Every ``L`` works (``L % 8 == 0`` packs
+        fastest). For ``L < 5`` and periodic sums the plaquette meets its own
+        periodic images: on ``L = 4`` a distance-2 product is counted twice per
+        pair, on ``L = 3`` different operators coincide (the definition below is
         still applied literally; the MCRG needs coarse ``L ≥ 4``).
     threads : int, optional
         Number of numba threads (default: the current numba setting).
@@ -283,29 +367,34 @@ def operators(sigma, *, threads: int | None = None, check: bool = True,
         Verify that every value is ±1 (one pass over the data). Pass
         ``False`` only for trusted spins (block spins, store contents): any
         negative value is then read as -1 and anything else as +1.
-    basis : {"classes", "oriented"}
-        ``"classes"``: the 36 symmetrised operators; ``"oriented"``: the 158
-        orientations of :data:`ORIENTED` separately (translation sums only).
+    basis : {"symmetrised", "oriented", "authors"}
+        ``"symmetrised"``: the 36 class sums of :data:`OPERATORS`; ``"oriented"``:
+        the 158 orientations of :data:`ORIENTED` separately; ``"authors"``: the 36
+        single-orientation products of :mod:`dreamrg.mcrg.authors_basis`.
+    boundary : {"periodic", "open"}
+        ``"periodic"``: every product summed over all ``L²`` translations of the
+        torus. ``"open"``: only over the ``(L - e_y)(L - e_x)`` placements where
+        the whole product lies inside the lattice (``e_y``, ``e_x`` its extent:
+        largest minus smallest row and column offset), no wrap-around.
 
     Returns
     -------
-    numpy.ndarray of int64, shape (n, 36) (or (36,) for a single (L, L) input)
-        ``out[i, a] = S_a(sigma[i])``: the sum over all ``L²`` translations
-        and all distinct orientations of operator ``OPERATORS[a]`` of the
-        product of its spins (see the module docstring). Shape (n, 158) for
-        the oriented basis, column ``j`` the translation sum of ``ORIENTED[j]``.
+    numpy.ndarray of int64, shape (n, m) (or (m,) for a single (L, L) input)
+        ``out[i, a]``: the sum over the translations (see ``boundary``) of the
+        product of the spins of every term of operator ``a`` -- for the
+        symmetrised basis all distinct orientations of ``OPERATORS[a]`` (see the
+        module docstring); ``m`` = 36, 158 or 36.
     """
     from dreamrg import _mcrg_kernels
 
-    m = _check_basis(basis)
-    terms = _TERMS if basis == "classes" else _TERMS_ORIENTED
+    b = get_basis(basis)
+    open_ = check_boundary(boundary) == "open"
     single = np.ndim(sigma) == 2
     s = _as_config_batch(sigma, check_values=check)
-    out = np.empty((s.shape[0], m), dtype=np.int64)
+    out = np.empty((s.shape[0], b.n_ops), dtype=np.int64)
     with numba_threads(threads) as nt:
         if nt == 1:
-            _mcrg_kernels.operator_sums_serial(s, *terms, out)
+            _mcrg_kernels.operator_sums_serial(s, *b.terms, open_, out)
         else:
-            _mcrg_kernels.operator_sums(s, *terms, nt, out)
+            _mcrg_kernels.operator_sums(s, *b.terms, open_, nt, out)
     return out[0] if single else out
-

@@ -1,181 +1,368 @@
-"""MCRG straight from Monte Carlo, without storing a configuration.
+"""MCRG straight from Monte Carlo, over chains, without storing a configuration.
 
-Each Monte Carlo chunk (:mod:`dreamrg.mc`: chunk ``j`` of the run with
-:class:`~dreamrg.mc.MCParams` ``params``) is generated, blocked and accumulated
-(:func:`~dreamrg.mcrg.accumulate_chunk`), then dropped. After every group of
-chunks the accumulators are written atomically to a checkpoint file, with the
-index of the next chunk: an interrupted run resumes there, losing and
-repeating nothing. The accumulators equal bit for bit those of
-:func:`~dreamrg.mcrg.accumulate_store` on a store filled by
-:func:`dreamrg.mc.run` with the same parameters -- the chunks are the same
-configurations and carry the same tie-breaks -- while memory and disk stay at
-a few chunks and a few MB whatever the number of configurations (at L = 1024,
-10^6 configurations would fill 131 GB).
+A Monte Carlo run of :mod:`dreamrg.mc` is made of chains: chunk ``j`` is segment
+``j // chains`` of chain ``j % chains``. Here each chain is a unit of work: it
+advances through its chunks (:func:`dreamrg.mc.stream_segments`), and each chunk
+is blocked and accumulated under its global index ``j``
+(:func:`~dreamrg.mcrg.accumulate_chunk`: the tie-breaks and jackknife bins of
+the stored run), merged into the chain's accumulators, then dropped. The
+coordinator reduces the chains' accumulators, which merge exactly in any order
+(:meth:`~dreamrg.mcrg.MCRGAccumulator.merge`), so the result equals bit for bit
+:func:`~dreamrg.mcrg.accumulate_store` of the store :func:`dreamrg.mc.run` would
+fill with the same parameters -- in process or with the chains as Dask tasks
+(:mod:`dreamrg._cluster`) -- while memory and disk stay at a few MB per chain
+(at L = 1024, 10^6 configurations would fill 131 GB).
+
+The run directory holds ``run.json`` (what the run is: the Monte Carlo
+parameters, ``n_configs`` and the analysis) and one checkpoint per chain,
+``chains/<c>.npz`` (plain arrays, read with ``allow_pickle=False``): the
+chain's state (:func:`dreamrg._mc_checkpoint.to_arrays`), its accumulators
+(``level<k>.*``, :meth:`~dreamrg.mcrg.MCRGAccumulator.to_arrays`) and a JSON
+``record`` (segments done, configurations, seconds). A chain checkpoints after
+a chunk when ``checkpoint_seconds`` have passed since its last checkpoint, and
+after its last chunk, each time in one atomic rename; state and accumulators
+are in one file, so a killed run resumes every chain exactly after the chunks
+its accumulators hold: no chunk is lost or counted twice. On a cluster the
+directory must be on storage the workers share.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dreamrg.mcrg.accumulator import MCRGAccumulator
-from dreamrg.mcrg.drivers import _check_levels, accumulate_chunk
+from dreamrg.mcrg.drivers import _check_levels, _check_truncation, accumulate_chunk, reduce
 from dreamrg.mcrg.results import MCRGResult
-from dreamrg.mcrg.spin_operators import _check_basis
+from dreamrg.mcrg.spin_operators import check_boundary, get_basis
 
 if TYPE_CHECKING:
     from dreamrg.mc import MCParams
 
-__all__ = ["accumulate_mc", "mcrg_from_mc", "read_checkpoint", "CHECKPOINT_KIND"]
+__all__ = ["accumulate_mc", "mcrg_from_mc", "stream_progress", "StreamProgress", "RUN_KIND", "RUN_FILE"]
 
-#: ``kind`` recorded in every checkpoint of :func:`accumulate_mc`
-CHECKPOINT_KIND = "dreamrg-mcrg-from-mc"
-
-
-def _mc_chunks(params: MCParams, chunks: list[int], n_records: int) -> np.ndarray:
-    """The one call into :mod:`dreamrg.mc`: chunks ``chunks`` (``n_records`` each), shape (C, n_records, L, L)."""
-    from dreamrg import mc
-
-    return mc.sample_chains(params, chunks, n_records)
+#: ``kind`` of a run directory of :func:`accumulate_mc` (in ``run.json`` and every chain's record)
+RUN_KIND = "dreamrg-mcrg-from-mc-chains"
+#: the file naming what a run directory holds
+RUN_FILE = "run.json"
+_CHAINS = "chains"
 
 
-def _run_key(params: MCParams, n_configs: int, levels: int, seed: int, n_bins: int, basis: str) -> dict:
-    """What a checkpoint must match to be resumed: the Monte Carlo and the analysis."""
-    return {"kind": CHECKPOINT_KIND, "mc": params.store_meta(), "n_configs": int(n_configs), "levels": int(levels),
-            "seed": int(seed), "n_bins": int(n_bins), "basis": basis}
+def _run_key(params: MCParams, n_configs: int, levels: int, seed: int, n_bins: int, basis: str,
+             boundary: str) -> dict:
+    """What a run directory must match to be resumed: the Monte Carlo and the analysis."""
+    return {"kind": RUN_KIND, "mc": params.store_meta(), "n_configs": int(n_configs), "levels": int(levels),
+            "seed": int(seed), "n_bins": int(n_bins), "basis": basis, "boundary": boundary}
 
 
-def read_checkpoint(path: str | Path) -> tuple[list[MCRGAccumulator], dict]:
-    """The accumulators and the record (run key, ``next_chunk``, timings) of a checkpoint.
+def chain_file(run_dir: str | Path, chain: int) -> Path:
+    """The checkpoint of chain ``chain`` in a run directory."""
+    return Path(run_dir) / _CHAINS / f"{int(chain)}.npz"
 
-    Raises ``ValueError`` naming the file if it is not a readable checkpoint of
-    :func:`accumulate_mc` (damaged, foreign). Never unpickles.
-    """
-    path = Path(path)
+
+def _damaged(file: Path, why: str) -> ValueError:
+    return ValueError(f"{file} is not a readable checkpoint of this MCRG-from-MC run ({why}); delete it to "
+                      "recompute that chain")
+
+
+def _read_record(file: Path, key: dict) -> dict | None:
+    """The JSON record of a chain checkpoint (None if there is none); ValueError if damaged or foreign."""
     try:
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            if not isinstance(meta, dict) or meta.get("kind") != CHECKPOINT_KIND:
-                raise ValueError("its meta record is not that of an MCRG-from-MC run")
+        with np.load(file, allow_pickle=False) as z:
+            record = json.loads(str(z["record"][()]))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+        raise _damaged(file, str(exc) or type(exc).__name__) from None
+    if not isinstance(record, dict) or any(record.get(k) != v for k, v in key.items()):
+        raise _damaged(file, "it belongs to another run")
+    return record
+
+
+def _load_chain(file: Path, key: dict, L: int):
+    """(state, accumulators, record) of a chain checkpoint, or None if there is none."""
+    from dreamrg import _mc_checkpoint
+
+    record = _read_record(file, key)
+    if record is None:
+        return None
+    try:
+        with np.load(file, allow_pickle=False) as z:
+            state = _mc_checkpoint.from_arrays(z, L)
             accs = [MCRGAccumulator.from_arrays({k[len(f"level{i}."):]: z[k] for k in z.files
-                                                 if k.startswith(f"level{i}.")})
-                    for i in range(int(meta["levels"]))]
-    except (ValueError, KeyError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
-            raise
-        raise ValueError(f"{path} is not a readable MCRG checkpoint ({exc}); delete it to start the run again") from None
-    return accs, meta
+                                                 if k.startswith(f"level{i}.")}) for i in range(key["levels"])]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+        raise _damaged(file, str(exc)) from None
+    if state.segments != record["segments"] or any(a.count != record["configs"] for a in accs):
+        raise _damaged(file, "its state, accumulators and record disagree")
+    return state, accs, record
 
 
-def _write_checkpoint(path: Path, accs: list[MCRGAccumulator], meta: dict) -> None:
-    """Write the checkpoint in one rename (the previous one stays whole until then)."""
-    from dreamrg.cache import atomic_file
+def _save_chain(file: Path, state, accs: list[MCRGAccumulator], record: dict) -> None:
+    """Write a chain's checkpoint in one rename, unless one further along is there (a duplicated task)."""
+    import io
 
-    arrays = {"meta": np.array(json.dumps(meta, sort_keys=True))}
+    from dreamrg import _mc_checkpoint
+    from dreamrg._integrity import write_atomic
+
+    try:
+        on_disk = _read_record(file, {"kind": RUN_KIND})
+    except ValueError:
+        on_disk = None
+    if on_disk is not None and on_disk.get("segments", -1) >= record["segments"]:
+        return
+    arrays = _mc_checkpoint.to_arrays(state) | {"record": np.array(json.dumps(record, sort_keys=True))}
     for i, acc in enumerate(accs):
         arrays |= {f"level{i}.{k}": v for k, v in acc.to_arrays().items()}
-    with atomic_file(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(file, buf.getvalue())
 
 
-def accumulate_mc(params: MCParams, n_configs: int, checkpoint: str | Path, *, levels: int = 1, seed: int = 0,
-                  n_bins: int = 32, basis: str = "classes", workers: int | None = None,
-                  progress: bool | None = None) -> list[MCRGAccumulator]:
-    """Accumulate MCRG moments of ``n_configs`` Monte Carlo configurations, chunk by chunk, storing none.
+@dataclass(frozen=True)
+class _Unit:
+    """Chains advanced together (one kernel call per round): a task of :func:`accumulate_mc`."""
+
+    params: MCParams
+    n_configs: int
+    run_dir: str
+    chains: tuple[int, ...]
+    key: dict
+    threads: int | None
+    checkpoint_seconds: float
+
+
+def _advance_chains(unit: _Unit, on_chunk=None) -> list[dict]:
+    """Advance ``unit.chains`` from their checkpoints to their last chunk; returns their final records.
+
+    ``on_chunk(rows)`` is called after each chunk is accumulated (in process, for a progress bar).
+    """
+    from dreamrg import mc
+    from dreamrg.store import n_chunks
+
+    p, key = unit.params, unit.key
+    total = n_chunks(unit.n_configs, p.chunk_size)
+    works, states, accs, records, files = [], [], [], [], []
+    for c in unit.chains:
+        file = chain_file(unit.run_dir, c)
+        loaded = _load_chain(file, key, p.L)
+        if loaded is None:
+            state, acc = None, [MCRGAccumulator(key["n_bins"], n_expected=unit.n_configs, level=k, basis=key["basis"],
+                                                boundary=key["boundary"]) for k in range(key["levels"])]
+            record = key | {"chain": c, "segments": 0, "configs": 0, "seconds_mc": 0.0, "seconds_mcrg": 0.0}
+        else:
+            state, acc, record = loaded
+        works.append(mc.segments(p, unit.n_configs, c, record["segments"], total))
+        states.append(state), accs.append(acc), records.append(record), files.append(file)
+    saved = [time.monotonic()] * len(works)
+    stream = mc.stream_segments(p, unit.n_configs, works, states, parallel=len(works))
+    while True:
+        t0 = time.perf_counter()
+        item = next(stream, None)
+        if item is None:
+            break
+        i, j, configs, state = item
+        t1 = time.perf_counter()
+        part = accumulate_chunk(configs, j, chunk_size=p.chunk_size, n_total=unit.n_configs, levels=key["levels"],
+                                seed=key["seed"], n_bins=key["n_bins"], basis=key["basis"],
+                                boundary=key["boundary"], threads=unit.threads, check=False)
+        for acc, piece in zip(accs[i], part):
+            acc.merge(piece)
+        r = records[i]
+        r |= {"segments": state.segments, "configs": r["configs"] + len(configs),
+              "seconds_mc": r["seconds_mc"] + (t1 - t0), "seconds_mcrg": r["seconds_mcrg"] + time.perf_counter() - t1}
+        if state.segments == works[i].first + len(works[i].chunks) or \
+                time.monotonic() - saved[i] >= unit.checkpoint_seconds:
+            _save_chain(files[i], state, accs[i], r)
+            saved[i] = time.monotonic()
+        if on_chunk is not None:
+            on_chunk(len(configs))
+    return records
+
+
+@dataclass(frozen=True)
+class StreamProgress:
+    """How far a run of :func:`accumulate_mc` has got, read from its checkpoints (nothing computed).
+
+    ``configs`` of ``n_configs`` are accumulated, in ``chains_done`` finished chains of ``chains``;
+    ``seconds_mc`` and ``seconds_mcrg`` are the compute times recorded so far.
+    """
+
+    n_configs: int
+    configs: int
+    chains: int
+    chains_done: int
+    seconds_mc: float
+    seconds_mcrg: float
+
+    @property
+    def done(self) -> bool:
+        return self.configs == self.n_configs
+
+    def to_dict(self) -> dict:
+        return {"n_configs": self.n_configs, "configs": self.configs, "chains": self.chains,
+                "chains_done": self.chains_done, "seconds_mc": self.seconds_mc, "seconds_mcrg": self.seconds_mcrg}
+
+
+def _chains_of(params: MCParams, n_configs: int) -> range:
+    from dreamrg.store import n_chunks
+
+    return range(min(params.chains, n_chunks(n_configs, params.chunk_size)))
+
+
+def _targets(params: MCParams, n_configs: int) -> dict[int, int]:
+    """Configurations of each chain of the run."""
+    from dreamrg import mc
+
+    return {w.chain: sum(w.rows(i, params.chunk_size) for i in range(len(w.chunks)))
+            for w in mc.plan(params, n_configs)}
+
+
+def stream_progress(run_dir: str | Path) -> StreamProgress | None:
+    """The progress of the run in ``run_dir`` (None if it holds none yet), from its records only.
+
+    Safe while the run goes on (checkpoints are replaced atomically). Raises
+    ``ValueError`` naming the file for a damaged or foreign run file or checkpoint.
+    """
+    from dreamrg.mc import MCParams
+
+    run_dir = Path(run_dir)
+    key = _read_run_file(run_dir)
+    if key is None:
+        return None
+    mc_meta = {k: v for k, v in key["mc"].items() if k != "source"}
+    params = MCParams(**mc_meta)
+    targets = _targets(params, key["n_configs"])
+    records = [_read_record(chain_file(run_dir, c), key) for c in targets]
+    done = [r for r in records if r is not None]
+    return StreamProgress(key["n_configs"], sum(r["configs"] for r in done), len(targets),
+                          sum(r["configs"] == targets[r["chain"]] for r in done),
+                          sum(r["seconds_mc"] for r in done), sum(r["seconds_mcrg"] for r in done))
+
+
+def _read_run_file(run_dir: Path) -> dict | None:
+    file = run_dir / RUN_FILE
+    try:
+        key = json.loads(file.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{file} is not readable ({exc}); it names the run in {run_dir}") from None
+    if not isinstance(key, dict) or key.get("kind") != RUN_KIND:
+        raise ValueError(f"{file} does not describe an MCRG-from-MC run")
+    return key
+
+
+def accumulate_mc(params: MCParams, n_configs: int, run_dir: str | Path, *, levels: int = 1, seed: int = 0,
+                  n_bins: int = 32, basis: str = "symmetrised", boundary: str = "periodic",
+                  workers: int | None = None, progress: bool | None = None, client=None,
+                  checkpoint_seconds: float = 60.0) -> list[MCRGAccumulator]:
+    """Accumulate MCRG moments of ``n_configs`` Monte Carlo configurations, chain by chain, storing none.
 
     Parameters
     ----------
     params : dreamrg.mc.MCParams
-        The Monte Carlo run; its ``chunk_size`` is the unit of work and of checkpointing.
+        The Monte Carlo run (its chains and chunks: see :mod:`dreamrg.mc`).
     n_configs : int
-        Configurations in all (fixes the jackknife bins).
-    checkpoint : path
-        File holding the accumulators between chunks (``.npz`` format, written
-        atomically). If it exists the run resumes from it; it must then belong
-        to the same run (parameters, ``n_configs``, analysis). A finished
-        checkpoint is returned at once.
-    levels, seed, n_bins, basis
+        Configurations in all (fixes the jackknife bins and the chains' lengths).
+    run_dir : path
+        Directory of the run (``run.json`` and the chains' checkpoints). If it
+        holds a run, that run is resumed; it must then be the same (parameters,
+        ``n_configs``, analysis). A finished run is reduced at once.
+    levels, seed, n_bins, basis, boundary
         As in :func:`~dreamrg.mcrg.accumulate_store` (``seed`` is the tie-break seed).
     workers : int, optional
-        Numba threads (default all); does not change the result.
+        Numba threads in process (default all): that many chains per kernel call.
+        Does not change the result.
     progress : bool, optional
         tqdm progress bar (None: only on a terminal).
+    client : distributed.Client, optional
+        Run each chain as a Dask task (:func:`dreamrg._cluster.map_units`);
+        ``run_dir`` must be on storage the workers share. Same result.
+    checkpoint_seconds : float
+        Least time between two checkpoints of one chain (a chain also
+        checkpoints after its last chunk); a kill loses at most that much
+        computing per chain, never data.
 
     Returns
     -------
     list of MCRGAccumulator
-        One per blocking step, equal to ``accumulate_store`` of the store
-        ``dreamrg.mc.run(params, n_configs, ...)`` would fill.
+        One per blocking step, bit-identical to ``accumulate_store`` of the
+        store ``dreamrg.mc.run(params, n_configs, ...)`` would fill.
     """
     import numba
     from tqdm import tqdm
 
     from dreamrg import mc
-    from dreamrg._numba import numba_threads
+    from dreamrg._cluster import map_units
     from dreamrg._progress import _no_bar
-    from dreamrg.store import check_count, n_chunks, writer_lock
+    from dreamrg.cache import write_json_atomic
+    from dreamrg.store import check_count, writer_lock
 
     n_configs = check_count(n_configs)
     _check_levels(levels, params.L)
-    _check_basis(basis)
-    fresh = [MCRGAccumulator(n_bins, n_expected=n_configs, level=k, basis=basis) for k in range(levels)]
+    get_basis(basis), check_boundary(boundary)
+    MCRGAccumulator(n_bins, n_expected=n_configs)  # bad bins fail here
+    if not checkpoint_seconds >= 0:
+        raise ValueError(f"checkpoint_seconds must be ≥ 0; got {checkpoint_seconds!r}")
     threads = workers or numba.config.NUMBA_NUM_THREADS
-    parallel = mc.parallel_chains(params, threads)  # one clear error before any work if a chain does not fit
-    key = _run_key(params, n_configs, levels, seed, n_bins, basis)
-    path = Path(checkpoint)
-    C, last = params.chunk_size, n_chunks(n_configs, params.chunk_size)
-    with writer_lock(path, "MCRG checkpoint"):
-        if path.exists():
-            accs, meta = read_checkpoint(path)
-            diff = sorted(k for k in key if meta.get(k) != key[k])
+    parallel = 1 if client is not None else mc.parallel_chains(params, threads)  # one clear error if a chain
+    key = _run_key(params, n_configs, levels, seed, n_bins, basis, boundary)   # does not fit in memory
+    run_dir = Path(run_dir)
+    targets = _targets(params, n_configs)
+    with writer_lock(run_dir, "MCRG run directory"):
+        old = _read_run_file(run_dir)
+        if old is not None:
+            diff = sorted(k for k in key if old.get(k) != key[k])
             if diff:
-                raise ValueError(f"checkpoint {path} belongs to another run (it differs in {', '.join(diff)}); "
-                                 "give another checkpoint path, or delete it to start again")
+                raise ValueError(f"{run_dir} holds another run (it differs in {', '.join(diff)}); give another "
+                                 "directory, or delete it to start again")
         else:
-            accs, meta = fresh, key | {"next_chunk": 0, "seconds_mc": 0.0, "seconds_mcrg": 0.0}
-        j = int(meta["next_chunk"])
-        if not all(a.count == min(j * C, n_configs) for a in accs):
-            raise ValueError(f"checkpoint {path} is inconsistent: its accumulators do not hold chunks 0..{j - 1}; "
-                             "delete it to start again")
-        with numba_threads(threads), tqdm(total=n_configs, initial=min(j * C, n_configs),
-                                          disable=_no_bar(progress), unit="cfg",
-                                          desc=f"MC+MCRG L={params.L}") as bar:
-            while j < last:
-                # as dreamrg.mc.run: full chunks run in parallel, the (possibly partial) last one alone
-                group = [c for c in range(j, min(j + parallel, last)) if (c + 1) * C <= n_configs]
-                n_rec = C
-                if not group:
-                    group, n_rec = [j], n_configs - j * C
-                t0 = time.perf_counter()
-                configs = _mc_chunks(params, group, n_rec)
-                t1 = time.perf_counter()
-                for i, c in enumerate(group):
-                    part = accumulate_chunk(configs[i], c, chunk_size=C, n_total=n_configs, levels=levels,
-                                            seed=seed, n_bins=n_bins, basis=basis, threads=threads, check=False)
-                    for acc, p in zip(accs, part):
-                        acc.merge(p)
-                del configs
-                j = group[-1] + 1
-                meta |= {"next_chunk": j, "seconds_mc": meta["seconds_mc"] + (t1 - t0),
-                         "seconds_mcrg": meta["seconds_mcrg"] + (time.perf_counter() - t1)}
-                _write_checkpoint(path, accs, meta)
-                bar.update(len(group) * n_rec)
-    return accs
+            run_dir.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(run_dir / RUN_FILE, key)
+        records = {c: _read_record(chain_file(run_dir, c), key) for c in targets}
+        todo = [c for c in targets if records[c] is None or records[c]["configs"] < targets[c]]
+        initial = sum(r["configs"] for r in records.values() if r is not None)
+        with tqdm(total=n_configs, initial=initial, disable=_no_bar(progress), unit="cfg",
+                  desc=f"MC+MCRG L={params.L}") as bar:
+            if client is None:
+                from dreamrg._numba import numba_threads
+
+                units = [_Unit(params, n_configs, str(run_dir), tuple(todo[i:i + parallel]), key, threads,
+                               checkpoint_seconds) for i in range(0, len(todo), parallel)]
+                with numba_threads(threads):
+                    map_units(functools.partial(_advance_chains, on_chunk=bar.update), units)
+            else:
+                units = [_Unit(params, n_configs, str(run_dir.resolve()), (c,), key, 1, checkpoint_seconds)
+                         for c in todo]
+                map_units(_advance_chains, units, client=client, name="mcrg-stream",
+                          on_result=lambda i, recs: bar.update(sum(r["configs"] for r in recs)
+                                                               - (records[units[i].chains[0]] or {}).get("configs", 0)))
+        parts = []
+        for c in targets:
+            loaded = _load_chain(chain_file(run_dir, c), key, params.L)
+            if loaded is None or loaded[2]["configs"] != targets[c]:
+                raise ValueError(f"{chain_file(run_dir, c)}: chain {c} did not finish; run again to resume")
+            parts.append(loaded[1])
+    return reduce(parts)
 
 
-def mcrg_from_mc(params: MCParams, n_configs: int, checkpoint: str | Path, *, levels: int = 1, seed: int = 0,
-                 n_bins: int = 32, n_odd: int | None = None, n_even: int | None = None,
-                 workers: int | None = None, progress: bool | None = None) -> list[MCRGResult]:
+def mcrg_from_mc(params: MCParams, n_configs: int, run_dir: str | Path, *, levels: int = 1, seed: int = 0,
+                 n_bins: int = 32, basis: str = "symmetrised", boundary: str = "periodic",
+                 n_odd: int | None = None, n_even: int | None = None, workers: int | None = None,
+                 progress: bool | None = None, client=None, checkpoint_seconds: float = 60.0) -> list[MCRGResult]:
     """MCRG exponents of every blocking step of :func:`accumulate_mc` (same arguments; ``n_odd``,
     ``n_even`` as in :func:`~dreamrg.mcrg.rg_exponents`)."""
-    from dreamrg.mcrg.accumulator import _sector_indices
-
-    _sector_indices("odd", n_odd), _sector_indices("even", n_even)  # a bad truncation fails before the work
-    accs = accumulate_mc(params, n_configs, checkpoint, levels=levels, seed=seed, n_bins=n_bins,
-                         workers=workers, progress=progress)
+    _check_truncation(basis, n_odd, n_even)  # a bad truncation fails before the work
+    accs = accumulate_mc(params, n_configs, run_dir, levels=levels, seed=seed, n_bins=n_bins, basis=basis,
+                         boundary=boundary, workers=workers, progress=progress, client=client,
+                         checkpoint_seconds=checkpoint_seconds)
     return [a.result(n_odd=n_odd, n_even=n_even) for a in accs]

@@ -17,6 +17,7 @@ import torch
 
 from dreamrg.cache import STAGE_VERSIONS
 from dreamrg.dream import open_ensemble
+from dreamrg.mcrg import RUN_FILE, stream_progress
 from dreamrg.paths import data_dir
 from dreamrg.store import open_store
 from dreamrg.train import checkpoint_error
@@ -81,6 +82,10 @@ def _progress(stage: str, path: Path) -> str:
             return text
         if (path / "result.json").exists():
             return "result"
+        if stage == "mcrg" and (path / "run" / RUN_FILE).exists():
+            prog = stream_progress(path / "run")
+            return (f"streaming: {prog.configs} of {prog.n_configs} configurations "
+                    f"({prog.chains_done} of {prog.chains} chains done)")
     except Exception as err:  # noqa: BLE001 - an inventory lists damaged entries rather than stopping at them
         return f"unreadable ({type(err).__name__}: {checkpoint_error(err)})"
     return "empty"

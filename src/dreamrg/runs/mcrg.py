@@ -2,16 +2,26 @@
 
 MC configurations (a cached store, :func:`dreamrg.runs.mc.cached_store`), every blocking step:
 
-* :func:`mc_mcrg` -- the exponents (symmetrised operators) as an :class:`MCRGRun`,
+* :func:`mc_mcrg` -- the exponents (symmetrised operators by default; any basis and
+  boundary of :mod:`dreamrg.mcrg`) as an :class:`MCRGRun`,
   with the measured cost of the configurations and of the analysis;
 * :func:`mc_irreps` -- 𝒯 per spin-flip sector and D4 irrep (oriented operators), an :class:`IrrepRun`;
-* :func:`mc_truncations` -- the exponents for several operator truncations, a :class:`TruncationScan`.
+* :func:`mc_truncations` -- the exponents for several operator truncations, a :class:`TruncationScan`;
+* :func:`mc_mcrg_streamed` -- :func:`mc_mcrg` streamed from the Monte Carlo chains, no configuration
+  stored (the L = 1024 row), resumable over sittings; :func:`mc_mcrg_streamed_status` reports a
+  partial run's progress without computing.
 
 Dreamed configurations (one blocking of the final size, the paper's procedure):
 
-* :func:`dreamed_mcrg` -- a :class:`DreamedMCRG`;
+* :func:`dreamed_mcrg` -- a :class:`DreamedMCRG` (any basis and boundary);
+* :func:`dreamed_mcrg_conventions` -- the same for several bases and boundaries from one
+  pass of dreaming (each kept under :func:`dreamed_mcrg`'s entry);
+* :func:`dreamed_parent_mcrg` -- 𝒯 with the dreamed lattice's own parent (the generator's
+  input) as the coarse lattice instead of its majority-rule blocks;
 * :func:`dreamed_irreps` -- an :class:`IrrepRun`.
 
+The operator basis and the boundary enter a cache key only when they are not the
+defaults (``"symmetrised"``, ``"periodic"``), so the default results keep their entries.
 Where the correlation matrices are singular (too few, or nearly frozen,
 configurations) the dreamed exponents and both irrep analyses give an
 :class:`IllConditioned` with the reason instead of a number. Every result is kept
@@ -23,16 +33,19 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 
 from dreamrg import _cluster, cache
 from dreamrg import store as _store
-from dreamrg.dream import DreamParams, iter_final_batches, model_id
+from dreamrg.dream import DreamParams, iter_final_batches, iter_parent_child_batches, model_id
 from dreamrg.mc import MCParams
-from dreamrg.mcrg import (TRUNCATIONS, IllConditionedError, IrrepSpectrum, MCRGResult, accumulate_batches,
-                          accumulate_store, irrep_rows, mcrg_from_batches, mcrg_from_store, third_exponent,
+from dreamrg.mcrg import (TRUNCATIONS, IllConditionedError, IrrepSpectrum, MCRGAccumulator, MCRGResult,
+                          accumulate_batches, accumulate_conventions, accumulate_store, check_boundary, get_basis,
+                          StreamProgress, irrep_rows, mcrg_from_batches, mcrg_from_store, third_exponent,
                           truncation_scan)
+from dreamrg.paths import data_dir
 from dreamrg.runs.mc import cached_store
 
 
@@ -212,14 +225,27 @@ def _mc_key(params: MCParams, n_configs: int, levels: int, n_bins: int) -> dict:
     return params.store_meta() | {"n_configs": int(n_configs), "levels": levels, "n_bins": n_bins}
 
 
-def mc_mcrg(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
-            progress: bool | None = None) -> MCRGRun:
+def _convention(basis: str, boundary: str) -> tuple[dict, str]:
+    """The cache-key entries and the entry-name suffix of an operator basis and boundary (empty for the defaults).
+
+    Raises ``ValueError`` for an unknown basis or boundary before anything is computed.
+    """
+    get_basis(basis), check_boundary(boundary)
+    key = {k: v for k, v, default in (("basis", basis, "symmetrised"), ("boundary", boundary, "periodic"))
+           if v != default}
+    return key, "".join(f"-{v}" for v in key.values())
+
+
+def mc_mcrg(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32, basis: str = "symmetrised",
+            boundary: str = "periodic", progress: bool | None = None) -> MCRGRun:
     """MCRG exponents of cached MC configurations at every blocking step (cached).
 
-    Also records the measured cost per configuration of generating the
-    configurations (``ms_mc_per_config``) and the time of the analysis (``seconds_mcrg``).
+    ``basis`` and ``boundary`` as in :func:`dreamrg.mcrg.operators`. Also records the
+    measured cost per configuration of generating the configurations
+    (``ms_mc_per_config``) and the time of the analysis (``seconds_mcrg``).
     """
     params = MCParams(L=L, seed=seed)
+    conv, suffix = _convention(basis, boundary)
 
     def compute() -> MCRGRun:
         path = cached_store(params, n_configs, progress=progress)
@@ -227,10 +253,11 @@ def mc_mcrg(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
         ms_mc = 1e3 * meta["seconds_sampling"] / meta["configs_timed"] if meta.get("configs_timed") else math.nan
         t0 = time.perf_counter()
         results = mcrg_from_store(path, levels=levels, n=n_configs, seed=seed, n_bins=n_bins, progress=progress,
-                                  client=_cluster.current())
+                                  basis=basis, boundary=boundary, client=_cluster.current())
         return MCRGRun(tuple(results), ms_mc, time.perf_counter() - t0)
 
-    return cache.cached("mcrg", f"mc-L{L}", _mc_key(params, n_configs, levels, n_bins), compute, MCRGRun.from_dict)
+    return cache.cached("mcrg", f"mc-L{L}{suffix}", _mc_key(params, n_configs, levels, n_bins) | conv, compute,
+                        MCRGRun.from_dict)
 
 
 def mc_irreps(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
@@ -271,6 +298,71 @@ def mc_truncations(L: int, n_configs: int, seed: int, levels: int, *, n_bins: in
     return cache.cached("mcrg", f"mc-trunc-L{L}", key, compute, TruncationScan.from_dict)
 
 
+def _stream_entry(L: int, n_configs: int, seed: int, levels: int, n_bins: int, basis: str,
+                  boundary: str) -> tuple[MCParams, str, dict]:
+    """(Monte Carlo parameters, entry name, cache key) of :func:`mc_mcrg_streamed`."""
+    params = MCParams(L=L, seed=seed)
+    conv, suffix = _convention(basis, boundary)
+    return params, f"mc-stream-L{L}{suffix}", _mc_key(params, n_configs, levels, n_bins) | conv
+
+
+def mc_mcrg_streamed(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
+                     basis: str = "symmetrised", boundary: str = "periodic", progress: bool | None = None,
+                     client=None) -> MCRGRun:
+    """:func:`mc_mcrg` with the configurations streamed from the Monte Carlo chains, none stored (cached).
+
+    The same Monte Carlo run (``MCParams(L=L, seed=seed)``), blockings and tie-breaks
+    as :func:`mc_mcrg`, so the exponents are identical to it, without the store (131 GB
+    for 10^6 configurations at L = 1024). The run directory ``run/`` of the entry holds
+    one checkpoint per chain (:mod:`dreamrg.mcrg.streaming`): an interrupted run resumes
+    there, over as many sittings as it takes; :func:`mc_mcrg_streamed_status` reports how
+    far it has got without computing. The command line does the same work with
+    ``dreamrg mc --L L --n-configs N --seed SEED --mcrg-only --levels LEVELS --mcrg-seed SEED
+    --out <entry>/run`` (:func:`mc_mcrg_stream_dir`). ``ms_mc_per_config`` and
+    ``seconds_mcrg`` are compute times summed over the chains. ``client``: chains as Dask tasks.
+    """
+    from dreamrg.mcrg import mcrg_from_mc, stream_progress
+
+    params, name, key = _stream_entry(L, n_configs, seed, levels, n_bins, basis, boundary)
+
+    def compute() -> MCRGRun:
+        run = cache.entry("mcrg", name, key) / "run"
+        results = mcrg_from_mc(params, n_configs, run, levels=levels, seed=seed, n_bins=n_bins, basis=basis,
+                               boundary=boundary, progress=progress, client=client)
+        prog = stream_progress(run)
+        return MCRGRun(tuple(results), 1e3 * prog.seconds_mc / n_configs, prog.seconds_mcrg)
+
+    return cache.cached("mcrg", name, key, compute, MCRGRun.from_dict)
+
+
+def mc_mcrg_stream_dir(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
+                       basis: str = "symmetrised", boundary: str = "periodic") -> Path:
+    """The run directory :func:`mc_mcrg_streamed` uses (under the data directory; nothing is created)."""
+    _, name, key = _stream_entry(L, n_configs, seed, levels, n_bins, basis, boundary)
+    return data_dir() / "mcrg" / f"{name}-{cache.key('mcrg', key)}" / "run"
+
+
+def mc_mcrg_streamed_status(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
+                            basis: str = "symmetrised", boundary: str = "periodic") -> MCRGRun | StreamProgress | None:
+    """What :func:`mc_mcrg_streamed` holds now, computing nothing and creating nothing.
+
+    Its :class:`MCRGRun` once finished; else the :class:`~dreamrg.mcrg.StreamProgress` of
+    its checkpoints (configurations accumulated so far, of ``n_configs``); None if it has
+    not started. A partial run has no exponents: its jackknife bins span all ``n_configs``.
+    """
+    from dreamrg.mcrg import stream_progress
+
+    _, name, key = _stream_entry(L, n_configs, seed, levels, n_bins, basis, boundary)
+    if cache.is_cached("mcrg", name, key):
+        return cache.cached("mcrg", name, key, _never, MCRGRun.from_dict)
+    return stream_progress(mc_mcrg_stream_dir(L, n_configs, seed, levels, n_bins=n_bins, basis=basis,
+                                              boundary=boundary))
+
+
+def _never():
+    raise AssertionError("a cached entry is not computed again")
+
+
 # ----------------------------------------------------------------------------- dreamed
 def _dream_key(model: torch.nn.Module, params: DreamParams, n_configs: int, seed: int, n_bins: int) -> dict:
     return asdict(params) | {"model_id": model_id(model), "n_configs": int(n_configs), "seed": seed,
@@ -278,29 +370,97 @@ def _dream_key(model: torch.nn.Module, params: DreamParams, n_configs: int, seed
 
 
 def dreamed_mcrg(model: torch.nn.Module, params: DreamParams, n_configs: int, *, seed: int = 0,
-                 n_bins: int = 32, progress: bool | None = None) -> DreamedMCRG | IllConditioned:
+                 n_bins: int = 32, basis: str = "symmetrised", boundary: str = "periodic",
+                 progress: bool | None = None) -> DreamedMCRG | IllConditioned:
     """MCRG exponents of dreamed configurations (cached): the paper's procedure.
 
     The final-level configurations (upscaled ``n_up`` times) are blocked once with
-    the majority rule and 𝒯 is computed from that single step, streaming. If the
-    correlation matrices are singular (nearly frozen configurations), the result
-    is an :class:`IllConditioned` with the reason.
+    the majority rule, on the blocks their last upsampling drew them in, and 𝒯 is
+    computed from that single step, streaming, in the operator ``basis`` with the
+    ``boundary`` of :func:`dreamrg.mcrg.operators`. If the correlation matrices are
+    singular (nearly frozen configurations), the result is an :class:`IllConditioned`
+    with the reason.
     """
+    conv, suffix = _convention(basis, boundary)
+
     def compute() -> DreamedMCRG | IllConditioned:
         t0 = time.perf_counter()
         try:
             res = mcrg_from_batches(iter_final_batches(model, params, n_configs), levels=1, seed=seed,
-                                    n_total=n_configs, n_bins=n_bins, check=False)[0]
+                                    n_total=n_configs, n_bins=n_bins, check=False, basis=basis,
+                                    boundary=boundary)[0]
         except IllConditionedError as exc:
             # e.g. a poorly trained model dreaming nearly frozen configurations: report, do not hide
             return IllConditioned(str(exc), time.perf_counter() - t0)
         return DreamedMCRG(res, time.perf_counter() - t0)
 
-    def decode(d: dict) -> DreamedMCRG | IllConditioned:
-        return IllConditioned.from_dict(d) if "error" in d else DreamedMCRG.from_dict(d)
+    return cache.cached("mcrg", f"dream-{model_id(model)}{suffix}",
+                        _dream_key(model, params, n_configs, seed, n_bins) | conv, compute, _decode_dreamed)
 
-    return cache.cached("mcrg", f"dream-{model_id(model)}", _dream_key(model, params, n_configs, seed, n_bins),
-                        compute, decode)
+
+def _decode_dreamed(d: dict) -> DreamedMCRG | IllConditioned:
+    return IllConditioned.from_dict(d) if "error" in d else DreamedMCRG.from_dict(d)
+
+
+def dreamed_mcrg_conventions(model: torch.nn.Module, params: DreamParams, n_configs: int,
+                             conventions: list[tuple[str, str]], *, seed: int = 0, n_bins: int = 32
+                             ) -> dict[tuple[str, str], DreamedMCRG | IllConditioned]:
+    """:func:`dreamed_mcrg` for several ``(basis, boundary)`` pairs, dreaming the configurations once.
+
+    Each result is kept under the same entry as :func:`dreamed_mcrg` with that basis and
+    boundary, and equals it. The conventions not cached yet are computed in one pass
+    (:func:`dreamrg.mcrg.accumulate_conventions`); their ``seconds`` is the time of that
+    whole pass (dreaming and every analysis in it).
+    """
+    conventions = list(dict.fromkeys(tuple(c) for c in conventions))
+    entries = {}
+    for basis, boundary in conventions:
+        conv, suffix = _convention(basis, boundary)
+        entries[(basis, boundary)] = (f"dream-{model_id(model)}{suffix}",
+                                      _dream_key(model, params, n_configs, seed, n_bins) | conv)
+    missing = [c for c, (name, key) in entries.items() if not cache.is_cached("mcrg", name, key)]
+    fresh: dict[tuple[str, str], DreamedMCRG | IllConditioned] = {}
+    if missing:
+        t0 = time.perf_counter()
+        accs = accumulate_conventions(iter_final_batches(model, params, n_configs), missing, levels=1, seed=seed,
+                                      n_total=n_configs, n_bins=n_bins, check=False)
+        results = {}
+        for c in missing:
+            try:
+                results[c] = accs[c][0].result()
+            except IllConditionedError as exc:
+                results[c] = exc
+        seconds = time.perf_counter() - t0
+        fresh = {c: IllConditioned(str(r), seconds) if isinstance(r, Exception) else DreamedMCRG(r, seconds)
+                 for c, r in results.items()}
+    return {c: cache.cached("mcrg", name, key, lambda c=c: fresh[c], _decode_dreamed)
+            for c, (name, key) in entries.items()}
+
+
+def dreamed_parent_mcrg(model: torch.nn.Module, params: DreamParams, n_configs: int, *, basis: str = "symmetrised",
+                        n_bins: int = 32) -> DreamedMCRG | IllConditioned:
+    """𝒯 of dreamed configurations with their parent lattice as the coarse lattice (cached).
+
+    Pairs from :func:`dreamrg.dream.iter_parent_child_batches`: the fine lattice is a
+    dreamed configuration of size ``2**n_up``, the coarse one the configuration of size
+    ``2**(n_up-1)`` the model upsampled it from (no majority rule), so 𝒯 measures how the
+    generator itself rescales the operators. Operators of ``basis``, periodic sums.
+    """
+    conv, suffix = _convention(basis, "periodic")
+    key = asdict(params) | {"model_id": model_id(model), "n_configs": int(n_configs), "n_bins": n_bins,
+                            "coarse": "parent"} | conv
+
+    def compute() -> DreamedMCRG | IllConditioned:
+        t0 = time.perf_counter()
+        acc = MCRGAccumulator(n_bins, n_expected=n_configs, basis=basis)
+        for parent, child in iter_parent_child_batches(model, params, n_configs):
+            acc.add(child, parent, check_blocking=False)
+        try:
+            return DreamedMCRG(acc.result(), time.perf_counter() - t0)
+        except IllConditionedError as exc:
+            return IllConditioned(str(exc), time.perf_counter() - t0)
+
+    return cache.cached("mcrg", f"dream-parent-{model_id(model)}{suffix}", key, compute, _decode_dreamed)
 
 
 def dreamed_irreps(model: torch.nn.Module, params: DreamParams, n_configs: int, *, seed: int = 0,

@@ -1,0 +1,156 @@
+"""Cached recipes of the temperature-conditioned upscaler (beyond the paper): models and off-critical dreams.
+
+* :func:`conditioned_model`   a :class:`~dreamrg.conditioned.ConditionedUpscaler` trained on
+  Monte Carlo stores at several couplings (each store's K from its metadata), in
+  ``data/models/conditioned-...-<key>/model.json``;
+* :func:`dreamed_offcritical` an ensemble dreamed with such a model to a target coupling K,
+  in ``data/ensembles/...-<key>/ensemble`` (extended when more chains are asked for);
+* :func:`offcritical_summary` its observables at every size (cached), as
+  :func:`dreamrg.runs.summaries.dream_summary` gives them for critical ensembles.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from dreamrg import cache
+from dreamrg.conditioned import ConditionedUpscaler, DreamTarget, load_conditioned, save_conditioned
+from dreamrg.dream import DreamParams, is_ensemble, model_id, open_ensemble, run
+from dreamrg.exact import K_C
+from dreamrg.fss import ensemble_summaries, joint_pair_exponents
+from dreamrg.runs.summaries import DreamSummary
+from dreamrg.store import open_store, writer_lock
+from dreamrg.train import TrainParams, _data_identity
+from dreamrg.train_conditioned import train_conditioned_adamw, train_conditioned_exact
+
+__all__ = ["conditioned_model", "dreamed_offcritical", "offcritical_summary"]
+
+
+def _store_key(path) -> dict:
+    """What identifies a store's data: its metadata (coupling, seed, sampler, ...) and how many configurations."""
+    return _data_identity(path) | {"count": open_store(path).count}
+
+
+def conditioned_model(stores, k: int, degree: int = 1, method: str = "exact", *, weighted: bool = False,
+                      seed: int = 0, epochs: int = 50, batch_size: int = 50_000, lr: float = 0.01,
+                      weight_decay: float = 0.01, valid_stores=None, K_c: float = K_C,
+                      progress: bool | None = None) -> ConditionedUpscaler:
+    """Train (or reuse) a temperature-conditioned model on Monte Carlo stores at several couplings.
+
+    Parameters
+    ----------
+    stores : sequence of store paths
+        One store per coupling, all of one L (e.g. :func:`dreamrg.runs.mc.cached_store` at
+        each K); each store's K comes from its metadata, ``t = K/K_c − 1``.
+    k : {3, 5, 7}
+        Kernel size.
+    degree : int
+        Degree of the orbit weights in t (1: W = a + b t; 2: + c t²); lowered to
+        (distinct couplings − 1) when the data cannot determine more (``meta["fit"]["degree"]``).
+    method : {"exact", "adamw"}
+        The exact optimum (:func:`dreamrg.train_conditioned.train_conditioned_exact`) or the
+        paper-style AdamW run (:func:`~dreamrg.train_conditioned.train_conditioned_adamw`,
+        with ``epochs``, ``batch_size``, ``lr``, ``weight_decay`` and optional ``valid_stores``).
+    weighted, seed :
+        As in :class:`dreamrg.train.TrainParams`.
+
+    Returns
+    -------
+    ConditionedUpscaler
+        ``model.meta`` holds the parameters, each store's K, t and M, and the fit
+        (``"fit"``: exact) or the ``"history"`` (AdamW).
+
+    The key is every parameter and each store's identity (its metadata and count, not its
+    path), so the same data give the same entry wherever they lie.
+    """
+    stores = [str(p) for p in stores]
+    params = TrainParams(k=k, method=method, weighted=weighted, seed=seed, epochs=epochs, batch_size=batch_size,
+                         lr=lr, weight_decay=weight_decay)
+    train_key = asdict(params)
+    for name in ("target_loss", "patience", "channels", "model"):
+        train_key.pop(name)
+    if method == "exact":
+        for name in ("epochs", "batch_size", "lr", "weight_decay"):
+            train_key.pop(name)
+    key = {"train": train_key, "degree": degree, "K_c": K_c, "stores": [_store_key(p) for p in stores],
+           "valid_stores": None if valid_stores is None else [_store_key(p) for p in valid_stores],
+           "mc_version": cache.STAGE_VERSIONS["mc"]}
+    L = open_store(stores[0]).L
+    name = f"conditioned-k{k}-d{degree}-{method}{'-w' if weighted else ''}-L{L}-{len(stores)}K"
+    path = cache.entry("models", name, key) / "model.json"
+    if path.exists():
+        return load_conditioned(path)
+    with writer_lock(path, "model"):
+        if path.exists():  # another process finished it meanwhile
+            return load_conditioned(path)
+        meta = {"params": asdict(params), "degree_requested": degree, "stores": stores}
+        if method == "exact":
+            model, info = train_conditioned_exact(params, stores, degree=degree, K_c=K_c, progress=progress)
+            meta["fit"] = info
+        else:
+            model, hist = train_conditioned_adamw(params, stores, valid_stores, degree=degree, K_c=K_c,
+                                                  progress=progress)
+            meta["history"] = hist
+        save_conditioned(path, model, meta)
+    return load_conditioned(path)
+
+
+def _ensemble_key(model: ConditionedUpscaler, params: DreamParams, target: DreamTarget) -> tuple[str, dict]:
+    mid = model_id(model)
+    key = asdict(params) | {"model_id": mid} | asdict(target)
+    return f"ConditionedUpscaler-{mid}-K{target.K:.6f}-{target.schedule}-n{params.n_up}", key
+
+
+def dreamed_offcritical(model: ConditionedUpscaler, K: float, n_up: int, n_configs: int, seed: int, *,
+                        schedule: str = "flow", L0: int = 1, start: str = "random", batch_size: int = 4096,
+                        save_configs: bool = False, progress: bool | None = None) -> Path:
+    """Dream (or reuse) ``n_configs`` chains with a conditioned model to coupling ``K``; returns the ensemble's path.
+
+    Parameters
+    ----------
+    model : ConditionedUpscaler
+        E.g. from :func:`conditioned_model`.
+    K : float
+        Coupling of the last level, size ``L0 2**n_up``.
+    n_up, seed, L0, start, batch_size, save_configs :
+        As in :class:`dreamrg.dream.DreamParams` (``start``: "random" or an MC store of size L0).
+    schedule : {"flow", "naive"}
+        Couplings of the smaller levels (:func:`dreamrg.conditioned.level_couplings`); levels
+        outside the model's trained range use the model at the nearest trained coupling.
+
+    The ensemble's metadata hold the level plan under ``"conditioning"`` (K, schedule, the
+    requested and used t of every level). The key is the dreaming parameters, the model
+    (:func:`dreamrg.dream.model_id`), K and the schedule, not ``n_configs``: asking for more
+    chains later extends the same ensemble.
+    """
+    params = DreamParams(n_up=n_up, L0=L0, seed=seed, batch_size=batch_size, start=start, save_configs=save_configs)
+    target = DreamTarget(K=float(K), schedule=schedule)
+    name, key = _ensemble_key(model, params, target)
+    path = cache.entry("ensembles", name, key) / "ensemble"
+    if is_ensemble(path) and open_ensemble(path).count >= n_configs:
+        return path
+    run(model, params, n_configs, path, target=target, progress=progress)
+    return path
+
+
+def offcritical_summary(model: ConditionedUpscaler, K: float, n_up: int, n_configs: int, seed: int, *,
+                        schedule: str = "flow", batch_size: int = 4096,
+                        progress: bool | None = None) -> DreamSummary:
+    """Observables with errors at every size of :func:`dreamed_offcritical` (from one random spin; cached)."""
+    params = DreamParams(n_up=n_up, seed=seed, batch_size=batch_size)
+    target = DreamTarget(K=float(K), schedule=schedule)
+    name, key = _ensemble_key(model, params, target)
+
+    def compute() -> DreamSummary:
+        t0 = time.perf_counter()
+        path = dreamed_offcritical(model, K, n_up, n_configs, seed, schedule=schedule, batch_size=batch_size,
+                                   progress=progress)
+        seconds = time.perf_counter() - t0
+        return DreamSummary(sizes=ensemble_summaries(path, stop=n_configs),
+                            exponents=joint_pair_exponents(path, stop=n_configs), seconds=seconds,
+                            n=int(n_configs))
+
+    return cache.cached("observables", f"offcritical-{name}", key | {"n_configs": int(n_configs)}, compute,
+                        DreamSummary.from_dict)

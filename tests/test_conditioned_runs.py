@@ -1,0 +1,55 @@
+"""Cached recipes of the conditioned model (`dreamrg.runs.conditioned`): a model per (stores, k, degree, method),
+an ensemble per (model, K, schedule, n_up, seed), reused on the second call."""
+
+import pytest
+
+from dreamrg import conditioned, mc, runs
+from dreamrg import train_conditioned as tc
+from dreamrg.dream import open_ensemble
+from dreamrg.exact import K_C
+from dreamrg.runs import conditioned as offcritical
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    d = tmp_path_factory.mktemp("offcrit")
+    return [mc.run(mc.MCParams(L=8, K=r * K_C, seed=40 + i, chunk_size=100), 200, d / f"s{r}",
+                   progress=False).path for i, r in enumerate((0.9, 1.0, 1.1))]
+
+
+def test_conditioned_model_is_trained_once(stores, monkeypatch):
+    model = runs.conditioned_model(stores, 3, 1, "exact")
+    assert isinstance(model, conditioned.ConditionedUpscaler) and model.degree == 1
+    assert model.meta["fit"]["converged"] and len(model.meta["fit"]["couplings"]) == 3
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(offcritical, "train_conditioned_exact", no_training)
+    again = runs.conditioned_model(stores, 3, 1, "exact")
+    assert again.params.tolist() == model.params.tolist()
+    with pytest.raises(AssertionError, match="trained again"):  # another degree is another entry
+        runs.conditioned_model(stores, 3, 2, "exact")
+
+
+def test_adamw_recipe(stores):
+    model = runs.conditioned_model(stores, 3, 1, "adamw", epochs=2, batch_size=100)
+    assert model.meta["history"]["epoch"] == [1, 2] and model.t_range == pytest.approx((-0.1, 0.1))
+    assert runs.conditioned_model(stores, 3, 1, "adamw", epochs=2, batch_size=100).params.tolist() == \
+        model.params.tolist()
+
+
+def test_dreamed_offcritical_and_its_summary(stores, monkeypatch):
+    model = runs.conditioned_model(stores, 3, 1, "exact")
+    path = runs.dreamed_offcritical(model, 1.03 * K_C, 4, 300, 7)
+    ens = open_ensemble(path)
+    assert ens.count == 300 and ens.meta["conditioning"]["K"] == pytest.approx(1.03 * K_C)
+    assert runs.dreamed_offcritical(model, 1.03 * K_C, 4, 200, 7) == path          # fewer chains: reused
+    assert runs.dreamed_offcritical(model, 1.03 * K_C, 4, 300, 7, schedule="naive") != path
+    s = runs.offcritical_summary(model, 1.03 * K_C, 4, 300, 7)
+    assert sorted(s.sizes) == [2, 4, 8, 16] and s.n == 300
+    low = runs.offcritical_summary(model, 0.97 * K_C, 4, 300, 7)
+    assert low.sizes[16].abs_m.value < s.sizes[16].abs_m.value
+    monkeypatch.setattr(offcritical, "run", lambda *a, **k: pytest.fail("dreamed again"))
+    assert runs.offcritical_summary(model, 1.03 * K_C, 4, 300, 7) == s
+    assert tc.store_coupling(stores[2]) == pytest.approx(1.1 * K_C)

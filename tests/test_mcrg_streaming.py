@@ -1,0 +1,252 @@
+"""MCRG straight from Monte Carlo over chains (dreamrg.mcrg.streaming): equal to the MCRG of the stored run,
+in process and on a LocalCluster, resumable after an interruption or a kill."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dreamrg import mc, mcrg
+
+# 13 chunks (the last one partial) of 4 chains: chain 0 fills chunks 0, 4, 8, 12; bins of 237-238 across chunks
+N, C, CHAINS, BINS, LEVELS, SEED = 1900, 150, 4, 8, 2, 5
+SRC = str(Path(mcrg.__file__).resolve().parents[2])
+
+
+@pytest.fixture(scope="module")
+def params():
+    return mc.MCParams(L=16, seed=31, chunk_size=C, chains=CHAINS)
+
+
+@pytest.fixture(scope="module")
+def sequential(tmp_path_factory, params):
+    """The MCRG of the same Monte Carlo run, stored."""
+    path = tmp_path_factory.mktemp("stored") / "L16"
+    mc.run(params, N, path, progress=False)
+    return mcrg.accumulate_store(path, levels=LEVELS, seed=SEED, n_bins=BINS, progress=False)
+
+
+def assert_identical(accs_a, accs_b):
+    """Bit-identical moments (every piece) and identical results."""
+    assert len(accs_a) == len(accs_b)
+    for a, b in zip(accs_a, accs_b):
+        xa, xb = a.to_arrays(), b.to_arrays()
+        assert xa.keys() == xb.keys()
+        for key in xa:
+            assert xa[key].dtype == xb[key].dtype and np.array_equal(xa[key], xb[key]), key
+        assert json.dumps(a.result().to_dict()) == json.dumps(b.result().to_dict())
+
+
+def stream(params, run, **kw):
+    return mcrg.accumulate_mc(params, N, run, levels=LEVELS, seed=SEED, n_bins=BINS, progress=False, **kw)
+
+
+def test_stream_segments_gives_the_stored_chunks(params, tmp_path):
+    """mc.stream_segments yields exactly the chunks mc.run stores, from seeds or from a mid-chain state."""
+    from dreamrg.store import open_store
+
+    store = tmp_path / "s"
+    mc.run(params, N, store, progress=False)
+    s = open_store(store).read()
+    works = [mc.segments(params, N, c, 0, 99) for c in range(CHAINS)]
+    seen = {}
+    for i, j, configs, state in mc.stream_segments(params, N, works, [None] * CHAINS, parallel=3):
+        assert np.array_equal(configs, s[j * C:(j + 1) * C]) and state.segments - 1 == mc.chain_of(params, j)[1]
+        seen[j] = state
+    assert sorted(seen) == list(range(13))
+    # from chain 1's state after chunk 5 (its segment 1): chunk 9 next
+    later = list(mc.stream_segments(params, N, [mc.segments(params, N, 1, 2, 5)], [seen[5]]))
+    assert [j for _, j, _, _ in later] == [9] and np.array_equal(later[0][2], s[9 * C:10 * C])
+    with pytest.raises(ValueError, match="beyond the first"):
+        list(mc.stream_segments(params, N, [mc.segments(params, N, 1, 0, 5)], [seen[9]]))
+
+
+def test_streamed_mcrg_equals_mcrg_of_the_stored_configurations(params, sequential, tmp_path):
+    run = tmp_path / "run"
+    accs = stream(params, run, checkpoint_seconds=0)
+    assert_identical(accs, sequential)
+    # nothing but the run file and one checkpoint per chain (and no lock) is left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    assert sorted(str(p.relative_to(run)) for p in run.rglob("*")) == \
+        ["chains", "chains/0.npz", "chains/1.npz", "chains/2.npz", "chains/3.npz", "run.json"]
+    prog = mcrg.stream_progress(run)
+    assert (prog.configs, prog.chains, prog.chains_done, prog.done) == (N, CHAINS, CHAINS, True)
+    assert prog.seconds_mc > 0 and prog.seconds_mcrg > 0
+    # a finished run is reduced again at once, identically; one chain per kernel call changes nothing
+    assert_identical(stream(params, run), sequential)
+    assert_identical(stream(params, tmp_path / "one", workers=1), sequential)
+    res = mcrg.mcrg_from_mc(params, N, run, levels=LEVELS, seed=SEED, n_bins=BINS, progress=False)
+    assert json.dumps([r.to_dict() for r in res]) == json.dumps([a.result().to_dict() for a in sequential])
+    # another run's directory is refused, naming what differs
+    with pytest.raises(ValueError, match="another run .*n_configs, seed"):
+        mcrg.accumulate_mc(params, N + 1, run, levels=LEVELS, seed=SEED + 1, n_bins=BINS, progress=False)
+    assert mcrg.stream_progress(tmp_path / "nothing") is None
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_streamed_run_resumes_after_an_interruption(params, sequential, tmp_path, monkeypatch):
+    from dreamrg.mcrg import streaming
+
+    run = tmp_path / "run"
+    real = streaming.accumulate_chunk
+    calls, die_at = [], [6]
+
+    def dying(configs, chunk, **kw):
+        calls.append(chunk)
+        if len(calls) == die_at[0]:
+            raise Interrupted  # the run is killed while the 6th chunk is accumulated
+        return real(configs, chunk, **kw)
+
+    monkeypatch.setattr(streaming, "accumulate_chunk", dying)
+    with pytest.raises(Interrupted):
+        stream(params, run, workers=2, checkpoint_seconds=0)  # chains (0, 1) together, then (2, 3)
+    assert calls == [0, 1, 4, 5, 8, 9]
+    assert mcrg.stream_progress(run).configs == 5 * C  # chunks 0, 4, 8 of chain 0 and 1, 5 of chain 1
+    # a kill between a checkpoint's temporary file and its rename leaves the previous checkpoint whole
+    (run / "chains" / ".1.npz.host.1.x.tmp").write_bytes(b"half a checkpoint")
+    calls.clear()
+    die_at[0] = None
+    accs = stream(params, run, workers=2, checkpoint_seconds=0)
+    assert calls == [9, 12, 2, 3, 6, 7, 10, 11]  # neither lost nor repeated
+    assert_identical(accs, sequential)
+
+
+def test_a_chain_without_checkpoint_restarts_from_its_seeds(params, sequential, tmp_path, monkeypatch):
+    """With checkpoints far apart a kill loses computing, not data: the chain starts again from its seeds."""
+    from dreamrg.mcrg import streaming
+
+    run = tmp_path / "run"
+    real, calls = streaming.accumulate_chunk, []
+
+    def dying(configs, chunk, **kw):
+        calls.append(chunk)
+        if chunk == 8:
+            raise Interrupted
+        return real(configs, chunk, **kw)
+
+    monkeypatch.setattr(streaming, "accumulate_chunk", dying)
+    with pytest.raises(Interrupted):
+        stream(params, run, workers=1, checkpoint_seconds=3600)
+    assert mcrg.stream_progress(run).configs == 0
+    monkeypatch.setattr(streaming, "accumulate_chunk", real)
+    assert_identical(stream(params, run, workers=1), sequential)
+
+
+def test_damaged_checkpoint_is_refused(params, tmp_path):
+    run = tmp_path / "run"
+    stream(params, run, checkpoint_seconds=0)
+    bad = run / "chains" / "2.npz"
+    bad.write_bytes(b"not a zip file")
+    for call in (lambda: stream(params, run), lambda: mcrg.stream_progress(run)):
+        with pytest.raises(ValueError, match=r"chains/2.npz is not a readable checkpoint .*delete it"):
+            call()
+    assert bad.read_bytes() == b"not a zip file"
+    (run / "run.json").write_text(json.dumps({"kind": "something else"}))
+    with pytest.raises(ValueError, match="does not describe an MCRG-from-MC run"):
+        stream(params, run)
+
+
+def test_bad_input_is_refused_before_the_run_directory_is_made(params, tmp_path):
+    for kw, fragment in ((dict(levels=4), "cannot be blocked 4 times"), (dict(basis="nope"), "basis"),
+                         (dict(n_bins=1), "n_bins"), (dict(checkpoint_seconds=-1), "checkpoint_seconds")):
+        args = dict(levels=LEVELS, seed=SEED, n_bins=BINS) | kw
+        with pytest.raises(ValueError, match=fragment):
+            mcrg.accumulate_mc(params, N, tmp_path / "run", progress=False, **args)
+    assert not (tmp_path / "run").exists()
+
+
+_SLOW_RUN = """
+import sys, time
+from dreamrg import mc, mcrg
+from dreamrg.mcrg import streaming
+real = streaming.accumulate_chunk
+def slow(*a, **kw):
+    time.sleep(0.3)
+    return real(*a, **kw)
+streaming.accumulate_chunk = slow
+params = mc.MCParams(L=16, seed=31, chunk_size={C}, chains={CHAINS})
+mcrg.accumulate_mc(params, {N}, sys.argv[1], levels={LEVELS}, seed={SEED}, n_bins={BINS}, progress=False,
+                   workers=1, checkpoint_seconds=0)
+"""
+
+
+def test_a_killed_run_resumes_without_losing_or_repeating_a_chunk(params, sequential, tmp_path):
+    """SIGKILL a streaming run in another process mid-way, then finish it here."""
+    run = tmp_path / "run"
+    script = _SLOW_RUN.format(C=C, CHAINS=CHAINS, N=N, LEVELS=LEVELS, SEED=SEED, BINS=BINS)
+    env = os.environ | {"PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-c", script, str(run)], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            prog = mcrg.stream_progress(run) if (run / "run.json").exists() else None
+            if prog is not None and prog.configs >= 3 * C:
+                break
+            assert proc.poll() is None, "the run ended before it was killed"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    done = mcrg.stream_progress(run).configs
+    assert 3 * C <= done < N
+    assert_identical(stream(params, run), sequential)
+
+
+@pytest.fixture(scope="module")
+def client():
+    from dreamrg import _cluster
+
+    with _cluster.connect("local:2") as c:
+        yield c
+
+
+def test_streamed_mcrg_on_a_local_cluster_equals_the_stored_run(params, sequential, tmp_path, client):
+    run = tmp_path / "run"
+    assert_identical(stream(params, run, client=client, checkpoint_seconds=0), sequential)
+    # a partly done run (chains 0 and 3 finished in process) is completed on the cluster, identically
+    part = tmp_path / "part"
+    stream(params, part, checkpoint_seconds=0)
+    for c in (1, 2):
+        (part / "chains" / f"{c}.npz").unlink()
+    assert mcrg.stream_progress(part).chains_done == 2
+    assert_identical(stream(params, part, client=client), sequential)
+
+
+@pytest.mark.slow
+def test_a_killed_dask_worker_resumes_its_chain_from_the_checkpoint(tmp_path):
+    """SIGKILL a worker while it advances a chain: Dask reruns the task, which continues from the chain's
+    checkpoint; the result is still that of the stored run."""
+    import threading
+
+    from dreamrg import _cluster
+
+    p, n = mc.MCParams(L=64, seed=8, chunk_size=200, chains=2), 8000  # 20 chunks per chain
+    store = tmp_path / "s"
+    mc.run(p, n, store, progress=False)
+    stored = mcrg.accumulate_store(store, levels=LEVELS, seed=SEED, n_bins=BINS, progress=False)
+    run, out = tmp_path / "run", {}
+    with _cluster.connect("local:2") as client:
+        pids = list(client.run(os.getpid).values())
+        t = threading.Thread(target=lambda: out.setdefault("accs", mcrg.accumulate_mc(
+            p, n, run, levels=LEVELS, seed=SEED, n_bins=BINS, progress=False, client=client, checkpoint_seconds=0)))
+        t.start()
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and t.is_alive():
+            prog = mcrg.stream_progress(run) if (run / "run.json").exists() else None
+            if prog is not None and prog.configs >= 4 * 200:
+                break
+            time.sleep(0.02)
+        killed_at = mcrg.stream_progress(run).configs
+        os.kill(pids[0], signal.SIGKILL)
+        t.join()
+    assert killed_at < n, "the run ended before a worker was killed"
+    assert_identical(out["accs"], stored)
