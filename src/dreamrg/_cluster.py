@@ -20,6 +20,12 @@ the environment variable :data:`ENV` when the option is absent):
     connect to a running Dask scheduler, e.g. one started by ``dask-jobqueue``
     on SLURM/PBS (see the book's "Running on a cluster").
 
+Cached recipes (:mod:`dreamrg.runs`) also take the client of the innermost
+:func:`use` block when none is passed to them (:func:`current`): that is how
+``dreamrg book --scheduler`` runs the Monte Carlo and dreaming behind the
+experiments' functions on a cluster without threading a client through every
+call. Nothing else changes: without a ``use`` block they run in process.
+
 A worker that dies mid-task (killed, out of memory) has its task rerun by Dask
 on another worker; a task that raises is retried ``retries`` times. Units are
 written to be idempotent (a rerun produces the same bytes), which is what makes
@@ -31,8 +37,10 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,16 +134,75 @@ def connect(spec: str | Scheduler | None = None, *, timeout: float = 30.0) -> It
         client.close()
 
 
+_CURRENT: ContextVar[Any] = ContextVar("dreamrg_dask_client", default=None)
+
+
+@contextmanager
+def use(client: Any) -> Iterator[Any]:
+    """Within this block, :func:`current` is ``client`` (None: in process): the cached recipes' default."""
+    token = _CURRENT.set(client)
+    try:
+        yield client
+    finally:
+        _CURRENT.reset(token)
+
+
+def current() -> Any:
+    """The client of the innermost :func:`use` block, or None (run in process)."""
+    return _CURRENT.get()
+
+
+def _numba_guard() -> None:
+    """Reconcile numba's thread count with ``NUMBA_NUM_THREADS`` in a worker process, before a unit runs.
+
+    A worker spawned from a script that imports numba at its top re-imports the
+    script before the nanny sets the worker's environment: numba's configuration
+    then holds the core count while the environment says 1, and numba's next
+    compilation raises once its threads are up ("Cannot set NUMBA_NUM_THREADS ...").
+    Here the environment is applied if the threads are not up yet; else it is made
+    to agree with the threads that are, and this thread uses at most the asked number.
+    """
+    import sys
+
+    numba = sys.modules.get("numba")
+    want = os.environ.get("NUMBA_NUM_THREADS")
+    if numba is None or want is None or not want.isdigit() or int(want) == numba.config.NUMBA_NUM_THREADS:
+        return
+    from numba.np.ufunc import parallel
+
+    if not parallel._is_initialized:
+        numba.config.reload_config()
+        return
+    os.environ["NUMBA_NUM_THREADS"] = str(numba.config.NUMBA_NUM_THREADS)
+    numba.set_num_threads(max(1, min(int(want), numba.config.NUMBA_NUM_THREADS)))
+
+
+def _run(fn: Callable[[Any], Any], unit: Any, _previous: Any = None) -> Any:
+    """``fn(unit)`` on a worker; ``_previous`` is the result of the unit this one follows (only its completion matters)."""
+    _numba_guard()
+    return fn(unit)
+
+
 def map_units(fn: Callable[[Any], Any], units: Sequence[Any], *, client: Any = None, name: str = "unit",
-              retries: int = 2, on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
+              retries: int = 2, on_result: Callable[[int, Any], None] | None = None,
+              after: Sequence[int | None] | None = None) -> list[Any]:
     """``[fn(u) for u in units]``, in process (``client`` None) or as Dask tasks.
 
     ``on_result(i, result)`` is called in this process as each unit finishes (in
     unit order in process, in completion order on a cluster); use it for
     progress or to record completion. The returned list is always in unit order.
+
+    ``after[i]``, if given and not None, is the index (< i) of a unit that must
+    finish before unit ``i`` starts (the segments of one Monte Carlo chain, say);
+    units without such a link run in any order, anywhere. In process the units
+    run in list order, which respects every link.
     """
     units = list(units)
     results: list[Any] = [None] * len(units)
+    if after is not None:
+        after = list(after)
+        if len(after) != len(units) or any(a is not None and not 0 <= a < i for i, a in enumerate(after)):
+            raise ValueError("after[i] must be None or the index of an earlier unit, one entry per unit")
     if client is None:
         for i, u in enumerate(units):
             results[i] = fn(u)
@@ -144,8 +211,12 @@ def map_units(fn: Callable[[Any], Any], units: Sequence[Any], *, client: Any = N
         return results
     from distributed import as_completed
 
-    futures = [client.submit(fn, u, key=f"dreamrg-{name}-{i}-{os.getpid()}-{id(units)}", retries=retries,
-                             pure=False) for i, u in enumerate(units)]
+    tag = uuid.uuid4().hex[:12]  # keys unique to this call
+    futures: list[Any] = []
+    for i, u in enumerate(units):
+        key = f"dreamrg-{name}-{i}-{tag}"
+        previous = futures[after[i]] if after is not None and after[i] is not None else None
+        futures.append(client.submit(_run, fn, u, previous, key=key, retries=retries, pure=False))
     index = {f.key: i for i, f in enumerate(futures)}
     try:
         for fut in as_completed(futures):

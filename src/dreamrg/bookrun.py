@@ -216,7 +216,7 @@ def execute_chapter(root: Path, chapter: str, profile: str, out_dir: Path,
 def build_book(profile: str | None = None, chapters: list[str] | None = None, build: bool = True,
                root: Path | None = None, base: Path | None = None,
                overrides: dict[str, dict[str, Any]] | None = None,
-               profile_file: str | Path | None = None) -> Path:
+               profile_file: str | Path | None = None, scheduler: str | None = None) -> Path:
     """Execute chapters at ``profile`` and build the HTML.
 
     Parameters
@@ -241,6 +241,12 @@ def build_book(profile: str | None = None, chapters: list[str] | None = None, bu
         ``--set``, a chapter that reads another chapter's values (e.g. the data seed)
         still reads them at the base profile; such changes are reported. No paper
         snapshot is written in a run with a profile file.
+    scheduler : str, optional
+        A Dask scheduler (``local:N`` or an address; default ``$DREAMRG_SCHEDULER``,
+        else none). With one, the profile's stores, models and ensembles are first
+        computed on the cluster (:func:`dreamrg.prewarm.warm`, the whole base profile
+        whichever chapters are executed); the chapters then run in process against
+        the warm cache. Same results.
 
     Returns
     -------
@@ -267,6 +273,7 @@ def build_book(profile: str | None = None, chapters: list[str] | None = None, bu
         if shared:
             print(f"[dreamrg book] profile file changes {', '.join(shared)}: only the chapter owning each value "
                   f"sees it; chapters reusing it read the {profile} profile's", flush=True)
+    _warm_on_cluster(scheduler, profile, bool(overrides) or profile_file is not None)
     base = base or root
     out_dir = base / "_build" / "notebooks" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -316,6 +323,24 @@ def build_book(profile: str | None = None, chapters: list[str] | None = None, bu
     index = html / "index.html"
     print(f"[dreamrg book] built {index}")
     return index
+
+
+def _warm_on_cluster(scheduler: str | None, profile: str, custom: bool) -> None:
+    """Warm ``profile``'s cache on the Dask cluster ``scheduler`` names (nothing in process)."""
+    from dreamrg import _cluster
+
+    sched = _cluster.resolve(scheduler)
+    if not sched.distributed:
+        return
+    from dreamrg.prewarm import warm
+
+    print(f"[dreamrg book] computing the {profile} profile's stores, models and ensembles on "
+          f"{sched.describe()} ...", flush=True)
+    if custom:
+        print("[dreamrg book] (at the base profile: chapters with overrides compute what differs in process)",
+              flush=True)
+    with _cluster.connect(sched) as client:
+        warm(profile, client, log=lambda line: print(line, flush=True))
 
 
 #: the mimetype under which myst-nb's ``glue(name, fig, display=False)`` keeps a figure in the notebook

@@ -230,6 +230,22 @@ class Ensemble:
         """Batches that chains ``0:n`` need and that are not recorded in full (records as known now)."""
         return self._blocks.missing(int(n))
 
+    def recorded(self, index: int, refresh: bool = True) -> int | None:
+        """Chains recorded in batch ``index``, or None; ``refresh``: re-read its record from disk now."""
+        try:
+            rec = self._blocks.refresh(index) if refresh else self._blocks.records.get(index)
+        except _integrity.Damaged as d:
+            raise EnsembleChunkError(f"damaged ensemble: {d.problem.message('chains')}", [d.problem]) from None
+        return None if rec is None else rec.rows
+
+    def sync_count(self) -> int:
+        """Write the committed count, as this process knows it, into the attributes (coordinator only)."""
+        if self.mode != "r+":
+            raise EnsembleError(f"{self.path}: only the run's coordinator (mode 'r+') writes the attributes")
+        if self._group.attrs.get("count") != self._blocks.count:
+            self._group.attrs.update({"count": self._blocks.count})
+        return self._blocks.count
+
 
 def is_ensemble(path: str | os.PathLike) -> bool:
     p = Path(path) / "zarr.json"
@@ -438,7 +454,7 @@ def _batch(model, params: DreamParams, n: int, index: int, start_store, tables=N
 
 def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | os.PathLike, *,
         target: DreamTarget | None = None, progress: bool | None = None, max_bytes: int = 2**31,
-        device: str | torch.device | None = "cpu") -> Ensemble:
+        device: str | torch.device | None = "cpu", client=None) -> Ensemble:
     """Dream ``n_configs`` chains into the ensemble at ``out`` (resuming if it exists).
 
     An ensemble that already holds ``n_configs`` chains or more is left as it is
@@ -452,6 +468,12 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
 
     ``device``: where the torch sampler runs (see the module notes); a device this
     machine lacks is refused before anything is written.
+
+    With a Dask ``client`` (:func:`dreamrg._cluster.connect`) every missing batch
+    is a task (:func:`dream_batch_into`): the worker dreams it from its own seeds
+    and writes it, with its record, straight to ``out`` (storage the workers
+    share); this process, the coordinator, reads each record as its task
+    finishes, writes ``count`` and shows the progress. Same bytes as in process.
     """
     from tqdm import tqdm
 
@@ -481,22 +503,80 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
         # the levels clipped to the trained range, in words (not part of the identity: wording may change)
         meta["conditioning_warnings"] = plan.warnings(params.L0)
     if tag is not None:
+        if client is not None:
+            raise ValueError(f"device {tag!r} and a Dask client: the workers dream the torch sampler on their "
+                             "CPUs; dream on a GPU in process (no scheduler), or on the CPU with the scheduler")
         meta["device"] = tag
     with _store.writer_lock(out, "dreamed ensemble"):
         ens = create_ensemble(out, meta)
         if ens.count >= n_configs:
             return ens
-        tables = _tables(sampling, params.n_up)
         B = params.batch_size
         todo = ens.missing_batches(n_configs)  # only these: batches beyond a gap are kept
         sizes = {j: min(B, n_configs - j * B) for j in todo}
         with tqdm(total=n_configs, initial=n_configs - sum(sizes.values()), disable=_no_bar(progress),
-                  unit="chain", desc=f"dream L={params.L0}→{L}") as bar:
+                  unit="chain", desc=f"dream L={params.L0}→{L}" + (" (Dask)" if client is not None else "")) as bar:
+            if client is not None:
+                _dream_on(client, model, target, params, ens, sizes, bar)
+                return ens
+            tables = _tables(sampling, params.n_up)
             for j in todo:
                 res = _batch(sampling, params, sizes[j], j, start_store, tables, device)
                 ens.write_batch(j, res.M, res.E, res.final if params.save_configs else None)
                 bar.update(sizes[j])
     return ens
+
+
+def _dream_on(client, model: torch.nn.Module, target: DreamTarget | None, params: DreamParams, ens: Ensemble,
+              sizes: dict[int, int], bar) -> None:
+    """The batches ``sizes`` (index: chains) of :func:`run` as Dask tasks, ``ens`` open as their coordinator."""
+    from dreamrg._cluster import map_units
+
+    path = str(Path(ens.path).resolve())
+    todo = sorted(sizes)
+
+    def done(i: int, _wrote: bool) -> None:
+        j = todo[i]
+        if (ens.recorded(j) or 0) < sizes[j]:  # the worker's record: this process learns of the batch
+            raise EnsembleError(f"{ens.path}: a worker finished batch {j} but its completion record is missing; "
+                                f"is {path} on storage the workers share?")
+        ens.sync_count()
+        bar.update(sizes[j])
+
+    map_units(dream_batch_into, [(model, target, params, path, j, sizes[j]) for j in todo], client=client,
+              name="dream", on_result=done)
+
+
+#: the per-run sampler tables of the last (model, target, n_up) a worker dreamed with: [key, (sampling, tables)]
+_WORKER_TABLES: list = [None, None]
+
+
+def dream_batch_into(unit: tuple) -> bool:
+    """Dream batch ``j`` (``n`` chains) and write it to the ensemble at ``path``, unless it is recorded already.
+
+    ``unit = (model, target, params, path, j, n)``: the unit of work of a distributed
+    :func:`run`. The ensemble must exist with these parameters and this model
+    (created by the coordinator); it is opened as a worker (mode ``"chunks"``),
+    so only the batch's chunk files and its record are written. Safe to repeat
+    (a retried task writes nothing or the same bytes). Returns whether it wrote.
+    """
+    model, target, params, path, j, n = unit
+    ens = open_ensemble(path, mode="chunks")
+    mid = model_id(model)
+    want = asdict(params) | {"model_id": mid}
+    diff = {k: (ens.meta.get(k), v) for k, v in want.items() if ens.meta.get(k) != v}
+    if diff:
+        raise EnsembleError(f"{path} holds an ensemble of other parameters or another model ({diff})")
+    if (ens.recorded(j) or 0) >= n:
+        return False
+    key = (mid, repr(target), params.n_up)
+    if _WORKER_TABLES[0] != key:  # the tables are costly (two-layer k = 7): once per run and worker
+        sampling, _ = sampling_plan(model, params.n_up, target)
+        _WORKER_TABLES[:] = [key, (sampling, _tables(sampling, params.n_up))]
+    sampling, tables = _WORKER_TABLES[1]
+    start_store = _store.open_store(params.start) if params.start != "random" else None
+    res = _batch(sampling, params, n, j, start_store, tables)
+    return ens.write_batch(j, res.M, res.E, res.final if params.save_configs else None)
 
 
 def chain_levels(model: torch.nn.Module, n_up: int, seed: int) -> list[np.ndarray]:

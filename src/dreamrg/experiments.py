@@ -454,14 +454,17 @@ def two_layer_models(profile: Profile | str) -> dict[ModelId, torch.nn.Module]:
     epoch is returned then (:func:`dreamrg.train.stopping_point`).
     """
     p = as_profile(profile)
+    return {mid: cached_model(tp, mid.L_t, mid.M, p.data_seed) for mid, tp in two_layer_params(p).items()}
+
+
+def two_layer_params(profile: Profile | str) -> dict[ModelId, train.TrainParams]:
+    """The training parameters of :func:`two_layer_models` (their targets computed from the single-layer models)."""
+    p = as_profile(profile)
     C = p.complexity
-    out = {}
-    for mid, target in two_layer_targets(p).items():
-        tp = train.TrainParams(k=mid.k, model="two-layer", weighted=mid.weighted, epochs=C.epochs,
-                               patience=C.patience, batch_size=C.batch_size, channels=C.channels,
-                               seed=C.seed, target_loss=target)
-        out[mid] = cached_model(tp, mid.L_t, mid.M, p.data_seed)
-    return out
+    return {mid: train.TrainParams(k=mid.k, model="two-layer", weighted=mid.weighted, epochs=C.epochs,
+                                   patience=C.patience, batch_size=C.batch_size, channels=C.channels,
+                                   seed=C.seed, target_loss=target)
+            for mid, target in two_layer_targets(p).items()}
 
 
 def authors_two_layer_models(path=None, L_t: int = AUTHORS_L_T, M: int = AUTHORS_M) -> dict[ModelId, torch.nn.Module]:

@@ -431,7 +431,7 @@ def parallel_chains(params: MCParams, threads: int, available: int | None = None
 
 
 def run(params: MCParams, n_configs: int, out: str | Path, *, progress: bool | None = None,
-        workers: int | None = None) -> _store.ConfigStore:
+        workers: int | None = None, client=None) -> _store.ConfigStore:
     """Fill (or resume) the store at ``out`` until it holds ``n_configs`` configurations.
 
     Parameters
@@ -448,6 +448,9 @@ def run(params: MCParams, n_configs: int, out: str | Path, *, progress: bool | N
         Show a tqdm progress bar (None: only when stderr is a terminal).
     workers : int, optional
         Number of numba threads (default: all). Does not change the output.
+    client : distributed.Client, optional
+        Run the chain segments as Dask tasks instead (:func:`dreamrg._cluster.connect`;
+        see :func:`_fill_on`). ``out`` must be on storage the workers share. Same bytes.
 
     Raises
     ------
@@ -456,6 +459,10 @@ def run(params: MCParams, n_configs: int, out: str | Path, *, progress: bool | N
         anything is allocated or written).
     """
     n_configs = _store.check_count(n_configs)
+    if client is not None:
+        parallel_chains(params, 1, available=2**62)  # the lattice-size check; memory is the workers'
+        with _store.writer_lock(out, "configuration store"):
+            return _fill_on(client, params, n_configs, out, progress)
     threads = workers or numba.config.NUMBA_NUM_THREADS
     units = plan(params, n_configs)
     parallel = parallel_chains(params, threads, resident=len(units))
@@ -480,6 +487,63 @@ def _fill(params: MCParams, n_configs: int, out: str | Path, progress: bool | No
             written, seconds = _advance(params, st, chains, n_configs, parallel, bar)
     # wall time spent sampling, kept with the data (cost per configuration on this machine)
     st.add_seconds(seconds, sum(_rows(params, n_configs, j) for j in written))
+    return st
+
+
+# -- the distributed path -----------------------------------------------------------------------------
+def _segment_task(unit: tuple) -> SegmentResult:
+    """One Dask task of :func:`_fill_on`: segment ``segment`` of chain ``chain`` (:func:`run_chain_segment`)."""
+    params, path, chain, segment, n_configs = unit
+    return run_chain_segment(params, path, chain, segment, 1, n_configs)
+
+
+def _fill_on(client, params: MCParams, n_configs: int, out: str | Path,
+             progress: bool | None) -> _store.ConfigStore:
+    """:func:`run` on a Dask cluster, as its coordinator (under the store's local writer lock).
+
+    Creates (or reopens) the store, then submits one task per chunk still to be
+    written (:func:`run_chain_segment` of one segment), each segment of a chain
+    after the previous one (a Dask dependency) and chains independent; tasks are
+    submitted in chunk order, so the committed prefix grows as the run goes. Each
+    worker writes its chunks and its chain's checkpoint straight to the shared
+    store. Here, as every task finishes, the chunk's record is read (the
+    coordinator learns of it), the progress bar advances and ``count`` is
+    written. A task whose worker dies is rerun by Dask; it continues from the
+    chain's last checkpoint (or its seeds) and writes the same bytes.
+    """
+    from tqdm import tqdm
+
+    from dreamrg._cluster import map_units
+
+    st = _store.create_store(out, params.store_meta())
+    if st.count >= n_configs:
+        return st
+    C, path = params.chunk_size, str(Path(out).resolve())
+    todo = sorted((j, w.chain, w.first + i, w.rows(i, C)) for w in pending(params, n_configs, st)
+                  for i, j in enumerate(w.chunks)
+                  if (rec := st.recorded(j, refresh=False)) is None or rec[0] < w.rows(i, C))
+    previous: dict[int, int] = {}
+    after = []
+    for i, (_, chain, _, _) in enumerate(todo):
+        after.append(previous.get(chain))
+        previous[chain] = i
+    units = [(params, path, chain, segment, n_configs) for _, chain, segment, _ in todo]
+    seconds, configs = 0.0, 0
+    with tqdm(total=n_configs, initial=n_configs - sum(t[3] for t in todo), disable=_no_bar(progress),
+              unit="cfg", desc=f"MC {params.algorithm} L={params.L} (Dask)") as bar:
+        def done(i: int, res: SegmentResult) -> None:
+            nonlocal seconds, configs
+            j, rows = todo[i][0], todo[i][3]
+            rec = st.recorded(j)  # the worker's record: this process learns of the chunk
+            if rec is None or rec[0] < rows:
+                raise _store.StoreError(f"{st.path}: a worker finished chunk {j} but its completion record "
+                                        f"is missing ({rec}); is {path} on storage the workers share?")
+            seconds, configs = seconds + res.seconds, configs + res.configs
+            st.sync_count()
+            bar.update(rows)
+
+        map_units(_segment_task, units, client=client, name="mc", after=after, on_result=done)
+    st.add_seconds(seconds, configs)
     return st
 
 

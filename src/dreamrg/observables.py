@@ -170,9 +170,19 @@ def exponent_from_pair(large: Estimate, small: Estimate, ratio: float = 4.0) -> 
     return Estimate(value, error)
 
 
+#: packed bytes a Dask task of :func:`store_accumulator` reads (whole chunks, at least one)
+_TASK_BYTES = 2**26
+
+
 def store_accumulator(path, batch_size: int | None = None, progress: bool = False,
-                      stop: int | None = None) -> SeriesAccumulator:
-    """Stream configurations ``0:stop`` of a store and collect their (m, e) series (from the packed bits)."""
+                      stop: int | None = None, client=None) -> SeriesAccumulator:
+    """Stream configurations ``0:stop`` of a store and collect their (m, e) series (from the packed bits).
+
+    With a Dask ``client`` (:func:`dreamrg._cluster.connect`) groups of chunks
+    (~64 MB packed each) are tasks: the worker reads them from the store (on storage
+    the workers share) and returns their per-configuration m and e, concatenated
+    here in order: the same series as in process.
+    """
     from tqdm import tqdm
 
     from dreamrg._progress import _no_bar
@@ -182,9 +192,30 @@ def store_accumulator(path, batch_size: int | None = None, progress: bool = Fals
     acc = SeriesAccumulator(st.L)
     n = st.count if stop is None else min(stop, st.count)
     step = batch_size or st.chunk_size
+    if client is not None:
+        from dreamrg._cluster import map_units
+
+        per_task = st.chunk_size * max(1, _TASK_BYTES // (st.chunk_size * st.L * ((st.L + 7) // 8)))
+        units = [(str(st.path.resolve()), lo, min(lo + per_task, n)) for lo in range(0, n, per_task)]
+        with tqdm(total=n, disable=_no_bar(progress), desc=f"observables L={st.L} (Dask)", unit="cfg") as bar:
+            for m, e in map_units(_series_task, units, client=client, name="observables",
+                                  on_result=lambda i, _: bar.update(units[i][2] - units[i][1])):
+                acc.add_series(m, e)
+        return acc
     for lo in tqdm(range(0, n, step), disable=_no_bar(progress), desc=f"observables L={st.L}", unit="chunk"):
         acc.add_series(*packed_magnetization_energy(st.read_packed(lo, min(lo + step, n)), st.L))
     return acc
+
+
+def _series_task(unit: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """One Dask task of :func:`store_accumulator`: m and e of configurations ``lo:hi`` of the store at ``path``."""
+    from dreamrg.store import open_store
+
+    path, lo, hi = unit
+    st = open_store(path)
+    step = st.chunk_size
+    parts = [packed_magnetization_energy(st.read_packed(a, min(a + step, hi)), st.L) for a in range(lo, hi, step)]
+    return np.concatenate([m for m, _ in parts]), np.concatenate([e for _, e in parts])
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,8 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="configurations per chunk, one segment of a chain (default 1024 up to L = 256, 2 MB above)")
     mc.add_argument("--chains", type=int, default=0,
                     help="independent Markov chains (default 64); chunk j continues chain j mod chains")
-    mc.add_argument("--workers", type=_positive_int, default=None, help="threads (default: all cores)")
+    mc.add_argument("--workers", type=_positive_int, default=None,
+                    help="threads (default: all cores); in process only (with --scheduler, the Dask workers run)")
     mc.add_argument("--json", action="store_true", help="print the final observables as JSON")
     mc.add_argument("--no-progress", action="store_true")
     from dreamrg.cli import _mcrg_stream
@@ -156,6 +157,7 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
                     "two-layer k ≤ 7 models always run on the CPU); not bit-identical to the CPU, so a GPU "
                     "ensemble records its device")
     dr.add_argument("--no-progress", action="store_true")
+    _add_scheduler(dr)
 
     tr = sub.add_parser("train", help="train an upscaler U(σ|μ) on a configuration store",
                         description="Train a single-layer symmetric (or two-layer) upscaler with the paper's "
@@ -200,6 +202,7 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     obs.add_argument("paths", type=Path, nargs="+")
     obs.add_argument("--json", action="store_true")
     obs.add_argument("--bins", type=_positive_int, default=100, help="jackknife bins")
+    _add_scheduler(obs)  # per-chunk (m, e) of stores as Dask tasks; ensembles hold theirs already
 
     inv = sub.add_parser("cache", help="list the cached results under the data directory and how far each has got",
                          description="One line per cache entry: stage, entry, progress (configurations, chains, "
@@ -235,6 +238,7 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     book.add_argument("--set", dest="overrides", action="append", default=[], metavar="CHAPTER.KEY=VALUE",
                       help="override one parameter of an executed chapter, e.g. fss.n_configs=1000 "
                       "(VALUE is JSON, else a string; repeatable; no paper snapshot is written for such a chapter)")
+    _add_scheduler(book)  # the profile's stores, models and ensembles on Dask first (dreamrg.prewarm)
 
 
 def _cmd_mc(args: argparse.Namespace) -> int:
@@ -254,10 +258,9 @@ def _cmd_mc(args: argparse.Namespace) -> int:
     params = mc.MCParams(**kwargs)
     if args.mcrg_only:
         return _mcrg_stream.run_mcrg_only(args, params)
-    if getattr(args, "scheduler", None):
-        raise UsageError("--scheduler goes with --mcrg-only here (the chains of a stored run as Dask tasks: "
-                         "not on this branch yet)")
-    st = mc.run(params, args.n_configs, args.out, progress=False if args.no_progress else None, workers=args.workers)
+    with _scheduler(args) as client:  # chain segments as Dask tasks, each worker writing its chunks to --out
+        st = mc.run(params, args.n_configs, args.out, progress=False if args.no_progress else None,
+                    workers=args.workers, client=client)
     if st.count > args.n_configs:
         print(f"store {args.out} already holds {st.count} configurations (--n-configs {args.n_configs}): "
               "left as it is", file=sys.stderr)
@@ -285,11 +288,13 @@ def _cmd_observables(args: argparse.Namespace) -> int:
     from dreamrg.fss import ensemble_summaries
 
     rows = []
-    for path in args.paths:
-        if _input_kind(path) == "ensemble":
-            rows += list(ensemble_summaries(path).values())
-        else:
-            rows.append(summarize(store_accumulator(path), n_bins=args.bins))
+    kinds = [_input_kind(path) for path in args.paths]  # every path checked before any work
+    with _scheduler(args) if "store" in kinds else contextlib.nullcontext() as client:
+        for path, kind in zip(args.paths, kinds):
+            if kind == "ensemble":
+                rows += list(ensemble_summaries(path).values())
+            else:
+                rows.append(summarize(store_accumulator(path, client=client), n_bins=args.bins))
     if args.json:
         _print_json([r.to_dict() for r in rows])
     else:
@@ -444,8 +449,9 @@ def _cmd_dream(args: argparse.Namespace) -> int:
     if resolve_device(args.device).type != "cpu" and dream.sampler_name(model) != "torch":
         print(f"note: this model is dreamed by the {dream.sampler_name(model)} sampler, which runs on the CPU "
               f"(numba); --device {args.device} applies to the torch sampler only", file=sys.stderr)
-    ens = dream.run(model, params, args.n_configs, args.out, target=target,
-                    progress=False if args.no_progress else None, device=args.device)
+    with _scheduler(args) as client:  # batches as Dask tasks, each worker writing its batch to --out
+        ens = dream.run(model, params, args.n_configs, args.out, target=target,
+                        progress=False if args.no_progress else None, device=args.device, client=client)
     if ens.count > args.n_configs:
         print(f"ensemble {args.out} already holds {ens.count} chains (--n-configs {args.n_configs}): left as it "
               f"is; the table below uses the first {args.n_configs}")
@@ -605,8 +611,14 @@ def _cmd_book(args: argparse.Namespace) -> int:
     if args.profile_file is not None:  # checked (and its base found) before anything runs
         profile, _ = profile_file_overrides(args.profile_file, args.profile)
     overrides = parse_overrides(args.overrides, profile, list(args.chapters or CHAPTERS))
+    from dreamrg import _cluster
+
+    try:
+        _cluster.resolve(args.scheduler)  # a malformed one fails before any work
+    except _cluster.SchedulerError as exc:
+        raise UsageError(str(exc)) from None
     build_book(profile=profile, chapters=args.chapters, build=not args.no_build, overrides=overrides,
-               profile_file=args.profile_file)
+               profile_file=args.profile_file, scheduler=args.scheduler)
     return 0
 
 

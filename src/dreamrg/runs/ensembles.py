@@ -7,18 +7,19 @@ from pathlib import Path
 
 import torch
 
-from dreamrg import cache
+from dreamrg import _cluster, cache
 from dreamrg.dream import DreamParams, ensemble_device, is_ensemble, model_id, open_ensemble, run
 
 
 def cached_ensemble(model: torch.nn.Module, params: DreamParams, n_configs: int, *,
-                    progress: bool | None = None, device: str | torch.device | None = "cpu") -> Path:
+                    progress: bool | None = None, device: str | torch.device | None = "cpu", client=None) -> Path:
     """Dream (or reuse) an ensemble in the result cache; returns its path.
 
     The key is the dreaming parameters and :func:`dreamrg.dream.model_id` (not
     ``n_configs``): asking for more chains later extends the same ensemble. A device
     that changes the chains (:func:`dreamrg.dream.ensemble_device`: the torch sampler
     off the CPU) is part of the key; the CPU's keys are those from before the option.
+    ``client``: dream the batches on Dask (default :func:`dreamrg._cluster.current`); same bytes.
     """
     key = asdict(params) | {"model_id": model_id(model)}
     tag = ensemble_device(model, device)
@@ -27,5 +28,6 @@ def cached_ensemble(model: torch.nn.Module, params: DreamParams, n_configs: int,
     path = cache.entry("ensembles", f"{type(model).__name__}-{model_id(model)}-n{params.n_up}", key) / "ensemble"
     if is_ensemble(path) and open_ensemble(path).count >= n_configs:
         return path
-    run(model, params, n_configs, path, progress=progress, device=device)
+    run(model, params, n_configs, path, progress=progress, device=device,
+        client=client if client is not None else _cluster.current())
     return path

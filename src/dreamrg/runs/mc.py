@@ -4,28 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dreamrg import cache
+from dreamrg import _cluster, cache
 from dreamrg import store as _store
 from dreamrg.mc import MCParams, run
 
 
-def cached_store(params: MCParams, n_configs: int, *, progress: bool | None = None) -> Path:
+def cached_store(params: MCParams, n_configs: int, *, progress: bool | None = None, client=None) -> Path:
     """Run (or reuse) a Monte Carlo store in the result cache; returns its path.
 
     The cache key is the full parameter set (not ``n_configs``): asking for more
     configurations later extends the same store, asking for fewer reuses a prefix.
+    ``client``: run the chain segments on Dask (default :func:`dreamrg._cluster.current`); same bytes.
     """
     path = cache.entry("mc", f"L{params.L}-{params.algorithm}", params.store_meta()) / "configs"
     if _store.is_store(path) and _store.open_store(path).count >= n_configs:
         return path
-    run(params, n_configs, path, progress=progress)
+    run(params, n_configs, path, progress=progress, client=client if client is not None else _cluster.current())
     return path
 
 
-def training_sets(L: int, M: int, seed: int, *, progress: bool | None = None) -> tuple[Path, Path]:
+def training_sets(L: int, M: int, seed: int, *, progress: bool | None = None, client=None) -> tuple[Path, Path]:
     """Cached training (M configurations, stream 0) and validation (M/5, stream 1) stores at K_c."""
     if M < 5:
         raise ValueError(f"M must be ≥ 5 (the validation set has M/5 configurations); got {M}")
-    train = cached_store(MCParams(L=L, seed=seed, stream=0), M, progress=progress)
-    valid = cached_store(MCParams(L=L, seed=seed, stream=1), M // 5, progress=progress)
+    train = cached_store(MCParams(L=L, seed=seed, stream=0), M, progress=progress, client=client)
+    valid = cached_store(MCParams(L=L, seed=seed, stream=1), M // 5, progress=progress, client=client)
     return train, valid

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import torch
 
-from dreamrg import cache
+from dreamrg import _cluster, cache
 from dreamrg import store as _store
 from dreamrg.dream import DreamParams, iter_final_batches, iter_parent_child_batches, model_id
 from dreamrg.mc import MCParams
@@ -253,7 +253,7 @@ def mc_mcrg(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
         ms_mc = 1e3 * meta["seconds_sampling"] / meta["configs_timed"] if meta.get("configs_timed") else math.nan
         t0 = time.perf_counter()
         results = mcrg_from_store(path, levels=levels, n=n_configs, seed=seed, n_bins=n_bins, progress=progress,
-                                  basis=basis, boundary=boundary)
+                                  basis=basis, boundary=boundary, client=_cluster.current())
         return MCRGRun(tuple(results), ms_mc, time.perf_counter() - t0)
 
     return cache.cached("mcrg", f"mc-L{L}{suffix}", _mc_key(params, n_configs, levels, n_bins) | conv, compute,
@@ -273,7 +273,8 @@ def mc_irreps(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 3
     def compute() -> IrrepRun | IllConditioned:
         path = cached_store(params, n_configs, progress=progress)
         return _irreps_decode(irrep_rows(accumulate_store(path, levels=levels, n=n_configs, seed=seed,
-                                                          n_bins=n_bins, progress=progress, basis="oriented")))
+                                                          n_bins=n_bins, progress=progress, basis="oriented",
+                                                          client=_cluster.current())))
 
     return cache.cached("mcrg", f"mc-irreps-L{L}", key, compute, _irreps_decode, encode=_irreps_encode)
 
@@ -290,7 +291,8 @@ def mc_truncations(L: int, n_configs: int, seed: int, levels: int, *, n_bins: in
 
     def compute() -> TruncationScan:
         path = cached_store(params, n_configs, progress=progress)
-        accs = accumulate_store(path, levels=levels, n=n_configs, seed=seed, n_bins=n_bins, progress=progress)
+        accs = accumulate_store(path, levels=levels, n=n_configs, seed=seed, n_bins=n_bins, progress=progress,
+                                client=_cluster.current())
         return TruncationScan.from_dict(truncation_scan(accs, TRUNCATIONS))
 
     return cache.cached("mcrg", f"mc-trunc-L{L}", key, compute, TruncationScan.from_dict)
