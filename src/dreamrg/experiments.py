@@ -527,6 +527,12 @@ def offcritical_degrees(profile: Profile | str) -> _offcritical.DegreeCheck:
     return _offcritical.degree_check(p.offcritical, p.data_seed)
 
 
+def offcritical_range(profile: Profile | str) -> _offcritical.RangeTest:
+    """The flow scheme from one spin with the profile's trained range and with a wider one (``wide_permille``)."""
+    p = as_profile(profile)
+    return _offcritical.range_test(p.offcritical, p.data_seed)
+
+
 def offcritical_dreamed(profile: Profile | str) -> dict[str, _offcritical.DreamedSide]:
     """The dreamed side, one entry per scheme of :data:`dreamrg.runs.offcritical.SCHEMES` (naive and flow from one
     spin, flow from a Monte Carlo start), each analysed as :func:`offcritical_mc`."""

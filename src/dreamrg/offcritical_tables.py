@@ -20,7 +20,7 @@ import pandas as pd
 
 from dreamrg.exact import K_C
 from dreamrg.offcritical import MIN_BIN_TAUS, CouplingPoint, Crossing, OffcriticalResult, flow_exponent
-from dreamrg.runs.offcritical import DegreeCheck, DreamedSide, TrainingCheck
+from dreamrg.runs.offcritical import DegreeCheck, DreamedSide, RangeTest, TrainingCheck
 from dreamrg.stats import Estimate, format_estimate
 
 Dreamed = Mapping[str, DreamedSide]
@@ -211,6 +211,43 @@ def _t_start(plan: dict) -> float:
     return max(plan["t_levels"][0] * 2.0 ** plan["y_t"], -1.0 + 1e-3)
 
 
+def _with_z(est: Estimate, ref: Estimate) -> str:
+    return f"{_f(est)} ({_dz(ref, est):+.1f} σ)"
+
+
+def range_table(test: RangeTest, mc: OffcriticalResult) -> pd.DataFrame:
+    """The flow scheme from one spin at size ``test.L``, trained on the section's couplings ("narrow") and on
+    a wider range ("wide"): clipped levels, U4 and ⟨|m|⟩ with (dreamed − MC)/σ, ⟨e⟩ with (dreamed − exact)/σ."""
+    rows = []
+    for a, b, ca, cb in zip(test.narrow, test.wide, test.clipped_narrow, test.clipped_wide):
+        ref = mc.point(a.K, test.L)
+        n_up = test.L.bit_length() - 1
+        rows.append({"K/K_c": _ratio(a.K), "clipped narrow": f"{ca} of {n_up}", "clipped wide": f"{cb} of {n_up}",
+                     "U4 MC": _f(ref.U4), "U4 narrow": _with_z(a.U4, ref.U4), "U4 wide": _with_z(b.U4, ref.U4),
+                     "<|m|> MC": _f(ref.abs_m), "<|m|> narrow": _with_z(a.abs_m, ref.abs_m),
+                     "<|m|> wide": _with_z(b.abs_m, ref.abs_m), "<e> exact": f"{a.e_exact:.5f}",
+                     "<e> narrow": f"{_f(a.e)} ({a.z_e:+.0f} σ)", "<e> wide": f"{_f(b.e)} ({b.z_e:+.0f} σ)"})
+    return pd.DataFrame(rows)
+
+
+def range_quotes(test: RangeTest, mc: OffcriticalResult) -> dict[str, str]:
+    """Quoted numbers of the wider-range test: its couplings, the median |z| of U4 against MC per range, and how
+    well degree 2 fits the wide range."""
+    out = {"off_range_L": str(test.L), "off_range_lo": f"{min(test.wide_permille) / 1000:.2f}",
+           "off_range_hi": f"{max(test.wide_permille) / 1000:.2f}"}
+    for name, pts in (("narrow", test.narrow), ("wide", test.wide)):
+        for obs in ("U4", "abs_m"):
+            z = sorted(abs(_dz(getattr(mc.point(p.K, test.L), obs), getattr(p, obs))) for p in pts)
+            out[f"off_range_{name}_{obs}"] = f"{z[len(z) // 2]:.0f}"
+        e = sorted(abs(p.z_e) for p in pts)
+        out[f"off_range_{name}_e"] = f"{e[len(e) // 2]:.0f}"
+    d2 = next((d for d in test.degrees.degrees if d.degree == 2), None)
+    if d2 is not None:
+        out["off_range_deg2_worst"] = f"{d2.worst_z:.1f}"
+        out["off_range_deg2_share"] = f"{d2.share_within_2:.0%}"
+    return out
+
+
 def largest_pair(res: OffcriticalResult, method: str = "reweighted") -> Crossing | None:
     """The crossing of the two largest sizes by ``method``."""
     return max((c for c in res.crossings if c.method == method), key=lambda c: c.L_large, default=None)
@@ -228,11 +265,13 @@ def _flow_yt(res: OffcriticalResult) -> Estimate | None:
     return got[1] if got else None
 
 
-def agreement(mc: OffcriticalResult, res: OffcriticalResult, name: str) -> tuple[float, float]:
-    """(share of the common (K, L) where the observable lies within :data:`AGREE` σ of MC, the worst |z|)."""
-    z = [_dz(getattr(p, name), getattr(q, name)) for p in mc.points if (q := _point(res, p.K, p.L))]
+def agreement(mc: OffcriticalResult, res: OffcriticalResult, name: str, where=None) -> tuple[float, float]:
+    """(share of the common (K, L) where the observable lies within :data:`AGREE` σ of MC, the worst |z|);
+    ``where(K)`` selects couplings (default all)."""
+    z = [_dz(getattr(p, name), getattr(q, name)) for p in mc.points
+         if (where is None or where(p.K)) and (q := _point(res, p.K, p.L))]
     z = [abs(x) for x in z if x is not None]
-    return sum(x <= AGREE for x in z) / len(z), max(z)
+    return (sum(x <= AGREE for x in z) / len(z), max(z)) if z else (math.nan, math.nan)
 
 
 def verdict(mc: OffcriticalResult, dreamed: Dreamed) -> pd.DataFrame:
@@ -295,18 +334,23 @@ def _judged(name: str, z: float | None) -> str:
 
 def dreamed_verdict(mc: OffcriticalResult, side: DreamedSide) -> str:
     """One sentence judging a scheme: each test agrees when |z| ≤ 2 (against exact; against MC for the flow,
-    U4 and ⟨|m|⟩)."""
+    U4 and ⟨|m|⟩). K_c is judged by the interpolated crossing, which needs no Boltzmann weights; the reweighted
+    crossing and ν (fluctuation formula) assume them, so they also test whether the dreams have that form."""
     res = side.result
-    kc = largest_pair(res)
+    interp, rew = largest_pair(res, "interpolated"), largest_pair(res, "reweighted")
     z = [p.z_e for p in res.points]
+    rel = sum(p.e.value / p.e_exact - 1 for p in res.points) / len(z)
     u4, m = agreement(mc, res, "U4"), agreement(mc, res, "abs_m")
-    parts = [_judged("K_c (Binder crossing) against the exact value", _z(kc.K, K_C) if kc and kc.K else None),
+    z_rew = _z(rew.K, K_C) if rew and rew.K else None
+    parts = [_judged("K_c from the interpolated crossing against the exact value",
+                     _z(interp.K, K_C) if interp and interp.K else None)
+             + ("" if z_rew is None else f", the reweighted one {z_rew:+.1f} σ"),
              _judged("ν against 1", _z(res.nu.nu, 1.0)),
              _judged("the flow's y_t against Monte Carlo's", _dz(_flow_yt(mc), _flow_yt(res))),
              f"U4 lies within 2 σ of Monte Carlo at {u4[0]:.0%} of the (K, L) (worst {u4[1]:.0f} σ), "
              f"⟨|m|⟩ at {m[0]:.0%} (worst {m[1]:.0f} σ)",
              f"the energy is within 2 σ of Kaufman's at {sum(abs(x) <= AGREE for x in z)} of {len(z)} (K, L), "
-             f"worst {max(abs(x) for x in z):.1f} σ"]
+             f"worst {max(abs(x) for x in z):.0f} σ, on average {rel:+.1%}"]
     return f"{label(side)}: " + "; ".join(parts) + "."
 
 
@@ -351,6 +395,10 @@ def quotes(mc: OffcriticalResult, dreamed: Dreamed, check: TrainingCheck,
         out[f"{prefix}_verdict"] = dreamed_verdict(mc, side)
         out[f"{prefix}_u4_span"] = _span(side.result, "U4")
         out[f"{prefix}_m_span"] = _span(side.result, "abs_m")
+        for obs in ("U4", "abs_m"):
+            for name, where in (("dis", lambda K: K < K_C), ("crit", lambda K: K == K_C), ("ord", lambda K: K > K_C)):
+                share, worst = agreement(mc, side.result, obs, where)
+                out[f"{prefix}_{obs}_{name}"] = "—" if math.isnan(share) else f"{share:.0%} (worst {worst:.0f} σ)"
         crit = side.result.point(min(side.result.couplings, key=lambda K: abs(K - K_C)), max(side.result.sizes))
         out[f"{prefix}_e_crit"] = _f(crit.e)
         out["off_e_crit_exact"] = f"{crit.e_exact:.5f}"

@@ -337,3 +337,72 @@ def dreamed_offcritical_result(section: OffcriticalSection, data_seed: int, sche
         return DreamedSide(scheme, L0, analyse(series, blocked, L_flow, seed=section.seed), tuple(plans))
 
     return cache.cached("offcritical", f"dreamed-{scheme}-{mid}", key, compute, DreamedSide.from_dict)
+
+
+# ----------------------------------------------------------------------------- a wider trained range
+@dataclass(frozen=True)
+class RangeTest:
+    """Flow dreams from one spin to size ``L`` by the model of the section (trained on ``train_permille``) and by
+    one trained on ``wide_permille``, at every coupling of the section.
+
+    ``narrow[i]``, ``wide[i]``: :class:`~dreamrg.offcritical.CouplingPoint` of coupling i; ``clipped_*[i]``:
+    how many of the ``n_up`` levels were clipped to the model's trained range; ``degrees``: the
+    :class:`DegreeCheck` of the wide training sets.
+    """
+
+    L: int
+    wide_permille: tuple[int, ...]
+    narrow: tuple[CouplingPoint, ...]
+    wide: tuple[CouplingPoint, ...]
+    clipped_narrow: tuple[int, ...]
+    clipped_wide: tuple[int, ...]
+    degrees: DegreeCheck
+
+    def to_dict(self) -> dict:
+        return {"L": self.L, "wide_permille": list(self.wide_permille),
+                "narrow": [p.to_dict() for p in self.narrow], "wide": [p.to_dict() for p in self.wide],
+                "clipped_narrow": list(self.clipped_narrow), "clipped_wide": list(self.clipped_wide),
+                "degrees": self.degrees.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RangeTest":
+        return cls(int(d["L"]), tuple(d["wide_permille"]), tuple(CouplingPoint.from_dict(p) for p in d["narrow"]),
+                   tuple(CouplingPoint.from_dict(p) for p in d["wide"]), tuple(d["clipped_narrow"]),
+                   tuple(d["clipped_wide"]), DegreeCheck.from_dict(d["degrees"]))
+
+
+def range_test(section: OffcriticalSection, data_seed: int, *, progress: bool | None = None) -> RangeTest:
+    """Does a wider trained range help the flow scheme from one spin? (cached)
+
+    The size is the second largest of the section (the flow scheme's own dreams of that size serve
+    the narrow side); the wide model is trained on ``wide_permille`` with the section's degree, and
+    dreams with the same seeds.
+    """
+    from dreamrg.dream import model_id, open_ensemble
+    from dreamrg.runs.conditioned import dreamed_offcritical
+
+    L = sorted(section.sizes)[-2]
+    wide_section = section.with_overrides({"train_permille": list(section.wide_permille)})
+    models = {"narrow": conditioned(section, data_seed), "wide": conditioned(wide_section, data_seed)}
+    key = {"L": L, "models": {k: model_id(m) for k, m in models.items()}, "K_permille": list(section.K_permille),
+           "n": section.n_configs, "seed": section.seed, "batch_size": section.batch_size}
+
+    def compute() -> RangeTest:
+        points: dict[str, list] = {"narrow": [], "wide": []}
+        clipped: dict[str, list] = {"narrow": [], "wide": []}
+        for K in couplings(section):
+            for name, model in models.items():
+                path = dreamed_offcritical(model, K, L.bit_length() - 1, section.n_configs,
+                                           _dream_seed(section.seed, "flow", K, L), schedule="flow",
+                                           batch_size=section.batch_size, save_configs=L == max(section.sizes),
+                                           progress=progress)
+                ens = open_ensemble(path)
+                m, e = ens.series(L, section.n_configs)
+                points[name].append(coupling_point(m, e, L, K))
+                plan = ens.meta["conditioning"]
+                clipped[name].append(sum(a != b for a, b in zip(plan["t_levels"], plan["t_used"])))
+        return RangeTest(L, tuple(section.wide_permille), tuple(points["narrow"]), tuple(points["wide"]),
+                         tuple(clipped["narrow"]), tuple(clipped["wide"]),
+                         degree_check(wide_section, data_seed, progress=progress))
+
+    return cache.cached("offcritical", f"range-L{L}", key, compute, RangeTest.from_dict)
