@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from dreamrg.dream import open_ensemble
@@ -84,3 +85,21 @@ def test_degree_check_against_separate_fits():
     # three couplings determine a parabola: degree 2 reproduces every separate fit
     assert check.degrees[1].worst_z < 1e-4 and check.degrees[1].lr_statistic >= 0
     assert check.degrees[0].loss >= check.degrees[1].loss
+
+
+def test_degree_check_deviations_are_weight_differences_over_the_separate_fit_errors():
+    """Coupling 0 (its tie-breaks are the unconditioned fit's): z = (W_1(t_0) − w_0)/σ_0 with w_0 the separate
+    model's weights and σ_0 = sqrt(diag H⁻¹ / M) of its exact fit."""
+    from dreamrg.exact_fit import fit_exact
+    from dreamrg.runs.conditioned import conditioned_model
+    from dreamrg.train_conditioned import pooled_histograms
+
+    z = ro.degree_check(TINY, 5).degrees[0].z[0]
+    store = ro.training_stores(TINY, 5)[ro.train_couplings(TINY)[0]][0]
+    alone = conditioned_model([store], 3, 0).params.detach().numpy()[0]
+    joint = ro.conditioned(TINY, 5, degree=1)
+    W = joint.weights(ro.train_couplings(TINY)[0] / K_C - 1).detach().numpy()
+    counts, _, _, M = pooled_histograms([store], 3)
+    sigma = np.sqrt(np.diag(np.linalg.inv(fit_exact(counts[0], 3).hessian)) / M[0])
+    np.testing.assert_allclose(z, (W - alone) / sigma, rtol=1e-6, atol=1e-6)
+    assert max(abs(x) for x in z) > 0.1                                  # degree 1 cannot meet three couplings
