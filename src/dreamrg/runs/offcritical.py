@@ -80,7 +80,9 @@ class TrainingCheck:
 
 def training_check(section: OffcriticalSection, data_seed: int, *, progress: bool | None = None) -> TrainingCheck:
     """Observables of every training set (cached), so the data the model learns from are checked against exact."""
-    key = {"K_permille": list(section.train_permille), "L_t": section.L_t, "M": section.M, "data_seed": data_seed}
+    # the result names its stores, whose names (cache keys) change with the MC stage's version
+    key = {"K_permille": list(section.train_permille), "L_t": section.L_t, "M": section.M, "data_seed": data_seed,
+           "mc_version": cache.STAGE_VERSIONS["mc"]}
 
     def compute() -> TrainingCheck:
         stores = training_stores(section, data_seed, progress=progress)
