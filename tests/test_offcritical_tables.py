@@ -97,6 +97,9 @@ def test_degree_table_and_quotes():
     assert q["off_mc_Kc"] == "0.4407(10)" and q["off_pair"] == "(8, 16)" and q["off_t_range"] == "[-0.03, +0.03]"
     assert q["off_flow_clipped"] == "3 of 4 levels (at K/K_c = 1.03)"
     assert all(isinstance(v, str) for v in q.values())
+    assert q["off_naive_m_ordered_example"].startswith("at K/K_c = 1.03 and L = 8 (no level clipped) ⟨|m|⟩ = ")
+    assert q["off_flow_m_ordered_example"].startswith("at K/K_c = 1.03 and L = 8 (some level clipped)")
+    assert q["off_mcs_m_ordered_example"] == "—"                       # one size only
     assert "K_c from the interpolated crossing against the exact value: no estimate, the reweighted one " \
            f"{0.01 * K_C / 0.001:+.1f} σ" in q["off_naive_verdict"]
     assert "ν against 1 agrees" in q["off_naive_verdict"] and "worst 5 σ, on average +0.7%" in q["off_naive_verdict"]

@@ -366,6 +366,21 @@ def _span(res: OffcriticalResult, name: str) -> str:
             f"{Ks[-1] / K_C:.2f}")
 
 
+def _ordered_example(mc: OffcriticalResult, side: DreamedSide) -> str:
+    """⟨|m|⟩ of a scheme against MC at the first coupling above K_c and the second largest size, and whether
+    any level of that dream was clipped to the trained range (flow schedule from the scheme's start size)."""
+    above = [K for K in side.result.couplings if K > K_C]
+    if not above or len(side.result.sizes) < 2:
+        return "—"
+    K, L = above[0], sorted(side.result.sizes)[-2]
+    p, q = mc.point(K, L), side.result.point(K, L)
+    t, (lo, hi) = K / K_C - 1, side.plans[0]["t_range"]
+    levels = [t * L / Ll for Ll in (side.L0 * 2**i for i in range(1, L.bit_length())) if Ll <= L]
+    clipped = "naive" != side.scheme and any(not lo <= x <= hi for x in levels)
+    return (f"at K/K_c = {K / K_C:.2f} and L = {L} ({'some' if clipped else 'no'} level clipped) ⟨|m|⟩ = "
+            f"{_f(q.abs_m)} against Monte Carlo's {_f(p.abs_m)} ({_dz(p.abs_m, q.abs_m):+.1f} σ)")
+
+
 def quotes(mc: OffcriticalResult, dreamed: Dreamed, check: TrainingCheck,
            degrees: DegreeCheck | None = None) -> dict[str, Any]:
     """The numbers the chapter's prose quotes (``{glue:text}``), as text with their errors."""
@@ -395,6 +410,7 @@ def quotes(mc: OffcriticalResult, dreamed: Dreamed, check: TrainingCheck,
         out[f"{prefix}_verdict"] = dreamed_verdict(mc, side)
         out[f"{prefix}_u4_span"] = _span(side.result, "U4")
         out[f"{prefix}_m_span"] = _span(side.result, "abs_m")
+        out[f"{prefix}_m_ordered_example"] = _ordered_example(mc, side)
         for obs in ("U4", "abs_m"):
             for name, where in (("dis", lambda K: K < K_C), ("crit", lambda K: K == K_C), ("ord", lambda K: K > K_C)):
                 share, worst = agreement(mc, side.result, obs, where)
