@@ -211,14 +211,20 @@ OLD_CHAPTERS = {
     },
     # added with the chapter "Dreaming off criticality" (issue #23), after the dataclasses
     "offcritical": {
-        "smoke": {"K_permille": [940, 1000, 1060], "L_t": 16, "M": 500, "sizes": [8, 16, 32], "mc_configs": 2000,
-                  "k": 3, "degree": 1, "n_configs": 1000, "seed": 23, "batch_size": 500},
-        "quick": {"K_permille": [900, 940, 970, 1000, 1030, 1060, 1100], "L_t": 32, "M": 10_000,
-                  "sizes": [16, 32, 64, 128], "mc_configs": 10_000, "k": 3, "degree": 1, "n_configs": 10_000,
-                  "seed": 23, "batch_size": 4096},
-        "paper": {"K_permille": [900, 940, 970, 1000, 1030, 1060, 1100], "L_t": 32, "M": 1_000_000,
-                  "sizes": [16, 32, 64, 128], "mc_configs": 1_000_000, "k": 3, "degree": 1, "n_configs": 1_000_000,
-                  "seed": 23, "batch_size": 4096},
+        "smoke": {"K_permille": [940, 1000, 1060], "train_permille": [940, 1000, 1060],
+                  "wide_permille": [880, 940, 1000, 1060, 1120], "L_t": 16, "M": 500,
+                  "sizes": [8, 16, 32], "mc_configs": 2000, "k": 3, "degree": 2, "n_configs": 1000, "L0_mc": 8,
+                  "seed": 23, "batch_size": 500},
+        "quick": {"K_permille": [900, 940, 970, 1000, 1030, 1060, 1100],
+                  "train_permille": [900, 940, 970, 1000, 1030, 1060, 1100],
+                  "wide_permille": [800, 850, 900, 940, 970, 1000, 1030, 1060, 1100, 1150, 1200], "L_t": 32, "M": 10_000,
+                  "sizes": [16, 32, 64, 128], "mc_configs": 10_000, "k": 3, "degree": 2, "n_configs": 10_000,
+                  "L0_mc": 16, "seed": 23, "batch_size": 4096},
+        "paper": {"K_permille": [900, 940, 970, 1000, 1030, 1060, 1100],
+                  "train_permille": [900, 940, 970, 1000, 1030, 1060, 1100],
+                  "wide_permille": [800, 850, 900, 940, 970, 1000, 1030, 1060, 1100, 1150, 1200], "L_t": 32, "M": 1_000_000,
+                  "sizes": [16, 32, 64, 128], "mc_configs": 1_000_000, "k": 3, "degree": 2, "n_configs": 1_000_000,
+                  "L0_mc": 16, "seed": 23, "batch_size": 4096},
     },
 }
 
@@ -276,8 +282,8 @@ def test_profiles_are_immutable():
     assert profiles.load_profile("quick").training.to_dict()["weighted_batch_size"][3] == 500
 
 
-_OFF = dict(K_permille=(970, 1000, 1030), L_t=16, M=500, sizes=(8, 16), mc_configs=1000, k=3, degree=1,
-            n_configs=1000, seed=0, batch_size=100)
+_OFF = dict(K_permille=(970, 1000, 1030), train_permille=(970, 1000, 1030), wide_permille=(940, 1000, 1060), L_t=16,
+            M=500, sizes=(4, 8, 16), mc_configs=1000, k=3, degree=1, n_configs=1000, L0_mc=4, seed=0, batch_size=100)
 
 
 @pytest.mark.parametrize("cls, kwargs, fragment", [
@@ -312,8 +318,11 @@ _OFF = dict(K_permille=(970, 1000, 1030), L_t=16, M=500, sizes=(8, 16), mc_confi
                                                                 "least 2 values in increasing order"),
     ("OffcriticalSection", dict(_OFF, K_permille=(400, 1000)), "a coupling K/K_c in units of 10⁻³, 500..2000"),
     ("OffcriticalSection", dict(_OFF, sizes=(16, 24)), "a power of two 4..4096"),
-    ("OffcriticalSection", dict(_OFF, sizes=(16,)), "at least 2 values in increasing order"),
+    ("OffcriticalSection", dict(_OFF, sizes=(8, 16)), "at least 3 values in increasing order"),
     ("OffcriticalSection", dict(_OFF, degree=3), "a polynomial degree 1..2"),
+    ("OffcriticalSection", dict(_OFF, L0_mc=8), "a start size below at least two of the sizes"),
+    ("OffcriticalSection", dict(_OFF, train_permille=(1000,)), "'train_permille' of chapter 'offcritical' must be "
+                                                               "at least 2 values"),
     ("OffcriticalSection", dict(_OFF, mc_configs=100), "a number of configurations ≥ 200"),
 ])
 def test_sections_validate_their_values(cls, kwargs, fragment):

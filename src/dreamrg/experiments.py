@@ -542,11 +542,21 @@ def offcritical_mc(profile: Profile | str) -> OffcriticalResult:
     return _offcritical.mc_offcritical(p.offcritical, p.data_seed)
 
 
-def offcritical_dreamed(profile: Profile | str) -> OffcriticalResult | Unavailable:
-    """The dreamed side, analysed as :func:`offcritical_mc`; :class:`Unavailable` while the conditioned model
-    is not in this checkout (:func:`dreamrg.runs.offcritical.conditioned_ensembles` says what is missing)."""
+def offcritical_degrees(profile: Profile | str) -> _offcritical.DegreeCheck:
+    """The exact fits of degree 1 and 2 on the off-critical training sets against separate fits per coupling."""
     p = as_profile(profile)
-    try:
-        return _offcritical.dreamed_offcritical_result(p.offcritical, p.data_seed)
-    except NotImplementedError as exc:
-        return Unavailable(str(exc))
+    return _offcritical.degree_check(p.offcritical, p.data_seed)
+
+
+def offcritical_range(profile: Profile | str) -> _offcritical.RangeTest:
+    """The flow scheme from one spin with the profile's trained range and with a wider one (``wide_permille``)."""
+    p = as_profile(profile)
+    return _offcritical.range_test(p.offcritical, p.data_seed)
+
+
+def offcritical_dreamed(profile: Profile | str) -> dict[str, _offcritical.DreamedSide]:
+    """The dreamed side, one entry per scheme of :data:`dreamrg.runs.offcritical.SCHEMES` (naive and flow from one
+    spin, flow from a Monte Carlo start), each analysed as :func:`offcritical_mc`."""
+    p = as_profile(profile)
+    return {scheme: _offcritical.dreamed_offcritical_result(p.offcritical, p.data_seed, scheme)
+            for scheme in _offcritical.SCHEMES}

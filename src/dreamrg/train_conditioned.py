@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from dreamrg import coarse, exact_fit
+from dreamrg._checks import check_int
 from dreamrg._progress import _no_bar
 from dreamrg.conditioned import ConditionedUpscaler, reduced_coupling
 from dreamrg.conditioned_fit import conditioned_loss, conditioned_loss_grad, fit_conditioned, identifiable_degree
@@ -32,7 +33,7 @@ from dreamrg.patches import KERNEL_SIZES
 from dreamrg.store import open_store
 from dreamrg.train import TrainParams, _check_finite, _data_identity, _PackedSet
 
-__all__ = ["store_coupling", "train_conditioned_exact", "train_conditioned_adamw"]
+__all__ = ["store_coupling", "pooled_histograms", "train_conditioned_exact", "train_conditioned_adamw"]
 
 
 def store_coupling(path) -> float:
@@ -86,6 +87,33 @@ def _shares(log_totals) -> np.ndarray:
     lt = np.asarray(log_totals, dtype=np.float64)
     w = np.exp(lt - lt.max())
     return w / w.sum()
+
+
+def pooled_histograms(paths, k: int, *, seed: int = 0, weighted: bool = False, K_c: float = K_C,
+                      n_train: int | None = None, batch: int = 4096,
+                      progress: bool | None = None) -> tuple[list[np.ndarray], list[float], np.ndarray, list[int]]:
+    """The inputs of the exact fit (:func:`dreamrg.conditioned_fit.fit_conditioned`) of stores at several couplings.
+
+    The same histograms (and tie-break draws) :func:`train_conditioned_exact` fits with the same
+    ``seed``, ``weighted`` and ``n_train``.
+
+    Returns
+    -------
+    counts : list of numpy.ndarray
+        Normalised pattern histogram of every store (:func:`dreamrg.exact_fit.pattern_histogram`).
+    t : list of float
+        ``K/K_c − 1`` of every store (its metadata).
+    fractions : numpy.ndarray, shape (n_stores,)
+        Each store's share ω_j of the (weighted) configurations.
+    M : list of int
+        Configurations used from every store.
+    """
+    from tqdm import tqdm
+
+    sets, _, ts = _data(paths, n_train, K_c)
+    hists = list(tqdm(_histograms(sets, seed, 0, check_int(k, "k", 3), weighted, batch), disable=_no_bar(progress),
+                      desc=f"histograms k={k}", total=len(sets), unit="store"))
+    return [c for c, _ in hists], ts, _shares([lt for _, lt in hists]), [len(s) for s in sets]
 
 
 def _couplings_meta(paths, Ks, ts, sets) -> list[dict[str, Any]]:
