@@ -98,12 +98,14 @@ def test_released_small_lattice_start():
     assert released.small_lattice_start("authors-k7w") == ("authors-k3w", 2)
     assert released.small_lattice_start("authors-k7-Lt128-M1e6") == ("authors-k3-Lt128-M1e6", 2)
     assert released.small_lattice_start("authors-k3") is None
-    assert released.small_lattice_start("authors-2layer-k7") is None
+    assert released.small_lattice_start("authors-2layer-k7") == ("authors-2layer-k3", 2)
+    assert released.small_lattice_start("authors-2layer-k3w") is None
     for name, m in released.released_models().items():
         start = released.small_lattice_start(name)
         if start is not None:
             partner = released.released_model(start[0])
-            assert (partner.k, partner.weighted, partner.L_t, partner.M) == (3, m.weighted, m.L_t, m.M)
+            assert (partner.depth, partner.k, partner.weighted, partner.L_t, partner.M) == \
+                (m.depth, 3, m.weighted, m.L_t, m.M)
 
 
 def test_table_iv_dreamed_convention_starts_the_authors_wide_kernels_with_k3():

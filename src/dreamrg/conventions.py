@@ -12,7 +12,8 @@ the chapters and the status page compute the paper's tables with it:
 * :data:`PAPER_TABLE_IV_DREAMED` -- Table IV's RSRG columns and Fig. 10 for dreamed
   configurations (L = 128): the authors' 36 single-orientation products
   (:mod:`dreamrg.mcrg.authors_basis`), periodic sums, the **first** blocking step of the
-  dreamed lattice on its own upsampling grid; the authors' released k = 5, 7 models are
+  dreamed lattice on its own upsampling grid; the authors' released k = 5, 7 models (and
+  their two-layer k = 7 networks) are
   dreamed with the authors' small-lattice start (their k = 3 partner draws the first one or
   two upscalings, :func:`dreamrg.released.small_lattice_start`), as their
   ``calculate_observables.py`` does.
@@ -53,7 +54,7 @@ class Convention:
     description : str
         One line for tables and legends.
     small_lattice_start : bool
-        Dream the authors' released single-layer k = 5, 7 models with the authors' small-lattice
+        Dream the authors' released k = 5, 7 models (single-layer; two-layer k = 7) with the authors' small-lattice
         start (:func:`dreamrg.released.small_lattice_start`); other models, and every model when
         False, are dreamed with their own kernel at every level. Only dreamed analyses read it.
     """

@@ -383,13 +383,13 @@ DREAMED_CONVENTIONS: tuple[Convention, ...] = (OURS, PAPER_TABLE_IV_DREAMED)
 def small_lattice_start(mid: ModelId) -> tuple[torch.nn.Module, int] | None:
     """The authors' small-lattice start of a released model: (its k = 3 partner, N), else None.
 
-    :func:`dreamrg.released.small_lattice_start` for the authors' single-layer k = 5, 7 models;
-    None for every other model (ours, k = 3, two-layer).
+    :func:`dreamrg.released.small_lattice_start` for the authors' single-layer k = 5, 7 models
+    and two-layer k = 7 networks; None for every other model (ours, k = 3).
     """
-    if mid.source != "authors" or mid.depth != 1:
+    if mid.source != "authors":
         return None
     match = [r for r in released.released_models().values()
-             if (r.depth, r.k, r.weighted, r.L_t, r.M) == (1, mid.k, mid.weighted, mid.L_t, mid.M)]
+             if (r.depth, r.k, r.weighted, r.L_t, r.M) == (mid.depth, mid.k, mid.weighted, mid.L_t, mid.M)]
     start = released.small_lattice_start(match[0].name) if len(match) == 1 else None
     return None if start is None else (released.released_model(start[0]).model(), start[1])
 
