@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 
 from dreamrg import cache, dream, experiments, models, released, sampler
+from dreamrg.conditioned import ConditionedUpscaler
 from dreamrg.conventions import OURS, PAPER_TABLE_IV_DREAMED
 
 K3 = models.SymmetricUpscaler(3, params=[0.1364, 0.1566, 0.3536])
 K5 = models.SymmetricUpscaler(5, params=[0.05, 0.1, 0.02, 0.2, 0.03, 0.01][:len(models.kernel_orbits(5))])
+KT = ConditionedUpscaler(3, 1, np.array([[0.13, 0.16, 0.36], [0.15, 0.27, 0.18]]), t_range=(-0.1, 0.1))
 
 
 def _digest(b) -> str:
@@ -66,6 +68,8 @@ def test_prefix_metadata_and_identity(tmp_path):
     (0, K3, K5, "go together"),
     (1, K5, K3, "wider than the main model's"),
     (1, "not a model", K5, "upscaler with a sample method"),
+    (1, KT, K5, "prefix model cannot be combined with a temperature-conditioned"),
+    (1, K3, KT, "prefix model cannot be combined with a temperature-conditioned"),
 ])
 def test_bad_prefix_combinations_are_refused_before_writing(tmp_path, levels, prefix, model, fragment):
     with pytest.raises(ValueError, match=fragment):
