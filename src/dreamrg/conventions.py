@@ -12,7 +12,11 @@ the chapters and the status page compute the paper's tables with it:
 * :data:`PAPER_TABLE_IV_DREAMED` -- Table IV's RSRG columns and Fig. 10 for dreamed
   configurations (L = 128): the authors' 36 single-orientation products
   (:mod:`dreamrg.mcrg.authors_basis`), periodic sums, the **first** blocking step of the
-  dreamed lattice on its own upsampling grid.
+  dreamed lattice on its own upsampling grid; the authors' released k = 5, 7 models (and
+  their two-layer k = 7 networks) are
+  dreamed with the authors' small-lattice start (their k = 3 partner draws the first one or
+  two upscalings, :func:`dreamrg.released.small_lattice_start`), as their
+  ``calculate_observables.py`` does.
 * :data:`PAPER_TABLE_IV_MC` -- Table IV's Monte Carlo RSRG row: Table III's L = 128 row,
   so Table III's convention (second step). The paper thus compares Monte Carlo and
   dreamed configurations at different blocking steps.
@@ -49,6 +53,10 @@ class Convention:
         The blocking step (1 = ``L → L/2``) the number is read at; ``None``: every step.
     description : str
         One line for tables and legends.
+    small_lattice_start : bool
+        Dream the authors' released k = 5, 7 models (single-layer; two-layer k = 7) with the authors' small-lattice
+        start (:func:`dreamrg.released.small_lattice_start`); other models, and every model when
+        False, are dreamed with their own kernel at every level. Only dreamed analyses read it.
     """
 
     name: str
@@ -56,6 +64,7 @@ class Convention:
     boundary: str
     step: int | None
     description: str
+    small_lattice_start: bool = False
 
     def __post_init__(self) -> None:
         if self.step is not None and (not isinstance(self.step, int) or self.step < 1):
@@ -77,7 +86,8 @@ PAPER_TABLE_III = Convention("paper-table-iii", "symmetrised", "periodic", 2,
                              "the paper's Table III: symmetrised operators, second blocking step")
 PAPER_TABLE_IV_DREAMED = Convention("paper-table-iv-dreamed", "authors", "periodic", 1,
                                     "the paper's Table IV (dreamed): the authors' 36 single-orientation products, "
-                                    "first blocking step of the dreamed lattice")
+                                    "first blocking step of the dreamed lattice (the authors' k = 5, 7 models "
+                                    "started with their k = 3 model)", small_lattice_start=True)
 PAPER_TABLE_IV_MC = Convention("paper-table-iv-mc", "symmetrised", "periodic", 2,
                                "the paper's Table IV (MC row): Table III's L = 128 row, second blocking step")
 

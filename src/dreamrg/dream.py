@@ -25,9 +25,14 @@ record no device and are what they were before the option existed.
 
 Kernels wider than the lattice (k = 5, 7 at L = 2, 4) act on the torus with
 periodic wrap-around, as everywhere in dreamrg (see :mod:`dreamrg.models`): the
-same model is used at every level. (The authors instead start their k = 5, 7
-generators with their k = 3 model; the difference only concerns the first two
-upscalings.)
+same model is used at every level by default. ``DreamParams.prefix_levels = N``
+with a ``prefix`` model (:func:`run`, :func:`iter_final_batches`) draws the first N
+upscalings with that other model instead and continues from its configurations with
+the main one: the authors start their k = 5 generators with their k = 3 model for
+the first upscaling and their k = 7 generators for the first two ("because of
+padding problems", ``calculate_observables.py``); see
+:func:`dreamrg.released.small_lattice_start`. Batch ``j`` of such a run splits its
+``SeedSequence`` into two (prefix, then main model); without a prefix nothing changes.
 
 Storage
 -------
@@ -72,7 +77,8 @@ from dreamrg.conditioned import ConditionedUpscaler, DreamTarget, plan_levels
 
 #: metadata that must match when an ensemble is resumed; "conditioning" (the :class:`dreamrg.conditioned.LevelPlan`
 #: of a temperature-conditioned model) is present only in ensembles of such models
-IDENTITY = ("model_id", "n_up", "L0", "seed", "batch_size", "start", "save_configs", "conditioning", "device")
+IDENTITY = ("model_id", "n_up", "L0", "seed", "batch_size", "start", "save_configs", "conditioning", "device",
+            "prefix_levels", "prefix_model_id")
 
 
 class EnsembleError(ValueError):
@@ -139,6 +145,10 @@ class DreamParams:
         ``"random"`` or the path of an MC store of size L0.
     save_configs : bool
         Also store the final-level configurations (1 bit per spin).
+    prefix_levels : int
+        The first ``prefix_levels`` upscalings are drawn by another model (the ``prefix``
+        argument of :func:`run`), the remaining ``n_up - prefix_levels`` by the main model
+        from its configurations; 0 (the default): the main model draws every level.
     """
 
     n_up: int = 7
@@ -147,10 +157,15 @@ class DreamParams:
     batch_size: int = 4096
     start: str = "random"
     save_configs: bool = False
+    prefix_levels: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.n_up, (int, np.integer)) or self.n_up < 1:
             raise ValueError(f"n_up must be an integer ≥ 1; got {self.n_up!r}")
+        if (not isinstance(self.prefix_levels, (int, np.integer)) or isinstance(self.prefix_levels, bool)
+                or not 0 <= self.prefix_levels < self.n_up):
+            raise ValueError(f"prefix_levels must be an integer with 0 ≤ prefix_levels < n_up = {self.n_up} (the main "
+                             f"model draws at least the last upscaling); got {self.prefix_levels!r}")
         if self.L0 < 1:
             raise ValueError(f"L0 must be ≥ 1; got {self.L0}")
         if self.start == "random" and self.L0 != 1:
@@ -163,6 +178,49 @@ class DreamParams:
     @property
     def sizes(self) -> list[int]:
         return [self.L0 * 2**i for i in range(self.n_up + 1)]
+
+
+def _kernel(model) -> int | None:
+    return getattr(model, "k", None)
+
+
+def check_prefix(model: torch.nn.Module, params: DreamParams, prefix: torch.nn.Module | None) -> None:
+    """Refuse a prefix model without ``prefix_levels`` (or the reverse) and prefixes that cannot start a dream.
+
+    The prefix draws the first ``params.prefix_levels`` upscalings and the main model continues
+    from them, so both must be plain (not temperature-conditioned) upscalers, and the prefix's
+    kernel must not be wider than the main model's (its purpose is a smaller kernel on the
+    smallest lattices). ``ValueError`` naming what was wrong.
+    """
+    if (prefix is None) != (params.prefix_levels == 0):
+        raise ValueError("a prefix model and prefix_levels ≥ 1 go together: give both (the prefix model draws the "
+                         f"first prefix_levels upscalings) or neither; got prefix_levels={params.prefix_levels} and "
+                         f"{'no prefix model' if prefix is None else 'a prefix model'}")
+    if prefix is None:
+        return
+    if isinstance(model, ConditionedUpscaler) or isinstance(prefix, ConditionedUpscaler):
+        raise ValueError("a prefix model cannot be combined with a temperature-conditioned model (either side)")
+    if not callable(getattr(prefix, "sample", None)):
+        raise ValueError(f"the prefix must be an upscaler with a sample method; got {type(prefix).__name__}")
+    kp, km = _kernel(prefix), _kernel(model)
+    if kp is not None and km is not None and kp > km:
+        raise ValueError(f"the prefix model's kernel (k={kp}) is wider than the main model's (k={km}); a prefix "
+                         "serves a smaller kernel on the smallest lattices")
+
+
+def dream_key(model: torch.nn.Module, params: DreamParams, prefix: torch.nn.Module | None = None) -> dict[str, Any]:
+    """What identifies a dream: the parameters and the model's id (with the prefix's, when there is one).
+
+    Without a prefix this is ``asdict(params) | {"model_id": ...}`` without ``prefix_levels``
+    (the keys and metadata of dreams made before the option existed).
+    """
+    check_prefix(model, params, prefix)
+    key = asdict(params) | {"model_id": model_id(model)}
+    if prefix is None:
+        del key["prefix_levels"]
+    else:
+        key["prefix_model_id"] = model_id(prefix)
+    return key
 
 
 class Ensemble:
@@ -427,21 +485,16 @@ def ensemble_device(model: torch.nn.Module, device: str | torch.device | None = 
     return tag if sampler_name(model) == "torch" else None
 
 
-def _batch(model, params: DreamParams, n: int, index: int, start_store, tables=None,
-           device: str | torch.device | None = "cpu") -> Any:
-    """One batch; ``model`` is a model or one model per level (:func:`sampling_plan`)."""
+def _draw(model, n: int, n_up: int, ss: np.random.SeedSequence, L0: int, start, tables,
+          device: str | torch.device | None = "cpu"):
+    """``n_up`` upscalings of ``n`` chains with one model (or one per level), with its sampler."""
     from dreamrg import sampler
 
-    ss = np.random.SeedSequence(params.seed, spawn_key=(index,))
-    start = None
-    if start_store is not None:
-        lo = index * params.batch_size
-        start = start_store.read(lo, lo + n)
     kind = sampler_name(model)
     if kind == "table":
-        return sampler.dream_batch(model, n, params.n_up, ss, L0=params.L0, start=start, thresholds=tables)
+        return sampler.dream_batch(model, n, n_up, ss, L0=L0, start=start, thresholds=tables)
     if kind == "two-layer":
-        return sampler.dream_batch_two_layer(model, n, params.n_up, ss, L0=params.L0, start=start, tables=tables)
+        return sampler.dream_batch_two_layer(model, n, n_up, ss, L0=L0, start=start, tables=tables)
     gen = torch.Generator().manual_seed(int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1)))
     with torch.no_grad():
         import copy
@@ -449,12 +502,48 @@ def _batch(model, params: DreamParams, n: int, index: int, start_store, tables=N
         dev = resolve_device(device)
         m32 = ([copy.deepcopy(m).float().to(dev) for m in model] if isinstance(model, list)
                else copy.deepcopy(model).float().to(dev))
-        return sampler.dream_batch_torch(m32, n, params.n_up, gen, L0=params.L0, start=start)
+        return sampler.dream_batch_torch(m32, n, n_up, gen, L0=L0, start=start)
+
+
+def _batch(model, params: DreamParams, n: int, index: int, start_store, tables=None, prefix=None,
+           prefix_tables=None, device: str | torch.device | None = "cpu") -> Any:
+    """One batch; ``model`` is a model or one model per level (:func:`sampling_plan`).
+
+    With ``params.prefix_levels = N`` the batch's SeedSequence is spawned into two: the first
+    stream draws levels 1..N with ``prefix``, the second levels N+1..n_up with ``model``.
+    """
+    from dreamrg.sampler import DreamBatch
+
+    ss = np.random.SeedSequence(params.seed, spawn_key=(index,))
+    start = None
+    if start_store is not None:
+        lo = index * params.batch_size
+        start = start_store.read(lo, lo + n)
+    N = params.prefix_levels
+    if N == 0:
+        return _draw(model, n, params.n_up, ss, params.L0, start, tables, device)
+    ss_prefix, ss_main = ss.spawn(2)
+    a = _draw(prefix, n, N, ss_prefix, params.L0, start, prefix_tables, device)
+    b = _draw(model, n, params.n_up - N, ss_main, params.L0 * 2**N, a.final, tables, device)
+    return DreamBatch(b.final, np.concatenate([a.M, b.M[:, 1:]], axis=1), np.concatenate([a.E, b.E[:, 1:]], axis=1),
+                      params.sizes)
+
+
+def _all_tables(sampling, params: DreamParams, prefix):
+    """Tables of the main model (for the levels it draws) and of the prefix."""
+    N = params.prefix_levels
+    return _tables(sampling, params.n_up - N), (_tables(prefix, N) if N else None)
+
+
+def _per_spin(sampling, prefix) -> int:
+    # int8 levels; + int64 codes and float64 logits; float32 torch tensors
+    cost = {"table": 3, "two-layer": 19, "torch": 24}
+    return max(cost[sampler_name(sampling)], cost[sampler_name(prefix)] if prefix is not None else 0)
 
 
 def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | os.PathLike, *,
         target: DreamTarget | None = None, progress: bool | None = None, max_bytes: int = 2**31,
-        device: str | torch.device | None = "cpu", client=None) -> Ensemble:
+        device: str | torch.device | None = "cpu", client=None, prefix: torch.nn.Module | None = None) -> Ensemble:
     """Dream ``n_configs`` chains into the ensemble at ``out`` (resuming if it exists).
 
     An ensemble that already holds ``n_configs`` chains or more is left as it is
@@ -474,15 +563,20 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
     and writes it, with its record, straight to ``out`` (storage the workers
     share); this process, the coordinator, reads each record as its task
     finishes, writes ``count`` and shows the progress. Same bytes as in process.
+
+    ``prefix`` (with ``params.prefix_levels ≥ 1``): the model that draws the first
+    ``prefix_levels`` upscalings (:func:`check_prefix`). The metadata then hold
+    ``prefix_levels``, ``prefix_model_id`` and ``prefix_model_class``, and ``level_models``
+    names the model id of every upscaling (the identity checked on resuming includes the prefix).
     """
     from tqdm import tqdm
 
     tag = ensemble_device(model, device)  # checks the device first
     n_configs = _store.check_count(n_configs)
+    key = dream_key(model, params, prefix)
     sampling, plan = sampling_plan(model, params.n_up, target)
     L = params.sizes[-1]
-    # int8 levels; + int64 codes and float64 logits; float32 torch tensors
-    per_spin = {"table": 3, "two-layer": 19, "torch": 24}[sampler_name(sampling)]
+    per_spin = _per_spin(sampling, prefix)
     batch = min(params.batch_size, n_configs)  # the largest batch this run dreams
     need = batch * L * L * per_spin
     if need > max_bytes:
@@ -496,12 +590,17 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
         if start_store.count < n_configs:
             raise ValueError(f"start store {params.start} holds {start_store.count} configurations; "
                              f"{n_configs} chains need one each")
-    meta = asdict(params) | {"model_id": model_id(model), "model_class": type(model).__name__,
-                             "sizes": params.sizes}
+    meta = key | {"model_class": type(model).__name__, "sizes": params.sizes}
+    if prefix is not None:
+        N = params.prefix_levels
+        meta |= {"prefix_model_class": type(prefix).__name__,
+                 "level_models": [key["prefix_model_id"]] * N + [key["model_id"]] * (params.n_up - N)}
     if plan is not None:
         meta["conditioning"] = plan.to_dict()
         # the levels clipped to the trained range, in words (not part of the identity: wording may change)
         meta["conditioning_warnings"] = plan.warnings(params.L0)
+    if client is not None and prefix is not None:
+        raise ValueError("a prefix model and a Dask client: dream with a small-lattice prefix in process (no scheduler)")
     if tag is not None:
         if client is not None:
             raise ValueError(f"device {tag!r} and a Dask client: the workers dream the torch sampler on their "
@@ -519,9 +618,9 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
             if client is not None:
                 _dream_on(client, model, target, params, ens, sizes, bar)
                 return ens
-            tables = _tables(sampling, params.n_up)
+            tables, prefix_tables = _all_tables(sampling, params, prefix)
             for j in todo:
-                res = _batch(sampling, params, sizes[j], j, start_store, tables, device)
+                res = _batch(sampling, params, sizes[j], j, start_store, tables, prefix, prefix_tables, device)
                 ens.write_batch(j, res.M, res.E, res.final if params.save_configs else None)
                 bar.update(sizes[j])
     return ens
@@ -563,7 +662,7 @@ def dream_batch_into(unit: tuple) -> bool:
     model, target, params, path, j, n = unit
     ens = open_ensemble(path, mode="chunks")
     mid = model_id(model)
-    want = asdict(params) | {"model_id": mid}
+    want = dream_key(model, params)
     diff = {k: (ens.meta.get(k), v) for k, v in want.items() if ens.meta.get(k) != v}
     if diff:
         raise EnsembleError(f"{path} holds an ensemble of other parameters or another model ({diff})")
@@ -593,19 +692,22 @@ def chain_levels(model: torch.nn.Module, n_up: int, seed: int) -> list[np.ndarra
 
 
 def iter_final_batches(model: torch.nn.Module, params: DreamParams, n_configs: int,
-                       target: DreamTarget | None = None, *, device: str | torch.device | None = "cpu"):
+                       target: DreamTarget | None = None, prefix: torch.nn.Module | None = None, *,
+                       device: str | torch.device | None = "cpu"):
     """Yield the final-level configurations batch by batch (int8, (b, L, L)), never storing them.
 
     Uses the same per-batch seeds as :func:`run`, so these are exactly the
-    configurations whose M and E an ensemble with the same parameters (and device) records.
+    configurations whose M and E an ensemble with the same parameters (``prefix`` and device) records.
     """
     ensemble_device(model, device)  # checks the device before any work
+    check_prefix(model, params, prefix)
     sampling, _ = sampling_plan(model, params.n_up, target)
     start_store = _store.open_store(params.start) if params.start != "random" else None
-    tables = _tables(sampling, params.n_up)
+    tables, prefix_tables = _all_tables(sampling, params, prefix)
     B = params.batch_size
     for j in range(-(-n_configs // B)):
-        yield _batch(sampling, params, min(B, n_configs - j * B), j, start_store, tables, device).final
+        yield _batch(sampling, params, min(B, n_configs - j * B), j, start_store, tables, prefix, prefix_tables,
+                     device).final
 
 
 def iter_parent_child_batches(model: torch.nn.Module, params: DreamParams, n_configs: int):
@@ -620,8 +722,8 @@ def iter_parent_child_batches(model: torch.nn.Module, params: DreamParams, n_con
     """
     from dreamrg import sampler
 
-    if params.start != "random" or params.n_up < 2:
-        raise ValueError("parent and child need a random start (L0 = 1) and n_up ≥ 2")
+    if params.start != "random" or params.n_up < 2 or params.prefix_levels:
+        raise ValueError("parent and child need a random start (L0 = 1), n_up ≥ 2 and no prefix model")
     kind = sampler_name(model)
     if kind not in ("table", "two-layer"):
         raise ValueError(f"parent and child batches need the table or two-layer sampler; this model uses {kind!r}")

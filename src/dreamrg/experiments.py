@@ -376,8 +376,30 @@ def mcrg_models(profile: Profile | str) -> dict[ModelId, torch.nn.Module]:
     return trained_models(profile) | authors_models()
 
 
-#: the conventions of the dreamed analyses: computed together, from one pass of dreaming per model
+#: the conventions of the dreamed analyses: computed together, from one pass of dreaming per model (and start)
 DREAMED_CONVENTIONS: tuple[Convention, ...] = (OURS, PAPER_TABLE_IV_DREAMED)
+
+
+def small_lattice_start(mid: ModelId) -> tuple[torch.nn.Module, int] | None:
+    """The authors' small-lattice start of a released model: (its k = 3 partner, N), else None.
+
+    :func:`dreamrg.released.small_lattice_start` for the authors' single-layer k = 5, 7 models
+    and two-layer k = 7 networks; None for every other model (ours, k = 3).
+    """
+    if mid.source != "authors":
+        return None
+    match = [r for r in released.released_models().values()
+             if (r.depth, r.k, r.weighted, r.L_t, r.M) == (mid.depth, mid.k, mid.weighted, mid.L_t, mid.M)]
+    start = released.small_lattice_start(match[0].name) if len(match) == 1 else None
+    return None if start is None else (released.released_model(start[0]).model(), start[1])
+
+
+def _dream_start(mid: ModelId, convention: Convention, params: DreamParams):
+    """``(params, prefix)`` a dreamed analysis of ``mid`` in ``convention`` dreams with."""
+    start = small_lattice_start(mid) if convention.small_lattice_start else None
+    if start is None:
+        return params, None
+    return dataclasses.replace(params, prefix_levels=start[1]), start[0]
 
 
 def mcrg_dreamed(profile: Profile | str, convention: Convention = OURS,
@@ -387,16 +409,23 @@ def mcrg_dreamed(profile: Profile | str, convention: Convention = OURS,
 
     ``convention`` chooses the operator basis and boundary (the dreamed lattice is blocked
     once, so its step must be 1 or every step); ``models_`` replaces the models. Every
-    convention of :data:`DREAMED_CONVENTIONS` is computed (and cached) in the same pass
-    of dreaming, so asking for one of them after another dreams nothing again.
+    convention of :data:`DREAMED_CONVENTIONS` that dreams ``mid`` the same way (with or
+    without the authors' small-lattice start, :func:`small_lattice_start`) is computed (and
+    cached) in the same pass of dreaming, so asking for one of them after another dreams
+    nothing again.
     """
     p = as_profile(profile)
     _check_steps(convention, 1, "the dreamed analysis")
     params = mcrg_dream_params(p)
     chosen = mcrg_models(p) if models_ is None else models_
-    wanted = list(dict.fromkeys((c.basis, c.boundary) for c in DREAMED_CONVENTIONS + (convention,)))
-    return {mid: _mcrg.dreamed_mcrg_conventions(m, params, p.mcrg.dream_configs, wanted, seed=p.mcrg.seed)
-            [(convention.basis, convention.boundary)] for mid, m in chosen.items()}
+    out = {}
+    for mid, m in chosen.items():
+        how, prefix = _dream_start(mid, convention, params)
+        wanted = list(dict.fromkeys((c.basis, c.boundary) for c in DREAMED_CONVENTIONS + (convention,)
+                                    if _dream_start(mid, c, params)[0] == how))
+        out[mid] = _mcrg.dreamed_mcrg_conventions(m, how, p.mcrg.dream_configs, wanted, seed=p.mcrg.seed,
+                                                  prefix=prefix)[(convention.basis, convention.boundary)]
+    return out
 
 
 def authors_fss(profile: Profile | str) -> dict[ModelId, dict[tuple[int, int], PairExponents]]:

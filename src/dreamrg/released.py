@@ -28,7 +28,7 @@ import torch
 from dreamrg.models import from_release_entry, release_entries, save_model
 
 __all__ = ["DEFAULT_L_T", "DEFAULT_M", "ReleasedModel", "release_name", "released_models", "released_model",
-           "export_model"]
+           "export_model", "SMALL_LATTICE_LEVELS", "small_lattice_start"]
 
 #: the training set of the paper's released models unless a name says otherwise
 DEFAULT_L_T, DEFAULT_M = 32, 1_000_000
@@ -133,3 +133,30 @@ def export_model(name: str, path: str | os.PathLike) -> Path:
             **{k: v for k, v in m.row().items() if k != "name"},
             "learning_rate": m.entry.get("learning_rate")}
     return save_model(path, m.model(), meta)
+
+
+#: how many first upscalings the authors' k = 3 model draws, by (depth, k) of the released model ("because of
+#: padding problems", their ``calculate_observables.py``): one for single-layer k = 5, two for k = 7 (single-
+#: and two-layer; the two-layer k = 7 network starts with the two-layer k = 3 one)
+SMALL_LATTICE_LEVELS = {(1, 5): 1, (1, 7): 2, (2, 7): 2}
+
+
+def small_lattice_start(name: str) -> tuple[str, int] | None:
+    """The authors' small-lattice start of a released model: ``(name of its k = 3 partner, N)``, or None.
+
+    The authors dream their single-layer k = 5 models with their k = 3 model for the first
+    upscaling (1 → 2) and their k = 7 models with it for the first two (1 → 2 → 4), whose
+    lattices are narrower than the kernel; likewise their two-layer k = 7 networks with the
+    two-layer k = 3 one for the first two. The partner is the k = 3 model of the same depth,
+    training set (L_t, M) and loss. ``None`` for k = 3 (dreamed with one model at every
+    level). Use it as ``prefix`` with ``DreamParams(prefix_levels=N)`` (:func:`dreamrg.dream.run`).
+    """
+    m = released_model(name)
+    if (m.depth, m.k) not in SMALL_LATTICE_LEVELS:
+        return None
+    partner = [p for p in _bundled()
+               if (p.depth, p.k, p.weighted, p.L_t, p.M) == (m.depth, 3, m.weighted, m.L_t, m.M)]
+    if len(partner) != 1:
+        raise ValueError(f"released model {name!r} has {len(partner)} k = 3 partners (same L_t = {m.L_t}, "
+                         f"M = {m.M}, weighted = {m.weighted}); expected one")
+    return partner[0].name, SMALL_LATTICE_LEVELS[m.depth, m.k]

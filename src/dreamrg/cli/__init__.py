@@ -149,6 +149,11 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     dr.add_argument("--seed", type=int, required=True)
     dr.add_argument("--batch-size", type=_positive_int, default=4096)
     dr.add_argument("--save-configs", action="store_true", help="also store the final-size configurations")
+    dr.add_argument("--prefix-model", type=Path, default=None,
+                    help="model file that draws the first --prefix-levels upscalings (the authors' small-lattice "
+                    "start: their k = 3 model for k = 5, 7; see 'dreamrg models list')")
+    dr.add_argument("--prefix-levels", type=_positive_int, default=None,
+                    help="how many first upscalings --prefix-model draws (< --n-up)")
     dr.add_argument("--K", type=_positive_float, default=None, help=_conditioned.K_HELP)
     dr.add_argument("--schedule", choices=("flow", "naive"), default=None, help=_conditioned.SCHEDULE_HELP)
     dr.add_argument("--out", type=_out_path, required=True)
@@ -438,20 +443,25 @@ def _cmd_dream(args: argparse.Namespace) -> int:
     if args.L0 is not None and args.from_mc is not None:
         raise UsageError("give either --L0 (a random start, L0 = 1) or --from-mc PATH (L0 = the store's L), not both")
     _check_count("--n-configs", args.n_configs)
+    if (args.prefix_model is None) != (args.prefix_levels is None):
+        raise UsageError("--prefix-model and --prefix-levels go together: give both (the prefix model draws the first "
+                         "--prefix-levels upscalings) or neither")
     model = load_upscaler(args.model)
+    prefix = load_upscaler(args.prefix_model) if args.prefix_model is not None else None
     target = _conditioned.dream_target(args, model)  # before anything is written
     if args.from_mc is not None:
         L0, start = open_store(args.from_mc).L, str(args.from_mc.resolve())
     else:
         L0, start = args.L0 or 1, "random"
     params = dream.DreamParams(n_up=args.n_up, L0=L0, seed=args.seed, batch_size=args.batch_size,
-                               start=start, save_configs=args.save_configs)
+                               start=start, save_configs=args.save_configs, prefix_levels=args.prefix_levels or 0)
     if resolve_device(args.device).type != "cpu" and dream.sampler_name(model) != "torch":
         print(f"note: this model is dreamed by the {dream.sampler_name(model)} sampler, which runs on the CPU "
               f"(numba); --device {args.device} applies to the torch sampler only", file=sys.stderr)
     with _scheduler(args) as client:  # batches as Dask tasks, each worker writing its batch to --out
         ens = dream.run(model, params, args.n_configs, args.out, target=target,
-                        progress=False if args.no_progress else None, device=args.device, client=client)
+                        progress=False if args.no_progress else None, device=args.device, client=client,
+                        prefix=prefix)
     if ens.count > args.n_configs:
         print(f"ensemble {args.out} already holds {ens.count} chains (--n-configs {args.n_configs}): left as it "
               f"is; the table below uses the first {args.n_configs}")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dreamrg import cache
 from dreamrg.conditioned import ConditionedUpscaler, DreamTarget, load_conditioned, save_conditioned
-from dreamrg.dream import DreamParams, is_ensemble, model_id, open_ensemble, run
+from dreamrg.dream import DreamParams, dream_key, is_ensemble, model_id, open_ensemble, run
 from dreamrg.exact import K_C
 from dreamrg.fss import ensemble_summaries, joint_pair_exponents
 from dreamrg.runs.summaries import DreamSummary
@@ -99,7 +99,7 @@ def conditioned_model(stores, k: int, degree: int = 1, method: str = "exact", *,
 
 def _ensemble_key(model: ConditionedUpscaler, params: DreamParams, target: DreamTarget) -> tuple[str, dict]:
     mid = model_id(model)
-    key = asdict(params) | {"model_id": mid} | asdict(target)
+    key = dream_key(model, params) | asdict(target)
     return f"ConditionedUpscaler-{mid}-K{target.K:.6f}-{target.schedule}-n{params.n_up}", key
 
 

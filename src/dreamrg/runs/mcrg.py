@@ -39,7 +39,7 @@ import torch
 
 from dreamrg import _cluster, cache
 from dreamrg import store as _store
-from dreamrg.dream import DreamParams, iter_final_batches, iter_parent_child_batches, model_id
+from dreamrg.dream import DreamParams, dream_key, iter_final_batches, iter_parent_child_batches, model_id
 from dreamrg.mc import MCParams
 from dreamrg.mcrg import (TRUNCATIONS, IllConditionedError, IrrepSpectrum, MCRGAccumulator, MCRGResult,
                           accumulate_batches, accumulate_conventions, accumulate_store, check_boundary, get_basis,
@@ -364,14 +364,20 @@ def _never():
 
 
 # ----------------------------------------------------------------------------- dreamed
-def _dream_key(model: torch.nn.Module, params: DreamParams, n_configs: int, seed: int, n_bins: int) -> dict:
-    return asdict(params) | {"model_id": model_id(model), "n_configs": int(n_configs), "seed": seed,
-                             "n_bins": n_bins}
+def _dream_key(model: torch.nn.Module, params: DreamParams, n_configs: int, seed: int, n_bins: int,
+               prefix: torch.nn.Module | None = None) -> dict:
+    return dream_key(model, params, prefix) | {"n_configs": int(n_configs), "seed": seed, "n_bins": n_bins}
+
+
+def _prefix_tag(params: DreamParams, prefix: torch.nn.Module | None) -> str:
+    """Entry-name part of a prefix model (empty without one)."""
+    return "" if prefix is None else f"-p{params.prefix_levels}-{model_id(prefix)}"
 
 
 def dreamed_mcrg(model: torch.nn.Module, params: DreamParams, n_configs: int, *, seed: int = 0,
                  n_bins: int = 32, basis: str = "symmetrised", boundary: str = "periodic",
-                 progress: bool | None = None) -> DreamedMCRG | IllConditioned:
+                 progress: bool | None = None, prefix: torch.nn.Module | None = None
+                 ) -> DreamedMCRG | IllConditioned:
     """MCRG exponents of dreamed configurations (cached): the paper's procedure.
 
     The final-level configurations (upscaled ``n_up`` times) are blocked once with
@@ -379,14 +385,16 @@ def dreamed_mcrg(model: torch.nn.Module, params: DreamParams, n_configs: int, *,
     computed from that single step, streaming, in the operator ``basis`` with the
     ``boundary`` of :func:`dreamrg.mcrg.operators`. If the correlation matrices are
     singular (nearly frozen configurations), the result is an :class:`IllConditioned`
-    with the reason.
+    with the reason. ``prefix``: the model of the first ``params.prefix_levels`` upscalings
+    (:func:`dreamrg.dream.run`; in the key and the entry's name).
     """
     conv, suffix = _convention(basis, boundary)
+    key = _dream_key(model, params, n_configs, seed, n_bins, prefix) | conv
 
     def compute() -> DreamedMCRG | IllConditioned:
         t0 = time.perf_counter()
         try:
-            res = mcrg_from_batches(iter_final_batches(model, params, n_configs), levels=1, seed=seed,
+            res = mcrg_from_batches(iter_final_batches(model, params, n_configs, prefix=prefix), levels=1, seed=seed,
                                     n_total=n_configs, n_bins=n_bins, check=False, basis=basis,
                                     boundary=boundary)[0]
         except IllConditionedError as exc:
@@ -394,8 +402,8 @@ def dreamed_mcrg(model: torch.nn.Module, params: DreamParams, n_configs: int, *,
             return IllConditioned(str(exc), time.perf_counter() - t0)
         return DreamedMCRG(res, time.perf_counter() - t0)
 
-    return cache.cached("mcrg", f"dream-{model_id(model)}{suffix}",
-                        _dream_key(model, params, n_configs, seed, n_bins) | conv, compute, _decode_dreamed)
+    return cache.cached("mcrg", f"dream-{model_id(model)}{_prefix_tag(params, prefix)}{suffix}", key, compute,
+                        _decode_dreamed)
 
 
 def _decode_dreamed(d: dict) -> DreamedMCRG | IllConditioned:
@@ -403,26 +411,27 @@ def _decode_dreamed(d: dict) -> DreamedMCRG | IllConditioned:
 
 
 def dreamed_mcrg_conventions(model: torch.nn.Module, params: DreamParams, n_configs: int,
-                             conventions: list[tuple[str, str]], *, seed: int = 0, n_bins: int = 32
+                             conventions: list[tuple[str, str]], *, seed: int = 0, n_bins: int = 32,
+                             prefix: torch.nn.Module | None = None
                              ) -> dict[tuple[str, str], DreamedMCRG | IllConditioned]:
     """:func:`dreamed_mcrg` for several ``(basis, boundary)`` pairs, dreaming the configurations once.
 
     Each result is kept under the same entry as :func:`dreamed_mcrg` with that basis and
     boundary, and equals it. The conventions not cached yet are computed in one pass
     (:func:`dreamrg.mcrg.accumulate_conventions`); their ``seconds`` is the time of that
-    whole pass (dreaming and every analysis in it).
+    whole pass (dreaming and every analysis in it). ``prefix`` as in :func:`dreamed_mcrg`.
     """
     conventions = list(dict.fromkeys(tuple(c) for c in conventions))
     entries = {}
     for basis, boundary in conventions:
         conv, suffix = _convention(basis, boundary)
-        entries[(basis, boundary)] = (f"dream-{model_id(model)}{suffix}",
-                                      _dream_key(model, params, n_configs, seed, n_bins) | conv)
+        entries[(basis, boundary)] = (f"dream-{model_id(model)}{_prefix_tag(params, prefix)}{suffix}",
+                                      _dream_key(model, params, n_configs, seed, n_bins, prefix) | conv)
     missing = [c for c, (name, key) in entries.items() if not cache.is_cached("mcrg", name, key)]
     fresh: dict[tuple[str, str], DreamedMCRG | IllConditioned] = {}
     if missing:
         t0 = time.perf_counter()
-        accs = accumulate_conventions(iter_final_batches(model, params, n_configs), missing, levels=1, seed=seed,
+        accs = accumulate_conventions(iter_final_batches(model, params, n_configs, prefix=prefix), missing, levels=1, seed=seed,
                                       n_total=n_configs, n_bins=n_bins, check=False)
         results = {}
         for c in missing:
@@ -447,8 +456,7 @@ def dreamed_parent_mcrg(model: torch.nn.Module, params: DreamParams, n_configs: 
     generator itself rescales the operators. Operators of ``basis``, periodic sums.
     """
     conv, suffix = _convention(basis, "periodic")
-    key = asdict(params) | {"model_id": model_id(model), "n_configs": int(n_configs), "n_bins": n_bins,
-                            "coarse": "parent"} | conv
+    key = dream_key(model, params) | {"n_configs": int(n_configs), "n_bins": n_bins, "coarse": "parent"} | conv
 
     def compute() -> DreamedMCRG | IllConditioned:
         t0 = time.perf_counter()

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 from dreamrg import cache
-from dreamrg.dream import DreamParams, model_id
+from dreamrg.dream import DreamParams, dream_key, model_id
 from dreamrg.exact import K_C
 from dreamrg.fss import PairExponents, ensemble_summaries, joint_pair_exponents, m_histogram
 from dreamrg.mc import MCParams
@@ -96,7 +96,7 @@ def mc_summary(L: int, n_configs: int, seed: int, algorithm: str = "sw", K: floa
 def dream_summary(model: torch.nn.Module, params: DreamParams, n_configs: int,
                   progress: bool | None = None) -> DreamSummary:
     """Per-size summaries and joint Table-II exponents of the cached ensemble ``model`` dreams (cached)."""
-    key = asdict(params) | {"model_id": model_id(model), "n_configs": int(n_configs)}
+    key = dream_key(model, params) | {"n_configs": int(n_configs)}
 
     def compute() -> DreamSummary:
         t0 = time.perf_counter()
