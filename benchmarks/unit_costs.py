@@ -122,7 +122,8 @@ def main(argv=None) -> None:
     t0 = time.perf_counter()
     doc = {"what": "per-unit costs on one worker (one thread): benchmarks/unit_costs.py",
            "date": datetime.date.today().isoformat(), "dreamrg_version": __version__,
-           "machine": {"processor": platform.processor() or platform.machine(), "cores": os.cpu_count()},
+           "machine": {"host": platform.node(), "processor": platform.processor() or platform.machine(),
+                       "cores": os.cpu_count()},
            "threads": 1, "mc_sw": mc_costs(), "dream": dream_costs(), "mcrg": mcrg_costs()}
     load.append(os.getloadavg()[0])
     doc["load_average"] = {"before": load[0], "after": load[1]}

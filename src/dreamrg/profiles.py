@@ -56,6 +56,7 @@ CHAPTERS: tuple[str, ...] = (
     "complexity",
     "offcritical",
     "status",
+    "cluster",
     "appendix_paper_run",
 )
 
