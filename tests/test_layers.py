@@ -49,6 +49,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("dreamrg.train_conditioned", 1),
     ("dreamrg.sampler", 1),
     ("dreamrg.dream", 1),
+    ("dreamrg.ensemble", 1),
     ("dreamrg.observables", 1),
     ("dreamrg.fss", 1),
     ("dreamrg.offcritical", 1),
