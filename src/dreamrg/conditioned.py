@@ -37,8 +37,8 @@ gives the model at the range's edge, not at K. :class:`LevelPlan` records the
 requested and used ``t`` of every level, and :meth:`LevelPlan.warnings` says which
 levels were clipped.
 
-Model files
------------
+Files of conditioned models
+---------------------------
 :func:`save_conditioned` writes the JSON model file of :func:`dreamrg.models.save_model`
 with ``"model": "symmetric-conditioned"`` and
 ``"conditioned": {"degree", "t_range", "K_c"}``; :func:`load_conditioned` checks it as

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import time
 import zipfile
 from dataclasses import dataclass
@@ -261,7 +262,7 @@ def _read_run_file(run_dir: Path) -> dict | None:
     return key
 
 
-def accumulate_mc(params: MCParams, n_configs: int, run_dir: str | Path, *, levels: int = 1, seed: int = 0,
+def accumulate_mc(params: MCParams, n_configs: int, run_dir: str | os.PathLike, *, levels: int = 1, seed: int = 0,
                   n_bins: int = 32, basis: str = "symmetrised", boundary: str = "periodic",
                   workers: int | None = None, progress: bool | None = None, client=None,
                   checkpoint_seconds: float = 60.0) -> list[MCRGAccumulator]:
@@ -355,7 +356,7 @@ def accumulate_mc(params: MCParams, n_configs: int, run_dir: str | Path, *, leve
     return reduce(parts)
 
 
-def mcrg_from_mc(params: MCParams, n_configs: int, run_dir: str | Path, *, levels: int = 1, seed: int = 0,
+def mcrg_from_mc(params: MCParams, n_configs: int, run_dir: str | os.PathLike, *, levels: int = 1, seed: int = 0,
                  n_bins: int = 32, basis: str = "symmetrised", boundary: str = "periodic",
                  n_odd: int | None = None, n_even: int | None = None, workers: int | None = None,
                  progress: bool | None = None, client=None, checkpoint_seconds: float = 60.0) -> list[MCRGResult]:
