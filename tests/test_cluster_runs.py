@@ -25,7 +25,7 @@ def cluster():
     from distributed import Client, LocalCluster
 
     env = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                       env=env) as lc, Client(lc) as client:
         yield lc.scheduler_address, client
 
