@@ -166,6 +166,9 @@ def test_mc_survives_a_killed_worker_bit_identically(tmp_path, cluster):
     assert st.count == n
     mc.run(p, n, tmp_path / "A", progress=False)
     _same_store(tmp_path / "A", out)
+    from dreamrg.cli import main
+
+    assert main(["verify", str(out)]) == 0
 
 
 def _same_ensemble(a: Path, b: Path) -> None:
