@@ -12,7 +12,8 @@ the three ways are interleaved ``--reps`` times; the best wall time of each is k
 burst of load from other processes hurts one repetition, not one way. Every run writes the
 same bytes (checked). Printed: wall seconds, wall ns/spin/update (all updates of the run,
 equilibration included), the ratios, the workers' CPU seconds over wall x workers (1.0:
-every worker had a core of its own all the time), and the load average. Beside them, the
+every worker had a core of its own all the time; below it, the speed-up that the workers' CPU
+seconds imply with a free core each), and the load average. Beside them, the
 machine's own capacity at that moment: the Swendsen–Wang kernel alone in one process
 against two such processes at once (two plain processes, no Dask)::
 
@@ -119,6 +120,9 @@ def main(argv=None) -> None:
         print(f"{way:<28} {wall:8.2f} {wall / spin_updates * 1e9:11.2f} {best[ways[0]][0] / wall:13.2f} "
               f"{cpu / (wall * workers):21.2f}")
     print(f"speed-up from 1 to 2 Dask workers: {best[ways[1]][0] / best[ways[2]][0]:.2f}x (goal ≥ 1.8x)")
+    # the same with every worker on a core of its own: twice the CPU of one worker over the CPU of two
+    print(f"speed-up if each worker had a free core (2 x CPU of local:1 / CPU of local:2): "
+          f"{2 * best[ways[1]][1] / best[ways[2]][1]:.2f}x")
     print(f"machine capacity (kernel in 2 plain processes at once vs 1): {cap[0]:.2f}x before, {cap[1]:.2f}x after; "
           "load average " + " ".join(f"{x:.2f}" for x in loads))
 
