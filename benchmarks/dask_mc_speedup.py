@@ -7,31 +7,67 @@ the run uses 32, one segment each) three ways, each into a new store:
 * on a ``local:1`` Dask cluster (one worker process, one thread);
 * on a ``local:2`` Dask cluster (two worker processes, one thread each).
 
-Cluster start-up and JIT compilation are not timed (a small warm-up run goes first on
-every cluster). Every run writes the same bytes (checked). Wall seconds, wall
-ns/spin/update (all updates of the run, equilibration included) and the ratios are
-printed, with the load average before and after each run: other processes on the
-machine share its cores, so read the 1 -> 2 worker ratio against the load::
+Both clusters are started (and warmed up: JIT compilation) before anything is timed, and
+the three ways are interleaved ``--reps`` times; the best wall time of each is kept, so a
+burst of load from other processes hurts one repetition, not one way. Every run writes the
+same bytes (checked). Printed: wall seconds, wall ns/spin/update (all updates of the run,
+equilibration included), the ratios, the workers' CPU seconds over wall x workers (1.0:
+every worker had a core of its own all the time; below it, the speed-up that the workers' CPU
+seconds imply with a free core each), and the load average. Beside them, the
+machine's own capacity at that moment: the Swendsen–Wang kernel alone in one process
+against two such processes at once (two plain processes, no Dask)::
 
-    PYTHONPATH=src python benchmarks/dask_mc_speedup.py [--L 256] [--n-configs 2048] [--chunk-size 64] [--reps 1]
+    PYTHONPATH=src python benchmarks/dask_mc_speedup.py [--L 256] [--n-configs 2048] [--chunk-size 64] [--reps 3]
 """
 
 import argparse
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
+from contextlib import ExitStack
 
 import numpy as np
 
 from dreamrg import _cluster, mc
 from dreamrg.store import open_store
 
+_KERNEL = """
+import sys, time, numba, numpy as np
+from dreamrg import mc
+from dreamrg._mc_kernels import sw_chains
+numba.set_num_threads(1)
+L = 256
+s = np.ones((1, L, L), np.int8)
+st = np.random.SeedSequence(1).generate_state(4, np.uint64).reshape(1, 4)
+none = np.empty((1, 0, L, L), np.int8)
+sw_chains(s, st, mc.K_C, 2, 1, none)
+t0 = time.perf_counter()
+sw_chains(s, st, mc.K_C, 300, 1, none)
+print(time.perf_counter() - t0)
+"""
 
-def timed(params: mc.MCParams, n: int, out: str, client=None, workers: int | None = None) -> float:
+
+def capacity() -> float:
+    """Wall time of the kernel in one process over that of two processes at once (2.0: two free cores)."""
+    def run(k: int) -> float:
+        procs = [subprocess.Popen([sys.executable, "-c", _KERNEL], stdout=subprocess.PIPE, text=True)
+                 for _ in range(k)]
+        return max(float(p.communicate()[0]) for p in procs)
+    one = min(run(1) for _ in range(2))
+    return 2 * one / run(2)
+
+
+def timed(params: mc.MCParams, n: int, out: str, client=None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the workers) of one run; the CPU of this process in process."""
+    cpu0 = client.run(time.process_time) if client is not None else {"here": time.process_time()}
     t0 = time.perf_counter()
-    mc.run(params, n, out, progress=False, client=client, workers=workers)
-    return time.perf_counter() - t0
+    mc.run(params, n, out, progress=False, client=client, workers=1)
+    wall = time.perf_counter() - t0
+    cpu1 = client.run(time.process_time) if client is not None else {"here": time.process_time()}
+    return wall, sum(cpu1[k] - cpu0[k] for k in cpu0)
 
 
 def main(argv=None) -> None:
@@ -40,7 +76,7 @@ def main(argv=None) -> None:
     ap.add_argument("--n-configs", type=int, default=2048)
     ap.add_argument("--chunk-size", type=int, default=64)
     ap.add_argument("--chains", type=int, default=0, help="default: dreamrg's (64)")
-    ap.add_argument("--reps", type=int, default=1, help="best of this many runs per way")
+    ap.add_argument("--reps", type=int, default=3, help="interleaved repetitions; the best of each way is kept")
     args = ap.parse_args(argv)
     p = mc.MCParams(L=args.L, chunk_size=args.chunk_size, chains=args.chains, seed=1)
     n = args.n_configs
@@ -48,36 +84,47 @@ def main(argv=None) -> None:
     spin_updates = (equil + recorded) * p.L**2
     root = tempfile.mkdtemp(prefix="dask_mc_")
     warm = mc.MCParams(L=8, chunk_size=8, chains=2, seed=99)
-    rows = []
+    ways = ("in process, 1 numba thread", "Dask local:1", "Dask local:2")
+    best = {w: (np.inf, 0.0) for w in ways}
+    loads = [os.getloadavg()[0]]
+    cap = [capacity()]
     try:
-        timed(warm, 32, os.path.join(root, "warm-here"), workers=1)  # JIT compile here
-        best, loads = np.inf, []
-        for r in range(args.reps):
-            loads.append(os.getloadavg()[0])
-            best = min(best, timed(p, n, os.path.join(root, f"here{r}"), workers=1))
-            loads.append(os.getloadavg()[0])
-        rows.append(("in process, 1 numba thread", best, loads, os.path.join(root, "here0")))
-        for workers in (1, 2):
-            with _cluster.connect(f"local:{workers}") as client:
-                timed(warm, 32, os.path.join(root, f"warm{workers}"), client=client)  # JIT compile on the workers
-                best, loads = np.inf, []
-                for r in range(args.reps):
-                    loads.append(os.getloadavg()[0])
-                    best = min(best, timed(p, n, os.path.join(root, f"dask{workers}-{r}"), client=client))
-                    loads.append(os.getloadavg()[0])
-            rows.append((f"Dask local:{workers}", best, loads, os.path.join(root, f"dask{workers}-0")))
-        ref = open_store(rows[0][3]).read_packed()
-        same = all(np.array_equal(ref, open_store(row[3]).read_packed()) for row in rows[1:])
+        with ExitStack() as stack:
+            clients = {ways[0]: None}
+            for workers, way in ((1, ways[1]), (2, ways[2])):
+                clients[way] = stack.enter_context(_cluster.connect(f"local:{workers}"))
+            for i, way in enumerate(ways):  # JIT compilation, here and on the workers
+                timed(warm, 32, os.path.join(root, f"warm{i}"), clients[way])
+            ref = None
+            for r in range(args.reps):
+                for i, way in enumerate(ways):
+                    out = os.path.join(root, f"{i}-{r}")
+                    wall, cpu = timed(p, n, out, clients[way])
+                    if wall < best[way][0]:
+                        best[way] = (wall, cpu)
+                    data = open_store(out).read_packed()
+                    ref = data if ref is None else ref
+                    if not np.array_equal(ref, data):
+                        raise SystemExit(f"{way}: the store differs from the in-process one")
+                    shutil.rmtree(out)
+                loads.append(os.getloadavg()[0])
+        cap.append(capacity())
     finally:
         shutil.rmtree(root, ignore_errors=True)
     chains = min(p.chains, -(-n // p.chunk_size))
     print(f"MC SW L = {p.L}, n = {n}, chunk {p.chunk_size}, {chains} chains (thin {p.thin}, n_equil {p.n_equil}); "
-          f"{os.cpu_count()} cores; best of {args.reps}; identical stores: {same}")
-    print(f"{'':<28} {'wall s':>8} {'ns/spin/upd':>11} {'vs in process':>13}  load average before/after")
-    for name, seconds, loads, _ in rows:
-        print(f"{name:<28} {seconds:8.2f} {seconds / spin_updates * 1e9:11.2f} {rows[0][1] / seconds:13.2f}  "
-              + " ".join(f"{x:.2f}" for x in loads))
-    print(f"speed-up from 1 to 2 Dask workers: {rows[1][1] / rows[2][1]:.2f}x (goal ≥ 1.8x)")
+          f"{os.cpu_count()} cores; best of {args.reps} interleaved; identical stores: True")
+    print(f"{'':<28} {'wall s':>8} {'ns/spin/upd':>11} {'vs in process':>13} {'CPU/(wall x workers)':>21}")
+    for workers, way in zip((1, 1, 2), ways):
+        wall, cpu = best[way]
+        print(f"{way:<28} {wall:8.2f} {wall / spin_updates * 1e9:11.2f} {best[ways[0]][0] / wall:13.2f} "
+              f"{cpu / (wall * workers):21.2f}")
+    print(f"speed-up from 1 to 2 Dask workers: {best[ways[1]][0] / best[ways[2]][0]:.2f}x (goal ≥ 1.8x)")
+    # the same with every worker on a core of its own: twice the CPU of one worker over the CPU of two
+    print(f"speed-up if each worker had a free core (2 x CPU of local:1 / CPU of local:2): "
+          f"{2 * best[ways[1]][1] / best[ways[2]][1]:.2f}x")
+    print(f"machine capacity (kernel in 2 plain processes at once vs 1): {cap[0]:.2f}x before, {cap[1]:.2f}x after; "
+          "load average " + " ".join(f"{x:.2f}" for x in loads))
 
 
 if __name__ == "__main__":

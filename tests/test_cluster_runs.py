@@ -25,7 +25,7 @@ def cluster():
     from distributed import Client, LocalCluster
 
     env = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                       env=env) as lc, Client(lc) as client:
         yield lc.scheduler_address, client
 
@@ -166,6 +166,9 @@ def test_mc_survives_a_killed_worker_bit_identically(tmp_path, cluster):
     assert st.count == n
     mc.run(p, n, tmp_path / "A", progress=False)
     _same_store(tmp_path / "A", out)
+    from dreamrg.cli import main
+
+    assert main(["verify", str(out)]) == 0
 
 
 def _same_ensemble(a: Path, b: Path) -> None:

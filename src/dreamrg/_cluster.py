@@ -116,7 +116,7 @@ def connect(spec: str | Scheduler | None = None, *, timeout: float = 30.0) -> It
 
     if sched.kind == "local":
         cluster = LocalCluster(n_workers=sched.n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None,
+                               dashboard_address=":0",  # any free port: two clusters never clash
                                env={"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
         try:
             with Client(cluster) as client:
