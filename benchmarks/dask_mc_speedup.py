@@ -18,10 +18,17 @@ machine's own capacity at that moment: the Swendsen–Wang kernel alone in one p
 against two such processes at once (two plain processes, no Dask)::
 
     PYTHONPATH=src python benchmarks/dask_mc_speedup.py [--L 256] [--n-configs 2048] [--chunk-size 64] [--reps 3]
+                                                        [--out book/data/dask_speedup.json]
+
+``--out`` also writes the numbers as JSON (the "Running on a cluster" chapter reads
+``book/data/dask_speedup.json``).
 """
 
 import argparse
+import datetime
+import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -77,6 +84,7 @@ def main(argv=None) -> None:
     ap.add_argument("--chunk-size", type=int, default=64)
     ap.add_argument("--chains", type=int, default=0, help="default: dreamrg's (64)")
     ap.add_argument("--reps", type=int, default=3, help="interleaved repetitions; the best of each way is kept")
+    ap.add_argument("--out", default=None, help="also write the numbers to this JSON file")
     args = ap.parse_args(argv)
     p = mc.MCParams(L=args.L, chunk_size=args.chunk_size, chains=args.chains, seed=1)
     n = args.n_configs
@@ -125,6 +133,24 @@ def main(argv=None) -> None:
           f"{2 * best[ways[1]][1] / best[ways[2]][1]:.2f}x")
     print(f"machine capacity (kernel in 2 plain processes at once vs 1): {cap[0]:.2f}x before, {cap[1]:.2f}x after; "
           "load average " + " ".join(f"{x:.2f}" for x in loads))
+    if args.out:
+        doc = {"what": "MC speed-up from 1 to 2 Dask workers: benchmarks/dask_mc_speedup.py",
+               "date": datetime.date.today().isoformat(),
+               "machine": {"host": platform.node(), "processor": platform.processor() or platform.machine(),
+                           "cores": os.cpu_count()},
+               "L": p.L, "n_configs": n, "chunk_size": p.chunk_size, "chains": chains, "reps": args.reps,
+               "spin_updates": spin_updates, "identical_stores": True,
+               "ways": {way: {"workers": w, "wall_s": best[way][0], "cpu_s": best[way][1]}
+                        for w, way in zip((1, 1, 2), ways)},
+               "speedup_1_to_2": best[ways[1]][0] / best[ways[2]][0],
+               "speedup_free_cores": 2 * best[ways[1]][1] / best[ways[2]][1],
+               "capacity": {"before": cap[0], "after": cap[1]}, "load_average": loads}
+        tmp = args.out + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+        os.replace(tmp, args.out)
+        print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
