@@ -31,3 +31,27 @@ def smoke_book(tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DREAMRG_DATA", str(tmp_path_factory.getbasetemp() / "data"))
         return build_book(profile="smoke", root=ROOT, base=tmp_path_factory.mktemp("smoke-book"))
+
+
+@pytest.fixture
+def fake_chapters(monkeypatch):
+    """``dreamrg.bookrun`` with chapter execution and paper snapshots replaced by recorders.
+
+    Returns a namespace whose ``calls`` collects ``(chapter, profile, overrides)`` of every chapter
+    executed (each writes an empty notebook) and ``snapshots`` the chapters whose snapshot was saved.
+    """
+    from types import SimpleNamespace
+
+    from dreamrg import bookrun
+
+    seen = SimpleNamespace(calls=[], snapshots=[])
+
+    def fake_execute(root, chapter, profile, out_dir, overrides=None):
+        seen.calls.append((chapter, profile, overrides))
+        out = out_dir / f"{chapter}.ipynb"
+        out.write_text("{}")
+        return out
+
+    monkeypatch.setattr(bookrun, "execute_chapter", fake_execute)
+    monkeypatch.setattr(bookrun, "save_snapshot", lambda root, chapter, *a, **k: seen.snapshots.append(chapter))
+    return seen

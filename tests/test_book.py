@@ -100,23 +100,13 @@ def test_parse_overrides_reads_json_values_and_checks_every_key():
             parse_overrides(items, "quick", ["fss", "status"])
 
 
-def test_overridden_chapter_gets_its_overrides_and_no_paper_snapshot(tmp_path, monkeypatch):
+def test_overridden_chapter_gets_its_overrides_and_no_paper_snapshot(tmp_path, fake_chapters):
     from dreamrg import bookrun
 
-    calls, snapshots = [], []
-
-    def fake_execute(root, chapter, profile, out_dir, overrides=None):
-        calls.append((chapter, profile, overrides))
-        out = out_dir / f"{chapter}.ipynb"
-        out.write_text("{}")
-        return out
-
-    monkeypatch.setattr(bookrun, "execute_chapter", fake_execute)
-    monkeypatch.setattr(bookrun, "save_snapshot", lambda root, chapter, *a, **k: snapshots.append(chapter))
     bookrun.build_book("paper", chapters=["fss", "mcrg"], build=False, root=ROOT, base=tmp_path,
                        overrides={"fss": {"n_configs": 10}})
-    assert calls == [("fss", "paper", {"n_configs": 10}), ("mcrg", "paper", None)]
-    assert snapshots == ["mcrg"]
+    assert fake_chapters.calls == [("fss", "paper", {"n_configs": 10}), ("mcrg", "paper", None)]
+    assert fake_chapters.snapshots == ["mcrg"]
     with pytest.raises(ValueError, match="not executed in this run"):
         bookrun.build_book("paper", chapters=["mcrg"], build=False, root=ROOT, base=tmp_path,
                            overrides={"fss": {"n_configs": 10}})

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _killed_runs import MC_PARAMS, kill_mc_run
 from dreamrg import cli, dream, mc, models, store
 from dreamrg.store import StoreError
 
@@ -440,18 +441,9 @@ def test_no_lock_files_or_import_folders_are_left_behind(tmp_path, capsys, monke
 @pytest.mark.slow
 def test_a_killed_writer_leaves_a_lock_the_next_one_takes(tmp_path):
     """SIGKILL leaves the lock file (unheld); the next run takes it, resumes and removes it."""
-    import signal
-
     out = tmp_path / "s"
-    cmd = [sys.executable, "-m", "dreamrg.cli", "mc", "--L", "32", "--n-configs", "3000", "--seed", "9",
-           "--chunk-size", "100", "--out", str(out), "--no-progress", "--workers", "1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline and not (store.is_store(out) and store.open_store(out).count >= 200):
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    cmd = kill_mc_run(out, 3000, at=200)
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     assert store.open_store(out).count == 3000 and leftovers(tmp_path) == []
-    ref = mc.run(mc.MCParams(L=32, seed=9, chunk_size=100), 3000, tmp_path / "ref", progress=False)
+    ref = mc.run(mc.MCParams(**MC_PARAMS), 3000, tmp_path / "ref", progress=False)
     assert np.array_equal(store.load_configs(out), ref.read())

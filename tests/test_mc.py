@@ -2,15 +2,13 @@
 
 import json
 import os
-import signal
 import subprocess
-import sys
-import time
 
 import numba
 import numpy as np
 import pytest
 
+from _killed_runs import MC_PARAMS, kill_mc_run
 from dreamrg import mc, store
 from dreamrg.exact import K_C, exact_energy_and_heat_capacity
 from dreamrg.observables import fss_observables, magnetization_energy
@@ -51,23 +49,14 @@ def test_resume_extends_without_loss_or_duplication(tmp_path):
 def test_killed_run_reopens_and_resumes(tmp_path):
     """SIGKILL a CLI run mid-way; the store holds whole chunks and re-running completes it identically."""
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "dreamrg.cli", "mc", "--L", "32", "--n-configs", "6000", "--seed", "9",
-           "--chunk-size", "100", "--out", str(out), "--no-progress", "--workers", "1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if store.is_store(out) and store.open_store(out).count >= 300:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    cmd = kill_mc_run(out, 6000, at=300)
     st = store.open_store(out, mode="r+")
     assert 300 <= st.count < 6000 and st.count % 100 == 0
     before = st.read()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     resumed = store.load_configs(out)
     assert len(resumed) == 6000 and np.array_equal(resumed[: len(before)], before)
-    reference = mc.run(mc.MCParams(L=32, seed=9, chunk_size=100), 6000, tmp_path / "ref", progress=False)
+    reference = mc.run(mc.MCParams(**MC_PARAMS), 6000, tmp_path / "ref", progress=False)
     assert np.array_equal(resumed, reference.read())
 
 

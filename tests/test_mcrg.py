@@ -22,6 +22,20 @@ def block_in_chunks(s, chunk_size, seed, level=0):
                            for lo in range(0, len(s), chunk_size)])
 
 
+def test_the_package_exports_what_its_modules_export():
+    """``dreamrg.mcrg.__all__`` is built from its modules' lists: every name is imported, and is the module's object."""
+    import importlib
+
+    names = mcrg.__all__
+    assert len(names) == len(set(names)) and {"Operator", "operators", "MCRGAccumulator", "mcrg_from_mc"} <= set(names)
+    assert "Site" not in names and "RUN_KIND" not in names
+    for module in ("spin_operators", "authors_basis", "symmetry", "results", "accumulator", "drivers", "streaming",
+                   "_reference"):
+        mod = importlib.import_module(f"dreamrg.mcrg.{module}")
+        for name in set(mod.__all__) - {"Site", "RUN_KIND"}:
+            assert name in names and getattr(mcrg, name, None) is getattr(mod, name), (module, name)
+
+
 # --------------------------------------------------------------------------
 # operator classes
 # --------------------------------------------------------------------------

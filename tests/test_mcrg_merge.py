@@ -8,6 +8,7 @@ import random
 import numpy as np
 import pytest
 
+from _mcrg_helpers import assert_identical
 from dreamrg import mc, mcrg
 from dreamrg.coarse import majority_rule
 from dreamrg.store import open_store
@@ -38,17 +39,6 @@ def parts(store):
 @pytest.fixture(scope="module")
 def sequential(store):
     return mcrg.accumulate_store(store, levels=LEVELS, seed=SEED, n_bins=BINS, progress=False)
-
-
-def assert_identical(accs_a, accs_b):
-    """Bit-identical moments (every piece) and identical results."""
-    assert len(accs_a) == len(accs_b)
-    for a, b in zip(accs_a, accs_b):
-        xa, xb = a.to_arrays(), b.to_arrays()
-        assert xa.keys() == xb.keys()
-        for key in xa:
-            assert xa[key].dtype == xb[key].dtype and np.array_equal(xa[key], xb[key]), key
-        assert json.dumps(a.result().to_dict()) == json.dumps(b.result().to_dict())
 
 
 def test_reduce_of_chunks_equals_sequential(parts, sequential, store):

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _mcrg_helpers import assert_identical
 from dreamrg import mc, mcrg
 
 # 13 chunks (the last one partial) of 4 chains: chain 0 fills chunks 0, 4, 8, 12; bins of 237-238 across chunks
@@ -30,17 +31,6 @@ def sequential(tmp_path_factory, params):
     path = tmp_path_factory.mktemp("stored") / "L16"
     mc.run(params, N, path, progress=False)
     return mcrg.accumulate_store(path, levels=LEVELS, seed=SEED, n_bins=BINS, progress=False)
-
-
-def assert_identical(accs_a, accs_b):
-    """Bit-identical moments (every piece) and identical results."""
-    assert len(accs_a) == len(accs_b)
-    for a, b in zip(accs_a, accs_b):
-        xa, xb = a.to_arrays(), b.to_arrays()
-        assert xa.keys() == xb.keys()
-        for key in xa:
-            assert xa[key].dtype == xb[key].dtype and np.array_equal(xa[key], xb[key]), key
-        assert json.dumps(a.result().to_dict()) == json.dumps(b.result().to_dict())
 
 
 def stream(params, run, **kw):

@@ -463,26 +463,16 @@ def test_unreadable_profile_file_is_one_clear_error(tmp_path):
 
 
 # ----------------------------------------------------------------------------- the book with a profile file
-def test_book_passes_the_profile_file_as_chapter_overrides_and_keeps_the_snapshot(tmp_path, monkeypatch):
+def test_book_passes_the_profile_file_as_chapter_overrides_and_keeps_the_snapshot(tmp_path, fake_chapters):
     from dreamrg import bookrun
 
     path = _toml(tmp_path, 'base = "paper"\n[fss]\nn_configs = 1000\n[mcrg]\nmc_sizes = [32, 128]\n'
                            '[monte_carlo]\nseed = 5\n')
-    calls, snapshots = [], []
-
-    def fake_execute(root, chapter, profile, out_dir, overrides=None):
-        calls.append((chapter, profile, overrides))
-        out = out_dir / f"{chapter}.ipynb"
-        out.write_text("{}")
-        return out
-
-    monkeypatch.setattr(bookrun, "execute_chapter", fake_execute)
-    monkeypatch.setattr(bookrun, "save_snapshot", lambda root, chapter, *a, **k: snapshots.append(chapter))
     bookrun.build_book(chapters=["fss", "mcrg", "dreaming"], build=False, root=ROOT, base=tmp_path,
                        overrides={"fss": {"seed": 3}}, profile_file=path)
-    assert calls == [("dreaming", "paper", None), ("fss", "paper", {"n_configs": 1000, "seed": 3}),
-                     ("mcrg", "paper", {"mc_sizes": [32, 128]})]
-    assert snapshots == []                                  # a run with a profile file is not the paper run
+    assert fake_chapters.calls == [("dreaming", "paper", None), ("fss", "paper", {"n_configs": 1000, "seed": 3}),
+                                   ("mcrg", "paper", {"mc_sizes": [32, 128]})]
+    assert fake_chapters.snapshots == []                    # a run with a profile file is not the paper run
     assert bookrun.profile_file_overrides(path) == ("paper", {"fss": {"n_configs": 1000},
                                                               "mcrg": {"mc_sizes": [32, 128]},
                                                               "monte_carlo": {"seed": 5}})

@@ -61,7 +61,10 @@ Every read checks that the chunk files of the blocks it touches exist, decodes
 them and compares the CRC of every block with its record; a missing, truncated
 or altered chunk is a :class:`Problem`, which the store or ensemble raises as its
 own error naming the file and the rows affected. Nothing here reads zarr's fill
-value as data.
+value as data. What stores and ensembles share beyond the blocks -- the open
+modes, the cross-check of the records on opening, the refusal, the report of
+``dreamrg verify``, the committed count in ``zarr.json`` -- is here too: a
+:class:`Node` holds the words and errors of each kind.
 """
 
 from __future__ import annotations
@@ -160,27 +163,92 @@ class Report:
                 "problems": [p.to_dict(self.unit) for p in self.problems]}
 
 
-def report(path, kind: str, unit: str, blocks: "Blocks | None", problems: list[Problem]) -> Report:
-    """The :class:`Report` of a store or ensemble: the problems found on opening, then every chunk checked."""
-    if blocks is not None:
-        seen = {(p.file, p.kind) for p in problems}
-        problems = problems + [p for p in blocks.verify() if (p.file, p.kind) not in seen]
-    return Report(str(path), kind, unit, blocks.count if blocks else 0, len(blocks.records) if blocks else 0, problems)
+@dataclass(frozen=True)
+class Node:
+    """A kind of node (a store, an ensemble): the words its messages use and the errors it raises."""
+
+    name: str  # "store" | "ensemble"
+    unit: str  # what a row is: "configurations" | "chains"
+    block: str  # what a block is: "chunk" | "batch"
+    blocks: str  # its plural: "chunks" | "batches"
+    error: type  # a path or metadata it cannot use
+    chunk_error: type  # damaged data; takes (message, problems)
+
+    def damaged(self, problem: Problem) -> Exception:
+        """The node's error for a damaged block found while reading or writing (raise it ``from None``)."""
+        return self.chunk_error(f"damaged {self.name}: {problem.message(self.unit)}", [problem])
+
+    def refuse(self, path, problems: list[Problem]) -> None:
+        """Raise one clear error for the first problem found on opening (nothing when there is none).
+
+        A problem of kind ``"format"`` (metadata that do not match the arrays) raises :attr:`error`;
+        a damaged chunk raises :attr:`chunk_error` naming its file and rows, and how many more problems exist.
+        """
+        if not problems:
+            return
+        p = problems[0]
+        if p.kind == "format":
+            raise self.error(p.detail)
+        more = f" (and {len(problems) - 1} more problems; see 'dreamrg verify {path}')" if len(problems) > 1 else ""
+        raise self.chunk_error(f"damaged {self.name}: {p.message(self.unit)}{more}", problems)
+
+    def report(self, path, blocks: "Blocks | None", problems: list[Problem]) -> Report:
+        """The :class:`Report` of a node: the problems found on opening, then every chunk checked."""
+        if blocks is not None:
+            seen = {(p.file, p.kind) for p in problems}
+            problems = problems + [p for p in blocks.verify() if (p.file, p.kind) not in seen]
+        return Report(str(path), self.name, self.unit, blocks.count if blocks else 0,
+                      len(blocks.records) if blocks else 0, problems)
+
+    def check_records(self, blocks: "Blocks", said: Any, meta_file: str) -> list[Problem]:
+        """Read every record of ``blocks`` and cross-check them with the node (problems returned, not raised).
+
+        ``said`` is ``count`` as the node's attributes (``meta_file``) hold it: it must not exceed the
+        recorded prefix; every array must reach the recorded rows; every recorded block's chunk files
+        must exist (beyond a gap too).
+        """
+        blocks.load()
+        problems = list(blocks.problems)
+        count = blocks.count
+        if not isinstance(said, int) or said > count:
+            j = count // blocks.block
+            problems.append(Problem(meta_file, count, said if isinstance(said, int) else count, "record",
+                                    f"zarr.json says count={said!r}, but only {count} {self.unit} have completion "
+                                    f"records ({self.block} {j}: no record at {blocks.record_path(j)})"))
+        short = [(name, a.shape[0]) for name, a in blocks.arrays.items() if a.shape[0] < count]
+        if short:
+            name, end = short[0]
+            array = f"array '{name}'" if blocks.nested else "the array's shape"
+            problems.append(Problem(meta_file, end, count, "metadata",
+                                    f"{array} ends at {end} {self.unit}, but {self.blocks} up to {count} are recorded"))
+        else:
+            problems += blocks.missing_files(sorted(blocks.records))
+        return problems
 
 
-def refuse(path, problems: list[Problem], what: str, unit: str, format_error: type, chunk_error: type) -> None:
-    """Raise one clear error for the first problem found on opening (nothing when there is none).
+#: how a node may be opened: read; by a run's coordinator (it writes ``zarr.json``); by a worker (blocks and records)
+MODES = ("r", "r+", "chunks")
 
-    A problem of kind ``"format"`` (metadata that do not match the arrays) raises ``format_error``;
-    a damaged chunk raises ``chunk_error`` naming its file and rows, and how many more problems exist.
-    """
-    if not problems:
-        return
-    p = problems[0]
-    if p.kind == "format":
-        raise format_error(p.detail)
-    more = f" (and {len(problems) - 1} more problems; see 'dreamrg verify {path}')" if len(problems) > 1 else ""
-    raise chunk_error(f"damaged {what}: {p.message(unit)}{more}", problems)
+
+def check_mode(mode: str) -> None:
+    """ValueError unless ``mode`` is one of :data:`MODES`."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be 'r', 'r+' or 'chunks'; got {mode!r}")
+
+
+def coordinate(attrs, blocks: "Blocks") -> None:
+    """What a coordinator's open (mode ``"r+"``) does first: grow the arrays to :data:`ROWS` rows (nodes created
+    before they were made that long) and catch up ``count`` (a run killed between a record and the count)."""
+    blocks.reserve()
+    sync_count(attrs, blocks)
+
+
+def sync_count(attrs, blocks: "Blocks") -> int:
+    """Write the committed count of ``blocks`` into the node's attributes if they say otherwise (coordinator only)."""
+    count = blocks.count
+    if attrs.get("count") != count:
+        attrs.update({"count": count})
+    return count
 
 
 def _fsync(path: Path) -> None:

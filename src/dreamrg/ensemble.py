@@ -34,6 +34,10 @@ class EnsembleChunkError(EnsembleError, _store.ChunkError):
     """An ensemble's data or metadata are damaged (``problems`` as in :class:`dreamrg.store.ChunkError`)."""
 
 
+#: how ensembles name themselves in messages, and their errors
+_NODE = _integrity.Node("ensemble", "chains", "batch", "batches", EnsembleError, EnsembleChunkError)
+
+
 class Ensemble:
     """An open dreamed ensemble (see the module docstring for the layout)."""
 
@@ -60,7 +64,7 @@ class Ensemble:
         try:
             return self._blocks.read(names, start, stop)
         except _integrity.Damaged as d:
-            raise EnsembleChunkError(f"damaged ensemble: {d.problem.message('chains')}", [d.problem]) from None
+            raise _NODE.damaged(d.problem) from None
 
     def series(self, L: int, stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per-chain (m, e) at size ``L`` (float64), chains ``0:stop``."""
@@ -88,11 +92,11 @@ class Ensemble:
         try:
             wrote = self._blocks.commit(index, parts, "batch")
         except _integrity.Damaged as d:
-            raise EnsembleChunkError(f"damaged ensemble: {d.problem.message('chains')}", [d.problem]) from None
+            raise _NODE.damaged(d.problem) from None
         except ValueError as err:
             raise EnsembleError(str(err)) from None
-        if self.mode == "r+" and self._group.attrs.get("count") != self._blocks.count:
-            self._group.attrs.update({"count": self._blocks.count})
+        if self.mode == "r+":
+            _integrity.sync_count(self._group.attrs, self._blocks)
         return wrote
 
     def missing_batches(self, n: int) -> list[int]:
@@ -104,16 +108,14 @@ class Ensemble:
         try:
             rec = self._blocks.refresh(index) if refresh else self._blocks.records.get(index)
         except _integrity.Damaged as d:
-            raise EnsembleChunkError(f"damaged ensemble: {d.problem.message('chains')}", [d.problem]) from None
+            raise _NODE.damaged(d.problem) from None
         return None if rec is None else rec.rows
 
     def sync_count(self) -> int:
         """Write the committed count, as this process knows it, into the attributes (coordinator only)."""
         if self.mode != "r+":
             raise EnsembleError(f"{self.path}: only the run's coordinator (mode 'r+') writes the attributes")
-        if self._group.attrs.get("count") != self._blocks.count:
-            self._group.attrs.update({"count": self._blocks.count})
-        return self._blocks.count
+        return _integrity.sync_count(self._group.attrs, self._blocks)
 
 
 def is_ensemble(path: str | os.PathLike) -> bool:
@@ -177,21 +179,7 @@ def _inspect(path: Path, mode: str):
     blocks = _integrity.Blocks(path, B, arrays, _integrity.digest({k: attrs[k] for k in _DIGEST_KEYS if k in attrs}))
     if mode == "chunks":
         return group, blocks, []  # a worker reads the records it needs, one at a time
-    blocks.load()
-    problems = list(blocks.problems)
-    count, said = blocks.count, attrs.get("count")
-    if not isinstance(said, int) or said > count:
-        j = count // B
-        problems += problem(f"zarr.json says count={said!r}, but only {count} chains have completion records "
-                            f"(batch {j}: no record at {blocks.record_path(j)})", "record", count,
-                            said if isinstance(said, int) else count)
-    short = [(name, a.shape[0]) for name, a in arrays.items() if a.shape[0] < count]
-    if short:
-        problems += problem(f"array '{short[0][0]}' ends at {short[0][1]} chains, but batches up to {count} are "
-                            "recorded", "metadata", short[0][1], count)
-    else:
-        problems += blocks.missing_files(sorted(blocks.records))  # beyond a gap too
-    return group, blocks, problems
+    return group, blocks, _NODE.check_records(blocks, attrs.get("count"), meta_file)
 
 
 def open_ensemble(path: str | os.PathLike, mode: str = "r") -> Ensemble:
@@ -200,21 +188,18 @@ def open_ensemble(path: str | os.PathLike, mode: str = "r") -> Ensemble:
     ``mode``: ``"r"``, ``"r+"`` (a run's coordinator) or ``"chunks"`` (a worker), as for
     :func:`dreamrg.store.open_store`.
     """
-    if mode not in ("r", "r+", "chunks"):
-        raise ValueError(f"mode must be 'r', 'r+' or 'chunks'; got {mode!r}")
+    _integrity.check_mode(mode)
     path = Path(path)
     if not is_ensemble(path):
         raise EnsembleError(f"{path} is not a dreamed ensemble")
     group, blocks, problems = _inspect(path, mode)
-    _integrity.refuse(path, problems, "ensemble", "chains", EnsembleError, EnsembleChunkError)
+    _NODE.refuse(path, problems)
     if mode == "chunks" and any(a.shape[0] < _integrity.ROWS for a in blocks.arrays.values()):
         raise EnsembleError(f"{path} was not prepared for workers; open it for appending (mode 'r+') in the "
                             "coordinating process first")
     ens = Ensemble(group, path, blocks, mode)
     if mode == "r+":
-        blocks.reserve()
-        if group.attrs["count"] != ens.count:  # killed between a record and the count: catch up
-            group.attrs.update({"count": ens.count})
+        _integrity.coordinate(group.attrs, blocks)
     return ens
 
 
@@ -224,7 +209,7 @@ def verify_ensemble(path: str | os.PathLike) -> _integrity.Report:
     if not is_ensemble(path):
         raise EnsembleError(f"{path} is not a dreamed ensemble")
     _, blocks, problems = _inspect(path, "r")
-    return _integrity.report(path, "ensemble", "chains", blocks, problems)
+    return _NODE.report(path, blocks, problems)
 
 
 def create_ensemble(path: str | os.PathLike, meta: dict[str, Any]) -> Ensemble:

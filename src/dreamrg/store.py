@@ -87,6 +87,10 @@ class ChunkError(StoreError):
         self.problems = list(problems)
 
 
+#: how stores name themselves in messages, and their errors
+_NODE = _integrity.Node("store", "configurations", "chunk", "chunks", StoreError, ChunkError)
+
+
 def check_count(n: Any, what: str = "n_configs") -> int:
     """``n`` as an int in 1..:data:`MAX_COUNT`, else one clear :class:`ValueError`."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
@@ -218,7 +222,7 @@ class ConfigStore:
         try:
             wrote = self._blocks.commit(index, {"configs": packed}, "chunk")
         except _integrity.Damaged as d:
-            raise ChunkError(f"damaged store: {d.problem.message()}", [d.problem]) from None
+            raise _NODE.damaged(d.problem) from None
         except ValueError as err:
             raise StoreError(str(err)) from None
         if self.mode == "r+":
@@ -241,7 +245,7 @@ class ConfigStore:
         try:
             rec = self._blocks.refresh(index)
         except _integrity.Damaged as d:
-            raise ChunkError(f"damaged store: {d.problem.message()}", [d.problem]) from None
+            raise _NODE.damaged(d.problem) from None
         return None if rec is None else (rec.rows, rec.crc32["configs"])
 
     def sync_count(self) -> int:
@@ -253,10 +257,7 @@ class ConfigStore:
         """
         if self.mode != "r+":
             raise StoreError(f"{self.path}: only the run's coordinator (mode 'r+') writes the attributes")
-        count = self._blocks.count
-        if self._array.attrs.get("count") != count:
-            self._array.attrs.update({"count": count})
-        return count
+        return _integrity.sync_count(self._array.attrs, self._blocks)
 
     def reload(self) -> None:
         """Re-read every record (chunks other processes committed since this store was opened)."""
@@ -280,7 +281,7 @@ class ConfigStore:
         try:
             out = self._blocks.read(("configs",), start, stop)["configs"]
         except _integrity.Damaged as d:
-            raise ChunkError(f"damaged store: {d.problem.message()}", [d.problem]) from None
+            raise _NODE.damaged(d.problem) from None
         out.flags.writeable = False
         return out
 
@@ -365,20 +366,7 @@ def _inspect(path: Path, mode: str) -> tuple[zarr.Array | None, _integrity.Block
     blocks = _integrity.Blocks(path, C, {"configs": array}, _digest_meta(attrs), nested=False)
     if mode == "chunks":
         return array, blocks, []  # a worker reads the records it needs, one at a time
-    blocks.load()
-    problems = list(blocks.problems)
-    count, said = blocks.count, attrs["count"]
-    if not isinstance(said, int) or said > count:
-        j = count // C
-        problems += problem(f"zarr.json says count={said!r}, but only {count} configurations have completion "
-                            f"records (chunk {j}: no record at {blocks.record_path(j)})", "record", count,
-                            said if isinstance(said, int) else count)
-    if count > array.shape[0]:
-        problems += problem(f"the array's shape ends at {array.shape[0]} configurations, but chunks up to "
-                            f"{count} are recorded", "metadata", array.shape[0], count)
-    else:
-        problems += blocks.missing_files(sorted(blocks.records))  # beyond a gap too
-    return array, blocks, problems
+    return array, blocks, _NODE.check_records(blocks, attrs["count"], meta_file)
 
 
 def open_store(path: str | os.PathLike, mode: str = "r") -> ConfigStore:
@@ -393,21 +381,18 @@ def open_store(path: str | os.PathLike, mode: str = "r") -> ConfigStore:
     chunk files disagree (see the module docstring), :class:`StoreError` for a
     path that is not a (current) store. A worker's open checks the metadata only.
     """
-    if mode not in ("r", "r+", "chunks"):
-        raise ValueError(f"mode must be 'r', 'r+' or 'chunks'; got {mode!r}")
+    _integrity.check_mode(mode)
     path = Path(path)
     if not is_store(path):
         raise StoreError(f"{path} is not a dreamrg configuration store (no zarr.json)")
     array, blocks, problems = _inspect(path, mode)
-    _integrity.refuse(path, problems, "store", "configurations", StoreError, ChunkError)
+    _NODE.refuse(path, problems)
     if mode == "chunks" and array.shape[0] < MAX_COUNT:
         raise StoreError(f"{path} was not prepared for workers (its array ends at row {array.shape[0]}); "
                          "open it for appending (mode 'r+') in the coordinating process first")
     store = ConfigStore(array, path, blocks, mode)
     if mode == "r+":
-        blocks.reserve()
-        if array.attrs["count"] != store.count:  # killed between a record and the count: catch up
-            array.attrs.update({"count": store.count})
+        _integrity.coordinate(array.attrs, blocks)
     return store
 
 
@@ -417,7 +402,7 @@ def verify_store(path: str | os.PathLike) -> _integrity.Report:
     if not is_store(path):
         raise StoreError(f"{path} is not a dreamrg configuration store (no zarr.json)")
     _, blocks, problems = _inspect(path, "r")
-    return _integrity.report(path, "store", "configurations", blocks, problems)
+    return _NODE.report(path, blocks, problems)
 
 
 def create_store(path: str | os.PathLike, meta: dict[str, Any], *, resume: bool = True) -> ConfigStore:

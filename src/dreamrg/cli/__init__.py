@@ -47,6 +47,8 @@ from dreamrg.cli._args import (  # noqa: F401 - shared by the commands below; te
     _check_count,
     _nearest_existing,
     _check_output_file,
+    _check_replaceable_model,
+    _refuse_unconverged,
     _check_free_space,
     _input_kind,
     _reading,
@@ -357,16 +359,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         meta["device"] = device
     if args.bf16:
         meta["bf16"] = True
-    if out.exists():  # only a model of this very run may be replaced (re-running the same command)
-        old = _model_run(out)
-        if old is None:
-            raise UsageError(f"--out {args.out} exists and is not a dreamrg model file; refusing to overwrite it "
-                             "(choose another --out or remove it)")
-        if json.loads(json.dumps(old.get("params"))) != json.loads(json.dumps(meta["params"])) \
-                or old.get("data") != meta["data"] or old.get("device") != meta.get("device") \
-                or old.get("bf16") != meta.get("bf16"):
-            raise UsageError(f"--out {args.out} holds a model of another training run (other options or data); "
-                             "refusing to overwrite it (choose another --out or remove it)")
+    if out.exists():
+        _check_replaceable_model(args.out, _model_run(out), meta, ("params", "data", "device", "bf16"))
     if args.method == "adamw":
         try:
             engine = train.resolve_engine(params, args.engine, args.device)
@@ -391,11 +385,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 msg = (f"the exact fit did NOT converge after {info['n_iter']} Newton steps (max |gradient| "
                        f"{info['grad_norm']:.3g}, loss {info['loss']:.6f} per configuration); the loss may have no "
                        "finite minimum on these data (e.g. separable data)")
-                if not args.allow_unconverged:
-                    print(f"dreamrg: error: {msg}; nothing written (--allow-unconverged writes it anyway)",
-                          file=sys.stderr)
+                if _refuse_unconverged(msg, args.allow_unconverged):
                     return 1
-                print(f"warning: {msg}; writing it as asked (--allow-unconverged)")
             else:
                 print(f"exact optimum: loss {info['loss']:.6f} per configuration after {info['n_iter']} Newton steps")
         else:

@@ -232,6 +232,30 @@ def _check_output_file(path: Path, what: str = "--out") -> Path:
     return real
 
 
+def _check_replaceable_model(given: Path, old: dict | None, meta: dict, keys: tuple[str, ...]) -> None:
+    """An existing ``--out`` (``given``) may be replaced only by the run that wrote it (re-running the same command).
+
+    ``old`` is the ``meta`` of the model file there (None: not a dreamrg model file); it must agree with
+    this run's ``meta`` on ``keys`` (compared as JSON). UsageError otherwise.
+    """
+    if old is None:
+        raise UsageError(f"--out {given} exists and is not a dreamrg model file; refusing to overwrite it "
+                         "(choose another --out or remove it)")
+    if any(json.loads(json.dumps(old.get(key))) != json.loads(json.dumps(meta.get(key))) for key in keys):
+        raise UsageError(f"--out {given} holds a model of another training run (other options or data); "
+                         "refusing to overwrite it (choose another --out or remove it)")
+
+
+def _refuse_unconverged(msg: str, allow: bool) -> bool:
+    """An exact fit that did not converge (``msg`` says how): one error line and True (write nothing), or,
+    with ``--allow-unconverged`` (``allow``), a warning and False."""
+    if not allow:
+        print(f"dreamrg: error: {msg}; nothing written (--allow-unconverged writes it anyway)", file=sys.stderr)
+        return True
+    print(f"warning: {msg}; writing it as asked (--allow-unconverged)")
+    return False
+
+
 def _check_free_space(real: Path, need: int, what: str) -> None:
     """UsageError if the file system of ``real`` has less than ``need`` bytes free (checked before any work)."""
     st = os.statvfs(_nearest_existing(real.parent))

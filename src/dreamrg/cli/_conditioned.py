@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from dreamrg.cli._args import UsageError, _check_free_space, _check_output_file
+from dreamrg.cli._args import (UsageError, _check_free_space, _check_output_file, _check_replaceable_model,
+                               _refuse_unconverged)
 
 #: help of ``dream --K`` and ``--schedule`` (what happens outside the trained range, said plainly)
 K_HELP = ("coupling K of the final size, for a temperature-conditioned model (required for one, refused for any "
@@ -60,15 +61,8 @@ def cmd_train_conditioned(args: argparse.Namespace) -> int:
     out = _check_output_file(args.out)
     meta = {"params": params.__dict__, "conditioned": True, "degree_requested": degree,
             "data": [str(p) for p in args.data]}
-    if out.exists():  # only a model of this very run may be replaced (re-running the same command)
-        old = _old_meta(out)
-        if old is None:
-            raise UsageError(f"--out {args.out} exists and is not a dreamrg model file; refusing to overwrite it "
-                             "(choose another --out or remove it)")
-        if any(json.loads(json.dumps(old.get(key))) != json.loads(json.dumps(meta[key]))
-               for key in ("params", "data", "degree_requested")):
-            raise UsageError(f"--out {args.out} holds a model of another training run (other options or data); "
-                             "refusing to overwrite it (choose another --out or remove it)")
+    if out.exists():
+        _check_replaceable_model(args.out, _old_meta(out), meta, ("params", "data", "degree_requested"))
     _check_free_space(out, 65536 + 200 * params.epochs, "the model file")
     progress = False if args.no_progress else None
     with writer_lock(out, "model file"):
@@ -79,11 +73,8 @@ def cmd_train_conditioned(args: argparse.Namespace) -> int:
             if not info["converged"]:
                 msg = (f"the exact fit did NOT converge after {info['n_iter']} Newton steps (max |gradient| "
                        f"{info['grad_norm']:.3g}, loss {info['loss']:.6f} per configuration)")
-                if not args.allow_unconverged:
-                    print(f"dreamrg: error: {msg}; nothing written (--allow-unconverged writes it anyway)",
-                          file=sys.stderr)
+                if _refuse_unconverged(msg, args.allow_unconverged):
                     return 1
-                print(f"warning: {msg}; writing it as asked (--allow-unconverged)")
             else:
                 print(f"exact optimum: loss {info['loss']:.6f} per configuration after {info['n_iter']} Newton steps "
                       f"({info['seconds_total']:.1f} s)")

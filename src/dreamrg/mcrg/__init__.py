@@ -41,6 +41,7 @@ Modules:
 * :mod:`~dreamrg.mcrg._reference` -- plain-numpy twins of the kernels.
 """
 
+from dreamrg.mcrg import _reference, accumulator, authors_basis, drivers, results, spin_operators, streaming, symmetry
 from dreamrg.mcrg._reference import correlations_reference, operators_reference
 from dreamrg.mcrg.accumulator import (
     DEFAULT_MAX_COND,
@@ -85,54 +86,16 @@ from dreamrg.mcrg.spin_operators import (
 from dreamrg.mcrg.streaming import RUN_FILE, StreamProgress, accumulate_mc, mcrg_from_mc, stream_progress
 from dreamrg.mcrg.symmetry import D4_CHARACTERS, irrep_basis, symmetry_permutations
 
-__all__ = [
-    "Operator",
-    "OPERATORS",
-    "ODD",
-    "EVEN",
-    "N_OPERATORS",
-    "ORIENTED",
-    "N_ORIENTED",
-    "BASES",
-    "Basis",
-    "BOUNDARIES",
-    "get_basis",
-    "check_boundary",
-    "AUTHORS_OFFSETS",
-    "AUTHORS_DUPLICATES",
-    "AUTHORS_MISSING_CLASS",
-    "MIN_L_OPERATORS",
-    "MIN_L_FINE",
-    "DEFAULT_MAX_COND",
-    "D4_CHARACTERS",
-    "symmetry_permutations",
-    "irrep_basis",
-    "irrep_rows",
-    "IrrepSpectrum",
-    "IllConditionedError",
-    "IncompatibleAccumulators",
-    "third_exponent",
-    "enumerate_classes",
-    "operators",
-    "operators_reference",
-    "correlations_reference",
-    "MCRGAccumulator",
-    "MCRGResult",
-    "SectorResult",
-    "rg_exponents",
-    "mcrg_from_batches",
-    "accumulate_batches",
-    "accumulate_conventions",
-    "mcrg_from_store",
-    "accumulate_store",
-    "tie_break_rng",
-    "accumulate_chunk",
-    "reduce",
-    "accumulate_mc",
-    "mcrg_from_mc",
-    "stream_progress",
-    "StreamProgress",
-    "RUN_FILE",
-    "TRUNCATIONS",
-    "truncation_scan",
-]
+# the package exports every name its modules export, in the order of the list above, but for two that serve the
+# modules themselves (a type alias of the operators' sites and the kind written into streaming run directories)
+__all__: list[str] = []
+__all__ += spin_operators.__all__
+__all__ += authors_basis.__all__
+__all__ += symmetry.__all__
+__all__ += results.__all__
+__all__ += accumulator.__all__
+__all__ += drivers.__all__
+__all__ += streaming.__all__
+__all__ += _reference.__all__
+__all__.remove("Site")
+__all__.remove("RUN_KIND")
