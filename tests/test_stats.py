@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import chi2
 
-from dreamrg.stats import SeedSpread, seed_spread
+from dreamrg.stats import SeedSpread, pooled_ratio, seed_spread
 
 
 def test_hand_computed_examples():
@@ -26,12 +26,17 @@ def test_hand_computed_examples():
     assert SeedSpread.from_dict(u.to_dict()) == u
 
 
-def _trials(factor: float, trials: int = 4000, S: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(ratio, ratio_err, p) of ``trials`` sets of S Gaussian estimates whose stated errors are the true σ/factor."""
+def _spreads(factor: float, trials: int = 4000, S: int = 8) -> list[SeedSpread]:
+    """``trials`` spreads of S Gaussian estimates whose stated errors are the true σ/factor."""
     rng = np.random.default_rng(np.random.SeedSequence(20))
     sigma = rng.uniform(0.5, 1.5, size=(trials, S))
     x = 3.0 + sigma * rng.standard_normal((trials, S))
-    out = [seed_spread(xi, si / factor) for xi, si in zip(x, sigma)]
+    return [seed_spread(xi, si / factor) for xi, si in zip(x, sigma)]
+
+
+def _trials(factor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ratio, ratio_err, p) of :func:`_spreads`."""
+    out = _spreads(factor)
     return (np.array([s.ratio for s in out]), np.array([s.ratio_err for s in out]),
             np.array([s.p_value for s in out]))
 
@@ -50,6 +55,20 @@ def test_halved_errors_give_a_ratio_near_two_and_small_p_values():
     assert 1.8 < np.median(r) < 2.1
     # honest-looking p-values are rare: P(p < 0.05) = P(χ²_7 > χ²_7,0.95 / 4)
     assert abs(np.mean(p < 0.05) - chi2.sf(chi2.isf(0.05, 7) / 4, 7)) < 0.02
+
+
+def test_pooled_ratio_of_independent_spreads():
+    one = seed_spread([1.0, 2.0, 3.0], [0.5, 0.5, 0.5])
+    assert pooled_ratio([one.ratio], [one.dof], [one.chi2]) == pytest.approx((one.ratio, one.ratio_err, one.p_value))
+    for factor in (1.0, 2.0):
+        spreads = _spreads(factor, trials=50)                      # 350 degrees of freedom
+        R, R_err, p = pooled_ratio(*zip(*((s.ratio, s.dof, s.chi2) for s in spreads)))
+        assert abs(R - factor) < 3 * R_err and R_err == pytest.approx(R / math.sqrt(700))
+        assert (p > 0.001) if factor == 1.0 else (p < 1e-10)
+    with pytest.raises(ValueError, match="at least one"):
+        pooled_ratio([], [], [])
+    with pytest.raises(ValueError, match="same length"):
+        pooled_ratio([1.0, 1.0], [7], [7.0, 7.0])
 
 
 @pytest.mark.parametrize("values, errors, fragment", [

@@ -9,7 +9,8 @@
   MCRG exponents, whose bins are blocks of a streaming accumulator.
 * :func:`tau_int` -- Sokal's automatic-window estimate of τ_int.
 * :func:`seed_spread` -- are the error bars of repeated independent estimates honest? The
-  scatter of the estimates against their own errors, as a :class:`SeedSpread`.
+  scatter of the estimates against their own errors, as a :class:`SeedSpread`;
+  :func:`pooled_ratio` takes several independent ones together.
 """
 
 from __future__ import annotations
@@ -239,3 +240,23 @@ def seed_spread(values, errors) -> SeedSpread:
                       mean_err_from="spread" if sd >= rms else "errors", sd=sd, rms_err=rms, ratio=ratio,
                       ratio_err=ratio / math.sqrt(2 * (S - 1)), chi2=chi2, dof=S - 1,
                       p_value=float(_chi2.sf(chi2, S - 1)))
+
+
+def pooled_ratio(ratios, dofs, chi2s) -> tuple[float, float, float]:
+    """(R, R_err, p) of several independent :class:`SeedSpread` (e.g. one per model) taken together.
+
+    ``ratios``, ``dofs``, ``chi2s``: their ``ratio``, ``dof`` and ``chi2``, one entry each. R² =
+    Σ dof_j r_j² / Σ dof_j (the ratios weighted by their degrees of freedom), its approximate 1σ
+    uncertainty R/√(2 Σ dof_j), and p = P(χ²_{Σ dof_j} ≥ Σ χ²_j). Only for spreads of independent
+    data: estimates from the same configurations (two quantities, two operator bases) are
+    correlated and must not be pooled.
+    """
+    from scipy.stats import chi2 as _chi2
+
+    r, d, c = (np.asarray(a, dtype=np.float64) for a in (ratios, dofs, chi2s))
+    if r.ndim != 1 or r.size == 0 or r.shape != d.shape or r.shape != c.shape or np.any(d < 1):
+        raise ValueError(f"pooled_ratio needs at least one spread: ratios, dofs (≥ 1) and chi2s of the same length; "
+                         f"got {r.size}, {d.size}, {c.size}")
+    dof = float(d.sum())
+    R = math.sqrt(float(np.sum(d * r**2)) / dof)
+    return R, R / math.sqrt(2 * dof), float(_chi2.sf(float(c.sum()), dof))
