@@ -191,13 +191,16 @@ OLD_CHAPTERS = {
     },
     "mcrg": {
         "smoke": {"mc_sizes": [16], "mc_configs": 1000, "levels": 1, "n_up": 4, "dream_configs": 1000,
-                  "irrep_sizes": [16], "irrep_configs": 1000, "parent_configs": 1000, "seed": 17, "batch_size": 500},
+                  "irrep_sizes": [16], "irrep_configs": 1000, "parent_configs": 1000, "seed": 17, "batch_size": 500,
+                  # added for the seed-spread check of the dreamed RSRG error bars (issue #20)
+                  "spread_seeds": 2, "spread_configs": 500},
         "quick": {"mc_sizes": [32, 128], "mc_configs": 20_000, "levels": 2, "n_up": 7, "dream_configs": 20_000,
-                  "irrep_sizes": [32, 128], "irrep_configs": 20_000, "parent_configs": 20_000, "seed": 17, "batch_size": 4096},
+                  "irrep_sizes": [32, 128], "irrep_configs": 20_000, "parent_configs": 20_000, "seed": 17, "batch_size": 4096,
+                  "spread_seeds": 4, "spread_configs": 5_000},
         "paper": {"mc_sizes": [32, 128, 512], "mc_configs": 1_000_000, "levels": 2, "n_up": 7,
                   "dream_configs": 1_000_000, "irrep_sizes": [32, 128], "irrep_configs": 200_000, "parent_configs": 200_000,
                   "seed": 17,
-                  "batch_size": 4096,
+                  "batch_size": 4096, "spread_seeds": 8, "spread_configs": 250_000,
                   # added for Table III's L = 1024 row (issue #19): optional, so absent from smoke and quick
                   "stream_sizes": [1024], "stream_configs": 100_000},
     },
@@ -297,12 +300,21 @@ _OFF = dict(K_permille=(970, 1000, 1030), train_permille=(970, 1000, 1030), wide
     ("PDFCollapseSection", dict(n_configs=10, n_up=3, k=3, L0_mc=8, seed=1, batch_size=8),
      "'L0_mc' of chapter 'pdf_collapse' must be smaller than the final size 2^n_up = 8; got 8"),
     ("MCRGSection", dict(mc_sizes=(32, 34), mc_configs=100, levels=2, n_up=7, dream_configs=100, irrep_sizes=(32,),
-                         irrep_configs=100, parent_configs=100, seed=1, batch_size=8), "'mc_sizes' of chapter 'mcrg' must be sizes L "
+                         irrep_configs=100, parent_configs=100, seed=1, batch_size=8,
+                         spread_seeds=2, spread_configs=100), "'mc_sizes' of chapter 'mcrg' must be sizes L "
                                                                    "that can be blocked levels = 2 times"),
     ("MCRGSection", dict(mc_sizes=(32,), mc_configs=10, levels=2, n_up=7, dream_configs=100, irrep_sizes=(32,),
-                         irrep_configs=100, parent_configs=100, seed=1, batch_size=8), "jackknife bins"),
+                         irrep_configs=100, parent_configs=100, seed=1, batch_size=8,
+                         spread_seeds=2, spread_configs=100), "jackknife bins"),
     ("MCRGSection", dict(mc_sizes=(), mc_configs=100, levels=2, n_up=7, dream_configs=100, irrep_sizes=(32,),
-                         irrep_configs=100, parent_configs=100, seed=1, batch_size=8), "must be a non-empty list of integer ≥ 1s; got []"),
+                         irrep_configs=100, parent_configs=100, seed=1, batch_size=8,
+                         spread_seeds=2, spread_configs=100), "must be a non-empty list of integer ≥ 1s; got []"),
+    ("MCRGSection", dict(mc_sizes=(32,), mc_configs=100, levels=2, n_up=7, dream_configs=100, irrep_sizes=(32,),
+                         irrep_configs=100, parent_configs=100, seed=1, batch_size=8, spread_seeds=1,
+                         spread_configs=100), "'spread_seeds' of chapter 'mcrg' must be integer ≥ 2; got 1"),
+    ("MCRGSection", dict(mc_sizes=(32,), mc_configs=100, levels=2, n_up=7, dream_configs=100, irrep_sizes=(32,),
+                         irrep_configs=100, parent_configs=100, seed=1, batch_size=8, spread_seeds=2,
+                         spread_configs=31), "'spread_configs' of chapter 'mcrg' must be a number of configurations ≥ 32"),
     ("MonteCarloSection", dict(validation_sizes=(1,), validation_configs=1, fss_sizes=(8,), fss_configs=1,
                                training_sizes=(8,), training_M=5, seed=0), "'validation_sizes' of chapter "
                                                                            "'monte_carlo' must be a lattice size L ≥ 2"),
@@ -520,3 +532,13 @@ def test_optional_streamed_sizes_keep_the_other_profiles_keys():
                             ("oops", "list of integer")):
         with pytest.raises(ValueError, match=fragment):
             profiles.load_profile("quick", {"mcrg": {"stream_sizes": sizes}})
+
+
+def test_seed_spread_parameters_of_the_mcrg_chapter():
+    """mcrg.spread_seeds × spread_configs: independent dreaming seeds of the seed-spread check, per profile."""
+    got = {name: (profiles.load_profile(name).mcrg.spread_seeds, profiles.load_profile(name).mcrg.spread_configs)
+           for name in profiles.PROFILES}
+    assert got == {"smoke": (2, 500), "quick": (4, 5_000), "paper": (8, 250_000)}
+    assert profiles.load_profile("quick", {"mcrg": {"spread_seeds": 6}}).mcrg.spread_seeds == 6
+    with pytest.raises(ValueError, match="'spread_seeds' of chapter 'mcrg' must be integer ≥ 2 .*got 1"):
+        profiles.load_profile("quick", {"mcrg": {"spread_seeds": 1}})

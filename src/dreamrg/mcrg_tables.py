@@ -24,13 +24,13 @@ from dreamrg.mcrg import IrrepSpectrum, MCRGResult, StreamProgress
 from dreamrg.paper_values import PRINTED_III, PRINTED_IV
 from dreamrg.profiles import Profile
 from dreamrg.runs.mcrg import DreamedMCRG, IllConditioned, MCRGRun
-from dreamrg.stats import format_estimate
+from dreamrg.stats import SeedSpread, format_estimate, pooled_ratio, seed_spread
 from dreamrg.verdicts import compared as _compared
 from dreamrg.verdicts import z_score
 
 __all__ = ["table_iii_long", "mcrg_operators", "truncation_ranges", "mcrg_costs", "mcrg_truncations",
            "mcrg_irreps_mc", "mcrg_third_mc", "mcrg_irreps_dreamed", "table_iv", "table_iv_long",
-           "mcrg_conventions", "mcrg_parent", "mcrg_paper_quotes"]
+           "mcrg_conventions", "mcrg_parent", "mcrg_paper_quotes", "mcrg_seed_spread", "mcrg_spread_quotes"]
 
 
 # ----------------------------------------------------------------------------- Table III and the MCRG chapter
@@ -496,4 +496,88 @@ def mcrg_paper_quotes(conv: pd.DataFrame, parent: pd.DataFrame) -> dict:
     out["pn_parent_eta"] = ok["η parent"].iloc[0] if len(ok) else "n/a"
     out["pn_parent_model"] = ok.index[0] if len(ok) else "n/a"
     out["pn_parent_fss"] = ok["η-FSS ours"].iloc[0] if len(ok) else "n/a"
+    return out
+
+
+# ----------------------------------------------------------------------------- are the RSRG error bars right?
+#: the bases of the seed-spread table: the paper's Table IV (the authors' basis), then the symmetrised operators
+_SPREAD_BASES = ((PAPER_TABLE_IV_DREAMED, "authors' (Table IV)"), (OURS, "symmetrised"))
+_SPREAD_QUANTITIES = (("η-RSRG", "eta_rsrg", lambda r: (4 - 2 * r.y_h, 2 * r.y_h_err)),
+                      ("1/ν-RSRG", "inv_nu_rsrg", lambda r: (r.y_t, r.y_t_err)))
+
+
+def _spread_row(s: SeedSpread, paper: str | None) -> dict:
+    z = z_score(s.mean, s.mean_err, paper)
+    return {"mean": format_estimate(s.mean, s.mean_err), "paper": paper,
+            "(mean − paper)/σ": None if z is None else round(z, 1), "SD of seeds": f"{s.sd:.2g}",
+            "RMS jackknife σ": f"{s.rms_err:.2g}", "SD/σ": f"{s.ratio:.2f} ± {s.ratio_err:.2f}",
+            "χ²/dof": f"{s.chi2:.1f}/{s.dof}", "p": round(s.p_value, 3),
+            "mean_value": s.mean, "mean_err": s.mean_err, "ratio_value": s.ratio, "ratio_err": s.ratio_err,
+            "chi2_value": s.chi2, "dof_value": s.dof}
+
+
+def mcrg_seed_spread(profile: Profile | str) -> pd.DataFrame:
+    """Are the jackknife errors of the dreamed RSRG exponents right? The seed spread of each released model.
+
+    :func:`dreamrg.experiments.mcrg_seed_spread`: the authors' six single-layer models, each
+    dreamed with ``spread_seeds`` independent seeds of ``spread_configs`` configurations, blocked
+    once; one line per (basis, model, quantity) with (:func:`dreamrg.stats.seed_spread`): the mean
+    of the seeds with its error (the larger of SD/√S and RMS σ/√S), the paper's Table IV value and
+    (mean − paper)/σ (combined σ), the SD of the seeds, the RMS of their jackknife σ, the ratio
+    SD/σ with its error, χ²/dof and p. The paper's value stands beside the symmetrised rows too
+    (the basis it does not use). Raw numbers in ``*_value``/``*_err`` (and ``p``) for the quotes.
+    """
+    p = as_profile(profile)
+    rows = []
+    for conv, basis in _SPREAD_BASES:
+        spread = ex.mcrg_seed_spread(p, conv)
+        for mid, results in sorted(spread.items(), key=lambda item: (item[0].weighted, item[0].k)):
+            iv = PRINTED_IV.get(mid.paper_row, {})
+            base = {"basis": basis, "model": mid.label, "seeds × configs": f"{len(results)} × {p.mcrg.spread_configs}"}
+            bad = [r for r in results if isinstance(r, IllConditioned)]
+            for name, key, of in _SPREAD_QUANTITIES:
+                if bad:
+                    rows.append(base | {"quantity": name, "paper": iv.get(key),
+                                        "note": f"{len(bad)} seed(s) ill-conditioned: {bad[0].error.split(':')[0]}"})
+                    continue
+                x, e = zip(*(of(r.result) for r in results))
+                rows.append(base | {"quantity": name} | _spread_row(seed_spread(x, e), iv.get(key)))
+    return pd.DataFrame(rows)
+
+
+def mcrg_spread_quotes(spread: pd.DataFrame) -> dict:
+    """The numbers the seed-spread section quotes, from :func:`mcrg_seed_spread` (``{glue name: value}``).
+
+    ``sp_r_median``/``min``/``max`` over every line; per quantity, the ratio pooled over the
+    models in the authors' basis (independent dreams; :func:`dreamrg.stats.pooled_ratio`) and its
+    p; ``sp_verdict``: whether that basis's jackknife errors stand (pooled ratio within 2σ of 1), are
+    too small (and by what factor to inflate them) or conservative.
+    """
+    ok = spread.dropna(subset=["ratio_value"]) if "ratio_value" in spread else spread.iloc[:0]
+    S = int(ok["dof_value"].iloc[0]) + 1 if len(ok) else 0
+    out: dict = {"sp_lines": len(ok), "sp_seeds": S, "sp_ill": len(spread) - len(ok),
+                 "sp_configs": int(spread["seeds × configs"].iloc[0].split(" × ")[1]) if len(spread) else 0,
+                 "sp_r_median": float(ok["ratio_value"].median()) if len(ok) else math.nan,
+                 "sp_r_min": float(ok["ratio_value"].min()) if len(ok) else math.nan,
+                 "sp_r_max": float(ok["ratio_value"].max()) if len(ok) else math.nan,
+                 "sp_r_rel_err": 1 / math.sqrt(2 * (S - 1)) if S > 1 else math.nan}
+    theirs = ok[ok["basis"] == _SPREAD_BASES[0][1]]
+    parts = []
+    for tag, (name, _, _) in zip(("eta", "nu"), _SPREAD_QUANTITIES):
+        rows = theirs[theirs["quantity"] == name]
+        R, R_err, pv = (pooled_ratio(rows["ratio_value"], rows["dof_value"], rows["chi2_value"]) if len(rows)
+                        else (math.nan, math.nan, math.nan))
+        out[f"sp_pool_{tag}"], out[f"sp_pool_p_{tag}"] = _fmt(R, R_err), pv
+        if not math.isfinite(R):
+            parts.append(f"{name} has no seed spread")
+        elif R - 1 > 2 * R_err:                  # more than 2σ above 1: the jackknife errors are too small
+            parts.append(f"the jackknife errors of {name} are too small by a factor of about {R:.2f}: multiplied by "
+                         f"it, they shrink Table IV's (ours − paper)/σ for {name} by up to that factor")
+        elif 1 - R > 2 * R_err:                  # more than 2σ below 1: they are larger than the scatter
+            parts.append(f"the jackknife errors of {name} are conservative (the seeds scatter by about {R:.2f} of "
+                         f"them), so Table IV's (ours − paper)/σ for {name}, if anything, understate the differences")
+        else:
+            parts.append(f"the jackknife errors of {name} stand, and with them Table IV's (ours − paper)/σ for it")
+    out["sp_models"] = len(theirs) // len(_SPREAD_QUANTITIES)
+    out["sp_verdict"] = "; ".join(parts)
     return out

@@ -174,6 +174,9 @@ class MCRGSection(_Section):
                                  "with the dreamed lattice's parent as the coarse lattice")
     seed: int = _seed("seed of the MCRG blocking tie-breaks")
     batch_size: int = _param()
+    spread_seeds: int = _param(least=2, doc="independent dreaming (and tie-break) seeds of the seed-spread check of "
+                               "the dreamed RSRG error bars (experiments.mcrg_seed_spread)")
+    spread_configs: int = _param(**_MCRG_N, doc="dreamed configurations per seed of that check")
     stream_sizes: tuple[int, ...] = _param("ints", optional=(), doc="MC sizes whose MCRG is streamed from the "
                                            "Monte Carlo chains, no configuration stored, over as many sittings as "
                                            "it takes (runs.mcrg.mc_mcrg_streamed; Table III's L = 1024)")
@@ -440,7 +443,8 @@ _BUILTIN: dict[str, Profile] = {
         fss=dict(n_configs=400, n_up=5, seed=11, batch_size=200),
         pdf_collapse=dict(n_configs=400, n_up=5, k=3, L0_mc=8, seed=13, batch_size=200),
         mcrg=dict(mc_sizes=(16,), mc_configs=1000, levels=1, n_up=4, dream_configs=1000,
-                  irrep_sizes=(16,), irrep_configs=1000, parent_configs=1000, seed=17, batch_size=500),
+                  irrep_sizes=(16,), irrep_configs=1000, parent_configs=1000, seed=17, batch_size=500,
+                  spread_seeds=2, spread_configs=500),
         # patience 2: a run also stops after two epochs without a better validation loss and keeps its best
         # epoch (train.stopping_point); the weighted k = 7 run at batch 10^3 diverged (see the chapter)
         complexity=dict(ks=(3,), M=300, epochs=2, patience=2, batch_size=100, n_configs=200, n_up=4,
@@ -462,7 +466,7 @@ _BUILTIN: dict[str, Profile] = {
         pdf_collapse=dict(n_configs=20_000, n_up=7, k=7, L0_mc=8, seed=13, batch_size=4096),
         mcrg=dict(mc_sizes=(32, 128), mc_configs=20_000, levels=2, n_up=7, dream_configs=20_000,
                   irrep_sizes=(32, 128), irrep_configs=20_000, parent_configs=20_000, seed=17,
-                  batch_size=4096),
+                  batch_size=4096, spread_seeds=4, spread_configs=5_000),
         complexity=dict(ks=(3, 7), M=3_000, epochs=12, patience=2, batch_size=500, n_configs=2_000, n_up=7,
                         channels=32, seed=19, batch_dream=1000),
         # |t| L^{1/ν} spans 1.6 (L = 16) to 13 (L = 128) at the outer couplings; the MC costs ~3 min on two cores.
@@ -492,7 +496,8 @@ _BUILTIN: dict[str, Profile] = {
         # exponents to ~0.01
         mcrg=dict(mc_sizes=(32, 128, 512), mc_configs=1_000_000, levels=2, n_up=7, dream_configs=1_000_000,
                   irrep_sizes=(32, 128), irrep_configs=200_000, parent_configs=200_000, seed=17,
-                  batch_size=4096, stream_sizes=(1024,), stream_configs=100_000),
+                  batch_size=4096, spread_seeds=8, spread_configs=250_000, stream_sizes=(1024,),
+                  stream_configs=100_000),
         # batch 10^4 (both weightings), not the paper's 5·10^4: 32 float32 channels of 5·10^4 configurations at
         # L_t = 32, kept for the backward pass, need ~20 GB, more than this 24 GB machine can spare.
         # epochs 12: the compute cap (~30 min per k = 7 epoch on 2 cores); the unweighted k = 7 run reached its

@@ -8,6 +8,9 @@
   for bins of unequal sizes (weighted delete-a-group jackknife); used for the
   MCRG exponents, whose bins are blocks of a streaming accumulator.
 * :func:`tau_int` -- Sokal's automatic-window estimate of τ_int.
+* :func:`seed_spread` -- are the error bars of repeated independent estimates honest? The
+  scatter of the estimates against their own errors, as a :class:`SeedSpread`;
+  :func:`pooled_ratio` takes several independent ones together.
 """
 
 from __future__ import annotations
@@ -151,3 +154,109 @@ def tau_int(x: np.ndarray, c: float = 6.0) -> tuple[float, float]:
             window = t
             break
     return float(tau), float(tau * math.sqrt(2.0 * (2 * window + 1) / n))
+
+
+@dataclass(frozen=True)
+class SeedSpread:
+    """S independent estimates x_i ± σ_i of one quantity: their scatter against their error bars.
+
+    Attributes
+    ----------
+    n : int
+        Number of estimates S (≥ 2).
+    mean, mean_err : float
+        Plain mean x̄ of the estimates, and its error ``max(sd, rms_err)/√S`` (the larger of the
+        error the scatter implies and the one the σ_i imply; ``mean_err_from`` says which).
+    mean_err_from : {"spread", "errors"}
+        ``"spread"`` if ``sd ≥ rms_err`` (the scatter sets the error of the mean), else ``"errors"``.
+    sd : float
+        Sample standard deviation of the x_i (ddof = 1).
+    rms_err : float
+        Root mean square of the σ_i, √(mean σ_i²).
+    ratio, ratio_err : float
+        r = sd/rms_err, ≈ 1 if the σ_i are honest, and its approximate 1σ uncertainty r/√(2(S−1))
+        (for Gaussian estimates; the relative error of a sample standard deviation).
+    chi2 : float
+        Σ (x_i − x̄_w)²/σ_i² about the inverse-variance weighted mean x̄_w (the plain mean when the
+        σ_i are equal), χ²-distributed with ``dof`` = S − 1 degrees of freedom for honest Gaussian errors.
+    dof : int
+    p_value : float
+        P(χ²_dof ≥ chi2): small if the estimates scatter more than their errors allow.
+    """
+
+    n: int
+    mean: float
+    mean_err: float
+    mean_err_from: str
+    sd: float
+    rms_err: float
+    ratio: float
+    ratio_err: float
+    chi2: float
+    dof: int
+    p_value: float
+
+    def to_dict(self) -> dict:
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SeedSpread":
+        return cls(**{f: (int(d[f]) if f in ("n", "dof") else d[f] if f == "mean_err_from" else float(d[f]))
+                      for f in cls.__dataclass_fields__})
+
+
+def seed_spread(values, errors) -> SeedSpread:
+    """The scatter of S independent estimates against their error bars (:class:`SeedSpread`).
+
+    Parameters
+    ----------
+    values, errors : array_like of float, shape (S,)
+        The estimates x_i (e.g. one per independent seed) and their one-standard-deviation
+        errors σ_i (e.g. jackknife), S ≥ 2, every σ_i finite and > 0.
+
+    Returns
+    -------
+    SeedSpread
+        If the σ_i are honest, ``ratio`` scatters about 1 (within ``ratio_err``) and ``p_value``
+        is uniform on [0, 1]; if they are too small by a factor f, ``ratio`` is near f.
+    """
+    from scipy.stats import chi2 as _chi2
+
+    x = np.asarray(values, dtype=np.float64)
+    e = np.asarray(errors, dtype=np.float64)
+    if x.ndim != 1 or x.shape != e.shape or x.size < 2:
+        raise ValueError(f"values and errors must be two 1-d arrays of the same length ≥ 2; got shapes "
+                         f"{x.shape} and {e.shape}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(e)) and np.all(e > 0)):
+        raise ValueError(f"values must be finite and errors finite and > 0; got values {x.tolist()}, "
+                         f"errors {e.tolist()}")
+    S = x.size
+    sd = float(np.std(x, ddof=1))
+    rms = float(np.sqrt(np.mean(e**2)))
+    ratio = sd / rms
+    w = 1.0 / e**2
+    chi2 = float(np.sum(w * (x - np.sum(w * x) / np.sum(w)) ** 2))
+    return SeedSpread(n=S, mean=float(x.mean()), mean_err=max(sd, rms) / math.sqrt(S),
+                      mean_err_from="spread" if sd >= rms else "errors", sd=sd, rms_err=rms, ratio=ratio,
+                      ratio_err=ratio / math.sqrt(2 * (S - 1)), chi2=chi2, dof=S - 1,
+                      p_value=float(_chi2.sf(chi2, S - 1)))
+
+
+def pooled_ratio(ratios, dofs, chi2s) -> tuple[float, float, float]:
+    """(R, R_err, p) of several independent :class:`SeedSpread` (e.g. one per model) taken together.
+
+    ``ratios``, ``dofs``, ``chi2s``: their ``ratio``, ``dof`` and ``chi2``, one entry each. R² =
+    Σ dof_j r_j² / Σ dof_j (the ratios weighted by their degrees of freedom), its approximate 1σ
+    uncertainty R/√(2 Σ dof_j), and p = P(χ²_{Σ dof_j} ≥ Σ χ²_j). Only for spreads of independent
+    data: estimates from the same configurations (two quantities, two operator bases) are
+    correlated and must not be pooled.
+    """
+    from scipy.stats import chi2 as _chi2
+
+    r, d, c = (np.asarray(a, dtype=np.float64) for a in (ratios, dofs, chi2s))
+    if r.ndim != 1 or r.size == 0 or r.shape != d.shape or r.shape != c.shape or np.any(d < 1):
+        raise ValueError(f"pooled_ratio needs at least one spread: ratios, dofs (≥ 1) and chi2s of the same length; "
+                         f"got {r.size}, {d.size}, {c.size}")
+    dof = float(d.sum())
+    R = math.sqrt(float(np.sum(d * r**2)) / dof)
+    return R, R / math.sqrt(2 * dof), float(_chi2.sf(float(c.sum()), dof))
