@@ -550,8 +550,9 @@ def mcrg_spread_quotes(spread: pd.DataFrame) -> dict:
 
     ``sp_r_median``/``min``/``max`` over every line; per quantity, the ratio pooled over the
     models in the authors' basis (independent dreams; :func:`dreamrg.stats.pooled_ratio`) and its
-    p; ``sp_verdict``: whether that basis's jackknife errors stand (pooled ratio within 2σ of 1), are
-    too small (and by what factor to inflate them) or conservative.
+    p; ``sp_verdict``: whether that basis's jackknife errors stand (pooled ratio within 2σ of 1; with
+    the largest factor by which they may still be too small), are too small (and by what factor to
+    inflate them) or conservative.
     """
     ok = spread.dropna(subset=["ratio_value"]) if "ratio_value" in spread else spread.iloc[:0]
     S = int(ok["dof_value"].iloc[0]) + 1 if len(ok) else 0
@@ -577,7 +578,8 @@ def mcrg_spread_quotes(spread: pd.DataFrame) -> dict:
             parts.append(f"the jackknife errors of {name} are conservative (the seeds scatter by about {R:.2f} of "
                          f"them), so Table IV's (ours − paper)/σ for {name}, if anything, understate the differences")
         else:
-            parts.append(f"the jackknife errors of {name} stand, and with them Table IV's (ours − paper)/σ for it")
+            parts.append(f"the jackknife errors of {name} stand (at most about {R + 2 * R_err:.2f} times too small, "
+                         f"at 2σ of the ratio), and with them Table IV's (ours − paper)/σ for it")
     out["sp_models"] = len(theirs) // len(_SPREAD_QUANTITIES)
     out["sp_verdict"] = "; ".join(parts)
     return out
