@@ -65,3 +65,19 @@ def test_seed_spread_table_and_quotes_at_smoke():
     q = mcrg_spread_quotes(t)
     assert (q["sp_seeds"], q["sp_configs"], q["sp_models"], q["sp_lines"]) == (2, 500, 6, 24)
     assert q["sp_r_min"] <= q["sp_r_median"] <= q["sp_r_max"] and "jackknife errors of η-RSRG" in q["sp_verdict"]
+
+
+def test_seed_means_beyond_2_sigma_are_named_with_the_papers_own_statistical_error():
+    from dreamrg.tables import mcrg_seed_spread, mcrg_spread_quotes
+
+    t = mcrg_seed_spread("smoke")
+    q = mcrg_spread_quotes(t)
+    assert q["sp_means"].startswith("12 of 12 agree") or "beyond it" in q["sp_means"]
+    far = t.copy()
+    i = far.index[(far["basis"] == "authors' (Table IV)") & (far["model"] == "authors k=5")
+                  & (far["quantity"] == "1/ν-RSRG")][0]
+    far.loc[i, "mean_value"] = 1.067 - 10 * far.loc[i, "mean_err"]   # 10σ below the paper's 1.067
+    text = mcrg_spread_quotes(far)["sp_means"]
+    assert "1/ν-RSRG of authors k=5 (z = -" in text and "with it added z = -" in text
+    n_ok = int(text.split(" of ")[0])
+    assert n_ok < 12 and "of 12 agree" in text

@@ -21,12 +21,12 @@ from dreamrg import mcrg
 from dreamrg.conventions import OURS, PAPER_TABLE_III, PAPER_TABLE_IV_DREAMED, PAPER_TABLE_IV_MC, Convention
 from dreamrg.experiments import MC, as_profile, paper_row, row_label
 from dreamrg.mcrg import IrrepSpectrum, MCRGResult, StreamProgress
-from dreamrg.paper_values import PRINTED_III, PRINTED_IV
+from dreamrg.paper_values import PAPER_RSRG_DREAMED_CONFIGS, PRINTED_III, PRINTED_IV
 from dreamrg.profiles import Profile
 from dreamrg.runs.mcrg import DreamedMCRG, IllConditioned, MCRGRun
 from dreamrg.stats import SeedSpread, format_estimate, pooled_ratio, seed_spread
 from dreamrg.verdicts import compared as _compared
-from dreamrg.verdicts import z_score
+from dreamrg.verdicts import AGREE_Z, z_score
 
 __all__ = ["table_iii_long", "mcrg_operators", "truncation_ranges", "mcrg_costs", "mcrg_truncations",
            "mcrg_irreps_mc", "mcrg_third_mc", "mcrg_irreps_dreamed", "table_iv", "table_iv_long",
@@ -513,7 +513,7 @@ def _spread_row(s: SeedSpread, paper: str | None) -> dict:
             "RMS jackknife σ": f"{s.rms_err:.2g}", "SD/σ": f"{s.ratio:.2f} ± {s.ratio_err:.2f}",
             "χ²/dof": f"{s.chi2:.1f}/{s.dof}", "p": round(s.p_value, 3),
             "mean_value": s.mean, "mean_err": s.mean_err, "ratio_value": s.ratio, "ratio_err": s.ratio_err,
-            "chi2_value": s.chi2, "dof_value": s.dof}
+            "chi2_value": s.chi2, "dof_value": s.dof, "rms_value": s.rms_err}
 
 
 def mcrg_seed_spread(profile: Profile | str) -> pd.DataFrame:
@@ -582,4 +582,28 @@ def mcrg_spread_quotes(spread: pd.DataFrame) -> dict:
                          f"at 2σ of the ratio), and with them Table IV's (ours − paper)/σ for it")
     out["sp_models"] = len(theirs) // len(_SPREAD_QUANTITIES)
     out["sp_verdict"] = "; ".join(parts)
+    out["sp_means"] = _spread_means_text(theirs, out["sp_configs"])
     return out
+
+
+def _spread_means_text(theirs: pd.DataFrame, configs: int) -> str:
+    """How the seeds' means in the authors' basis compare with Table IV: how many agree (|z| ≤ 2, the combined σ);
+    for each that does not, its z and the z with the paper's own statistical error added (not printed by the
+    paper: our RMS jackknife σ scaled from ``configs`` to its :data:`PAPER_RSRG_DREAMED_CONFIGS`)."""
+    rows = theirs.dropna(subset=["mean_value"])
+    rows = rows[rows["paper"].notna()]
+    if not len(rows):
+        return "none of them has a paper value to compare with"
+    z = [z_score(r.mean_value, r.mean_err, r.paper) for r in rows.itertuples()]
+    out = [(r, zi) for r, zi in zip(rows.itertuples(), z) if abs(zi) > AGREE_Z]
+    text = f"{len(rows) - len(out)} of {len(rows)} agree with the paper's Table IV within {AGREE_Z:g}σ"
+    if not out:
+        return text
+    scale = math.sqrt(configs / PAPER_RSRG_DREAMED_CONFIGS)
+    parts = []
+    for r, zi in out:
+        own = r.rms_value * scale
+        parts.append(f"{r.quantity} of {r.model} (z = {zi:+.1f}; the paper's own statistical error at its "
+                     f"{PAPER_RSRG_DREAMED_CONFIGS:,} dreamed configurations, which it does not print, is about {own:.2g} by "
+                     f"our jackknife, and with it added z = {z_score(r.mean_value, math.hypot(r.mean_err, own), r.paper):+.1f})")
+    return text + "; beyond it: " + ", ".join(parts)

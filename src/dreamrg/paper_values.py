@@ -106,5 +106,8 @@ TABLE_IV: dict[str, dict[str, float]] = {
 EXACT = {"gamma_nu": 1.75, "inv_nu": 1.0, "U4_infinity": 0.61069, "beta_nu": 0.125}
 #: the paper's Monte Carlo statistics (configurations per size)
 PAPER_MC_CONFIGS = 1_000_000
+#: dreamed configurations behind each of the paper's Table IV RSRG numbers (Sec. V: "10^6 configurations of
+#: upscaled configurations in total"); the paper prints no error bar for them
+PAPER_RSRG_DREAMED_CONFIGS = 1_000_000
 #: exact values of Table III's columns
 EXACT_RG = {"y_h": 1.875, "y_t": 1.0, "omega": -1.0}
