@@ -200,6 +200,11 @@ def test_table_iv_compares_rsrg_at_the_dreamed_size():
     t4 = table_iv(two)
     assert t4.loc["MC", "RSRG step"] == "8→4 (symmetrised)"
     assert t4.loc["authors k=3", "RSRG step"] == "16→8 (authors)"
+    # the columns keep their order when the first row (Monte Carlo) lacks a quantity (its step is not run)
+    one = table_iv(load_profile("smoke"))
+    assert one.loc["MC", "RSRG step"].startswith("not run") and one.loc["authors k=3", "η-RSRG"]
+    assert list(one.columns[:4]) == ["η-FSS", "η-FSS paper", "η-RSRG", "η-RSRG paper"]
+    assert list(one.columns) == list(t4.columns)
 
 
 @pytest.mark.slow

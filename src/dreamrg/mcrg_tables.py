@@ -301,7 +301,10 @@ def table_iv(profile: Profile | str, paper: bool = True) -> pd.DataFrame:
             row[name + " paper"] = rec["paper"].get(paper_key)
         row["FSS pair"], row["RSRG step"] = rec["FSS pair"], rec["RSRG step"]
         rows.append(row)
-    return pd.DataFrame(rows).set_index("row")
+    # a fixed column order: a quantity missing from the first row (say Monte Carlo's RSRG at a step not run)
+    # must not move its column to the end
+    columns = [c for name in _TABLE_IV_PAPER_KEYS for c in (name, name + " paper")] + ["FSS pair", "RSRG step"]
+    return pd.DataFrame(rows, columns=["row", *columns]).set_index("row")
 
 
 def table_iv_long(profile: Profile | str, paper: bool = True) -> pd.DataFrame:
