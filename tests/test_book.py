@@ -67,6 +67,9 @@ def test_snapshot_keeps_figures_and_tables(tmp_path):
     from dreamrg.profiles import load_profile
 
     assert meta["profile_key"] == load_profile("paper").key() != load_profile("quick").key()
+    from dreamrg.cache import STAGE_VERSIONS
+
+    assert meta["stage_versions"] == STAGE_VERSIONS
     assert (out / "figure-2.png").read_bytes().startswith(b"\x89PNG")
     # a failing rewrite leaves the previous snapshot in place and no temporary directories behind
     (out / "figure-9.png").write_bytes(b"old")

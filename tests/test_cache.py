@@ -111,3 +111,26 @@ def test_cache_command_prints_one_line_per_entry(own_cache, capsys):
         assert cli.main(["cache", "--writing", "--json"]) == 0
         writing = json.loads(capsys.readouterr().out)
     assert [r["entry"] for r in writing] == ([path.name] if os.path.exists("/proc/locks") else [])
+
+
+def test_changes_since_lists_only_bumps_that_change_numbers(monkeypatch):
+    """A snapshot's recorded stage versions against the code's: checksum-only bumps (mc 3, ensembles 2, mcrg 2)
+    leave the numbers; chains spanning chunks (mc 4) and per-chunk tie-breaks (mcrg 3) change them."""
+    from dreamrg import cache
+
+    assert set(cache.STAGE_CHANGES) == set(cache.STAGE_VERSIONS)
+    for stage, history in cache.STAGE_CHANGES.items():
+        assert all(1 <= v <= cache.STAGE_VERSIONS[stage] for v in history), stage
+    assert cache.changes_since(dict(cache.STAGE_VERSIONS)) == []
+    monkeypatch.setattr(cache, "STAGE_VERSIONS", {"mc": 4, "observables": 3, "models": 2, "ensembles": 2,
+                                                  "mcrg": 3})
+    kept = {"mc": 2, "observables": 3, "models": 2, "ensembles": 1, "mcrg": 2}
+    assert cache.changes_since(kept) == [("mc", 2, 4, cache.STAGE_CHANGES["mc"][4][1]),
+                                         ("mcrg", 2, 3, cache.STAGE_CHANGES["mcrg"][3][1])]
+    assert cache.changes_since({"mc": 3, "ensembles": 1, "mcrg": 1}) == [
+        ("mc", 3, 4, cache.STAGE_CHANGES["mc"][4][1]), ("mcrg", 1, 3, cache.STAGE_CHANGES["mcrg"][3][1])]
+    assert cache.changes_since({"ensembles": 1, "mcrg": 2}) == [("mcrg", 2, 3, cache.STAGE_CHANGES["mcrg"][3][1])]
+    # a version older than the recorded history counts as changing numbers
+    assert cache.changes_since({"observables": 1}) == [("observables", 1, 3, "version 2 to 3, changes not recorded")]
+    assert cache.changes_since({"models": 1})[0][:3] == ("models", 1, 2)
+    assert cache.changes_since({}) == []       # stages a snapshot did not know are not its concern

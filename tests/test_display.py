@@ -4,7 +4,7 @@ import json
 
 import pandas as pd
 
-from dreamrg import display
+from dreamrg import cache, display
 
 
 def test_table_html_is_full_sortable_and_escaped():
@@ -47,24 +47,50 @@ def test_cost_table_from_fake_meta(tmp_path):
     (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: mc\n  - file: fss\n")
     for name, title in (("intro", "Intro"), ("mc", "Monte Carlo"), ("fss", "Scaling")):
         (book / f"{name}.md").write_text(f"# {title}\n")
-    runs = [("paper", "fss", 5.8, "abc1234"), ("paper", "mc", 1380.4, None), ("quick", "mc", 22.0, "def5678"),
-            ("paper", "complexity_x", 9960.8, "f00")]
-    for profile, chapter, seconds, commit in runs:
+    now = dict(cache.STAGE_VERSIONS)
+    old = {**now, "mc": now["mc"] - 1}            # mc 3 -> 4: chains span chunks, other configurations
+    runs = [("paper", "fss", 5.8, "abc1234", now), ("paper", "mc", 1380.4, None, now),
+            ("quick", "mc", 22.0, "def5678", old), ("paper", "complexity_x", 9960.8, "f00", None)]
+    for profile, chapter, seconds, commit, versions in runs:
         d = book / "snapshots" / profile / chapter
         d.mkdir(parents=True)
         meta = {"chapter": chapter, "profile": profile, "date": "2026-11-25", "dreamrg_version": "0.1.0",
                 "seconds": seconds, "figures": 1, "tables": 0}
         if commit:
             meta["git_commit"] = commit
+        if versions:
+            meta["stage_versions"] = versions
         (d / "meta.json").write_text(json.dumps(meta))
     t = display.cost_table(tmp_path)
     assert list(t.index) == ["Monte Carlo", "Scaling", "complexity_x"]
     assert list(t.columns) == ["paper profile", "quick profile"]
     assert t.loc["Monte Carlo", "paper profile"] == "23 min (2026-11-25, commit not recorded)"
-    assert t.loc["Monte Carlo", "quick profile"] == "22 s (2026-11-25, def5678)"
+    assert t.loc["Monte Carlo", "quick profile"] == "22 s (2026-11-25, def5678; code since: mc)"
     assert t.loc["Scaling", "quick profile"] == "not kept"
-    assert t.loc["complexity_x", "paper profile"] == "2.8 h (2026-11-25, f00)"
-    assert len(display.snapshot_runs(tmp_path)) == 4
+    assert t.loc["complexity_x", "paper profile"] == "2.8 h (2026-11-25, f00; code since: not recorded)"
+    runs = display.snapshot_runs(tmp_path)
+    assert len(runs) == 4 and sorted(runs["code since"]) == ["changed: mc", "not recorded", "same numbers",
+                                                             "same numbers"]
+
+
+def test_a_snapshot_made_with_earlier_code_says_so():
+    """The kept results carry a warning naming each stage whose numbers the code has changed since."""
+    now = dict(cache.STAGE_VERSIONS)
+    assert display.earlier_code_note({"stage_versions": now}) is None
+    note = display.earlier_code_note({"stage_versions": {**now, "mc": now["mc"] - 1}})
+    assert note.startswith("**Made with earlier code.**")
+    assert f"`mc` {now['mc'] - 1} → {now['mc']} ({cache.STAGE_CHANGES['mc'][now['mc']][1]})" in note
+    assert "`mcrg`" not in note
+    assert display.earlier_code_note({}).startswith("**Code versions not recorded.**")
+
+
+def test_every_kept_snapshot_records_its_stage_versions():
+    """So that a reader is told when the code has changed a kept result's numbers since (see above)."""
+    metas = sorted((display.repo_root() / "book" / "snapshots").glob("*/*/meta.json"))
+    assert metas
+    for f in metas:
+        versions = json.loads(f.read_text()).get("stage_versions")
+        assert versions and set(versions) <= set(cache.STAGE_VERSIONS), f
 
 
 def test_kept_figures_are_captioned_and_numbered(tmp_path):
@@ -80,3 +106,19 @@ def test_kept_figures_are_captioned_and_numbered(tmp_path):
     assert '<span class="caption-number">Kept figure 2 </span>' in text and "<figcaption>" in text
     assert "2026-11-26" in text and "abc1234" in text and "paper profile" in text
     assert base64.b64encode(png.read_bytes()).decode() in text
+
+
+def test_show_snapshot_puts_the_earlier_code_note_under_its_origin(monkeypatch):
+    """The kept results of a chapter are introduced by their origin, then (if the code changed their numbers
+    since) the warning, before any table or figure."""
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
+    meta = json.loads((display.snapshot_dir("mcrg") / "meta.json").read_text())
+    display.show_snapshot("mcrg", "paper", current="smoke")
+    texts = [getattr(o, "data", "") for o in shown]
+    assert texts[0].startswith("**Kept results of the `paper` profile**")
+    note = display.earlier_code_note(meta)
+    assert (note is not None and texts[1] == f"> {note}") or (note is None and "earlier code" not in texts[1])
+    assert sum("Made with earlier code" in t for t in texts if isinstance(t, str)) == (note is not None)

@@ -36,6 +36,7 @@ from typing import Any
 
 import yaml
 
+from dreamrg import cache
 from dreamrg.paths import repo_root
 from dreamrg.profiles import PROFILES, load_profile
 
@@ -400,7 +401,9 @@ def save_snapshot(root: Path, chapter: str, profile: str, notebook: Path, second
             "dreamrg_version": __version__, "git_commit": commit or _git_commit(root), "seconds": round(seconds, 1),
             "figures": figures, "tables": tables + len(texts), "outputs": outputs,
             # the exact parameter set behind the kept numbers (dreamrg.profiles.Profile.key)
-            "profile_key": load_profile(profile).key() if profile in PROFILES else None}
+            "profile_key": load_profile(profile).key() if profile in PROFILES else None,
+            # the code versions of the cache stages (dreamrg.cache.changes_since tells a reader what changed since)
+            "stage_versions": dict(cache.STAGE_VERSIONS)}
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     old = final.with_name(f".{chapter}.old")
     if old.exists():

@@ -38,6 +38,43 @@ STAGE_VERSIONS: dict[str, int] = {
     "offcritical": 1,  # 1: observables, crossings, ν and flow off K_c (dreamrg.runs.offcritical)
 }
 
+#: what each version bump changed: ``{stage: {version: (changes the numbers?, what changed)}}``. A bump that
+#: changes only how results are stored or checked leaves the numbers as they were (False). A version older
+#: than a stage's first entry here counts as changing numbers (its history is not recorded).
+STAGE_CHANGES: dict[str, dict[int, tuple[bool, str]]] = {
+    "mc": {3: (False, "per-chunk checksums and completion records, same configurations"),
+           4: (True, "chains span chunks (64 by default), so other configurations")},
+    "observables": {},
+    "models": {2: (True, "AdamW single-layer gradients from the pattern histogram, in float64")},
+    "ensembles": {2: (False, "per-batch checksums and completion records, same chains")},
+    "mcrg": {2: (False, "the Monte Carlo cost per configuration recorded, same exponents"),
+             3: (True, "tie-breaks seeded per chunk")},
+    "offcritical": {},
+}
+
+
+def changes_since(versions: dict[str, int]) -> list[tuple[str, int, int, str]]:
+    """The bumps after ``versions`` (stage → version, as a snapshot recorded them) that change numbers.
+
+    One ``(stage, then, now, what changed)`` per stage that changed numbers since, in
+    :data:`STAGE_VERSIONS` order, ``what`` joining every such bump; stages absent from
+    ``versions`` are skipped (they did not exist then).
+    """
+    out = []
+    for stage, now in STAGE_VERSIONS.items():
+        then = versions.get(stage)
+        if then is None or then >= now:
+            continue
+        history = STAGE_CHANGES.get(stage, {})
+        first = min(history, default=now + 1)
+        whats = [history[v][1] for v in range(then + 1, now + 1) if v in history and history[v][0]]
+        if then + 1 < first:
+            whats.insert(0, f"version {then + 1}" + (f" to {first - 1}" if first - 1 > then + 1 else "")
+                         + ", changes not recorded")
+        if whats:
+            out.append((stage, then, now, "; ".join(whats)))
+    return out
+
 
 def key(stage: str, params: dict[str, Any]) -> str:
     """Hash of (stage, its code version, params)."""

@@ -8,7 +8,8 @@
   keeps it as JSON.
 * :func:`show_snapshot` — the kept paper-profile results at the end of a chapter;
   :func:`snapshot_tables` reads their tables back as DataFrames (from JSON, or parsed
-  from the text that older snapshots kept).
+  from the text that older snapshots kept); :func:`earlier_code_note` warns when the
+  code has changed the numbers of the stages behind them since they were kept.
 * :func:`status_view` — the status page's columns with the verdict linked to its explanation.
 * :func:`cost_table` / :func:`snapshot_runs` — what the snapshots' ``meta.json`` record.
 * :func:`parameters_table` — what a chapter's build used (its parameters, once, as a small table).
@@ -30,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dreamrg import cache
 from dreamrg.paths import repo_root
 from dreamrg.profiles import CROSS_CHAPTER_MEMBERS, PROFILES, Profile, load_profile
 
@@ -325,6 +327,42 @@ def _meta_line(profile: str, meta: dict) -> str:
             "results already cached (not recomputed by this build).")
 
 
+def earlier_code(meta: dict) -> list[tuple[str, int, int, str]] | None:
+    """How the code changed the numbers of its cache stages since a snapshot was kept.
+
+    :func:`dreamrg.cache.changes_since` of the stage versions the snapshot recorded
+    (``meta["stage_versions"]``; an empty list when nothing changed), or None when it
+    recorded none, so that what changed is not known.
+    """
+    versions = meta.get("stage_versions")
+    return None if versions is None else cache.changes_since(versions)
+
+
+def earlier_code_note(meta: dict) -> str | None:
+    """A Markdown warning for a snapshot made with code whose numbers have changed since, or None."""
+    changes = earlier_code(meta)
+    if changes is None:
+        return ("**Code versions not recorded.** This snapshot does not say which versions of the cache "
+                "stages made it, so whether this code gives the same numbers is not known.")
+    if not changes:
+        return None
+    what = "; ".join(f"`{stage}` {then} → {now} ({text})" for stage, then, now, text in changes)
+    return ("**Made with earlier code.** Since these results were kept, these stages of the code changed the "
+            f"numbers they produce: {what}. Where this chapter draws on them, the kept numbers are those of the "
+            "earlier code at the paper's statistics, not the values this code gives; the next paper-profile run "
+            "of this chapter replaces them (see the appendix on how the paper profile was run).")
+
+
+def show_earlier_code_note(chapter: str, profile: str = "paper") -> None:
+    """Display :func:`earlier_code_note` of a chapter's kept snapshot, as a quote (nothing if the numbers stand)."""
+    from IPython.display import Markdown, display
+
+    f = snapshot_dir(chapter, profile) / "meta.json"
+    note = earlier_code_note(json.loads(f.read_text())) if f.is_file() else None
+    if note:
+        display(Markdown(f"> {note}"))
+
+
 LEGACY_NOTE = ("These tables were kept as pandas' printed text, before snapshots kept their data. Pandas cut "
                "tables longer than 60 rows to their first and last five rows (and wide tables to their outer "
                "columns); the numbers it cut are not stored anywhere and only come back by re-running the paper "
@@ -367,6 +405,7 @@ def show_snapshot(chapter: str, profile: str = "paper", current: str | None = No
         return
     meta = json.loads((folder / "meta.json").read_text())
     display(Markdown(_meta_line(profile, meta)))
+    show_earlier_code_note(chapter, profile)
     outputs = meta.get("outputs")
     if outputs is None:  # an older snapshot: tables as printed text, then the figures
         texts = legacy_text_tables(folder)
@@ -390,16 +429,26 @@ def show_snapshot(chapter: str, profile: str = "paper", current: str | None = No
 # ----------------------------------------------------------------------------- run costs
 def snapshot_runs(root: Path | None = None) -> pd.DataFrame:
     """One line per kept snapshot (``book/snapshots/<profile>/<chapter>/meta.json``): chapter, profile, date,
-    commit, dreamrg version, seconds, figures and tables."""
+    commit, dreamrg version, seconds, figures, tables and "code since" (:func:`earlier_code`: "same numbers",
+    "changed: <stages>" or "not recorded")."""
     root = root or repo_root()
     rows = []
     for f in sorted((root / "book" / "snapshots").glob("*/*/meta.json")):
         m = json.loads(f.read_text())
         rows.append({"chapter": m.get("chapter", f.parent.name), "profile": m.get("profile", f.parent.parent.name),
                      "date": m.get("date"), "commit": m.get("git_commit"), "dreamrg": m.get("dreamrg_version"),
-                     "seconds": m.get("seconds"), "figures": m.get("figures"), "tables": m.get("tables")})
+                     "seconds": m.get("seconds"), "figures": m.get("figures"), "tables": m.get("tables"),
+                     "code since": _since(m)})
     return pd.DataFrame(rows, columns=["chapter", "profile", "date", "commit", "dreamrg", "seconds", "figures",
-                                       "tables"])
+                                       "tables", "code since"])
+
+
+def _since(meta: dict) -> str:
+    """"same numbers", "changed: mc, mcrg" or "not recorded": how the code changed since a snapshot."""
+    changes = earlier_code(meta)
+    if changes is None:
+        return "not recorded"
+    return "changed: " + ", ".join(stage for stage, *_ in changes) if changes else "same numbers"
 
 
 def chapter_titles(root: Path | None = None) -> dict[str, str]:
@@ -425,13 +474,15 @@ def _duration(seconds: float) -> str:
 
 
 def cost_table(root: Path | None = None) -> pd.DataFrame:
-    """Chapter × profile → "time (date, commit)" of the kept snapshots' executions (see :func:`snapshot_runs`)."""
+    """Chapter × profile → "time (date, commit)" of the kept snapshots' executions (see :func:`snapshot_runs`),
+    with "; code since: <stages>" when the code has changed those stages' numbers since (or not recorded them)."""
     runs = snapshot_runs(root)
     titles = chapter_titles(root)
     if runs.empty:
         return pd.DataFrame(index=pd.Index([], name="chapter"))
-    runs["cell"] = [f"{_duration(s)} ({d}, {c if isinstance(c, str) else 'commit not recorded'})"
-                    for s, d, c in zip(runs["seconds"], runs["date"], runs["commit"])]
+    runs["cell"] = [f"{_duration(s)} ({d}, {c if isinstance(c, str) else 'commit not recorded'}"
+                    + (")" if since == "same numbers" else f"; code since: {since.removeprefix('changed: ')})")
+                    for s, d, c, since in zip(runs["seconds"], runs["date"], runs["commit"], runs["code since"])]
     wide = runs.pivot(index="chapter", columns="profile", values="cell")
     order = [c for c in titles if c in wide.index] + [c for c in wide.index if c not in titles]
     wide = wide.loc[order]
