@@ -7,6 +7,9 @@
    figures are time / (updates x L^2), as wall time and as CPU time of the process (the
    CPU figure is the one to read on a loaded machine); the CLI rows count every update
    the run does (equilibration included) and, stricter, only the recorded ones (n x thin).
+   The fixed start-up of a ``dreamrg`` process (imports of numpy, zarr and numba, loading
+   the kernels' JIT cache) is timed apart, with a one-configuration run in a subprocess,
+   and given as a share of the run above: it does not grow with the run.
 
 2. Equilibration share of the default layout (``dreamrg.mc``) at L = 512 and 1024 for
    runs of 10^5 and 10^6 configurations: equilibration updates / all updates, the cost
@@ -51,6 +54,22 @@ def cli_seconds(L: int, n: int, seed: int, root: str) -> np.ndarray:
     return seconds
 
 
+def startup_seconds(root: str) -> float:
+    """Wall time of ``python -m dreamrg.cli mc`` for one L = 8 configuration (best of 2): a process's fixed cost."""
+    import subprocess
+    import sys
+
+    best = np.inf
+    for k in range(2):
+        out = os.path.join(root, f"tiny{k}")
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "dreamrg.cli", "mc", "--L", "8", "--n-configs", "1", "--seed", "1",
+                        "--out", out, "--no-progress", "--workers", "1"], check=True, capture_output=True)
+        best = min(best, time.perf_counter() - t0)
+        shutil.rmtree(out)
+    return best
+
+
 def overhead(L: int, n: int, reps: int) -> None:
     p = mc.MCParams(L=L)
     equil, recorded = mc.update_counts(p, n)
@@ -67,6 +86,7 @@ def overhead(L: int, n: int, reps: int) -> None:
         best_k = np.minimum(best_k, kernel_ns(L, p.thin, min(n, 2 * p.chunk_size), seed=r))
         with contextlib.redirect_stdout(io.StringIO()):
             best_c = np.minimum(best_c, cli_seconds(L, n, r + 1, root))
+    startup = startup_seconds(root)
     shutil.rmtree(root)
     all_ns = best_c / ((equil + recorded) * L * L) * 1e9
     rec_ns = best_c / (recorded * L * L) * 1e9
@@ -77,6 +97,8 @@ def overhead(L: int, n: int, reps: int) -> None:
                     ("dreamrg mc, recorded updates only", rec_ns)):
         print(f"{name:<34} {v[0]:7.2f} {v[0] / best_k[0]:6.3f} {v[1]:7.2f} {v[1] / best_k[1]:6.3f}")
     print("(recorded updates only: the equilibration counted as overhead)")
+    print(f"process start-up (imports, JIT cache): {startup:.2f} s, {startup / best_c[0]:.1%} of this run's "
+          f"{best_c[0]:.1f} s; {startup / (best_c[0] * 10**5 / n):.2%} of a run of 10^5 configurations")
 
 
 def record_cost(L: int, chunk: int) -> float:
