@@ -122,3 +122,16 @@ def test_show_snapshot_puts_the_earlier_code_note_under_its_origin(monkeypatch):
     note = display.earlier_code_note(meta)
     assert (note is not None and texts[1] == f"> {note}") or (note is None and "earlier code" not in texts[1])
     assert sum("Made with earlier code" in t for t in texts if isinstance(t, str)) == (note is not None)
+
+
+def test_prose_quoting_kept_results_says_when_and_by_which_code():
+    """kept_origin, glued into every sentence that quotes kept results, names the date and says whether the code
+    has changed those numbers since."""
+    for chapter in ("fss", "mcrg", "status"):
+        meta = json.loads((display.snapshot_dir(chapter) / "meta.json").read_text())
+        phrase = display.kept_origin(chapter)
+        assert phrase.startswith(f"kept on {meta['date']}")
+        assert phrase.endswith("since changed these numbers") == bool(display.earlier_code(meta))
+    from dreamrg import quotes
+
+    assert quotes.mcrg_kept()["kept_origin_mcrg"] == display.kept_origin("mcrg")

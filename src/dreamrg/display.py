@@ -353,6 +353,18 @@ def earlier_code_note(meta: dict) -> str | None:
             "of this chapter replaces them (see the appendix on how the paper profile was run).")
 
 
+def kept_origin(chapter: str, profile: str = "paper") -> str:
+    """A phrase for prose that quotes a chapter's kept results: when they were kept, and whether the code has
+    changed their numbers since (:func:`earlier_code`), e.g. "kept on 2026-11-26 by code that has since
+    changed these numbers"."""
+    meta = json.loads((snapshot_dir(chapter, profile) / "meta.json").read_text())
+    changes = earlier_code(meta)
+    when = f"kept on {meta.get('date', '?')}"
+    if changes is None:
+        return f"{when}, code versions not recorded"
+    return f"{when} by code that has since changed these numbers" if changes else when
+
+
 def show_earlier_code_note(chapter: str, profile: str = "paper") -> None:
     """Display :func:`earlier_code_note` of a chapter's kept snapshot, as a quote (nothing if the numbers stand)."""
     from IPython.display import Markdown, display

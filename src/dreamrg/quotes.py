@@ -45,6 +45,7 @@ def fss_kept() -> dict[str, Any]:
     out['kept_k7w_gap'] = float(kept_long.query("row == 'authors k=7, w.' and quantity == 'γ/ν (128, 32)'")['value'].iloc[0]) - float(kept_long.query("row == 'k=7, w.' and quantity == 'γ/ν (128, 32)'")['value'].iloc[0])
     out['kept_seed_spread'] = spread
     out['kept_seed_ratio'] = round(spread / float(kept_long.query("row == 'k=5, w.' and quantity == 'γ/ν (128, 32)'")['error'].iloc[0]), -2)
+    out['kept_origin_fss'] = display.kept_origin('fss')
     return out
 
 
@@ -77,6 +78,7 @@ def mcrg_kept() -> dict[str, Any]:
     b1 = [tables.parse_estimate(t)[0] for t in kept_dreamed['B1']]
     out['kept_b1_max'] = max(b1)
     out['kept_b1_min'] = min(b1)
+    out['kept_origin_mcrg'] = display.kept_origin('mcrg')
     return out
 
 
@@ -121,6 +123,7 @@ def status_kept() -> tuple[dict[str, Any], pd.DataFrame]:
     out['iv_eta_s1'] = kept_iv.set_index(['row', 'quantity']).loc[('MC', 'η-RSRG'), 'ours']
     kept_meta = json.loads((display.snapshot_dir('status', 'paper') / 'meta.json').read_text())
     out['kept_status_date'] = kept_meta['date']
+    out['kept_origin_status'] = display.kept_origin('status')
     kept_ii = next((t for t in display.snapshot_tables('fss', 'paper') if 'γ/ν (128, 32) paper' in t.columns))
     out['kept_ii_rows'] = display.legacy_text_tables(display.snapshot_dir('status', 'paper'))[0].split('[')[-1].split()[0]
     out['kept_ii_shown'] = len(next((t for t in kept_status if (t['table'] == 'II').any())))
