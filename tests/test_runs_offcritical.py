@@ -72,6 +72,16 @@ def test_every_scheme_dreams_every_coupling_and_size():
     assert ro.start_coupling(0.5 * K_C, 64, 4) == pytest.approx(1e-3 * K_C)          # past K = 0: practically ∞ T
 
 
+def test_a_cached_dreamed_result_needs_no_ensembles(monkeypatch):
+    """The dreamed ensembles (GBs at the paper profile) are only read to compute the analysis: once it is cached,
+    a rerun does not dream (or even open) them, so they can be deleted."""
+    first = ro.dreamed_offcritical_result(TINY, 5, "naive")
+    monkeypatch.setattr(ro, "conditioned_ensembles", lambda *a, **k: pytest.fail("dreamed although cached"))
+    assert ro.dreamed_offcritical_result(TINY, 5, "naive") == first
+    with pytest.raises(ValueError, match="scheme must be one of"):
+        ro.dreamed_offcritical_result(TINY, 5, "linear")
+
+
 def test_dream_seeds_differ_per_scheme_coupling_and_size():
     seeds = {ro._dream_seed(23, s, K, L) for s in ro.SCHEMES for K in ro.couplings(TINY) for L in (4, 8, 16)}
     assert len(seeds) == 27 and ro._dream_seed(23, "flow", K_C, 8) == ro._dream_seed(23, "flow", K_C, 8)

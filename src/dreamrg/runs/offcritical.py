@@ -316,11 +316,16 @@ def dreamed_offcritical_result(section: OffcriticalSection, data_seed: int, sche
                                progress: bool | None = None) -> DreamedSide:
     """One dreamed scheme, analysed exactly as :func:`mc_offcritical` (cached by the model's id).
 
-    The flow blocks the final-level configurations of the largest size.
+    The flow blocks the final-level configurations of the largest size. Once the result is
+    cached, the ensembles are not needed: a rerun loads the model (for its id) and nothing
+    else, so the ensembles (about 2 GB per coupling and scheme at L = 128 and 10^6 chains,
+    with their configurations) may be deleted after the analysis.
     """
-    from dreamrg.dream import open_ensemble
+    from dreamrg.dream import model_id, open_ensemble
 
-    mid, ensembles = conditioned_ensembles(section, data_seed, scheme, progress=progress)
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {', '.join(SCHEMES)}; got {scheme!r}")
+    mid = model_id(conditioned(section, data_seed))
     L0 = {"naive": 1, "flow": 1}.get(scheme, section.L0_mc)
     key = {"source": "dreamed", "scheme": scheme, "model_id": mid, "K_permille": list(section.K_permille),
            "sizes": list(section.sizes), "n": section.n_configs, "seed": section.seed, "L0": L0,
@@ -328,6 +333,8 @@ def dreamed_offcritical_result(section: OffcriticalSection, data_seed: int, sche
     L_flow, n = max(section.sizes), section.n_configs
 
     def compute() -> DreamedSide:
+        ensemble_id, ensembles = conditioned_ensembles(section, data_seed, scheme, progress=progress)
+        assert ensemble_id == mid, "the ensembles' model is not the one the key names"
         series, blocked, plans = {}, {}, []
         for K, by_size in ensembles.items():
             for L, path in by_size.items():
