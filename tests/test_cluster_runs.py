@@ -229,12 +229,17 @@ def _tiny_profile():
     return load_profile("smoke", {"training": {"ks": [3], "fig6_M": [250], "epochs": 2},
                                   "monte_carlo": {"fss_configs": 400, "validation_configs": 400},
                                   "complexity": {"epochs": 1, "M": 200, "n_configs": 100},
-                                  "mcrg": {"mc_configs": 400, "irrep_configs": 400}})
+                                  "mcrg": {"mc_configs": 400, "irrep_configs": 400},
+                                  "offcritical": {"K_permille": [970, 1000, 1030], "train_permille": [970, 1000, 1030],
+                                                  "wide_permille": [940, 1000, 1060], "sizes": [4, 8, 16],
+                                                  "L0_mc": 4, "L_t": 8, "mc_configs": 400, "M": 200,
+                                                  "n_configs": 400, "batch_size": 100}})
 
 
 @pytest.mark.slow
 def test_warming_a_profile_on_a_cluster_leaves_the_chapters_nothing_to_train_sample_or_dream(
         tmp_path, cluster, monkeypatch):
+    import dreamrg.runs.conditioned
     import dreamrg.runs.ensembles
     import dreamrg.runs.mc
     from dreamrg import experiments as ex
@@ -254,21 +259,24 @@ def test_warming_a_profile_on_a_cluster_leaves_the_chapters_nothing_to_train_sam
             return real(*args, client=client, **kwargs)
         return run
 
-    for module in (dreamrg.runs.mc, dreamrg.runs.ensembles):
+    for module in (dreamrg.runs.mc, dreamrg.runs.ensembles, dreamrg.runs.conditioned):
         monkeypatch.setattr(module, "run", only_on_the_cluster(module.run))
     with monkeypatch.context() as here:  # nothing is trained in this process: every model is a task
         here.setattr(train, "train_adamw", refuse)
         here.setattr(train, "train_exact", refuse)
         report = prewarm.warm(p, client, log=lambda line: None)
     assert report.models == report.trained == len(prewarm.single_layer_recipes(p)) + 2
-    assert sorted(report.seconds) == ["ensembles", "single-layer", "stores", "two-layer"]
+    assert sorted(report.seconds) == ["ensembles", "off-critical", "single-layer", "stores", "two-layer"]
 
     for module, name in ((train, "train_adamw"), (train, "train_exact"), (dreamrg.runs.mc, "run"),
-                         (dreamrg.runs.ensembles, "run")):
+                         (dreamrg.runs.ensembles, "run"), (dreamrg.runs.conditioned, "run"),
+                         (dreamrg.runs.conditioned, "train_conditioned_exact")):
         monkeypatch.setattr(module, name, refuse)
     ex.single_layer_fits(p), ex.training_size_models(p), ex.two_layer_models(p)
     ex.dreamed_summaries(p), ex.training_size_summaries(p), ex.pdf_from_mc(p), ex.two_layer_summaries(p)
     ex.mc_summaries(p), ex.mc_validation(p), ex.mc_training_stores(p), ex.mcrg_mc(p)
+    ex.offcritical_training(p), ex.offcritical_degrees(p), ex.offcritical_mc(p), ex.offcritical_dreamed(p)
+    ex.offcritical_range(p)
     monkeypatch.undo()
 
     # a model trained on a worker is the one trained in process

@@ -2,7 +2,7 @@
 
 The chapters execute in process (papermill kernels) and read everything through
 the cached recipes of :mod:`dreamrg.runs`. :func:`warm` computes the expensive
-entries of a profile beforehand, on the cluster, in four phases; the chapters then
+entries of a profile beforehand, on the cluster, in five phases; the chapters then
 find them in the cache. What runs as Dask tasks:
 
 1. **Monte Carlo stores** -- the training and validation sets of every model,
@@ -22,8 +22,12 @@ find them in the cache. What runs as Dask tasks:
    tasks; the observables of those functions are computed here, in process, as a
    chapter would.
 
-Not warmed: the MCRG of dreamed configurations (streamed, never stored) and the
-off-critical chapter; they run in their chapters. Every entry is the one the
+5. **The off-critical chapter** -- its Monte Carlo stores at every coupling (chain
+   segments as tasks), the temperature-conditioned exact fits (in process: seconds),
+   the dreamed ensembles of every scheme (batches as tasks) and their analyses.
+
+Not warmed: the MCRG of dreamed configurations (streamed, never stored); it runs in
+its chapter. Every entry is the one the
 chapters ask for (same parameters, same cache key, same bytes as in process), so
 warming changes no result. Phases 1 and 2 list the models themselves
 (:func:`single_layer_recipes`); ``tests/test_prewarm.py`` checks that the
@@ -145,4 +149,10 @@ def warm(profile: Profile | str, client, *, log: Callable[[str], None] = print) 
             ex.seed_spread_results(p, 5, True, 3)
         seconds["ensembles"] = time.perf_counter() - t0
         log(f"[dreamrg warm] dreamed ensembles and MCRG stores: {seconds['ensembles']:.1f} s")
+        t0 = time.perf_counter()
+        for offcritical in (ex.offcritical_training, ex.offcritical_degrees, ex.offcritical_mc,
+                            ex.offcritical_dreamed, ex.offcritical_range):
+            offcritical(p)
+        seconds["off-critical"] = time.perf_counter() - t0
+        log(f"[dreamrg warm] off-critical stores, fits and dreams: {seconds['off-critical']:.1f} s")
     return WarmReport(where, seconds, trained + trained2, len(recipes) + len(two))

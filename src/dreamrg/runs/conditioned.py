@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from dreamrg import cache
+from dreamrg import _cluster, cache
 from dreamrg.conditioned import ConditionedUpscaler, DreamTarget, load_conditioned, save_conditioned
 from dreamrg.dream import DreamParams, dream_key, is_ensemble, model_id, open_ensemble, run
 from dreamrg.exact import K_C
@@ -123,7 +123,8 @@ def dreamed_offcritical(model: ConditionedUpscaler, K: float, n_up: int, n_confi
     The ensemble's metadata hold the level plan under ``"conditioning"`` (K, schedule, the
     requested and used t of every level). The key is the dreaming parameters, the model
     (:func:`dreamrg.dream.model_id`), K and the schedule, not ``n_configs``: asking for more
-    chains later extends the same ensemble.
+    chains later extends the same ensemble. Within :func:`dreamrg._cluster.use` the batches
+    are Dask tasks (same bytes).
     """
     params = DreamParams(n_up=n_up, L0=L0, seed=seed, batch_size=batch_size, start=start, save_configs=save_configs)
     target = DreamTarget(K=float(K), schedule=schedule)
@@ -131,7 +132,7 @@ def dreamed_offcritical(model: ConditionedUpscaler, K: float, n_up: int, n_confi
     path = cache.entry("ensembles", name, key) / "ensemble"
     if is_ensemble(path) and open_ensemble(path).count >= n_configs:
         return path
-    run(model, params, n_configs, path, target=target, progress=progress)
+    run(model, params, n_configs, path, target=target, progress=progress, client=_cluster.current())
     return path
 
 
