@@ -300,3 +300,31 @@ def test_a_malformed_scheduler_is_a_usage_error_before_any_work(command, tmp_pat
     monkeypatch.chdir(tmp_path)
     assert main([*command, "--scheduler", "local:0"]) == 2
     assert "local:N" in capsys.readouterr().err and not (tmp_path / "never").exists()
+
+
+def test_the_warm_up_covers_only_what_the_executed_chapters_need(monkeypatch):
+    """`book --chapters offcritical --scheduler ...` warms the off-critical phase alone; the two-layer networks
+    only for the chapters that show them; pages without computations need nothing."""
+    from dreamrg import experiments as ex
+    from dreamrg import prewarm
+
+    assert prewarm.warmed_groups(None) == ["critical", "two-layer", "off-critical"]
+    assert prewarm.warmed_groups(["offcritical"]) == ["off-critical"]
+    assert prewarm.warmed_groups(["fss", "mcrg"]) == ["critical"]
+    assert prewarm.warmed_groups(["complexity"]) == ["critical", "two-layer"]
+    assert prewarm.warmed_groups(["intro", "cluster", "appendix_paper_run"]) == []
+    from dreamrg.bookrun import toc_notebooks
+    from dreamrg.paths import repo_root
+
+    listed = set().union(*prewarm.WARMED_FOR.values())
+    assert listed <= set(toc_notebooks(repo_root()))                     # no stale chapter names
+
+    called = []
+    monkeypatch.setattr(prewarm, "_warm_critical", lambda *a, **k: pytest.fail("critical phases warmed"))
+    for name in ("offcritical_training", "offcritical_degrees", "offcritical_mc", "offcritical_dreamed",
+                 "offcritical_range"):
+        monkeypatch.setattr(ex, name, lambda p, name=name: called.append(name))
+    report = prewarm.warm("smoke", None, chapters=["offcritical"], log=lambda line: None)
+    assert len(called) == 5 and sorted(report.seconds) == ["off-critical"] and report.models == 0
+    called.clear()
+    assert prewarm.warm("smoke", None, chapters=["intro"], log=lambda line: None).seconds == {} and not called

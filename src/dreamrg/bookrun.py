@@ -244,10 +244,11 @@ def build_book(profile: str | None = None, chapters: list[str] | None = None, bu
         snapshot is written in a run with a profile file.
     scheduler : str, optional
         A Dask scheduler (``local:N`` or an address; default ``$DREAMRG_SCHEDULER``,
-        else none). With one, the profile's stores, models and ensembles are first
-        computed on the cluster (:func:`dreamrg.prewarm.warm`, the whole base profile
-        whichever chapters are executed); the chapters then run in process against
-        the warm cache. Same results.
+        else none). With one, the profile's stores, models and ensembles that the
+        executed chapters need are first computed on the cluster
+        (:func:`dreamrg.prewarm.warm`, at the base profile;
+        :data:`dreamrg.prewarm.WARMED_FOR` says what each chapter needs); the chapters
+        then run in process against the warm cache. Same results.
 
     Returns
     -------
@@ -274,7 +275,7 @@ def build_book(profile: str | None = None, chapters: list[str] | None = None, bu
         if shared:
             print(f"[dreamrg book] profile file changes {', '.join(shared)}: only the chapter owning each value "
                   f"sees it; chapters reusing it read the {profile} profile's", flush=True)
-    _warm_on_cluster(scheduler, profile, bool(overrides) or profile_file is not None)
+    _warm_on_cluster(scheduler, profile, bool(overrides) or profile_file is not None, chapters)
     base = base or root
     out_dir = base / "_build" / "notebooks" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -326,8 +327,9 @@ def build_book(profile: str | None = None, chapters: list[str] | None = None, bu
     return index
 
 
-def _warm_on_cluster(scheduler: str | None, profile: str, custom: bool) -> None:
-    """Warm ``profile``'s cache on the Dask cluster ``scheduler`` names (nothing in process)."""
+def _warm_on_cluster(scheduler: str | None, profile: str, custom: bool, chapters: list[str] | None = None) -> None:
+    """Warm, on the Dask cluster ``scheduler`` names (nothing in process), what executing ``chapters`` (None: all)
+    at ``profile`` needs."""
     from dreamrg import _cluster
 
     sched = _cluster.resolve(scheduler)
@@ -341,7 +343,7 @@ def _warm_on_cluster(scheduler: str | None, profile: str, custom: bool) -> None:
         print("[dreamrg book] (at the base profile: chapters with overrides compute what differs in process)",
               flush=True)
     with _cluster.connect(sched) as client:
-        warm(profile, client, log=lambda line: print(line, flush=True))
+        warm(profile, client, chapters=chapters, log=lambda line: print(line, flush=True))
 
 
 #: the mimetype under which myst-nb's ``glue(name, fig, display=False)`` keeps a figure in the notebook

@@ -2,7 +2,8 @@
 
 The chapters execute in process (papermill kernels) and read everything through
 the cached recipes of :mod:`dreamrg.runs`. :func:`warm` computes the expensive
-entries of a profile beforehand, on the cluster, in five phases; the chapters then
+entries of a profile beforehand, on the cluster, in five phases (those that the
+executed chapters need: :data:`WARMED_FOR`); the chapters then
 find them in the cache. What runs as Dask tasks:
 
 1. **Monte Carlo stores** -- the training and validation sets of every model,
@@ -39,7 +40,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from dreamrg import _cluster
@@ -113,46 +114,85 @@ def _train_all(client, recipes: list[Recipe], name: str) -> int:
     return len(list(data.glob("models/*/model.json"))) - before
 
 
-def warm(profile: Profile | str, client, *, log: Callable[[str], None] = print) -> WarmReport:
+#: the chapters whose execution needs each group of phases: the critical-point results (phases 1, 2 and
+#: 4 but the two-layer networks' ensembles), the two-layer networks (phase 3 and their ensembles) and the
+#: off-critical chapter (phase 5). A chapter in none of them (the introduction, the cluster page, the
+#: appendix) needs no warm-up. Within a group everything is warmed, e.g. executing the FSS chapter alone
+#: also fills the MCRG chapter's stores.
+WARMED_FOR: dict[str, frozenset[str]] = {
+    "critical": frozenset({"monte_carlo", "training", "dreaming", "fss", "pdf_collapse", "mcrg", "complexity",
+                           "status"}),
+    "two-layer": frozenset({"complexity", "status"}),
+    "off-critical": frozenset({"offcritical"}),
+}
+
+
+def warmed_groups(chapters: Iterable[str] | None) -> list[str]:
+    """The groups of :data:`WARMED_FOR` that executing ``chapters`` needs (None: every chapter, all groups)."""
+    if chapters is None:
+        return list(WARMED_FOR)
+    chapters = set(chapters)
+    return [group for group, users in WARMED_FOR.items() if users & chapters]
+
+
+def warm(profile: Profile | str, client, *, chapters: Iterable[str] | None = None,
+         log: Callable[[str], None] = print) -> WarmReport:
     """Compute the heavy cached results of ``profile`` with ``client`` (see the module docstring).
 
-    ``client`` None runs the same phases in process. Resumable: an interrupted warm-up
-    keeps every finished store chunk, ensemble batch, model epoch checkpoint and model.
+    ``chapters``: warm only what executing these chapters needs (:func:`warmed_groups`;
+    None: everything). ``client`` None runs the same phases in process. Resumable: an
+    interrupted warm-up keeps every finished store chunk, ensemble batch, model epoch
+    checkpoint and model.
     """
     p = ex.as_profile(profile)
     where = "in process" if client is None else f"the Dask scheduler at {client.scheduler.address}"
     seconds: dict[str, float] = {}
-    recipes = single_layer_recipes(p)
+    groups = warmed_groups(chapters)
+    trained = trained2 = 0
+    recipes = single_layer_recipes(p) if "critical" in groups else []
+    two = []
     with _cluster.use(client):
-        t0 = time.perf_counter()
-        for L_t, M in sorted({(r[1], r[2]) for r in recipes} | {tuple(p.two_layer_training_set)}):
-            training_sets(L_t, M, p.data_seed)
-        ex.mc_training_stores(p)
-        ex.mc_validation(p)
-        ex.mc_summaries(p)
-        seconds["stores"] = time.perf_counter() - t0
-        log(f"[dreamrg warm] Monte Carlo stores: {seconds['stores']:.1f} s")
-        t0 = time.perf_counter()
-        trained = _train_all(client, recipes, "train")
-        seconds["single-layer"] = time.perf_counter() - t0
-        log(f"[dreamrg warm] {len(recipes)} single-layer models ({trained} trained): {seconds['single-layer']:.1f} s")
+        if "critical" in groups:
+            trained, trained2, two = _warm_critical(p, client, recipes, "two-layer" in groups, seconds, log)
+        if "off-critical" in groups:
+            t0 = time.perf_counter()
+            for offcritical in (ex.offcritical_training, ex.offcritical_degrees, ex.offcritical_mc,
+                                ex.offcritical_dreamed, ex.offcritical_range):
+                offcritical(p)
+            seconds["off-critical"] = time.perf_counter() - t0
+            log(f"[dreamrg warm] off-critical stores, fits and dreams: {seconds['off-critical']:.1f} s")
+    return WarmReport(where, seconds, trained + trained2, len(recipes) + len(two))
+
+
+def _warm_critical(p: Profile, client, recipes: list[Recipe], two_layer: bool, seconds: dict[str, float],
+                   log: Callable[[str], None]) -> tuple[int, int, list]:
+    """Phases 1 to 4 (the two-layer networks and their ensembles only if ``two_layer``); fills ``seconds``."""
+    t0 = time.perf_counter()
+    for L_t, M in sorted({(r[1], r[2]) for r in recipes} | {tuple(p.two_layer_training_set)}):
+        training_sets(L_t, M, p.data_seed)
+    ex.mc_training_stores(p)
+    ex.mc_validation(p)
+    ex.mc_summaries(p)
+    seconds["stores"] = time.perf_counter() - t0
+    log(f"[dreamrg warm] Monte Carlo stores: {seconds['stores']:.1f} s")
+    t0 = time.perf_counter()
+    trained = _train_all(client, recipes, "train")
+    seconds["single-layer"] = time.perf_counter() - t0
+    log(f"[dreamrg warm] {len(recipes)} single-layer models ({trained} trained): {seconds['single-layer']:.1f} s")
+    two, trained2 = [], 0
+    if two_layer:
         t0 = time.perf_counter()
         two = [(tp, mid.L_t, mid.M, p.data_seed) for mid, tp in ex.two_layer_params(p).items()]
         trained2 = _train_all(client, two, "train2")
         seconds["two-layer"] = time.perf_counter() - t0
         log(f"[dreamrg warm] {len(two)} two-layer networks ({trained2} trained): {seconds['two-layer']:.1f} s")
-        t0 = time.perf_counter()
-        for summaries in (ex.dreamed_summaries, ex.training_size_summaries, ex.pdf_from_one, ex.pdf_from_mc,
-                          ex.two_layer_summaries, ex.mcrg_mc, ex.mcrg_irreps_mc, ex.mcrg_truncations):
-            summaries(p)
-        if 5 in p.trained_ks:
-            ex.seed_spread_results(p, 5, True, 3)
-        seconds["ensembles"] = time.perf_counter() - t0
-        log(f"[dreamrg warm] dreamed ensembles and MCRG stores: {seconds['ensembles']:.1f} s")
-        t0 = time.perf_counter()
-        for offcritical in (ex.offcritical_training, ex.offcritical_degrees, ex.offcritical_mc,
-                            ex.offcritical_dreamed, ex.offcritical_range):
-            offcritical(p)
-        seconds["off-critical"] = time.perf_counter() - t0
-        log(f"[dreamrg warm] off-critical stores, fits and dreams: {seconds['off-critical']:.1f} s")
-    return WarmReport(where, seconds, trained + trained2, len(recipes) + len(two))
+    t0 = time.perf_counter()
+    for summaries in (ex.dreamed_summaries, ex.training_size_summaries, ex.pdf_from_one, ex.pdf_from_mc,
+                      *([ex.two_layer_summaries] if two_layer else []), ex.mcrg_mc, ex.mcrg_irreps_mc,
+                      ex.mcrg_truncations):
+        summaries(p)
+    if 5 in p.trained_ks:
+        ex.seed_spread_results(p, 5, True, 3)
+    seconds["ensembles"] = time.perf_counter() - t0
+    log(f"[dreamrg warm] dreamed ensembles and MCRG stores: {seconds['ensembles']:.1f} s")
+    return trained, trained2, two
