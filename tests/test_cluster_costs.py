@@ -54,3 +54,15 @@ def test_the_measured_costs_file_reads():
     raw = json.loads(path.read_text())
     assert costs.mc_ms[512] == raw["mc_sw"]["512"]["ms_per_config"] and set(costs.dream_ms) == {3, 7}
     assert cc.duration(5400) == "1.5 h" and cc.duration(90) == "1.5 min" and cc.duration(4) == "4 s"
+
+
+def test_the_dask_speedup_record_reads_and_tabulates():
+    path = repo_root() / "book" / "data" / "dask_speedup.json"
+    sp = cc.DaskSpeedup.read(path)
+    raw = json.loads(path.read_text())
+    assert sp.reference == "in process, 1 numba thread" and sp.identical is raw["identical_stores"]
+    table = sp.table()
+    assert list(table.index) == list(raw["ways"]) and table.iloc[0]["speed-up against in process"] == "1.00"
+    ways = raw["ways"]
+    assert float(table.loc["Dask local:2", "speed-up against in process"]) == pytest.approx(
+        ways["in process, 1 numba thread"]["wall_s"] / ways["Dask local:2"]["wall_s"], abs=0.005)

@@ -142,3 +142,52 @@ def wall_table(items: list[CostItem], workers: tuple[int, ...]) -> pd.DataFrame:
 def total_wall(items: list[CostItem], workers: int) -> float:
     """Seconds for every item on ``workers`` workers, one item after another (as the warm-up runs them)."""
     return sum(it.wall(workers) for it in items)
+
+
+@dataclass(frozen=True)
+class DaskSpeedup:
+    """One Monte Carlo run timed three ways by ``benchmarks/dask_mc_speedup.py`` (``book/data/dask_speedup.json``).
+
+    ``wall_s`` / ``cpu_s``: best wall and CPU seconds of each way ("in process, 1 numba thread",
+    "Dask local:1", "Dask local:2"), in that order; ``identical``: whether the three stores were
+    byte-identical; ``capacity``: the speed-up of two plain processes of the bare kernel over one,
+    timed before and after (what the machine gives a second process); ``load``: load averages
+    during the measurement.
+    """
+
+    date: str
+    L: int
+    n_configs: int
+    chains: int
+    reps: int
+    spin_updates: int
+    identical: bool
+    wall_s: dict[str, float]
+    cpu_s: dict[str, float]
+    speedup_1_to_2: float
+    speedup_free_cores: float
+    capacity: tuple[float, ...]
+    load: tuple[float, ...]
+
+    @classmethod
+    def read(cls, path: str | Path) -> "DaskSpeedup":
+        d = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls(d["date"], int(d["L"]), int(d["n_configs"]), int(d["chains"]), int(d["reps"]),
+                   int(d["spin_updates"]), bool(d["identical_stores"]),
+                   {w: float(v["wall_s"]) for w, v in d["ways"].items()},
+                   {w: float(v["cpu_s"]) for w, v in d["ways"].items()},
+                   float(d["speedup_1_to_2"]), float(d["speedup_free_cores"]),
+                   tuple(float(v) for v in d["capacity"].values()), tuple(float(v) for v in d["load_average"]))
+
+    @property
+    def reference(self) -> str:
+        """The way the others are compared with: the first (in process)."""
+        return next(iter(self.wall_s))
+
+    def table(self) -> pd.DataFrame:
+        """Wall time, ns per spin update and speed-up against :attr:`reference`, one row per way."""
+        ref = self.wall_s[self.reference]
+        return pd.DataFrame({"wall time (s)": [f"{v:.1f}" for v in self.wall_s.values()],
+                             "ns per spin update": [f"{v / self.spin_updates * 1e9:.2f}" for v in self.wall_s.values()],
+                             "speed-up against in process": [f"{ref / v:.2f}" for v in self.wall_s.values()]},
+                            index=pd.Index(list(self.wall_s), name="how"))
