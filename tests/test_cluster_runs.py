@@ -312,6 +312,7 @@ def test_the_warm_up_covers_only_what_the_executed_chapters_need(monkeypatch):
     assert prewarm.warmed_groups(["offcritical"]) == ["off-critical"]
     assert prewarm.warmed_groups(["fss", "mcrg"]) == ["critical"]
     assert prewarm.warmed_groups(["complexity"]) == ["critical", "two-layer"]
+    assert prewarm.warmed_groups(["status"]) == ["critical"]          # the status page shows no two-layer rows
     assert prewarm.warmed_groups(["intro", "cluster", "appendix_paper_run"]) == []
     from dreamrg.bookrun import toc_notebooks
     from dreamrg.paths import repo_root

@@ -122,7 +122,7 @@ def _train_all(client, recipes: list[Recipe], name: str) -> int:
 WARMED_FOR: dict[str, frozenset[str]] = {
     "critical": frozenset({"monte_carlo", "training", "dreaming", "fss", "pdf_collapse", "mcrg", "complexity",
                            "status"}),
-    "two-layer": frozenset({"complexity", "status"}),
+    "two-layer": frozenset({"complexity"}),
     "off-critical": frozenset({"offcritical"}),
 }
 
