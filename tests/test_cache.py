@@ -134,3 +134,27 @@ def test_changes_since_lists_only_bumps_that_change_numbers(monkeypatch):
     assert cache.changes_since({"observables": 1}) == [("observables", 1, 3, "version 2 to 3, changes not recorded")]
     assert cache.changes_since({"models": 1})[0][:3] == ("models", 1, 2)
     assert cache.changes_since({}) == []       # stages a snapshot did not know are not its concern
+
+
+def test_cache_command_finds_entries_of_an_older_stage_version(own_cache, capsys, monkeypatch):
+    """An entry made by another version of its stage's code is never read again (the key holds the version):
+    `dreamrg cache --stale` lists exactly those, with the version that made them, so their space can be freed."""
+    import json
+
+    from dreamrg import cli
+
+    current = cache.entry("mcrg", "now", {"c": 1})
+    with monkeypatch.context() as m:
+        m.setitem(cache.STAGE_VERSIONS, "mcrg", cache.STAGE_VERSIONS["mcrg"] - 1)
+        old = cache.entry("mcrg", "before", {"c": 1})
+    (old / "x.bin").write_bytes(b"\0" * 2**20)
+    assert cli.main(["cache", "--stale", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["entry"] for r in rows] == [old.name] and rows[0]["version"] == cache.STAGE_VERSIONS["mcrg"] - 1
+    assert cli.main(["cache"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("(2 entries, 1 stale: 0.0 GB)")
+    line = next(ln for ln in out if old.name in ln)
+    assert line.endswith(f"stale (version {cache.STAGE_VERSIONS['mcrg'] - 1}; this code: "
+                         f"{cache.STAGE_VERSIONS['mcrg']})")
+    assert not any(current.name in ln and "stale" in ln for ln in out)

@@ -220,6 +220,9 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     inv.add_argument("--stage", choices=sorted(STAGE_VERSIONS), action="append", default=None,
                      help="only this stage (repeatable)")
     inv.add_argument("--writing", action="store_true", help="only entries a process is writing now")
+    inv.add_argument("--stale", action="store_true",
+                     help="only entries made by another version of their stage's code, which this code never reads "
+                          "(its cache keys include the version): they only take disk space, and can be deleted")
     inv.add_argument("--json", action="store_true")
 
     ver = sub.add_parser("verify", help="check every chunk of a store, an ensemble or a cache entry against its checksum",
@@ -528,17 +531,23 @@ def _print_irreps(run, as_json: bool) -> int:
 
 
 def _cmd_cache(args: argparse.Namespace) -> int:
+    from dreamrg.cache import STAGE_VERSIONS
     from dreamrg.paths import data_dir
     from dreamrg.runs.inventory import inventory
 
-    rows = [r for r in inventory(args.stage) if r["writer"] is not None or not args.writing]
+    rows = [r for r in inventory(args.stage) if (r["writer"] is not None or not args.writing)
+            and (r["stale"] or not args.stale)]
     if args.json:
         _print_json(rows)
         return 0
-    print(f"cache: {data_dir()} ({len(rows)} entries)")
+    stale = [r for r in rows if r["stale"]]
+    print(f"cache: {data_dir()} ({len(rows)} entries" + (f", {len(stale)} stale: "
+                                                          f"{sum(r['MB'] for r in stale) / 1024:.1f} GB)" if stale else ")"))
     for r in rows:
         writer = f"writing (pid {r['writer']})" if r["writer"] is not None else ""
-        print(f"{r['stage']:<12} {r['entry']:<56} {r['progress']:<44} {r['MB']:>9.1f} MB  {r['modified']}  {writer}")
+        old = f"stale (version {r['version']}; this code: {STAGE_VERSIONS[r['stage']]})" if r["stale"] else ""
+        print(f"{r['stage']:<12} {r['entry']:<56} {r['progress']:<44} {r['MB']:>9.1f} MB  {r['modified']}  "
+              f"{'  '.join(t for t in (writer, old) if t)}".rstrip())
     return 0
 
 

@@ -91,13 +91,26 @@ def _progress(stage: str, path: Path) -> str:
     return "empty"
 
 
+def _version(path: Path) -> int | None:
+    """The stage version an entry was made with (its ``params.json``), or None if it does not say."""
+    try:
+        version = json.loads((path / "params.json").read_text()).get("version")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return version if isinstance(version, int) else None
+
+
 def inventory(stages: list[str] | None = None) -> list[dict[str, Any]]:
-    """Every entry of the cache: stage, name, progress, writing process, size and age.
+    """Every entry of the cache: stage, name, progress, writing process, size, age and code version.
 
     ``progress`` is the number of configurations or chains stored so far, the state
     of a model (trained, or the epochs a checkpointed training run has done), or
     ``result`` for a cached JSON result; ``writer`` is the pid of a process extending
     the entry right now (read from the writer lock, Linux only; ``None`` otherwise).
+    ``version`` is the stage version that made the entry (None if it does not record
+    one), and ``stale`` is True when that is not this code's
+    (:data:`dreamrg.cache.STAGE_VERSIONS`): the cache key includes the version, so this
+    code never reads a stale entry, and it only takes disk space.
     Reading takes no lock, so it is safe while runs are going on.
     """
     unknown = sorted(set(stages or []) - set(STAGE_VERSIONS))
@@ -121,5 +134,6 @@ def inventory(stages: list[str] | None = None) -> list[dict[str, Any]]:
             rows.append({"stage": stage, "entry": path.name, "progress": _progress(stage, path),
                          "writer": _writer(path, holders),
                          "MB": round(sum(s.st_size for s in stats) / 2**20, 1),
-                         "modified": datetime.datetime.fromtimestamp(modified).isoformat(" ", "seconds")})
+                         "modified": datetime.datetime.fromtimestamp(modified).isoformat(" ", "seconds"),
+                         "version": (version := _version(path)), "stale": version != STAGE_VERSIONS[stage]})
     return rows
