@@ -134,6 +134,7 @@ def test_changes_since_lists_only_bumps_that_change_numbers(monkeypatch):
     assert cache.changes_since({"observables": 1}) == [("observables", 1, 3, "version 2 to 3, changes not recorded")]
     assert cache.changes_since({"models": 1})[0][:3] == ("models", 1, 2)
     assert cache.changes_since({}) == []       # stages a snapshot did not know are not its concern
+    assert cache.changes_since({"mcrg": 4}) == [("mcrg", 4, 3, "made by a newer version than this code's 3")]
 
 
 def test_cache_command_finds_entries_of_an_older_stage_version(own_cache, capsys, monkeypatch):

@@ -58,11 +58,14 @@ def changes_since(versions: dict[str, int]) -> list[tuple[str, int, int, str]]:
 
     One ``(stage, then, now, what changed)`` per stage that changed numbers since, in
     :data:`STAGE_VERSIONS` order, ``what`` joining every such bump; stages absent from
-    ``versions`` are skipped (they did not exist then).
+    ``versions`` are skipped (they did not exist then). A version newer than this code's
+    (a snapshot kept by a later checkout) counts as a change too, described as such.
     """
     out = []
     for stage, now in STAGE_VERSIONS.items():
         then = versions.get(stage)
+        if then is not None and then > now:
+            out.append((stage, then, now, f"made by a newer version than this code's {now}"))
         if then is None or then >= now:
             continue
         history = STAGE_CHANGES.get(stage, {})
