@@ -3,6 +3,7 @@
 import json
 
 import pandas as pd
+import pytest
 
 from dreamrg import cache, display
 
@@ -67,7 +68,7 @@ def test_cost_table_from_fake_meta(tmp_path):
     assert t.loc["Monte Carlo", "paper profile"] == "23 min (2026-11-25, commit not recorded)"
     assert t.loc["Monte Carlo", "quick profile"] == "22 s (2026-11-25, def5678; code since: mc)"
     assert t.loc["Scaling", "quick profile"] == "not kept"
-    assert t.loc["complexity_x", "paper profile"] == "2.8 h (2026-11-25, f00; code since: not recorded)"
+    assert t.loc["complexity_x", "paper profile"] == "2.77 h (2026-11-25, f00; code since: not recorded)"  # cluster_costs.duration
     runs = display.snapshot_runs(tmp_path)
     assert len(runs) == 4 and sorted(runs["code since"]) == ["changed: mc", "not recorded", "same numbers",
                                                              "same numbers"]
@@ -135,3 +136,17 @@ def test_prose_quoting_kept_results_says_when_and_by_which_code():
     from dreamrg import quotes
 
     assert quotes.mcrg_kept()["kept_origin_mcrg"] == display.kept_origin("mcrg")
+
+
+def test_snapshot_meta_is_the_one_reader_of_kept_metadata(tmp_path):
+    """snapshot_meta returns a kept snapshot's meta.json as written, None where none is kept; kept_origin of a
+    chapter with nothing kept is one clear error naming the chapter, not a bare traceback from json."""
+    d = tmp_path / "book" / "snapshots" / "paper" / "fss"
+    d.mkdir(parents=True)
+    meta = {"chapter": "fss", "date": "2026-11-26", "stage_versions": {"mc": 4}}
+    (d / "meta.json").write_text(json.dumps(meta))
+    assert display.snapshot_meta("fss", "paper", tmp_path) == meta
+    assert display.snapshot_meta("mcrg", "paper", tmp_path) is None
+    assert display.snapshot_meta("fss", "quick", tmp_path) is None
+    with pytest.raises(FileNotFoundError, match="no paper-profile snapshot of chapter 'nosuchchapter'"):
+        display.kept_origin("nosuchchapter")

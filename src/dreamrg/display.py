@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from dreamrg import cache
+from dreamrg.cluster_costs import duration
 from dreamrg.paths import repo_root
 from dreamrg.profiles import CROSS_CHAPTER_MEMBERS, PROFILES, Profile, load_profile
 
@@ -323,7 +324,7 @@ def snapshot_tables(chapter: str, profile: str = "paper", root: Path | None = No
 def _meta_line(profile: str, meta: dict) -> str:
     commit = f", commit `{meta['git_commit']}`" if meta.get("git_commit") else ""
     return (f"**Kept results of the `{profile}` profile** — run on {meta['date']} with dreamrg "
-            f"{meta['dreamrg_version']}{commit}; that execution took {meta['seconds'] / 60:.1f} min, reusing any "
+            f"{meta['dreamrg_version']}{commit}; that execution took {duration(meta['seconds'])}, reusing any "
             "results already cached (not recomputed by this build).")
 
 
@@ -336,6 +337,13 @@ def earlier_code(meta: dict) -> list[tuple[str, int, int, str]] | None:
     """
     versions = meta.get("stage_versions")
     return None if versions is None else cache.changes_since(versions)
+
+
+def snapshot_meta(chapter: str, profile: str = "paper", root: Path | None = None) -> dict | None:
+    """The ``meta.json`` of a chapter's kept snapshot (profile, date, commit, stage versions, outputs), or None
+    when none is kept. The one reader of that file: the notes, phrases and tables about kept results use it."""
+    f = snapshot_dir(chapter, profile, root) / "meta.json"
+    return json.loads(f.read_text(encoding="utf-8")) if f.is_file() else None
 
 
 def earlier_code_note(meta: dict) -> str | None:
@@ -357,7 +365,10 @@ def kept_origin(chapter: str, profile: str = "paper") -> str:
     """A phrase for prose that quotes a chapter's kept results: when they were kept, and whether the code has
     changed their numbers since (:func:`earlier_code`), e.g. "kept on 2026-11-26 by code that has since
     changed these numbers"."""
-    meta = json.loads((snapshot_dir(chapter, profile) / "meta.json").read_text())
+    meta = snapshot_meta(chapter, profile)
+    if meta is None:
+        raise FileNotFoundError(f"no {profile}-profile snapshot of chapter {chapter!r} is kept "
+                                f"({snapshot_dir(chapter, profile)} has no meta.json)")
     changes = earlier_code(meta)
     when = f"kept on {meta.get('date', '?')}"
     if changes is None:
@@ -369,8 +380,8 @@ def show_earlier_code_note(chapter: str, profile: str = "paper") -> None:
     """Display :func:`earlier_code_note` of a chapter's kept snapshot, as a quote (nothing if the numbers stand)."""
     from IPython.display import Markdown, display
 
-    f = snapshot_dir(chapter, profile) / "meta.json"
-    note = earlier_code_note(json.loads(f.read_text())) if f.is_file() else None
+    meta = snapshot_meta(chapter, profile)
+    note = earlier_code_note(meta) if meta is not None else None
     if note:
         display(Markdown(f"> {note}"))
 
@@ -412,10 +423,10 @@ def show_snapshot(chapter: str, profile: str = "paper", current: str | None = No
     if current == profile:
         return
     folder = snapshot_dir(chapter, profile)
-    if not (folder / "meta.json").is_file():
+    meta = snapshot_meta(chapter, profile)
+    if meta is None:
         print(f"No {profile}-profile snapshot of this chapter has been kept yet.")
         return
-    meta = json.loads((folder / "meta.json").read_text())
     display(Markdown(_meta_line(profile, meta)))
     show_earlier_code_note(chapter, profile)
     outputs = meta.get("outputs")
@@ -480,11 +491,6 @@ def chapter_titles(root: Path | None = None) -> dict[str, str]:
     return out
 
 
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 120 else (f"{seconds / 60:.0f} min" if seconds < 7200
-                                                      else f"{seconds / 3600:.1f} h")
-
-
 def cost_table(root: Path | None = None) -> pd.DataFrame:
     """Chapter × profile → "time (date, commit)" of the kept snapshots' executions (see :func:`snapshot_runs`),
     with "; code since: <stages>" when the code has changed those stages' numbers since (or not recorded them)."""
@@ -492,7 +498,7 @@ def cost_table(root: Path | None = None) -> pd.DataFrame:
     titles = chapter_titles(root)
     if runs.empty:
         return pd.DataFrame(index=pd.Index([], name="chapter"))
-    runs["cell"] = [f"{_duration(s)} ({d}, {c if isinstance(c, str) else 'commit not recorded'}"
+    runs["cell"] = [f"{duration(s)} ({d}, {c if isinstance(c, str) else 'commit not recorded'}"
                     + (")" if since == "same numbers" else f"; code since: {since.removeprefix('changed: ')})")
                     for s, d, c, since in zip(runs["seconds"], runs["date"], runs["commit"], runs["code since"])]
     wide = runs.pivot(index="chapter", columns="profile", values="cell")

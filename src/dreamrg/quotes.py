@@ -9,7 +9,6 @@ snapshots kept their tables as printed text; :mod:`dreamrg.display` parses them 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pandas as pd
@@ -121,7 +120,7 @@ def status_kept() -> tuple[dict[str, Any], pd.DataFrame]:
     out['iv_eta_p'] = PRINTED_IV['MC']['eta_rsrg']
     out['iv_eta_z'] = tables.z_score(eta2, eta2_err, PRINTED_IV['MC']['eta_rsrg'])
     out['iv_eta_s1'] = kept_iv.set_index(['row', 'quantity']).loc[('MC', 'η-RSRG'), 'ours']
-    kept_meta = json.loads((display.snapshot_dir('status', 'paper') / 'meta.json').read_text())
+    kept_meta = display.snapshot_meta('status')
     out['kept_status_date'] = kept_meta['date']
     out['kept_origin_status'] = display.kept_origin('status')
     kept_ii = next((t for t in display.snapshot_tables('fss', 'paper') if 'γ/ν (128, 32) paper' in t.columns))
