@@ -4,6 +4,7 @@ One 2-process LocalCluster serves the module (reached by its address, as a remot
 scheduler would be, and through a client in this process).
 """
 
+import ast
 import json
 import os
 import signal
@@ -329,3 +330,53 @@ def test_the_warm_up_covers_only_what_the_executed_chapters_need(monkeypatch):
     assert len(called) == 5 and sorted(report.seconds) == ["off-critical"] and report.models == 0
     called.clear()
     assert prewarm.warm("smoke", None, chapters=["intro"], log=lambda line: None).seconds == {} and not called
+
+
+def _identifiers(tree) -> set[str]:
+    """Every name, attribute and from-imported name a piece of code uses."""
+    out = set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name):
+            out.add(n.id)
+        elif isinstance(n, ast.Attribute):
+            out.add(n.attr)
+        elif isinstance(n, ast.ImportFrom):
+            out.update(a.name for a in n.names)
+    return out
+
+
+def test_warmed_for_matches_what_each_chapter_reaches():
+    """prewarm.WARMED_FOR is kept by hand; this reads each chapter's code, follows the experiments, tables, quotes
+    and display functions it calls (by name, transitively) and checks that a chapter is listed for a group exactly
+    when it reaches one of the experiments that group warms (prewarm.WARMS), so a chapter that starts to show a
+    two-layer or off-critical result cannot be warmed short. WARMS itself must name experiments the phases call."""
+    import jupytext
+
+    from dreamrg import experiments as ex
+    from dreamrg import prewarm
+    from dreamrg.bookrun import toc_notebooks
+    from dreamrg.paths import repo_root
+
+    src = repo_root() / "src" / "dreamrg"
+    calls: dict[str, set[str]] = {}
+    for mod in ("experiments", "tables", "quotes", "display", "plotting"):
+        for node in ast.parse((src / f"{mod}.py").read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef):
+                calls.setdefault(node.name, set()).update(_identifiers(node))
+    prewarm_source = (src / "prewarm.py").read_text(encoding="utf-8")
+    for group, names in prewarm.WARMS.items():
+        for name in names:
+            assert callable(getattr(ex, name, None)), f"prewarm.WARMS[{group!r}]: no experiment {name}"
+            assert f"ex.{name}" in prewarm_source, f"prewarm.WARMS[{group!r}]: no phase calls ex.{name}"
+    assert set(prewarm.WARMS) == set(prewarm.WARMED_FOR)
+
+    for chapter in toc_notebooks(repo_root()):
+        nb = jupytext.read(repo_root() / "book" / f"{chapter}.md")
+        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        todo, reached = _identifiers(ast.parse(code)) & calls.keys(), set()
+        while todo:
+            name = todo.pop()
+            reached.add(name)
+            todo |= (calls[name] & calls.keys()) - reached
+        needs = sorted(g for g, names in prewarm.WARMS.items() if reached & set(names))
+        assert sorted(prewarm.warmed_groups([chapter])) == needs, chapter

@@ -126,6 +126,18 @@ WARMED_FOR: dict[str, frozenset[str]] = {
     "off-critical": frozenset({"offcritical"}),
 }
 
+#: the :mod:`dreamrg.experiments` functions whose cached results each group of phases fills. A chapter that
+#: reaches one of them (through the experiments, tables and quotes it calls) needs that group: the test suite
+#: checks :data:`WARMED_FOR` against the chapters' code with this list, and this list against the phases.
+WARMS: dict[str, tuple[str, ...]] = {
+    "critical": ("mc_training_stores", "mc_validation", "mc_summaries", "single_layer_params",
+                 "dreamed_summaries", "training_size_summaries", "pdf_from_one", "pdf_from_mc", "mcrg_mc",
+                 "mcrg_irreps_mc", "mcrg_truncations", "seed_spread_results"),
+    "two-layer": ("two_layer_params", "two_layer_summaries"),
+    "off-critical": ("offcritical_training", "offcritical_degrees", "offcritical_mc", "offcritical_dreamed",
+                     "offcritical_range"),
+}
+
 
 def warmed_groups(chapters: Iterable[str] | None) -> list[str]:
     """The groups of :data:`WARMED_FOR` that executing ``chapters`` needs (None: every chapter, all groups)."""
