@@ -81,3 +81,23 @@ def test_config_launch_and_repository_settings():
     assert config["launch_buttons"]["binderhub_url"] and config["launch_buttons"]["colab_url"]
     extensions = config["sphinx"]["extra_extensions"]
     assert extensions.index("sphinx.ext.napoleon") < extensions.index("dreamrg._sphinx_api")
+
+
+def test_no_chapter_prints_raw_text():
+    """A chapter's results are typeset: tables, figures, glued prose and quoted notes. A print() in an executed
+    cell would put an unformatted monospace line on the page (and duplicate what the parameters table shows)."""
+    import ast
+
+    import jupytext
+
+    from dreamrg.bookrun import toc_notebooks
+
+    offenders = []
+    for chapter in toc_notebooks(ROOT):
+        for cell in jupytext.read(ROOT / "book" / f"{chapter}.md").cells:
+            if cell.cell_type != "code":
+                continue
+            code = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+            offenders += [f"{chapter}: line {n.lineno} of a cell" for n in ast.walk(ast.parse(code))
+                          if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "print"]
+    assert not offenders, offenders

@@ -14,6 +14,8 @@ def test_table_html_is_full_sortable_and_escaped():
     html = display.table_html(df)
     assert html.count("<tr>") == 101 and "dreamrg-frame tall" in html and "&lt;b&gt;" in html
     assert 'data-v="9.9' in html and "<script>" in html and "input" in html
+    z = display.table_html(pd.DataFrame({"z": [round(-0.004, 2), -0.5]}))  # a z rounded to zero from below
+    assert ">0</td>" in z and ">-0</td>" not in z and ">-0.5</td>" in z
 
 
 def test_parse_text_table_reads_wrapped_pandas_output():

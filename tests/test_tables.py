@@ -121,10 +121,12 @@ def test_for_display_and_truncation_ranges():
                           "y_h_value": [1.8804, 1.8816, 1.876], "y_t paper": "0.931(5)",
                           "y_t_value": [0.906, 0.977, 1.0], "third_err": 0.1, "L_fine": 32})
     assert list(tables.for_display(trunc).columns) == ["L", "step", "y_h", "y_h paper", "y_t paper"]
-    lines = tables.truncation_ranges(trunc).splitlines()
-    assert lines[0] == ("step 32→16: y_h from 1.88040 to 1.88160 over all truncations (paper, L=32: 1.87537(5)); "
-                        "y_t from 0.9060 to 0.9770 (paper: 0.931(5))")
-    assert lines[1].startswith("step 16→8: y_h from 1.87600 to 1.87600")
+    ranges = tables.truncation_ranges(trunc)
+    assert list(ranges.index) == ["32→16", "16→8"]
+    first = ranges.loc["32→16"]
+    assert (first["L"], first["truncations"], first["y_h lowest"], first["y_h highest"]) == (32, 2, 1.8804, 1.8816)
+    assert (first["y_t lowest"], first["y_t highest"], first["y_t paper"]) == (0.906, 0.977, "0.931(5)")
+    assert ranges.loc["16→8", "y_h lowest"] == ranges.loc["16→8", "y_h highest"] == 1.876
 
 
 def test_mcrg_operators_lists_the_36_classes():

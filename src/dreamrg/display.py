@@ -95,7 +95,8 @@ def _cell(x) -> tuple[str, str | None]:
     if isinstance(x, numbers.Integral):
         return str(int(x)), str(int(x))
     if isinstance(x, numbers.Real):
-        return f"{float(x):.6g}", repr(float(x))
+        x = float(x) + 0.0  # a value rounded to zero from below shows as 0, not "-0"
+        return f"{x:.6g}", repr(x)
     s = str(x)
     m = _LEADING_NUMBER.match(s)
     return html.escape(s), (m.group(0).replace("−", "-") if m else None)
@@ -376,14 +377,19 @@ def kept_origin(chapter: str, profile: str = "paper") -> str:
     return f"{when} by code that has since changed these numbers" if changes else when
 
 
-def show_earlier_code_note(chapter: str, profile: str = "paper") -> None:
-    """Display :func:`earlier_code_note` of a chapter's kept snapshot, as a quote (nothing if the numbers stand)."""
+def show_notes(notes: Iterable[str]) -> None:
+    """Display each Markdown note as a quote (a notice under a result, typeset rather than printed)."""
     from IPython.display import Markdown, display
 
+    for note in notes:
+        display(Markdown(f"> {note}"))
+
+
+def show_earlier_code_note(chapter: str, profile: str = "paper") -> None:
+    """Display :func:`earlier_code_note` of a chapter's kept snapshot, as a quote (nothing if the numbers stand)."""
     meta = snapshot_meta(chapter, profile)
     note = earlier_code_note(meta) if meta is not None else None
-    if note:
-        display(Markdown(f"> {note}"))
+    show_notes([note] if note else [])
 
 
 LEGACY_NOTE = ("These tables were kept as pandas' printed text, before snapshots kept their data. Pandas cut "

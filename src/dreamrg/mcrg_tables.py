@@ -1,7 +1,6 @@
 """Tables of the MCRG chapter and of the paper's Tables III and IV, with the paper's conventions or ours.
 
-Every function returns a :class:`pandas.DataFrame` (except :func:`truncation_ranges`, a
-text); :mod:`dreamrg.tables` re-exports them, and the chapters show them as they are.
+Every function returns a :class:`pandas.DataFrame`; :mod:`dreamrg.tables` re-exports them, and the chapters show them as they are.
 The paper's Tables III and IV are computed with the conventions of
 :mod:`dreamrg.conventions` (which operators, which blocking step): pass
 ``convention=``/``paper=`` to choose; comparisons use :func:`dreamrg.verdicts.z_score`
@@ -106,14 +105,16 @@ def mcrg_operators() -> pd.DataFrame:
                          for op in mcrg.OPERATORS]).set_index("label").T
 
 
-def truncation_ranges(trunc: pd.DataFrame) -> str:
-    """One line per blocking step of :func:`mcrg_truncations`: the range of y_h and y_t over the truncations."""
-    lines = []
-    for step, g in trunc.groupby("step", sort=False):
-        lines.append(f"step {step}: y_h from {g['y_h_value'].min():.5f} to {g['y_h_value'].max():.5f} over all "
-                     f"truncations (paper, L={g['L'].iloc[0]}: {g['y_h paper'].iloc[0]}); y_t from "
-                     f"{g['y_t_value'].min():.4f} to {g['y_t_value'].max():.4f} (paper: {g['y_t paper'].iloc[0]})")
-    return "\n".join(lines)
+def truncation_ranges(trunc: pd.DataFrame) -> pd.DataFrame:
+    """One row per blocking step of :func:`mcrg_truncations`: the range of y_h and y_t over the truncations,
+    beside the paper's row for the same size."""
+    rows = [{"step": step, "L": int(g["L"].iloc[0]), "truncations": len(g),
+             "y_h lowest": round(float(g["y_h_value"].min()), 5), "y_h highest": round(float(g["y_h_value"].max()), 5),
+             "y_h paper": g["y_h paper"].iloc[0],
+             "y_t lowest": round(float(g["y_t_value"].min()), 4), "y_t highest": round(float(g["y_t_value"].max()), 4),
+             "y_t paper": g["y_t paper"].iloc[0]}
+            for step, g in trunc.groupby("step", sort=False)]
+    return pd.DataFrame(rows).set_index("step")
 
 
 def mcrg_costs(runs: dict[int, MCRGRun]) -> pd.DataFrame:

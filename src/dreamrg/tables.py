@@ -1,9 +1,8 @@
 """Tables against the paper: Table II (FSS exponents), III (MCRG of Monte Carlo), IV (FSS against RSRG),
 and the other comparisons the chapters and the status page show.
 
-Every function returns a :class:`pandas.DataFrame` (except :func:`truncation_ranges`, a text,
-and the readers of printed numbers :func:`parse_estimate` and :func:`paper_printed`); the
-chapters show them as they are. The status page's verdicts come from :func:`status_table`
+Every function returns a :class:`pandas.DataFrame` (except the readers of printed numbers
+:func:`parse_estimate` and :func:`paper_printed`); the chapters show them as they are. The status page's verdicts come from :func:`status_table`
 (:func:`dreamrg.verdicts.judge`); :func:`long_from_formatted` and :func:`long_from_table_ii`
 turn tables kept in snapshots back into the same schema. The data come from
 :mod:`dreamrg.experiments` (which models and results a profile means; functions taking
