@@ -152,3 +152,16 @@ def test_snapshot_meta_is_the_one_reader_of_kept_metadata(tmp_path):
     assert display.snapshot_meta("fss", "quick", tmp_path) is None
     with pytest.raises(FileNotFoundError, match="no paper-profile snapshot of chapter 'nosuchchapter'"):
         display.kept_origin("nosuchchapter")
+
+
+def test_offcritical_kept_quotes_come_from_the_kept_verdict_table():
+    """Every number the off-critical chapter quotes from its paper-profile snapshot is a cell of the kept verdict
+    table, for Monte Carlo and each scheme (the Monte Carlo start's column named by its start size)."""
+    from dreamrg import quotes
+
+    q = quotes.offcritical_kept()
+    kept = next(t for t in display.snapshot_tables("offcritical", "paper") if t.index.name == "quantity")
+    cells = {str(x) for x in kept.to_numpy().ravel() if x is not None and not pd.isna(x)}
+    numbers = {k: v for k, v in q.items() if k.startswith("offk_")}
+    assert len(numbers) == 16 and all(v in cells or v == "—" for v in numbers.values())
+    assert q["offk_mc_Kc"].startswith("0.4407") and q["kept_origin_offcritical"] == display.kept_origin("offcritical")

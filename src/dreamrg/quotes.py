@@ -137,3 +137,21 @@ def status_kept() -> tuple[dict[str, Any], pd.DataFrame]:
 
 #: the name of the kept paper-profile Table IV on the status page: computed before the paper's conventions were known
 KEPT_IV = "IV (kept: symmetrised, MC step 1)"
+
+
+def offcritical_kept() -> dict[str, Any]:
+    """The off-critical chapter's quoted numbers from its kept paper-profile verdict table: per side (MC and the
+    three schemes) the cells of K_c (interpolated crossing), ν, the worst energy deviation and the U4 share."""
+    kept = next(t for t in display.snapshot_tables('offcritical', 'paper') if t.index.name == 'quantity')
+    rows = {'Kc': next(q for q in kept.index if q.startswith('K_c') and q.endswith('interpolated')),
+            'nu': next(q for q in kept.index if q.startswith('ν')),
+            'e': next(q for q in kept.index if q.startswith('worst |<e>')),
+            'U4': next(q for q in kept.index if q.startswith('U4'))}
+    sides = {'mc': 'MC', 'naive': 'naive', 'flow': 'flow',
+             'mcs': next(c for c in kept.columns if c.startswith('MC start'))}
+    out: dict[str, Any] = {'kept_origin_offcritical': display.kept_origin('offcritical')}
+    for side, column in sides.items():
+        for row, quantity in rows.items():
+            cell = kept.loc[quantity, column]
+            out[f'offk_{side}_{row}'] = '—' if cell is None or pd.isna(cell) else str(cell)
+    return out
