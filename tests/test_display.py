@@ -165,3 +165,21 @@ def test_offcritical_kept_quotes_come_from_the_kept_verdict_table():
     numbers = {k: v for k, v in q.items() if k.startswith("offk_")}
     assert len(numbers) == 16 and all(v in cells or v == "—" for v in numbers.values())
     assert q["offk_mc_Kc"].startswith("0.4407") and q["kept_origin_offcritical"] == display.kept_origin("offcritical")
+
+
+def test_kept_tables_keep_a_multiindex():
+    """A table with a two-level index comes back from its kept data with both levels, whether kept as lists (now)
+    or as printed tuples (snapshots kept before); an entry that is not such a tuple is one clear error."""
+    df = pd.DataFrame({"value": [1.5, 2.5]},
+                      index=pd.MultiIndex.from_tuples([("MC", "ν from dU4/dK"), ("flow", "y_t (≈ 1/ν)")],
+                                                      names=["side", "estimator"]))
+    data = json.loads(json.dumps(display.table_data(df)))
+    assert data["index"][0] == ["MC", "ν from dU4/dK"]
+    assert display.table_from_data(data).equals(df)
+    old = dict(data, index=[str(tuple(e)) for e in data["index"]])     # as kept before: "('MC', 'ν from dU4/dK')"
+    assert display.table_from_data(old).equals(df)
+    with pytest.raises(ValueError, match="not a tuple of 2 values"):
+        display.table_from_data(dict(data, index=["MC", "__import__('os')"]))
+    kept = next(t for t in display.snapshot_tables("offcritical", "paper") if t.index.nlevels == 2)
+    assert list(kept.index.names) == ["side", "estimator"] and kept.index[0][0] == "MC"
+    assert ">('MC'," not in display.table_html(kept)

@@ -147,15 +147,34 @@ def _plain(x):
 
 def table_data(df: pd.DataFrame) -> dict:
     """The full data of ``df`` as JSON-ready lists, floats at full precision (see :func:`table_from_data`)."""
-    return {"columns": [_plain(c) for c in df.columns], "index": [_plain(i) for i in df.index],
+    index = [[_plain(x) for x in i] if isinstance(i, tuple) else _plain(i) for i in df.index]  # MultiIndex: lists
+    return {"columns": [_plain(c) for c in df.columns], "index": index,
             "index_names": [_plain(n) for n in df.index.names],
             "data": [[_plain(x) for x in row] for row in df.itertuples(index=False)]}
+
+
+def _printed_tuple(text: str, n: int) -> tuple:
+    """A MultiIndex entry that an older snapshot kept as its printed tuple, e.g. "('MC', 'ν …')", read back as
+    a literal (never evaluated); one clear error if it is not a tuple of ``n`` plain values."""
+    import ast
+
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        value = None
+    if not (isinstance(value, tuple) and len(value) == n):
+        raise ValueError(f"kept table: index entry {text!r} is not a tuple of {n} values (the index has {n} levels)")
+    return value
 
 
 def table_from_data(data: dict) -> pd.DataFrame:
     """The DataFrame of :func:`table_data`'s output (None for missing numbers)."""
     names = data.get("index_names") or [None]
-    index = pd.Index(data["index"], name=names[0]) if names[0] is not None else None
+    if len(names) > 1:  # a MultiIndex, its entries as lists (or, in snapshots kept before, as printed tuples)
+        index = pd.MultiIndex.from_tuples([tuple(e) if isinstance(e, list) else _printed_tuple(e, len(names))
+                                           for e in data["index"]], names=names)
+    else:
+        index = pd.Index(data["index"], name=names[0]) if names[0] is not None else None
     df = pd.DataFrame(data["data"], columns=data["columns"], dtype=object)
     df = df.infer_objects()
     if index is not None:
