@@ -215,6 +215,35 @@ def test_mc_mcrg_only_cli(tmp_path, capsys):
     assert not (tmp_path / "x").exists()  # refused before anything is written
 
 
+def test_mc_mcrg_only_carries_finished_chains_between_machines(tmp_path, capsys):
+    """``--carry DIR``: a second machine (a new --out) takes the finished chains of the first and prints the same."""
+    from dreamrg import cli
+
+    def main(*args):
+        status = cli.main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    mc_args = ["mc", "--L", 16, "--n-configs", 1100, "--seed", 3, "--chunk-size", 200, "--chains", 2,
+               "--no-progress", "--mcrg-only", "--levels", 2, "--json"]
+    carry = tmp_path / "carry"
+    status, first, err = main(*mc_args, "--out", tmp_path / "one", "--carry", carry)
+    assert status == 0 and "holds 2 of 2 chains, finished" in err, err
+    assert sorted(p.name for p in (carry / "chains").iterdir()) == ["0.npz", "1.npz"]
+    # the second machine's run has nothing to compute: its chains come from the carry
+    status, second, err = main(*mc_args, "--out", tmp_path / "two", "--carry", carry)
+    assert status == 0 and second == first and "holds 2 of 2 chains" in err, err
+    with np.load(tmp_path / "two" / "chains" / "0.npz", allow_pickle=False) as z:
+        assert "spins" not in z.files
+    (tmp_path / "file").write_text("")
+    status, out, err = main(*mc_args, "--out", tmp_path / "three", "--carry", tmp_path / "file")
+    assert status == 2 and "is a file" in err and not out and not (tmp_path / "three").exists()
+    status, out, err = main(*mc_args[:-3], "--levels", 1, "--out", tmp_path / "four", "--carry", carry)
+    assert status == 2 and "holds another run" in err and not (tmp_path / "four").exists(), err
+    status, out, err = main(*mc_args[:-4], "--out", tmp_path / "five", "--carry", carry)
+    assert status == 2 and "go with --mcrg-only" in err
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["--set", "fss.bogus=1"], "unknown parameter 'bogus' for chapter 'fss'"),
     (["--set", "fss"], "CHAPTER.KEY=VALUE"),

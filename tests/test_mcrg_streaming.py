@@ -154,6 +154,77 @@ def test_bad_input_is_refused_before_the_run_directory_is_made(params, tmp_path)
     assert not (tmp_path / "run").exists()
 
 
+def test_a_run_carried_to_another_machine_finishes_bit_identically(params, sequential, tmp_path, monkeypatch):
+    """Finished chains exported from one run directory and imported into a new one: only the rest is computed."""
+    from dreamrg.mcrg import streaming
+
+    first, carry, second = tmp_path / "first", tmp_path / "carry", tmp_path / "second"
+    real, calls = streaming.accumulate_chunk, []
+
+    def dying(configs, chunk, **kw):
+        calls.append(chunk)
+        if chunk == 6:  # chain 2's second chunk: chains 0 and 1 are finished, chain 2 is part-way
+            raise Interrupted
+        return real(configs, chunk, **kw)
+
+    monkeypatch.setattr(streaming, "accumulate_chunk", dying)
+    with pytest.raises(Interrupted):
+        stream(params, first, workers=1, checkpoint_seconds=0)
+    assert mcrg.export_finished(first, carry) == [0, 1]
+    assert mcrg.export_finished(first, carry) == []  # already there
+    assert sorted(f.name for f in (carry / "chains").iterdir()) == ["0.npz", "1.npz"]
+    with np.load(carry / "chains" / "0.npz", allow_pickle=False) as z:
+        assert "spins" not in z.files and "rng" not in z.files  # no Monte Carlo state is carried
+    progress = mcrg.stream_progress(carry)
+    # chain 0: chunks 0, 4, 8 and the partial 12 (550); chain 1: chunks 1, 5, 9
+    assert (progress.configs, progress.chains_done, progress.chains) == (550 + 450, 2, CHAINS)
+    # a new machine: the carried chains are imported, the other two computed, the result is the same
+    assert mcrg.import_finished(carry, second) == [0, 1]
+    assert mcrg.import_finished(carry, second) == []
+    calls.clear()
+    monkeypatch.setattr(streaming, "accumulate_chunk", lambda configs, chunk, **kw: (calls.append(chunk),
+                                                                                      real(configs, chunk, **kw))[1])
+    assert_identical(stream(params, second, workers=2), sequential)
+    assert sorted(calls) == [2, 3, 6, 7, 10, 11]  # chains 2 and 3 only
+    # importing into the first directory replaces nothing it has finished, and finishes it the same way
+    assert mcrg.import_finished(carry, first) == []
+    assert_identical(stream(params, first, workers=1), sequential)
+
+
+def test_carrying_refuses_damaged_unfinished_or_foreign_chains(params, tmp_path):
+    run, carry, other = tmp_path / "run", tmp_path / "carry", tmp_path / "other"
+    with pytest.raises(ValueError, match="holds no MCRG-from-MC run"):
+        mcrg.export_finished(run, carry)
+    with pytest.raises(ValueError, match="holds no carried MCRG-from-MC run"):
+        mcrg.import_finished(carry, run)
+    stream(params, run, checkpoint_seconds=0)
+    assert mcrg.export_finished(run, carry) == [0, 1, 2, 3]
+    # a carried chain without its state that claims to be unfinished
+    from dreamrg.mcrg import streaming
+
+    key = json.loads((carry / "run.json").read_text())
+    _, accs, record = streaming._load_chain(carry / "chains" / "3.npz", key, params.L, 3 * C)  # chunks 3, 7, 11
+    (carry / "chains" / "3.npz").unlink()
+    streaming._save_chain(carry / "chains" / "3.npz", None, accs, record | {"configs": 2 * C})
+    with pytest.raises(ValueError, match=r"3.npz is not a readable checkpoint .*holds no chain state"):
+        mcrg.import_finished(carry, other)
+    assert not other.exists()  # nothing written
+    (carry / "chains" / "3.npz").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match=r"3.npz is not a readable checkpoint"):
+        mcrg.import_finished(carry, other)
+    (carry / "chains" / "3.npz").unlink()
+    (carry / "chains" / "notes.npz").write_bytes(b"")
+    with pytest.raises(ValueError, match="not a chain checkpoint"):
+        mcrg.import_finished(carry, other)
+    (carry / "chains" / "notes.npz").unlink()
+    # another run's directory
+    mcrg.accumulate_mc(params, N, other, levels=1, seed=SEED, n_bins=BINS, progress=False)
+    with pytest.raises(ValueError, match="holds another run .*levels"):
+        mcrg.import_finished(carry, other)
+    with pytest.raises(ValueError, match="holds another run .*levels"):
+        mcrg.export_finished(other, carry)
+
+
 _SLOW_RUN = """
 import sys, time
 from dreamrg import mc, mcrg

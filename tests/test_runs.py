@@ -323,3 +323,38 @@ def test_streamed_mc_mcrg_equals_mc_mcrg_and_reports_a_partial_run(tmp_path, mon
 
 def _with_checkpoints_every_chunk(fn):
     return lambda *a, **kw: fn(*a, **kw | {"checkpoint_seconds": 0})
+
+
+def test_streamed_mc_mcrg_is_carried_to_a_machine_without_its_data(tmp_path, monkeypatch):
+    """With ``carry``, a sitting on a new machine (an empty data directory) sees the carried progress, and a carry
+    that holds every chain gives the run's result without any Monte Carlo."""
+    from dreamrg.mcrg import StreamProgress, streaming
+
+    carry = tmp_path / "carry"
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "first"))
+    real, calls = streaming.accumulate_chunk, []
+
+    def dying(configs, chunk, **kw):
+        calls.append(chunk)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the sitting ends: chain 0 is finished, chain 1 is not
+        return real(configs, chunk, **kw)
+
+    monkeypatch.setattr(streaming, "accumulate_chunk", dying)
+    with pytest.raises(KeyboardInterrupt):
+        rmcrg.mc_mcrg_streamed(16, 1500, 11, 1, progress=False, carry=carry)
+    assert sorted(p.name for p in (carry / "chains").iterdir()) == ["0.npz"]  # exported as the run stopped
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "second"))  # the next sitting, on a new machine
+    status = rmcrg.mc_mcrg_streamed_status(16, 1500, 11, 1, carry=carry)
+    assert isinstance(status, StreamProgress) and (status.configs, status.chains_done) == (1024, 1)
+    assert rmcrg.mc_mcrg_streamed_status(16, 1500, 11, 1) is None  # without the carry, nothing is known here
+    calls.clear()
+    monkeypatch.setattr(streaming, "accumulate_chunk", lambda configs, chunk, **kw: (calls.append(chunk),
+                                                                                      real(configs, chunk, **kw))[1])
+    streamed = rmcrg.mc_mcrg_streamed(16, 1500, 11, 1, progress=False, carry=carry)
+    assert calls == [1]  # only chain 1's chunk is computed
+    assert [r.to_dict() for r in streamed] == [r.to_dict() for r in rmcrg.mc_mcrg(16, 1500, 11, levels=1)]
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "third"))  # a third machine: the carry is complete
+    calls.clear()
+    assert rmcrg.mc_mcrg_streamed_status(16, 1500, 11, 1, carry=carry).to_dict() == streamed.to_dict()
+    assert calls == []  # reduced from the carried chains, no Monte Carlo

@@ -323,13 +323,31 @@ def mcrg_mc_streamed(profile: Profile | str, convention: Convention = OURS, *, c
     the background): each size gives its :class:`~dreamrg.runs.mcrg.MCRGRun` once finished, else the
     :class:`~dreamrg.mcrg.StreamProgress` of its checkpoints, else None (not started). ``compute``
     runs (or resumes) them here instead.
+
+    Each run's finished chains are carried in the repository, in :func:`carried_dir` (such a run
+    outlasts a sitting, and the next sitting may be on a machine that has none of this one's data):
+    read for the status, imported before a computation and exported after it.
     """
     p = as_profile(profile)
     P = p.mcrg
     _check_steps(convention, P.levels, f"profile {p.name!r} (mcrg.levels)")
     how = _mcrg.mc_mcrg_streamed if compute else _mcrg.mc_mcrg_streamed_status
-    return {L: how(L, P.stream_configs, p.data_seed, P.levels, basis=convention.basis, boundary=convention.boundary)
-            for L in P.stream_sizes}
+    out = {}
+    for L in P.stream_sizes:
+        args = (L, P.stream_configs, p.data_seed, P.levels)
+        conv = dict(basis=convention.basis, boundary=convention.boundary)
+        out[L] = how(*args, **conv, carry=carried_dir(_mcrg.mc_mcrg_stream_name(*args, **conv)))
+    return out
+
+
+def carried_dir(name: str, root: Path | None = None) -> Path:
+    """``book/data/carried/<name>/`` of the checkout: a long run's finished parts, kept in git between sittings.
+
+    ``name`` is the run's cache entry name (e.g. :func:`dreamrg.runs.mcrg.mc_mcrg_stream_name`).
+    """
+    from dreamrg.paths import repo_root
+
+    return (root or repo_root()) / "book" / "data" / "carried" / name
 
 
 def mcrg_reference_size(profile: Profile | str) -> int:

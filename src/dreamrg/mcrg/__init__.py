@@ -83,7 +83,8 @@ from dreamrg.mcrg.spin_operators import (
     enumerate_classes,
     operators,
 )
-from dreamrg.mcrg.streaming import RUN_FILE, StreamProgress, accumulate_mc, mcrg_from_mc, stream_progress
+from dreamrg.mcrg.streaming import (RUN_FILE, StreamProgress, accumulate_mc, export_finished, import_finished,
+                                    mcrg_from_mc, stream_progress)
 from dreamrg.mcrg.symmetry import D4_CHARACTERS, irrep_basis, symmetry_permutations
 
 # the package exports every name its modules export, in the order of the list above, but for two that serve the

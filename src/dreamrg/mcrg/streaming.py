@@ -24,6 +24,15 @@ after its last chunk, each time in one atomic rename; state and accumulators
 are in one file, so a killed run resumes every chain exactly after the chunks
 its accumulators hold: no chunk is lost or counted twice. On a cluster the
 directory must be on storage the workers share.
+
+**Carrying a run between machines.** Where two machines share no storage (a
+sitting on one machine, the next on a new one), :func:`export_finished` copies
+the *finished* chains of a run to a small directory of the same layout: each
+chain's accumulators and record, compressed, without its Monte Carlo state
+(which a finished chain no longer needs; ~0.2 MB per chain at L = 1024, two
+steps). :func:`import_finished` puts them into a run directory elsewhere, which
+then computes only the other chains; the reduction is the same, bit for bit.
+:func:`stream_progress` reads such a directory too.
 """
 
 from __future__ import annotations
@@ -47,7 +56,8 @@ from dreamrg.mcrg.spin_operators import check_boundary, get_basis
 if TYPE_CHECKING:
     from dreamrg.mc import MCParams
 
-__all__ = ["accumulate_mc", "mcrg_from_mc", "stream_progress", "StreamProgress", "RUN_KIND", "RUN_FILE"]
+__all__ = ["accumulate_mc", "mcrg_from_mc", "stream_progress", "StreamProgress", "export_finished",
+           "import_finished", "RUN_KIND", "RUN_FILE"]
 
 #: ``kind`` of a run directory of :func:`accumulate_mc` (in ``run.json`` and every chain's record)
 RUN_KIND = "dreamrg-mcrg-from-mc-chains"
@@ -87,8 +97,12 @@ def _read_record(file: Path, key: dict) -> dict | None:
     return record
 
 
-def _load_chain(file: Path, key: dict, L: int):
-    """(state, accumulators, record) of a chain checkpoint, or None if there is none."""
+def _load_chain(file: Path, key: dict, L: int, target: int):
+    """(state, accumulators, record) of a chain checkpoint, or None if there is none.
+
+    ``target``: the chain's configurations in all. A finished chain's checkpoint may
+    hold no Monte Carlo state (as :func:`export_finished` writes it); its state is then None.
+    """
     from dreamrg import _mc_checkpoint
 
     record = _read_record(file, key)
@@ -96,18 +110,25 @@ def _load_chain(file: Path, key: dict, L: int):
         return None
     try:
         with np.load(file, allow_pickle=False) as z:
-            state = _mc_checkpoint.from_arrays(z, L)
+            state = _mc_checkpoint.from_arrays(z, L) if "spins" in z.files else None
             accs = [MCRGAccumulator.from_arrays({k[len(f"level{i}."):]: z[k] for k in z.files
                                                  if k.startswith(f"level{i}.")}) for i in range(key["levels"])]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
         raise _damaged(file, str(exc)) from None
-    if state.segments != record["segments"] or any(a.count != record["configs"] for a in accs):
+    if state is None and record["configs"] != target:
+        raise _damaged(file, f"it holds no chain state, but its chain has {record['configs']} of {target} "
+                       "configurations (only finished chains are carried without their state)")
+    if (state is not None and state.segments != record["segments"]) or \
+            any(a.count != record["configs"] for a in accs):
         raise _damaged(file, "its state, accumulators and record disagree")
     return state, accs, record
 
 
 def _save_chain(file: Path, state, accs: list[MCRGAccumulator], record: dict) -> None:
-    """Write a chain's checkpoint in one rename, unless one further along is there (a duplicated task)."""
+    """Write a chain's checkpoint in one rename, unless one further along is there (a duplicated task).
+
+    ``state`` None (a finished chain, carried): the accumulators and record only, compressed.
+    """
     import io
 
     from dreamrg import _mc_checkpoint
@@ -119,11 +140,12 @@ def _save_chain(file: Path, state, accs: list[MCRGAccumulator], record: dict) ->
         on_disk = None
     if on_disk is not None and on_disk.get("segments", -1) >= record["segments"]:
         return
-    arrays = _mc_checkpoint.to_arrays(state) | {"record": np.array(json.dumps(record, sort_keys=True))}
+    arrays = _mc_checkpoint.to_arrays(state) if state is not None else {}
+    arrays |= {"record": np.array(json.dumps(record, sort_keys=True))}
     for i, acc in enumerate(accs):
         arrays |= {f"level{i}.{k}": v for k, v in acc.to_arrays().items()}
     buf = io.BytesIO()
-    np.savez(buf, **arrays)
+    (np.savez if state is not None else np.savez_compressed)(buf, **arrays)
     file.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(file, buf.getvalue())
 
@@ -151,10 +173,14 @@ def _advance_chains(unit: _Unit, on_chunk=None) -> list[dict]:
 
     p, key = unit.params, unit.key
     total = n_chunks(unit.n_configs, p.chunk_size)
-    works, states, accs, records, files = [], [], [], [], []
+    targets = _targets(p, unit.n_configs)
+    works, states, accs, records, files, finished = [], [], [], [], [], []
     for c in unit.chains:
         file = chain_file(unit.run_dir, c)
-        loaded = _load_chain(file, key, p.L)
+        loaded = _load_chain(file, key, p.L, targets[c])
+        if loaded is not None and loaded[2]["configs"] == targets[c]:
+            finished.append(loaded[2])  # done meanwhile (a duplicated task, or carried in)
+            continue
         if loaded is None:
             state, acc = None, [MCRGAccumulator(key["n_bins"], n_expected=unit.n_configs, level=k, basis=key["basis"],
                                                 boundary=key["boundary"]) for k in range(key["levels"])]
@@ -163,6 +189,8 @@ def _advance_chains(unit: _Unit, on_chunk=None) -> list[dict]:
             state, acc, record = loaded
         works.append(mc.segments(p, unit.n_configs, c, record["segments"], total))
         states.append(state), accs.append(acc), records.append(record), files.append(file)
+    if not works:
+        return finished
     saved = [time.monotonic()] * len(works)
     stream = mc.stream_segments(p, unit.n_configs, works, states, parallel=len(works))
     while True:
@@ -186,7 +214,7 @@ def _advance_chains(unit: _Unit, on_chunk=None) -> list[dict]:
             saved[i] = time.monotonic()
         if on_chunk is not None:
             on_chunk(len(configs))
-    return records
+    return finished + records
 
 
 @dataclass(frozen=True)
@@ -233,15 +261,11 @@ def stream_progress(run_dir: str | Path) -> StreamProgress | None:
     Safe while the run goes on (checkpoints are replaced atomically). Raises
     ``ValueError`` naming the file for a damaged or foreign run file or checkpoint.
     """
-    from dreamrg.mc import MCParams
-
     run_dir = Path(run_dir)
     key = _read_run_file(run_dir)
     if key is None:
         return None
-    mc_meta = {k: v for k, v in key["mc"].items() if k != "source"}
-    params = MCParams(**mc_meta)
-    targets = _targets(params, key["n_configs"])
+    targets = _targets(_params_of(key), key["n_configs"])
     records = [_read_record(chain_file(run_dir, c), key) for c in targets]
     done = [r for r in records if r is not None]
     return StreamProgress(key["n_configs"], sum(r["configs"] for r in done), len(targets),
@@ -262,10 +286,132 @@ def _read_run_file(run_dir: Path) -> dict | None:
     return key
 
 
+def _params_of(key: dict) -> MCParams:
+    """The Monte Carlo parameters a run file names."""
+    from dreamrg.mc import MCParams
+
+    return MCParams(**{k: v for k, v in key["mc"].items() if k != "source"})
+
+
+def _chain_numbers(folder: Path) -> list[tuple[int, Path]]:
+    """(chain, file) of every ``chains/<c>.npz`` in a run directory, by chain; ValueError for a foreign name."""
+    out = []
+    for file in sorted((folder / _CHAINS).glob("*.npz")):
+        if not file.stem.isdigit():
+            raise ValueError(f"{file} is not a chain checkpoint (they are named chains/<chain>.npz)")
+        out.append((int(file.stem), file))
+    return sorted(out)
+
+
+def export_finished(run_dir: str | os.PathLike, dest: str | os.PathLike) -> list[int]:
+    """Copy the finished chains of the run in ``run_dir`` to ``dest``, to resume the run on another machine.
+
+    ``dest`` gets the run's ``run.json`` and, for every chain that has accumulated all
+    its configurations, ``chains/<c>.npz`` with its accumulators and record, compressed,
+    without its Monte Carlo state. Chains already in ``dest`` are left as they are (a
+    finished chain never changes); unfinished chains are not copied. Safe while the run
+    goes on (it only reads checkpoints, which are replaced atomically); each file is
+    written in one rename. Returns the chains copied now.
+
+    Raises ``ValueError`` if ``run_dir`` holds no run, if ``dest`` holds another
+    run, or naming a damaged checkpoint.
+    """
+    from dreamrg.cache import write_json_atomic
+
+    run_dir, dest = Path(run_dir), Path(dest)
+    key = _read_run_file(run_dir)
+    if key is None:
+        raise ValueError(f"{run_dir} holds no MCRG-from-MC run (no {RUN_FILE}); nothing to export")
+    _check_same_run(dest, key, "export into it")
+    params = _params_of(key)
+    targets = _targets(params, key["n_configs"])
+    done = []
+    for c, target in targets.items():
+        file, out = chain_file(run_dir, c), chain_file(dest, c)
+        record = _read_record(file, key)
+        if record is None or record["configs"] != target or _read_record(out, key) is not None:
+            continue
+        _, accs, record = _load_chain(file, key, params.L, target)
+        if not done and not (dest / RUN_FILE).exists():
+            dest.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(dest / RUN_FILE, key)
+        _save_chain(out, None, accs, record)
+        done.append(c)
+    return done
+
+
+def _check_same_run(folder: Path, key: dict, what: str) -> None:
+    old = _read_run_file(folder)
+    if old is not None:
+        diff = sorted(k for k in key if old.get(k) != key[k])
+        if diff:
+            raise ValueError(f"{folder} holds another run (it differs in {', '.join(diff)}); cannot {what}")
+
+
+def import_finished(src: str | os.PathLike, run_dir: str | os.PathLike) -> list[int]:
+    """Put the finished chains of ``src`` (written by :func:`export_finished`) into the run directory ``run_dir``.
+
+    ``run_dir`` is created with ``src``'s ``run.json`` if it holds no run; if it holds
+    one, it must be the same run. Every chain file of ``src`` is checked first (its
+    record, accumulators and that the chain is finished); then each chain that
+    ``run_dir`` has not finished is written there in one rename (replacing a partial
+    checkpoint of that chain, which is behind it). Takes the run directory's writer
+    lock, so it refuses while a run is extending it. Returns the chains imported.
+    (:func:`accumulate_mc` does the same with its ``carry``.)
+
+    Raises ``ValueError`` naming the first damaged or foreign file, or a different
+    run; nothing is then written.
+    """
+    from dreamrg.cache import write_json_atomic
+    from dreamrg.store import writer_lock
+
+    src, run_dir = Path(src), Path(run_dir)
+    key = _read_run_file(src)
+    if key is None:
+        raise ValueError(f"{src} holds no carried MCRG-from-MC run (no {RUN_FILE})")
+    _check_same_run(run_dir, key, f"import the chains of {src}")
+    carried = _read_carried(src, key)
+    with writer_lock(run_dir, "MCRG run directory"):
+        if _read_run_file(run_dir) is None:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(run_dir / RUN_FILE, key)
+        return _write_carried(carried, run_dir, key)
+
+
+def _read_carried(src: Path, key: dict) -> list[tuple[int, list[MCRGAccumulator], dict]]:
+    """(chain, accumulators, record) of every chain file in a carry directory, each checked finished."""
+    params = _params_of(key)
+    targets = _targets(params, key["n_configs"])
+    carried = []
+    for c, file in _chain_numbers(src):
+        if c not in targets:
+            raise ValueError(f"{file}: this run has chains 0 to {len(targets) - 1}, not {c}")
+        loaded = _load_chain(file, key, params.L, targets[c])
+        if loaded is None or loaded[2]["configs"] != targets[c]:
+            raise ValueError(f"{file}: chain {c} is not finished; only finished chains are carried")
+        carried.append((c, loaded[1], loaded[2]))
+    return carried
+
+
+def _write_carried(carried, run_dir: Path, key: dict) -> list[int]:
+    """Write the carried chains ``run_dir`` has not finished (under its writer lock); returns them."""
+    targets = _targets(_params_of(key), key["n_configs"])
+    done = []
+    for c, accs, record in carried:
+        out = chain_file(run_dir, c)
+        mine = _read_record(out, key)
+        if mine is not None and mine["configs"] == targets[c]:
+            continue
+        out.unlink(missing_ok=True)  # a partial checkpoint of this chain: behind the carried one
+        _save_chain(out, None, accs, record)
+        done.append(c)
+    return done
+
+
 def accumulate_mc(params: MCParams, n_configs: int, run_dir: str | os.PathLike, *, levels: int = 1, seed: int = 0,
                   n_bins: int = 32, basis: str = "symmetrised", boundary: str = "periodic",
                   workers: int | None = None, progress: bool | None = None, client=None,
-                  checkpoint_seconds: float = 60.0) -> list[MCRGAccumulator]:
+                  checkpoint_seconds: float = 60.0, carry: str | os.PathLike | None = None) -> list[MCRGAccumulator]:
     """Accumulate MCRG moments of ``n_configs`` Monte Carlo configurations, chain by chain, storing none.
 
     Parameters
@@ -292,6 +438,12 @@ def accumulate_mc(params: MCParams, n_configs: int, run_dir: str | os.PathLike, 
         Least time between two checkpoints of one chain (a chain also
         checkpoints after its last chunk); a kill loses at most that much
         computing per chain, never data.
+    carry : path, optional
+        A carry directory of this run (another machine's finished chains; see
+        the module docstring). Checked first; its chains are imported into
+        ``run_dir`` and not computed again, and when the run stops, finished or
+        interrupted, every finished chain of ``run_dir`` is exported there
+        (:func:`export_finished`). Same result.
 
     Returns
     -------
@@ -300,11 +452,8 @@ def accumulate_mc(params: MCParams, n_configs: int, run_dir: str | os.PathLike, 
         store ``dreamrg.mc.run(params, n_configs, ...)`` would fill.
     """
     import numba
-    from tqdm import tqdm
 
     from dreamrg import mc
-    from dreamrg._cluster import map_units
-    from dreamrg._progress import _no_bar
     from dreamrg.cache import write_json_atomic
     from dreamrg.store import check_count, writer_lock
 
@@ -319,6 +468,14 @@ def accumulate_mc(params: MCParams, n_configs: int, run_dir: str | os.PathLike, 
     key = _run_key(params, n_configs, levels, seed, n_bins, basis, boundary)   # does not fit in memory
     run_dir = Path(run_dir)
     targets = _targets(params, n_configs)
+    carried = []
+    if carry is not None:
+        carry = Path(carry)
+        if carry.exists() and not carry.is_dir():
+            raise ValueError(f"carry {carry} is a file; it names a directory of carried chains")
+        _check_same_run(carry, key, "carry this run's chains there")
+        if _read_run_file(carry) is not None:
+            carried = _read_carried(carry, key)  # checked whole before anything is written
     with writer_lock(run_dir, "MCRG run directory"):
         old = _read_run_file(run_dir)
         if old is not None:
@@ -329,41 +486,59 @@ def accumulate_mc(params: MCParams, n_configs: int, run_dir: str | os.PathLike, 
         else:
             run_dir.mkdir(parents=True, exist_ok=True)
             write_json_atomic(run_dir / RUN_FILE, key)
-        records = {c: _read_record(chain_file(run_dir, c), key) for c in targets}
-        todo = [c for c in targets if records[c] is None or records[c]["configs"] < targets[c]]
-        initial = sum(r["configs"] for r in records.values() if r is not None)
-        with tqdm(total=n_configs, initial=initial, disable=_no_bar(progress), unit="cfg",
-                  desc=f"MC+MCRG L={params.L}") as bar:
-            if client is None:
-                from dreamrg._numba import numba_threads
+        _write_carried(carried, run_dir, key)
+        try:
+            return _run_chains(params, n_configs, run_dir, key, targets, threads, parallel, progress, client,
+                               checkpoint_seconds)
+        finally:
+            if carry is not None:
+                export_finished(run_dir, carry)
 
-                units = [_Unit(params, n_configs, str(run_dir), tuple(todo[i:i + parallel]), key, threads,
-                               checkpoint_seconds) for i in range(0, len(todo), parallel)]
-                with numba_threads(threads):
-                    map_units(functools.partial(_advance_chains, on_chunk=bar.update), units)
-            else:
-                units = [_Unit(params, n_configs, str(run_dir.resolve()), (c,), key, 1, checkpoint_seconds)
-                         for c in todo]
-                map_units(_advance_chains, units, client=client, name="mcrg-stream",
-                          on_result=lambda i, recs: bar.update(sum(r["configs"] for r in recs)
-                                                               - (records[units[i].chains[0]] or {}).get("configs", 0)))
-        parts = []
-        for c in targets:
-            loaded = _load_chain(chain_file(run_dir, c), key, params.L)
-            if loaded is None or loaded[2]["configs"] != targets[c]:
-                raise ValueError(f"{chain_file(run_dir, c)}: chain {c} did not finish; run again to resume")
-            parts.append(loaded[1])
+
+def _run_chains(params, n_configs, run_dir, key, targets, threads, parallel, progress, client,
+                checkpoint_seconds) -> list[MCRGAccumulator]:
+    """The chains of :func:`accumulate_mc` not finished in ``run_dir``, then the reduction (under its lock)."""
+    from tqdm import tqdm
+
+    from dreamrg._cluster import map_units
+    from dreamrg._progress import _no_bar
+
+    records = {c: _read_record(chain_file(run_dir, c), key) for c in targets}
+    todo = [c for c in targets if records[c] is None or records[c]["configs"] < targets[c]]
+    initial = sum(r["configs"] for r in records.values() if r is not None)
+    with tqdm(total=n_configs, initial=initial, disable=_no_bar(progress), unit="cfg",
+              desc=f"MC+MCRG L={params.L}") as bar:
+        if client is None:
+            from dreamrg._numba import numba_threads
+
+            units = [_Unit(params, n_configs, str(run_dir), tuple(todo[i:i + parallel]), key, threads,
+                           checkpoint_seconds) for i in range(0, len(todo), parallel)]
+            with numba_threads(threads):
+                map_units(functools.partial(_advance_chains, on_chunk=bar.update), units)
+        else:
+            units = [_Unit(params, n_configs, str(run_dir.resolve()), (c,), key, 1, checkpoint_seconds)
+                     for c in todo]
+            map_units(_advance_chains, units, client=client, name="mcrg-stream",
+                      on_result=lambda i, recs: bar.update(sum(r["configs"] for r in recs)
+                                                           - (records[units[i].chains[0]] or {}).get("configs", 0)))
+    parts = []
+    for c in targets:
+        loaded = _load_chain(chain_file(run_dir, c), key, params.L, targets[c])
+        if loaded is None or loaded[2]["configs"] != targets[c]:
+            raise ValueError(f"{chain_file(run_dir, c)}: chain {c} did not finish; run again to resume")
+        parts.append(loaded[1])
     return reduce(parts)
 
 
 def mcrg_from_mc(params: MCParams, n_configs: int, run_dir: str | os.PathLike, *, levels: int = 1, seed: int = 0,
                  n_bins: int = 32, basis: str = "symmetrised", boundary: str = "periodic",
                  n_odd: int | None = None, n_even: int | None = None, workers: int | None = None,
-                 progress: bool | None = None, client=None, checkpoint_seconds: float = 60.0) -> list[MCRGResult]:
+                 progress: bool | None = None, client=None, checkpoint_seconds: float = 60.0,
+                 carry: str | os.PathLike | None = None) -> list[MCRGResult]:
     """MCRG exponents of every blocking step of :func:`accumulate_mc` (same arguments; ``n_odd``,
     ``n_even`` as in :func:`~dreamrg.mcrg.rg_exponents`)."""
     _check_truncation(basis, n_odd, n_even)  # a bad truncation fails before the work
     accs = accumulate_mc(params, n_configs, run_dir, levels=levels, seed=seed, n_bins=n_bins, basis=basis,
                          boundary=boundary, workers=workers, progress=progress, client=client,
-                         checkpoint_seconds=checkpoint_seconds)
+                         checkpoint_seconds=checkpoint_seconds, carry=carry)
     return [a.result(n_odd=n_odd, n_even=n_even) for a in accs]

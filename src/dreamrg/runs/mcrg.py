@@ -308,7 +308,7 @@ def _stream_entry(L: int, n_configs: int, seed: int, levels: int, n_bins: int, b
 
 def mc_mcrg_streamed(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
                      basis: str = "symmetrised", boundary: str = "periodic", progress: bool | None = None,
-                     client=None) -> MCRGRun:
+                     client=None, carry: str | Path | None = None) -> MCRGRun:
     """:func:`mc_mcrg` with the configurations streamed from the Monte Carlo chains, none stored (cached).
 
     The same Monte Carlo run (``MCParams(L=L, seed=seed)``), blockings and tie-breaks
@@ -320,6 +320,11 @@ def mc_mcrg_streamed(L: int, n_configs: int, seed: int, levels: int, *, n_bins: 
     ``dreamrg mc --L L --n-configs N --seed SEED --mcrg-only --levels LEVELS --mcrg-seed SEED
     --out <entry>/run`` (:func:`mc_mcrg_stream_dir`). ``ms_mc_per_config`` and
     ``seconds_mcrg`` are compute times summed over the chains. ``client``: chains as Dask tasks.
+
+    ``carry``: a directory of finished chains carried between machines that share no
+    storage (:func:`dreamrg.mcrg.export_finished`). The chains it holds are imported
+    before the run and not computed again; when the run stops, finished or interrupted,
+    its finished chains are exported back there. The result is the same.
     """
     from dreamrg.mcrg import mcrg_from_mc, stream_progress
 
@@ -328,35 +333,52 @@ def mc_mcrg_streamed(L: int, n_configs: int, seed: int, levels: int, *, n_bins: 
     def compute() -> MCRGRun:
         run = cache.entry("mcrg", name, key) / "run"
         results = mcrg_from_mc(params, n_configs, run, levels=levels, seed=seed, n_bins=n_bins, basis=basis,
-                               boundary=boundary, progress=progress, client=client)
+                               boundary=boundary, progress=progress, client=client, carry=carry)
         prog = stream_progress(run)
         return MCRGRun(tuple(results), 1e3 * prog.seconds_mc / n_configs, prog.seconds_mcrg)
 
     return cache.cached("mcrg", name, key, compute, MCRGRun.from_dict)
 
 
+def mc_mcrg_stream_name(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
+                        basis: str = "symmetrised", boundary: str = "periodic") -> str:
+    """The cache entry name of :func:`mc_mcrg_streamed` (``<name>-<key hash>``; it names a carry directory too)."""
+    _, name, key = _stream_entry(L, n_configs, seed, levels, n_bins, basis, boundary)
+    return f"{name}-{cache.key('mcrg', key)}"
+
+
 def mc_mcrg_stream_dir(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
                        basis: str = "symmetrised", boundary: str = "periodic") -> Path:
     """The run directory :func:`mc_mcrg_streamed` uses (under the data directory; nothing is created)."""
-    _, name, key = _stream_entry(L, n_configs, seed, levels, n_bins, basis, boundary)
-    return data_dir() / "mcrg" / f"{name}-{cache.key('mcrg', key)}" / "run"
+    return data_dir() / "mcrg" / mc_mcrg_stream_name(L, n_configs, seed, levels, n_bins=n_bins, basis=basis,
+                                                     boundary=boundary) / "run"
 
 
 def mc_mcrg_streamed_status(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
-                            basis: str = "symmetrised", boundary: str = "periodic") -> MCRGRun | StreamProgress | None:
-    """What :func:`mc_mcrg_streamed` holds now, computing nothing and creating nothing.
+                            basis: str = "symmetrised", boundary: str = "periodic",
+                            carry: str | Path | None = None) -> MCRGRun | StreamProgress | None:
+    """What :func:`mc_mcrg_streamed` holds now, running no Monte Carlo.
 
     Its :class:`MCRGRun` once finished; else the :class:`~dreamrg.mcrg.StreamProgress` of
     its checkpoints (configurations accumulated so far, of ``n_configs``); None if it has
     not started. A partial run has no exponents: its jackknife bins span all ``n_configs``.
+    ``carry``: a carry directory of the run (see :func:`mc_mcrg_streamed`). If it holds
+    every chain, the run is reduced from it (seconds, no Monte Carlo) and cached; else the
+    progress is that of the local run or of the carry, whichever is further along.
     """
     from dreamrg.mcrg import stream_progress
 
     _, name, key = _stream_entry(L, n_configs, seed, levels, n_bins, basis, boundary)
     if cache.is_cached("mcrg", name, key):
         return cache.cached("mcrg", name, key, _never, MCRGRun.from_dict)
-    return stream_progress(mc_mcrg_stream_dir(L, n_configs, seed, levels, n_bins=n_bins, basis=basis,
-                                              boundary=boundary))
+    local = stream_progress(mc_mcrg_stream_dir(L, n_configs, seed, levels, n_bins=n_bins, basis=basis,
+                                               boundary=boundary))
+    carried = stream_progress(carry) if carry is not None else None
+    if carried is not None and carried.done:
+        return mc_mcrg_streamed(L, n_configs, seed, levels, n_bins=n_bins, basis=basis, boundary=boundary,
+                                progress=False, carry=carry)
+    found = [p for p in (local, carried) if p is not None]
+    return max(found, key=lambda p: p.configs) if found else None
 
 
 def _never():
