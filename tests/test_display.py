@@ -162,9 +162,34 @@ def test_offcritical_kept_quotes_come_from_the_kept_verdict_table():
     q = quotes.offcritical_kept()
     kept = next(t for t in display.snapshot_tables("offcritical", "paper") if t.index.name == "quantity")
     cells = {str(x) for x in kept.to_numpy().ravel() if x is not None and not pd.isna(x)}
-    numbers = {k: v for k, v in q.items() if k.startswith("offk_")}
+    sides = ("mc", "naive", "flow", "mcs")
+    numbers = {k: v for k, v in q.items() if k.startswith("offk_") and k.split("_")[1] in sides}
     assert len(numbers) == 16 and all(v in cells or v == "—" for v in numbers.values())
     assert q["offk_mc_Kc"].startswith("0.4407") and q["kept_origin_offcritical"] == display.kept_origin("offcritical")
+
+
+def test_a_kept_table_that_is_not_there_is_one_clear_error(tmp_path, monkeypatch):
+    """kept_table (and the quotes built on it) name the chapter, the table sought and the tables kept, instead of
+    a bare StopIteration, when a snapshot lacks a table or a row (a renamed column, an older snapshot)."""
+    from dreamrg import quotes
+
+    d = tmp_path / "book" / "snapshots" / "paper" / "fss"
+    d.mkdir(parents=True)
+    df = pd.DataFrame({"γ/ν": [0.25], "x": [1]}, index=pd.Index(["k=3"], name="model"))
+    (d / "table-1.json").write_text(json.dumps(display.table_data(df)))
+    assert display.kept_table("fss", lambda t: "x" in t.columns, "x", root=tmp_path).equals(
+        display.kept_table("fss", lambda t: True, "any", root=tmp_path))
+    with pytest.raises(LookupError, match=r"kept 'paper' snapshot of chapter 'fss' .* has no Table II; its 1 "
+                                          r"table\(s\) have the columns \[γ/ν, x\]"):
+        display.kept_table("fss", lambda t: "γ/ν (128, 32) paper" in t.columns, "Table II", root=tmp_path)
+    with pytest.raises(LookupError, match="has no seeds; its 0 table"):
+        display.kept_table("mcrg", lambda t: True, "seeds", root=tmp_path)
+    # a quote reading the real snapshots, with one of its rows renamed
+    kept = display.kept_table("offcritical", lambda t: t.index.name == "quantity", "verdicts")
+    renamed = kept.rename(index=lambda q: q.replace("ν", "nu"))
+    monkeypatch.setattr(display, "kept_table", lambda *a, **k: renamed)
+    with pytest.raises(LookupError, match=r"no row 'ν …' of the kept off-critical verdict table; there are: K_c"):
+        quotes.offcritical_kept()
 
 
 def test_kept_tables_keep_a_multiindex():

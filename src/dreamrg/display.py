@@ -341,6 +341,23 @@ def snapshot_tables(chapter: str, profile: str = "paper", root: Path | None = No
     return [parse_text_table(t) for t in legacy_text_tables(folder)]
 
 
+def kept_table(chapter: str, matches, what: str, profile: str = "paper", root: Path | None = None) -> pd.DataFrame:
+    """The first table of a chapter's kept snapshot for which ``matches(table)`` is true.
+
+    ``what`` names the table for the error: a snapshot with no such table (a renamed
+    column, a chapter kept before the table existed) is one clear ``LookupError`` that
+    says which chapter and profile and what its tables hold, not a bare ``StopIteration``.
+    """
+    kept = snapshot_tables(chapter, profile, root)
+    for table in kept:
+        if matches(table):
+            return table
+    held = "; ".join(f"[{', '.join(map(str, t.columns[:4]))}{', …' if len(t.columns) > 4 else ''}]" for t in kept)
+    raise LookupError(f"the kept {profile!r} snapshot of chapter {chapter!r} ({snapshot_dir(chapter, profile, root)}) "
+                      f"has no {what}; its {len(kept)} table(s) have the columns {held or '(none)'}. Keep the "
+                      f"chapter again ('dreamrg book --profile {profile} --chapters {chapter}')")
+
+
 def _meta_line(profile: str, meta: dict) -> str:
     commit = f", commit `{meta['git_commit']}`" if meta.get("git_commit") else ""
     return (f"**Kept results of the `{profile}` profile** — run on {meta['date']} with dreamrg "

@@ -26,13 +26,26 @@ def glue_all(values: dict[str, Any]) -> None:
         glue(name, value, display=False)
 
 
+def _has_column(*names: str):
+    """A test for :func:`dreamrg.display.kept_table`: the table has every column of ``names``."""
+    return lambda t: all(n in t.columns for n in names)
+
+
+def _one(items, matches, what: str):
+    """The first of ``items`` that ``matches``; one clear ``LookupError`` naming ``what`` and the items if none does."""
+    for item in items:
+        if matches(item):
+            return item
+    raise LookupError(f"no {what}; there are: {', '.join(map(str, items))}")
+
+
 def fss_kept() -> dict[str, Any]:
     """The FSS chapter's quoted numbers: Table II of the k=7 model and the seed spread of the weighted models."""
     out: dict[str, Any] = {}
-    snapshot_tables = display.snapshot_tables
-    kept = snapshot_tables('fss', 'paper')
-    kept_ii = next((t for t in kept if 'γ/ν (128, 32) paper' in t.columns))
-    kept_seeds = next((t for t in kept if 'training seed' in str(t.index.name)))
+    kept_ii = display.kept_table('fss', _has_column('γ/ν (128, 32) paper'),
+                                 "Table II (a 'γ/ν (128, 32) paper' column)")
+    kept_seeds = display.kept_table('fss', lambda t: 'training seed' in str(t.index.name),
+                                    "seed-spread table (indexed by 'training seed')")
     kept_long = tables.long_from_table_ii(kept_ii)
     ours_w = kept_long[kept_long['row'].str.fullmatch('k=\\d, w\\.') & kept_long['quantity'].str.startswith('γ/ν')]
     below = ours_w['paper'].map(lambda t: float(t)) - ours_w['value']
@@ -41,9 +54,10 @@ def fss_kept() -> dict[str, Any]:
     out['kept_k7_gamma_paper'] = str(kept_ii.loc['k=7', 'γ/ν (128, 32) paper'])
     out['kept_w_below_min'] = float(below.min())
     out['kept_w_below_max'] = float(below.max())
-    out['kept_k7w_gap'] = float(kept_long.query("row == 'authors k=7, w.' and quantity == 'γ/ν (128, 32)'")['value'].iloc[0]) - float(kept_long.query("row == 'k=7, w.' and quantity == 'γ/ν (128, 32)'")['value'].iloc[0])
+    gamma = kept_long[kept_long['quantity'] == 'γ/ν (128, 32)'].set_index('row')
+    out['kept_k7w_gap'] = float(gamma.loc['authors k=7, w.', 'value']) - float(gamma.loc['k=7, w.', 'value'])
     out['kept_seed_spread'] = spread
-    out['kept_seed_ratio'] = round(spread / float(kept_long.query("row == 'k=5, w.' and quantity == 'γ/ν (128, 32)'")['error'].iloc[0]), -2)
+    out['kept_seed_ratio'] = round(spread / float(gamma.loc['k=5, w.', 'error']), -2)
     out['kept_origin_fss'] = display.kept_origin('fss')
     return out
 
@@ -51,9 +65,7 @@ def fss_kept() -> dict[str, Any]:
 def mcrg_kept() -> dict[str, Any]:
     """The MCRG chapter's quoted numbers: the truncation scan and the third exponents, MC and dreamed."""
     out: dict[str, Any] = {}
-    snapshot_tables = display.snapshot_tables
-    kept = snapshot_tables('mcrg', 'paper')
-    kept_trunc = next((t for t in kept if 'odd ops' in t.columns))
+    kept_trunc = display.kept_table('mcrg', _has_column('odd ops'), "truncation scan (an 'odd ops' column)")
     kept_first = kept_trunc[kept_trunc['step'] == kept_trunc['step'].iloc[0]]
     y_h = [tables.parse_estimate(t)[0] for t in kept_first['y_h']]
     out['kept_trunc_L'] = str(kept_first['L'].iloc[0])
@@ -65,15 +77,18 @@ def mcrg_kept() -> dict[str, Any]:
     out['kept_trunc_yt_nn'] = kept_first['y_t'].iloc[0]
     out['kept_trunc_yt_all'] = kept_first['y_t'].iloc[-1]
     out['kept_trunc_paper_yt'] = PRINTED_III[int(kept_first['L'].iloc[0])]['y_t']
-    kept_third = next((t for t in kept if 'third' in t.columns and 'step' in t.columns)).set_index(['L', 'step'])
+    kept_third = display.kept_table('mcrg', _has_column('third', 'step'),
+                                    "MC third-exponent table ('third' and 'step' columns)").set_index(['L', 'step'])
     for (L, step), third in kept_third['third'].items():
         out[f"kept_third_{L}_{step.split('→')[0]}"] = third
-    kept_dreamed = next((t for t in kept if 'third' in t.columns and 'B1' in t.columns))
+    kept_dreamed = display.kept_table('mcrg', _has_column('third', 'B1'),
+                                      "dreamed third-exponent table ('third' and 'B1' columns)")
     third = {m: tables.parse_estimate(t)[0] for m, t in kept_dreamed['third'].items()}
     lifted = [v for m, v in third.items() if m.removeprefix('authors ') in ('k=5, w.', 'k=7, w.')]
     out['kept_lifted_min'] = min(lifted)
     out['kept_lifted_max'] = max(lifted)
-    out['kept_others_max'] = max((abs(v) for m, v in third.items() if m.removeprefix('authors ') not in ('k=5, w.', 'k=7, w.')))
+    out['kept_others_max'] = max(abs(v) for m, v in third.items()
+                                 if m.removeprefix('authors ') not in ('k=5, w.', 'k=7, w.'))
     b1 = [tables.parse_estimate(t)[0] for t in kept_dreamed['B1']]
     out['kept_b1_max'] = max(b1)
     out['kept_b1_min'] = min(b1)
@@ -93,9 +108,12 @@ def status_kept() -> tuple[dict[str, Any], pd.DataFrame]:
         with the verdict of :func:`dreamrg.verdicts.judge`.
     """
     out: dict[str, Any] = {}
-    kept_status = display.snapshot_tables('status', 'paper')
-    kept_iii = tables.long_from_formatted(next((t for t in kept_status if t['table'].str.startswith('III').any())))
-    kept_iv = tables.long_from_formatted(next((t for t in kept_status if (t['table'] == 'IV').any())))
+    def table_rows(name):  # 'III' also matches 'III, step 1'; 'II' matches only 'II'
+        return lambda t: 'table' in t.columns and t['table'].astype(str).str.fullmatch(f'{name}(, .*)?').any()
+
+    kept_iii = tables.long_from_formatted(display.kept_table('status', table_rows('III'), "Table III rows"))
+    kept_iv = tables.long_from_formatted(display.kept_table('status', table_rows('IV'), "Table IV rows"))
+    kept_ii_status = display.kept_table('status', table_rows('II'), "Table II rows")
     at = kept_iii.set_index(['table', 'row', 'quantity'])
     for L in (32, 128, 512):
         out[f'iii_s1_{L}'] = at.loc[('III, step 1', f'L={L}', 'y_h'), 'ours']
@@ -106,12 +124,14 @@ def status_kept() -> tuple[dict[str, Any], pd.DataFrame]:
     out['iii_pyt_32'] = PRINTED_III[32]['y_t']
     out['iii_pyt_1024'] = PRINTED_III[1024]['y_t']
     first = at.loc['III, step 1'].xs('y_h', level='quantity')
-    out['iii_s1_zmin'] = min((tables.z_score(v, e, PRINTED_III[int(r[2:])]['y_h']) for r, v, e in zip(first.index, first['value'], first['error'])))
+    out['iii_s1_zmin'] = min(tables.z_score(v, e, PRINTED_III[int(r[2:])]['y_h'])
+                             for r, v, e in zip(first.index, first['value'], first['error']))
     s2 = at.loc['III, step 2', 'L=512', 'y_h']
     out['iii_s2_z512'] = tables.z_score(s2['value'], s2['error'], PRINTED_III[512]['y_h'])
     out['iii_s2_z1024'] = tables.z_score(s2['value'], s2['error'], PRINTED_III[1024]['y_h'])
-    kept_trunc = next((t for t in display.snapshot_tables('mcrg', 'paper') if 'odd ops' in t.columns))
-    first_step = [tables.parse_estimate(t)[0] for t in kept_trunc.loc[kept_trunc['step'] == kept_trunc['step'].iloc[0], 'y_h']]
+    kept_trunc = display.kept_table('mcrg', _has_column('odd ops'), "truncation scan (an 'odd ops' column)")
+    first_rows = kept_trunc['step'] == kept_trunc['step'].iloc[0]
+    first_step = [tables.parse_estimate(t)[0] for t in kept_trunc.loc[first_rows, 'y_h']]
     out['iii_trunc_min'] = min(first_step)
     out['iii_trunc_max'] = max(first_step)
     y2 = at.loc['III, step 2', 'L=128', 'y_h']
@@ -123,9 +143,11 @@ def status_kept() -> tuple[dict[str, Any], pd.DataFrame]:
     kept_meta = display.snapshot_meta('status')
     out['kept_status_date'] = kept_meta['date']
     out['kept_origin_status'] = display.kept_origin('status')
-    kept_ii = next((t for t in display.snapshot_tables('fss', 'paper') if 'γ/ν (128, 32) paper' in t.columns))
-    out['kept_ii_rows'] = display.legacy_text_tables(display.snapshot_dir('status', 'paper'))[0].split('[')[-1].split()[0]
-    out['kept_ii_shown'] = len(next((t for t in kept_status if (t['table'] == 'II').any())))
+    kept_ii = display.kept_table('fss', _has_column('γ/ν (128, 32) paper'),
+                                 "Table II (a 'γ/ν (128, 32) paper' column)")
+    legacy = display.legacy_text_tables(display.snapshot_dir('status', 'paper'))[0]
+    out['kept_ii_rows'] = legacy.split('[')[-1].split()[0]
+    out['kept_ii_shown'] = len(kept_ii_status)
     out['kept_ii_fss'] = int(kept_ii[[c for c in kept_ii.columns if not c.endswith(' paper')]].notna().sum().sum())
     # judged with the paper's conventions: Table III at the second step; the kept Table IV predates them
     # (symmetrised operators, MC at the first step) and is labelled so
@@ -142,16 +164,21 @@ KEPT_IV = "IV (kept: symmetrised, MC step 1)"
 def offcritical_kept() -> dict[str, Any]:
     """The off-critical chapter's quoted numbers from its kept paper-profile verdict table: per side (MC and the
     three schemes) the cells of K_c (interpolated crossing), ν, the worst energy deviation and the U4 share."""
-    kept = next(t for t in display.snapshot_tables('offcritical', 'paper') if t.index.name == 'quantity')
-    rows = {'Kc': next(q for q in kept.index if q.startswith('K_c') and q.endswith('interpolated')),
-            'nu': next(q for q in kept.index if q.startswith('ν')),
-            'e': next(q for q in kept.index if q.startswith('worst |<e>')),
-            'U4': next(q for q in kept.index if q.startswith('U4'))}
+    kept = display.kept_table('offcritical', lambda t: t.index.name == 'quantity',
+                              "verdict table (indexed by 'quantity')")
+    rows = {'Kc': _one(kept.index, lambda q: q.startswith('K_c') and q.endswith('interpolated'),
+                       "row 'K_c … interpolated' of the kept off-critical verdict table"),
+            'nu': _one(kept.index, lambda q: q.startswith('ν'), "row 'ν …' of the kept off-critical verdict table"),
+            'e': _one(kept.index, lambda q: q.startswith('worst |<e>'),
+                      "row 'worst |<e> …' of the kept off-critical verdict table"),
+            'U4': _one(kept.index, lambda q: q.startswith('U4'), "row 'U4 …' of the kept off-critical verdict table")}
     sides = {'mc': 'MC', 'naive': 'naive', 'flow': 'flow',
-             'mcs': next(c for c in kept.columns if c.startswith('MC start'))}
+             'mcs': _one(kept.columns, lambda c: c.startswith('MC start'),
+                         "column 'MC start …' of the kept off-critical verdict table")}
     out: dict[str, Any] = {'kept_origin_offcritical': display.kept_origin('offcritical')}
     for side, column in sides.items():
         for row, quantity in rows.items():
             cell = kept.loc[quantity, column]
             out[f'offk_{side}_{row}'] = '—' if cell is None or pd.isna(cell) else str(cell)
     return out
+
