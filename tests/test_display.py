@@ -166,6 +166,11 @@ def test_offcritical_kept_quotes_come_from_the_kept_verdict_table():
     numbers = {k: v for k, v in q.items() if k.startswith("offk_") and k.split("_")[1] in sides}
     assert len(numbers) == 16 and all(v in cells or v == "—" for v in numbers.values())
     assert q["offk_mc_Kc"].startswith("0.4407") and q["kept_origin_offcritical"] == display.kept_origin("offcritical")
+    # the Monte Carlo start at the lowest coupling: its energy cell and deficit, its U4 z's, from the kept tables
+    energies = display.kept_table("offcritical", lambda t: "<e> MC start L=16" in t.columns, "energies")
+    row = energies[(energies["K/K_c"] == q["offk_hot_K"] + "0") & (energies["L"] == int(q["offk_hot_L"]))].iloc[0]
+    assert q["offk_hot_e"] == row["<e> MC start L=16"] and q["offk_hot_e_exact"] == row["<e> exact (Kaufman)"]
+    assert 0 < int(q["offk_kc_e_pct"]) < int(q["offk_hot_e_pct"]) and q["offk_hot_u4_z"].count(" σ at L = ") == 3
 
 
 def test_a_kept_table_that_is_not_there_is_one_clear_error(tmp_path, monkeypatch):

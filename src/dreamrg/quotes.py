@@ -180,5 +180,32 @@ def offcritical_kept() -> dict[str, Any]:
         for row, quantity in rows.items():
             cell = kept.loc[quantity, column]
             out[f'offk_{side}_{row}'] = '—' if cell is None or pd.isna(cell) else str(cell)
-    return out
+    return out | _offcritical_hot(sides['mcs'])
 
+
+def _offcritical_hot(start: str) -> dict[str, Any]:
+    """The Monte Carlo start at the highest temperature kept: its energy against Kaufman's, its U4 against MC.
+
+    ``start`` is the scheme's column name ('MC start L=16'). The U4 table is the first of the chapter's
+    per-(K, L) comparison tables (the chapter shows U4, then χ, then <|m|>).
+    """
+    energies = display.kept_table('offcritical', _has_column('<e> exact (Kaufman)', 'L', f'<e> {start}'),
+                                  f"per-(K, L) energy table (a '<e> {start}' column)")
+    u4 = display.kept_table('offcritical', _has_column('L', 'MC', start, f'({start} − MC)/σ'),
+                            f"per-(K, L) U4 table ('MC' and '{start}' columns)")
+    K = min(energies['K/K_c'].astype(float))  # kept as printed text ('0.900')
+    e = energies[(energies['K/K_c'].astype(float) == K) & (energies[f'<e> {start}'] != '—')].set_index('L')
+    z = u4[u4['K/K_c'].astype(float) == K].set_index('L')[f'({start} − MC)/σ']
+    L = int(max(e.index))
+
+    def deficit(row) -> str:  # per cent below Kaufman's energy
+        return f"{100 * (1 - tables.parse_estimate(row[f'<e> {start}'])[0] / float(row['<e> exact (Kaufman)'])):.0f}"
+
+    at_kc = energies[(energies['K/K_c'].astype(float) == 1.0) & (energies['L'] == L)]
+    exact = float(e.loc[L, '<e> exact (Kaufman)'])
+    return {'offk_hot_K': f'{K:.2f}', 'offk_hot_L': str(L), 'offk_hot_e': str(e.loc[L, f'<e> {start}']),
+            'offk_hot_e_exact': f'{exact:.6f}', 'offk_hot_e_pct': deficit(e.loc[L]),
+            'offk_kc_e_pct': deficit(at_kc.iloc[0]) if len(at_kc) else '—',
+            'offk_hot_e_z': f"{float(e.loc[L, f'({start} − exact)/σ']):.0f}".replace('-', '−'),
+            'offk_hot_u4_z': ', '.join(f'{float(z[n]):+.1f} σ at L = {n}'.replace('-', '−')
+                                       for n in sorted(z.index) if pd.notna(z[n]))}
