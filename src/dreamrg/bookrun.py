@@ -214,6 +214,20 @@ def execute_chapter(root: Path, chapter: str, profile: str, out_dir: Path,
     return out
 
 
+def _import_carried(root: Path) -> None:
+    """Take the results earlier sittings carried in ``book/data/carried/`` (:mod:`dreamrg.runs.carry`) into the cache.
+
+    A paper-profile run outlasts a sitting, and the next may be on a machine without the
+    last one's data; ``dreamrg cache --export book/data/carried`` keeps what it finished.
+    """
+    from dreamrg.paths import carried_dir
+    from dreamrg.runs.carry import import_results
+
+    folder = carried_dir(root)
+    if folder.is_dir():
+        print(f"[dreamrg book] carried results in {folder}: {import_results(folder).summary()}", flush=True)
+
+
 def build_book(profile: str | None = None, chapters: list[str] | None = None, build: bool = True,
                root: Path | None = None, base: Path | None = None,
                overrides: dict[str, dict[str, Any]] | None = None,
@@ -250,6 +264,10 @@ def build_book(profile: str | None = None, chapters: list[str] | None = None, bu
         :data:`dreamrg.prewarm.WARMED_FOR` says what each chapter needs); the chapters
         then run in process against the warm cache. Same results.
 
+    At the paper profile the results carried in ``book/data/carried/`` by earlier
+    sittings (``dreamrg cache --export``; :mod:`dreamrg.runs.carry`) are imported into
+    the cache first, so the run goes on where they stopped, on any machine.
+
     Returns
     -------
     Path
@@ -275,6 +293,8 @@ def build_book(profile: str | None = None, chapters: list[str] | None = None, bu
         if shared:
             print(f"[dreamrg book] profile file changes {', '.join(shared)}: only the chapter owning each value "
                   f"sees it; chapters reusing it read the {profile} profile's", flush=True)
+    if profile == "paper":
+        _import_carried(root)
     _warm_on_cluster(scheduler, profile, bool(overrides) or profile_file is not None, chapters)
     base = base or root
     out_dir = base / "_build" / "notebooks" / profile

@@ -336,18 +336,24 @@ def mcrg_mc_streamed(profile: Profile | str, convention: Convention = OURS, *, c
     for L in P.stream_sizes:
         args = (L, P.stream_configs, p.data_seed, P.levels)
         conv = dict(basis=convention.basis, boundary=convention.boundary)
-        out[L] = how(*args, **conv, carry=carried_dir(_mcrg.mc_mcrg_stream_name(*args, **conv)))
+        carry = carried_dir(_mcrg.mc_mcrg_stream_name(*args, **conv))
+        if (carry.parent / "result.json").is_file():  # finished in an earlier sitting, on another machine
+            from dreamrg.runs.carry import import_entry
+
+            import_entry(carry.parent, "mcrg")
+        out[L] = how(*args, **conv, carry=carry)
     return out
 
 
 def carried_dir(name: str, root: Path | None = None) -> Path:
-    """``book/data/carried/<name>/`` of the checkout: a long run's finished parts, kept in git between sittings.
+    """Where the streamed MCRG run of entry ``name`` carries its finished chains: ``<stage>/<entry>/run`` of
+    :func:`dreamrg.paths.carried_dir` (the layout of :mod:`dreamrg.runs.carry`), kept in git between sittings.
 
-    ``name`` is the run's cache entry name (e.g. :func:`dreamrg.runs.mcrg.mc_mcrg_stream_name`).
+    ``name`` is the run's cache entry name (:func:`dreamrg.runs.mcrg.mc_mcrg_stream_name`).
     """
-    from dreamrg.paths import repo_root
+    from dreamrg import paths
 
-    return (root or repo_root()) / "book" / "data" / "carried" / name
+    return paths.carried_dir(root) / "mcrg" / name / "run"
 
 
 def mcrg_reference_size(profile: Profile | str) -> int:

@@ -26,3 +26,12 @@ def data_dir() -> Path:
     if (repo / "pyproject.toml").is_file():
         return repo / "data"
     return Path.cwd() / "data"
+
+
+def carried_dir(root: Path | None = None) -> Path:
+    """``book/data/carried/`` of the checkout: the results a long run carries between sittings, kept in git.
+
+    A sparse mirror of the data directory (:mod:`dreamrg.runs.carry`): finished results and
+    the finished chains of streamed runs, none of the stores.
+    """
+    return (root or repo_root()) / "book" / "data" / "carried"

@@ -223,6 +223,14 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     inv.add_argument("--stale", action="store_true",
                      help="only entries made by another version of their stage's code, which this code never reads "
                           "(its cache keys include the version): they only take disk space, and can be deleted")
+    carry = inv.add_mutually_exclusive_group()
+    carry.add_argument("--export", type=Path, default=None, metavar="DIR",
+                       help="copy every finished result (not the stores or ensembles) and the finished chains of "
+                       "unfinished streamed MCRG runs into the carry directory DIR, to go on on a machine that "
+                       "shares no storage with this one (e.g. book/data/carried, kept in git)")
+    carry.add_argument("--import", dest="import_", type=Path, default=None, metavar="DIR",
+                       help="check the carry directory DIR whole, then copy into the data directory the results "
+                       "and chains it lacks")
     inv.add_argument("--json", action="store_true")
 
     ver = sub.add_parser("verify", help="check every chunk of a store, an ensemble or a cache entry against its checksum",
@@ -535,6 +543,19 @@ def _cmd_cache(args: argparse.Namespace) -> int:
     from dreamrg.paths import data_dir
     from dreamrg.runs.inventory import inventory
 
+    if args.export is not None or args.import_ is not None:
+        from dreamrg.runs import carry
+
+        if args.writing or args.stale:
+            raise UsageError("--export and --import take no --writing or --stale (they carry current results)")
+        report = (carry.export_results(args.export, args.stage) if args.export is not None
+                  else carry.import_results(args.import_, args.stage))
+        if args.json:
+            _print_json(report.to_dict())
+        else:
+            print(f"{'exported to' if args.export is not None else 'imported from'} "
+                  f"{args.export or args.import_}: {report.summary()}")
+        return 0
     rows = [r for r in inventory(args.stage) if (r["writer"] is not None or not args.writing)
             and (r["stale"] or not args.stale)]
     if args.json:

@@ -1,0 +1,109 @@
+"""Carrying the result cache between machines that share no storage (dreamrg.runs.carry, 'dreamrg cache --export/
+--import'): results and streamed runs' finished chains go, stores stay; a new machine reads the same results without
+recomputing them; damaged or foreign entries are refused before anything is written."""
+
+import json
+
+import pytest
+
+from dreamrg import train
+from dreamrg.runs import carry
+from dreamrg.runs import mcrg as rmcrg
+from dreamrg.runs.models import cached_model
+
+
+@pytest.fixture
+def first_machine(tmp_path, monkeypatch):
+    """A data directory with an MCRG result (and its store), a trained model and a streamed run cut short."""
+    from dreamrg.mcrg import streaming
+
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "first"))
+    mcrg_run = rmcrg.mc_mcrg(16, 600, 3, levels=1)
+    model = cached_model(train.TrainParams(k=3, method="exact"), 16, 300, 5, progress=False)
+    real, calls = streaming.accumulate_chunk, []
+
+    def dying(configs, chunk, **kw):
+        calls.append(chunk)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the sitting ends: chain 0 finished, chain 1 not
+        return real(configs, chunk, **kw)
+
+    monkeypatch.setattr(streaming, "accumulate_chunk", dying)
+    with pytest.raises(KeyboardInterrupt):
+        rmcrg.mc_mcrg_streamed(16, 1500, 11, 1, progress=False)
+    monkeypatch.setattr(streaming, "accumulate_chunk", real)
+    return tmp_path, mcrg_run, model
+
+
+def test_results_and_streamed_chains_are_carried_to_a_new_machine(first_machine, monkeypatch):
+    tmp_path, mcrg_run, model = first_machine
+    dest = tmp_path / "carried"
+    report = carry.export_results(dest)
+    assert sorted(report.copied) == sorted(f"{s}/{p.name}" for s in ("mcrg", "models")
+                                           for p in (tmp_path / "first" / s).iterdir()
+                                           if (p / carry.RESULT_FILES.get(s, "result.json")).is_file())
+    assert len(report.copied) == 2 and len(report.partial) == 1 and not report.stale
+    assert not (dest / "mc").exists() and not (dest / "ensembles").exists()  # no store is carried
+    files = sorted(str(f.relative_to(dest)) for f in dest.rglob("*") if f.is_file())
+    assert all(f.endswith(("params.json", "result.json", "model.json", "run.json", "chains/0.npz")) for f in files)
+    assert carry.export_results(dest).present == report.copied  # nothing copied twice
+    # the new machine: nothing computed, the same results
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "second"))
+    got = carry.import_results(dest)
+    assert sorted(got.copied) == sorted(report.copied) and got.partial == report.partial
+    from dreamrg.runs import mc as rmc
+
+    monkeypatch.setattr(rmc, "run", lambda *a, **k: pytest.fail("a carried result was recomputed"))
+    assert rmcrg.mc_mcrg(16, 600, 3, levels=1).to_dict() == mcrg_run.to_dict()
+    again = cached_model(train.TrainParams(k=3, method="exact"), 16, 300, 5, progress=False)
+    assert all((again.state_dict()[k] == v).all() for k, v in model.state_dict().items())
+    status = rmcrg.mc_mcrg_streamed_status(16, 1500, 11, 1)
+    assert (status.configs, status.chains_done) == (1024, 1)  # the carried chain, in the data directory now
+    second = carry.import_results(dest)
+    assert (second.present, second.copied, second.partial) == (got.copied, [], got.partial)  # nothing replaced
+    monkeypatch.undo()
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "second"))
+    # once the streamed run finishes here and is exported, its result replaces the carried chains
+    rmcrg.mc_mcrg_streamed(16, 1500, 11, 1, progress=False)
+    report = carry.export_results(dest)
+    assert report.copied == got.partial and not (dest / got.partial[0] / "run").exists()
+
+
+def test_damaged_or_foreign_carried_entries_are_refused_before_anything_is_written(first_machine, monkeypatch):
+    tmp_path, _, _ = first_machine
+    dest = tmp_path / "carried"
+    carry.export_results(dest)
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "second"))
+    entry = next((dest / "mcrg").glob("mc-L16-*"))
+    params = entry / "params.json"
+    good = params.read_text()
+    info = json.loads(good)
+    info["params"]["n_configs"] = 10 ** 6  # an edited entry no longer hashes to its name
+    params.write_text(json.dumps(info))
+    with pytest.raises(ValueError, match="hashes to .* not to the entry's name"):
+        carry.import_results(dest)
+    assert not (tmp_path / "second").exists()
+    params.write_text(good)
+    model = next((dest / "models").iterdir()) / "model.json"
+    model.write_text("{not json")
+    with pytest.raises(ValueError, match="model.json is not a readable models result"):
+        carry.import_results(dest)
+    assert not (tmp_path / "second").exists()
+    with pytest.raises(ValueError, match="is not a carry directory"):
+        carry.import_results(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="unknown cache stage"):
+        carry.export_results(dest, ["bogus"])
+
+
+def test_cache_export_and_import_on_the_command_line(first_machine, monkeypatch, capsys):
+    from dreamrg import cli
+
+    tmp_path, _, _ = first_machine
+    dest = tmp_path / "carried"
+    assert cli.main(["cache", "--export", str(dest)]) == 0
+    assert "2 result(s) copied, 1 unfinished streamed run(s) carried in part" in capsys.readouterr().out
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "second"))
+    assert cli.main(["cache", "--import", str(dest), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["copied"]) == 2
+    assert cli.main(["cache", "--import", str(dest), "--stale"]) == 2
+    assert "take no --writing or --stale" in capsys.readouterr().err
