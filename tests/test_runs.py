@@ -358,3 +358,16 @@ def test_streamed_mc_mcrg_is_carried_to_a_machine_without_its_data(tmp_path, mon
     calls.clear()
     assert rmcrg.mc_mcrg_streamed_status(16, 1500, 11, 1, carry=carry).to_dict() == streamed.to_dict()
     assert calls == []  # reduced from the carried chains, no Monte Carlo
+
+
+def test_streamed_runs_take_large_chunks_above_L_256():
+    """Up to L = 256 a streamed run is the stored run (same chunks); above, its chunks hold 2^29 spins, so a chain
+    checkpoints and carries a few accumulator pieces (4 at L = 1024, 10^5 configurations), not one per 16 configs."""
+    from dreamrg import mc
+    from dreamrg.store import default_chunk_size
+
+    assert [rmcrg.stream_chunk_size(L) for L in (16, 256)] == [default_chunk_size(16), default_chunk_size(256)]
+    assert (rmcrg.stream_chunk_size(512), rmcrg.stream_chunk_size(1024), default_chunk_size(1024)) == (2048, 512, 16)
+    params = mc.MCParams(L=1024, seed=2024, chunk_size=rmcrg.stream_chunk_size(1024))
+    assert max(len(w.chunks) for w in mc.plan(params, 100_000)) == 4
+    assert rmcrg.mc_mcrg_stream_name(1024, 100_000, 2024, 2) != rmcrg.mc_mcrg_stream_name(256, 100_000, 2024, 2)

@@ -40,7 +40,8 @@ def add_options(mc: argparse.ArgumentParser) -> None:
                     help="with --mcrg-only: operator sums, as 'dreamrg mcrg --boundary' (default periodic)")
     mc.add_argument("--carry", type=Path, default=None, metavar="DIR",
                     help="with --mcrg-only: a directory that carries the run's finished chains (accumulators only, "
-                    "~0.2 MB each at L = 1024) to another machine: imported before the run, exported when it stops")
+                    "one piece per chunk: take --chunk-size large, e.g. 512 at L = 1024) to another machine: imported "
+                    "before the run, exported when it stops")
 
 
 def check_options(args: argparse.Namespace) -> None:
