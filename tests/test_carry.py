@@ -101,9 +101,56 @@ def test_cache_export_and_import_on_the_command_line(first_machine, monkeypatch,
     tmp_path, _, _ = first_machine
     dest = tmp_path / "carried"
     assert cli.main(["cache", "--export", str(dest)]) == 0
-    assert "2 result(s) copied, 1 unfinished streamed run(s) carried in part" in capsys.readouterr().out
+    assert "2 result(s) copied, 1 unfinished run(s) carried in part" in capsys.readouterr().out
     monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "second"))
     assert cli.main(["cache", "--import", str(dest), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)["copied"]) == 2
     assert cli.main(["cache", "--import", str(dest), "--stale"]) == 2
     assert "take no --writing or --stale" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # torch, reading the crafted file it then refuses
+def test_an_unfinished_training_is_carried_and_finishes_bit_identically(tmp_path, monkeypatch):
+    """An AdamW training cut short on one machine: its checkpoint is carried, the next machine resumes it (after
+    making the same training set again from its seeds), and the model equals an uninterrupted run's."""
+    import torch
+
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "reference"))
+    params = train.TrainParams(k=3, model="two-layer", epochs=3, batch_size=100, seed=4, channels=4)
+    reference = cached_model(params, 16, 300, 5, progress=False)
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "first"))
+    real_step, calls = train.adamw_step, []
+
+    def dying_step(*args, **kwargs):  # the sitting ends in the second epoch
+        calls.append(1)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(train, "adamw_step", dying_step)
+    with pytest.raises(KeyboardInterrupt):
+        cached_model(params, 16, 300, 5, progress=False)
+    monkeypatch.setattr(train, "adamw_step", real_step)
+    dest = tmp_path / "carried"
+    report = carry.export_results(dest, ["models"])
+    assert len(report.partial) == 1 and not report.copied
+    (entry,) = (dest / "models").iterdir()
+    assert sorted(f.name for f in entry.iterdir()) == ["checkpoint.pt", "params.json"]
+    assert carry._checkpoint_progress(entry / "checkpoint.pt")[0] == 1
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "second"))
+    assert carry.import_results(dest).partial == report.partial
+    resumed_at = []
+    monkeypatch.setattr(train, "adamw_step", lambda *a, **k: (resumed_at.append(1), real_step(*a, **k))[1])
+    model = cached_model(params, 16, 300, 5, progress=False)
+    assert len(resumed_at) == 3 * 3 - 3  # epochs 2 and 3 only (3 batches each)
+    assert all(torch.equal(a, b) for a, b in zip(reference.state_dict().values(), model.state_dict().values()))
+    # the finished model replaces the carried checkpoint
+    assert carry.export_results(dest, ["models"]).copied == report.partial
+    assert sorted(f.name for f in entry.iterdir()) == ["model.json", "params.json"]
+    # a carried checkpoint that is not one is refused before anything is written
+    (entry / "model.json").unlink()
+    (entry / "checkpoint.pt").write_bytes(b"\x80\x04crafted")
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "third"))
+    with pytest.raises(ValueError, match="checkpoint.pt is not a readable training checkpoint"):
+        carry.import_results(dest)
+    assert not (tmp_path / "third").exists()

@@ -225,9 +225,10 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
                           "(its cache keys include the version): they only take disk space, and can be deleted")
     carry = inv.add_mutually_exclusive_group()
     carry.add_argument("--export", type=Path, default=None, metavar="DIR",
-                       help="copy every finished result (not the stores or ensembles) and the finished chains of "
-                       "unfinished streamed MCRG runs into the carry directory DIR, to go on on a machine that "
-                       "shares no storage with this one (e.g. book/data/carried, kept in git)")
+                       help="copy every finished result (not the stores or ensembles), the finished chains of "
+                       "unfinished streamed MCRG runs and the checkpoints of unfinished trainings into the carry "
+                       "directory DIR, to go on on a machine that shares no storage with this one (e.g. "
+                       "book/data/carried, kept in git)")
     carry.add_argument("--import", dest="import_", type=Path, default=None, metavar="DIR",
                        help="check the carry directory DIR whole, then copy into the data directory the results "
                        "and chains it lacks")

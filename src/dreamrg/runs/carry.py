@@ -9,7 +9,11 @@ enough to keep in git. For each entry ``<stage>/<entry>/`` it holds
 * its result, once finished: ``result.json`` (observables, MCRG exponents, off-critical
   analyses) or ``model.json`` (a trained model, plain JSON);
 * for a streamed MCRG run not finished yet, ``run/``: its finished chains
-  (:func:`dreamrg.mcrg.export_finished`, without their Monte Carlo state).
+  (:func:`dreamrg.mcrg.export_finished`, without their Monte Carlo state);
+* for an AdamW training not finished yet, its ``checkpoint.pt`` (weights, optimiser
+  state and history after the last epoch or batch saved; loaded with
+  ``weights_only=True``, so a crafted file cannot run code), so that a training
+  longer than a sitting goes on where it stopped.
 
 Monte Carlo stores, dreamed ensembles and training checkpoints are not carried (they
 take GB). A consumer whose result is carried does not need them; one that does
@@ -41,11 +45,13 @@ RESULT_FILES = {"models": "model.json"}
 #: stages that are never carried: their entries are configuration stores or ensembles (GB)
 NOT_CARRIED = ("mc", "ensembles")
 _RUN = "run"
+_CHECKPOINT = "checkpoint.pt"
 
 
 @dataclass
 class CarryReport:
-    """What an export or import did: entries copied, left as they were, skipped as stale, runs carried in part."""
+    """What an export or import did: entries copied, left as they were, skipped as stale, and the unfinished runs
+    (streamed MCRG, AdamW training) carried in part."""
 
     copied: list[str] = field(default_factory=list)
     present: list[str] = field(default_factory=list)
@@ -53,7 +59,7 @@ class CarryReport:
     partial: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (f"{len(self.copied)} result(s) copied, {len(self.partial)} unfinished streamed run(s) carried in "
+        return (f"{len(self.copied)} result(s) copied, {len(self.partial)} unfinished run(s) carried in "
                 f"part, {len(self.present)} already there, {len(self.stale)} made by other code versions skipped")
 
     def to_dict(self) -> dict:
@@ -105,6 +111,28 @@ def _check_result(file: Path, stage: str) -> None:
         raise ValueError(f"{file} is not a readable {stage} result ({type(exc).__name__}: {exc})") from None
 
 
+def _checkpoint_progress(file: Path) -> tuple[int, int]:
+    """(epochs done, samples into the next) of a training checkpoint; ValueError if it is not one."""
+    import torch
+
+    from dreamrg.train import checkpoint_error
+
+    try:
+        # tensors and plain data only: a crafted pickle is refused, never run
+        state = torch.load(file, weights_only=True, map_location="cpu")
+        assert isinstance(state, dict) and state.get("format") == "dreamrg-checkpoint"
+        inside = state.get("inside_epoch") or {}
+        return int(state["epoch"]), int(inside.get("next", 0))
+    except Exception as exc:  # noqa: BLE001 - any failure to read back is the same refusal
+        why = "not a dreamrg training checkpoint" if isinstance(exc, AssertionError) else checkpoint_error(exc)
+        raise ValueError(f"{file} is not a readable training checkpoint ({why})") from None
+
+
+def _newer_checkpoint(src: Path, dst: Path) -> bool:
+    """Whether the checkpoint ``src`` is further along than ``dst`` (or ``dst`` has none)."""
+    return not dst.is_file() or _checkpoint_progress(src) > _checkpoint_progress(dst)
+
+
 def _copy_atomic(src: Path, dst: Path) -> None:
     from dreamrg._integrity import write_atomic
 
@@ -147,11 +175,17 @@ def export_results(dest: str | os.PathLike, stages: list[str] | None = None) -> 
                 _copy_atomic(result, target / result.name)
                 report.copied.append(name)
             shutil.rmtree(target / _RUN, ignore_errors=True)
+            (target / _CHECKPOINT).unlink(missing_ok=True)
         elif stage == "mcrg" and (path / _RUN / RUN_FILE).is_file():
             if export_finished(path / _RUN, target / _RUN) or (target / _RUN).is_dir():
                 if not (target / "params.json").is_file():
                     _copy_atomic(path / "params.json", target / "params.json")
                 report.partial.append(name)
+        elif stage == "models" and (path / _CHECKPOINT).is_file():
+            if _newer_checkpoint(path / _CHECKPOINT, target / _CHECKPOINT):
+                _copy_atomic(path / "params.json", target / "params.json")
+                _copy_atomic(path / _CHECKPOINT, target / _CHECKPOINT)
+            report.partial.append(name)
     return report
 
 
@@ -196,7 +230,10 @@ def _checked(stage: str, path: Path, report: CarryReport) -> Path | None | bool:
         return result
     if stage == "mcrg" and (path / _RUN / RUN_FILE).is_file():
         return None
-    raise ValueError(f"{path} holds neither a result ({result.name}) nor a carried run ({_RUN}/)")
+    if stage == "models" and (path / _CHECKPOINT).is_file():
+        _checkpoint_progress(path / _CHECKPOINT)
+        return None
+    raise ValueError(f"{path} holds neither a result ({result.name}) nor a carried run ({_RUN}/ or {_CHECKPOINT})")
 
 
 def _import_one(stage: str, path: Path, result: Path | None, report: CarryReport) -> None:
@@ -211,6 +248,10 @@ def _import_one(stage: str, path: Path, result: Path | None, report: CarryReport
     if result is not None:
         _copy_atomic(result, target / result.name)
         report.copied.append(name)
+    elif stage == "models":
+        if _newer_checkpoint(path / _CHECKPOINT, target / _CHECKPOINT):  # never behind the local one
+            _copy_atomic(path / _CHECKPOINT, target / _CHECKPOINT)
+        report.partial.append(name)
     else:
         import_finished(path / _RUN, target / _RUN)
         report.partial.append(name)
