@@ -20,7 +20,7 @@ def first_machine(tmp_path, monkeypatch):
     monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "first"))
     mcrg_run = rmcrg.mc_mcrg(16, 600, 3, levels=1)
     model = cached_model(train.TrainParams(k=3, method="exact"), 16, 300, 5, progress=False)
-    real, calls = streaming.accumulate_chunk, []
+    real, calls = streaming.accumulate_chunk_conventions, []
 
     def dying(configs, chunk, **kw):
         calls.append(chunk)
@@ -28,10 +28,10 @@ def first_machine(tmp_path, monkeypatch):
             raise KeyboardInterrupt  # the sitting ends: chain 0 finished, chain 1 not
         return real(configs, chunk, **kw)
 
-    monkeypatch.setattr(streaming, "accumulate_chunk", dying)
+    monkeypatch.setattr(streaming, "accumulate_chunk_conventions", dying)
     with pytest.raises(KeyboardInterrupt):
         rmcrg.mc_mcrg_streamed(16, 1500, 11, 1, progress=False)
-    monkeypatch.setattr(streaming, "accumulate_chunk", real)
+    monkeypatch.setattr(streaming, "accumulate_chunk_conventions", real)
     return tmp_path, mcrg_run, model
 
 

@@ -79,6 +79,52 @@ def test_streamed_mcrg_equals_mcrg_of_the_stored_configurations(params, sequenti
     assert mcrg.stream_progress(tmp_path / "nothing") is None
 
 
+def test_several_conventions_in_one_streamed_pass_equal_each_stored_analysis(params, tmp_path, monkeypatch):
+    """accumulate_mc_conventions: each convention's accumulators are those of the stored run analysed with it, also
+    after an interruption, and when the finished chains are carried to a new directory."""
+    from dreamrg.mc import run as mc_run
+    from dreamrg.mcrg import streaming
+
+    conventions = [("symmetrised", "periodic"), ("authors", "periodic"), ("symmetrised", "open")]
+    store = tmp_path / "store"
+    mc_run(params, N, store, progress=False)
+    stored = {(b, bd): mcrg.accumulate_store(store, levels=LEVELS, seed=SEED, n_bins=BINS, basis=b, boundary=bd,
+                                             progress=False) for b, bd in conventions}
+    real, calls = streaming.accumulate_chunk_conventions, []
+
+    def dying(configs, chunk, **kw):
+        calls.append(chunk)
+        if len(calls) == 6:
+            raise Interrupted
+        return real(configs, chunk, **kw)
+
+    monkeypatch.setattr(streaming, "accumulate_chunk_conventions", dying)
+    run, carry = tmp_path / "run", tmp_path / "carry"
+    with pytest.raises(Interrupted):
+        mcrg.accumulate_mc_conventions(params, N, run, conventions, levels=LEVELS, seed=SEED, n_bins=BINS,
+                                       progress=False, workers=1, checkpoint_seconds=0, carry=carry)
+    monkeypatch.setattr(streaming, "accumulate_chunk_conventions", real)
+    assert mcrg.stream_progress(carry).chains_done == 1
+    with np.load(carry / "chains" / "0.npz", allow_pickle=False) as z:
+        assert {"level1.header", "also0.level1.header", "also1.level1.header"} <= set(z.files)
+    got = mcrg.accumulate_mc_conventions(params, N, tmp_path / "new", conventions, levels=LEVELS, seed=SEED,
+                                         n_bins=BINS, progress=False, carry=carry)
+    assert list(got) == conventions
+    for conv in conventions:
+        assert_identical(got[conv], stored[conv])
+    # its directory is not a run of one convention
+    with pytest.raises(ValueError, match="holds another run .*also"):
+        mcrg.accumulate_mc(params, N, tmp_path / "new", levels=LEVELS, seed=SEED, n_bins=BINS, progress=False)
+    res = mcrg.mcrg_from_mc_conventions(params, N, tmp_path / "new", conventions, levels=LEVELS, seed=SEED,
+                                        n_bins=BINS, progress=False)
+    assert [r.to_dict() for r in res[conventions[1]]] == [a.result().to_dict() for a in stored[conventions[1]]]
+    with pytest.raises(ValueError, match="no \\(basis, boundary\\) convention"):
+        mcrg.accumulate_mc_conventions(params, N, tmp_path / "x", [], levels=LEVELS, progress=False)
+    with pytest.raises(ValueError, match="basis"):
+        mcrg.accumulate_mc_conventions(params, N, tmp_path / "x", [("nope", "periodic")], progress=False)
+    assert not (tmp_path / "x").exists()
+
+
 class Interrupted(Exception):
     pass
 
@@ -87,7 +133,7 @@ def test_streamed_run_resumes_after_an_interruption(params, sequential, tmp_path
     from dreamrg.mcrg import streaming
 
     run = tmp_path / "run"
-    real = streaming.accumulate_chunk
+    real = streaming.accumulate_chunk_conventions
     calls, die_at = [], [6]
 
     def dying(configs, chunk, **kw):
@@ -96,7 +142,7 @@ def test_streamed_run_resumes_after_an_interruption(params, sequential, tmp_path
             raise Interrupted  # the run is killed while the 6th chunk is accumulated
         return real(configs, chunk, **kw)
 
-    monkeypatch.setattr(streaming, "accumulate_chunk", dying)
+    monkeypatch.setattr(streaming, "accumulate_chunk_conventions", dying)
     with pytest.raises(Interrupted):
         stream(params, run, workers=2, checkpoint_seconds=0)  # chains (0, 1) together, then (2, 3)
     assert calls == [0, 1, 4, 5, 8, 9]
@@ -115,7 +161,7 @@ def test_a_chain_without_checkpoint_restarts_from_its_seeds(params, sequential, 
     from dreamrg.mcrg import streaming
 
     run = tmp_path / "run"
-    real, calls = streaming.accumulate_chunk, []
+    real, calls = streaming.accumulate_chunk_conventions, []
 
     def dying(configs, chunk, **kw):
         calls.append(chunk)
@@ -123,11 +169,11 @@ def test_a_chain_without_checkpoint_restarts_from_its_seeds(params, sequential, 
             raise Interrupted
         return real(configs, chunk, **kw)
 
-    monkeypatch.setattr(streaming, "accumulate_chunk", dying)
+    monkeypatch.setattr(streaming, "accumulate_chunk_conventions", dying)
     with pytest.raises(Interrupted):
         stream(params, run, workers=1, checkpoint_seconds=3600)
     assert mcrg.stream_progress(run).configs == 0
-    monkeypatch.setattr(streaming, "accumulate_chunk", real)
+    monkeypatch.setattr(streaming, "accumulate_chunk_conventions", real)
     assert_identical(stream(params, run, workers=1), sequential)
 
 
@@ -159,7 +205,7 @@ def test_a_run_carried_to_another_machine_finishes_bit_identically(params, seque
     from dreamrg.mcrg import streaming
 
     first, carry, second = tmp_path / "first", tmp_path / "carry", tmp_path / "second"
-    real, calls = streaming.accumulate_chunk, []
+    real, calls = streaming.accumulate_chunk_conventions, []
 
     def dying(configs, chunk, **kw):
         calls.append(chunk)
@@ -167,7 +213,7 @@ def test_a_run_carried_to_another_machine_finishes_bit_identically(params, seque
             raise Interrupted
         return real(configs, chunk, **kw)
 
-    monkeypatch.setattr(streaming, "accumulate_chunk", dying)
+    monkeypatch.setattr(streaming, "accumulate_chunk_conventions", dying)
     with pytest.raises(Interrupted):
         stream(params, first, workers=1, checkpoint_seconds=0)
     assert mcrg.export_finished(first, carry) == [0, 1]
@@ -182,7 +228,7 @@ def test_a_run_carried_to_another_machine_finishes_bit_identically(params, seque
     assert mcrg.import_finished(carry, second) == [0, 1]
     assert mcrg.import_finished(carry, second) == []
     calls.clear()
-    monkeypatch.setattr(streaming, "accumulate_chunk", lambda configs, chunk, **kw: (calls.append(chunk),
+    monkeypatch.setattr(streaming, "accumulate_chunk_conventions", lambda configs, chunk, **kw: (calls.append(chunk),
                                                                                       real(configs, chunk, **kw))[1])
     assert_identical(stream(params, second, workers=2), sequential)
     assert sorted(calls) == [2, 3, 6, 7, 10, 11]  # chains 2 and 3 only
@@ -229,11 +275,11 @@ _SLOW_RUN = """
 import sys, time
 from dreamrg import mc, mcrg
 from dreamrg.mcrg import streaming
-real = streaming.accumulate_chunk
+real = streaming.accumulate_chunk_conventions
 def slow(*a, **kw):
     time.sleep(0.3)
     return real(*a, **kw)
-streaming.accumulate_chunk = slow
+streaming.accumulate_chunk_conventions = slow
 params = mc.MCParams(L=16, seed=31, chunk_size={C}, chains={CHAINS})
 mcrg.accumulate_mc(params, {N}, sys.argv[1], levels={LEVELS}, seed={SEED}, n_bins={BINS}, progress=False,
                    workers=1, checkpoint_seconds=0)

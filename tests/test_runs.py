@@ -296,7 +296,7 @@ def test_streamed_mc_mcrg_equals_mc_mcrg_and_reports_a_partial_run(tmp_path, mon
 
     monkeypatch.setenv("DREAMRG_DATA", str(tmp_path))
     assert rmcrg.mc_mcrg_streamed_status(16, 1500, 11, 1) is None and not (tmp_path / "mcrg").exists()
-    real, calls = streaming.accumulate_chunk, []
+    real, calls = streaming.accumulate_chunk_conventions, []
 
     def dying(configs, chunk, **kw):
         calls.append(chunk)
@@ -304,7 +304,7 @@ def test_streamed_mc_mcrg_equals_mc_mcrg_and_reports_a_partial_run(tmp_path, mon
             raise KeyboardInterrupt  # a sitting ends after the first chunk
         return real(configs, chunk, **kw)
 
-    monkeypatch.setattr(streaming, "accumulate_chunk", dying)
+    monkeypatch.setattr(streaming, "accumulate_chunk_conventions", dying)
     monkeypatch.setattr(streaming, "accumulate_mc", _with_checkpoints_every_chunk(streaming.accumulate_mc))
     with pytest.raises(KeyboardInterrupt):
         rmcrg.mc_mcrg_streamed(16, 1500, 11, 1, progress=False)
@@ -313,7 +313,7 @@ def test_streamed_mc_mcrg_equals_mc_mcrg_and_reports_a_partial_run(tmp_path, mon
     run = rmcrg.mc_mcrg_stream_dir(16, 1500, 11, 1)
     assert run.is_dir() and [r["progress"] for r in inventory(["mcrg"])] == \
         ["streaming: 1024 of 1500 configurations (1 of 2 chains done)"]
-    monkeypatch.setattr(streaming, "accumulate_chunk", real)
+    monkeypatch.setattr(streaming, "accumulate_chunk_conventions", real)
     streamed = rmcrg.mc_mcrg_streamed(16, 1500, 11, 1, progress=False)
     stored = rmcrg.mc_mcrg(16, 1500, 11, levels=1)
     assert [r.to_dict() for r in streamed] == [r.to_dict() for r in stored]
@@ -332,7 +332,7 @@ def test_streamed_mc_mcrg_is_carried_to_a_machine_without_its_data(tmp_path, mon
 
     carry = tmp_path / "carry"
     monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "first"))
-    real, calls = streaming.accumulate_chunk, []
+    real, calls = streaming.accumulate_chunk_conventions, []
 
     def dying(configs, chunk, **kw):
         calls.append(chunk)
@@ -340,7 +340,7 @@ def test_streamed_mc_mcrg_is_carried_to_a_machine_without_its_data(tmp_path, mon
             raise KeyboardInterrupt  # the sitting ends: chain 0 is finished, chain 1 is not
         return real(configs, chunk, **kw)
 
-    monkeypatch.setattr(streaming, "accumulate_chunk", dying)
+    monkeypatch.setattr(streaming, "accumulate_chunk_conventions", dying)
     with pytest.raises(KeyboardInterrupt):
         rmcrg.mc_mcrg_streamed(16, 1500, 11, 1, progress=False, carry=carry)
     assert sorted(p.name for p in (carry / "chains").iterdir()) == ["0.npz"]  # exported as the run stopped
@@ -349,7 +349,7 @@ def test_streamed_mc_mcrg_is_carried_to_a_machine_without_its_data(tmp_path, mon
     assert isinstance(status, StreamProgress) and (status.configs, status.chains_done) == (1024, 1)
     assert rmcrg.mc_mcrg_streamed_status(16, 1500, 11, 1) is None  # without the carry, nothing is known here
     calls.clear()
-    monkeypatch.setattr(streaming, "accumulate_chunk", lambda configs, chunk, **kw: (calls.append(chunk),
+    monkeypatch.setattr(streaming, "accumulate_chunk_conventions", lambda configs, chunk, **kw: (calls.append(chunk),
                                                                                       real(configs, chunk, **kw))[1])
     streamed = rmcrg.mc_mcrg_streamed(16, 1500, 11, 1, progress=False, carry=carry)
     assert calls == [1]  # only chain 1's chunk is computed

@@ -54,6 +54,7 @@ from dreamrg.mcrg.drivers import (
     TRUNCATIONS,
     accumulate_batches,
     accumulate_chunk,
+    accumulate_chunk_conventions,
     accumulate_conventions,
     accumulate_store,
     irrep_rows,
@@ -83,8 +84,9 @@ from dreamrg.mcrg.spin_operators import (
     enumerate_classes,
     operators,
 )
-from dreamrg.mcrg.streaming import (RUN_FILE, StreamProgress, accumulate_mc, export_finished, import_finished,
-                                    mcrg_from_mc, stream_progress)
+from dreamrg.mcrg.streaming import (RUN_FILE, StreamProgress, accumulate_mc, accumulate_mc_conventions,
+                                    export_finished, import_finished, mcrg_from_mc, mcrg_from_mc_conventions,
+                                    stream_progress)
 from dreamrg.mcrg.symmetry import D4_CHARACTERS, irrep_basis, symmetry_permutations
 
 # the package exports every name its modules export, in the order of the list above, but for two that serve the

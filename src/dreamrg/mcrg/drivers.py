@@ -39,6 +39,7 @@ from dreamrg.mcrg.spin_operators import _as_config_batch, check_boundary, get_ba
 __all__ = [
     "tie_break_rng",
     "accumulate_chunk",
+    "accumulate_chunk_conventions",
     "reduce",
     "rg_exponents",
     "mcrg_from_batches",
@@ -159,6 +160,40 @@ def _block_chunk(accs: dict[tuple[str, str], Sequence[MCRGAccumulator]], s: np.n
         cur, ops_prev = nxt, ops_next
 
 
+def accumulate_chunk_conventions(configs, chunk: int, *, chunk_size: int, n_total: int,
+                                 conventions: Sequence[tuple[str, str]], levels: int = 1, seed: int = 0,
+                                 n_bins: int = 32, threads: int | None = None, check: bool = True,
+                                 basis: str = "symmetrised", boundary: str = "periodic"
+                                 ) -> dict[tuple[str, str], list[MCRGAccumulator]]:
+    """:func:`accumulate_chunk` for several ``(basis, boundary)`` pairs: the chunk is blocked once.
+
+    Returns ``{(basis, boundary): accumulators}``; each list is exactly what
+    :func:`accumulate_chunk` with that basis and boundary gives (the same block spins
+    and tie-breaks). An empty ``conventions`` means ``[(basis, boundary)]``.
+    """
+    for name, v, lo in (("chunk", chunk, 0), ("chunk_size", chunk_size, 1), ("n_total", n_total, 1)):
+        if not isinstance(v, (int, np.integer)) or v < lo:
+            raise ValueError(f"{name} must be an integer ≥ {lo}; got {v!r}")
+    start = int(chunk) * int(chunk_size)
+    if start >= n_total:
+        raise ValueError(f"chunk {chunk} starts at configuration {start}, beyond the {n_total} of the run")
+    want = min(int(chunk_size), int(n_total) - start)
+    s = _as_config_batch(configs, "configurations", 1, check_values=check)
+    if s.shape[0] != want:
+        raise ValueError(f"chunk {chunk} of a run of {n_total} configurations in chunks of {chunk_size} "
+                         f"holds {want} configurations; got {s.shape[0]}")
+    _check_levels(levels, s.shape[1])
+    conventions = list(dict.fromkeys((b, bd) for b, bd in (conventions or [(basis, boundary)])))
+    for b, bd in conventions:
+        get_basis(b), check_boundary(bd)
+    accs = {(b, bd): [MCRGAccumulator(n_bins, n_expected=int(n_total), level=k, basis=b, boundary=bd)
+                      for k in range(levels)] for b, bd in conventions}
+    _block_chunk(accs, s, int(chunk), start, seed, threads)
+    return accs
+
+
+
+
 def accumulate_chunk(configs, chunk: int, *, chunk_size: int, n_total: int, levels: int = 1, seed: int = 0,
                      n_bins: int = 32, basis: str = "symmetrised", threads: int | None = None,
                      check: bool = True, boundary: str = "periodic") -> list[MCRGAccumulator]:
@@ -184,23 +219,9 @@ def accumulate_chunk(configs, chunk: int, *, chunk_size: int, n_total: int, leve
         ``[k]`` for the step ``k → k + 1``, holding this chunk only; merge the
         chunks' lists with :func:`reduce`.
     """
-    for name, v, lo in (("chunk", chunk, 0), ("chunk_size", chunk_size, 1), ("n_total", n_total, 1)):
-        if not isinstance(v, (int, np.integer)) or v < lo:
-            raise ValueError(f"{name} must be an integer ≥ {lo}; got {v!r}")
-    start = int(chunk) * int(chunk_size)
-    if start >= n_total:
-        raise ValueError(f"chunk {chunk} starts at configuration {start}, beyond the {n_total} of the run")
-    want = min(int(chunk_size), int(n_total) - start)
-    s = _as_config_batch(configs, "configurations", 1, check_values=check)
-    if s.shape[0] != want:
-        raise ValueError(f"chunk {chunk} of a run of {n_total} configurations in chunks of {chunk_size} "
-                         f"holds {want} configurations; got {s.shape[0]}")
-    _check_levels(levels, s.shape[1])
-    get_basis(basis), check_boundary(boundary)
-    accs = [MCRGAccumulator(n_bins, n_expected=int(n_total), level=k, basis=basis, boundary=boundary)
-            for k in range(levels)]
-    _block_chunk({(basis, boundary): accs}, s, int(chunk), start, seed, threads)
-    return accs
+    return accumulate_chunk_conventions(configs, chunk, chunk_size=chunk_size, n_total=n_total, levels=levels,
+                                        seed=seed, n_bins=n_bins, threads=threads, check=check,
+                                        conventions=[(basis, boundary)])[(basis, boundary)]
 
 
 def reduce(parts: Iterable[Sequence[MCRGAccumulator]]) -> list[MCRGAccumulator]:

@@ -49,15 +49,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dreamrg.mcrg.accumulator import MCRGAccumulator
-from dreamrg.mcrg.drivers import _check_levels, _check_truncation, accumulate_chunk, reduce
+from dreamrg.mcrg.drivers import _check_levels, _check_truncation, accumulate_chunk_conventions, reduce
 from dreamrg.mcrg.results import MCRGResult
 from dreamrg.mcrg.spin_operators import check_boundary, get_basis
 
 if TYPE_CHECKING:
     from dreamrg.mc import MCParams
 
-__all__ = ["accumulate_mc", "mcrg_from_mc", "stream_progress", "StreamProgress", "export_finished",
-           "import_finished", "RUN_KIND", "RUN_FILE"]
+__all__ = ["accumulate_mc", "accumulate_mc_conventions", "mcrg_from_mc", "mcrg_from_mc_conventions",
+           "stream_progress", "StreamProgress", "export_finished", "import_finished", "RUN_KIND", "RUN_FILE"]
 
 #: ``kind`` of a run directory of :func:`accumulate_mc` (in ``run.json`` and every chain's record)
 RUN_KIND = "dreamrg-mcrg-from-mc-chains"
@@ -66,11 +66,32 @@ RUN_FILE = "run.json"
 _CHAINS = "chains"
 
 
-def _run_key(params: MCParams, n_configs: int, levels: int, seed: int, n_bins: int, basis: str,
-             boundary: str) -> dict:
-    """What a run directory must match to be resumed: the Monte Carlo and the analysis."""
-    return {"kind": RUN_KIND, "mc": params.store_meta(), "n_configs": int(n_configs), "levels": int(levels),
-            "seed": int(seed), "n_bins": int(n_bins), "basis": basis, "boundary": boundary}
+def _run_key(params: MCParams, n_configs: int, levels: int, seed: int, n_bins: int,
+             conventions: list[tuple[str, str]]) -> dict:
+    """What a run directory must match to be resumed: the Monte Carlo and the analysis.
+
+    The first convention is ``basis``/``boundary``; further ones (accumulated in the same
+    pass) are listed under ``also``, which a run of one convention does not have.
+    """
+    (basis, boundary), *also = conventions
+    key = {"kind": RUN_KIND, "mc": params.store_meta(), "n_configs": int(n_configs), "levels": int(levels),
+           "seed": int(seed), "n_bins": int(n_bins), "basis": basis, "boundary": boundary}
+    return key | ({"also": [list(c) for c in also]} if also else {})
+
+
+def _differs(have: dict, key: dict) -> list[str]:
+    """The fields of the run ``key`` in which ``have`` (a run file or a chain's record) differs from it."""
+    return sorted(k for k in set(key) | {"also"} if have.get(k) != key.get(k))
+
+
+def _conventions(key: dict) -> list[tuple[str, str]]:
+    """The ``(basis, boundary)`` pairs a run accumulates, the first one first."""
+    return [(key["basis"], key["boundary"])] + [(b, bd) for b, bd in key.get("also", [])]
+
+
+def _prefix(i: int, level: int) -> str:
+    """Name prefix of convention ``i``'s accumulator of step ``level`` in a checkpoint."""
+    return f"level{level}." if i == 0 else f"also{i - 1}.level{level}."
 
 
 def chain_file(run_dir: str | Path, chain: int) -> Path:
@@ -92,13 +113,13 @@ def _read_record(file: Path, key: dict) -> dict | None:
         return None
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
         raise _damaged(file, str(exc) or type(exc).__name__) from None
-    if not isinstance(record, dict) or any(record.get(k) != v for k, v in key.items()):
+    if not isinstance(record, dict) or _differs(record, key):
         raise _damaged(file, "it belongs to another run")
     return record
 
 
 def _load_chain(file: Path, key: dict, L: int, target: int):
-    """(state, accumulators, record) of a chain checkpoint, or None if there is none.
+    """(state, accumulators per convention and step, record) of a chain checkpoint, or None if there is none.
 
     ``target``: the chain's configurations in all. A finished chain's checkpoint may
     hold no Monte Carlo state (as :func:`export_finished` writes it); its state is then None.
@@ -111,20 +132,21 @@ def _load_chain(file: Path, key: dict, L: int, target: int):
     try:
         with np.load(file, allow_pickle=False) as z:
             state = _mc_checkpoint.from_arrays(z, L) if "spins" in z.files else None
-            accs = [MCRGAccumulator.from_arrays({k[len(f"level{i}."):]: z[k] for k in z.files
-                                                 if k.startswith(f"level{i}.")}) for i in range(key["levels"])]
+            accs = [[MCRGAccumulator.from_arrays({k[len(_prefix(i, lv)):]: z[k] for k in z.files
+                                                  if k.startswith(_prefix(i, lv))}) for lv in range(key["levels"])]
+                    for i in range(len(_conventions(key)))]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
         raise _damaged(file, str(exc)) from None
     if state is None and record["configs"] != target:
         raise _damaged(file, f"it holds no chain state, but its chain has {record['configs']} of {target} "
                        "configurations (only finished chains are carried without their state)")
     if (state is not None and state.segments != record["segments"]) or \
-            any(a.count != record["configs"] for a in accs):
+            any(a.count != record["configs"] for conv in accs for a in conv):
         raise _damaged(file, "its state, accumulators and record disagree")
     return state, accs, record
 
 
-def _save_chain(file: Path, state, accs: list[MCRGAccumulator], record: dict) -> None:
+def _save_chain(file: Path, state, accs: list[list[MCRGAccumulator]], record: dict) -> None:
     """Write a chain's checkpoint in one rename, unless one further along is there (a duplicated task).
 
     ``state`` None (a finished chain, carried): the accumulators and record only, compressed.
@@ -135,15 +157,16 @@ def _save_chain(file: Path, state, accs: list[MCRGAccumulator], record: dict) ->
     from dreamrg._integrity import write_atomic
 
     try:
-        on_disk = _read_record(file, {"kind": RUN_KIND})
+        on_disk = _read_record(file, {"kind": RUN_KIND, "also": record.get("also")})
     except ValueError:
         on_disk = None
     if on_disk is not None and on_disk.get("segments", -1) >= record["segments"]:
         return
     arrays = _mc_checkpoint.to_arrays(state) if state is not None else {}
     arrays |= {"record": np.array(json.dumps(record, sort_keys=True))}
-    for i, acc in enumerate(accs):
-        arrays |= {f"level{i}.{k}": v for k, v in acc.to_arrays().items()}
+    for i, conv in enumerate(accs):
+        for lv, acc in enumerate(conv):
+            arrays |= {f"{_prefix(i, lv)}{k}": v for k, v in acc.to_arrays().items()}
     buf = io.BytesIO()
     (np.savez if state is not None else np.savez_compressed)(buf, **arrays)
     file.parent.mkdir(parents=True, exist_ok=True)
@@ -175,6 +198,7 @@ def _advance_chains(unit: _Unit, on_chunk=None) -> list[dict]:
     total = n_chunks(unit.n_configs, p.chunk_size)
     targets = _targets(p, unit.n_configs)
     works, states, accs, records, files, finished = [], [], [], [], [], []
+    convs = _conventions(key)
     for c in unit.chains:
         file = chain_file(unit.run_dir, c)
         loaded = _load_chain(file, key, p.L, targets[c])
@@ -182,8 +206,8 @@ def _advance_chains(unit: _Unit, on_chunk=None) -> list[dict]:
             finished.append(loaded[2])  # done meanwhile (a duplicated task, or carried in)
             continue
         if loaded is None:
-            state, acc = None, [MCRGAccumulator(key["n_bins"], n_expected=unit.n_configs, level=k, basis=key["basis"],
-                                                boundary=key["boundary"]) for k in range(key["levels"])]
+            state, acc = None, [[MCRGAccumulator(key["n_bins"], n_expected=unit.n_configs, level=k, basis=b,
+                                                 boundary=bd) for k in range(key["levels"])] for b, bd in convs]
             record = key | {"chain": c, "segments": 0, "configs": 0, "seconds_mc": 0.0, "seconds_mcrg": 0.0}
         else:
             state, acc, record = loaded
@@ -200,11 +224,12 @@ def _advance_chains(unit: _Unit, on_chunk=None) -> list[dict]:
             break
         i, j, configs, state = item
         t1 = time.perf_counter()
-        part = accumulate_chunk(configs, j, chunk_size=p.chunk_size, n_total=unit.n_configs, levels=key["levels"],
-                                seed=key["seed"], n_bins=key["n_bins"], basis=key["basis"],
-                                boundary=key["boundary"], threads=unit.threads, check=False)
-        for acc, piece in zip(accs[i], part):
-            acc.merge(piece)
+        part = accumulate_chunk_conventions(configs, j, chunk_size=p.chunk_size, n_total=unit.n_configs,
+                                            levels=key["levels"], seed=key["seed"], n_bins=key["n_bins"],
+                                            conventions=convs, threads=unit.threads, check=False)
+        for conv, mine in zip(convs, accs[i]):
+            for acc, piece in zip(mine, part[conv]):
+                acc.merge(piece)
         r = records[i]
         r |= {"segments": state.segments, "configs": r["configs"] + len(configs),
               "seconds_mc": r["seconds_mc"] + (t1 - t0), "seconds_mcrg": r["seconds_mcrg"] + time.perf_counter() - t1}
@@ -343,7 +368,7 @@ def export_finished(run_dir: str | os.PathLike, dest: str | os.PathLike) -> list
 def _check_same_run(folder: Path, key: dict, what: str) -> None:
     old = _read_run_file(folder)
     if old is not None:
-        diff = sorted(k for k in key if old.get(k) != key[k])
+        diff = _differs(old, key)
         if diff:
             raise ValueError(f"{folder} holds another run (it differs in {', '.join(diff)}); cannot {what}")
 
@@ -414,6 +439,23 @@ def accumulate_mc(params: MCParams, n_configs: int, run_dir: str | os.PathLike, 
                   checkpoint_seconds: float = 60.0, carry: str | os.PathLike | None = None) -> list[MCRGAccumulator]:
     """Accumulate MCRG moments of ``n_configs`` Monte Carlo configurations, chain by chain, storing none.
 
+    :func:`accumulate_mc_conventions` with the one convention ``(basis, boundary)``; see
+    there for the parameters. Returns one accumulator per blocking step, bit-identical to
+    ``accumulate_store`` of the store ``dreamrg.mc.run(params, n_configs, ...)`` would fill.
+    """
+    return accumulate_mc_conventions(params, n_configs, run_dir, [(basis, boundary)], levels=levels, seed=seed,
+                                     n_bins=n_bins, workers=workers, progress=progress, client=client,
+                                     checkpoint_seconds=checkpoint_seconds, carry=carry)[(basis, boundary)]
+
+
+def accumulate_mc_conventions(params: MCParams, n_configs: int, run_dir: str | os.PathLike,
+                              conventions: list[tuple[str, str]], *, levels: int = 1, seed: int = 0,
+                              n_bins: int = 32, workers: int | None = None, progress: bool | None = None,
+                              client=None, checkpoint_seconds: float = 60.0, carry: str | os.PathLike | None = None
+                              ) -> dict[tuple[str, str], list[MCRGAccumulator]]:
+    """Accumulate MCRG moments of ``n_configs`` Monte Carlo configurations, chain by chain, storing none,
+    in every ``(basis, boundary)`` convention of ``conventions`` at once.
+
     Parameters
     ----------
     params : dreamrg.mc.MCParams
@@ -424,7 +466,12 @@ def accumulate_mc(params: MCParams, n_configs: int, run_dir: str | os.PathLike, 
         Directory of the run (``run.json`` and the chains' checkpoints). If it
         holds a run, that run is resumed; it must then be the same (parameters,
         ``n_configs``, analysis). A finished run is reduced at once.
-    levels, seed, n_bins, basis, boundary
+    conventions : list of (basis, boundary)
+        Operator bases and boundaries (:func:`dreamrg.mcrg.operators`): each chunk is
+        blocked once and every convention's operators are evaluated on it, so each
+        convention's accumulators are exactly those of a run with that one (a run of
+        several conventions is a directory of its own; the first is its ``basis``).
+    levels, seed, n_bins
         As in :func:`~dreamrg.mcrg.accumulate_store` (``seed`` is the tie-break seed).
     workers : int, optional
         Numba threads in process (default all): that many chains per kernel call.
@@ -447,9 +494,10 @@ def accumulate_mc(params: MCParams, n_configs: int, run_dir: str | os.PathLike, 
 
     Returns
     -------
-    list of MCRGAccumulator
-        One per blocking step, bit-identical to ``accumulate_store`` of the
-        store ``dreamrg.mc.run(params, n_configs, ...)`` would fill.
+    dict
+        ``{(basis, boundary): accumulators}``, one per blocking step, each bit-identical to
+        ``accumulate_store`` with that basis and boundary of the store
+        ``dreamrg.mc.run(params, n_configs, ...)`` would fill.
     """
     import numba
 
@@ -459,13 +507,17 @@ def accumulate_mc(params: MCParams, n_configs: int, run_dir: str | os.PathLike, 
 
     n_configs = check_count(n_configs)
     _check_levels(levels, params.L)
-    get_basis(basis), check_boundary(boundary)
+    conventions = list(dict.fromkeys((b, bd) for b, bd in conventions))
+    if not conventions:
+        raise ValueError("no (basis, boundary) convention given")
+    for b, bd in conventions:
+        get_basis(b), check_boundary(bd)
     MCRGAccumulator(n_bins, n_expected=n_configs)  # bad bins fail here
     if not checkpoint_seconds >= 0:
         raise ValueError(f"checkpoint_seconds must be ≥ 0; got {checkpoint_seconds!r}")
     threads = workers or numba.config.NUMBA_NUM_THREADS
     parallel = 1 if client is not None else mc.parallel_chains(params, threads)  # one clear error if a chain
-    key = _run_key(params, n_configs, levels, seed, n_bins, basis, boundary)   # does not fit in memory
+    key = _run_key(params, n_configs, levels, seed, n_bins, conventions)   # does not fit in memory
     run_dir = Path(run_dir)
     targets = _targets(params, n_configs)
     carried = []
@@ -479,7 +531,7 @@ def accumulate_mc(params: MCParams, n_configs: int, run_dir: str | os.PathLike, 
     with writer_lock(run_dir, "MCRG run directory"):
         old = _read_run_file(run_dir)
         if old is not None:
-            diff = sorted(k for k in key if old.get(k) != key[k])
+            diff = _differs(old, key)
             if diff:
                 raise ValueError(f"{run_dir} holds another run (it differs in {', '.join(diff)}); give another "
                                  "directory, or delete it to start again")
@@ -496,7 +548,7 @@ def accumulate_mc(params: MCParams, n_configs: int, run_dir: str | os.PathLike, 
 
 
 def _run_chains(params, n_configs, run_dir, key, targets, threads, parallel, progress, client,
-                checkpoint_seconds) -> list[MCRGAccumulator]:
+                checkpoint_seconds) -> dict[tuple[str, str], list[MCRGAccumulator]]:
     """The chains of :func:`accumulate_mc` not finished in ``run_dir``, then the reduction (under its lock)."""
     from tqdm import tqdm
 
@@ -527,7 +579,7 @@ def _run_chains(params, n_configs, run_dir, key, targets, threads, parallel, pro
         if loaded is None or loaded[2]["configs"] != targets[c]:
             raise ValueError(f"{chain_file(run_dir, c)}: chain {c} did not finish; run again to resume")
         parts.append(loaded[1])
-    return reduce(parts)
+    return {conv: reduce(p[i] for p in parts) for i, conv in enumerate(_conventions(key))}
 
 
 def mcrg_from_mc(params: MCParams, n_configs: int, run_dir: str | os.PathLike, *, levels: int = 1, seed: int = 0,
@@ -542,3 +594,16 @@ def mcrg_from_mc(params: MCParams, n_configs: int, run_dir: str | os.PathLike, *
                          boundary=boundary, workers=workers, progress=progress, client=client,
                          checkpoint_seconds=checkpoint_seconds, carry=carry)
     return [a.result(n_odd=n_odd, n_even=n_even) for a in accs]
+
+
+def mcrg_from_mc_conventions(params: MCParams, n_configs: int, run_dir: str | os.PathLike,
+                             conventions: list[tuple[str, str]], *, levels: int = 1, seed: int = 0,
+                             n_bins: int = 32, workers: int | None = None, progress: bool | None = None,
+                             client=None, checkpoint_seconds: float = 60.0, carry: str | os.PathLike | None = None
+                             ) -> dict[tuple[str, str], list[MCRGResult]]:
+    """MCRG exponents of every convention and blocking step of :func:`accumulate_mc_conventions`
+    (same arguments), ``{(basis, boundary): [result per step]}``."""
+    accs = accumulate_mc_conventions(params, n_configs, run_dir, conventions, levels=levels, seed=seed,
+                                     n_bins=n_bins, workers=workers, progress=progress, client=client,
+                                     checkpoint_seconds=checkpoint_seconds, carry=carry)
+    return {conv: [a.result() for a in steps] for conv, steps in accs.items()}
