@@ -154,3 +154,31 @@ def test_an_unfinished_training_is_carried_and_finishes_bit_identically(tmp_path
     with pytest.raises(ValueError, match="checkpoint.pt is not a readable training checkpoint"):
         carry.import_results(dest)
     assert not (tmp_path / "third").exists()
+
+
+def test_a_streamed_mc_size_of_the_mcrg_chapter_equals_the_stored_one_in_every_convention(tmp_path, monkeypatch):
+    """mcrg.mc_streamed: the chapter's MC size is streamed once in every MC convention (no store), its chains carried
+    in the repository's carry directory, and each convention's exponents equal those of the stored run."""
+    import dataclasses
+
+    from dreamrg import experiments as ex
+    from dreamrg import paths
+    from dreamrg.conventions import MC_CONVENTIONS, OURS
+    from dreamrg.profiles import load_profile
+
+    monkeypatch.setattr(paths, "carried_dir", lambda root=None: tmp_path / "carried")
+    stored_p = load_profile("smoke")
+    streamed_p = load_profile("smoke", {"mcrg": {"mc_streamed": [16]}})
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "streamed"))
+    convs = [dataclasses.replace(OURS, basis=b, boundary=bd) for b, bd in MC_CONVENTIONS]
+    streamed = [ex.mcrg_mc(streamed_p, c)[16] for c in convs]
+    assert not (tmp_path / "streamed" / "mc").exists()  # no store
+    assert [p.name.rsplit("-", 1)[0] for p in sorted((tmp_path / "streamed" / "mcrg").iterdir())] == \
+        ["mc-stream-L16", "mc-stream-L16-authors", "mc-stream-L16-conventions", "mc-stream-L16-open"]
+    (carried,) = (tmp_path / "carried" / "mcrg").iterdir()
+    assert carried.name.startswith("mc-stream-L16-conventions-") and (carried / "run" / "run.json").is_file()
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "stored"))
+    stored = [ex.mcrg_mc(stored_p, c)[16] for c in convs]
+    for a, b in zip(streamed, stored):
+        assert [r.to_dict() for r in a] == [r.to_dict() for r in b]
+    assert [r.to_dict() for r in streamed[0]] != [r.to_dict() for r in streamed[1]]  # the conventions differ

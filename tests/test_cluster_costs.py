@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -35,15 +36,21 @@ def test_mcrg_and_dream_costs_at_unmeasured_sizes():
 def test_profile_items_by_hand():
     p = load_profile("paper")
     items = cc.profile_items(p, COSTS)
-    mc512 = next(it for it in items if it.name.startswith("Monte Carlo, L = 512"))
     n = p.mcrg.mc_configs
+    # the paper profile streams L = 512 in the three MC conventions: each evaluates its operators on every config
+    st512 = next(it for it in items if it.name.startswith("Streamed Monte Carlo + MCRG (3 conventions), L = 512"))
+    assert st512.units == 64
+    assert st512.seconds == pytest.approx((n * (60.0 + 3 * COSTS.mcrg_levels_ms(512, 2)) / 1e3 + 64 * 2.0) / 64)
+    stored = dataclasses.replace(p, mcrg=dataclasses.replace(p.mcrg, mc_streamed=()))
+    mc512 = next(it for it in cc.profile_items(stored, COSTS) if it.name.startswith("Monte Carlo, L = 512"))
     assert mc512.units == 64 and mc512.seconds == pytest.approx((n * 60.0 / 1e3 + 64 * 2.0) / 64)
+    assert len(cc.profile_items(stored, COSTS)) == 5
     dream = items[-1]
     ks = p.training.ks
     assert dream.units == 2 * len(ks) * -(-p.fss_dreaming.n_configs // p.fss_dreaming.batch_size)
     assert dream.seconds == pytest.approx(p.fss_dreaming.batch_size * sum(COSTS.dream_model_ms(k) for k in ks)
                                           / len(ks) / 1e3)
-    assert len(items) == 5
+    assert len(items) == 4
     table = cc.wall_table(items, (1, 64))
     assert list(table.columns) == ["units", "one unit", "1 worker", "64 workers"]
 

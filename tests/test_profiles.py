@@ -202,7 +202,8 @@ OLD_CHAPTERS = {
                   "seed": 17,
                   "batch_size": 4096, "spread_seeds": 8, "spread_configs": 250_000,
                   # added for Table III's L = 1024 row (issue #19): optional, so absent from smoke and quick
-                  "stream_sizes": [1024], "stream_configs": 100_000},
+                  "stream_sizes": [1024], "stream_configs": 100_000,
+                  "mc_streamed": [512]},
     },
     "complexity": {
         "smoke": {"ks": [3], "M": 300, "epochs": 2, "patience": 2, "batch_size": 100, "n_configs": 200, "n_up": 4,

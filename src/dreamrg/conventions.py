@@ -91,6 +91,11 @@ PAPER_TABLE_IV_DREAMED = Convention("paper-table-iv-dreamed", "authors", "period
 PAPER_TABLE_IV_MC = Convention("paper-table-iv-mc", "symmetrised", "periodic", 2,
                                "the paper's Table IV (MC row): Table III's L = 128 row, second blocking step")
 
+#: the (basis, boundary) pairs the MCRG chapter analyses Monte Carlo configurations in (ours, the authors' basis,
+#: open-boundary sums): a streamed Monte Carlo size accumulates all of them in one pass
+MC_CONVENTIONS: tuple[tuple[str, str], ...] = (("symmetrised", "periodic"), ("authors", "periodic"),
+                                               ("symmetrised", "open"))
+
 #: every named convention
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (OURS, PAPER_TABLE_III, PAPER_TABLE_IV_DREAMED,
                                                           PAPER_TABLE_IV_MC)}

@@ -303,6 +303,10 @@ def _check_steps(convention: Convention, levels: int, what: str) -> None:
 def mcrg_mc(profile: Profile | str, convention: Convention = OURS) -> dict[int, _mcrg.MCRGRun]:
     """Cached MCRG results of MC configurations for the MCRG chapter's sizes (every blocking step).
 
+    Sizes of ``mcrg.mc_streamed`` are not stored: their configurations are blocked as the chains
+    make them, in every MC convention in one pass (:func:`_mcrg_streamed_mc`), and resume across
+    sittings and machines from :func:`carried_dir`.
+
     ``convention`` (:mod:`dreamrg.conventions`) chooses the operator basis and boundary; its
     step must be among the profile's ``levels`` (every step is returned; read it with
     ``run[convention.level]``).
@@ -310,8 +314,23 @@ def mcrg_mc(profile: Profile | str, convention: Convention = OURS) -> dict[int, 
     p = as_profile(profile)
     P = p.mcrg
     _check_steps(convention, P.levels, f"profile {p.name!r} (mcrg.levels)")
-    return {L: _mcrg.mc_mcrg(L, P.mc_configs, p.data_seed, levels=P.levels, basis=convention.basis,
-                             boundary=convention.boundary) for L in P.mc_sizes}
+    conv = (convention.basis, convention.boundary)
+    return {L: _mcrg_streamed_mc(p, L, conv) if L in P.mc_streamed else
+            _mcrg.mc_mcrg(L, P.mc_configs, p.data_seed, levels=P.levels, basis=conv[0], boundary=conv[1])
+            for L in P.mc_sizes}
+
+
+def _mcrg_streamed_mc(p: Profile, L: int, conv: tuple[str, str]) -> _mcrg.MCRGRun:
+    """An MC size of ``mcrg.mc_streamed``: every MC convention streamed in one pass (and ``conv`` if not among them),
+    its finished chains carried in :func:`dreamrg.paths.carried_dir` between sittings."""
+    from dreamrg import _cluster
+    from dreamrg.conventions import MC_CONVENTIONS
+
+    P = p.mcrg
+    conventions = list(dict.fromkeys([*MC_CONVENTIONS, conv]))
+    args = (L, P.mc_configs, p.data_seed, P.levels, conventions)
+    carry = carried_dir(_mcrg.mc_mcrg_streamed_conventions_name(*args))
+    return _mcrg.mc_mcrg_streamed_conventions(*args, client=_cluster.current(), carry=carry)[conv]
 
 
 def mcrg_mc_streamed(profile: Profile | str, convention: Convention = OURS, *, compute: bool = False
@@ -346,10 +365,11 @@ def mcrg_mc_streamed(profile: Profile | str, convention: Convention = OURS, *, c
 
 
 def carried_dir(name: str, root: Path | None = None) -> Path:
-    """Where the streamed MCRG run of entry ``name`` carries its finished chains: ``<stage>/<entry>/run`` of
+    """Where the streamed MCRG run of entry ``name`` carries its finished chains: ``mcrg/<entry>/run`` of
     :func:`dreamrg.paths.carried_dir` (the layout of :mod:`dreamrg.runs.carry`), kept in git between sittings.
 
-    ``name`` is the run's cache entry name (:func:`dreamrg.runs.mcrg.mc_mcrg_stream_name`).
+    ``name`` is the run's cache entry name (:func:`dreamrg.runs.mcrg.mc_mcrg_stream_name`,
+    :func:`~dreamrg.runs.mcrg.mc_mcrg_streamed_conventions_name`).
     """
     from dreamrg import paths
 

@@ -181,6 +181,10 @@ class MCRGSection(_Section):
                                            "Monte Carlo chains, no configuration stored, over as many sittings as "
                                            "it takes (runs.mcrg.mc_mcrg_streamed; Table III's L = 1024)")
     stream_configs: int = _param(**_MCRG_N, optional=10_000, doc="configurations of each streamed size")
+    mc_streamed: tuple[int, ...] = _param("ints", optional=(), doc="MC sizes which, when among mc_sizes (with "
+                                          "mc_configs), are blocked as their chains make them, none stored, "
+                                          "in every MC convention at once (runs.mcrg.mc_mcrg_streamed_conventions): "
+                                          "resumable and carried between sittings; Table III's L = 512")
 
     def _check(self) -> None:
         step = 2 ** self.levels
@@ -490,6 +494,8 @@ _BUILTIN: dict[str, Profile] = {
         dreaming=dict(n_up=7, k=7, seed=4),
         fss=dict(n_configs=1_000_000, n_up=7, seed=11, batch_size=4096),
         pdf_collapse=dict(n_configs=1_000_000, n_up=7, k=7, L0_mc=8, seed=13, batch_size=4096),
+        # L = 512 (Table III) is streamed in its three conventions at once: its 19 core-hours outlast a sitting, and
+        # a 33 GB store cannot be carried to the next machine, its chains' moment sums can (runs.carry).
         # L = 1024, the last row of the paper's Table III, is streamed (no 131 GB store) with 10^5 configurations,
         # across sittings on two cores; the paper's 10^6 is for users with a cluster (stream_configs=1_000_000 and
         # 'dreamrg mc --mcrg-only --scheduler ADDRESS'). irrep_sizes / irrep_configs: 2·10^5 resolve the anisotropy
@@ -497,7 +503,7 @@ _BUILTIN: dict[str, Profile] = {
         mcrg=dict(mc_sizes=(32, 128, 512), mc_configs=1_000_000, levels=2, n_up=7, dream_configs=1_000_000,
                   irrep_sizes=(32, 128), irrep_configs=200_000, parent_configs=200_000, seed=17,
                   batch_size=4096, spread_seeds=8, spread_configs=250_000, stream_sizes=(1024,),
-                  stream_configs=100_000),
+                  stream_configs=100_000, mc_streamed=(512,)),
         # batch 10^4 (both weightings), not the paper's 5·10^4: 32 float32 channels of 5·10^4 configurations at
         # L_t = 32, kept for the backward pass, need ~20 GB, more than this 24 GB machine can spare.
         # epochs 12: the compute cap (~30 min per k = 7 epoch on 2 cores); the unweighted k = 7 run reached its

@@ -358,6 +358,51 @@ def mc_mcrg_streamed(L: int, n_configs: int, seed: int, levels: int, *, n_bins: 
     return cache.cached("mcrg", name, key, compute, MCRGRun.from_dict)
 
 
+def mc_mcrg_streamed_conventions(L: int, n_configs: int, seed: int, levels: int,
+                                 conventions: list[tuple[str, str]], *, n_bins: int = 32,
+                                 progress: bool | None = None, client=None,
+                                 carry: str | Path | None = None) -> dict[tuple[str, str], MCRGRun]:
+    """:func:`mc_mcrg_streamed` for several ``(basis, boundary)`` pairs, from one Monte Carlo pass (cached).
+
+    Each result is kept under the same entry as :func:`mc_mcrg_streamed` with that basis and
+    boundary, and equals it. If one is missing, all are computed in one pass
+    (:func:`dreamrg.mcrg.mcrg_from_mc_conventions`) in the entry ``mc-stream-L<L>-conventions``,
+    whose run directory checkpoints (and, with ``carry``, carries) the chains of every
+    convention together; that entry's ``result.json`` holds every convention's result.
+    The Monte Carlo times are those of the shared pass.
+    """
+    from dreamrg.mcrg import mcrg_from_mc_conventions, stream_progress
+
+    conventions = list(dict.fromkeys(tuple(c) for c in conventions))
+    entries = {c: _stream_entry(L, n_configs, seed, levels, n_bins, *c)[1:] for c in conventions}
+    if all(cache.is_cached("mcrg", name, key) for name, key in entries.values()):
+        return {c: cache.cached("mcrg", name, key, _never, MCRGRun.from_dict) for c, (name, key) in entries.items()}
+    params, _, base = _stream_entry(L, n_configs, seed, levels, n_bins, "symmetrised", "periodic")
+    name, key = f"mc-stream-L{L}-conventions", base | {"conventions": [list(c) for c in conventions]}
+
+    def compute() -> dict:
+        run = cache.entry("mcrg", name, key) / "run"
+        results = mcrg_from_mc_conventions(params, n_configs, run, conventions, levels=levels, seed=seed,
+                                           n_bins=n_bins, progress=progress, client=client, carry=carry)
+        prog = stream_progress(run)
+        return {f"{b}/{bd}": MCRGRun(tuple(results[(b, bd)]), 1e3 * prog.seconds_mc / n_configs,
+                                     prog.seconds_mcrg).to_dict() for b, bd in conventions}
+
+    together = cache.cached_json("mcrg", name, key, compute)
+    return {(b, bd): cache.cached("mcrg", entries[(b, bd)][0], entries[(b, bd)][1],
+                                  lambda b=b, bd=bd: MCRGRun.from_dict(together[f"{b}/{bd}"]), MCRGRun.from_dict)
+            for b, bd in conventions}
+
+
+def mc_mcrg_streamed_conventions_name(L: int, n_configs: int, seed: int, levels: int,
+                                      conventions: list[tuple[str, str]], *, n_bins: int = 32) -> str:
+    """The cache entry name of :func:`mc_mcrg_streamed_conventions`'s shared run (it names its carry directory)."""
+    _, _, base = _stream_entry(L, n_configs, seed, levels, n_bins, "symmetrised", "periodic")
+    conventions = list(dict.fromkeys(tuple(c) for c in conventions))
+    key = base | {"conventions": [list(c) for c in conventions]}
+    return f"mc-stream-L{L}-conventions-{cache.key('mcrg', key)}"
+
+
 def mc_mcrg_stream_name(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
                         basis: str = "symmetrised", boundary: str = "periodic") -> str:
     """The cache entry name of :func:`mc_mcrg_streamed` (``<name>-<key hash>``; it names a carry directory too)."""
