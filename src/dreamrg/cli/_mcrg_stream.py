@@ -65,17 +65,23 @@ def run_mcrg_only(args: argparse.Namespace, params) -> int:
                          "directory of its own")
     seed = args.mcrg_seed or 0
     carry = args.carry
+
+    def say_carried() -> None:
+        carried = mcrg.stream_progress(carry) if carry is not None and carry.is_dir() else None
+        if carried is not None:
+            print(f"--carry {carry} holds {carried.chains_done} of {carried.chains} chains, finished",
+                  file=sys.stderr)
+
     try:
         with _scheduler(args) as client:  # bad input is refused before --out is created
             results = mcrg.mcrg_from_mc(params, args.n_configs, out, levels=args.levels or 1, seed=seed,
                                         basis=args.basis or "symmetrised", boundary=args.boundary or "periodic",
                                         workers=args.workers, progress=False if args.no_progress else None,
                                         client=client, carry=carry)
-    finally:
-        carried = mcrg.stream_progress(carry) if carry is not None and carry.is_dir() else None
-        if carried is not None:
-            print(f"--carry {carry} holds {carried.chains_done} of {carried.chains} chains, finished",
-                  file=sys.stderr)
+    except KeyboardInterrupt:
+        say_carried()  # what the next machine will find
+        raise
+    say_carried()
     write_json_atomic(out / RESULTS, json_safe([r.to_dict() for r in results]))
     prog = mcrg.stream_progress(out)
     if not args.json:
