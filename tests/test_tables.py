@@ -282,3 +282,32 @@ def test_table_iii_streamed_row_finished_in_progress_or_not_started(monkeypatch)
             assert row["statistics"] == "5000 MC configs, streamed (none stored; paper: 10^6 configurations), " \
                                         "step 512→256" and row["error"] > 0
         assert verdict_counts(t).loc["III", "not run"] == 3 + (0 if verdict == "agrees" else 3)  # and L = 512
+
+
+def test_table_iii_streamed_shows_the_paper_profiles_streamed_rows_at_any_profile(monkeypatch):
+    """table_iii_streamed: only the streamed sizes (the paper's L = 1024), read and never computed: the rows of a
+    finished run with error bars, else its progress; no stored size is touched."""
+    from types import SimpleNamespace
+
+    from dreamrg import experiments as ex
+    from dreamrg.conventions import PAPER_TABLE_III
+    from dreamrg.mcrg import StreamProgress
+    from dreamrg.runs.mcrg import MCRGRun
+
+    def step(L_fine, y_h):
+        values = dict(y_h=y_h, y_t=1.0, y_r1=-0.4, omega=-1.0)
+        return SimpleNamespace(L_fine=L_fine, L_coarse=L_fine // 2, n_configs=100_000, **values,
+                               **{f"{k}_err": 1e-5 for k in values})
+
+    monkeypatch.setattr(ex, "mcrg_mc", lambda *a, **k: pytest.fail("a stored size was computed"))
+    seen = []
+    for status, shown in ((StreamProgress(100_000, 4096, 64, 2, 1.0, 1.0), "in progress: 4096 of 100000"),
+                          (MCRGRun((step(1024, 1.8755), step(512, 1.87601)), 1.0, 2.0), "1.876010(10)")):
+        monkeypatch.setattr(ex, "mcrg_mc_streamed",
+                            lambda profile, convention, status=status: (seen.append(profile.name), {1024: status})[1])
+        t = tables.table_iii_streamed("paper", convention=PAPER_TABLE_III)
+        assert list(t["row"].unique()) == ["L=1024"] and list(t["quantity"]) == ["y_h", "y_t", "omega"]
+        assert t.iloc[0]["ours"] == shown and t.iloc[0]["paper"] == "1.87600(4)"
+    assert seen == ["paper", "paper"]
+    every = tables.table_iii_streamed("paper", redundant=True)  # every step, with y_r1
+    assert list(every["table"].unique()) == ["III, step 1", "III, step 2"] and "y_r1" in set(every["quantity"])

@@ -55,9 +55,25 @@ def table_iii_long(profile: Profile | str, redundant: bool = False, convention: 
     p = as_profile(profile)
     ours: dict = ex.mcrg_mc(p, _every_step(convention))
     streamed = ex.mcrg_mc_streamed(p, _every_step(convention))
-    ours |= {L: r for L, r in streamed.items() if isinstance(r, MCRGRun)}
+    return _iii_frame(p, ours, streamed, sorted(set(PRINTED_III) | set(ours) | set(streamed)), redundant, convention)
+
+
+def table_iii_streamed(profile: Profile | str = "paper", redundant: bool = False,
+                       convention: Convention = OURS) -> pd.DataFrame:
+    """The streamed rows of Table III of ``profile`` (the paper profile's L = 1024), whatever profile the book is
+    built at: as in :func:`table_iii_long`, read from the cache or from the finished chains carried in
+    ``book/data/carried/`` (reduced there once they are all done), never computed."""
+    p = as_profile(profile)
+    streamed = ex.mcrg_mc_streamed(p, _every_step(convention))
+    return _iii_frame(p, {}, streamed, sorted(streamed), redundant, convention)
+
+
+def _iii_frame(p: Profile, ours: dict, streamed: dict, sizes: list[int], redundant: bool,
+               convention: Convention) -> pd.DataFrame:
+    """Table III's rows for ``sizes`` from the stored runs ``ours`` and the streamed runs or progress ``streamed``."""
+    ours = ours | {L: r for L, r in streamed.items() if isinstance(r, MCRGRun)}
     rows = []
-    for L in sorted(set(PRINTED_III) | set(ours) | set(streamed)):
+    for L in sizes:
         paper = PRINTED_III.get(L, {})
         how = f", streamed (none stored; paper: {PAPER_CONFIGS_III})" if L in streamed else ""
         for key in ("y_h", "y_t", "omega") + (("y_r1",) if redundant else ()):

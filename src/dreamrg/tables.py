@@ -39,7 +39,7 @@ from dreamrg.verdicts import compared as _compared
 from dreamrg.mcrg_tables import (_TABLE_IV_PAPER_KEYS, mcrg_conventions, mcrg_costs, mcrg_irreps_dreamed,  # noqa: F401
                                  mcrg_paper_quotes, mcrg_seed_spread, mcrg_spread_quotes,
                                  mcrg_irreps_mc, mcrg_operators, mcrg_parent, mcrg_third_mc, mcrg_truncations,
-                                 table_iii_long, table_iv, table_iv_long, truncation_ranges)
+                                 table_iii_long, table_iii_streamed, table_iv, table_iv_long, truncation_ranges)
 
 if TYPE_CHECKING:
     import torch
