@@ -182,3 +182,26 @@ def test_a_streamed_mc_size_of_the_mcrg_chapter_equals_the_stored_one_in_every_c
     for a, b in zip(streamed, stored):
         assert [r.to_dict() for r in a] == [r.to_dict() for r in b]
     assert [r.to_dict() for r in streamed[0]] != [r.to_dict() for r in streamed[1]]  # the conventions differ
+
+
+def test_a_temperature_conditioned_model_is_carried(tmp_path, monkeypatch):
+    """Conditioned model files (another loader than the critical models') are checked and carried like any model; a
+    damaged result stops the export before anything is written."""
+    from dreamrg import mc
+    from dreamrg.exact import K_C
+    from dreamrg.runs import conditioned as rcond
+
+    stores = [mc.run(mc.MCParams(L=8, K=r * K_C, seed=40 + i, chunk_size=100), 200, tmp_path / f"s{r}",
+                     progress=False).path for i, r in enumerate((0.9, 1.0, 1.1))]
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "first"))
+    model = rcond.conditioned_model(stores, 3, 1, "exact")
+    report = carry.export_results(tmp_path / "carried")
+    assert [n.split("/")[0] for n in report.copied] == ["models"]
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "second"))
+    carry.import_results(tmp_path / "carried")
+    monkeypatch.setattr(rcond, "train_conditioned_exact", lambda *a, **k: pytest.fail("trained again"))
+    assert rcond.conditioned_model(stores, 3, 1, "exact").params.tolist() == model.params.tolist()
+    (next((tmp_path / "second" / "models").iterdir()) / "model.json").write_text("{}")
+    with pytest.raises(ValueError, match="is not a readable models result"):
+        carry.export_results(tmp_path / "elsewhere")
+    assert not (tmp_path / "elsewhere").exists()

@@ -102,9 +102,9 @@ def _check_result(file: Path, stage: str) -> None:
     """Refuse a result file that is not what its stage reads back (JSON; a model file loads)."""
     try:
         if stage == "models":
-            from dreamrg.models import load_model
+            from dreamrg.conditioned import load_upscaler
 
-            load_model(file)
+            load_upscaler(file)  # either kind of model file: critical or temperature-conditioned
         else:
             json.loads(file.read_text())
     except Exception as exc:  # noqa: BLE001 - any failure to read back is the same refusal
@@ -152,14 +152,19 @@ def export_results(dest: str | os.PathLike, stages: list[str] | None = None) -> 
     """Copy every finished result of the data directory (and every unfinished streamed run's finished chains)
     into the carry directory ``dest``.
 
-    Entries made by other versions of their stage's code are skipped. A result already in
-    ``dest`` is left as it is; once an entry's result is carried, the chains carried for it
+    Entries made by other versions of their stage's code are skipped. Every result is read
+    back first (a model file loads); a damaged one is one ``ValueError`` before anything is
+    written. A result already in ``dest`` is left as it is; once an entry's result is carried, the chains carried for it
     before are removed (the result replaces them). Each file is written in one rename.
     """
     from dreamrg.mcrg import RUN_FILE, export_finished
 
     dest, report = Path(dest), CarryReport()
-    for stage, path in _entries(data_dir(), _stages(stages)):
+    entries = list(_entries(data_dir(), _stages(stages)))
+    for stage, path in entries:  # every finished result is checked before anything is written
+        if _entry_params(path, stage) is not None and (path / _result_file(stage)).is_file():
+            _check_result(path / _result_file(stage), stage)
+    for stage, path in entries:
         name = f"{stage}/{path.name}"
         info = _entry_params(path, stage)
         if info is None:
@@ -170,7 +175,6 @@ def export_results(dest: str | os.PathLike, stages: list[str] | None = None) -> 
             if (target / result.name).is_file():
                 report.present.append(name)
             else:
-                _check_result(result, stage)
                 _copy_atomic(path / "params.json", target / "params.json")
                 _copy_atomic(result, target / result.name)
                 report.copied.append(name)
