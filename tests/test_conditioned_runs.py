@@ -53,3 +53,40 @@ def test_dreamed_offcritical_and_its_summary(stores, monkeypatch):
     monkeypatch.setattr(offcritical, "run", lambda *a, **k: pytest.fail("dreamed again"))
     assert runs.offcritical_summary(model, 1.03 * K_C, 4, 300, 7) == s
     assert tc.store_coupling(stores[2]) == pytest.approx(1.1 * K_C)
+
+
+def test_a_conditioned_model_with_n_train_does_not_depend_on_what_grew_its_stores(tmp_path, monkeypatch):
+    """The K = K_c training store is shared with the critical chapters, which may grow it before or after the
+    off-critical chapter trains: with n_train the model and its cache entry are the same either way."""
+    from dreamrg.runs.mc import cached_store
+
+    def stores(count):
+        return [cached_store(mc.MCParams(L=8, K=r * K_C, seed=40 + i, chunk_size=100), count, progress=False)
+                for i, r in enumerate((0.9, 1.0, 1.1))]
+
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "trained_first"))
+    first = runs.conditioned_model(stores(200), 3, 1, "exact", n_train=200)
+    stores(400)  # another chapter grows the stores afterwards
+    monkeypatch.setattr(offcritical, "train_conditioned_exact", lambda *a, **k: pytest.fail("trained again"))
+    assert runs.conditioned_model(stores(200), 3, 1, "exact", n_train=200).params.tolist() == first.params.tolist()
+    monkeypatch.undo()
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "grown_first"))
+    grown = stores(400)  # ... or before
+    assert runs.conditioned_model(grown, 3, 1, "exact", n_train=200).params.tolist() == first.params.tolist()
+    assert runs.conditioned_model(grown, 3, 1, "exact").params.tolist() != first.params.tolist()  # all 400
+    with pytest.raises(ValueError, match="holds 400 configurations, fewer than the 500"):
+        runs.conditioned_model(grown, 3, 1, "exact", n_train=500)
+
+
+def test_the_identity_of_a_stores_data_does_not_change_when_it_grows(tmp_path):
+    """train._data_identity (in training checkpoints and conditioned-model keys) leaves out what grows with a store
+    (count, sampling time, configurations timed): a checkpointed training resumes after a shared store was grown."""
+    from dreamrg.train import _data_identity
+
+    params = mc.MCParams(L=8, seed=3, chunk_size=100)
+    path = mc.run(params, 200, tmp_path / "s", progress=False).path
+    before = _data_identity(path)
+    mc.run(params, 400, tmp_path / "s", progress=False)
+    assert _data_identity(path) == before
+    other = mc.run(mc.MCParams(L=8, seed=4, chunk_size=100), 200, tmp_path / "t", progress=False).path
+    assert _data_identity(other) != before

@@ -28,15 +28,19 @@ from dreamrg.train_conditioned import train_conditioned_adamw, train_conditioned
 __all__ = ["conditioned_model", "dreamed_offcritical", "offcritical_summary"]
 
 
-def _store_key(path) -> dict:
-    """What identifies a store's data: its metadata (coupling, seed, sampler, ...) and how many configurations."""
-    return _data_identity(path) | {"count": open_store(path).count}
+def _store_key(path, n: int | None = None) -> dict:
+    """What identifies a store's data: its metadata (coupling, seed, sampler, ...) and how many configurations are
+    used: the first ``n``, else all it holds now."""
+    count = open_store(path).count
+    if n is not None and count < n:
+        raise ValueError(f"{path} holds {count} configurations, fewer than the {n} to train on")
+    return _data_identity(path) | {"count": count if n is None else int(n)}
 
 
 def conditioned_model(stores, k: int, degree: int = 1, method: str = "exact", *, weighted: bool = False,
                       seed: int = 0, epochs: int = 50, batch_size: int = 50_000, lr: float = 0.01,
                       weight_decay: float = 0.01, valid_stores=None, K_c: float = K_C,
-                      progress: bool | None = None) -> ConditionedUpscaler:
+                      n_train: int | None = None, progress: bool | None = None) -> ConditionedUpscaler:
     """Train (or reuse) a temperature-conditioned model on Monte Carlo stores at several couplings.
 
     Parameters
@@ -62,8 +66,13 @@ def conditioned_model(stores, k: int, degree: int = 1, method: str = "exact", *,
         ``model.meta`` holds the parameters, each store's K, t and M, and the fit
         (``"fit"``: exact) or the ``"history"`` (AdamW).
 
-    The key is every parameter and each store's identity (its metadata and count, not its
-    path), so the same data give the same entry wherever they lie.
+    ``n_train``: train on the first ``n_train`` configurations of every store (default: all
+    it holds). Give it when a store may be shared and grown by another computation (the
+    K = K_c training set is also the critical chapters' L_t store): the model, and its key,
+    then do not depend on what ran before.
+
+    The key is every parameter and each store's identity (its metadata and the number of
+    configurations used, not its path), so the same data give the same entry wherever they lie.
     """
     stores = [str(p) for p in stores]
     params = TrainParams(k=k, method=method, weighted=weighted, seed=seed, epochs=epochs, batch_size=batch_size,
@@ -74,7 +83,7 @@ def conditioned_model(stores, k: int, degree: int = 1, method: str = "exact", *,
     if method == "exact":
         for name in ("epochs", "batch_size", "lr", "weight_decay"):
             train_key.pop(name)
-    key = {"train": train_key, "degree": degree, "K_c": K_c, "stores": [_store_key(p) for p in stores],
+    key = {"train": train_key, "degree": degree, "K_c": K_c, "stores": [_store_key(p, n_train) for p in stores],
            "valid_stores": None if valid_stores is None else [_store_key(p) for p in valid_stores],
            "mc_version": cache.STAGE_VERSIONS["mc"]}
     L = open_store(stores[0]).L
@@ -87,11 +96,12 @@ def conditioned_model(stores, k: int, degree: int = 1, method: str = "exact", *,
             return load_conditioned(path)
         meta = {"params": asdict(params), "degree_requested": degree, "stores": stores}
         if method == "exact":
-            model, info = train_conditioned_exact(params, stores, degree=degree, K_c=K_c, progress=progress)
+            model, info = train_conditioned_exact(params, stores, degree=degree, K_c=K_c, n_train=n_train,
+                                                  progress=progress)
             meta["fit"] = info
         else:
             model, hist = train_conditioned_adamw(params, stores, valid_stores, degree=degree, K_c=K_c,
-                                                  progress=progress)
+                                                  n_train=n_train, progress=progress)
             meta["history"] = hist
         save_conditioned(path, model, meta)
     return load_conditioned(path)

@@ -186,7 +186,7 @@ def degree_check(section: OffcriticalSection, data_seed: int, degrees: tuple[int
 
     def compute() -> DegreeCheck:
         stores = [train for train, _ in training_stores(section, data_seed, progress=progress).values()]
-        counts, ts, omega, Ms = pooled_histograms(stores, section.k, progress=progress)
+        counts, ts, omega, Ms = pooled_histograms(stores, section.k, n_train=section.M, progress=progress)
         alone, sigma = [], []
         for c, t, M in zip(counts, ts, Ms):
             f = fit_conditioned([c], [t], section.k, 0)
@@ -228,7 +228,8 @@ def conditioned(section: OffcriticalSection, data_seed: int, degree: int | None 
     from dreamrg.runs.conditioned import conditioned_model
 
     stores = [train for train, _ in training_stores(section, data_seed).values()]
-    return conditioned_model(stores, section.k, section.degree if degree is None else degree, METHOD)
+    return conditioned_model(stores, section.k, section.degree if degree is None else degree, METHOD,
+                             n_train=section.M)  # the K_c store is shared with the critical chapters, which grow it
 
 
 def start_coupling(K: float, L: int, L0: int) -> float:
