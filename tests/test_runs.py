@@ -371,3 +371,14 @@ def test_streamed_runs_take_large_chunks_above_L_256():
     params = mc.MCParams(L=1024, seed=2024, chunk_size=rmcrg.stream_chunk_size(1024))
     assert max(len(w.chunks) for w in mc.plan(params, 100_000)) == 4
     assert rmcrg.mc_mcrg_stream_name(1024, 100_000, 2024, 2) != rmcrg.mc_mcrg_stream_name(256, 100_000, 2024, 2)
+
+
+def test_training_store_paths_are_named_without_computing(tmp_path, monkeypatch):
+    """experiments.mc_training_store_paths names the entries mc_training_stores fills, creating nothing: the Monte
+    Carlo chapter's table of training sets costs nothing when the models are cached (or carried)."""
+    from dreamrg import experiments as ex
+
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path))
+    named = ex.mc_training_store_paths("smoke")
+    assert not any(tmp_path.iterdir())
+    assert ex.mc_training_stores("smoke") == named

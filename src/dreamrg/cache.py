@@ -88,9 +88,14 @@ def key(stage: str, params: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
+def entry_path(stage: str, name: str, params: dict[str, Any]) -> Path:
+    """Directory of one cached artefact, as :func:`entry` names it; nothing is created."""
+    return data_dir() / stage / f"{name}-{key(stage, params)}"
+
+
 def entry(stage: str, name: str, params: dict[str, Any]) -> Path:
     """Directory of one cached artefact; created with its ``params.json``."""
-    path = data_dir() / stage / f"{name}-{key(stage, params)}"
+    path = entry_path(stage, name, params)
     path.mkdir(parents=True, exist_ok=True)
     info = path / "params.json"
     if not info.exists():

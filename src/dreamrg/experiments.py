@@ -203,6 +203,15 @@ def mc_validation(profile: Profile | str) -> dict[tuple[str, int], MCSummary]:
             for algorithm in ("sw", "wolff") for L in mc.validation_sizes}
 
 
+def mc_training_store_paths(profile: Profile | str) -> dict[int, tuple[Path, Path]]:
+    """Where the training and validation stores of :func:`mc_training_stores` are kept, keyed by L_t; nothing is
+    computed (the training chapter makes them when it trains, unless its models are cached or carried)."""
+    from dreamrg.runs.mc import training_set_paths
+
+    p = as_profile(profile)
+    return {L_t: training_set_paths(L_t, p.data_seed) for L_t in p.monte_carlo.training_sizes}
+
+
 def mc_training_stores(profile: Profile | str) -> dict[int, tuple[Path, Path]]:
     """The Monte Carlo chapter's training and validation stores (cached), keyed by L_t."""
     p = as_profile(profile)
