@@ -188,3 +188,25 @@ def test_dream_cli(tmp_path):
     res = _cli("dream", "--model", tmp_path / "corrupt.json", "--n-up", 2, "--n-configs", 10, "--seed", 1,
                "--out", tmp_path / "x")
     assert res.returncode == 2 and "invalid JSON" in res.stderr
+
+
+def test_a_dream_from_a_store_is_keyed_by_the_stores_data_not_its_path(tmp_path):
+    """dream_key names a Monte Carlo start by its data identity: the same store copied elsewhere (a moved or carried
+    cache) gives the same key, a different store another, and growing the store does not change it."""
+    import shutil
+
+    from dreamrg import dream, mc
+    from dreamrg.dream import DreamParams, dream_key
+
+    model = models.SymmetricUpscaler(3)
+    params = mc.MCParams(L=4, seed=9, chunk_size=50)
+    here = mc.run(params, 100, tmp_path / "here", progress=False).path
+    there = tmp_path / "elsewhere" / "copy"
+    shutil.copytree(here, there)
+    key = dream_key(model, DreamParams(n_up=2, L0=4, start=str(here)))
+    assert dream_key(model, DreamParams(n_up=2, L0=4, start=str(there))) == key and str(here) not in str(key)
+    mc.run(params, 200, here, progress=False)
+    assert dream_key(model, DreamParams(n_up=2, L0=4, start=str(here))) == key
+    other = mc.run(mc.MCParams(L=4, seed=10, chunk_size=50), 100, tmp_path / "other", progress=False).path
+    assert dream_key(model, DreamParams(n_up=2, L0=4, start=str(other))) != key
+    assert dream.run(model, DreamParams(n_up=2, L0=4, start=str(there)), 50, tmp_path / "ens", progress=False)

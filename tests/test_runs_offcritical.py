@@ -66,7 +66,7 @@ def test_every_scheme_dreams_every_coupling_and_size():
     K = ro.couplings(TINY)[0]
     ens = open_ensemble(ensembles[K][16])
     assert ens.meta["L0"] == 4 and ens.meta["n_up"] == 2 and ens.meta["conditioning"]["schedule"] == "flow"
-    start = open_store(ens.meta["start"])
+    start = open_store(ens.meta["start_store"])
     assert start.meta["K"] == pytest.approx(ro.start_coupling(K, 16, 4)) and start.meta["stream"] == ro.START_STREAM
     assert ro.start_coupling(K, 16, 4) == pytest.approx(K_C * (1 + 4 * (K / K_C - 1)))
     assert ro.start_coupling(0.5 * K_C, 64, 4) == pytest.approx(1e-3 * K_C)          # past K = 0: practically ∞ T

@@ -208,10 +208,14 @@ def dream_key(model: torch.nn.Module, params: DreamParams, prefix: torch.nn.Modu
     """What identifies a dream: the parameters and the model's id (with the prefix's, when there is one).
 
     Without a prefix this is ``asdict(params) | {"model_id": ...}`` without ``prefix_levels``
-    (the keys and metadata of dreams made before the option existed).
+    (the keys and metadata of dreams made before the option existed). A Monte Carlo start is
+    named by its store's data identity (:func:`dreamrg.store.data_identity`), not its path, so
+    a dream's cache entry does not change when the data directory moves or is carried.
     """
     check_prefix(model, params, prefix)
     key = asdict(params) | {"model_id": model_id(model)}
+    if params.start != "random":  # the start store by what its data are, not where it lies (the cache may move)
+        key["start"] = {"store": _store.data_identity(params.start)}
     if prefix is None:
         del key["prefix_levels"]
     else:
@@ -361,6 +365,8 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
             raise ValueError(f"start store {params.start} holds {start_store.count} configurations; "
                              f"{n_configs} chains need one each")
     meta = key | {"model_class": type(model).__name__, "sizes": params.sizes}
+    if start_store is not None:
+        meta["start_store"] = str(params.start)  # where it was read from (not part of the identity: "start")
     if prefix is not None:
         N = params.prefix_levels
         meta |= {"prefix_model_class": type(prefix).__name__,

@@ -574,6 +574,18 @@ def import_configs(src: str | os.PathLike, out: str | os.PathLike, *, L: int | N
     return open_store(out)
 
 
+#: store metadata that says how far a store has got or how long it took, not what its data are: a store shared by
+#: several computations and grown by one of them keeps its identity
+GROWING_META = ("count", "seconds_sampling", "configs_timed", "dreamrg_version")
+
+
+def data_identity(path: str | os.PathLike) -> dict:
+    """What a store's data are, wherever it lies and however far it has grown: its L and its metadata without
+    :data:`GROWING_META` (the identity of a training set or of a dream's Monte Carlo start in cache keys)."""
+    st = open_store(path)
+    return {"L": st.L, "meta": {k: v for k, v in st.meta.items() if k not in GROWING_META}}
+
+
 def default_chunk_size(L: int) -> int:
     """Configurations per chunk: 1024, which is 2 MB packed at L=128."""
     return 1024 if L <= 256 else max(16, int(2**21 // (L * packed_width(L))))

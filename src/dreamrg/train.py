@@ -56,7 +56,7 @@ from dreamrg._device import device_tag, resolve_device
 from dreamrg.patches import KERNEL_SIZES
 from dreamrg.cache import atomic_file
 from dreamrg._progress import _no_bar
-from dreamrg.store import open_store, unpack
+from dreamrg.store import data_identity, open_store, unpack
 
 METHODS = ("adamw", "exact")
 
@@ -463,14 +463,8 @@ def _check_finite(model, loss: float, epoch: int, batch: int, lr: float) -> None
                                f"try a smaller learning rate than {lr:g}")
 
 
-#: store metadata that says how far a store has got or how long it took, not what its data are: a store shared by
-#: several computations and grown by one of them keeps its identity
-_GROWING_META = ("count", "seconds_sampling", "configs_timed", "dreamrg_version")
-
-
 def _data_identity(path) -> dict[str, Any]:
-    st = open_store(path)
-    return {"L": st.L, "meta": {k: v for k, v in st.meta.items() if k not in _GROWING_META}}
+    return data_identity(path)
 
 
 def _copy_state(model: torch.nn.Module) -> dict:
