@@ -382,3 +382,23 @@ def test_training_store_paths_are_named_without_computing(tmp_path, monkeypatch)
     named = ex.mc_training_store_paths("smoke")
     assert not any(tmp_path.iterdir())
     assert ex.mc_training_stores("smoke") == named
+
+
+def test_a_validation_loss_is_cached_by_the_models_id(tmp_path, monkeypatch):
+    """runs.models.validation_loss equals train.evaluate_loss on the validation set and is not evaluated again (nor
+    its store made again) once cached, e.g. for a model carried from another machine."""
+    from dreamrg import train
+    from dreamrg.runs.mc import training_sets
+    from dreamrg.runs.models import validation_loss
+
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path))
+    model = models.SymmetricUpscaler(3)
+    got = validation_loss(model, 8, 100, 5, weighted=True, seed=2, batch=50)
+    _, valid = training_sets(8, 100, 5)
+    assert got == train.evaluate_loss(model, valid, 20, weighted=True, seed=2, batch=50)
+    monkeypatch.setattr(train, "evaluate_loss", lambda *a, **k: pytest.fail("evaluated again"))
+    import shutil
+
+    shutil.rmtree(tmp_path / "mc")
+    assert validation_loss(model, 8, 100, 5, weighted=True, seed=2, batch=50) == got
+    assert not (tmp_path / "mc").exists()

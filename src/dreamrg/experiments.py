@@ -561,13 +561,14 @@ def two_layer_targets(profile: Profile | str) -> dict[ModelId, float]:
     the first M/5 configurations of the complexity chapter's validation set, with the
     run's tie-break draw and batch size.
     """
+    from dreamrg.runs.models import validation_loss
+
     p = as_profile(profile)
     C = p.complexity
     L_t, M = p.two_layer_training_set
-    _, valid = training_sets(L_t, M, p.data_seed)
     return {ModelId("ours", 2, k, w, L_t, M):
-            train.evaluate_loss(trained_model(p, k, w), valid, M // 5, weighted=w, seed=C.seed,
-                                batch=min(C.batch_size, M))
+            validation_loss(trained_model(p, k, w), L_t, M, p.data_seed, weighted=w, seed=C.seed,
+                            batch=min(C.batch_size, M))
             for k in C.ks for w in (False, True)}
 
 
@@ -641,11 +642,13 @@ def validation_losses(profile: Profile | str, networks: dict[ModelId, torch.nn.M
     The first M/5 configurations of the complexity chapter's validation set, with the
     two-layer run's tie-break draw and batch size, and the network's own weighting.
     """
+    from dreamrg.runs.models import validation_loss
+
     p = as_profile(profile)
     C = p.complexity
     L_t, M = p.two_layer_training_set
-    _, valid = training_sets(L_t, M, p.data_seed)
-    return {mid: train.evaluate_loss(m, valid, M // 5, weighted=mid.weighted, seed=C.seed, batch=min(C.batch_size, M))
+    return {mid: validation_loss(m, L_t, M, p.data_seed, weighted=mid.weighted, seed=C.seed,
+                                 batch=min(C.batch_size, M))
             for mid, m in networks.items()}
 
 

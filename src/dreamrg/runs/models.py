@@ -132,3 +132,24 @@ def same_run_other_stopping_rule(path: Path, params: TrainParams) -> torch.nn.Mo
                                  "reused_from": other.parent.name})
         return models.load_model(path)
     return None
+
+
+def validation_loss(model: torch.nn.Module, L_t: int, M: int, data_seed: int, *, weighted: bool, seed: int,
+                    batch: int) -> float:
+    """The loss of ``model`` on the first M/5 configurations of the validation set of (L_t, M, data_seed) (cached).
+
+    :func:`dreamrg.train.evaluate_loss` with that tie-break ``seed`` and ``batch``, as a training
+    run records its own validation loss. Cached by the model's id, so a model carried from
+    another machine is not evaluated again, and the validation store is not made again for it.
+    """
+    from dreamrg.dream import model_id
+
+    mid = model_id(model)
+    key = {"model_id": mid, "L_t": int(L_t), "M": int(M), "data_seed": data_seed, "weighted": bool(weighted),
+           "seed": seed, "batch": int(batch), "mc_version": cache.STAGE_VERSIONS["mc"]}
+
+    def compute() -> dict:
+        _, valid = training_sets(L_t, M, data_seed)
+        return {"loss": float(train.evaluate_loss(model, valid, M // 5, weighted=weighted, seed=seed, batch=batch))}
+
+    return float(cache.cached_json("observables", f"valid-loss-{mid}", key, compute)["loss"])
