@@ -357,3 +357,22 @@ def test_a_killed_dask_worker_resumes_its_chain_from_the_checkpoint(tmp_path):
         t.join()
     assert killed_at < n, "the run ended before a worker was killed"
     assert_identical(out["accs"], stored)
+
+
+def test_a_complete_carry_is_reduced_where_a_chain_would_not_fit_in_memory(params, sequential, tmp_path, monkeypatch):
+    """Reducing a finished or completely carried run runs no chain, so it needs no chain's memory: the check that
+    refuses a chain too large for the machine is skipped then, and still refuses a run with chains left."""
+    from dreamrg import mc as mc_module
+
+    carry = tmp_path / "carry"
+    stream(params, tmp_path / "first", carry=carry)
+
+    def no_memory(*a, **k):
+        raise ValueError("one chain needs ~1 GiB")
+
+    monkeypatch.setattr(mc_module, "parallel_chains", no_memory)
+    assert_identical(stream(params, tmp_path / "second", carry=carry), sequential)
+    assert_identical(stream(params, tmp_path / "first"), sequential)
+    with pytest.raises(ValueError, match="one chain needs"):
+        stream(params, tmp_path / "third")
+    assert not (tmp_path / "third").exists()

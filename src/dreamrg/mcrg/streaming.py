@@ -516,8 +516,7 @@ def accumulate_mc_conventions(params: MCParams, n_configs: int, run_dir: str | o
     if not checkpoint_seconds >= 0:
         raise ValueError(f"checkpoint_seconds must be ≥ 0; got {checkpoint_seconds!r}")
     threads = workers or numba.config.NUMBA_NUM_THREADS
-    parallel = 1 if client is not None else mc.parallel_chains(params, threads)  # one clear error if a chain
-    key = _run_key(params, n_configs, levels, seed, n_bins, conventions)   # does not fit in memory
+    key = _run_key(params, n_configs, levels, seed, n_bins, conventions)
     run_dir = Path(run_dir)
     targets = _targets(params, n_configs)
     carried = []
@@ -528,6 +527,13 @@ def accumulate_mc_conventions(params: MCParams, n_configs: int, run_dir: str | o
         _check_same_run(carry, key, "carry this run's chains there")
         if _read_run_file(carry) is not None:
             carried = _read_carried(carry, key)  # checked whole before anything is written
+    # one clear error, before anything is written, if a chain does not fit in memory -- unless no chain is left to
+    # run (a complete carry or a finished run is only reduced, on any machine)
+    done = {c for c, _, _ in carried}
+    if _read_run_file(run_dir) == key:
+        records = {c: _read_record(chain_file(run_dir, c), key) for c in targets}
+        done |= {c for c, r in records.items() if r is not None and r["configs"] == targets[c]}
+    parallel = 1 if client is not None or done >= set(targets) else mc.parallel_chains(params, threads)
     with writer_lock(run_dir, "MCRG run directory"):
         old = _read_run_file(run_dir)
         if old is not None:

@@ -154,8 +154,9 @@ def export_results(dest: str | os.PathLike, stages: list[str] | None = None) -> 
 
     Entries made by other versions of their stage's code are skipped. Every result is read
     back first (a model file loads); a damaged one is one ``ValueError`` before anything is
-    written. A result already in ``dest`` is left as it is; once an entry's result is carried, the chains carried for it
-    before are removed (the result replaces them). Each file is written in one rename.
+    written. A result already in ``dest`` is left as it is; once an entry's result is
+    carried, the chains or checkpoint carried for it before are removed (the result replaces
+    them). Each file is written in one rename.
     """
     from dreamrg.mcrg import RUN_FILE, export_finished
 
