@@ -175,15 +175,21 @@ def test_mcrg_cli(tmp_path):
     assert res.returncode == 2 and "neither" in res.stderr
 
 
-def test_mc_mcrg_only_cli(tmp_path, capsys):
-    """``dreamrg mc ... --mcrg-only`` prints exactly what ``dreamrg mcrg`` prints for the same configurations stored."""
+@pytest.fixture
+def main(capsys):
+    """Run the command line in process: ``main(*args)`` gives (exit status, stdout, stderr)."""
     from dreamrg import cli
 
-    def main(*args):
+    def run(*args):
         status = cli.main([str(a) for a in args])
         out, err = capsys.readouterr()
         return status, out, err
 
+    return run
+
+
+def test_mc_mcrg_only_cli(tmp_path, main):
+    """``dreamrg mc ... --mcrg-only`` prints exactly what ``dreamrg mcrg`` prints for the same configurations stored."""
     mc_args = ["mc", "--L", 16, "--n-configs", 1100, "--seed", 3, "--chunk-size", 200, "--chains", 2,
                "--no-progress"]
     store_path, run_dir = tmp_path / "s", tmp_path / "r"
@@ -215,15 +221,8 @@ def test_mc_mcrg_only_cli(tmp_path, capsys):
     assert not (tmp_path / "x").exists()  # refused before anything is written
 
 
-def test_mc_mcrg_only_carries_finished_chains_between_machines(tmp_path, capsys):
+def test_mc_mcrg_only_carries_finished_chains_between_machines(tmp_path, main):
     """``--carry DIR``: a second machine (a new --out) takes the finished chains of the first and prints the same."""
-    from dreamrg import cli
-
-    def main(*args):
-        status = cli.main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        return status, out, err
-
     mc_args = ["mc", "--L", 16, "--n-configs", 1100, "--seed", 3, "--chunk-size", 200, "--chains", 2,
                "--no-progress", "--mcrg-only", "--levels", 2, "--json"]
     carry = tmp_path / "carry"
