@@ -359,8 +359,10 @@ def test_warmed_for_matches_what_each_chapter_reaches():
 
     src = repo_root() / "src" / "dreamrg"
     calls: dict[str, set[str]] = {}
-    for mod in ("experiments", "tables", "quotes", "display", "plotting"):
-        for node in ast.parse((src / f"{mod}.py").read_text(encoding="utf-8")).body:
+    files = sorted((src / "experiments").glob("*.py")) + [src / f"{m}.py" for m in ("tables", "quotes", "display",
+                                                                                   "plotting")]
+    for file in files:
+        for node in ast.parse(file.read_text(encoding="utf-8")).body:
             if isinstance(node, ast.FunctionDef):
                 calls.setdefault(node.name, set()).update(_identifiers(node))
     prewarm_source = (src / "prewarm.py").read_text(encoding="utf-8")

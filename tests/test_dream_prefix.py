@@ -8,6 +8,7 @@ import pytest
 from dreamrg import cache, dream, experiments, models, released, sampler
 from dreamrg.conditioned import ConditionedUpscaler
 from dreamrg.conventions import OURS, PAPER_TABLE_IV_DREAMED
+from dreamrg.experiments.mcrg import _dream_start
 
 K3 = models.SymmetricUpscaler(3, params=[0.1364, 0.1566, 0.3536])
 K5 = models.SymmetricUpscaler(5, params=[0.05, 0.1, 0.02, 0.2, 0.03, 0.01][:len(models.kernel_orbits(5))])
@@ -115,10 +116,10 @@ def test_released_small_lattice_start():
 def test_table_iv_dreamed_convention_starts_the_authors_wide_kernels_with_k3():
     params = dream.DreamParams(n_up=7)
     k7w = experiments.ModelId("authors", 1, 7, True, 32, 1_000_000)
-    how, prefix = experiments._dream_start(k7w, PAPER_TABLE_IV_DREAMED, params)
+    how, prefix = _dream_start(k7w, PAPER_TABLE_IV_DREAMED, params)
     assert how.prefix_levels == 2
     assert dream.model_id(prefix) == dream.model_id(released.released_model("authors-k3w").model())
-    assert experiments._dream_start(k7w, OURS, params) == (params, None)
+    assert _dream_start(k7w, OURS, params) == (params, None)
     for mid in (experiments.ModelId("authors", 1, 3, False, 32, 1_000_000),
                 experiments.ModelId("ours", 1, 5, False, 32, 1_000_000)):
-        assert experiments._dream_start(mid, PAPER_TABLE_IV_DREAMED, params) == (params, None)
+        assert _dream_start(mid, PAPER_TABLE_IV_DREAMED, params) == (params, None)

@@ -58,6 +58,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("dreamrg.runs", 2),
     ("dreamrg.runs.*", 2),
     ("dreamrg.experiments", 3),
+    ("dreamrg.experiments.*", 3),
     ("dreamrg.cluster_costs", 3),  # a profile's wall time on W workers, from measured per-unit costs
     ("dreamrg.prewarm", 3),  # a profile's cached results computed on a Dask cluster before the chapters
     ("dreamrg.tables", 3),

@@ -1,0 +1,143 @@
+"""The finite-size-scaling experiments: Monte Carlo and dreamed summaries (Table II, Figs. 5-7), the seed spread of
+our training, and the dreamed ensembles of the PDF collapse (Figs. 8-9)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+
+from dreamrg.dream import DreamParams
+from dreamrg.experiments.models import (MC, ModelId, as_profile, authors_models, single_layer_params, trained_model,
+                                        trained_models, training_size_models)
+from dreamrg.fss import PairExponents, pair_exponents
+from dreamrg.mc import MCParams
+from dreamrg.profiles import Profile
+from dreamrg.runs.mc import cached_store, training_sets
+from dreamrg.runs.models import cached_model
+from dreamrg.runs.summaries import DreamSummary, MCSummary, dream_summary, mc_summary
+
+__all__ = ["mc_summaries", "mc_validation", "mc_training_store_paths", "mc_training_stores", "plot_sizes",
+           "fss_dream_params", "dreamed_summaries", "training_size_summaries", "table_ii_rows", "table_ii_results",
+           "seed_spread_results", "pdf_models", "pdf_from_one", "pdf_from_mc", "authors_fss"]
+
+
+def mc_summaries(profile: Profile | str) -> dict[int, MCSummary]:
+    """Cached Monte Carlo summaries of the Monte Carlo chapter's FSS sizes."""
+    sizes, n, seed = as_profile(profile).mc_fss
+    return {L: mc_summary(L, n, seed) for L in sizes}
+
+
+def mc_validation(profile: Profile | str) -> dict[tuple[str, int], MCSummary]:
+    """Cached MC summaries compared with the exact solution, keyed by (algorithm, L): Swendsen–Wang, then Wolff."""
+    p = as_profile(profile)
+    mc = p.monte_carlo
+    return {(algorithm, L): mc_summary(L, mc.validation_configs, p.data_seed, algorithm=algorithm)
+            for algorithm in ("sw", "wolff") for L in mc.validation_sizes}
+
+
+def mc_training_store_paths(profile: Profile | str) -> dict[int, tuple[Path, Path]]:
+    """Where the training and validation stores of :func:`mc_training_stores` are kept, keyed by L_t; nothing is
+    computed (the training chapter makes them when it trains, unless its models are cached or carried)."""
+    from dreamrg.runs.mc import training_set_paths
+
+    p = as_profile(profile)
+    return {L_t: training_set_paths(L_t, p.data_seed) for L_t in p.monte_carlo.training_sizes}
+
+
+def mc_training_stores(profile: Profile | str) -> dict[int, tuple[Path, Path]]:
+    """The Monte Carlo chapter's training and validation stores (cached), keyed by L_t."""
+    p = as_profile(profile)
+    mc = p.monte_carlo
+    return {L_t: training_sets(L_t, mc.training_M, p.data_seed) for L_t in mc.training_sizes}
+
+
+def plot_sizes(summaries: dict[ModelId, DreamSummary], min_L: int = 4) -> list[int]:
+    """Sizes ≥ ``min_L`` of the dreamed ensembles (those of the first summary), as the figures show them."""
+    return [L for L in next(iter(summaries.values())).sizes if L >= min_L]
+
+
+def fss_dream_params(profile: Profile | str) -> DreamParams:
+    """How the FSS chapter dreams: from one spin, ``n_up`` upscalings, its seed and batch size."""
+    d = as_profile(profile).fss_dreaming
+    return DreamParams(n_up=d.n_up, seed=d.seed, batch_size=d.batch_size)
+
+
+def dreamed_summaries(profile: Profile | str) -> dict[ModelId, DreamSummary]:
+    """Cached dreamed-ensemble summaries of the FSS chapter: our AdamW models and the authors'."""
+    p = as_profile(profile)
+    params, n = fss_dream_params(p), p.fss_dreaming.n_configs
+    return {mid: dream_summary(m, params, n) for mid, m in (trained_models(p) | authors_models()).items()}
+
+
+def training_size_summaries(profile: Profile | str) -> dict[ModelId, DreamSummary]:
+    """Dreamed summaries of every model of :func:`training_size_models`, dreamed as in the FSS chapter."""
+    p = as_profile(profile)
+    params, n = fss_dream_params(p), p.fss_dreaming.n_configs
+    return {mid: dream_summary(m, params, n) for mid, m in training_size_models(p).items()}
+
+
+def table_ii_rows(mc: dict[int, MCSummary], dreamed: dict[ModelId, DreamSummary]
+                  ) -> dict[ModelId | str, dict[tuple[int, int], PairExponents]]:
+    """Rows of Table II from summaries: ``"MC"`` (pairs of independent MC runs), then every dreamed model."""
+    return {MC: pair_exponents(mc)} | {mid: d.exponents for mid, d in dreamed.items()}
+
+
+def table_ii_results(profile: Profile | str) -> dict[ModelId | str, dict[tuple[int, int], PairExponents]]:
+    """Rows of Table II: ``"MC"`` and every dreamed model of :func:`dreamed_summaries`."""
+    p = as_profile(profile)
+    return table_ii_rows(mc_summaries(p), dreamed_summaries(p))
+
+
+def seed_spread_results(profile: Profile | str, k: int = 5, weighted: bool = True,
+                        n_seeds: int = 3) -> dict[int, dict[tuple[int, int], PairExponents]]:
+    """Table II exponents of one of our models trained with AdamW seeds ``seed, seed + 1, ...``.
+
+    Same data and settings otherwise (the training chapter's), each dreamed as in the
+    FSS chapter; keyed by the training seed.
+    """
+    p = as_profile(profile)
+    L_t, M = p.training_set
+    params, n = fss_dream_params(p), p.fss_dreaming.n_configs
+    out = {}
+    for seed in range(p.training_seed, p.training_seed + n_seeds):
+        tp = single_layer_params(dataclasses.replace(p.training, seed=seed), k, weighted)
+        out[seed] = dream_summary(cached_model(tp, L_t, M, p.data_seed), params, n).exponents
+    return out
+
+
+# ----------------------------------------------------------------------------- PDF collapse
+def pdf_models(profile: Profile | str) -> dict[ModelId, torch.nn.Module]:
+    """Our unweighted AdamW models (the PDF-collapse chapter's); a clear error if its ``k`` is not trained."""
+    p = as_profile(profile)
+    trained_model(p, p.pdf_collapse.k)
+    return {mid: m for mid, m in trained_models(p).items() if not mid.weighted}
+
+
+def pdf_from_one(profile: Profile | str) -> dict[ModelId, DreamSummary]:
+    """Dreamed summaries of :func:`pdf_models` from a single spin to ``2**n_up`` (the paper's Fig. 8)."""
+    P = as_profile(profile).pdf_collapse
+    params = DreamParams(n_up=P.n_up, seed=P.seed, batch_size=P.batch_size)
+    return {mid: dream_summary(m, params, P.n_configs) for mid, m in pdf_models(profile).items()}
+
+
+def pdf_from_mc(profile: Profile | str) -> dict[ModelId, DreamSummary]:
+    """Dreamed summaries of :func:`pdf_models` started from MC configurations of size ``L0_mc`` (Fig. 9).
+
+    The starts are the first configurations of the MC chapter's store of that size
+    (its FSS ensemble's number of configurations and the data seed); the chains end at ``2**n_up``.
+    """
+    p = as_profile(profile)
+    P, (_, n_mc, seed) = p.pdf_collapse, p.mc_fss
+    start = cached_store(MCParams(L=P.L0_mc, seed=seed), n_mc)
+    params = DreamParams(n_up=P.n_up - (P.L0_mc.bit_length() - 1), L0=P.L0_mc, seed=P.seed, start=str(start),
+                         batch_size=P.batch_size)
+    return {mid: dream_summary(m, params, min(P.n_configs, n_mc)) for mid, m in pdf_models(p).items()}
+
+
+def authors_fss(profile: Profile | str) -> dict[ModelId, dict[tuple[int, int], PairExponents]]:
+    """Table II exponents of the authors' released models, dreamed as in the FSS chapter (cached, no training)."""
+    p = as_profile(profile)
+    params, n = fss_dream_params(p), p.fss_dreaming.n_configs
+    return {mid: dream_summary(m, params, n).exponents for mid, m in authors_models().items()}
