@@ -90,6 +90,9 @@ def test_table_ii_groups_and_largest_deviations():
     long = tables.table_ii_long(results)
     top = tables.largest_deviations(long, n=3)
     assert len(top) == 3 and "pending" not in set(top["ours"])
+    assert list(top.columns) == ["row", "quantity", "paper", "ours", "σ", "(ours − paper)/σ"]
+    expected = long.dropna(subset=["(ours − paper)/σ"]).sort_values("(ours − paper)/σ", key=abs, ascending=False)
+    assert list(top["σ"]) == [f"{s:.2g}" for s in expected["σ"].head(3)]
     assert list(top["(ours − paper)/σ"].abs()) == sorted(long["(ours − paper)/σ"].abs().dropna(),
                                                           reverse=True)[:3]
 

@@ -144,9 +144,14 @@ def depth_verdict(single: dict[ModelId, DreamSummary], deep: dict[ModelId, Dream
 
 
 def largest_deviations(long: pd.DataFrame, n: int = 12) -> pd.DataFrame:
-    """The ``n`` lines of :func:`table_ii_long` farthest from the paper in units of the combined σ."""
+    """The ``n`` lines of :func:`table_ii_long` farthest from the paper in units of the combined σ, for reading:
+    the paper's number and ours as printed, σ to two significant digits (the numeric ``value`` and ``error``
+    columns, which repeat "ours", are left out)."""
     done = long[long["ours"] != "pending"]
-    return done.sort_values("(ours − paper)/σ", key=abs, ascending=False).head(n).reset_index(drop=True)
+    top = done.sort_values("(ours − paper)/σ", key=abs, ascending=False).head(n).reset_index(drop=True)
+    top = top.drop(columns=["value", "error"])
+    top["σ"] = [f"{s:.2g}" if s is not None and s == s else None for s in top["σ"]]
+    return top
 
 
 _GROUPS = {"MC": lambda key: key == MC,
