@@ -90,3 +90,37 @@ def test_the_identity_of_a_stores_data_does_not_change_when_it_grows(tmp_path):
     assert _data_identity(path) == before
     other = mc.run(mc.MCParams(L=8, seed=4, chunk_size=100), 200, tmp_path / "t", progress=False).path
     assert _data_identity(other) != before
+
+
+def test_planned_stores_key_the_model_as_their_made_stores_and_are_made_only_to_train(tmp_path, monkeypatch):
+    """A PlannedStore names a store by its MCParams: the model's entry is the one its made store gives, and a
+    cached (e.g. carried) model is found without making the store (no Monte Carlo)."""
+    from dreamrg import store
+    from dreamrg.runs.mc import cached_store
+
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "a"))
+    plan = [offcritical.PlannedStore(mc.MCParams(L=8, K=r * K_C, seed=7, stream=0), 150) for r in (0.95, 1.05)]
+    for p in plan + [offcritical.PlannedStore(mc.MCParams(L=16, algorithm="wolff", seed=2, stream=1), 20)]:
+        made = cached_store(p.params, p.n_configs, progress=False)
+        assert store.planned_identity(p.params.store_meta()) == store.data_identity(made)
+    by_path = runs.conditioned_model([cached_store(p.params, p.n_configs, progress=False) for p in plan], 3, 1,
+                                     "exact", n_train=150)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(offcritical, "train_conditioned_exact", no_training)
+    assert runs.conditioned_model(plan, 3, 1, "exact", n_train=150).params.tolist() == by_path.params.tolist()
+    # a new data directory holding only the model entry (as `dreamrg cache --import` leaves it): nothing is sampled
+    from dreamrg.runs.carry import export_results, import_results
+
+    export_results(tmp_path / "carried")
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "b"))
+    import_results(tmp_path / "carried")
+    monkeypatch.setattr(offcritical, "cached_store", lambda *a, **k: pytest.fail("a store was made"))
+    assert runs.conditioned_model(plan, 3, 1, "exact", n_train=150).params.tolist() == by_path.params.tolist()
+    assert not (tmp_path / "b" / "mc").exists()
+    monkeypatch.undo()  # a model that is not cached makes its planned stores and trains on them
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "c"))
+    fresh = runs.conditioned_model(plan, 3, 1, "exact", n_train=150)
+    assert fresh.params.tolist() == by_path.params.tolist() and len(list((tmp_path / "c" / "mc").iterdir())) == 2

@@ -48,6 +48,7 @@ so a million 128x128 configurations (2 GB packed) never have to be in memory.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -449,9 +450,7 @@ def create_store(path: str | os.PathLike, meta: dict[str, Any], *, resume: bool 
             _check_writable(path)
             return open_store(path, mode="r+")
     _check_writable(path)
-    attrs = {k: meta[k] for k in meta}
-    attrs.update({"count": 0, "dreamrg_version": __version__, "bit_order": "big", "up": 1,
-                  "integrity": dict(_integrity.FORMAT)})
+    attrs = _new_attributes(meta)
     C = int(meta["chunk_size"])
     array = zarr.create_array(
         store=os.path.realpath(path),  # through a dangling symlink: create its target
@@ -579,11 +578,27 @@ def import_configs(src: str | os.PathLike, out: str | os.PathLike, *, L: int | N
 GROWING_META = ("count", "seconds_sampling", "configs_timed", "dreamrg_version")
 
 
+def _new_attributes(meta: dict[str, Any]) -> dict[str, Any]:
+    """The attributes :func:`create_store` writes for a new store of metadata ``meta``."""
+    return {**meta, "count": 0, "dreamrg_version": __version__, "bit_order": "big", "up": 1,
+            "integrity": dict(_integrity.FORMAT)}
+
+
 def data_identity(path: str | os.PathLike) -> dict:
     """What a store's data are, wherever it lies and however far it has grown: its L and its metadata without
     :data:`GROWING_META` (the identity of a training set or of a dream's Monte Carlo start in cache keys)."""
     st = open_store(path)
     return {"L": st.L, "meta": {k: v for k, v in st.meta.items() if k not in GROWING_META}}
+
+
+def planned_identity(meta: dict[str, Any]) -> dict:
+    """:func:`data_identity` of the store ``create_store(path, meta)`` makes, without making it.
+
+    A cache key that names a store by its data can then be computed before the store exists
+    (or after it is gone): it equals the key of the made store (tested).
+    """
+    attrs = json.loads(json.dumps(_new_attributes(meta)))  # as the store's JSON attributes read back
+    return {"L": int(meta["L"]), "meta": {k: v for k, v in attrs.items() if k not in GROWING_META}}
 
 
 def default_chunk_size(L: int) -> int:

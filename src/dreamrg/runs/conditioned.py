@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dreamrg import _cluster, cache
@@ -20,21 +20,51 @@ from dreamrg.conditioned import ConditionedUpscaler, DreamTarget, load_condition
 from dreamrg.dream import DreamParams, dream_key, is_ensemble, model_id, open_ensemble, run
 from dreamrg.exact import K_C
 from dreamrg.fss import ensemble_summaries, joint_pair_exponents
+from dreamrg.runs.mc import cached_store
 from dreamrg.runs.summaries import DreamSummary
-from dreamrg.store import open_store, writer_lock
-from dreamrg.train import TrainParams, _data_identity
+from dreamrg.mc import MCParams
+from dreamrg.store import data_identity, open_store, planned_identity, writer_lock
+from dreamrg.train import TrainParams
 from dreamrg.train_conditioned import train_conditioned_adamw, train_conditioned_exact
 
-__all__ = ["conditioned_model", "dreamed_offcritical", "offcritical_summary"]
+__all__ = ["PlannedStore", "conditioned_model", "dreamed_offcritical", "offcritical_summary"]
 
 
-def _store_key(path, n: int | None = None) -> dict:
+@dataclass(frozen=True)
+class PlannedStore:
+    """A Monte Carlo store named by its parameters: :func:`dreamrg.runs.mc.cached_store` ``(params, n_configs)``.
+
+    :func:`conditioned_model` keys such a store by the identity the made store will have
+    (:func:`dreamrg.store.planned_identity`) and makes it only when the model has to be trained, so a
+    cached (or carried) model is found without any Monte Carlo.
+    """
+
+    params: MCParams
+    n_configs: int
+
+    def make(self, progress: bool | None = None) -> Path:
+        return cached_store(self.params, self.n_configs, progress=progress)
+
+
+def _store_key(store, n: int | None = None) -> dict:
     """What identifies a store's data: its metadata (coupling, seed, sampler, ...) and how many configurations are
-    used: the first ``n``, else all it holds now."""
-    count = open_store(path).count
+    used: the first ``n``, else all it holds now (a :class:`PlannedStore`: its ``n_configs``)."""
+    if isinstance(store, PlannedStore):
+        count = store.n_configs
+        identity = planned_identity(store.params.store_meta())
+    else:
+        count, identity = open_store(store).count, data_identity(store)
     if n is not None and count < n:
-        raise ValueError(f"{path} holds {count} configurations, fewer than the {n} to train on")
-    return _data_identity(path) | {"count": count if n is None else int(n)}
+        raise ValueError(f"{store} holds {count} configurations, fewer than the {n} to train on")
+    return identity | {"count": count if n is None else int(n)}
+
+
+def _made(stores, progress: bool | None) -> list[str]:
+    return [str(s.make(progress) if isinstance(s, PlannedStore) else s) for s in stores]
+
+
+def _size(store) -> int:
+    return store.params.L if isinstance(store, PlannedStore) else open_store(store).L
 
 
 def conditioned_model(stores, k: int, degree: int = 1, method: str = "exact", *, weighted: bool = False,
@@ -45,9 +75,10 @@ def conditioned_model(stores, k: int, degree: int = 1, method: str = "exact", *,
 
     Parameters
     ----------
-    stores : sequence of store paths
+    stores : sequence of store paths or :class:`PlannedStore`
         One store per coupling, all of one L (e.g. :func:`dreamrg.runs.mc.cached_store` at
-        each K); each store's K comes from its metadata, ``t = K/K_c − 1``.
+        each K); each store's K comes from its metadata, ``t = K/K_c − 1``. A planned store
+        is made only if the model is not cached.
     k : {3, 5, 7}
         Kernel size.
     degree : int
@@ -74,7 +105,7 @@ def conditioned_model(stores, k: int, degree: int = 1, method: str = "exact", *,
     The key is every parameter and each store's identity (its metadata and the number of
     configurations used, not its path), so the same data give the same entry wherever they lie.
     """
-    stores = [str(p) for p in stores]
+    stores = [s if isinstance(s, PlannedStore) else str(s) for s in stores]
     params = TrainParams(k=k, method=method, weighted=weighted, seed=seed, epochs=epochs, batch_size=batch_size,
                          lr=lr, weight_decay=weight_decay)
     train_key = asdict(params)
@@ -86,7 +117,7 @@ def conditioned_model(stores, k: int, degree: int = 1, method: str = "exact", *,
     key = {"train": train_key, "degree": degree, "K_c": K_c, "stores": [_store_key(p, n_train) for p in stores],
            "valid_stores": None if valid_stores is None else [_store_key(p) for p in valid_stores],
            "mc_version": cache.STAGE_VERSIONS["mc"]}
-    L = open_store(stores[0]).L
+    L = _size(stores[0])
     name = f"conditioned-k{k}-d{degree}-{method}{'-w' if weighted else ''}-L{L}-{len(stores)}K"
     path = cache.entry("models", name, key) / "model.json"
     if path.exists():
@@ -94,6 +125,8 @@ def conditioned_model(stores, k: int, degree: int = 1, method: str = "exact", *,
     with writer_lock(path, "model"):
         if path.exists():  # another process finished it meanwhile
             return load_conditioned(path)
+        stores = _made(stores, progress)  # a planned store is made only now, to train on
+        valid_stores = None if valid_stores is None else _made(valid_stores, progress)
         meta = {"params": asdict(params), "degree_requested": degree, "stores": stores}
         if method == "exact":
             model, info = train_conditioned_exact(params, stores, degree=degree, K_c=K_c, n_train=n_train,

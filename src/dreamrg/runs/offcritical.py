@@ -51,11 +51,15 @@ def training_stores(section: OffcriticalSection, data_seed: int, *,
     """Cached training (M, stream 0) and validation (M/5, stream 1) stores of size L_t at every coupling."""
     out = {}
     for K in train_couplings(section):
-        train = cached_store(MCParams(L=section.L_t, K=K, seed=data_seed, stream=0), section.M, progress=progress)
-        valid = cached_store(MCParams(L=section.L_t, K=K, seed=data_seed, stream=1), section.M // 5,
-                             progress=progress)
+        train = cached_store(_training_params(section, data_seed, K, 0), section.M, progress=progress)
+        valid = cached_store(_training_params(section, data_seed, K, 1), section.M // 5, progress=progress)
         out[K] = (train, valid)
     return out
+
+
+def _training_params(section: OffcriticalSection, data_seed: int, K: float, stream: int) -> MCParams:
+    """The Monte Carlo of a training (stream 0) or validation (stream 1) set of the section at coupling ``K``."""
+    return MCParams(L=section.L_t, K=K, seed=data_seed, stream=stream)
 
 
 def comparison_store(L: int, K: float, n_configs: int, seed: int, *, progress: bool | None = None) -> Path:
@@ -225,9 +229,10 @@ def train_couplings(section: OffcriticalSection) -> tuple[float, ...]:
 def conditioned(section: OffcriticalSection, data_seed: int, degree: int | None = None):
     """The conditioned model (exact fit) on the training sets of every coupling of ``train_permille``
     (cached by :func:`dreamrg.runs.conditioned.conditioned_model`); ``degree`` defaults to the section's."""
-    from dreamrg.runs.conditioned import conditioned_model
+    from dreamrg.runs.conditioned import PlannedStore, conditioned_model
 
-    stores = [train for train, _ in training_stores(section, data_seed).values()]
+    # the training stores of training_stores(), named by their parameters: made only if the model is not cached
+    stores = [PlannedStore(_training_params(section, data_seed, K, 0), section.M) for K in train_couplings(section)]
     return conditioned_model(stores, section.k, section.degree if degree is None else degree, METHOD,
                              n_train=section.M)  # the K_c store is shared with the critical chapters, which grow it
 
