@@ -158,13 +158,18 @@ def test_an_unfinished_training_is_carried_and_finishes_bit_identically(tmp_path
 
 def test_a_streamed_mc_size_of_the_mcrg_chapter_equals_the_stored_one_in_every_convention(tmp_path, monkeypatch):
     """mcrg.mc_streamed: the chapter's MC size is streamed once in every MC convention (no store), its chains carried
-    in the repository's carry directory, and each convention's exponents equal those of the stored run."""
+    in the repository's carry directory, and each convention's exponents equal those of the stored run analysed in
+    the same order (bins of whole chains)."""
     import dataclasses
 
     from dreamrg import experiments as ex
     from dreamrg import paths
     from dreamrg.conventions import MC_CONVENTIONS, OURS
+    from dreamrg.mc import MCParams
+    from dreamrg.mcrg import mcrg_from_store
     from dreamrg.profiles import load_profile
+    from dreamrg.runs.mc import cached_store
+    from dreamrg.runs.mcrg import stream_params
 
     monkeypatch.setattr(paths, "carried_dir", lambda root=None: tmp_path / "carried")
     stored_p = load_profile("smoke")
@@ -173,13 +178,20 @@ def test_a_streamed_mc_size_of_the_mcrg_chapter_equals_the_stored_one_in_every_c
     convs = [dataclasses.replace(OURS, basis=b, boundary=bd) for b, bd in MC_CONVENTIONS]
     streamed = [ex.mcrg_mc(streamed_p, c)[16] for c in convs]
     assert not (tmp_path / "streamed" / "mc").exists()  # no store
-    assert [p.name.rsplit("-", 1)[0] for p in sorted((tmp_path / "streamed" / "mcrg").iterdir())] == \
+    assert sorted(p.name.rsplit("-", 1)[0] for p in (tmp_path / "streamed" / "mcrg").iterdir()) == \
         ["mc-stream-L16", "mc-stream-L16-authors", "mc-stream-L16-conventions", "mc-stream-L16-open"]
     (carried,) = (tmp_path / "carried" / "mcrg").iterdir()
     assert carried.name.startswith("mc-stream-L16-conventions-") and (carried / "run" / "run.json").is_file()
+    assert ex.STREAMED_MC_ORDER == "chain"
     monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "stored"))
-    stored = [ex.mcrg_mc(stored_p, c)[16] for c in convs]
-    for a, b in zip(streamed, stored):
+    P = stored_p.mcrg
+    # the Monte Carlo of the stream: one chain per jackknife bin (runs.mcrg.stream_params)
+    params = stream_params(16, P.mc_configs, stored_p.data_seed, 32, "chain")
+    assert params.chains == 32 and params != MCParams(L=16, seed=stored_p.data_seed)
+    store = cached_store(params, P.mc_configs, progress=False)
+    for a, c in zip(streamed, convs):
+        b = mcrg_from_store(store, levels=P.levels, n=P.mc_configs, seed=stored_p.data_seed, basis=c.basis,
+                            boundary=c.boundary, order="chain")
         assert [r.to_dict() for r in a] == [r.to_dict() for r in b]
     assert [r.to_dict() for r in streamed[0]] != [r.to_dict() for r in streamed[1]]  # the conventions differ
 

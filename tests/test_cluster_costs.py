@@ -39,8 +39,8 @@ def test_profile_items_by_hand():
     n = p.mcrg.mc_configs
     # the paper profile streams L = 512 in the three MC conventions: each evaluates its operators on every config
     st512 = next(it for it in items if it.name.startswith("Streamed Monte Carlo + MCRG (3 conventions), L = 512"))
-    assert st512.units == 64
-    assert st512.seconds == pytest.approx((n * (60.0 + 3 * COSTS.mcrg_levels_ms(512, 2)) / 1e3 + 64 * 2.0) / 64)
+    assert st512.units == 32  # one chain per jackknife bin (runs.mcrg.stream_params)
+    assert st512.seconds == pytest.approx((n * (60.0 + 3 * COSTS.mcrg_levels_ms(512, 2)) / 1e3 + 32 * 2.0) / 32)
     stored = dataclasses.replace(p, mcrg=dataclasses.replace(p.mcrg, mc_streamed=()))
     mc512 = next(it for it in cc.profile_items(stored, COSTS) if it.name.startswith("Monte Carlo, L = 512"))
     assert mc512.units == 64 and mc512.seconds == pytest.approx((n * 60.0 / 1e3 + 64 * 2.0) / 64)

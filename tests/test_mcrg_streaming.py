@@ -326,6 +326,13 @@ def test_streamed_mcrg_on_a_local_cluster_equals_the_stored_run(params, sequenti
         (part / "chains" / f"{c}.npz").unlink()
     assert mcrg.stream_progress(part).chains_done == 2
     assert_identical(stream(params, part, client=client), sequential)
+    # binned chain by chain: the chains on the cluster, and the store's chunks as Dask tasks, give the same bits
+    store = tmp_path / "s"
+    mc.run(params, N, store, progress=False)
+    chained = mcrg.accumulate_store(store, levels=LEVELS, seed=SEED, n_bins=BINS, progress=False, order="chain")
+    assert_identical(mcrg.accumulate_store(store, levels=LEVELS, seed=SEED, n_bins=BINS, progress=False,
+                                           order="chain", client=client, batch_size=2 * C), chained)
+    assert_identical(stream(params, tmp_path / "chained", client=client, order="chain"), chained)
 
 
 @pytest.mark.slow
@@ -376,3 +383,72 @@ def test_a_complete_carry_is_reduced_where_a_chain_would_not_fit_in_memory(param
     with pytest.raises(ValueError, match="one chain needs"):
         stream(params, tmp_path / "third")
     assert not (tmp_path / "third").exists()
+
+
+def test_chain_order_first_is_the_chain_by_chain_enumeration():
+    """drivers.chain_order_first against the plain enumeration: chunks sorted by (chain, chunk), sizes summed."""
+    for n, chunk, chains in [(N, C, CHAINS), (1000, 100, 3), (1001, 100, 3), (7, 10, 4), (10**6, 2048, 64),
+                             (100_000, 512, 64), (64, 1, 64), (65, 1, 64), (300, 7, 1)]:
+        n_chunks = -(-n // chunk)
+        size = [min(chunk, n - j * chunk) for j in range(n_chunks)]
+        at, expected = 0, {}
+        for j in sorted(range(n_chunks), key=lambda j: (j % chains, j)):
+            expected[j] = at
+            at += size[j]
+        got = {j: mcrg.chain_order_first(j, chunk, n, chains) for j in range(n_chunks)}
+        assert got == expected, (n, chunk, chains)
+    with pytest.raises(ValueError, match="not a chunk"):
+        mcrg.chain_order_first(13, C, N, CHAINS)
+
+
+def test_chain_order_streamed_equals_the_store_binned_so_and_resumes(params, sequential, tmp_path, monkeypatch):
+    """order="chain": streamed equals the store analysed in that order, bit for bit, also after an interruption; the
+    point estimates equal the run order's (the same sums), the jackknife differs; a directory keeps its order."""
+    from dreamrg.mcrg import streaming
+    from dreamrg.store import import_configs, open_store
+
+    store = tmp_path / "s"
+    mc.run(params, N, store, progress=False)
+    stored = mcrg.accumulate_store(store, levels=LEVELS, seed=SEED, n_bins=BINS, progress=False, order="chain")
+    assert_identical(stream(params, tmp_path / "whole", order="chain", checkpoint_seconds=0), stored)
+    for a, b in zip(stored, sequential):
+        ra, rb = a.result(), b.result()
+        assert (ra.y_h, ra.y_t) == pytest.approx((rb.y_h, rb.y_t), rel=1e-12) and ra.y_t_err != rb.y_t_err
+    real, calls = streaming.accumulate_chunk_conventions, []
+
+    def dying(configs, chunk, **kw):
+        calls.append(chunk)
+        if len(calls) == 6:
+            raise Interrupted  # killed while the 6th chunk is accumulated
+        return real(configs, chunk, **kw)
+
+    monkeypatch.setattr(streaming, "accumulate_chunk_conventions", dying)
+    with pytest.raises(Interrupted):
+        stream(params, tmp_path / "cut", order="chain", workers=2, checkpoint_seconds=0)
+    monkeypatch.undo()
+    assert 0 < mcrg.stream_progress(tmp_path / "cut").configs < N
+    assert_identical(stream(params, tmp_path / "cut", order="chain", workers=2, checkpoint_seconds=0), stored)
+    with pytest.raises(ValueError, match="another run .*order"):
+        stream(params, tmp_path / "cut")
+    with pytest.raises(ValueError, match="order must be one of"):
+        stream(params, tmp_path / "bad", order="chains")
+    assert not (tmp_path / "bad").exists()
+    np.save(tmp_path / "some.npy", open_store(store).read(0, 20))  # an imported store records no chains
+    import_configs(tmp_path / "some.npy", tmp_path / "imported")
+    with pytest.raises(ValueError, match="records no Monte Carlo chains"):
+        mcrg.accumulate_store(tmp_path / "imported", order="chain", n_bins=BINS, progress=False)
+
+
+def test_one_chain_per_bin_folds_each_chain_into_one_piece(tmp_path):
+    """With as many chains as bins, each tiled by whole chunks, chain order makes every bin one chain: a chain's
+    checkpoint (what is carried) holds one piece per step, against one per chunk in the run's order."""
+    tiled, n = mc.MCParams(L=16, seed=31, chunk_size=120, chains=BINS), 8 * 240
+
+    def pieces(run, chain):
+        with np.load(run / "chains" / f"{chain}.npz") as z:
+            return [len(z[f"level{k}.moments.start"]) for k in range(LEVELS)]
+
+    for order, expected in (("chain", [1] * LEVELS), ("run", [2] * LEVELS)):
+        mcrg.accumulate_mc(tiled, n, tmp_path / order, levels=LEVELS, seed=SEED, n_bins=BINS, progress=False,
+                           order=order)
+        assert [pieces(tmp_path / order, c) for c in range(BINS)] == [expected] * BINS, order

@@ -116,11 +116,14 @@ def profile_items(profile: Profile, costs: UnitCosts) -> list[CostItem]:
     dream_ms = sum(costs.dream_model_ms(k) for k in ks) / len(ks)
     if L_rg in rg.mc_streamed:  # one pass in every MC convention; each evaluates its operators (an upper bound)
         from dreamrg.conventions import MC_CONVENTIONS
+        from dreamrg.experiments.mcrg import STREAMED_MC_ORDER
+        from dreamrg.runs.mcrg import stream_params
 
         n_conv = len(MC_CONVENTIONS)
+        chains = stream_params(L_rg, rg.mc_configs, profile.data_seed, 32, STREAMED_MC_ORDER).chains  # 32 bins
         largest = [mc_item(f"Streamed Monte Carlo + MCRG ({n_conv} conventions), L = {L_rg}, {rg.mc_configs:,} "
                            "configurations", costs, L_rg, rg.mc_configs,
-                           n_conv * costs.mcrg_levels_ms(L_rg, rg.levels))]
+                           n_conv * costs.mcrg_levels_ms(L_rg, rg.levels), chains=chains)]
     else:
         largest = [mc_item(f"Monte Carlo, L = {L_rg}, {rg.mc_configs:,} configurations", costs, L_rg, rg.mc_configs),
                    batch_item(f"MCRG ({rg.levels} steps) of that store", rg.mc_configs, MCRG_GROUP,

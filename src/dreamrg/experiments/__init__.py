@@ -50,6 +50,7 @@ from dreamrg.experiments.fss import (
 )
 from dreamrg.experiments.mcrg import (
     DREAMED_CONVENTIONS,
+    STREAMED_MC_ORDER,
     carried_dir,
     mcrg_dream_params,
     mcrg_dreamed,

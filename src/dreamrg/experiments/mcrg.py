@@ -17,7 +17,7 @@ from dreamrg.mcrg import MCRGResult, StreamProgress
 from dreamrg.profiles import Profile
 from dreamrg.runs import mcrg as _mcrg
 
-__all__ = ["mcrg_mc", "mcrg_mc_streamed", "carried_dir", "mcrg_reference_size", "mcrg_reference",
+__all__ = ["STREAMED_MC_ORDER", "mcrg_mc", "mcrg_mc_streamed", "carried_dir", "mcrg_reference_size", "mcrg_reference",
            "mcrg_truncations", "mcrg_irreps_mc", "mcrg_dream_params", "mcrg_models", "DREAMED_CONVENTIONS",
            "small_lattice_start", "mcrg_dreamed", "mcrg_spread_seeds", "mcrg_seed_spread", "mcrg_parent",
            "mcrg_irreps_dreamed"]
@@ -34,7 +34,8 @@ def mcrg_mc(profile: Profile | str, convention: Convention = OURS) -> dict[int, 
 
     Sizes of ``mcrg.mc_streamed`` are not stored: their configurations are blocked as the chains
     make them, in every MC convention in one pass (:func:`_mcrg_streamed_mc`), and resume across
-    sittings and machines from :func:`carried_dir`.
+    sittings and machines from :func:`carried_dir`. Their jackknife bins hold whole chains
+    (:data:`STREAMED_MC_ORDER`); the exponents equal those of the stored run analysed so.
 
     ``convention`` (:mod:`dreamrg.conventions`) chooses the operator basis and boundary; its
     step must be among the profile's ``levels`` (every step is returned; read it with
@@ -49,17 +50,24 @@ def mcrg_mc(profile: Profile | str, convention: Convention = OURS) -> dict[int, 
             for L in P.mc_sizes}
 
 
+#: the jackknife order of the sizes of ``mcrg.mc_streamed``: bins of whole chains, so each carried chain holds one or
+#: two pieces of moments per convention and step (in the run's own order, about eight at L = 512, 10^6)
+STREAMED_MC_ORDER = "chain"
+
+
 def _mcrg_streamed_mc(p: Profile, L: int, conv: tuple[str, str]) -> _mcrg.MCRGRun:
     """An MC size of ``mcrg.mc_streamed``: every MC convention streamed in one pass (and ``conv`` if not among them),
-    its finished chains carried in :func:`dreamrg.paths.carried_dir` between sittings."""
+    its finished chains carried in :func:`dreamrg.paths.carried_dir` between sittings, binned chain by chain
+    (:data:`STREAMED_MC_ORDER`)."""
     from dreamrg import _cluster
     from dreamrg.conventions import MC_CONVENTIONS
 
     P = p.mcrg
     conventions = list(dict.fromkeys([*MC_CONVENTIONS, conv]))
     args = (L, P.mc_configs, p.data_seed, P.levels, conventions)
-    carry = carried_dir(_mcrg.mc_mcrg_streamed_conventions_name(*args))
-    return _mcrg.mc_mcrg_streamed_conventions(*args, client=_cluster.current(), carry=carry)[conv]
+    carry = carried_dir(_mcrg.mc_mcrg_streamed_conventions_name(*args, order=STREAMED_MC_ORDER))
+    return _mcrg.mc_mcrg_streamed_conventions(*args, client=_cluster.current(), carry=carry,
+                                              order=STREAMED_MC_ORDER)[conv]
 
 
 def mcrg_mc_streamed(profile: Profile | str, convention: Convention = OURS, *, compute: bool = False

@@ -51,12 +51,14 @@ from dreamrg.mcrg.accumulator import (
     MCRGAccumulator,
 )
 from dreamrg.mcrg.drivers import (
+    ORDERS,
     TRUNCATIONS,
     accumulate_batches,
     accumulate_chunk,
     accumulate_chunk_conventions,
     accumulate_conventions,
     accumulate_store,
+    chain_order_first,
     irrep_rows,
     mcrg_from_batches,
     mcrg_from_store,

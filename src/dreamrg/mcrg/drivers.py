@@ -15,6 +15,14 @@ from ``SeedSequence(seed, spawn_key=(0x4D435247, level, chunk))``
 (:func:`tie_break_rng`) -- and :func:`reduce` merges the chunks' accumulators in
 any order into exactly the accumulators of the whole run. The in-process front
 ends are this map and reduce, in chunk order.
+
+Jackknife bins are ranges of consecutive configurations. A Monte Carlo run
+(:mod:`dreamrg.mc`) interleaves its chains chunk by chunk, so in the run's own
+order (``order="run"``) a bin holds pieces of many chains. ``order="chain"``
+takes the configurations chain by chain instead (:func:`chain_order_first`):
+each bin then holds whole chains (independent by construction), and a streamed
+chain's moments fold into one or two pieces (its carried checkpoint is that much
+smaller).
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ from dreamrg.mcrg.results import MCRGResult
 from dreamrg.mcrg.spin_operators import _as_config_batch, check_boundary, get_basis, operators
 
 __all__ = [
+    "ORDERS",
+    "chain_order_first",
     "tie_break_rng",
     "accumulate_chunk",
     "accumulate_chunk_conventions",
@@ -126,6 +136,39 @@ def tie_break_rng(seed: int, level: int, chunk: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_TIE_TAG, int(level), int(chunk))))
 
 
+#: the orders a Monte Carlo run's configurations are binned in (see the module docstring)
+ORDERS = ("run", "chain")
+
+
+def _check_order(order) -> str:
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}; got {order!r}")
+    return order
+
+
+def chain_order_first(chunk: int, chunk_size: int, n_total: int, chains: int) -> int:
+    """Index of chunk ``chunk``'s first configuration when a run's configurations are taken chain by chain.
+
+    A Monte Carlo run of ``n_total`` configurations in chunks of ``chunk_size`` continues
+    chain ``j mod chains`` in chunk ``j`` (:func:`dreamrg.mc.plan`; the last chunk may hold
+    fewer). Ordered chain by chain -- chain 0's chunks in order, then chain 1's, ... -- chunk
+    ``j`` comes after every chunk of the chains before its own and after its own chain's
+    earlier chunks. A bijection of the configuration indices (tested against the plain
+    enumeration).
+    """
+    C, n, K, j = int(chunk_size), int(n_total), int(chains), int(chunk)
+    n_chunks = -(-n // C)
+    if not (C >= 1 and K >= 1 and 0 <= j < n_chunks):
+        raise ValueError(f"chunk {j} is not a chunk of a run of {n} configurations in chunks of {C} "
+                         f"({K} chains)")
+    q, r = divmod(n_chunks, K)
+    c = j % K
+    first = (q * c + min(r, c) + j // K) * C  # the chunks before it, counted whole
+    if (n_chunks - 1) % K < c:  # one of them is the run's partial last chunk
+        first -= n_chunks * C - n
+    return first
+
+
 def _check_levels(levels, L: int) -> None:
     if not isinstance(levels, (int, np.integer)) or levels < 1:
         raise ValueError(f"levels must be an integer ≥ 1; got {levels!r}")
@@ -163,13 +206,16 @@ def _block_chunk(accs: dict[tuple[str, str], Sequence[MCRGAccumulator]], s: np.n
 def accumulate_chunk_conventions(configs, chunk: int, *, chunk_size: int, n_total: int,
                                  conventions: Sequence[tuple[str, str]], levels: int = 1, seed: int = 0,
                                  n_bins: int = 32, threads: int | None = None, check: bool = True,
-                                 basis: str = "symmetrised", boundary: str = "periodic"
-                                 ) -> dict[tuple[str, str], list[MCRGAccumulator]]:
+                                 basis: str = "symmetrised", boundary: str = "periodic",
+                                 first: int | None = None) -> dict[tuple[str, str], list[MCRGAccumulator]]:
     """:func:`accumulate_chunk` for several ``(basis, boundary)`` pairs: the chunk is blocked once.
 
     Returns ``{(basis, boundary): accumulators}``; each list is exactly what
     :func:`accumulate_chunk` with that basis and boundary gives (the same block spins
-    and tie-breaks). An empty ``conventions`` means ``[(basis, boundary)]``.
+    and tie-breaks). An empty ``conventions`` means ``[(basis, boundary)]``. ``first``:
+    the index of the chunk's first configuration in the order the run is binned in
+    (default ``chunk * chunk_size``, the run's own; :func:`chain_order_first` for
+    ``order="chain"``); the tie-breaks stay those of ``chunk``.
     """
     for name, v, lo in (("chunk", chunk, 0), ("chunk_size", chunk_size, 1), ("n_total", n_total, 1)):
         if not isinstance(v, (int, np.integer)) or v < lo:
@@ -178,6 +224,10 @@ def accumulate_chunk_conventions(configs, chunk: int, *, chunk_size: int, n_tota
     if start >= n_total:
         raise ValueError(f"chunk {chunk} starts at configuration {start}, beyond the {n_total} of the run")
     want = min(int(chunk_size), int(n_total) - start)
+    if first is not None:
+        if not isinstance(first, (int, np.integer)) or not 0 <= first <= n_total - want:
+            raise ValueError(f"first must be an integer in 0..{n_total - want}; got {first!r}")
+        start = int(first)
     s = _as_config_batch(configs, "configurations", 1, check_values=check)
     if s.shape[0] != want:
         raise ValueError(f"chunk {chunk} of a run of {n_total} configurations in chunks of {chunk_size} "
@@ -399,7 +449,7 @@ def mcrg_from_store(path: str | Path, *, levels: int = 1, n: int | None = None, 
                     batch_size: int = 2048, n_bins: int = 32, n_odd: int | None = None,
                     n_even: int | None = None, max_cond: float = DEFAULT_MAX_COND,
                     threads: int | None = None, progress: bool | None = None, basis: str = "symmetrised",
-                    boundary: str = "periodic", client=None) -> list[MCRGResult]:
+                    boundary: str = "periodic", client=None, order: str = "run") -> list[MCRGResult]:
     """MCRG exponents of the configurations in a store (e.g. from ``dreamrg mc``).
 
     Parameters
@@ -421,6 +471,9 @@ def mcrg_from_store(path: str | Path, *, levels: int = 1, n: int | None = None, 
         tqdm progress bar (None: only on a terminal).
     client : distributed.Client, optional
         Run the chunks as Dask tasks (see :func:`accumulate_store`); same result.
+    order : {"run", "chain"}
+        The order the jackknife bins take the configurations in (see the module
+        docstring): the store's own, or chain by chain (a Monte Carlo store).
 
     Returns
     -------
@@ -428,26 +481,30 @@ def mcrg_from_store(path: str | Path, *, levels: int = 1, n: int | None = None, 
     """
     _check_truncation(basis, n_odd, n_even)  # a bad truncation fails before the work
     accs = accumulate_store(path, levels=levels, n=n, seed=seed, batch_size=batch_size, n_bins=n_bins,
-                            threads=threads, progress=progress, basis=basis, boundary=boundary, client=client)
+                            threads=threads, progress=progress, basis=basis, boundary=boundary, client=client,
+                            order=order)
     return [a.result(n_odd=n_odd, n_even=n_even, max_cond=max_cond) for a in accs]
 
 
 def accumulate_store(path: str | Path, *, levels: int = 1, n: int | None = None, seed: int = 0,
                      batch_size: int = 2048, n_bins: int = 32, threads: int | None = None,
                      progress: bool | None = None, basis: str = "symmetrised", boundary: str = "periodic",
-                     client=None) -> list[MCRGAccumulator]:
+                     client=None, order: str = "run") -> list[MCRGAccumulator]:
     """The accumulators behind :func:`mcrg_from_store` (same arguments), one per blocking step.
 
     :func:`reduce` of :func:`accumulate_chunk` over the store's chunks, in chunk order.
+    ``order="chain"`` bins a Monte Carlo store's configurations chain by chain (its
+    metadata's ``chains``; see the module docstring), as a streamed run of that order does.
     With a Dask ``client`` (:func:`dreamrg._cluster.connect`) each group of
     ``batch_size`` configurations is a task: the worker reads its chunks from the
     store (which must be on storage the workers share) and returns its
     accumulators as arrays; they are reduced here in chunk order, so the result
     is bit-identical to the in-process one.
     """
+    chains = _store_chains(path, _check_order(order))
     if client is not None:
         return _accumulate_store_on(client, path, levels=levels, n=n, seed=seed, batch_size=batch_size,
-                                    n_bins=n_bins, progress=progress, basis=basis, boundary=boundary)
+                                    n_bins=n_bins, progress=progress, basis=basis, boundary=boundary, chains=chains)
     from tqdm import tqdm
 
     from dreamrg._progress import _no_bar
@@ -461,12 +518,33 @@ def accumulate_store(path: str | Path, *, levels: int = 1, n: int | None = None,
             s = st.read(j0 * C, min(j1 * C, total))
             for j in range(j0, j1):
                 part = s[(j - j0) * C:(j - j0 + 1) * C]
-                yield accumulate_chunk(part, j, chunk_size=C, n_total=total, levels=levels, seed=seed,
-                                       n_bins=n_bins, basis=basis, boundary=boundary, threads=threads, check=False)
+                yield _store_chunk(part, j, C, total, chains, levels=levels, seed=seed, n_bins=n_bins, basis=basis,
+                                   boundary=boundary, threads=threads)
                 bar.update(len(part))
 
     with tqdm(total=total, disable=_no_bar(progress), unit="cfg", desc=f"MCRG L={L}") as bar:
         return reduce(chunks(bar))
+
+
+def _store_chains(path: str | Path, order: str) -> int | None:
+    """The chains of a Monte Carlo store to bin by (``order="chain"``), else None."""
+    if order == "run":
+        return None
+    from dreamrg.store import open_store
+
+    chains = open_store(path).meta.get("chains")
+    if not isinstance(chains, int) or chains < 1:
+        raise ValueError(f"store {path} records no Monte Carlo chains (an imported store?); order='chain' needs "
+                         "them, use order='run'")
+    return chains
+
+
+def _store_chunk(part, j: int, C: int, total: int, chains: int | None, **kw) -> list[MCRGAccumulator]:
+    """:func:`accumulate_chunk` of a store's chunk ``j``, binned in the run's order or (``chains``) chain by chain."""
+    first = None if chains is None else chain_order_first(j, C, total, chains)
+    (accs,) = accumulate_chunk_conventions(part, j, chunk_size=C, n_total=total, check=False, first=first,
+                                           conventions=[(kw.pop("basis"), kw.pop("boundary"))], **kw).values()
+    return accs
 
 
 def _store_groups(path: str | Path, levels: int, n: int | None, batch_size: int) -> tuple[int, int, int, list]:
@@ -487,17 +565,16 @@ def _accumulate_group(task: tuple) -> list[dict]:
     """One Dask task of :func:`accumulate_store`: the reduced accumulators of chunks ``j0 .. j1 - 1`` as arrays."""
     from dreamrg.store import open_store
 
-    path, j0, j1, total, levels, seed, n_bins, basis, boundary = task
+    path, j0, j1, total, levels, seed, n_bins, basis, boundary, chains = task
     st = open_store(path)
     C = st.chunk_size
     s = st.read(j0 * C, min(j1 * C, total))
-    parts = (accumulate_chunk(s[(j - j0) * C:(j - j0 + 1) * C], j, chunk_size=C, n_total=total, levels=levels,
-                              seed=seed, n_bins=n_bins, basis=basis, boundary=boundary, threads=1, check=False)
-             for j in range(j0, j1))
+    parts = (_store_chunk(s[(j - j0) * C:(j - j0 + 1) * C], j, C, total, chains, levels=levels, seed=seed,
+                          n_bins=n_bins, basis=basis, boundary=boundary, threads=1) for j in range(j0, j1))
     return [a.to_arrays() for a in reduce(parts)]
 
 
-def _accumulate_store_on(client, path, *, levels, n, seed, batch_size, n_bins, progress, basis, boundary):
+def _accumulate_store_on(client, path, *, levels, n, seed, batch_size, n_bins, progress, basis, boundary, chains):
     from tqdm import tqdm
 
     from dreamrg._cluster import map_units
@@ -505,7 +582,8 @@ def _accumulate_store_on(client, path, *, levels, n, seed, batch_size, n_bins, p
 
     get_basis(basis), check_boundary(boundary)
     L, C, total, groups = _store_groups(path, levels, n, batch_size)
-    tasks = [(str(Path(path).resolve()), j0, j1, total, levels, seed, n_bins, basis, boundary) for j0, j1 in groups]
+    tasks = [(str(Path(path).resolve()), j0, j1, total, levels, seed, n_bins, basis, boundary, chains)
+             for j0, j1 in groups]
     with tqdm(total=total, disable=_no_bar(progress), unit="cfg", desc=f"MCRG L={L}") as bar:
         parts = map_units(_accumulate_group, tasks, client=client, name="mcrg",
                           on_result=lambda i, r: bar.update(min(groups[i][1] * C, total) - groups[i][0] * C))

@@ -49,7 +49,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dreamrg.mcrg.accumulator import MCRGAccumulator
-from dreamrg.mcrg.drivers import _check_levels, _check_truncation, accumulate_chunk_conventions, reduce
+from dreamrg.mcrg.drivers import (_check_levels, _check_order, _check_truncation, accumulate_chunk_conventions,
+                                 chain_order_first, reduce)
 from dreamrg.mcrg.results import MCRGResult
 from dreamrg.mcrg.spin_operators import check_boundary, get_basis
 
@@ -67,21 +68,23 @@ _CHAINS = "chains"
 
 
 def _run_key(params: MCParams, n_configs: int, levels: int, seed: int, n_bins: int,
-             conventions: list[tuple[str, str]]) -> dict:
+             conventions: list[tuple[str, str]], order: str = "run") -> dict:
     """What a run directory must match to be resumed: the Monte Carlo and the analysis.
 
     The first convention is ``basis``/``boundary``; further ones (accumulated in the same
-    pass) are listed under ``also``, which a run of one convention does not have.
+    pass) are listed under ``also``, which a run of one convention does not have; likewise
+    ``order`` only when it is ``"chain"``.
     """
     (basis, boundary), *also = conventions
     key = {"kind": RUN_KIND, "mc": params.store_meta(), "n_configs": int(n_configs), "levels": int(levels),
            "seed": int(seed), "n_bins": int(n_bins), "basis": basis, "boundary": boundary}
-    return key | ({"also": [list(c) for c in also]} if also else {})
+    return key | ({"also": [list(c) for c in also]} if also else {}) | \
+        ({"order": order} if _check_order(order) != "run" else {})
 
 
 def _differs(have: dict, key: dict) -> list[str]:
     """The fields of the run ``key`` in which ``have`` (a run file or a chain's record) differs from it."""
-    return sorted(k for k in set(key) | {"also"} if have.get(k) != key.get(k))
+    return sorted(k for k in set(key) | {"also", "order"} if have.get(k) != key.get(k))
 
 
 def _conventions(key: dict) -> list[tuple[str, str]]:
@@ -157,7 +160,7 @@ def _save_chain(file: Path, state, accs: list[list[MCRGAccumulator]], record: di
     from dreamrg._integrity import write_atomic
 
     try:
-        on_disk = _read_record(file, {"kind": RUN_KIND, "also": record.get("also")})
+        on_disk = _read_record(file, {"kind": RUN_KIND, "also": record.get("also"), "order": record.get("order")})
     except ValueError:
         on_disk = None
     if on_disk is not None and on_disk.get("segments", -1) >= record["segments"]:
@@ -224,9 +227,10 @@ def _advance_chains(unit: _Unit, on_chunk=None) -> list[dict]:
             break
         i, j, configs, state = item
         t1 = time.perf_counter()
+        first = chain_order_first(j, p.chunk_size, unit.n_configs, p.chains) if key.get("order") == "chain" else None
         part = accumulate_chunk_conventions(configs, j, chunk_size=p.chunk_size, n_total=unit.n_configs,
                                             levels=key["levels"], seed=key["seed"], n_bins=key["n_bins"],
-                                            conventions=convs, threads=unit.threads, check=False)
+                                            conventions=convs, threads=unit.threads, check=False, first=first)
         for conv, mine in zip(convs, accs[i]):
             for acc, piece in zip(mine, part[conv]):
                 acc.merge(piece)
@@ -436,7 +440,8 @@ def _write_carried(carried, run_dir: Path, key: dict) -> list[int]:
 def accumulate_mc(params: MCParams, n_configs: int, run_dir: str | os.PathLike, *, levels: int = 1, seed: int = 0,
                   n_bins: int = 32, basis: str = "symmetrised", boundary: str = "periodic",
                   workers: int | None = None, progress: bool | None = None, client=None,
-                  checkpoint_seconds: float = 60.0, carry: str | os.PathLike | None = None) -> list[MCRGAccumulator]:
+                  checkpoint_seconds: float = 60.0, carry: str | os.PathLike | None = None,
+                  order: str = "run") -> list[MCRGAccumulator]:
     """Accumulate MCRG moments of ``n_configs`` Monte Carlo configurations, chain by chain, storing none.
 
     :func:`accumulate_mc_conventions` with the one convention ``(basis, boundary)``; see
@@ -445,14 +450,15 @@ def accumulate_mc(params: MCParams, n_configs: int, run_dir: str | os.PathLike, 
     """
     return accumulate_mc_conventions(params, n_configs, run_dir, [(basis, boundary)], levels=levels, seed=seed,
                                      n_bins=n_bins, workers=workers, progress=progress, client=client,
-                                     checkpoint_seconds=checkpoint_seconds, carry=carry)[(basis, boundary)]
+                                     checkpoint_seconds=checkpoint_seconds, carry=carry,
+                                     order=order)[(basis, boundary)]
 
 
 def accumulate_mc_conventions(params: MCParams, n_configs: int, run_dir: str | os.PathLike,
                               conventions: list[tuple[str, str]], *, levels: int = 1, seed: int = 0,
                               n_bins: int = 32, workers: int | None = None, progress: bool | None = None,
-                              client=None, checkpoint_seconds: float = 60.0, carry: str | os.PathLike | None = None
-                              ) -> dict[tuple[str, str], list[MCRGAccumulator]]:
+                              client=None, checkpoint_seconds: float = 60.0, carry: str | os.PathLike | None = None,
+                              order: str = "run") -> dict[tuple[str, str], list[MCRGAccumulator]]:
     """Accumulate MCRG moments of ``n_configs`` Monte Carlo configurations, chain by chain, storing none,
     in every ``(basis, boundary)`` convention of ``conventions`` at once.
 
@@ -491,12 +497,17 @@ def accumulate_mc_conventions(params: MCParams, n_configs: int, run_dir: str | o
         ``run_dir`` and not computed again, and when the run stops, finished or
         interrupted, every finished chain of ``run_dir`` is exported there
         (:func:`export_finished`). Same result.
+    order : {"run", "chain"}
+        The order the jackknife bins take the configurations in
+        (:mod:`dreamrg.mcrg.drivers`): the run's own, or chain by chain, where a chain's
+        moments fold into one or two pieces (a carried chain is that much smaller).
+        Part of the run: a directory holds one order.
 
     Returns
     -------
     dict
         ``{(basis, boundary): accumulators}``, one per blocking step, each bit-identical to
-        ``accumulate_store`` with that basis and boundary of the store
+        ``accumulate_store`` with that basis, boundary and order of the store
         ``dreamrg.mc.run(params, n_configs, ...)`` would fill.
     """
     import numba
@@ -516,7 +527,7 @@ def accumulate_mc_conventions(params: MCParams, n_configs: int, run_dir: str | o
     if not checkpoint_seconds >= 0:
         raise ValueError(f"checkpoint_seconds must be ≥ 0; got {checkpoint_seconds!r}")
     threads = workers or numba.config.NUMBA_NUM_THREADS
-    key = _run_key(params, n_configs, levels, seed, n_bins, conventions)
+    key = _run_key(params, n_configs, levels, seed, n_bins, conventions, order)
     run_dir = Path(run_dir)
     targets = _targets(params, n_configs)
     carried = []
@@ -592,24 +603,24 @@ def mcrg_from_mc(params: MCParams, n_configs: int, run_dir: str | os.PathLike, *
                  n_bins: int = 32, basis: str = "symmetrised", boundary: str = "periodic",
                  n_odd: int | None = None, n_even: int | None = None, workers: int | None = None,
                  progress: bool | None = None, client=None, checkpoint_seconds: float = 60.0,
-                 carry: str | os.PathLike | None = None) -> list[MCRGResult]:
+                 carry: str | os.PathLike | None = None, order: str = "run") -> list[MCRGResult]:
     """MCRG exponents of every blocking step of :func:`accumulate_mc` (same arguments; ``n_odd``,
     ``n_even`` as in :func:`~dreamrg.mcrg.rg_exponents`)."""
     _check_truncation(basis, n_odd, n_even)  # a bad truncation fails before the work
     accs = accumulate_mc(params, n_configs, run_dir, levels=levels, seed=seed, n_bins=n_bins, basis=basis,
                          boundary=boundary, workers=workers, progress=progress, client=client,
-                         checkpoint_seconds=checkpoint_seconds, carry=carry)
+                         checkpoint_seconds=checkpoint_seconds, carry=carry, order=order)
     return [a.result(n_odd=n_odd, n_even=n_even) for a in accs]
 
 
 def mcrg_from_mc_conventions(params: MCParams, n_configs: int, run_dir: str | os.PathLike,
                              conventions: list[tuple[str, str]], *, levels: int = 1, seed: int = 0,
                              n_bins: int = 32, workers: int | None = None, progress: bool | None = None,
-                             client=None, checkpoint_seconds: float = 60.0, carry: str | os.PathLike | None = None
-                             ) -> dict[tuple[str, str], list[MCRGResult]]:
+                             client=None, checkpoint_seconds: float = 60.0, carry: str | os.PathLike | None = None,
+                             order: str = "run") -> dict[tuple[str, str], list[MCRGResult]]:
     """MCRG exponents of every convention and blocking step of :func:`accumulate_mc_conventions`
     (same arguments), ``{(basis, boundary): [result per step]}``."""
     accs = accumulate_mc_conventions(params, n_configs, run_dir, conventions, levels=levels, seed=seed,
                                      n_bins=n_bins, workers=workers, progress=progress, client=client,
-                                     checkpoint_seconds=checkpoint_seconds, carry=carry)
+                                     checkpoint_seconds=checkpoint_seconds, carry=carry, order=order)
     return {conv: [a.result() for a in steps] for conv, steps in accs.items()}

@@ -307,24 +307,47 @@ def stream_chunk_size(L: int) -> int:
     a checkpoint, and a carried chain (:func:`dreamrg.mcrg.export_finished`), holds one
     piece per chunk: with 512-configuration chunks at L = 1024 a chain carries 4 pieces
     (about 0.5 MB) instead of 98 (3.3 MB compressed). Memory: 2 L² bytes per configuration
-    of a chunk (about 1 GB per chain at L = 512 and 1024).
+    of a chunk (about 1 GB per chain at L = 512 and 1024). Binned chain by chain, one chain
+    per bin (:func:`stream_params`), a chain folds into one piece whatever its chunks.
     """
     from dreamrg.store import default_chunk_size
 
     return default_chunk_size(L) if L <= 256 else max(default_chunk_size(L), 2**29 // (L * L))
 
 
+def stream_params(L: int, n_configs: int, seed: int, n_bins: int, order: str = "run") -> MCParams:
+    """The Monte Carlo run of a streamed MCRG (:func:`mc_mcrg_streamed`): ``MCParams(L=L, seed=seed)`` in chunks of
+    :func:`stream_chunk_size`, or, binned chain by chain (``order="chain"``), one chain per jackknife bin.
+
+    Chain by chain, a chain's moments fold into one piece only where it starts a bin (pieces
+    fold left to right from a bin's first configuration, which keeps merges exact). So the run
+    has ``n_bins`` chains and, when ``n_configs`` is a multiple of ``n_bins``, chunks of the
+    largest divisor of a chain's length up to :func:`stream_chunk_size` (if that is at least a
+    quarter of it): every bin is then exactly one chain, and a carried chain holds one piece
+    per convention and step. At the paper profile's L = 512 and 10^6 configurations: 32
+    chains of 31 250, in chunks of 1 250.
+    """
+    cap = stream_chunk_size(L)
+    if order == "run":
+        return MCParams(L=L, seed=seed, chunk_size=cap)
+    per_chain, rest = divmod(int(n_configs), int(n_bins))
+    chunk = max((d for d in range(1, min(cap, per_chain) + 1) if per_chain % d == 0), default=cap) if not rest else cap
+    return MCParams(L=L, seed=seed, chunk_size=chunk if 4 * chunk >= min(cap, per_chain) else cap, chains=n_bins)
+
+
 def _stream_entry(L: int, n_configs: int, seed: int, levels: int, n_bins: int, basis: str,
-                  boundary: str) -> tuple[MCParams, str, dict]:
-    """(Monte Carlo parameters, entry name, cache key) of :func:`mc_mcrg_streamed`."""
-    params = MCParams(L=L, seed=seed, chunk_size=stream_chunk_size(L))
+                  boundary: str, order: str = "run") -> tuple[MCParams, str, dict]:
+    """(Monte Carlo parameters, entry name, cache key) of :func:`mc_mcrg_streamed` (``order`` in the key only when it
+    is not the run's own, so the entries of earlier runs keep their names)."""
+    params = stream_params(L, n_configs, seed, n_bins, order)
     conv, suffix = _convention(basis, boundary)
-    return params, f"mc-stream-L{L}{suffix}", _mc_key(params, n_configs, levels, n_bins) | conv
+    key = _mc_key(params, n_configs, levels, n_bins) | conv | ({"order": order} if order != "run" else {})
+    return params, f"mc-stream-L{L}{suffix}", key
 
 
 def mc_mcrg_streamed(L: int, n_configs: int, seed: int, levels: int, *, n_bins: int = 32,
                      basis: str = "symmetrised", boundary: str = "periodic", progress: bool | None = None,
-                     client=None, carry: str | Path | None = None) -> MCRGRun:
+                     client=None, carry: str | Path | None = None, order: str = "run") -> MCRGRun:
     """:func:`mc_mcrg` with the configurations streamed from the Monte Carlo chains, none stored (cached).
 
     The same Monte Carlo run as :func:`mc_mcrg` (``MCParams(L=L, seed=seed)``), blockings
@@ -343,15 +366,19 @@ def mc_mcrg_streamed(L: int, n_configs: int, seed: int, levels: int, *, n_bins: 
     storage (:func:`dreamrg.mcrg.export_finished`). The chains it holds are imported
     before the run and not computed again; when the run stops, finished or interrupted,
     its finished chains are exported back there. The result is the same.
+
+    ``order``: the order of the jackknife bins (:func:`dreamrg.mcrg.accumulate_mc`); ``"chain"``
+    bins whole chains, the exponents then equal those of the store analysed with
+    ``order="chain"``.
     """
     from dreamrg.mcrg import mcrg_from_mc, stream_progress
 
-    params, name, key = _stream_entry(L, n_configs, seed, levels, n_bins, basis, boundary)
+    params, name, key = _stream_entry(L, n_configs, seed, levels, n_bins, basis, boundary, order)
 
     def compute() -> MCRGRun:
         run = cache.entry("mcrg", name, key) / "run"
         results = mcrg_from_mc(params, n_configs, run, levels=levels, seed=seed, n_bins=n_bins, basis=basis,
-                               boundary=boundary, progress=progress, client=client, carry=carry)
+                               boundary=boundary, progress=progress, client=client, carry=carry, order=order)
         prog = stream_progress(run)
         return MCRGRun(tuple(results), 1e3 * prog.seconds_mc / n_configs, prog.seconds_mcrg)
 
@@ -360,8 +387,8 @@ def mc_mcrg_streamed(L: int, n_configs: int, seed: int, levels: int, *, n_bins: 
 
 def mc_mcrg_streamed_conventions(L: int, n_configs: int, seed: int, levels: int,
                                  conventions: list[tuple[str, str]], *, n_bins: int = 32,
-                                 progress: bool | None = None, client=None,
-                                 carry: str | Path | None = None) -> dict[tuple[str, str], MCRGRun]:
+                                 progress: bool | None = None, client=None, carry: str | Path | None = None,
+                                 order: str = "run") -> dict[tuple[str, str], MCRGRun]:
     """:func:`mc_mcrg_streamed` for several ``(basis, boundary)`` pairs, from one Monte Carlo pass (cached).
 
     Each result is kept under the same entry as :func:`mc_mcrg_streamed` with that basis and
@@ -369,21 +396,22 @@ def mc_mcrg_streamed_conventions(L: int, n_configs: int, seed: int, levels: int,
     (:func:`dreamrg.mcrg.mcrg_from_mc_conventions`) in the entry ``mc-stream-L<L>-conventions``,
     whose run directory checkpoints (and, with ``carry``, carries) the chains of every
     convention together; that entry's ``result.json`` holds every convention's result.
-    The Monte Carlo times are those of the shared pass.
+    The Monte Carlo times are those of the shared pass. ``order`` as in :func:`mc_mcrg_streamed`.
     """
     from dreamrg.mcrg import mcrg_from_mc_conventions, stream_progress
 
     conventions = list(dict.fromkeys(tuple(c) for c in conventions))
-    entries = {c: _stream_entry(L, n_configs, seed, levels, n_bins, *c)[1:] for c in conventions}
+    entries = {c: _stream_entry(L, n_configs, seed, levels, n_bins, *c, order)[1:] for c in conventions}
     if all(cache.is_cached("mcrg", name, key) for name, key in entries.values()):
         return {c: cache.cached("mcrg", name, key, _never, MCRGRun.from_dict) for c, (name, key) in entries.items()}
-    params, _, base = _stream_entry(L, n_configs, seed, levels, n_bins, "symmetrised", "periodic")
+    params, _, base = _stream_entry(L, n_configs, seed, levels, n_bins, "symmetrised", "periodic", order)
     name, key = f"mc-stream-L{L}-conventions", base | {"conventions": [list(c) for c in conventions]}
 
     def compute() -> dict:
         run = cache.entry("mcrg", name, key) / "run"
         results = mcrg_from_mc_conventions(params, n_configs, run, conventions, levels=levels, seed=seed,
-                                           n_bins=n_bins, progress=progress, client=client, carry=carry)
+                                           n_bins=n_bins, progress=progress, client=client, carry=carry,
+                                           order=order)
         prog = stream_progress(run)
         return {f"{b}/{bd}": MCRGRun(tuple(results[(b, bd)]), 1e3 * prog.seconds_mc / n_configs,
                                      prog.seconds_mcrg).to_dict() for b, bd in conventions}
@@ -395,9 +423,10 @@ def mc_mcrg_streamed_conventions(L: int, n_configs: int, seed: int, levels: int,
 
 
 def mc_mcrg_streamed_conventions_name(L: int, n_configs: int, seed: int, levels: int,
-                                      conventions: list[tuple[str, str]], *, n_bins: int = 32) -> str:
+                                      conventions: list[tuple[str, str]], *, n_bins: int = 32,
+                                      order: str = "run") -> str:
     """The cache entry name of :func:`mc_mcrg_streamed_conventions`'s shared run (it names its carry directory)."""
-    _, _, base = _stream_entry(L, n_configs, seed, levels, n_bins, "symmetrised", "periodic")
+    _, _, base = _stream_entry(L, n_configs, seed, levels, n_bins, "symmetrised", "periodic", order)
     conventions = list(dict.fromkeys(tuple(c) for c in conventions))
     key = base | {"conventions": [list(c) for c in conventions]}
     return f"mc-stream-L{L}-conventions-{cache.key('mcrg', key)}"
