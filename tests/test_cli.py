@@ -212,8 +212,9 @@ def test_mc_mcrg_only_cli(tmp_path, main):
     assert status == 0 and "none stored" in text and "16->8" in text
     for extra, fragment in ((["--out", run_dir, "--mcrg-only"], "another run (it differs in levels, seed)"),
                             (["--out", store_path, "--mcrg-only"], "is a configuration store"),
-                            (["--out", tmp_path / "x", "--levels", 2], "go with --mcrg-only"),
-                            (["--out", tmp_path / "x", "--basis", "authors"], "go with --mcrg-only"),
+                            (["--out", tmp_path / "x", "--levels", 2], "--levels goes with --mcrg-only"),
+                            (["--out", tmp_path / "x", "--basis", "authors", "--order", "chain"],
+                             "--basis, --order go with --mcrg-only"),
                             (["--out", tmp_path / "x", "--mcrg-only", "--scheduler", "local:0"], "local:N"),
                             (["--out", tmp_path / "x", "--mcrg-only", "--levels", 3], "cannot be blocked 3 times")):
         status, out, err = main(*mc_args, *extra)
@@ -240,7 +241,31 @@ def test_mc_mcrg_only_carries_finished_chains_between_machines(tmp_path, main):
     status, out, err = main(*mc_args[:-3], "--levels", 1, "--out", tmp_path / "four", "--carry", carry)
     assert status == 2 and "holds another run" in err and not (tmp_path / "four").exists(), err
     status, out, err = main(*mc_args[:-4], "--out", tmp_path / "five", "--carry", carry)
-    assert status == 2 and "go with --mcrg-only" in err
+    assert status == 2 and "--carry goes with --mcrg-only" in err
+
+
+def test_mcrg_order_chain_cli(tmp_path, main):
+    """``--order chain``: the store analysed chain by chain prints what the streamed run of that order prints; with
+    one chain per bin each carried chain is one piece per step; a dreamed ensemble has no chains to order by."""
+    mc_args = ["mc", "--L", 16, "--n-configs", 1920, "--seed", 7, "--chunk-size", 30, "--chains", 32,
+               "--no-progress"]
+    assert main(*mc_args, "--out", tmp_path / "s")[0] == 0
+    status, stored, err = main("mcrg", tmp_path / "s", "--levels", 2, "--order", "chain", "--json", "--no-progress")
+    assert status == 0, err
+    status, streamed, err = main(*mc_args, "--out", tmp_path / "r", "--mcrg-only", "--levels", 2, "--order",
+                                 "chain", "--json", "--carry", tmp_path / "carry")
+    assert status == 0 and streamed == stored, err
+    run_order = main("mcrg", tmp_path / "s", "--levels", 2, "--json", "--no-progress")[1]
+    a, b = json.loads(stored), json.loads(run_order)
+    assert [x["y_h"] for x in a] == pytest.approx([x["y_h"] for x in b], rel=1e-12)
+    assert [x["y_h_err"] for x in a] != [x["y_h_err"] for x in b]  # other bins, other jackknife
+    with np.load(tmp_path / "carry" / "chains" / "5.npz", allow_pickle=False) as z:
+        assert [len(z[f"level{k}.moments.start"]) for k in (0, 1)] == [1, 1]
+    assert main("models", "export", "authors-k3", "--out", tmp_path / "m.json")[0] == 0
+    assert main("dream", "--model", tmp_path / "m.json", "--n-up", 4, "--n-configs", 20, "--seed", 1,
+                "--save-configs", "--out", tmp_path / "e", "--no-progress")[0] == 0
+    status, out, err = main("mcrg", tmp_path / "e", "--order", "chain")
+    assert status == 2 and "needs a Monte Carlo store" in err and not out, err
 
 
 @pytest.mark.parametrize("args, fragment", [

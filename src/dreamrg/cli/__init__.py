@@ -296,6 +296,9 @@ def _cmd_mcrg(args: argparse.Namespace) -> int:
             raise UsageError(f"{name} must be between 1 and {most} (the number of operators in that sector of "
                              f"the {args.basis} basis); got {value}")
     kind = _input_kind(args.path)
+    if kind == "ensemble" and args.order != "run":
+        raise UsageError(f"--order {args.order} needs a Monte Carlo store; {args.path} is a dreamed ensemble, whose "
+                         "configurations are independent (use --order run)")
     if kind == "ensemble":
         ens = dream.open_ensemble(args.path)
         n = min(args.n or ens.count, ens.count)
@@ -310,10 +313,10 @@ def _cmd_mcrg(args: argparse.Namespace) -> int:
         with _scheduler(args) as client:
             if irreps:
                 accs = mcrg.accumulate_store(args.path, levels=args.levels, n=args.n, seed=args.seed,
-                                             progress=progress, client=client, **conv)
+                                             progress=progress, client=client, order=args.order, **conv)
             else:
                 results = mcrg.mcrg_from_store(args.path, levels=args.levels, n=args.n, seed=args.seed,
-                                               progress=progress, client=client, **trunc, **conv)
+                                               progress=progress, client=client, order=args.order, **trunc, **conv)
     if irreps:
         from dreamrg.runs.mcrg import IrrepRun
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from dreamrg._checks import json_safe
 from dreamrg.cli._args import UsageError, _nonnegative_int, _positive_int, _print_mcrg, _scheduler
+from dreamrg.mcrg.drivers import ORDERS
 
 RESULTS = "mcrg.json"
 BASES = ("symmetrised", "authors")
@@ -38,19 +39,23 @@ def add_options(mc: argparse.ArgumentParser) -> None:
                     "oriented basis's irrep analysis needs the stored configurations)")
     mc.add_argument("--boundary", choices=("periodic", "open"), default=None,
                     help="with --mcrg-only: operator sums, as 'dreamrg mcrg --boundary' (default periodic)")
+    mc.add_argument("--order", choices=ORDERS, default=None,
+                    help="with --mcrg-only: the order of the 32 jackknife bins, as 'dreamrg mcrg --order' (default "
+                    "run); with chain, --chains 32 and a --chunk-size dividing N/32, each bin is one chain and a "
+                    "carried chain is one block of moments")
     mc.add_argument("--carry", type=Path, default=None, metavar="DIR",
                     help="with --mcrg-only: a directory that carries the run's finished chains (accumulators only, "
-                    "one piece per chunk: take --chunk-size large, e.g. 512 at L = 1024) to another machine: imported "
-                    "before the run, exported when it stops")
+                    "one piece per chunk: take --chunk-size large, e.g. 512 at L = 1024, or see --order) to another "
+                    "machine: imported before the run, exported when it stops")
 
 
 def check_options(args: argparse.Namespace) -> None:
     """Refuse the ``--mcrg-only`` options without ``--mcrg-only``."""
-    extra = [f"--{k.replace('_', '-')}" for k in ("levels", "mcrg_seed", "basis", "boundary", "carry")
+    extra = [f"--{k.replace('_', '-')}" for k in ("levels", "mcrg_seed", "basis", "boundary", "order", "carry")
              if getattr(args, k) is not None]
     if extra and not args.mcrg_only:
-        raise UsageError(f"{', '.join(extra)} go with --mcrg-only (for a store, use 'dreamrg mcrg STORE "
-                         "--levels N --seed S')")
+        raise UsageError(f"{', '.join(extra)} {'goes' if len(extra) == 1 else 'go'} with --mcrg-only (for a store, "
+                         "use 'dreamrg mcrg STORE --levels N --seed S')")
 
 
 def run_mcrg_only(args: argparse.Namespace, params) -> int:
@@ -77,7 +82,7 @@ def run_mcrg_only(args: argparse.Namespace, params) -> int:
             results = mcrg.mcrg_from_mc(params, args.n_configs, out, levels=args.levels or 1, seed=seed,
                                         basis=args.basis or "symmetrised", boundary=args.boundary or "periodic",
                                         workers=args.workers, progress=False if args.no_progress else None,
-                                        client=client, carry=carry)
+                                        client=client, carry=carry, order=args.order or "run")
     except KeyboardInterrupt:
         say_carried()  # what the next machine will find
         raise

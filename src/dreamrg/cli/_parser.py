@@ -85,6 +85,9 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     rg.add_argument("--boundary", choices=("periodic", "open"), default="periodic",
                     help="sum the operators over all translations of the torus (default), or only where a "
                     "product fits inside the lattice without wrapping around")
+    rg.add_argument("--order", choices=("run", "chain"), default="run",
+                    help="order of the jackknife bins over a Monte Carlo store: its own (default), or chain by chain "
+                    "(each bin holds whole chains, as the paper profile's streamed L = 512)")
     rg.add_argument("--irreps", action="store_true", help="same as --basis oriented")
     rg.add_argument("--json", action="store_true")
     rg.add_argument("--no-progress", action="store_true")
