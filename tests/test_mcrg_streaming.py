@@ -452,3 +452,22 @@ def test_one_chain_per_bin_folds_each_chain_into_one_piece(tmp_path):
         mcrg.accumulate_mc(tiled, n, tmp_path / order, levels=LEVELS, seed=SEED, n_bins=BINS, progress=False,
                            order=order)
         assert [pieces(tmp_path / order, c) for c in range(BINS)] == [expected] * BINS, order
+
+
+def test_finished_chains_are_carried_as_each_unit_ends(params, sequential, tmp_path, monkeypatch):
+    """With a carry, a unit's finished chains are exported when the unit ends, not only when the run stops: a run
+    killed without warning (no finally) has carried every chain it finished."""
+    from dreamrg.mcrg import streaming
+
+    real, seen = streaming.accumulate_chunk_conventions, {}
+    carry = tmp_path / "carry"
+
+    def watching(configs, chunk, **kw):
+        if chunk == 2 and not seen:  # the first chunk of the second unit, chains (2, 3)
+            seen["carried"] = sorted(p.name for p in (carry / "chains").iterdir())
+        return real(configs, chunk, **kw)
+
+    monkeypatch.setattr(streaming, "accumulate_chunk_conventions", watching)
+    assert_identical(stream(params, tmp_path / "run", workers=2, carry=carry), sequential)
+    assert seen["carried"] == ["0.npz", "1.npz"]
+    assert sorted(p.name for p in (carry / "chains").iterdir()) == [f"{c}.npz" for c in range(CHAINS)]

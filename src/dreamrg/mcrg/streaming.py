@@ -558,15 +558,19 @@ def accumulate_mc_conventions(params: MCParams, n_configs: int, run_dir: str | o
         _write_carried(carried, run_dir, key)
         try:
             return _run_chains(params, n_configs, run_dir, key, targets, threads, parallel, progress, client,
-                               checkpoint_seconds)
+                               checkpoint_seconds, carry)
         finally:
             if carry is not None:
                 export_finished(run_dir, carry)
 
 
 def _run_chains(params, n_configs, run_dir, key, targets, threads, parallel, progress, client,
-                checkpoint_seconds) -> dict[tuple[str, str], list[MCRGAccumulator]]:
-    """The chains of :func:`accumulate_mc` not finished in ``run_dir``, then the reduction (under its lock)."""
+                checkpoint_seconds, carry=None) -> dict[tuple[str, str], list[MCRGAccumulator]]:
+    """The chains of :func:`accumulate_mc` not finished in ``run_dir``, then the reduction (under its lock).
+
+    With ``carry``, the chains finished so far are exported there as each unit of chains ends, so a
+    run killed without warning (the end of a sitting) has carried every chain it finished.
+    """
     from tqdm import tqdm
 
     from dreamrg._cluster import map_units
@@ -574,6 +578,11 @@ def _run_chains(params, n_configs, run_dir, key, targets, threads, parallel, pro
 
     records = {c: _read_record(chain_file(run_dir, c), key) for c in targets}
     todo = [c for c in targets if records[c] is None or records[c]["configs"] < targets[c]]
+
+    def carried() -> None:
+        if carry is not None:
+            export_finished(run_dir, carry)
+
     initial = sum(r["configs"] for r in records.values() if r is not None)
     with tqdm(total=n_configs, initial=initial, disable=_no_bar(progress), unit="cfg",
               desc=f"MC+MCRG L={params.L}") as bar:
@@ -583,13 +592,17 @@ def _run_chains(params, n_configs, run_dir, key, targets, threads, parallel, pro
             units = [_Unit(params, n_configs, str(run_dir), tuple(todo[i:i + parallel]), key, threads,
                            checkpoint_seconds) for i in range(0, len(todo), parallel)]
             with numba_threads(threads):
-                map_units(functools.partial(_advance_chains, on_chunk=bar.update), units)
+                map_units(functools.partial(_advance_chains, on_chunk=bar.update), units,
+                          on_result=lambda i, recs: carried())
         else:
             units = [_Unit(params, n_configs, str(run_dir.resolve()), (c,), key, 1, checkpoint_seconds)
                      for c in todo]
-            map_units(_advance_chains, units, client=client, name="mcrg-stream",
-                      on_result=lambda i, recs: bar.update(sum(r["configs"] for r in recs)
-                                                           - (records[units[i].chains[0]] or {}).get("configs", 0)))
+
+            def done(i, recs):
+                bar.update(sum(r["configs"] for r in recs) - (records[units[i].chains[0]] or {}).get("configs", 0))
+                carried()
+
+            map_units(_advance_chains, units, client=client, name="mcrg-stream", on_result=done)
     parts = []
     for c in targets:
         loaded = _load_chain(chain_file(run_dir, c), key, params.L, targets[c])
