@@ -19,7 +19,8 @@ Conventions, in short (the derivation is in the MCRG chapter, ``book/mcrg.md``):
   (the paper's eqs. 19–22 give these two matrices each other's names).
 * ``y_h``, ``y_r1`` are the first two odd exponents, ``y_t``, ``omega`` the
   first two even ones; errors are a jackknife over bins of consecutive
-  configurations.
+  configurations (with ``order="chain"``, of a Monte Carlo run's whole chains:
+  :func:`chain_order_first`).
 
 Modules:
 
