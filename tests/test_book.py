@@ -299,3 +299,40 @@ def test_paper_numbers_section_at_smoke():
     q = mcrg_paper_quotes(conv, parent)
     assert q["pn_models"] == 6 and q["pn_Lmin"] == q["pn_Lmax"] == 32 and q["pn_paper_yh_Lmax"] == "1.87537(5)"
     assert all(isinstance(v, (int, float, str)) for v in q.values())
+
+
+def test_book_carry_exports_while_the_chapters_run_and_when_they_end(tmp_path, monkeypatch):
+    """``--carry``: finished results reach book/data/carried while a chapter still runs (every CARRY_EVERY seconds)
+    and when the chapters end, also when one fails; without it nothing is written there."""
+    import shutil
+    import time
+
+    from dreamrg import bookrun, cache, paths
+
+    carried = tmp_path / "carried"
+    monkeypatch.setattr(paths, "carried_dir", lambda root=None: carried)
+    monkeypatch.setattr(bookrun, "CARRY_EVERY", 0.05)
+    monkeypatch.setenv("DREAMRG_DATA", str(tmp_path / "data"))
+    seen = {}
+
+    def chapter(root, name, profile, out_dir, overrides=None):
+        cache.cached_json("observables", f"test-{name}", {"chapter": name}, lambda: {"x": 1})
+        if name == "fss":  # still running: the periodic export takes its result
+            deadline = time.monotonic() + 10
+            while not list(carried.glob("observables/test-fss-*/result.json")) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            seen["during"] = bool(list(carried.glob("observables/test-fss-*/result.json")))
+        if name == "mcrg":
+            raise RuntimeError("the chapter failed")
+        out = out_dir / f"{name}.ipynb"
+        out.write_text("{}")
+        return out
+
+    monkeypatch.setattr(bookrun, "execute_chapter", chapter)
+    with pytest.raises(RuntimeError, match="the chapter failed"):
+        bookrun.build_book("quick", chapters=["fss", "mcrg"], build=False, root=ROOT, base=tmp_path, carry=True)
+    assert seen["during"]
+    assert list(carried.glob("observables/test-mcrg-*/result.json"))  # exported at the end, though mcrg failed
+    shutil.rmtree(carried)
+    bookrun.build_book("quick", chapters=["fss"], build=False, root=ROOT, base=tmp_path)
+    assert not carried.exists()

@@ -25,12 +25,15 @@ routes reuse the result cache in ``data/``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -228,10 +231,53 @@ def _import_carried(root: Path) -> None:
         print(f"[dreamrg book] carried results in {folder}: {import_results(folder).summary()}", flush=True)
 
 
+def _export_carried(root: Path) -> None:
+    """Copy what the cache has finished into ``book/data/carried/`` (:func:`dreamrg.runs.carry.export_results`).
+
+    A failure (a damaged result, a full disk) is reported in one line and the run goes on: the
+    carry is a copy, and the next export tries again.
+    """
+    from dreamrg.paths import carried_dir
+    from dreamrg.runs.carry import export_results
+
+    try:
+        report = export_results(carried_dir(root))
+    except (ValueError, OSError) as exc:
+        print(f"[dreamrg book] carry: export failed ({exc}); the run goes on", flush=True)
+        return
+    if report.copied or report.partial:
+        print(f"[dreamrg book] carried to {carried_dir(root)}: {report.summary()}", flush=True)
+
+
+@contextmanager
+def _carrying(root: Path, every: float):
+    """Export the finished results to ``book/data/carried/`` every ``every`` seconds while the block runs, and once
+    at its end, however it ends: a sitting cut off mid-chapter has carried what finished up to the last export."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every):
+            _export_carried(root)
+
+    thread = threading.Thread(target=loop, name="dreamrg-carry", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        _export_carried(root)
+
+
+#: seconds between two exports of ``dreamrg book --carry``
+CARRY_EVERY = 600.0
+
+
 def build_book(profile: str | None = None, chapters: list[str] | None = None, build: bool = True,
                root: Path | None = None, base: Path | None = None,
                overrides: dict[str, dict[str, Any]] | None = None,
-               profile_file: str | Path | None = None, scheduler: str | None = None) -> Path:
+               profile_file: str | Path | None = None, scheduler: str | None = None,
+               carry: bool = False) -> Path:
     """Execute chapters at ``profile`` and build the HTML.
 
     Parameters
@@ -264,6 +310,12 @@ def build_book(profile: str | None = None, chapters: list[str] | None = None, bu
         :data:`dreamrg.prewarm.WARMED_FOR` says what each chapter needs); the chapters
         then run in process against the warm cache. Same results.
 
+    carry : bool
+        Also export what the cache has finished to ``book/data/carried/`` while the chapters
+        run (every :data:`CARRY_EVERY` seconds, and when they end, however they end), for
+        a run that spans sittings on machines that share no storage. Give the run a data
+        directory of its own (``DREAMRG_DATA``): everything finished there is carried.
+
     At the paper profile the results carried in ``book/data/carried/`` by earlier
     sittings (``dreamrg cache --export``; :mod:`dreamrg.runs.carry`) are imported into
     the cache first, so the run goes on where they stopped, on any machine.
@@ -295,8 +347,18 @@ def build_book(profile: str | None = None, chapters: list[str] | None = None, bu
                   f"sees it; chapters reusing it read the {profile} profile's", flush=True)
     if profile == "paper":
         _import_carried(root)
+    with _carrying(root, CARRY_EVERY) if carry else contextlib.nullcontext():
+        out_dir = _execute_chapters(root, base or root, profile, chapters, build, overrides, file_values, scheduler,
+                                    profile_file)
+    if not build:
+        return out_dir
+    return _render(root, base or root, out_dir)
+
+
+def _execute_chapters(root: Path, base: Path, profile: str, chapters, build: bool, overrides, file_values,
+                      scheduler, profile_file) -> Path:
+    """The execution half of :func:`build_book`: the cluster warm-up, then each chapter to execute."""
     _warm_on_cluster(scheduler, profile, bool(overrides) or profile_file is not None, chapters)
-    base = base or root
     out_dir = base / "_build" / "notebooks" / profile
     out_dir.mkdir(parents=True, exist_ok=True)
     names = toc_chapters(root)
@@ -323,8 +385,13 @@ def build_book(profile: str | None = None, chapters: list[str] | None = None, bu
                 print(f"[dreamrg book] {name}: overridden parameters, paper snapshot left unchanged", flush=True)
             elif profile == "paper":
                 save_snapshot(root, name, profile, nb_path, seconds, commit=commit)
-    if not build:
-        return out_dir
+    return out_dir
+
+
+def _render(root: Path, base: Path, out_dir: Path) -> Path:
+    """The rendering half of :func:`build_book`: the executed notebooks of ``out_dir`` into ``<base>/_build/html``."""
+    names = toc_chapters(root)
+    pages = [n for n in names if not is_notebook_source(root / "book" / f"{n}.md")]
     for name in names:  # notebooks executed before the parameter cells were tagged
         if name not in pages:
             hide_parameter_cells(out_dir / f"{name}.ipynb")

@@ -454,7 +454,7 @@ def _cmd_book(args: argparse.Namespace) -> int:
     except _cluster.SchedulerError as exc:
         raise UsageError(str(exc)) from None
     build_book(profile=profile, chapters=args.chapters, build=not args.no_build, overrides=overrides,
-               profile_file=args.profile_file, scheduler=args.scheduler)
+               profile_file=args.profile_file, scheduler=args.scheduler, carry=args.carry)
     return 0
 
 

@@ -211,4 +211,8 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
     book.add_argument("--set", dest="overrides", action="append", default=[], metavar="CHAPTER.KEY=VALUE",
                       help="override one parameter of an executed chapter, e.g. fss.n_configs=1000 "
                       "(VALUE is JSON, else a string; repeatable; no paper snapshot is written for such a chapter)")
+    book.add_argument("--carry", action="store_true",
+                      help="also export what the cache has finished to book/data/carried while the chapters run "
+                      "(every 10 min and at the end), for a run that spans sittings on machines that share no "
+                      "storage; give the run a data directory of its own (DREAMRG_DATA)")
     _add_scheduler(book)  # the profile's stores, models and ensembles on Dask first (dreamrg.prewarm)
