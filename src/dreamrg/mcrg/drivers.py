@@ -19,10 +19,11 @@ ends are this map and reduce, in chunk order.
 Jackknife bins are ranges of consecutive configurations. A Monte Carlo run
 (:mod:`dreamrg.mc`) interleaves its chains chunk by chunk, so in the run's own
 order (``order="run"``) a bin holds pieces of many chains. ``order="chain"``
-takes the configurations chain by chain instead (:func:`chain_order_first`):
-each bin then holds whole chains (independent by construction), and a streamed
-chain's moments fold into one or two pieces (its carried checkpoint is that much
-smaller).
+takes the configurations chain by chain instead (:func:`chain_order_first`).
+Pieces of a bin fold left to right from its first configuration (which keeps
+merges exact), so with as many chains as bins, each a whole number of chunks,
+every bin is one chain (independent by construction) and a streamed chain's
+moments fold into a single piece: its carried checkpoint is that much smaller.
 """
 
 from __future__ import annotations

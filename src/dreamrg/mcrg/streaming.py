@@ -499,9 +499,9 @@ def accumulate_mc_conventions(params: MCParams, n_configs: int, run_dir: str | o
         (:func:`export_finished`). Same result.
     order : {"run", "chain"}
         The order the jackknife bins take the configurations in
-        (:mod:`dreamrg.mcrg.drivers`): the run's own, or chain by chain, where a chain's
-        moments fold into one or two pieces (a carried chain is that much smaller).
-        Part of the run: a directory holds one order.
+        (:mod:`dreamrg.mcrg.drivers`): the run's own, or chain by chain, where, with one
+        chain per bin, a chain's moments fold into a single piece (a carried chain is that
+        much smaller). Part of the run: a directory holds one order.
 
     Returns
     -------
