@@ -50,8 +50,8 @@ def mcrg_mc(profile: Profile | str, convention: Convention = OURS) -> dict[int, 
             for L in P.mc_sizes}
 
 
-#: the jackknife order of the sizes of ``mcrg.mc_streamed``: bins of whole chains, so each carried chain holds one or
-#: two pieces of moments per convention and step (in the run's own order, about eight at L = 512, 10^6)
+#: the jackknife order of the sizes of ``mcrg.mc_streamed``: one whole chain per bin (runs.mcrg.stream_params), so
+#: each carried chain holds one piece of moments per convention and step (in the run's own order, 8.1 at L = 512, 10^6)
 STREAMED_MC_ORDER = "chain"
 
 
