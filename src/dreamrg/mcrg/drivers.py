@@ -540,12 +540,12 @@ def _store_chains(path: str | Path, order: str) -> int | None:
     return chains
 
 
-def _store_chunk(part, j: int, C: int, total: int, chains: int | None, **kw) -> list[MCRGAccumulator]:
+def _store_chunk(part, j: int, C: int, total: int, chains: int | None, *, basis: str, boundary: str,
+                 **kw) -> list[MCRGAccumulator]:
     """:func:`accumulate_chunk` of a store's chunk ``j``, binned in the run's order or (``chains``) chain by chain."""
     first = None if chains is None else chain_order_first(j, C, total, chains)
-    (accs,) = accumulate_chunk_conventions(part, j, chunk_size=C, n_total=total, check=False, first=first,
-                                           conventions=[(kw.pop("basis"), kw.pop("boundary"))], **kw).values()
-    return accs
+    return accumulate_chunk_conventions(part, j, chunk_size=C, n_total=total, check=False, first=first,
+                                        conventions=[(basis, boundary)], **kw)[(basis, boundary)]
 
 
 def _store_groups(path: str | Path, levels: int, n: int | None, batch_size: int) -> tuple[int, int, int, list]:
