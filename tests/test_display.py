@@ -18,6 +18,17 @@ def test_table_html_is_full_sortable_and_escaped():
     assert ">0</td>" in z and ">-0</td>" not in z and ">-0.5</td>" in z
 
 
+def test_table_headers_wrap_outside_parentheses_and_sentences_wrap():
+    """Headers may wrap at their spaces, but not inside a pair "(32, 8)"; a text column holding sentences wraps its
+    cells, a column of labels does not."""
+    assert display.header_html("γ/ν (32, 8) paper") == "γ/ν (32,&nbsp;8) paper"
+    assert display.header_html("a<b (x y)") == "a&lt;b (x&nbsp;y)"
+    long = "x" * (display.PROSE_CHARS + 1)
+    t = display.table_html(pd.DataFrame({"label": ["k=3", "k=5"], "reason": ["short", long]}))
+    assert '<td class="text prose">short</td>' in t and f'<td class="text prose">{long}</td>' in t
+    assert '<td class="text">k=3</td>' in t and "(32,&nbsp;8)" in display.table_html(pd.DataFrame({"γ/ν (32, 8)": [1]}))
+
+
 def test_parse_text_table_reads_wrapped_pandas_output():
     df = pd.DataFrame({"γ/ν (64, 16) paper": ["1.751", "1.804"], "γ/ν (128, 32)": ["1.74979(50)", "1.804128(17)"],
                        "W": [-0.0949, 0.3861], "third in": ["even B1", "odd A1"]},

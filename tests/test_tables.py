@@ -97,6 +97,34 @@ def test_table_ii_groups_and_largest_deviations():
                                                           reverse=True)[:3]
 
 
+def test_table_ii_in_two_halves_reads_back_as_the_whole(tmp_path, monkeypatch):
+    """The book shows Table II as a γ/ν and a 1/ν table (seven columns each); the halves hold exactly the whole
+    table's columns, the long form of the two joined equals the whole's, and the kept Table II is read back from
+    either form of snapshot (the earlier whole one, or two halves)."""
+    from dreamrg import display, quotes
+
+    mc = mc_summaries((8, 32))
+    results = table_ii_rows(mc, {OURS_3: dream_summary(1.0), AUTHORS_5: dream_summary(1.01)})
+    whole = tables.table_ii(results)
+    gamma, inv_nu = tables.table_ii(results, "γ/ν"), tables.table_ii(results, "1/ν")
+    assert len(gamma.columns) == len(inv_nu.columns) == 2 * len(PAIRS) and list(gamma.index) == list(whole.index)
+    assert all(c.startswith("γ/ν") for c in gamma.columns) and all(c.startswith("1/ν") for c in inv_nu.columns)
+    pd.testing.assert_frame_equal(gamma.join(inv_nu)[whole.columns], whole)
+    pd.testing.assert_frame_equal(tables.long_from_table_ii(gamma.join(inv_nu)), tables.long_from_table_ii(whole))
+    with pytest.raises(ValueError, match=r"exponent must be one of \['γ/ν', '1/ν'\] or None \(both\), not 'eta'"):
+        tables.table_ii(results, "eta")
+    # kept: the earlier snapshots hold the whole table, later ones the halves (other tables may sit between them)
+    full = whole
+    halves = [full[[c for c in full.columns if c.startswith(n)]] for n in ("γ/ν", "1/ν")]
+    other = pd.DataFrame({"x": [1]})
+    for kept in ([full, other], [halves[0], other, halves[1]]):
+        monkeypatch.setattr(display, "snapshot_tables", lambda *a, kept=kept, **k: kept)
+        pd.testing.assert_frame_equal(quotes.kept_table_ii(), full)
+    monkeypatch.setattr(display, "snapshot_tables", lambda *a, **k: [halves[0], other])
+    with pytest.raises(LookupError, match=r"has no Table II's 1/ν columns"):
+        quotes.kept_table_ii()
+
+
 def test_binder_table():
     t = tables.binder_table({OURS_3: dream_summary(1.0)}, 32)
     assert t.to_dict("records") == [{"model": "k=3", "U4(L=32)": "0.6000(60)", "relative to 0.61069": "-1.75%"}]
@@ -282,7 +310,7 @@ def test_table_iii_streamed_row_finished_in_progress_or_not_started(monkeypatch)
         assert (row["ours"], row["verdict"], row["paper"]) == (shown, verdict, "1.87600(4)")
         assert ("not started" in row["statistics"]) == (status is None)
         if isinstance(status, MCRGRun):
-            assert row["statistics"] == "5000 MC configs, streamed (none stored; paper: 10^6 configurations), " \
+            assert row["statistics"] == "5000 MC configs, streamed (none stored; paper: 10⁶ configurations), " \
                                         "step 512→256" and row["error"] > 0
         assert verdict_counts(t).loc["III", "not run"] == 3 + (0 if verdict == "agrees" else 3)  # and L = 512
 

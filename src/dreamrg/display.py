@@ -38,6 +38,8 @@ from dreamrg.profiles import CROSS_CHAPTER_MEMBERS, PROFILES, Profile, load_prof
 
 #: MIME type of a table's full data in a notebook output (``{"columns", "index", "index_names", "data"}``)
 TABLE_MIME = "application/vnd.dreamrg.table+json"
+#: a text column with a cell longer than this many characters wraps its cells (sentences, not labels)
+PROSE_CHARS = 60
 #: tables with more rows than this scroll vertically inside their frame (every row stays in the page)
 SCROLL_ROWS = 25
 
@@ -47,7 +49,8 @@ _CSS = """<style>
 .dreamrg-frame input.dreamrg-filter{position:sticky;left:0;margin:.3em;padding:.15em .4em;font-size:.85em;width:16em}
 table.dreamrg-table{border-collapse:collapse;font-size:.8em;white-space:nowrap;margin:0}
 table.dreamrg-table th,table.dreamrg-table td{padding:.2em .6em;border-bottom:1px solid #eaeef2;text-align:right}
-table.dreamrg-table thead th{position:sticky;top:0;background:#f6f8fa;cursor:pointer;user-select:none}
+table.dreamrg-table thead th{position:sticky;top:0;background:#f6f8fa;cursor:pointer;user-select:none;
+ white-space:normal;vertical-align:bottom}
 table.dreamrg-table thead th[data-order=asc]::after{content:" \\25B2"}
 table.dreamrg-table thead th[data-order=desc]::after{content:" \\25BC"}
 table.dreamrg-table tbody tr:nth-child(even){background:#fafbfc}
@@ -55,6 +58,8 @@ table.dreamrg-table td.text,table.dreamrg-table th.text{text-align:left}
 table.dreamrg-table td.agrees{background:#e6f4ea}
 table.dreamrg-table td.explained{background:#fff4d6}
 table.dreamrg-table td.unexplained{background:#fde2e1}
+table.dreamrg-table thead th.long{min-width:9em}
+table.dreamrg-table td.prose{white-space:normal;min-width:24em;max-width:34em;line-height:1.3}
 table.dreamrg-table td .reason{display:block;white-space:normal;min-width:12em;max-width:17em;font-size:.85em;
  line-height:1.25;color:#57606a}
 </style>"""
@@ -102,6 +107,12 @@ def _cell(x) -> tuple[str, str | None]:
     return html.escape(s), (m.group(0).replace("−", "-") if m else None)
 
 
+def header_html(name: str) -> str:
+    """A column name, escaped, for a header that may wrap at its spaces (headers wider than their numbers
+    made tables scroll sideways), except inside parentheses: "γ/ν (32, 8) paper" breaks only before "paper"."""
+    return re.sub(r"\([^()]*\)", lambda m: m.group(0).replace(" ", "&nbsp;"), html.escape(name))
+
+
 def table_html(df: pd.DataFrame, html_columns: tuple[str, ...] = (), cell_classes: dict | None = None) -> str:
     """``df`` in full as a styled, sortable and filterable HTML table inside a scrolling frame.
 
@@ -114,7 +125,10 @@ def table_html(df: pd.DataFrame, html_columns: tuple[str, ...] = (), cell_classe
     cols = [str(c) for c in frame.columns]
     text_cols = {c for c, dt in zip(cols, frame.dtypes) if (dt == object or str(dt).startswith(("str", "string")))
                  and not all(_ESTIMATE.match(str(x)) for x in frame[c] if isinstance(x, str))}  # "1.2(3)" aligns right
-    head = "".join(f'<th class="{"text" if c in text_cols else ""}">{html.escape(c)}</th>' for c in cols)
+    prose_cols = {c for c in text_cols if c not in html_columns
+                  and any(isinstance(x, str) and len(x) > PROSE_CHARS for x in frame[c])}  # sentences wrap
+    head = "".join(f'<th class="{" ".join(filter(None, ["text" if c in text_cols else "", "long" if len(c) > 16 else ""]))}">'
+                   f'{header_html(c)}</th>' for c in cols)
     body = []
     for i, row in enumerate(frame.itertuples(index=False)):
         cells = []
@@ -123,7 +137,7 @@ def table_html(df: pd.DataFrame, html_columns: tuple[str, ...] = (), cell_classe
                 text, key = ("—" if x is None else str(x)), None
             else:
                 text, key = _cell(x)
-            cls = " ".join(filter(None, ["text" if c in text_cols else "",
+            cls = " ".join(filter(None, ["text" if c in text_cols else "", "prose" if c in prose_cols else "",
                                          (cell_classes or {}).get(c, [""] * len(frame))[i]]))
             cells.append(f'<td class="{cls}"' + (f' data-v="{key}"' if key else "") + f">{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")

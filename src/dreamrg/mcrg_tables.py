@@ -102,7 +102,7 @@ def _iii_frame(p: Profile, ours: dict, streamed: dict, sizes: list[int], redunda
 
 
 #: the paper's Monte Carlo statistics for every size of its Table III
-PAPER_CONFIGS_III = "10^6 configurations"
+PAPER_CONFIGS_III = "10⁶ configurations"
 
 
 def _streaming(status: StreamProgress | None, n_configs: int) -> tuple[str, str]:

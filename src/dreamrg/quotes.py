@@ -39,11 +39,24 @@ def _one(items, matches, what: str):
     raise LookupError(f"no {what}; there are: {', '.join(map(str, items))}")
 
 
+def kept_table_ii() -> pd.DataFrame:
+    """The FSS chapter's kept Table II, both exponents, in the form of :func:`dreamrg.tables.table_ii`.
+
+    Snapshots kept before the table was shown in two halves hold it whole; later ones hold the
+    γ/ν and the 1/ν half as two tables, which are joined here on their rows.
+    """
+    gamma, inv_nu = (display.kept_table('fss', _has_column(f'{name} (128, 32) paper'),
+                                        f"Table II's {name} columns (a '{name} (128, 32) paper' column)")
+                     for name in ('γ/ν', '1/ν'))
+    if '1/ν (128, 32) paper' in gamma.columns:  # kept whole
+        return gamma
+    return gamma.join(inv_nu)  # the same rows, in the same order
+
+
 def fss_kept() -> dict[str, Any]:
     """The FSS chapter's quoted numbers: Table II of the k=7 model and the seed spread of the weighted models."""
     out: dict[str, Any] = {}
-    kept_ii = display.kept_table('fss', _has_column('γ/ν (128, 32) paper'),
-                                 "Table II (a 'γ/ν (128, 32) paper' column)")
+    kept_ii = kept_table_ii()
     kept_seeds = display.kept_table('fss', lambda t: 'training seed' in str(t.index.name),
                                     "seed-spread table (indexed by 'training seed')")
     kept_long = tables.long_from_table_ii(kept_ii)
@@ -143,8 +156,7 @@ def status_kept() -> tuple[dict[str, Any], pd.DataFrame]:
     kept_meta = display.snapshot_meta('status')
     out['kept_status_date'] = kept_meta['date']
     out['kept_origin_status'] = display.kept_origin('status')
-    kept_ii = display.kept_table('fss', _has_column('γ/ν (128, 32) paper'),
-                                 "Table II (a 'γ/ν (128, 32) paper' column)")
+    kept_ii = kept_table_ii()
     legacy = display.legacy_text_tables(display.snapshot_dir('status', 'paper'))[0]
     out['kept_ii_rows'] = legacy.split('[')[-1].split()[0]
     out['kept_ii_shown'] = len(kept_ii_status)

@@ -49,19 +49,27 @@ Rows = dict[ModelId | str, dict[tuple[int, int], PairExponents]]
 
 
 # ----------------------------------------------------------------------------- Table II
-def table_ii(results: Rows) -> pd.DataFrame:
+def table_ii(results: Rows, exponent: str | None = None) -> pd.DataFrame:
     """Table II with our values (and errors) beside the paper's.
 
     ``results`` maps ``"MC"`` or a :class:`~dreamrg.experiments.ModelId` to the output of
     :func:`dreamrg.fss.pair_exponents` or :func:`~dreamrg.fss.joint_pair_exponents`
     (e.g. :func:`dreamrg.experiments.table_ii_results`). The paper's row is the one of
     the model's kernel and loss (ours and the authors' alike; none for two-layer networks).
+    ``exponent``: ``"γ/ν"`` or ``"1/ν"`` for that half of the table only (seven columns, which
+    fit a page), None for both. Columns are ``"γ/ν (32, 8)"`` (ours) and ``"γ/ν (32, 8) paper"``
+    whichever is asked for, so :func:`long_from_table_ii` reads either form.
     """
+    names = [name for _, name in _EXPONENTS]
+    if exponent is not None and exponent not in names:
+        raise ValueError(f"exponent must be one of {names} or None (both), not {exponent!r}")
     rows = []
     for key, exps in results.items():
         paper = PRINTED_II.get(paper_row(key))
         row: dict = {"row": row_label(key)}
         for q, name in _EXPONENTS:
+            if exponent is not None and name != exponent:
+                continue
             for pair in PAIRS:
                 col = f"{name} {pair}"
                 est = getattr(exps[pair], q) if pair in exps else None
