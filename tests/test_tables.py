@@ -218,7 +218,9 @@ def test_verdicts_agree_explained_unexplained():
     assert j["(ours − paper)/σ"][0] == pytest.approx(0.0008 / math.hypot(0.0001, 0.0005))
     counts = verdict_counts(j)
     assert counts.loc["II"].to_dict() == {"compared": 7, "agrees": 2, "differs, explained": 1,
-                                          "differs, unexplained": 4, "not run": 0, "agrees by our error alone": 1}
+                                          "differs, unexplained": 4, "not run": 0,
+                                          "differ by chance (expected)": round(7 * 0.0455, 1),
+                                          "agrees by our error alone": 1}
     assert counts.loc["III"].to_dict()["not run"] == 1
     before = judge(long, rule="ours")        # our error alone: 0.0008/0.0001 = 8, the first number differs
     assert before["verdict"][0] == "differs, unexplained"

@@ -30,6 +30,9 @@ from dreamrg.paper_values import parse_printed
 
 #: |z| up to which a number agrees with the paper
 AGREE_Z = 2.0
+#: the share of numbers beyond ±AGREE_Z σ by chance alone, for Gaussian errors: erfc(2/√2) = 4.55 %
+CHANCE_SHARE = math.erfc(AGREE_Z / math.sqrt(2))
+CHANCE = "differ by chance (expected)"
 AGREES, EXPLAINED, UNEXPLAINED = "agrees", "differs, explained", "differs, unexplained"
 NOT_RUN, NO_PAPER, IN_PROGRESS = "not run", "no paper value", "in progress"
 VERDICTS = (AGREES, EXPLAINED, UNEXPLAINED, NOT_RUN, IN_PROGRESS, NO_PAPER)
@@ -185,16 +188,20 @@ def judge(long: pd.DataFrame, rule: str = "combined") -> pd.DataFrame:
 
 def verdict_counts(judged: pd.DataFrame) -> pd.DataFrame:
     """Per ``table``: numbers compared with the paper, agrees / explained / unexplained, not run (or still in
-    progress), and how many would agree with our error alone (|ours − paper| ≤ 2 × our error, the rule before the combined σ)."""
+    progress), how many of the compared numbers would differ by chance alone if every σ were right (column
+    :data:`CHANCE`: :data:`CHANCE_SHARE` of them, for Gaussian errors), and how many would agree with our error
+    alone (|ours − paper| ≤ 2 × our error, the rule before the combined σ)."""
     rows = []
     for table, g in judged.groupby("table", sort=False):
         before = [z_ours_only(_number(v), _number(e), _printed(p))
                   for v, e, p in zip(g["value"], g["error"], g["paper"])]
+        compared = int(g["verdict"].isin([AGREES, EXPLAINED, UNEXPLAINED]).sum())
         rows.append({"table": table,
-                     "compared": int(g["verdict"].isin([AGREES, EXPLAINED, UNEXPLAINED]).sum()),
+                     "compared": compared,
                      AGREES: int((g["verdict"] == AGREES).sum()),
                      EXPLAINED: int((g["verdict"] == EXPLAINED).sum()),
                      UNEXPLAINED: int((g["verdict"] == UNEXPLAINED).sum()),
                      NOT_RUN: int(g["verdict"].isin([NOT_RUN, IN_PROGRESS]).sum()),
+                     CHANCE: round(compared * CHANCE_SHARE, 1),
                      "agrees by our error alone": sum(z is not None and abs(z) <= AGREE_Z for z in before)})
     return pd.DataFrame(rows).set_index("table")
