@@ -152,6 +152,9 @@ def test_for_display_and_truncation_ranges():
                           "y_h_value": [1.8804, 1.8816, 1.876], "y_t paper": "0.931(5)",
                           "y_t_value": [0.906, 0.977, 1.0], "third_err": 0.1, "L_fine": 32})
     assert list(tables.for_display(trunc).columns) == ["L", "step", "y_h", "y_h paper", "y_t paper"]
+    long = pd.DataFrame({"row": ["L=32"], "ours": ["1.8810(1)"], "value": [1.881], "error": [1e-4], "σ": [0.1]})
+    assert list(tables.for_display(long).columns) == ["row", "ours", "σ"]                 # the numbers stay in ours
+    assert list(tables.for_display(long.drop(columns="ours")).columns) == ["row", "value", "error", "σ"]
     ranges = tables.truncation_ranges(trunc)
     assert list(ranges.index) == ["32→16", "16→8"]
     first = ranges.loc["32→16"]

@@ -39,7 +39,7 @@ from dreamrg.profiles import CROSS_CHAPTER_MEMBERS, PROFILES, Profile, load_prof
 #: MIME type of a table's full data in a notebook output (``{"columns", "index", "index_names", "data"}``)
 TABLE_MIME = "application/vnd.dreamrg.table+json"
 #: a text column with a cell longer than this many characters wraps its cells (sentences, not labels)
-PROSE_CHARS = 60
+PROSE_CHARS = 45
 #: tables with more rows than this scroll vertically inside their frame (every row stays in the page)
 SCROLL_ROWS = 25
 

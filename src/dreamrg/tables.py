@@ -290,8 +290,10 @@ def training_size_parameters(fits: dict[ModelId, torch.nn.Module]) -> pd.DataFra
 
 
 def for_display(table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` without its raw-number columns (``*_value``, ``*_err``, ``L_fine``), as the chapters show it."""
-    return table[[c for c in table.columns if not c.endswith(("_value", "_err")) and c != "L_fine"]]
+    """``table`` without its raw-number columns (``*_value``, ``*_err``, ``L_fine``; and ``value``, ``error`` beside
+    the formatted ``ours`` of the long status schema), as the chapters show it."""
+    raw = {"L_fine"} | ({"value", "error"} if "ours" in table.columns else set())
+    return table[[c for c in table.columns if not c.endswith(("_value", "_err")) and c not in raw]]
 
 
 # ----------------------------------------------------------------------------- the complexity chapter
