@@ -44,13 +44,16 @@ def test_profile_items_by_hand():
     stored = dataclasses.replace(p, mcrg=dataclasses.replace(p.mcrg, mc_streamed=()))
     mc512 = next(it for it in cc.profile_items(stored, COSTS) if it.name.startswith("Monte Carlo, L = 512"))
     assert mc512.units == 64 and mc512.seconds == pytest.approx((n * 60.0 / 1e3 + 64 * 2.0) / 64)
-    assert len(cc.profile_items(stored, COSTS)) == 5
-    dream = items[-1]
+    assert len(cc.profile_items(stored, COSTS)) == 6
+    dream, check = items[-2], items[-1]
     ks = p.training.ks
     assert dream.units == 2 * len(ks) * -(-p.fss_dreaming.n_configs // p.fss_dreaming.batch_size)
     assert dream.seconds == pytest.approx(p.fss_dreaming.batch_size * sum(COSTS.dream_model_ms(k) for k in ks)
                                           / len(ks) / 1e3)
-    assert len(items) == 4
+    assert check.units == 6 * p.fss.spread_seeds * -(-p.fss.spread_configs // p.fss_dreaming.batch_size)
+    assert check.seconds == pytest.approx(p.fss_dreaming.batch_size * sum(COSTS.dream_model_ms(k) for k in (3, 5, 7))
+                                          / 3 / 1e3)
+    assert len(items) == 5
     table = cc.wall_table(items, (1, 64))
     assert list(table.columns) == ["units", "one unit", "1 worker", "64 workers"]
 

@@ -180,9 +180,11 @@ OLD_CHAPTERS = {
         "paper": {"n_up": 7, "k": 7, "seed": 4},
     },
     "fss": {
-        "smoke": {"n_configs": 400, "n_up": 5, "seed": 11, "batch_size": 200},
-        "quick": {"n_configs": 20_000, "n_up": 7, "seed": 11, "batch_size": 4096},
-        "paper": {"n_configs": 1_000_000, "n_up": 7, "seed": 11, "batch_size": 4096},
+        "smoke": {"n_configs": 400, "n_up": 5, "seed": 11, "batch_size": 200, "spread_seeds": 2, "spread_configs": 400},
+        "quick": {"n_configs": 20_000, "n_up": 7, "seed": 11, "batch_size": 4096, "spread_seeds": 4,
+                  "spread_configs": 20_000},
+        "paper": {"n_configs": 1_000_000, "n_up": 7, "seed": 11, "batch_size": 4096, "spread_seeds": 4,
+                  "spread_configs": 1_000_000},
     },
     "pdf_collapse": {
         "smoke": {"n_configs": 400, "n_up": 5, "k": 3, "L0_mc": 8, "seed": 13, "batch_size": 200},
@@ -291,11 +293,12 @@ _OFF = dict(K_permille=(970, 1000, 1030), train_permille=(970, 1000, 1030), wide
 
 
 @pytest.mark.parametrize("cls, kwargs, fragment", [
-    ("FSSSection", dict(n_configs=0, n_up=7, seed=1, batch_size=8),
+    ("FSSSection", dict(n_configs=0, n_up=7, seed=1, batch_size=8, spread_seeds=2, spread_configs=1),
      "parameter 'n_configs' of chapter 'fss' must be integer ≥ 1; got 0"),
-    ("FSSSection", dict(n_configs=10, n_up=7, seed=-1, batch_size=8), "'seed' of chapter 'fss' must be integer ≥ 0"),
-    ("FSSSection", dict(n_configs=10, n_up=13, seed=1, batch_size=8), "'n_up' of chapter 'fss' must be a number of "
-                                                                      "upscalings 1..12 (final size ≤ 4096); got 13"),
+    ("FSSSection", dict(n_configs=10, n_up=7, seed=-1, batch_size=8, spread_seeds=2, spread_configs=1),
+     "'seed' of chapter 'fss' must be integer ≥ 0"),
+    ("FSSSection", dict(n_configs=10, n_up=13, seed=1, batch_size=8, spread_seeds=2, spread_configs=1),
+     "'n_up' of chapter 'fss' must be a number of upscalings 1..12 (final size ≤ 4096); got 13"),
     ("DreamingSection", dict(n_up=7, k=4, seed=1), "'k' of chapter 'dreaming' must be a kernel size: an odd integer"),
     ("PDFCollapseSection", dict(n_configs=10, n_up=7, k=3, L0_mc=12, seed=1, batch_size=8), "power of two"),
     ("PDFCollapseSection", dict(n_configs=10, n_up=3, k=3, L0_mc=8, seed=1, batch_size=8),
@@ -407,7 +410,7 @@ def test_load_profile_overrides():
     assert profiles.load_profile() == profiles.load_profile("quick")
     for overrides, fragment in [
         ({"nope": {}}, "unknown chapter 'nope'; allowed: intro, monte_carlo"),
-        ({"fss": {"bogus": 1}}, "unknown parameter 'bogus' for chapter 'fss'; allowed: batch_size, n_configs, n_up, seed"),
+        ({"fss": {"bogus": 1}}, "'bogus' for chapter 'fss'; allowed: batch_size, n_configs, n_up, seed, spread_configs"),
         ({"fss": {"n_configs": "many"}}, "'n_configs' of chapter 'fss' must be integer ≥ 1 (the profile has 20000); "
                                          "got 'many'"),
         ({"status": {"x": 1}}, "unknown parameter 'x' for chapter 'status'; allowed: none"),
@@ -445,7 +448,7 @@ def test_profile_file_applies_on_top_of_its_base(tmp_path):
 
 @pytest.mark.parametrize("text, fragment", [
     ("[nope]\nx = 1\n", "unknown chapter 'nope'; allowed: intro, monte_carlo"),
-    ("[fss]\nbogus = 1\n", "unknown parameter 'bogus' for chapter 'fss'; allowed: batch_size, n_configs, n_up, seed"),
+    ("[fss]\nbogus = 1\n", "'bogus' for chapter 'fss'; allowed: batch_size, n_configs, n_up, seed, spread_configs"),
     ('[fss]\nn_configs = "many"\n', "'n_configs' of chapter 'fss' must be integer ≥ 1 (the profile has 20000); "
                                     "got 'many'"),
     ("[fss]\nn_configs = 2.5\n", "must be integer ≥ 1"),

@@ -10,7 +10,8 @@ from _typed_results import (AUTHORS_5, DEEP_3, OURS_3, OURS_3W, FakeModel, dream
 
 from dreamrg import tables
 from dreamrg.experiments import MC, ModelId, plot_sizes, table_ii_rows
-from dreamrg.fss import pair_exponents
+from dreamrg.fss import PairExponents, pair_exponents
+from dreamrg.stats import Estimate
 from dreamrg.paper_values import PAIRS, PRINTED_II, TABLE_II
 
 
@@ -123,6 +124,47 @@ def test_table_ii_in_two_halves_reads_back_as_the_whole(tmp_path, monkeypatch):
     monkeypatch.setattr(display, "snapshot_tables", lambda *a, **k: [halves[0], other])
     with pytest.raises(LookupError, match=r"has no Table II's 1/ν columns"):
         quotes.kept_table_ii()
+
+
+def test_fss_dream_spread_tests_table_ii_errors_and_compares_the_seeds_mean(monkeypatch):
+    """One line per (model, Table II pair, exponent): the seeds' mean beside the paper's value, SD against the RMS
+    jackknife σ; the quotes pool SD/σ over the models per pair, say whether the errors are too small or
+    conservative, and judge the means with the combined σ (and with the paper's own 10^6-chain error added)."""
+    from dreamrg import experiments as ex
+
+    from dreamrg.experiments import paper_row
+
+    def draws(mid, g_sd, n_sd, shift=0.0, err=0.001):  # four seeds about the paper's values: ± g_sd, ± n_sd
+        paper = TABLE_II[paper_row(mid)]
+        return [{(32, 8): PairExponents(Estimate(paper["gamma_nu"][(32, 8)] + g_sd * sign, err),
+                                        Estimate(paper["inv_nu"][(32, 8)] + shift + n_sd * sign, err))}
+                for sign in (1, -1, 1, -1)]
+
+    models = [ModelId("authors", 1, k, w, 32, 1_000_000) for k in (3, 5, 7) for w in (False, True)]
+    fake = {mid: draws(mid, 0.003, 0.0001, shift=0.004 if mid == models[3] else 0.0) for mid in models}
+    monkeypatch.setattr(ex, "fss_dream_spread", lambda p: fake)
+    t = tables.fss_dream_spread("smoke")
+    assert len(t) == 12 and set(t["pair"]) == {"(32, 8)"} and list(t["quantity"][:2]) == ["γ/ν", "1/ν"]
+    assert t["seeds × chains"].iloc[0] == "4 × 400" and t["dof_value"].iloc[0] == 3
+    row = t[(t["model"] == "authors k=5, w.") & (t["quantity"] == "1/ν")].iloc[0]
+    assert row["paper"] == "1.138" and row["(mean − paper)/σ"] > 2
+    q = tables.fss_spread_quotes(t)
+    assert q["fs_seeds"] == 4 and q["fs_configs"] == 400 and q["fs_models"] == 6
+    assert "γ/ν at (32, 8) are too small by a factor of about" in q["fs_verdict"]        # scatter 3σ
+    assert "1/ν at (32, 8) are conservative" in q["fs_verdict"]                           # scatter 0.1σ
+    assert q["fs_means"].startswith("11 of 12 agree") and "1/ν (32, 8) of authors k=5, w. (z = +" in q["fs_means"]
+    assert q["fs_paper_err_nu"] == pytest.approx(0.001 * math.sqrt(400 / 1_000_000))
+    assert tables.fss_spread_quotes(t.iloc[:0])["fs_pool_nu"] == "n/a"
+
+
+def test_fss_spread_seeds_are_their_own_streams():
+    from dreamrg import experiments as ex
+    from dreamrg.profiles import load_profile
+
+    seeds = ex.fss_spread_seeds("quick")
+    assert len(seeds) == load_profile("quick").fss.spread_seeds == len(set(seeds))
+    assert seeds == ex.fss_spread_seeds("quick") and load_profile("quick").fss.seed not in seeds
+    assert seeds[:2] != ex.fss_spread_seeds(load_profile("quick", {"fss": {"seed": 12}}))[:2]
 
 
 def test_binder_table():

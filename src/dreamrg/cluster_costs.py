@@ -108,7 +108,8 @@ def batch_item(name: str, n: int, batch: int, ms: float, repeat: int = 1) -> Cos
 def profile_items(profile: Profile, costs: UnitCosts) -> list[CostItem]:
     """The largest items of ``profile``: its largest FSS Monte Carlo store, the MCRG chapter's largest store and its
     MCRG (or, for a size of ``mcrg.mc_streamed``, its streamed MC + MCRG in every MC convention), the streamed
-    MC + MCRG, and the FSS chapter's dreaming (our models, both weightings)."""
+    MC + MCRG, the FSS chapter's dreaming (our models, both weightings) and its dreaming-seed check (the authors'
+    six released models, :func:`dreamrg.experiments.fss_dream_spread`)."""
     mc, rg, dr = profile.monte_carlo, profile.mcrg, profile.fss_dreaming
     L_fss, L_rg, L_st = max(mc.fss_sizes), max(rg.mc_sizes), max(rg.stream_sizes)
     ks = profile.training.ks
@@ -135,6 +136,9 @@ def profile_items(profile: Profile, costs: UnitCosts) -> list[CostItem]:
                 rg.stream_configs, costs.mcrg_levels_ms(L_st, rg.levels)),
         batch_item(f"Dreaming, {n_models} models × {dr.n_configs:,} configurations to L = {2 ** dr.n_up}",
                    dr.n_configs, dr.batch_size, dream_ms, repeat=n_models),
+        batch_item(f"Dreaming-seed check of Table II's errors, 6 released models × {profile.fss.spread_seeds} seeds × "
+                   f"{profile.fss.spread_configs:,} configurations", profile.fss.spread_configs, dr.batch_size,
+                   sum(costs.dream_model_ms(k) for k in (3, 5, 7)) / 3, repeat=6 * profile.fss.spread_seeds),
     ]
 
 

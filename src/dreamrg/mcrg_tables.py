@@ -526,7 +526,10 @@ _SPREAD_QUANTITIES = (("η-RSRG", "eta_rsrg", lambda r: (4 - 2 * r.y_h, 2 * r.y_
                       ("1/ν-RSRG", "inv_nu_rsrg", lambda r: (r.y_t, r.y_t_err)))
 
 
-def _spread_row(s: SeedSpread, paper: str | None) -> dict:
+def spread_row(s: SeedSpread, paper: str | None) -> dict:
+    """One line of a seed-spread table: the seeds' mean beside the paper's printed value, (mean − paper)/σ (combined
+    σ), the SD of the seeds, the RMS of their errors, SD/σ with its error, χ²/dof and p; raw numbers in ``*_value``,
+    ``*_err`` and ``p`` for the quotes."""
     z = z_score(s.mean, s.mean_err, paper)
     return {"mean": format_estimate(s.mean, s.mean_err), "paper": paper,
             "(mean − paper)/σ": None if z is None else round(z, 1), "SD of seeds": f"{s.sd:.2g}",
@@ -561,7 +564,7 @@ def mcrg_seed_spread(profile: Profile | str) -> pd.DataFrame:
                                         "note": f"{len(bad)} seed(s) ill-conditioned: {bad[0].error.split(':')[0]}"})
                     continue
                 x, e = zip(*(of(r.result) for r in results))
-                rows.append(base | {"quantity": name} | _spread_row(seed_spread(x, e), iv.get(key)))
+                rows.append(base | {"quantity": name} | spread_row(seed_spread(x, e), iv.get(key)))
     return pd.DataFrame(rows)
 
 

@@ -109,5 +109,8 @@ PAPER_MC_CONFIGS = 1_000_000
 #: dreamed configurations behind each of the paper's Table IV RSRG numbers (Sec. V: "10^6 configurations of
 #: upscaled configurations in total"); the paper prints no error bar for them
 PAPER_RSRG_DREAMED_CONFIGS = 1_000_000
+#: dreamed chains behind each of the paper's Table II numbers (Sec. IV: 10^6 configurations generated for every
+#: model and every size); the paper prints no error bar, only that the last digit shown is reliable
+PAPER_FSS_DREAMED_CONFIGS = 1_000_000
 #: exact values of Table III's columns
 EXACT_RG = {"y_h": 1.875, "y_t": 1.0, "omega": -1.0}

@@ -137,6 +137,9 @@ class FSSSection(_Section):
     n_up: int = _param(**_N_UP)
     seed: int = _seed("dreaming seed (the MCRG chapter reuses it: Profile.mcrg_dream_seed)")
     batch_size: int = _param()
+    spread_seeds: int = _param(least=2, doc="independent dreaming seeds of the check of Table II's error bars "
+                               "(experiments.fss_dream_spread: the authors' six released models)")
+    spread_configs: int = _param(doc="dreamed chains per seed of that check")
 
 
 @dataclass(frozen=True)
@@ -444,7 +447,7 @@ _BUILTIN: dict[str, Profile] = {
         training=dict(ks=(3, 5), L_t=16, M=500, epochs=4, batch_size=100,
                       weighted_batch_size={3: 100, 5: 100, 7: 100}, fig6_L_t=(16,), fig6_M=(250, 500), seed=7),
         dreaming=dict(n_up=5, k=3, seed=4),
-        fss=dict(n_configs=400, n_up=5, seed=11, batch_size=200),
+        fss=dict(n_configs=400, n_up=5, seed=11, batch_size=200, spread_seeds=2, spread_configs=400),
         pdf_collapse=dict(n_configs=400, n_up=5, k=3, L0_mc=8, seed=13, batch_size=200),
         mcrg=dict(mc_sizes=(16,), mc_configs=1000, levels=1, n_up=4, dream_configs=1000,
                   irrep_sizes=(16,), irrep_configs=1000, parent_configs=1000, seed=17, batch_size=500,
@@ -466,7 +469,7 @@ _BUILTIN: dict[str, Profile] = {
                       weighted_batch_size={3: 500, 5: 500, 7: 500}, fig6_L_t=(32,), fig6_M=(1_000, 3_000, 10_000),
                       seed=7),
         dreaming=dict(n_up=7, k=7, seed=4),
-        fss=dict(n_configs=20_000, n_up=7, seed=11, batch_size=4096),
+        fss=dict(n_configs=20_000, n_up=7, seed=11, batch_size=4096, spread_seeds=4, spread_configs=20_000),
         pdf_collapse=dict(n_configs=20_000, n_up=7, k=7, L0_mc=8, seed=13, batch_size=4096),
         mcrg=dict(mc_sizes=(32, 128), mc_configs=20_000, levels=2, n_up=7, dream_configs=20_000,
                   irrep_sizes=(32, 128), irrep_configs=20_000, parent_configs=20_000, seed=17,
@@ -492,7 +495,8 @@ _BUILTIN: dict[str, Profile] = {
                       weighted_batch_size={3: 100_000, 5: 1_000, 7: 1_000}, fig6_L_t=(32, 64, 128),
                       fig6_M=(10_000, 100_000, 1_000_000), seed=7),
         dreaming=dict(n_up=7, k=7, seed=4),
-        fss=dict(n_configs=1_000_000, n_up=7, seed=11, batch_size=4096),
+        fss=dict(n_configs=1_000_000, n_up=7, seed=11, batch_size=4096, spread_seeds=4,
+                 spread_configs=1_000_000),
         pdf_collapse=dict(n_configs=1_000_000, n_up=7, k=7, L0_mc=8, seed=13, batch_size=4096),
         # L = 512 (Table III) is streamed in its three conventions at once: its 19 core-hours outlast a sitting, and
         # a 33 GB store cannot be carried to the next machine, its chains' moment sums can (runs.carry).

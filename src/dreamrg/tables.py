@@ -16,6 +16,7 @@ paper's (its error bar, or half a unit of its last printed digit) added in quadr
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,10 +29,11 @@ from dreamrg.conventions import PAPER_TABLE_III
 from dreamrg.experiments import MC, ModelId, as_profile, paper_row, row_label
 from dreamrg.fss import PairExponents, exact_comparison
 from dreamrg.observables import SizeSummary
-from dreamrg.paper_values import EXACT, PAIRS, PRINTED_II, PRINTED_III, PRINTED_IV, TABLE_II, parse_printed
+from dreamrg.paper_values import (EXACT, PAIRS, PAPER_FSS_DREAMED_CONFIGS, PRINTED_II, PRINTED_III, PRINTED_IV, TABLE_II,
+                                  parse_printed)
 from dreamrg.profiles import Profile
 from dreamrg.runs.summaries import DreamSummary, MCSummary
-from dreamrg.stats import format_estimate
+from dreamrg.stats import format_estimate, pooled_ratio, seed_spread as _seed_spread
 # the σ rule and the explanation registry, re-exported: tables.combined_sigma, tables.EXPLANATIONS, ...
 from dreamrg.verdicts import EXPLANATIONS, combined_sigma, judge, paper_sigma, verdict_counts, z_score  # noqa: F401
 from dreamrg.verdicts import compared as _compared
@@ -40,6 +42,7 @@ from dreamrg.mcrg_tables import (_TABLE_IV_PAPER_KEYS, mcrg_conventions, mcrg_co
                                  mcrg_paper_quotes, mcrg_seed_spread, mcrg_spread_quotes,
                                  mcrg_irreps_mc, mcrg_operators, mcrg_parent, mcrg_third_mc, mcrg_truncations,
                                  table_iii_long, table_iii_streamed, table_iv, table_iv_long, truncation_ranges)
+from dreamrg.mcrg_tables import spread_row
 
 if TYPE_CHECKING:
     import torch
@@ -122,6 +125,78 @@ def seed_spread(profile: Profile | str, k: int = 5, weighted: bool = True, n_see
         summary[f"{name} paper"] = paper.get(q, {}).get(pair)
     rows.append(summary)
     return pd.DataFrame(rows).set_index("training seed")
+
+
+def fss_dream_spread(profile: Profile | str) -> pd.DataFrame:
+    """Are Table II's error bars right? The dreaming-seed spread of the authors' released models.
+
+    :func:`dreamrg.experiments.fss_dream_spread`: each of the authors' six single-layer models dreamed
+    with ``fss.spread_seeds`` independent seeds of ``fss.spread_configs`` chains, as the FSS chapter
+    dreams. One line per (model, pair of Table II, exponent) with :func:`dreamrg.mcrg_tables.spread_row`:
+    the seeds' mean beside the paper's value and (mean − paper)/σ, the SD of the seeds against the RMS
+    of their jackknife errors (SD/σ ≈ 1 if the errors are right), χ²/dof and p.
+    """
+    p = as_profile(profile)
+    rows = []
+    for mid, draws in sorted(ex.fss_dream_spread(p).items(), key=lambda item: (item[0].weighted, item[0].k)):
+        paper = PRINTED_II.get(paper_row(mid), {})
+        for pair in [q for q in PAIRS if all(q in d for d in draws)]:
+            for q, name in _EXPONENTS:
+                x, e = zip(*((getattr(d[pair], q).value, getattr(d[pair], q).error) for d in draws))
+                rows.append({"model": mid.label, "pair": str(pair), "quantity": name,
+                             "seeds × chains": f"{len(draws)} × {p.fss.spread_configs}"}
+                            | spread_row(_seed_spread(x, e), paper.get(q, {}).get(pair)))
+    return pd.DataFrame(rows)
+
+
+def fss_spread_quotes(spread: pd.DataFrame) -> dict:
+    """The numbers the FSS chapter's error-bar check quotes, from :func:`fss_dream_spread` (``{glue name: value}``).
+
+    Per exponent, SD/σ pooled over the six models at each pair (independent dreams; pairs of one model
+    share chains and are not pooled together): ``fs_pool_gamma`` / ``fs_pool_nu``, the pooled ratios as
+    text, and ``fs_verdict``; ``fs_means``: how many of the seeds' means agree with the paper (combined σ)
+    and, for the others, z also with the paper's own statistical error at its 10^6 chains added (which it
+    does not print: our RMS jackknife σ scaled to them); ``fs_paper_err_gamma`` / ``_nu``: the median of
+    that error per exponent.
+    """
+    if not len(spread):
+        return {"fs_lines": 0, "fs_seeds": 0, "fs_configs": 0, "fs_models": 0, "fs_pool_gamma": "n/a",
+                "fs_pool_nu": "n/a", "fs_verdict": "the profile has no pair of Table II to check", "fs_means": "n/a",
+                "fs_paper_err_gamma": math.nan, "fs_paper_err_nu": math.nan}
+    S = int(spread["dof_value"].iloc[0]) + 1
+    configs = int(spread["seeds × chains"].iloc[0].split(" × ")[1])
+    out: dict = {"fs_lines": len(spread), "fs_seeds": S, "fs_configs": configs,
+                 "fs_models": spread["model"].nunique()}
+    verdicts = []
+    for tag, (_, name) in zip(("gamma", "nu"), _EXPONENTS):
+        parts = []
+        for pair, rows in spread[spread["quantity"] == name].groupby("pair", sort=False):
+            R, R_err, pv = pooled_ratio(rows["ratio_value"], rows["dof_value"], rows["chi2_value"])
+            parts.append(f"{format_estimate(R, R_err)} at {pair}")
+            if R - 1 > 2 * R_err:
+                verdicts.append(f"the jackknife errors of {name} at {pair} are too small by a factor of about {R:.2f}")
+            elif 1 - R > 2 * R_err:
+                verdicts.append(f"those of {name} at {pair} are conservative (the seeds scatter by about {R:.2f} of "
+                                "them)")
+        out[f"fs_pool_{tag}"] = ", ".join(parts)
+    too_small = any("too small" in v for v in verdicts)
+    out["fs_verdict"] = "; ".join(
+        ([] if too_small else ["no pooled ratio lies more than 2σ above 1, so the jackknife errors are not too small"])
+        + verdicts)
+    z = [z_score(r.mean_value, r.mean_err, r.paper) for r in spread.itertuples()]
+    off = [(r, zi) for r, zi in zip(spread.itertuples(), z) if zi is not None and abs(zi) > 2]
+    compared = sum(zi is not None for zi in z)
+    scale = math.sqrt(configs / PAPER_FSS_DREAMED_CONFIGS)
+    text = f"{compared - len(off)} of {compared} agree with the paper within 2σ"
+    if off:
+        text += "; beyond it: " + ", ".join(
+            f"{r.quantity} {r.pair} of {r.model} (z = {zi:+.1f}, or "
+            f"{z_score(r.mean_value, math.hypot(r.mean_err, r.rms_value * scale), r.paper):+.1f} with the paper's own "
+            f"statistical error of about {r.rms_value * scale:.1g} added)" for r, zi in off)
+    out["fs_means"] = text
+    for tag, (_, name) in zip(("gamma", "nu"), _EXPONENTS):
+        out[f"fs_paper_err_{tag}"] = float(spread.loc[spread["quantity"] == name, "rms_value"].median() * scale)
+    return out
 
 
 def depth_verdict(single: dict[ModelId, DreamSummary], deep: dict[ModelId, DreamSummary],

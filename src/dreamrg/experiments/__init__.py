@@ -35,6 +35,8 @@ from dreamrg.experiments.fss import (
     authors_fss,
     dreamed_summaries,
     fss_dream_params,
+    fss_dream_spread,
+    fss_spread_seeds,
     mc_summaries,
     mc_training_store_paths,
     mc_training_stores,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from dreamrg.dream import DreamParams
@@ -20,7 +21,8 @@ from dreamrg.runs.summaries import DreamSummary, MCSummary, dream_summary, mc_su
 
 __all__ = ["mc_summaries", "mc_validation", "mc_training_store_paths", "mc_training_stores", "plot_sizes",
            "fss_dream_params", "dreamed_summaries", "training_size_summaries", "table_ii_rows", "table_ii_results",
-           "seed_spread_results", "pdf_models", "pdf_from_one", "pdf_from_mc", "authors_fss"]
+           "seed_spread_results", "fss_spread_seeds", "fss_dream_spread", "pdf_models", "pdf_from_one", "pdf_from_mc",
+           "authors_fss"]
 
 
 def mc_summaries(profile: Profile | str) -> dict[int, MCSummary]:
@@ -104,6 +106,35 @@ def seed_spread_results(profile: Profile | str, k: int = 5, weighted: bool = Tru
     for seed in range(p.training_seed, p.training_seed + n_seeds):
         tp = single_layer_params(dataclasses.replace(p.training, seed=seed), k, weighted)
         out[seed] = dream_summary(cached_model(tp, L_t, M, p.data_seed), params, n).exponents
+    return out
+
+
+def fss_spread_seeds(profile: Profile | str) -> list[int]:
+    """The dreaming seed of each seed i = 0 … ``fss.spread_seeds`` − 1 of :func:`fss_dream_spread`.
+
+    ``SeedSequence([fss.seed, 2000 + i]).generate_state(1)``: a stream of its own per i, unrelated to
+    the chapter's own ensembles (dreaming seed ``fss.seed``) and to the other i.
+    """
+    f = as_profile(profile).fss
+    return [int(np.random.SeedSequence([f.seed, 2000 + i]).generate_state(1)[0]) for i in range(f.spread_seeds)]
+
+
+def fss_dream_spread(profile: Profile | str, models_: dict[ModelId, torch.nn.Module] | None = None
+                     ) -> dict[ModelId, list[dict[tuple[int, int], PairExponents]]]:
+    """Table II's exponents of each model dreamed with ``fss.spread_seeds`` independent seeds (cached).
+
+    Per model and seed (:func:`fss_spread_seeds`), ``fss.spread_configs`` chains dreamed as the
+    FSS chapter dreams (its ``n_up`` and batch size) with that seed; in seed order. ``models_``:
+    by default the authors' six released single-layer models (no training involved, so the
+    scatter is that of dreaming alone). The scatter of the S results against their jackknife
+    errors tests those errors (:func:`dreamrg.stats.seed_spread`), and the mean of the S draws
+    is compared with the paper more precisely than one draw.
+    """
+    p = as_profile(profile)
+    base, n = fss_dream_params(p), p.fss.spread_configs
+    out = {}
+    for mid, m in (authors_models() if models_ is None else models_).items():
+        out[mid] = [dream_summary(m, dataclasses.replace(base, seed=seed), n).exponents for seed in fss_spread_seeds(p)]
     return out
 
 
