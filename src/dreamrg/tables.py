@@ -36,6 +36,7 @@ from dreamrg.runs.summaries import DreamSummary, MCSummary
 from dreamrg.stats import format_estimate, pooled_ratio, seed_spread as _seed_spread
 # the σ rule and the explanation registry, re-exported: tables.combined_sigma, tables.EXPLANATIONS, ...
 from dreamrg.verdicts import EXPLANATIONS, combined_sigma, judge, paper_sigma, verdict_counts, z_score  # noqa: F401
+from dreamrg.verdicts import AGREE_Z
 from dreamrg.verdicts import compared as _compared
 # the MCRG tables (Tables III and IV, the MCRG chapter's), re-exported: tables.table_iv, tables.mcrg_conventions, ...
 from dreamrg.mcrg_tables import (_TABLE_IV_PAPER_KEYS, mcrg_conventions, mcrg_costs, mcrg_irreps_dreamed,  # noqa: F401
@@ -171,7 +172,7 @@ def fss_spread_quotes(spread: pd.DataFrame) -> dict:
     for tag, (_, name) in zip(("gamma", "nu"), _EXPONENTS):
         parts = []
         for pair, rows in spread[spread["quantity"] == name].groupby("pair", sort=False):
-            R, R_err, pv = pooled_ratio(rows["ratio_value"], rows["dof_value"], rows["chi2_value"])
+            R, R_err, _ = pooled_ratio(rows["ratio_value"], rows["dof_value"], rows["chi2_value"])
             parts.append(f"{format_estimate(R, R_err)} at {pair}")
             if R - 1 > 2 * R_err:
                 verdicts.append(f"the jackknife errors of {name} at {pair} are too small by a factor of about {R:.2f}")
@@ -184,10 +185,10 @@ def fss_spread_quotes(spread: pd.DataFrame) -> dict:
         ([] if too_small else ["no pooled ratio lies more than 2σ above 1, so the jackknife errors are not too small"])
         + verdicts)
     z = [z_score(r.mean_value, r.mean_err, r.paper) for r in spread.itertuples()]
-    off = [(r, zi) for r, zi in zip(spread.itertuples(), z) if zi is not None and abs(zi) > 2]
+    off = [(r, zi) for r, zi in zip(spread.itertuples(), z) if zi is not None and abs(zi) > AGREE_Z]
     compared = sum(zi is not None for zi in z)
     scale = math.sqrt(configs / PAPER_FSS_DREAMED_CONFIGS)
-    text = f"{compared - len(off)} of {compared} agree with the paper within 2σ"
+    text = f"{compared - len(off)} of {compared} agree with the paper within {AGREE_Z:g}σ"
     if off:
         text += "; beyond it: " + ", ".join(
             f"{r.quantity} {r.pair} of {r.model} (z = {zi:+.1f}, or "
