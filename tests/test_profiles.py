@@ -183,8 +183,8 @@ OLD_CHAPTERS = {
         "smoke": {"n_configs": 400, "n_up": 5, "seed": 11, "batch_size": 200, "spread_seeds": 2, "spread_configs": 400},
         "quick": {"n_configs": 20_000, "n_up": 7, "seed": 11, "batch_size": 4096, "spread_seeds": 4,
                   "spread_configs": 20_000},
-        "paper": {"n_configs": 1_000_000, "n_up": 7, "seed": 11, "batch_size": 4096, "spread_seeds": 4,
-                  "spread_configs": 1_000_000},
+        "paper": {"n_configs": 1_000_000, "n_up": 7, "seed": 11, "batch_size": 4096, "spread_seeds": 8,
+                  "spread_configs": 250_000},
     },
     "pdf_collapse": {
         "smoke": {"n_configs": 400, "n_up": 5, "k": 3, "L0_mc": 8, "seed": 13, "batch_size": 200},

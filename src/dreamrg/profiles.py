@@ -495,8 +495,8 @@ _BUILTIN: dict[str, Profile] = {
                       weighted_batch_size={3: 100_000, 5: 1_000, 7: 1_000}, fig6_L_t=(32, 64, 128),
                       fig6_M=(10_000, 100_000, 1_000_000), seed=7),
         dreaming=dict(n_up=7, k=7, seed=4),
-        fss=dict(n_configs=1_000_000, n_up=7, seed=11, batch_size=4096, spread_seeds=4,
-                 spread_configs=1_000_000),
+        fss=dict(n_configs=1_000_000, n_up=7, seed=11, batch_size=4096, spread_seeds=8,
+                 spread_configs=250_000),
         pdf_collapse=dict(n_configs=1_000_000, n_up=7, k=7, L0_mc=8, seed=13, batch_size=4096),
         # L = 512 (Table III) is streamed in its three conventions at once: its 19 core-hours outlast a sitting, and
         # a 33 GB store cannot be carried to the next machine, its chains' moment sums can (runs.carry).
