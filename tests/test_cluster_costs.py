@@ -50,6 +50,7 @@ def test_profile_items_by_hand():
     assert dream.units == 2 * len(ks) * -(-p.fss_dreaming.n_configs // p.fss_dreaming.batch_size)
     assert dream.seconds == pytest.approx(p.fss_dreaming.batch_size * sum(COSTS.dream_model_ms(k) for k in ks)
                                           / len(ks) / 1e3)
+    assert check.name.startswith("Dreaming-seed check of Table II's errors, 6 released models × ")
     assert check.units == 6 * p.fss.spread_seeds * -(-p.fss.spread_configs // p.fss_dreaming.batch_size)
     assert check.seconds == pytest.approx(p.fss_dreaming.batch_size * sum(COSTS.dream_model_ms(k) for k in (3, 5, 7))
                                           / 3 / 1e3)

@@ -78,6 +78,6 @@ def test_seed_means_beyond_2_sigma_are_named_with_the_papers_own_statistical_err
                   & (far["quantity"] == "1/ν-RSRG")][0]
     far.loc[i, "mean_value"] = 1.067 - 10 * far.loc[i, "mean_err"]   # 10σ below the paper's 1.067
     text = mcrg_spread_quotes(far)["sp_means"]
-    assert "1/ν-RSRG of authors k=5 (z = -" in text and "with it added z = -" in text
+    assert "1/ν-RSRG of authors k=5 (z = -" in text and "with the paper's own statistical error added" in text
     n_ok = int(text.split(" of ")[0])
     assert n_ok < 12 and "of 12 agree" in text

@@ -118,6 +118,8 @@ OLD_CHAPTERS = {
             "fss_configs": 1000,
             "training_sizes": [16],
             "training_M": 500,
+            "spread_seeds": 2,
+            "spread_configs": 2000,
             "seed": 2024,
         },
         "quick": {
@@ -127,6 +129,8 @@ OLD_CHAPTERS = {
             "fss_configs": 20_000,
             "training_sizes": [32],
             "training_M": 10_000,
+            "spread_seeds": 4,
+            "spread_configs": 20_000,
             "seed": 2024,
         },
         "paper": {
@@ -136,6 +140,8 @@ OLD_CHAPTERS = {
             "fss_configs": 1_000_000,
             "training_sizes": [32, 64, 128],
             "training_M": 1_000_000,
+            "spread_seeds": 8,
+            "spread_configs": 250_000,
             "seed": 2024,
         },
     },
@@ -320,8 +326,8 @@ _OFF = dict(K_permille=(970, 1000, 1030), train_permille=(970, 1000, 1030), wide
                          irrep_configs=100, parent_configs=100, seed=1, batch_size=8, spread_seeds=2,
                          spread_configs=31), "'spread_configs' of chapter 'mcrg' must be a number of configurations ≥ 32"),
     ("MonteCarloSection", dict(validation_sizes=(1,), validation_configs=1, fss_sizes=(8,), fss_configs=1,
-                               training_sizes=(8,), training_M=5, seed=0), "'validation_sizes' of chapter "
-                                                                           "'monte_carlo' must be a lattice size L ≥ 2"),
+                               training_sizes=(8,), training_M=5, spread_seeds=2, spread_configs=10, seed=0),
+     "'validation_sizes' of chapter 'monte_carlo' must be a lattice size L ≥ 2"),
     ("TrainingSection", dict(ks=(3, 5), L_t=16, M=500, epochs=1, batch_size=10, weighted_batch_size={3: 10},
                              fig6_L_t=(16,), fig6_M=(100,), seed=0), "no entry for k=5"),
     ("TrainingSection", dict(ks=(3,), L_t=16, M=4, epochs=1, batch_size=10, weighted_batch_size={3: 10},

@@ -81,3 +81,26 @@ def test_pooled_ratio_of_independent_spreads():
 def test_bad_input_is_one_clear_error(values, errors, fragment):
     with pytest.raises(ValueError, match=fragment):
         seed_spread(values, errors)
+
+
+def test_spread_readings_and_means_text_shared_by_the_fss_and_mcrg_checks():
+    """A pooled SD/σ more than 2σ above 1 reads "too small", below "conservative", else "stand"; the means text
+    counts agreements and names each mean beyond 2σ with the paper's own error added (scaled from our σ)."""
+    import math
+
+    import pandas as pd
+
+    from dreamrg.spread_tables import means_text, paper_own_error, pooled, ratio_reading
+
+    assert [ratio_reading(R, 0.1) for R in (1.25, 0.75, 1.15, math.nan)] == ["too small", "conservative", "stand",
+                                                                               "none"]
+    assert all(math.isnan(v) for v in pooled(pd.DataFrame(columns=["ratio_value", "dof_value", "chi2_value"])))
+    rows = pd.DataFrame({"name": ["a", "b"], "mean_value": [1.000, 1.100], "mean_err": [0.001, 0.001],
+                         "paper": ["1.000", "1.000"], "rms_value": [0.002, 0.002]})
+    text = means_text(rows, configs=10_000, paper_configs=1_000_000, table="the paper's Table X", label=lambda r: r.name)
+    # b: z = 0.1/hypot(0.001, 0.0005) ≈ 89; with the paper's own error 0.002·0.1 = 0.0002 added, z ≈ 88.0
+    assert text.startswith("1 of 2 agree with the paper's Table X within 2σ; beyond it: b (z = +89.4;")
+    assert text.endswith("z = +88.0 with the paper's own statistical error added: it prints none, but at its 1,000,000 "
+                         "dreamed samples our jackknife puts it near 0.0002)")
+    assert paper_own_error(rows, configs=10_000, paper_configs=1_000_000) == pytest.approx(0.0002)
+    assert means_text(rows.iloc[:0], configs=1, paper_configs=1, table="T", label=str) == "none of them has a value of T to compare with"

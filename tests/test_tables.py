@@ -235,6 +235,14 @@ def test_combined_sigma_rule():
     assert tables.z_score(1.7515, None, "1.750") is None and tables.z_score(1.7, 0.1, None) is None
 
 
+def test_shown_z_never_rounds_across_the_2_sigma_line():
+    from dreamrg.verdicts import compared, shown_z
+
+    assert [shown_z(z) for z in (-1.96, -2.04, 2.0, 1.234, 0.05, None, math.nan)] == [-1.96, -2.04, 2.0, 1.2, 0.1,
+                                                                                     None, None]
+    assert compared(1.0 - 1.96 * 0.1, 0.1, "1.0(0)")["(ours − paper)/σ"] == pytest.approx(-1.96)
+
+
 def _long(rows):
     return pd.DataFrame([dict(zip(("table", "row", "quantity", "paper", "value", "error"), r),
                               ours="x" if r[4] is not None else "not run") for r in rows])
@@ -389,3 +397,40 @@ def test_table_iii_streamed_shows_the_paper_profiles_streamed_rows_at_any_profil
     assert seen == ["paper", "paper"]
     every = tables.table_iii_streamed("paper", redundant=True)  # every step, with y_r1
     assert list(every["table"].unique()) == ["III, step 1", "III, step 2"] and "y_r1" in set(every["quantity"])
+
+
+def test_mc_exact_spread_tests_the_sampler_against_kaufman_with_many_seeds():
+    """Fake seeds about Kaufman's values: honest errors read "stand", a 3σ scatter "too small", a shifted energy
+    is named among the means, and Σ z² over every line is the single χ² test of the means."""
+    from types import SimpleNamespace
+
+    from dreamrg.exact import exact_energy_and_heat_capacity
+
+    def seeds(L, sd_e, sd_c, shift=0.0, err=1e-3):  # four seeds at exact ± sd, errors err
+        e_ex, c_ex = exact_energy_and_heat_capacity(L)
+        return [SimpleNamespace(L=L, n=500, e=Estimate(e_ex + shift + sd_e * s, err), c=Estimate(c_ex + sd_c * s, err))
+                for s in (1, -1, 1, -1)]
+
+    fake = {L: seeds(L, 0.00115, 0.003, shift=0.01 if L == 16 else 0.0) for L in (8, 16, 32)}
+    t = tables.mc_exact_spread(fake)
+    assert len(t) == 6 and list(t["quantity"][:2]) == ["⟨e⟩", "c"] and "(mean − exact)/σ" in t.columns
+    assert t["seeds × configs"].iloc[0] == "4 × 500" and (t["dof_value"] == 3).all()
+    q = tables.mc_exact_spread_quotes(t)
+    assert (q["ms_seeds"], q["ms_configs"], q["ms_dof"]) == (4, 500, 6)
+    assert q["ms_verdict"] == "the errors of ⟨e⟩ stand; the errors of c are too small"
+    assert q["ms_means"].startswith("5 of 6 agree with the exact values within 2σ; beyond it: ⟨e⟩ at L = 16 (z = +")
+    z = t["(mean − exact)/σ"].to_numpy(dtype=float)
+    assert q["ms_chi2"] == pytest.approx(np.sum(z ** 2), rel=0.01) and 0 <= q["ms_p"] < 1e-6
+    assert tables.mc_exact_spread_quotes(t.iloc[:0])["ms_pool_e"] == "n/a"
+
+
+def test_mc_exact_spread_at_smoke_runs_the_sampler_with_seeds_of_its_own():
+    """The real sampler, two seeds per size: the seeds differ per (i, L) and from the chapter's own MC seed, and
+    their means agree with Kaufman's values."""
+    from dreamrg import experiments as ex
+
+    seeds = {L: ex.mc_spread_seeds("smoke", L) for L in (4, 8)}
+    assert len(seeds[4]) == 2 and len({*seeds[4], *seeds[8], 2024}) == 5
+    t = tables.mc_exact_spread(ex.mc_validation_spread("smoke"))
+    assert list(t["L"]) == [4, 4, 8, 8] and t["seeds × configs"].iloc[0] == "2 × 2000"
+    assert t["(mean − exact)/σ"].abs().max() < 4

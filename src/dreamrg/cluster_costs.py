@@ -136,10 +136,20 @@ def profile_items(profile: Profile, costs: UnitCosts) -> list[CostItem]:
                 rg.stream_configs, costs.mcrg_levels_ms(L_st, rg.levels)),
         batch_item(f"Dreaming, {n_models} models × {dr.n_configs:,} configurations to L = {2 ** dr.n_up}",
                    dr.n_configs, dr.batch_size, dream_ms, repeat=n_models),
-        batch_item(f"Dreaming-seed check of Table II's errors, 6 released models × {profile.fss.spread_seeds} seeds × "
-                   f"{profile.fss.spread_configs:,} configurations", profile.fss.spread_configs, dr.batch_size,
-                   sum(costs.dream_model_ms(k) for k in (3, 5, 7)) / 3, repeat=6 * profile.fss.spread_seeds),
+        spread_item(profile, costs),
     ]
+
+
+def spread_item(profile: Profile, costs: UnitCosts) -> CostItem:
+    """The FSS chapter's dreaming-seed check: every released single-layer model of the default training set
+    (:mod:`dreamrg.released`, as :func:`dreamrg.experiments.fss_dream_spread` dreams them) × its seeds."""
+    from dreamrg.released import DEFAULT_L_T, DEFAULT_M, released_models
+
+    ks = [m.k for m in released_models().values() if m.depth == 1 and (m.L_t, m.M) == (DEFAULT_L_T, DEFAULT_M)]
+    seeds, n, batch = profile.fss.spread_seeds, profile.fss.spread_configs, profile.fss_dreaming.batch_size
+    return batch_item(f"Dreaming-seed check of Table II's errors, {len(ks)} released models × {seeds} seeds × {n:,} "
+                      "configurations", n, batch, sum(map(costs.dream_model_ms, ks)) / max(len(ks), 1),
+                      repeat=len(ks) * seeds)
 
 
 def duration(seconds: float) -> str:

@@ -35,11 +35,14 @@ from dreamrg import cache
 from dreamrg.cluster_costs import duration
 from dreamrg.paths import repo_root
 from dreamrg.profiles import CROSS_CHAPTER_MEMBERS, PROFILES, Profile, load_profile
+from dreamrg.verdicts import shown_z
 
 #: MIME type of a table's full data in a notebook output (``{"columns", "index", "index_names", "data"}``)
 TABLE_MIME = "application/vnd.dreamrg.table+json"
 #: a text column with a cell longer than this many characters wraps its cells (sentences, not labels)
 PROSE_CHARS = 45
+#: a header longer than this many characters keeps a minimum width (``th.long``), so it wraps onto few lines
+LONG_HEADER_CHARS = 16
 #: tables with more rows than this scroll vertically inside their frame (every row stays in the page)
 SCROLL_ROWS = 25
 
@@ -127,8 +130,11 @@ def table_html(df: pd.DataFrame, html_columns: tuple[str, ...] = (), cell_classe
                  and not all(_ESTIMATE.match(str(x)) for x in frame[c] if isinstance(x, str))}  # "1.2(3)" aligns right
     prose_cols = {c for c in text_cols if c not in html_columns
                   and any(isinstance(x, str) and len(x) > PROSE_CHARS for x in frame[c])}  # sentences wrap
-    head = "".join(f'<th class="{" ".join(filter(None, ["text" if c in text_cols else "", "long" if len(c) > 16 else ""]))}">'
-                   f'{header_html(c)}</th>' for c in cols)
+    def th(c: str) -> str:
+        cls = " ".join(filter(None, ["text" if c in text_cols else "", "long" if len(c) > LONG_HEADER_CHARS else ""]))
+        return f'<th class="{cls}">{header_html(c)}</th>'
+
+    head = "".join(map(th, cols))
     body = []
     for i, row in enumerate(frame.itertuples(index=False)):
         cells = []
@@ -253,7 +259,7 @@ def status_view(judged: pd.DataFrame, root: Path | None = None) -> tuple[pd.Data
     z = judged["(ours − paper)/σ"]
     view = pd.DataFrame({"table": judged["table"], "row": judged["row"], "quantity": judged["quantity"],
                          "paper": judged["paper"], "ours ± error": judged["ours"],
-                         "(ours − paper)/σ": [None if x is None or pd.isna(x) else round(float(x), 1) for x in z],
+                         "(ours − paper)/σ": [None if x is None or pd.isna(x) else shown_z(float(x)) for x in z],
                          "verdict": verdict_html}).reset_index(drop=True)
     classes = [_VERDICT_CLASS.get(v, "") if isinstance(v, str) else "" for v in judged["verdict"]]
     data = view.assign(verdict=list(judged["verdict"]), reason=list(judged["reason"]), target=list(judged["target"]))

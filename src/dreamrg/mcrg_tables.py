@@ -23,9 +23,10 @@ from dreamrg.mcrg import IrrepSpectrum, MCRGResult, StreamProgress
 from dreamrg.paper_values import PAPER_RSRG_DREAMED_CONFIGS, PRINTED_III, PRINTED_IV
 from dreamrg.profiles import Profile
 from dreamrg.runs.mcrg import DreamedMCRG, IllConditioned, MCRGRun
-from dreamrg.stats import SeedSpread, format_estimate, pooled_ratio, seed_spread
+from dreamrg.spread_tables import first_count, fmt_pooled, means_text, pooled, ratio_reading, spread_row
+from dreamrg.stats import format_estimate, seed_spread
 from dreamrg.verdicts import compared as _compared
-from dreamrg.verdicts import AGREE_Z, z_score
+from dreamrg.verdicts import z_score
 
 __all__ = ["table_iii_long", "mcrg_operators", "truncation_ranges", "mcrg_costs", "mcrg_truncations",
            "mcrg_irreps_mc", "mcrg_third_mc", "mcrg_irreps_dreamed", "table_iv", "table_iv_long",
@@ -454,10 +455,6 @@ def mcrg_parent(profile: Profile | str) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("model")
 
 
-def _fmt(v: float, e: float) -> str:
-    return format_estimate(v, e) if math.isfinite(v) and math.isfinite(e) else "n/a"
-
-
 def mcrg_paper_quotes(conv: pd.DataFrame, parent: pd.DataFrame) -> dict:
     """The numbers the section "What the paper's MCRG numbers are" quotes, from :func:`mcrg_conventions` and
     :func:`mcrg_parent` of this build (``{glue name: value}``; "n/a" where the profile lacks the data)."""
@@ -477,7 +474,7 @@ def mcrg_paper_quotes(conv: pd.DataFrame, parent: pd.DataFrame) -> dict:
     out["pn_deta_max"] = float(d_eta.abs().max())
     k3 = [m for m in theirs.index if m.endswith("k=3")]
     rest = [m for m in theirs.index if not m.endswith(("k=3", "k=3, w."))]
-    out["pn_third_k3"] = _fmt(theirs.loc[k3[0], "third_value"], theirs.loc[k3[0], "third_err"]) if k3 else "n/a"
+    out["pn_third_k3"] = fmt_pooled(theirs.loc[k3[0], "third_value"], theirs.loc[k3[0], "third_err"]) if k3 else "n/a"
     out["pn_third_rest_max"] = float(theirs.loc[rest, "third_value"].abs().max()) if rest else math.nan
     out["pn_third_sym_max"] = float(ours["third_value"].max())
     mc = conv[conv["data"] == "MC"]
@@ -508,8 +505,8 @@ def mcrg_paper_quotes(conv: pd.DataFrame, parent: pd.DataFrame) -> dict:
     for q in ("y_t", "y_h"):
         out[f"pn_paper_d{q.replace('_', '')}"] = (float(paper[q].split("(")[0]) - float(ref.loc[Lmin, f"{q}_value"])
                                     if q in paper else math.nan)
-    out["pn_auth_omega"] = _fmt(by["authors' basis"].loc[Lmin, "ω_value"], by["authors' basis"].loc[Lmin, "ω_err"])
-    out["pn_sym_omega"] = _fmt(ref.loc[Lmin, "ω_value"], ref.loc[Lmin, "ω_err"])
+    out["pn_auth_omega"] = fmt_pooled(by["authors' basis"].loc[Lmin, "ω_value"], by["authors' basis"].loc[Lmin, "ω_err"])
+    out["pn_sym_omega"] = fmt_pooled(ref.loc[Lmin, "ω_value"], ref.loc[Lmin, "ω_err"])
     ok = parent.dropna(subset=["η_value"]) if "η_value" in parent else parent.iloc[:0]
     out["pn_parent_zmax"] = float(ok["η z(parent − FSS)"].abs().max()) if len(ok) else math.nan
     out["pn_parent_nu_zmax"] = float(ok["1/ν z(parent − FSS)"].abs().max()) if len(ok) else math.nan
@@ -524,19 +521,6 @@ def mcrg_paper_quotes(conv: pd.DataFrame, parent: pd.DataFrame) -> dict:
 _SPREAD_BASES = ((PAPER_TABLE_IV_DREAMED, "authors' (Table IV)"), (OURS, "symmetrised"))
 _SPREAD_QUANTITIES = (("η-RSRG", "eta_rsrg", lambda r: (4 - 2 * r.y_h, 2 * r.y_h_err)),
                       ("1/ν-RSRG", "inv_nu_rsrg", lambda r: (r.y_t, r.y_t_err)))
-
-
-def spread_row(s: SeedSpread, paper: str | None) -> dict:
-    """One line of a seed-spread table: the seeds' mean beside the paper's printed value, (mean − paper)/σ (combined
-    σ), the SD of the seeds, the RMS of their errors, SD/σ with its error, χ²/dof and p; raw numbers in ``*_value``,
-    ``*_err`` and ``p`` for the quotes."""
-    z = z_score(s.mean, s.mean_err, paper)
-    return {"mean": format_estimate(s.mean, s.mean_err), "paper": paper,
-            "(mean − paper)/σ": None if z is None else round(z, 1), "SD of seeds": f"{s.sd:.2g}",
-            "RMS jackknife σ": f"{s.rms_err:.2g}", "SD/σ": f"{s.ratio:.2f} ± {s.ratio_err:.2f}",
-            "χ²/dof": f"{s.chi2:.1f}/{s.dof}", "p": round(s.p_value, 3),
-            "mean_value": s.mean, "mean_err": s.mean_err, "ratio_value": s.ratio, "ratio_err": s.ratio_err,
-            "chi2_value": s.chi2, "dof_value": s.dof, "rms_value": s.rms_err}
 
 
 def mcrg_seed_spread(profile: Profile | str) -> pd.DataFrame:
@@ -580,7 +564,7 @@ def mcrg_spread_quotes(spread: pd.DataFrame) -> dict:
     ok = spread.dropna(subset=["ratio_value"]) if "ratio_value" in spread else spread.iloc[:0]
     S = int(ok["dof_value"].iloc[0]) + 1 if len(ok) else 0
     out: dict = {"sp_lines": len(ok), "sp_seeds": S, "sp_ill": len(spread) - len(ok),
-                 "sp_configs": int(spread["seeds × configs"].iloc[0].split(" × ")[1]) if len(spread) else 0,
+                 "sp_configs": first_count(spread["seeds × configs"]) if len(spread) else 0,
                  "sp_r_median": float(ok["ratio_value"].median()) if len(ok) else math.nan,
                  "sp_r_min": float(ok["ratio_value"].min()) if len(ok) else math.nan,
                  "sp_r_max": float(ok["ratio_value"].max()) if len(ok) else math.nan,
@@ -588,16 +572,15 @@ def mcrg_spread_quotes(spread: pd.DataFrame) -> dict:
     theirs = ok[ok["basis"] == _SPREAD_BASES[0][1]]
     parts = []
     for tag, (name, _, _) in zip(("eta", "nu"), _SPREAD_QUANTITIES):
-        rows = theirs[theirs["quantity"] == name]
-        R, R_err, pv = (pooled_ratio(rows["ratio_value"], rows["dof_value"], rows["chi2_value"]) if len(rows)
-                        else (math.nan, math.nan, math.nan))
-        out[f"sp_pool_{tag}"], out[f"sp_pool_p_{tag}"] = _fmt(R, R_err), pv
-        if not math.isfinite(R):
+        R, R_err, pv = pooled(theirs[theirs["quantity"] == name])
+        out[f"sp_pool_{tag}"], out[f"sp_pool_p_{tag}"] = fmt_pooled(R, R_err), pv
+        reading = ratio_reading(R, R_err)
+        if reading == "none":
             parts.append(f"{name} has no seed spread")
-        elif R - 1 > 2 * R_err:                  # more than 2σ above 1: the jackknife errors are too small
+        elif reading == "too small":
             parts.append(f"the jackknife errors of {name} are too small by a factor of about {R:.2f}: multiplied by "
                          f"it, they shrink Table IV's (ours − paper)/σ for {name} by up to that factor")
-        elif 1 - R > 2 * R_err:                  # more than 2σ below 1: they are larger than the scatter
+        elif reading == "conservative":
             parts.append(f"the jackknife errors of {name} are conservative (the seeds scatter by about {R:.2f} of "
                          f"them), so Table IV's (ours − paper)/σ for {name}, if anything, understate the differences")
         else:
@@ -605,28 +588,6 @@ def mcrg_spread_quotes(spread: pd.DataFrame) -> dict:
                          f"at 2σ of the ratio), and with them Table IV's (ours − paper)/σ for it")
     out["sp_models"] = len(theirs) // len(_SPREAD_QUANTITIES)
     out["sp_verdict"] = "; ".join(parts)
-    out["sp_means"] = _spread_means_text(theirs, out["sp_configs"])
+    out["sp_means"] = means_text(theirs, configs=out["sp_configs"], paper_configs=PAPER_RSRG_DREAMED_CONFIGS,
+                                 table="the paper's Table IV", label=lambda r: f"{r.quantity} of {r.model}")
     return out
-
-
-def _spread_means_text(theirs: pd.DataFrame, configs: int) -> str:
-    """How the seeds' means in the authors' basis compare with Table IV: how many agree (|z| ≤ 2, the combined σ);
-    for each that does not, its z and the z with the paper's own statistical error added (not printed by the
-    paper: our RMS jackknife σ scaled from ``configs`` to its :data:`PAPER_RSRG_DREAMED_CONFIGS`)."""
-    rows = theirs.dropna(subset=["mean_value"])
-    rows = rows[rows["paper"].notna()]
-    if not len(rows):
-        return "none of them has a paper value to compare with"
-    z = [z_score(r.mean_value, r.mean_err, r.paper) for r in rows.itertuples()]
-    out = [(r, zi) for r, zi in zip(rows.itertuples(), z) if abs(zi) > AGREE_Z]
-    text = f"{len(rows) - len(out)} of {len(rows)} agree with the paper's Table IV within {AGREE_Z:g}σ"
-    if not out:
-        return text
-    scale = math.sqrt(configs / PAPER_RSRG_DREAMED_CONFIGS)
-    parts = []
-    for r, zi in out:
-        own = r.rms_value * scale
-        parts.append(f"{r.quantity} of {r.model} (z = {zi:+.1f}; the paper's own statistical error at its "
-                     f"{PAPER_RSRG_DREAMED_CONFIGS:,} dreamed configurations, which it does not print, is about {own:.2g} by "
-                     f"our jackknife, and with it added z = {z_score(r.mean_value, math.hypot(r.mean_err, own), r.paper):+.1f})")
-    return text + "; beyond it: " + ", ".join(parts)

@@ -33,17 +33,17 @@ from dreamrg.paper_values import (EXACT, PAIRS, PAPER_FSS_DREAMED_CONFIGS, PRINT
                                   parse_printed)
 from dreamrg.profiles import Profile
 from dreamrg.runs.summaries import DreamSummary, MCSummary
-from dreamrg.stats import format_estimate, pooled_ratio, seed_spread as _seed_spread
+from dreamrg.stats import format_estimate, seed_spread as _seed_spread
 # the σ rule and the explanation registry, re-exported: tables.combined_sigma, tables.EXPLANATIONS, ...
 from dreamrg.verdicts import EXPLANATIONS, combined_sigma, judge, paper_sigma, verdict_counts, z_score  # noqa: F401
-from dreamrg.verdicts import AGREE_Z
 from dreamrg.verdicts import compared as _compared
 # the MCRG tables (Tables III and IV, the MCRG chapter's), re-exported: tables.table_iv, tables.mcrg_conventions, ...
 from dreamrg.mcrg_tables import (_TABLE_IV_PAPER_KEYS, mcrg_conventions, mcrg_costs, mcrg_irreps_dreamed,  # noqa: F401
                                  mcrg_paper_quotes, mcrg_seed_spread, mcrg_spread_quotes,
                                  mcrg_irreps_mc, mcrg_operators, mcrg_parent, mcrg_third_mc, mcrg_truncations,
                                  table_iii_long, table_iii_streamed, table_iv, table_iv_long, truncation_ranges)
-from dreamrg.mcrg_tables import spread_row
+from dreamrg.spread_tables import (first_count, fmt_pooled, means_text, paper_own_error, pooled, ratio_reading,
+                                   spread_row)
 
 if TYPE_CHECKING:
     import torch
@@ -133,7 +133,7 @@ def fss_dream_spread(profile: Profile | str) -> pd.DataFrame:
 
     :func:`dreamrg.experiments.fss_dream_spread`: each of the authors' six single-layer models dreamed
     with ``fss.spread_seeds`` independent seeds of ``fss.spread_configs`` chains, as the FSS chapter
-    dreams. One line per (model, pair of Table II, exponent) with :func:`dreamrg.mcrg_tables.spread_row`:
+    dreams. One line per (model, pair of Table II, exponent) with :func:`dreamrg.spread_tables.spread_row`:
     the seeds' mean beside the paper's value and (mean − paper)/σ, the SD of the seeds against the RMS
     of their jackknife errors (SD/σ ≈ 1 if the errors are right), χ²/dof and p.
     """
@@ -165,18 +165,19 @@ def fss_spread_quotes(spread: pd.DataFrame) -> dict:
                 "fs_pool_nu": "n/a", "fs_verdict": "the profile has no pair of Table II to check", "fs_means": "n/a",
                 "fs_paper_err_gamma": math.nan, "fs_paper_err_nu": math.nan}
     S = int(spread["dof_value"].iloc[0]) + 1
-    configs = int(spread["seeds × chains"].iloc[0].split(" × ")[1])
+    configs = first_count(spread["seeds × chains"])
     out: dict = {"fs_lines": len(spread), "fs_seeds": S, "fs_configs": configs,
                  "fs_models": spread["model"].nunique()}
     verdicts = []
     for tag, (_, name) in zip(("gamma", "nu"), _EXPONENTS):
         parts = []
         for pair, rows in spread[spread["quantity"] == name].groupby("pair", sort=False):
-            R, R_err, _ = pooled_ratio(rows["ratio_value"], rows["dof_value"], rows["chi2_value"])
+            R, R_err, _ = pooled(rows)
             parts.append(f"{format_estimate(R, R_err)} at {pair}")
-            if R - 1 > 2 * R_err:
+            reading = ratio_reading(R, R_err)
+            if reading == "too small":
                 verdicts.append(f"the jackknife errors of {name} at {pair} are too small by a factor of about {R:.2f}")
-            elif 1 - R > 2 * R_err:
+            elif reading == "conservative":
                 verdicts.append(f"those of {name} at {pair} are conservative (the seeds scatter by about {R:.2f} of "
                                 "them)")
         out[f"fs_pool_{tag}"] = ", ".join(parts)
@@ -184,19 +185,11 @@ def fss_spread_quotes(spread: pd.DataFrame) -> dict:
     out["fs_verdict"] = "; ".join(
         ([] if too_small else ["no pooled ratio lies more than 2σ above 1, so the jackknife errors are not too small"])
         + verdicts)
-    z = [z_score(r.mean_value, r.mean_err, r.paper) for r in spread.itertuples()]
-    off = [(r, zi) for r, zi in zip(spread.itertuples(), z) if zi is not None and abs(zi) > AGREE_Z]
-    compared = sum(zi is not None for zi in z)
-    scale = math.sqrt(configs / PAPER_FSS_DREAMED_CONFIGS)
-    text = f"{compared - len(off)} of {compared} agree with the paper within {AGREE_Z:g}σ"
-    if off:
-        text += "; beyond it: " + ", ".join(
-            f"{r.quantity} {r.pair} of {r.model} (z = {zi:+.1f}, or "
-            f"{z_score(r.mean_value, math.hypot(r.mean_err, r.rms_value * scale), r.paper):+.1f} with the paper's own "
-            f"statistical error of about {r.rms_value * scale:.1g} added)" for r, zi in off)
-    out["fs_means"] = text
+    out["fs_means"] = means_text(spread, configs=configs, paper_configs=PAPER_FSS_DREAMED_CONFIGS, table="the paper's Table II",
+                                 label=lambda r: f"{r.quantity} {r.pair} of {r.model}")
     for tag, (_, name) in zip(("gamma", "nu"), _EXPONENTS):
-        out[f"fs_paper_err_{tag}"] = float(spread.loc[spread["quantity"] == name, "rms_value"].median() * scale)
+        out[f"fs_paper_err_{tag}"] = paper_own_error(spread[spread["quantity"] == name], configs=configs,
+                                                     paper_configs=PAPER_FSS_DREAMED_CONFIGS)
     return out
 
 
@@ -279,6 +272,54 @@ def exact_validation(summaries: dict[tuple[str, int], SizeSummary]) -> pd.DataFr
             "c exact": f"{cmp['c_exact']:.6f}", "z(c)": round(cmp["z_c"], 2),
         })
     return pd.DataFrame(rows)
+
+
+_EXACT_QUANTITIES = (("⟨e⟩", "e"), ("c", "c"))
+
+
+def mc_exact_spread(spreads: dict[int, list[SizeSummary]]) -> pd.DataFrame:
+    """The many-seed check of the sampler against Kaufman's exact values (e.g.
+    :func:`dreamrg.experiments.mc_validation_spread`): one line per (L, quantity) with
+    :func:`dreamrg.spread_tables.spread_row` against the exact value (printed to 8 decimals, so its σ is
+    negligible): the seeds' mean and (mean − exact)/σ, the SD of the seeds against their RMS error (SD/σ),
+    χ²/dof and p. Raw numbers in ``*_value``/``*_err`` for :func:`mc_exact_spread_quotes`."""
+    rows = []
+    for L, summaries in spreads.items():
+        cmp = [exact_comparison(s) for s in summaries]
+        for name, key in _EXACT_QUANTITIES:
+            x, e = zip(*((c[f"{key}_mc"].value, c[f"{key}_mc"].error) for c in cmp))
+            exact = f"{cmp[0][f'{key}_exact']:.8f}"
+            rows.append({"L": L, "quantity": name, "seeds × configs": f"{len(summaries)} × {summaries[0].n}"}
+                        | spread_row(_seed_spread(x, e), exact, ref="exact"))
+    return pd.DataFrame(rows)
+
+
+def mc_exact_spread_quotes(spread: pd.DataFrame) -> dict:
+    """The numbers the Monte Carlo chapter's many-seed check quotes, from :func:`mc_exact_spread`
+    (``{glue name: value}``): ``ms_seeds``, ``ms_configs``; per quantity (``e``, ``c``), SD/σ pooled over the
+    sizes (independent seeds) as text and its reading; ``ms_means``: how many of the seeds' means agree with the
+    exact values; ``ms_chi2`` / ``ms_dof`` / ``ms_p``: Σ z² of the means over every line, its degrees of freedom
+    and p-value, a single test of the sampler at the combined statistics."""
+    from scipy.stats import chi2
+
+    if not len(spread):
+        return {"ms_seeds": 0, "ms_configs": 0, "ms_pool_e": "n/a", "ms_pool_c": "n/a", "ms_verdict": "n/a",
+                "ms_means": "n/a", "ms_chi2": math.nan, "ms_dof": 0, "ms_p": math.nan}
+    configs = first_count(spread["seeds × configs"])
+    out: dict = {"ms_seeds": int(spread["dof_value"].iloc[0]) + 1, "ms_configs": configs}
+    readings: dict[str, list[str]] = {}
+    for (name, key) in _EXACT_QUANTITIES:
+        R, R_err, _ = pooled(spread[spread["quantity"] == name])
+        out[f"ms_pool_{key}"] = fmt_pooled(R, R_err)
+        readings.setdefault(ratio_reading(R, R_err), []).append(name)
+    out["ms_verdict"] = "; ".join(f"the errors of {' and '.join(names)} {'stand' if r == 'stand' else 'are ' + r}"
+                                  for r, names in readings.items())
+    out["ms_means"] = means_text(spread, configs=configs, paper_configs=None, table="the exact values",
+                                 label=lambda r: f"{r.quantity} at L = {r.L}", ref="exact")
+    z = np.array([z_score(r.mean_value, r.mean_err, x) for r, x in zip(spread.itertuples(), spread["exact"])])
+    out["ms_chi2"], out["ms_dof"] = float(np.sum(z ** 2)), len(z)
+    out["ms_p"] = float(chi2.sf(out["ms_chi2"], len(z)))
+    return out
 
 
 def mc_fss(summaries: dict[int, MCSummary]) -> pd.DataFrame:

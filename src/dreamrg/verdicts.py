@@ -59,11 +59,20 @@ def z_score(value: float | None, error: float | None, printed: str | None) -> fl
     return float((value - parse_printed(printed).value) / combined_sigma(error, printed))
 
 
+def shown_z(z: float | None) -> float | None:
+    """z as printed: one decimal, or two where one would land on the 2σ line the verdict uses (−1.95 agrees and
+    −2.04 does not; both would print as −2.0)."""
+    if z is None or not math.isfinite(z):
+        return None
+    one = round(float(z), 1)
+    return round(float(z), 2) if abs(one) == AGREE_Z and abs(z) != AGREE_Z else one
+
+
 def compared(value: float | None, error: float | None, paper: str | None) -> dict:
     """The ``σ`` and ``(ours − paper)/σ`` columns of one comparison (None where a side is missing)."""
     z = z_score(value, error, paper)
     return {"σ": combined_sigma(error, paper) if z is not None else None,
-            "(ours − paper)/σ": round(z, 1) if z is not None else None}
+            "(ours − paper)/σ": shown_z(z)}
 
 
 def z_ours_only(value: float | None, error: float | None, printed: str | None) -> float | None:

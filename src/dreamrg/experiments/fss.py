@@ -19,7 +19,7 @@ from dreamrg.runs.mc import cached_store, training_sets
 from dreamrg.runs.models import cached_model
 from dreamrg.runs.summaries import DreamSummary, MCSummary, dream_summary, mc_summary
 
-__all__ = ["mc_summaries", "mc_validation", "mc_training_store_paths", "mc_training_stores", "plot_sizes",
+__all__ = ["mc_summaries", "mc_validation", "mc_spread_seeds", "mc_validation_spread", "mc_training_store_paths", "mc_training_stores", "plot_sizes",
            "fss_dream_params", "dreamed_summaries", "training_size_summaries", "table_ii_rows", "table_ii_results",
            "seed_spread_results", "fss_spread_seeds", "fss_dream_spread", "pdf_models", "pdf_from_one", "pdf_from_mc",
            "authors_fss"]
@@ -37,6 +37,26 @@ def mc_validation(profile: Profile | str) -> dict[tuple[str, int], MCSummary]:
     mc = p.monte_carlo
     return {(algorithm, L): mc_summary(L, mc.validation_configs, p.data_seed, algorithm=algorithm)
             for algorithm in ("sw", "wolff") for L in mc.validation_sizes}
+
+
+def mc_spread_seeds(profile: Profile | str, L: int) -> list[int]:
+    """The MC seed of each seed i = 0 … ``monte_carlo.spread_seeds`` − 1 of :func:`mc_validation_spread` at size L.
+
+    ``SeedSequence([monte_carlo.seed, 3000 + i, L]).generate_state(1)``: a stream of its own per (i, L), unrelated
+    to the chapter's own stores (MC seed ``monte_carlo.seed``), to the other seeds and to the other sizes, so the
+    sizes' spreads are independent.
+    """
+    mc = as_profile(profile).monte_carlo
+    return [int(np.random.SeedSequence([mc.seed, 3000 + i, L]).generate_state(1)[0]) for i in range(mc.spread_seeds)]
+
+
+def mc_validation_spread(profile: Profile | str) -> dict[int, list[MCSummary]]:
+    """Swendsen–Wang summaries at each validation size with ``monte_carlo.spread_seeds`` independent seeds of
+    ``spread_configs`` configurations (cached), keyed by L, in seed order: the many-seed check of the sampler
+    against Kaufman's exact values."""
+    p = as_profile(profile)
+    mc = p.monte_carlo
+    return {L: [mc_summary(L, mc.spread_configs, seed) for seed in mc_spread_seeds(p, L)] for L in mc.validation_sizes}
 
 
 def mc_training_store_paths(profile: Profile | str) -> dict[int, tuple[Path, Path]]:
