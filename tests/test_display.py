@@ -53,6 +53,8 @@ def test_status_view_links_explained_verdicts(tmp_path):
     assert list(data.columns[:7]) == ["table", "row", "quantity", "paper", "ours ± error", "(ours − paper)/σ",
                                       "verdict"]
     assert '<a href="fss.html#fss-seed-spread" title="seeds">differs, explained</a>' in html and 'class="text agrees"' in html
+    assert list(data["(ours − paper)/σ"]) == ["−25.0", "+0.0"]  # signed, one decimal, sortable by their number
+    assert '<td class="" data-v="-25.0">−25.0</td>' in html  # right-aligned as a number, sorted by it
 
 
 def test_cost_table_from_fake_meta(tmp_path):

@@ -207,8 +207,8 @@ def test_for_display_and_truncation_ranges():
 
 def test_mcrg_operators_lists_the_36_classes():
     t = tables.mcrg_operators()
-    assert t.shape[1] == 36 and list(t.index) == ["spins", "orientations", "name"]
-    assert np.array_equal(np.bincount(t.loc["spins"].astype(int))[1:], [1, 5, 10, 20])
+    assert t.shape[0] == 36 and list(t.columns) == ["spins", "orientations", "name"] and t.index[0] == "o1"
+    assert np.array_equal(np.bincount(t["spins"].astype(int))[1:], [1, 5, 10, 20])
 
 
 # ----------------------------------------------------------------------------- σ rule and verdicts
@@ -236,11 +236,12 @@ def test_combined_sigma_rule():
 
 
 def test_shown_z_never_rounds_across_the_2_sigma_line():
-    from dreamrg.verdicts import compared, shown_z
+    from dreamrg.verdicts import compared, format_z, shown_z
 
     assert [shown_z(z) for z in (-1.96, -2.04, 2.0, 1.234, 0.05, None, math.nan)] == [-1.96, -2.04, 2.0, 1.2, 0.1,
                                                                                      None, None]
     assert compared(1.0 - 1.96 * 0.1, 0.1, "1.0(0)")["(ours − paper)/σ"] == pytest.approx(-1.96)
+    assert [format_z(z) for z in (-1.96, 1.0, -9.24, 0.0, None)] == ["−1.96", "+1.0", "−9.2", "+0.0", None]
 
 
 def _long(rows):

@@ -35,7 +35,7 @@ from dreamrg import cache
 from dreamrg.cluster_costs import duration
 from dreamrg.paths import repo_root
 from dreamrg.profiles import CROSS_CHAPTER_MEMBERS, PROFILES, Profile, load_profile
-from dreamrg.verdicts import shown_z
+from dreamrg.verdicts import format_z
 
 #: MIME type of a table's full data in a notebook output (``{"columns", "index", "index_names", "data"}``)
 TABLE_MIME = "application/vnd.dreamrg.table+json"
@@ -259,7 +259,7 @@ def status_view(judged: pd.DataFrame, root: Path | None = None) -> tuple[pd.Data
     z = judged["(ours − paper)/σ"]
     view = pd.DataFrame({"table": judged["table"], "row": judged["row"], "quantity": judged["quantity"],
                          "paper": judged["paper"], "ours ± error": judged["ours"],
-                         "(ours − paper)/σ": [None if x is None or pd.isna(x) else shown_z(float(x)) for x in z],
+                         "(ours − paper)/σ": [None if x is None or pd.isna(x) else format_z(float(x)) for x in z],
                          "verdict": verdict_html}).reset_index(drop=True)
     classes = [_VERDICT_CLASS.get(v, "") if isinstance(v, str) else "" for v in judged["verdict"]]
     data = view.assign(verdict=list(judged["verdict"]), reason=list(judged["reason"]), target=list(judged["target"]))

@@ -117,9 +117,9 @@ def _streaming(status: StreamProgress | None, n_configs: int) -> tuple[str, str]
 
 
 def mcrg_operators() -> pd.DataFrame:
-    """The symmetrised MCRG operators: label, number of spins and of orientations, name (one column each)."""
+    """The symmetrised MCRG operators, one row each (indexed by label): number of spins and of orientations, name."""
     return pd.DataFrame([{"label": op.label, "spins": op.n_spins, "orientations": op.n_terms, "name": op.name}
-                         for op in mcrg.OPERATORS]).set_index("label").T
+                         for op in mcrg.OPERATORS]).set_index("label")
 
 
 def truncation_ranges(trunc: pd.DataFrame) -> pd.DataFrame:

@@ -68,6 +68,16 @@ def shown_z(z: float | None) -> float | None:
     return round(float(z), 2) if abs(one) == AGREE_Z and abs(z) != AGREE_Z else one
 
 
+def format_z(z: float | None) -> str | None:
+    """z as the status page prints it: :func:`shown_z` with its sign and every decimal it keeps ("+1.0", "−1.96",
+    "−9.2"; a typographic minus), None where there is no z."""
+    shown = shown_z(z)
+    if shown is None:
+        return None
+    digits = 2 if round(shown, 1) != shown else 1
+    return f"{shown:+.{digits}f}".replace("-", "−")
+
+
 def compared(value: float | None, error: float | None, paper: str | None) -> dict:
     """The ``σ`` and ``(ours − paper)/σ`` columns of one comparison (None where a side is missing)."""
     z = z_score(value, error, paper)
