@@ -23,7 +23,8 @@ from dreamrg.mcrg import IrrepSpectrum, MCRGResult, StreamProgress
 from dreamrg.paper_values import PAPER_RSRG_DREAMED_CONFIGS, PRINTED_III, PRINTED_IV
 from dreamrg.profiles import Profile
 from dreamrg.runs.mcrg import DreamedMCRG, IllConditioned, MCRGRun
-from dreamrg.spread_tables import first_count, fmt_pooled, means_text, pooled, ratio_reading, spread_row
+from dreamrg.spread_tables import (configs_of, fmt_pooled, means_text, pooled, ratio_reading, seeds_columns,
+                                   spread_row)
 from dreamrg.stats import format_estimate, seed_spread
 from dreamrg.verdicts import compared as _compared
 from dreamrg.verdicts import z_score
@@ -540,7 +541,7 @@ def mcrg_seed_spread(profile: Profile | str) -> pd.DataFrame:
         spread = ex.mcrg_seed_spread(p, conv)
         for mid, results in sorted(spread.items(), key=lambda item: (item[0].weighted, item[0].k)):
             iv = PRINTED_IV.get(mid.paper_row, {})
-            base = {"basis": basis, "model": mid.label, "seeds × configs": f"{len(results)} × {p.mcrg.spread_configs}"}
+            base = {"basis": basis, "model": mid.label} | seeds_columns(len(results), p.mcrg.spread_configs)
             bad = [r for r in results if isinstance(r, IllConditioned)]
             for name, key, of in _SPREAD_QUANTITIES:
                 if bad:
@@ -564,7 +565,7 @@ def mcrg_spread_quotes(spread: pd.DataFrame) -> dict:
     ok = spread.dropna(subset=["ratio_value"]) if "ratio_value" in spread else spread.iloc[:0]
     S = int(ok["dof_value"].iloc[0]) + 1 if len(ok) else 0
     out: dict = {"sp_lines": len(ok), "sp_seeds": S, "sp_ill": len(spread) - len(ok),
-                 "sp_configs": first_count(spread["seeds × configs"]) if len(spread) else 0,
+                 "sp_configs": configs_of(spread) if len(spread) else 0,
                  "sp_r_median": float(ok["ratio_value"].median()) if len(ok) else math.nan,
                  "sp_r_min": float(ok["ratio_value"].min()) if len(ok) else math.nan,
                  "sp_r_max": float(ok["ratio_value"].max()) if len(ok) else math.nan,

@@ -9,7 +9,7 @@ answers into table lines and prose; the chapters' table modules choose the group
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -92,6 +92,12 @@ def fmt_pooled(R: float, R_err: float) -> str:
     return format_estimate(R, R_err) if math.isfinite(R) and math.isfinite(R_err) else "n/a"
 
 
-def first_count(column: Iterable[str]) -> int:
-    """The count after " × " in a "seeds × configurations" column (the number of configurations per seed)."""
-    return int(next(iter(column)).split(" × ")[1])
+def seeds_columns(seeds: int, configs: int, unit: str = "configs") -> dict:
+    """The columns naming a line's statistics: ``"seeds × {unit}"`` as printed and ``configs_value`` (the number
+    per seed, raw, for the quotes; :func:`configs_of`)."""
+    return {f"seeds × {unit}": f"{seeds} × {configs}", "configs_value": int(configs)}
+
+
+def configs_of(spread: pd.DataFrame) -> int:
+    """The configurations (or chains) per seed of a seed-spread table built with :func:`seeds_columns`."""
+    return int(spread["configs_value"].iloc[0])

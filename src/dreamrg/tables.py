@@ -42,8 +42,8 @@ from dreamrg.mcrg_tables import (_TABLE_IV_PAPER_KEYS, mcrg_conventions, mcrg_co
                                  mcrg_paper_quotes, mcrg_seed_spread, mcrg_spread_quotes,
                                  mcrg_irreps_mc, mcrg_operators, mcrg_parent, mcrg_third_mc, mcrg_truncations,
                                  table_iii_long, table_iii_streamed, table_iv, table_iv_long, truncation_ranges)
-from dreamrg.spread_tables import (first_count, fmt_pooled, means_text, paper_own_error, pooled, ratio_reading,
-                                   spread_row)
+from dreamrg.spread_tables import (configs_of, fmt_pooled, means_text, paper_own_error, pooled, ratio_reading,
+                                   seeds_columns, spread_row)
 
 if TYPE_CHECKING:
     import torch
@@ -145,7 +145,7 @@ def fss_dream_spread(profile: Profile | str) -> pd.DataFrame:
             for q, name in _EXPONENTS:
                 x, e = zip(*((getattr(d[pair], q).value, getattr(d[pair], q).error) for d in draws))
                 rows.append({"model": mid.label, "pair": str(pair), "quantity": name,
-                             "seeds × chains": f"{len(draws)} × {p.fss.spread_configs}"}
+                             **seeds_columns(len(draws), p.fss.spread_configs, "chains")}
                             | spread_row(_seed_spread(x, e), paper.get(q, {}).get(pair)))
     return pd.DataFrame(rows)
 
@@ -165,7 +165,7 @@ def fss_spread_quotes(spread: pd.DataFrame) -> dict:
                 "fs_pool_nu": "n/a", "fs_verdict": "the profile has no pair of Table II to check", "fs_means": "n/a",
                 "fs_paper_err_gamma": math.nan, "fs_paper_err_nu": math.nan}
     S = int(spread["dof_value"].iloc[0]) + 1
-    configs = first_count(spread["seeds × chains"])
+    configs = configs_of(spread)
     out: dict = {"fs_lines": len(spread), "fs_seeds": S, "fs_configs": configs,
                  "fs_models": spread["model"].nunique()}
     verdicts = []
@@ -289,7 +289,7 @@ def mc_exact_spread(spreads: dict[int, list[SizeSummary]]) -> pd.DataFrame:
         for name, key in _EXACT_QUANTITIES:
             x, e = zip(*((c[f"{key}_mc"].value, c[f"{key}_mc"].error) for c in cmp))
             exact = f"{cmp[0][f'{key}_exact']:.8f}"
-            rows.append({"L": L, "quantity": name, "seeds × configs": f"{len(summaries)} × {summaries[0].n}"}
+            rows.append({"L": L, "quantity": name} | seeds_columns(len(summaries), summaries[0].n)
                         | spread_row(_seed_spread(x, e), exact, ref="exact"))
     return pd.DataFrame(rows)
 
@@ -305,7 +305,7 @@ def mc_exact_spread_quotes(spread: pd.DataFrame) -> dict:
     if not len(spread):
         return {"ms_seeds": 0, "ms_configs": 0, "ms_pool_e": "n/a", "ms_pool_c": "n/a", "ms_verdict": "n/a",
                 "ms_means": "n/a", "ms_chi2": math.nan, "ms_dof": 0, "ms_p": math.nan}
-    configs = first_count(spread["seeds × configs"])
+    configs = configs_of(spread)
     out: dict = {"ms_seeds": int(spread["dof_value"].iloc[0]) + 1, "ms_configs": configs}
     readings: dict[str, list[str]] = {}
     for (name, key) in _EXACT_QUANTITIES:
