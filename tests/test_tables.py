@@ -412,26 +412,29 @@ def test_mc_exact_spread_tests_the_sampler_against_kaufman_with_many_seeds():
         return [SimpleNamespace(L=L, n=500, e=Estimate(e_ex + shift + sd_e * s, err), c=Estimate(c_ex + sd_c * s, err))
                 for s in (1, -1, 1, -1)]
 
-    fake = {L: seeds(L, 0.00115, 0.003, shift=0.01 if L == 16 else 0.0) for L in (8, 16, 32)}
+    fake = {("sw", L): seeds(L, 0.00115, 0.003, shift=0.01 if L == 16 else 0.0) for L in (8, 16, 32)}
     t = tables.mc_exact_spread(fake)
     assert len(t) == 6 and list(t["quantity"][:2]) == ["⟨e⟩", "c"] and "(mean − exact)/σ" in t.columns
-    assert t["seeds × configs"].iloc[0] == "4 × 500" and (t["dof_value"] == 3).all()
+    assert t["seeds × configs"].iloc[0] == "4 × 500" and (t["dof_value"] == 3).all() and set(t["algorithm"]) == {"sw"}
     q = tables.mc_exact_spread_quotes(t)
     assert (q["ms_seeds"], q["ms_configs"], q["ms_dof"]) == (4, 500, 6)
     assert q["ms_verdict"] == "the errors of ⟨e⟩ stand; the errors of c are too small"
-    assert q["ms_means"].startswith("5 of 6 agree with the exact values within 2σ; beyond it: ⟨e⟩ at L = 16 (z = +")
+    assert q["ms_means"].startswith("5 of 6 agree with the exact values within 2σ; beyond it: ⟨e⟩ at L = 16 (sw) "
+                                    "(z = +")
     z = t["(mean − exact)/σ"].to_numpy(dtype=float)
     assert q["ms_chi2"] == pytest.approx(np.sum(z ** 2), rel=0.01) and 0 <= q["ms_p"] < 1e-6
     assert tables.mc_exact_spread_quotes(t.iloc[:0])["ms_pool_e"] == "n/a"
 
 
 def test_mc_exact_spread_at_smoke_runs_the_sampler_with_seeds_of_its_own():
-    """The real sampler, two seeds per size: the seeds differ per (i, L) and from the chapter's own MC seed, and
-    their means agree with Kaufman's values."""
+    """The real samplers, two seeds per size and algorithm: the seeds differ per (algorithm, i, L) and from the
+    chapter's own MC seed, and their means agree with Kaufman's values."""
     from dreamrg import experiments as ex
 
-    seeds = {L: ex.mc_spread_seeds("smoke", L) for L in (4, 8)}
-    assert len(seeds[4]) == 2 and len({*seeds[4], *seeds[8], 2024}) == 5
+    seeds = [s for a in ("sw", "wolff") for L in (4, 8) for s in ex.mc_spread_seeds("smoke", L, a)]
+    assert len(seeds) == 8 and len({*seeds, 2024}) == 9
+    with pytest.raises(ValueError, match="algorithm must be one of sw, wolff; got 'metropolis'"):
+        ex.mc_spread_seeds("smoke", 4, "metropolis")
     t = tables.mc_exact_spread(ex.mc_validation_spread("smoke"))
-    assert list(t["L"]) == [4, 4, 8, 8] and t["seeds × configs"].iloc[0] == "2 × 2000"
-    assert t["(mean − exact)/σ"].abs().max() < 4
+    assert list(t["L"]) == [4, 4, 8, 8] * 2 and list(t["algorithm"]) == ["sw"] * 4 + ["wolff"] * 4
+    assert t["seeds × configs"].iloc[0] == "2 × 2000" and t["(mean − exact)/σ"].abs().max() < 4

@@ -93,9 +93,9 @@ class MonteCarloSection(_Section):
     fss_configs: int = _param(doc="configurations per FSS size")
     training_sizes: tuple[int, ...] = _param("ints", **_L, doc="L_t of the training sets shown")
     training_M: int = _param(**_M, doc="training-set size M shown")
-    spread_seeds: int = _param(least=2, doc="independent MC seeds per validation size of the many-seed check against "
-                               "the exact solution (experiments.mc_validation_spread)")
-    spread_configs: int = _param(doc="Swendsen–Wang configurations per seed of that check")
+    spread_seeds: int = _param(least=2, doc="independent MC seeds per validation size and algorithm of the many-seed "
+                               "check against the exact solution (experiments.mc_validation_spread)")
+    spread_configs: int = _param(doc="configurations per seed of that check")
     seed: int = _seed("MC seed of every cached MC store (the profile's data_seed)")
 
 

@@ -185,7 +185,8 @@ def fss_spread_quotes(spread: pd.DataFrame) -> dict:
     out["fs_verdict"] = "; ".join(
         ([] if too_small else ["no pooled ratio lies more than 2σ above 1, so the jackknife errors are not too small"])
         + verdicts)
-    out["fs_means"] = means_text(spread, configs=configs, paper_configs=PAPER_FSS_DREAMED_CONFIGS, table="the paper's Table II",
+    out["fs_means"] = means_text(spread, configs=configs, paper_configs=PAPER_FSS_DREAMED_CONFIGS,
+                                 table="the paper's Table II",
                                  label=lambda r: f"{r.quantity} {r.pair} of {r.model}")
     for tag, (_, name) in zip(("gamma", "nu"), _EXPONENTS):
         out[f"fs_paper_err_{tag}"] = paper_own_error(spread[spread["quantity"] == name], configs=configs,
@@ -277,19 +278,20 @@ def exact_validation(summaries: dict[tuple[str, int], SizeSummary]) -> pd.DataFr
 _EXACT_QUANTITIES = (("⟨e⟩", "e"), ("c", "c"))
 
 
-def mc_exact_spread(spreads: dict[int, list[SizeSummary]]) -> pd.DataFrame:
-    """The many-seed check of the sampler against Kaufman's exact values (e.g.
-    :func:`dreamrg.experiments.mc_validation_spread`): one line per (L, quantity) with
-    :func:`dreamrg.spread_tables.spread_row` against the exact value (printed to 8 decimals, so its σ is
-    negligible): the seeds' mean and (mean − exact)/σ, the SD of the seeds against their RMS error (SD/σ),
+def mc_exact_spread(spreads: dict[tuple[str, int], list[SizeSummary]]) -> pd.DataFrame:
+    """The many-seed check of the samplers against Kaufman's exact values (e.g.
+    :func:`dreamrg.experiments.mc_validation_spread`, keyed by (algorithm, L)): one line per (algorithm, L,
+    quantity) with :func:`dreamrg.spread_tables.spread_row` against the exact value (printed to 8 decimals, so its σ
+    is negligible): the seeds' mean and (mean − exact)/σ, the SD of the seeds against their RMS error (SD/σ),
     χ²/dof and p. Raw numbers in ``*_value``/``*_err`` for :func:`mc_exact_spread_quotes`."""
     rows = []
-    for L, summaries in spreads.items():
+    for (algorithm, L), summaries in spreads.items():
         cmp = [exact_comparison(s) for s in summaries]
         for name, key in _EXACT_QUANTITIES:
             x, e = zip(*((c[f"{key}_mc"].value, c[f"{key}_mc"].error) for c in cmp))
             exact = f"{cmp[0][f'{key}_exact']:.8f}"
-            rows.append({"L": L, "quantity": name} | seeds_columns(len(summaries), summaries[0].n)
+            rows.append({"algorithm": algorithm, "L": L, "quantity": name}
+                        | seeds_columns(len(summaries), summaries[0].n)
                         | spread_row(_seed_spread(x, e), exact, ref="exact"))
     return pd.DataFrame(rows)
 
@@ -297,9 +299,9 @@ def mc_exact_spread(spreads: dict[int, list[SizeSummary]]) -> pd.DataFrame:
 def mc_exact_spread_quotes(spread: pd.DataFrame) -> dict:
     """The numbers the Monte Carlo chapter's many-seed check quotes, from :func:`mc_exact_spread`
     (``{glue name: value}``): ``ms_seeds``, ``ms_configs``; per quantity (``e``, ``c``), SD/σ pooled over the
-    sizes (independent seeds) as text and its reading; ``ms_means``: how many of the seeds' means agree with the
-    exact values; ``ms_chi2`` / ``ms_dof`` / ``ms_p``: Σ z² of the means over every line, its degrees of freedom
-    and p-value, a single test of the sampler at the combined statistics."""
+    algorithms and sizes (every line has seeds of its own) as text and its reading; ``ms_means``: how many of the
+    seeds' means agree with the exact values; ``ms_chi2`` / ``ms_dof`` / ``ms_p``: Σ z² of the means over every
+    line, its degrees of freedom and p-value, a single test of the samplers at the combined statistics."""
     from scipy.stats import chi2
 
     if not len(spread):
@@ -315,7 +317,7 @@ def mc_exact_spread_quotes(spread: pd.DataFrame) -> dict:
     out["ms_verdict"] = "; ".join(f"the errors of {' and '.join(names)} {'stand' if r == 'stand' else 'are ' + r}"
                                   for r, names in readings.items())
     out["ms_means"] = means_text(spread, configs=configs, paper_configs=None, table="the exact values",
-                                 label=lambda r: f"{r.quantity} at L = {r.L}", ref="exact")
+                                 label=lambda r: f"{r.quantity} at L = {r.L} ({r.algorithm})", ref="exact")
     z = np.array([z_score(r.mean_value, r.mean_err, x) for r, x in zip(spread.itertuples(), spread["exact"])])
     out["ms_chi2"], out["ms_dof"] = float(np.sum(z ** 2)), len(z)
     out["ms_p"] = float(chi2.sf(out["ms_chi2"], len(z)))

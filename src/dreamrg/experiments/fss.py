@@ -19,7 +19,8 @@ from dreamrg.runs.mc import cached_store, training_sets
 from dreamrg.runs.models import cached_model
 from dreamrg.runs.summaries import DreamSummary, MCSummary, dream_summary, mc_summary
 
-__all__ = ["mc_summaries", "mc_validation", "mc_spread_seeds", "mc_validation_spread", "mc_training_store_paths", "mc_training_stores", "plot_sizes",
+__all__ = ["mc_summaries", "mc_validation", "mc_spread_seeds", "mc_validation_spread", "mc_training_store_paths",
+           "mc_training_stores", "plot_sizes",
            "fss_dream_params", "dreamed_summaries", "training_size_summaries", "table_ii_rows", "table_ii_results",
            "seed_spread_results", "fss_spread_seeds", "fss_dream_spread", "pdf_models", "pdf_from_one", "pdf_from_mc",
            "authors_fss"]
@@ -39,24 +40,32 @@ def mc_validation(profile: Profile | str) -> dict[tuple[str, int], MCSummary]:
             for algorithm in ("sw", "wolff") for L in mc.validation_sizes}
 
 
-def mc_spread_seeds(profile: Profile | str, L: int) -> list[int]:
+#: the first stream index of each algorithm's seeds in :func:`mc_spread_seeds`
+_SPREAD_STREAM = {"sw": 3000, "wolff": 4000}
+
+
+def mc_spread_seeds(profile: Profile | str, L: int, algorithm: str = "sw") -> list[int]:
     """The MC seed of each seed i = 0 … ``monte_carlo.spread_seeds`` − 1 of :func:`mc_validation_spread` at size L.
 
-    ``SeedSequence([monte_carlo.seed, 3000 + i, L]).generate_state(1)``: a stream of its own per (i, L), unrelated
-    to the chapter's own stores (MC seed ``monte_carlo.seed``), to the other seeds and to the other sizes, so the
-    sizes' spreads are independent.
+    ``SeedSequence([monte_carlo.seed, base + i, L]).generate_state(1)`` with base 3000 for Swendsen–Wang and 4000
+    for Wolff: a stream of its own per (algorithm, i, L), unrelated to the chapter's own stores (MC seed
+    ``monte_carlo.seed``), to the other seeds and to the other sizes, so every line of the check is independent.
     """
+    if algorithm not in _SPREAD_STREAM:
+        raise ValueError(f"algorithm must be one of {', '.join(_SPREAD_STREAM)}; got {algorithm!r}")
     mc = as_profile(profile).monte_carlo
-    return [int(np.random.SeedSequence([mc.seed, 3000 + i, L]).generate_state(1)[0]) for i in range(mc.spread_seeds)]
+    base = _SPREAD_STREAM[algorithm]
+    return [int(np.random.SeedSequence([mc.seed, base + i, L]).generate_state(1)[0]) for i in range(mc.spread_seeds)]
 
 
-def mc_validation_spread(profile: Profile | str) -> dict[int, list[MCSummary]]:
-    """Swendsen–Wang summaries at each validation size with ``monte_carlo.spread_seeds`` independent seeds of
-    ``spread_configs`` configurations (cached), keyed by L, in seed order: the many-seed check of the sampler
-    against Kaufman's exact values."""
+def mc_validation_spread(profile: Profile | str) -> dict[tuple[str, int], list[MCSummary]]:
+    """Summaries at each validation size with ``monte_carlo.spread_seeds`` independent seeds of ``spread_configs``
+    configurations (cached), keyed by (algorithm, L) as :func:`mc_validation` (Swendsen–Wang, then Wolff), in seed
+    order: the many-seed check of both samplers against Kaufman's exact values."""
     p = as_profile(profile)
     mc = p.monte_carlo
-    return {L: [mc_summary(L, mc.spread_configs, seed) for seed in mc_spread_seeds(p, L)] for L in mc.validation_sizes}
+    return {(a, L): [mc_summary(L, mc.spread_configs, seed, algorithm=a) for seed in mc_spread_seeds(p, L, a)]
+            for a in _SPREAD_STREAM for L in mc.validation_sizes}
 
 
 def mc_training_store_paths(profile: Profile | str) -> dict[int, tuple[Path, Path]]:
