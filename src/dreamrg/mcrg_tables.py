@@ -23,8 +23,8 @@ from dreamrg.mcrg import IrrepSpectrum, MCRGResult, StreamProgress
 from dreamrg.paper_values import PAPER_RSRG_DREAMED_CONFIGS, PRINTED_III, PRINTED_IV
 from dreamrg.profiles import Profile
 from dreamrg.runs.mcrg import DreamedMCRG, IllConditioned, MCRGRun
-from dreamrg.spread_tables import (configs_of, fmt_pooled, means_text, pooled, ratio_reading, seeds_columns,
-                                   spread_row)
+from dreamrg.spread_tables import (configs_of, estimate_or_na, means_text, pooled, ratio_reading,
+                                   seeds_columns, spread_row)
 from dreamrg.stats import format_estimate, seed_spread
 from dreamrg.verdicts import compared as _compared
 from dreamrg.verdicts import z_score
@@ -475,7 +475,8 @@ def mcrg_paper_quotes(conv: pd.DataFrame, parent: pd.DataFrame) -> dict:
     out["pn_deta_max"] = float(d_eta.abs().max())
     k3 = [m for m in theirs.index if m.endswith("k=3")]
     rest = [m for m in theirs.index if not m.endswith(("k=3", "k=3, w."))]
-    out["pn_third_k3"] = fmt_pooled(theirs.loc[k3[0], "third_value"], theirs.loc[k3[0], "third_err"]) if k3 else "n/a"
+    out["pn_third_k3"] = (estimate_or_na(theirs.loc[k3[0], "third_value"], theirs.loc[k3[0], "third_err"]) if k3
+                          else "n/a")
     out["pn_third_rest_max"] = float(theirs.loc[rest, "third_value"].abs().max()) if rest else math.nan
     out["pn_third_sym_max"] = float(ours["third_value"].max())
     mc = conv[conv["data"] == "MC"]
@@ -506,8 +507,9 @@ def mcrg_paper_quotes(conv: pd.DataFrame, parent: pd.DataFrame) -> dict:
     for q in ("y_t", "y_h"):
         out[f"pn_paper_d{q.replace('_', '')}"] = (float(paper[q].split("(")[0]) - float(ref.loc[Lmin, f"{q}_value"])
                                     if q in paper else math.nan)
-    out["pn_auth_omega"] = fmt_pooled(by["authors' basis"].loc[Lmin, "ω_value"], by["authors' basis"].loc[Lmin, "ω_err"])
-    out["pn_sym_omega"] = fmt_pooled(ref.loc[Lmin, "ω_value"], ref.loc[Lmin, "ω_err"])
+    auth = by["authors' basis"]
+    out["pn_auth_omega"] = estimate_or_na(auth.loc[Lmin, "ω_value"], auth.loc[Lmin, "ω_err"])
+    out["pn_sym_omega"] = estimate_or_na(ref.loc[Lmin, "ω_value"], ref.loc[Lmin, "ω_err"])
     ok = parent.dropna(subset=["η_value"]) if "η_value" in parent else parent.iloc[:0]
     out["pn_parent_zmax"] = float(ok["η z(parent − FSS)"].abs().max()) if len(ok) else math.nan
     out["pn_parent_nu_zmax"] = float(ok["1/ν z(parent − FSS)"].abs().max()) if len(ok) else math.nan
@@ -574,7 +576,7 @@ def mcrg_spread_quotes(spread: pd.DataFrame) -> dict:
     parts = []
     for tag, (name, _, _) in zip(("eta", "nu"), _SPREAD_QUANTITIES):
         R, R_err, pv = pooled(theirs[theirs["quantity"] == name])
-        out[f"sp_pool_{tag}"], out[f"sp_pool_p_{tag}"] = fmt_pooled(R, R_err), pv
+        out[f"sp_pool_{tag}"], out[f"sp_pool_p_{tag}"] = estimate_or_na(R, R_err), pv
         reading = ratio_reading(R, R_err)
         if reading == "none":
             parts.append(f"{name} has no seed spread")

@@ -1,6 +1,8 @@
-"""Seed-spread checks of jackknife error bars, shared by the FSS chapter (Table II) and the MCRG chapter (Table IV).
+"""Seed-spread checks of error bars, shared by the Monte Carlo chapter (against Kaufman's exact values), the FSS
+chapter (Table II) and the MCRG chapter (Table IV).
 
-Both chapters dream the authors' released models with several independent seeds and ask two questions of the
+The FSS and MCRG chapters dream the authors' released models with several independent seeds (the Monte Carlo
+chapter runs both samplers with several seeds) and ask two questions of the
 scatter (:func:`dreamrg.stats.seed_spread`): are the jackknife errors of one ensemble right (SD of the seeds
 against the RMS jackknife σ, pooled over independent models with :func:`dreamrg.stats.pooled_ratio`), and does
 the seeds' mean, a second estimate independent of the table's, agree with the paper? This module turns those
@@ -14,7 +16,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from dreamrg.stats import SeedSpread, format_estimate, pooled_ratio
-from dreamrg.verdicts import AGREE_Z, z_score
+from dreamrg.verdicts import AGREE_Z, shown_z, z_score
 
 
 def spread_row(s: SeedSpread, paper: str | None, ref: str = "paper") -> dict:
@@ -24,7 +26,7 @@ def spread_row(s: SeedSpread, paper: str | None, ref: str = "paper") -> dict:
     value printed to many digits, whose σ is then negligible)."""
     z = z_score(s.mean, s.mean_err, paper)
     return {"mean": format_estimate(s.mean, s.mean_err), ref: paper,
-            f"(mean − {ref})/σ": None if z is None else round(z, 1), "SD of seeds": f"{s.sd:.2g}",
+            f"(mean − {ref})/σ": shown_z(z), "SD of seeds": f"{s.sd:.2g}",
             "RMS jackknife σ": f"{s.rms_err:.2g}", "SD/σ": f"{s.ratio:.2f} ± {s.ratio_err:.2f}",
             "χ²/dof": f"{s.chi2:.1f}/{s.dof}", "p": round(s.p_value, 3),
             "mean_value": s.mean, "mean_err": s.mean_err, "ratio_value": s.ratio, "ratio_err": s.ratio_err,
@@ -87,9 +89,10 @@ def paper_own_error(rows: pd.DataFrame, *, configs: int, paper_configs: int) -> 
     return float(rows["rms_value"].median() * math.sqrt(configs / paper_configs)) if len(rows) else math.nan
 
 
-def fmt_pooled(R: float, R_err: float) -> str:
-    """A pooled ratio as printed, ``"n/a"`` if there is none."""
-    return format_estimate(R, R_err) if math.isfinite(R) and math.isfinite(R_err) else "n/a"
+def estimate_or_na(value: float, error: float) -> str:
+    """A value with its error as printed ("1.23(4)"), ``"n/a"`` if either is not finite (e.g. a pooled ratio
+    over no lines)."""
+    return format_estimate(value, error) if math.isfinite(value) and math.isfinite(error) else "n/a"
 
 
 def seeds_columns(seeds: int, configs: int, unit: str = "configs") -> dict:

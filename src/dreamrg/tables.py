@@ -42,8 +42,8 @@ from dreamrg.mcrg_tables import (_TABLE_IV_PAPER_KEYS, mcrg_conventions, mcrg_co
                                  mcrg_paper_quotes, mcrg_seed_spread, mcrg_spread_quotes,
                                  mcrg_irreps_mc, mcrg_operators, mcrg_parent, mcrg_third_mc, mcrg_truncations,
                                  table_iii_long, table_iii_streamed, table_iv, table_iv_long, truncation_ranges)
-from dreamrg.spread_tables import (configs_of, fmt_pooled, means_text, paper_own_error, pooled, ratio_reading,
-                                   seeds_columns, spread_row)
+from dreamrg.spread_tables import (configs_of, estimate_or_na, means_text, paper_own_error, pooled,
+                                   ratio_reading, seeds_columns, spread_row)
 
 if TYPE_CHECKING:
     import torch
@@ -312,7 +312,7 @@ def mc_exact_spread_quotes(spread: pd.DataFrame) -> dict:
     readings: dict[str, list[str]] = {}
     for (name, key) in _EXACT_QUANTITIES:
         R, R_err, _ = pooled(spread[spread["quantity"] == name])
-        out[f"ms_pool_{key}"] = fmt_pooled(R, R_err)
+        out[f"ms_pool_{key}"] = estimate_or_na(R, R_err)
         readings.setdefault(ratio_reading(R, R_err), []).append(name)
     out["ms_verdict"] = "; ".join(f"the errors of {' and '.join(names)} {'stand' if r == 'stand' else 'are ' + r}"
                                   for r, names in readings.items())
