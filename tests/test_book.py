@@ -31,6 +31,7 @@ def test_snapshot_keeps_figures_and_tables(tmp_path):
 
     import pandas as pd
 
+    from dreamrg import display
     from dreamrg.display import TABLE_MIME, _bundle, snapshot_tables, table_from_data
 
     df = pd.DataFrame({"value": [1.234567890123456, float("nan")] + [0.1 * i for i in range(78)],
@@ -82,6 +83,44 @@ def test_snapshot_keeps_figures_and_tables(tmp_path):
     # a successful rewrite replaces it completely
     save_snapshot(tmp_path, "ch", "paper", path, 3.0)
     assert not (out / "figure-9.png").exists() and json.loads((out / "meta.json").read_text())["seconds"] == 3.0
+    # an execution over a full cache keeps the record of the longer one with the same parameters and code ...
+    save_snapshot(tmp_path, "ch", "paper", path, 1.0)
+    meta = json.loads((out / "meta.json").read_text())
+    assert (meta["seconds"], meta["seconds_longest"]) == (1.0, 12.0)     # the first save took 12 s
+    assert display.snapshot_runs(tmp_path)["seconds"].tolist() == [12.0]
+    assert "the longest execution kept with the same parameters and code took 12 s" in display._meta_line("paper", meta)
+    # ... but not across other parameters
+    meta["profile_key"] = "other"
+    (out / "meta.json").write_text(json.dumps(meta))
+    save_snapshot(tmp_path, "ch", "paper", path, 2.0)
+    meta = json.loads((out / "meta.json").read_text())
+    assert (meta["seconds"], meta["seconds_longest"]) == (2.0, 2.0)
+    assert "longest" not in display._meta_line("paper", meta)
+
+
+def test_git_commit_is_dirty_for_code_changes_not_for_carried_data_or_snapshots(tmp_path):
+    import subprocess
+
+    from dreamrg.bookrun import DATA_PATHS, _git_commit
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    files = [tmp_path / "src.py"] + [tmp_path / d / "x.json" for d in DATA_PATHS]
+    for f in files:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text("1")
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "c")
+    head = _git_commit(tmp_path)
+    assert head and not head.endswith("-dirty")
+    for f in files[1:]:
+        f.write_text("2")
+    assert _git_commit(tmp_path) == head
+    files[0].write_text("2")
+    assert _git_commit(tmp_path) == head + "-dirty"
 
 
 def test_parse_overrides_reads_json_values_and_checks_every_key():

@@ -446,10 +446,10 @@ def save_snapshot(root: Path, chapter: str, profile: str, notebook: Path, second
     (:data:`dreamrg.display.TABLE_MIME`, full precision; :func:`dreamrg.display.show_table`
     renders it again); a table shown only as HTML goes, as before, as its text into
     ``tables.md``. ``meta.json`` records the profile, date, dreamrg version, git commit
-    of the code that ran (``commit``, default the current checkout), run time and the
-    list of ``outputs``. These small files are meant to be committed, so that a book
-    rebuilt at the quick profile can still show paper-statistics results, labelled with
-    their origin.
+    of the code that ran (``commit``, default the current checkout), run time (``seconds``,
+    and ``seconds_longest``: :func:`longest_seconds`) and the list of ``outputs``. These
+    small files are meant to be committed, so that a book rebuilt at the quick profile can
+    still show paper-statistics results, labelled with their origin.
     """
     import base64
     import datetime
@@ -493,6 +493,7 @@ def save_snapshot(root: Path, chapter: str, profile: str, notebook: Path, second
             "profile_key": load_profile(profile).key() if profile in PROFILES else None,
             # the code versions of the cache stages (dreamrg.cache.changes_since tells a reader what changed since)
             "stage_versions": dict(cache.STAGE_VERSIONS)}
+    meta["seconds_longest"] = longest_seconds(final / "meta.json", meta)
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     old = final.with_name(f".{chapter}.old")
     if old.exists():
@@ -505,12 +506,37 @@ def save_snapshot(root: Path, chapter: str, profile: str, notebook: Path, second
     return final
 
 
+def longest_seconds(previous: Path, meta: dict) -> float:
+    """The longest execution time of a chapter kept with the parameters and cache-stage versions of ``meta``.
+
+    A chapter executed again over a full cache takes seconds and would otherwise replace the record
+    of the execution that computed its results. ``previous`` is the ``meta.json`` being replaced:
+    its longest time counts when its ``profile_key`` and ``stage_versions`` equal ``meta``'s (the
+    same numbers); otherwise, or when it is missing or unreadable, only this execution counts.
+    """
+    import json
+
+    try:
+        old = json.loads(previous.read_text())
+        same = old.get("profile_key") == meta["profile_key"] and old.get("stage_versions") == meta["stage_versions"]
+        before = float(old.get("seconds_longest", old["seconds"])) if same else 0.0
+    except (OSError, ValueError, KeyError, TypeError):
+        before = 0.0
+    return max(before, meta["seconds"])
+
+
+#: data a run writes into the checkout (carried results, kept snapshots): not code, so not "-dirty"
+DATA_PATHS = ("book/data/carried", "book/snapshots")
+
+
 def _git_commit(root: Path) -> str | None:
-    """The checked-out commit (with ``-dirty`` for local changes), or None outside a git checkout."""
+    """The checked-out commit (with ``-dirty`` for local changes to anything but :data:`DATA_PATHS`), or None
+    outside a git checkout."""
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
                               text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "."]
+                               + [f":(exclude){d}" for d in DATA_PATHS], cwd=root,
                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None

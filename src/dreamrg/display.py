@@ -380,9 +380,12 @@ def kept_table(chapter: str, matches, what: str, profile: str = "paper", root: P
 
 def _meta_line(profile: str, meta: dict) -> str:
     commit = f", commit `{meta['git_commit']}`" if meta.get("git_commit") else ""
+    longest = meta.get("seconds_longest", meta["seconds"])
+    most = (f"; the longest execution kept with the same parameters and code took {duration(longest)}"
+            if longest > meta["seconds"] else "")
     return (f"**Kept results of the `{profile}` profile** — run on {meta['date']} with dreamrg "
             f"{meta['dreamrg_version']}{commit}; that execution took {duration(meta['seconds'])}, reusing any "
-            "results already cached (not recomputed by this build).")
+            f"results already cached{most} (not recomputed by this build).")
 
 
 def earlier_code(meta: dict) -> list[tuple[str, int, int, str]] | None:
@@ -514,15 +517,17 @@ def show_snapshot(chapter: str, profile: str = "paper", current: str | None = No
 # ----------------------------------------------------------------------------- run costs
 def snapshot_runs(root: Path | None = None) -> pd.DataFrame:
     """One line per kept snapshot (``book/snapshots/<profile>/<chapter>/meta.json``): chapter, profile, date,
-    commit, dreamrg version, seconds, figures, tables and "code since" (:func:`earlier_code`: "same numbers",
-    "changed: <stages>" or "not recorded")."""
+    commit, dreamrg version, seconds (the longest execution kept with the same parameters and code,
+    :func:`dreamrg.bookrun.longest_seconds`), figures, tables and "code since" (:func:`earlier_code`: "same
+    numbers", "changed: <stages>" or "not recorded")."""
     root = root or repo_root()
     rows = []
     for f in sorted((root / "book" / "snapshots").glob("*/*/meta.json")):
         m = json.loads(f.read_text())
         rows.append({"chapter": m.get("chapter", f.parent.name), "profile": m.get("profile", f.parent.parent.name),
                      "date": m.get("date"), "commit": m.get("git_commit"), "dreamrg": m.get("dreamrg_version"),
-                     "seconds": m.get("seconds"), "figures": m.get("figures"), "tables": m.get("tables"),
+                     "seconds": m.get("seconds_longest", m.get("seconds")),
+                     "figures": m.get("figures"), "tables": m.get("tables"),
                      "code since": _since(m)})
     return pd.DataFrame(rows, columns=["chapter", "profile", "date", "commit", "dreamrg", "seconds", "figures",
                                        "tables", "code since"])
