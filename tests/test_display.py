@@ -226,3 +226,19 @@ def test_kept_tables_keep_a_multiindex():
     kept = next(t for t in display.snapshot_tables("offcritical", "paper") if t.index.nlevels == 2)
     assert list(kept.index.names) == ["side", "estimator"] and kept.index[0][0] == "MC"
     assert ">('MC'," not in display.table_html(kept)
+
+
+def test_glue_sentence_glues_markdown_with_its_markup_escaped(monkeypatch):
+    """A sentence glued for ``{glue:md}`` keeps its characters: underscores, stars, brackets and dollars are escaped,
+    so that "n_odd / n_even" or "$x$" is not read as emphasis or math."""
+    import myst_nb
+    from IPython.display import Markdown
+
+    from dreamrg import quotes
+
+    got = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: got.update({name: (value, display)}))
+    quotes.glue_sentence("s", "use n_odd / n_even, *not* [x] or $y$")
+    value, shown = got["s"]
+    assert isinstance(value, Markdown) and shown is False
+    assert value.data == r"use n\_odd / n\_even, \*not\* \[x\] or \$y\$"

@@ -55,7 +55,7 @@ def test_seed_spread_table_and_quotes_at_smoke():
     from dreamrg.tables import for_display, mcrg_seed_spread, mcrg_spread_quotes
 
     t = mcrg_seed_spread("smoke")
-    assert len(t) == 2 * 6 * 2 and list(t["basis"].unique()) == ["authors' (Table IV)", "symmetrised"]
+    assert len(t) == 2 * 6 * 2 and list(t["basis"].unique()) == ["authors'", "symmetrised"]
     assert list(t["model"][:4]) == ["authors k=3", "authors k=3", "authors k=5", "authors k=5"]
     assert (t["seeds × configs"] == "2 × 500").all() and (t["dof_value"] == 1).all()
     k3 = t[(t["model"] == "authors k=3") & (t["quantity"] == "1/ν-RSRG")].iloc[0]
@@ -74,7 +74,7 @@ def test_seed_means_beyond_2_sigma_are_named_with_the_papers_own_statistical_err
     q = mcrg_spread_quotes(t)
     assert q["sp_means"].startswith("12 of 12 agree") or "beyond it" in q["sp_means"]
     far = t.copy()
-    i = far.index[(far["basis"] == "authors' (Table IV)") & (far["model"] == "authors k=5")
+    i = far.index[(far["basis"] == "authors'") & (far["model"] == "authors k=5")
                   & (far["quantity"] == "1/ν-RSRG")][0]
     far.loc[i, "mean_value"] = 1.067 - 10 * far.loc[i, "mean_err"]   # 10σ below the paper's 1.067
     text = mcrg_spread_quotes(far)["sp_means"]

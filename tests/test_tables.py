@@ -205,6 +205,24 @@ def test_for_display_and_truncation_ranges():
     assert ranges.loc["16→8", "y_h lowest"] == ranges.loc["16→8", "y_h highest"] == 1.876
 
 
+def test_folded_states_the_removed_columns_in_one_sentence():
+    t = pd.DataFrame({"row": ["MC", "k=3", "k=5", "k=7"], "η": ["0.25(1)"] * 4, "pair": "(32, 8)",
+                      "step": ["not run", "16→8 (authors)", "ill-conditioned", "16→8 (authors)"]}).set_index("row")
+    shown, note = tables.folded(t, ["pair", "step", "absent"])
+    assert list(shown.columns) == ["η"] and list(shown.index) == ["MC", "k=3", "k=5", "k=7"]
+    assert note == ("pair: (32, 8) in every row. step: 16→8 (authors), except MC: not run; k=5: ill-conditioned.")
+    assert list(t.columns) == ["η", "pair", "step"]                                     # the input is left alone
+    tie = pd.DataFrame({"c": ["a", "b"]}, index=["x", "y"])
+    assert tables.folded(tie, ["c"])[1] == "c: a, except y: b."                           # a tie: the first value seen
+    assert tables.folded(tie, [])[1] == "" and tables.folded(tie.iloc[:0], ["c"])[1] == ""
+    notes = pd.DataFrame({"note": [None, "ill-conditioned", float("nan")], "n": [pd.NA, 1, 1]}, index=["a", "b", "c"])
+    assert tables.folded(notes, ["n"])[1] == "n: 1, except a: —."
+    assert tables.folded(notes, ["note"])[1] == "note: b: ill-conditioned."                 # only rows with a note
+    assert tables.folded(notes.iloc[[0, 2]], ["note"])[1] == ""
+    rows = pd.DataFrame({"model": ["k=3", "k=5"], "quantity": ["η", "1/ν"], "note": ["—", "ill-conditioned"]})
+    assert tables.folded(rows, ["note"], by=["model", "quantity"])[1] == "note: k=5 1/ν: ill-conditioned."
+
+
 def test_mcrg_operators_lists_the_36_classes():
     t = tables.mcrg_operators()
     assert t.shape[0] == 36 and list(t.columns) == ["spins", "orientations", "name"] and t.index[0] == "o1"

@@ -521,7 +521,7 @@ def mcrg_paper_quotes(conv: pd.DataFrame, parent: pd.DataFrame) -> dict:
 
 # ----------------------------------------------------------------------------- are the RSRG error bars right?
 #: the bases of the seed-spread table: the paper's Table IV (the authors' basis), then the symmetrised operators
-_SPREAD_BASES = ((PAPER_TABLE_IV_DREAMED, "authors' (Table IV)"), (OURS, "symmetrised"))
+_SPREAD_BASES = ((PAPER_TABLE_IV_DREAMED, "authors'"), (OURS, "symmetrised"))  # authors': Table IV's
 _SPREAD_QUANTITIES = (("η-RSRG", "eta_rsrg", lambda r: (4 - 2 * r.y_h, 2 * r.y_h_err)),
                       ("1/ν-RSRG", "inv_nu_rsrg", lambda r: (r.y_t, r.y_t_err)))
 

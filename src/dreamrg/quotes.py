@@ -9,6 +9,7 @@ snapshots kept their tables as printed text; :mod:`dreamrg.display` parses them 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -24,6 +25,20 @@ def glue_all(values: dict[str, Any]) -> None:
 
     for name, value in values.items():
         glue(name, value, display=False)
+
+
+#: characters that Markdown would read as markup in a plain sentence
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|$])")
+
+
+def glue_sentence(name: str, text: str) -> None:
+    """``glue`` the plain sentence ``text`` as Markdown, with its markup characters escaped, to be quoted with
+    ``{glue:md}`` in the running text (``{glue:text}`` sets a pasted value in bold, which suits a number but not a
+    sentence)."""
+    from IPython.display import Markdown
+    from myst_nb import glue
+
+    glue(name, Markdown(_MARKDOWN_SPECIAL.sub(r"\\\1", text)), display=False)
 
 
 def _has_column(*names: str):
