@@ -324,7 +324,7 @@ def test_paper_numbers_section_at_smoke():
     prof = load_profile("smoke", {"mcrg": {"mc_sizes": [32], "levels": 2}})
     conv = mcrg_conventions(prof)
     mc = conv[conv["data"] == "MC"]
-    assert list(mc["convention"]) == ["symmetrised (ours)", "symmetrised (ours) = paper's Table III",
+    assert list(mc["convention"]) == ["symmetrised (ours)", "symmetrised (Table III)",
                                       "authors' basis", "open boundary"]
     assert list(mc["step"]) == ["32→16", "16→8", "16→8", "16→8"] and (mc["y_h paper"] == "1.87537(5)").all()
     dreamed = conv[conv["data"] != "MC"]

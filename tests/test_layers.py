@@ -63,6 +63,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("dreamrg.prewarm", 3),  # a profile's cached results computed on a Dask cluster before the chapters
     ("dreamrg.tables", 3),
     ("dreamrg.mcrg_tables", 3),
+    ("dreamrg.table_views", 3),  # wide tables folded to fit a page
     ("dreamrg.spread_tables", 3),  # seed-spread checks of jackknife errors (the FSS and MCRG chapters')
     ("dreamrg.verdicts", 3),
     ("dreamrg.offcritical_tables", 3),

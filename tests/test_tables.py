@@ -223,6 +223,24 @@ def test_folded_states_the_removed_columns_in_one_sentence():
     assert tables.folded(rows, ["note"], by=["model", "quantity"])[1] == "note: k=5 1/ν: ill-conditioned."
 
 
+def test_without_empty_and_the_conventions_views():
+    t = pd.DataFrame({"a": ["1", "—"], "b": [None, float("nan")], "c": ["—", ""], "d": [0, 1]})
+    assert list(tables.without_empty(t).columns) == ["a", "d"]
+    row = {"convention": "symmetrised (ours)", "step": "32→16", "configs": 1000}
+    q = {f"{n}{x}": v for n in ("y_h", "y_t", "third", "ω") for x, v in (("", "1.0(1)"), (" paper", None), (" z", None))}
+    conv = pd.DataFrame([{"data": "MC", "L": 32} | row | q | {"y_h paper": "1.87537(5)", "y_h z": 1.0},
+                         {"data": "authors k=3", "L": 128} | row | q | {"y_t paper": 1.111, "third in": "even B1",
+                                                                         "configs": 500},
+                         {"data": "authors k=5", "L": 128, "convention": "authors'", "note": "ill-conditioned"}])
+    lead, note = tables.conventions_view(conv, ("y_h", "y_t"))
+    assert list(lead.index) == ["MC L=32", "authors k=3", "authors k=5"]
+    assert list(lead.columns) == ["convention", "step", "y_h", "y_h paper", "y_h z", "y_t", "y_t paper"]
+    assert note == ("configs: 1000, except authors k=3: 500; authors k=5: —. note: authors k=5: ill-conditioned. "
+                    "The dreamed configurations have L = 128.")
+    sub, _ = tables.conventions_view(conv, ("third", "ω"))
+    assert list(sub.columns) == ["convention", "step", "third", "ω", "third in"]           # no paper value, no column
+
+
 def test_mcrg_operators_lists_the_36_classes():
     t = tables.mcrg_operators()
     assert t.shape[0] == 36 and list(t.columns) == ["spins", "orientations", "name"] and t.index[0] == "o1"

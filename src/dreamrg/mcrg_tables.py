@@ -26,6 +26,7 @@ from dreamrg.runs.mcrg import DreamedMCRG, IllConditioned, MCRGRun
 from dreamrg.spread_tables import (configs_of, estimate_or_na, means_text, pooled, ratio_reading,
                                    seeds_columns, spread_row)
 from dreamrg.stats import format_estimate, seed_spread
+from dreamrg.table_views import folded, without_empty
 from dreamrg.verdicts import compared as _compared
 from dreamrg.verdicts import z_score
 
@@ -391,7 +392,9 @@ def mcrg_conventions(profile: Profile | str) -> pd.DataFrame:
     (:data:`~dreamrg.conventions.PAPER_TABLE_IV_DREAMED`); paper values from Table IV, its
     η-RSRG written as ``y_h = 2 − η/2``. Columns per quantity (``y_h``, ``y_t``, ``third`` --
     the third exponent of the merged spectrum, the paper's Fig. 10c --, ``ω``): ours
-    formatted, the paper's, z = (ours − paper)/σ, and the raw ``*_value``/``*_err``.
+    formatted, the paper's, z = (ours − paper)/σ, and the raw ``*_value``/``*_err``. The
+    ``convention`` labels: "symmetrised (ours)", "symmetrised (Table III)" (its second step),
+    "authors' basis", "open boundary" and, for the dreamed rows, "authors' (Table IV)".
     """
     p = as_profile(profile)
     step = min(PAPER_TABLE_III.step, p.mcrg.levels)
@@ -403,14 +406,14 @@ def mcrg_conventions(profile: Profile | str) -> pd.DataFrame:
     for L in p.mcrg.mc_sizes:
         paper = PRINTED_III.get(L, {})
         for k, r in enumerate(mc_runs["symmetrised"][L], start=1):
-            label = "symmetrised (ours)" + (" = paper's Table III" if k == PAPER_TABLE_III.step else "")
+            label = "symmetrised (Table III)" if k == PAPER_TABLE_III.step else "symmetrised (ours)"
             rows.append(_conv_row("MC", L, label, r, paper))
         for name in ("authors' basis", "open boundary"):
             rows.append(_conv_row("MC", L, name, mc_runs[name][L][step - 1], paper))
     L = 2 ** p.mcrg.n_up
     authors = ex.authors_models()
     by_conv = {label: ex.mcrg_dreamed(p, conv, authors) for label, conv in
-               (("symmetrised (ours)", OURS), ("authors' basis = paper's Table IV", PAPER_TABLE_IV_DREAMED))}
+               (("symmetrised (ours)", OURS), ("authors' (Table IV)", PAPER_TABLE_IV_DREAMED))}
     for mid in authors:
         iv = PRINTED_IV.get(mid.paper_row, {})
         paper = {"y_h": _iv_as_y_h(iv.get("eta_rsrg")), "y_t": iv.get("inv_nu_rsrg")}
@@ -421,6 +424,27 @@ def mcrg_conventions(profile: Profile | str) -> pd.DataFrame:
                 continue
             rows.append(_conv_row(mid.label, L, label, r.result, paper))
     return pd.DataFrame(rows)
+
+
+def conventions_view(conv: pd.DataFrame, quantities: tuple[str, ...]) -> tuple[pd.DataFrame, str]:
+    """One page-wide view of :func:`mcrg_conventions` for ``quantities`` (column names: ``y_h``, ``y_t``,
+    ``third``, ``ω``), and a sentence for what it leaves out.
+
+    A row is named by its data and, for Monte Carlo, its size ("MC L=32"); per quantity the columns ours,
+    paper and z, without the columns no row fills (the paper gives no third exponent or ω for the dreamed
+    configurations), and "third in" when ``third`` is shown. The configurations, the dreamed size and any
+    notes go into the sentence (:func:`dreamrg.tables.folded`).
+    """
+    rows = conv.copy()
+    rows.insert(0, "row", [f"MC L={L}" if d == "MC" else d for d, L in zip(rows["data"], rows["L"])])
+    keep = ["row", "convention", "step"] + [c for q in quantities for c in (q, f"{q} paper", f"{q} z")]
+    keep += ["third in"] if "third" in quantities else []
+    extra = [c for c in ("configs", "note") if c in rows.columns]
+    view, note = folded(without_empty(rows[[c for c in keep + extra if c in rows.columns]]).set_index("row"), extra)
+    sizes = sorted({int(L) for d, L in zip(rows["data"], rows["L"]) if d != "MC"})
+    if sizes:
+        note += f" The dreamed configurations have L = {', '.join(map(str, sizes))}."
+    return view, note.strip()
 
 
 def mcrg_parent(profile: Profile | str) -> pd.DataFrame:

@@ -39,9 +39,10 @@ from dreamrg.verdicts import EXPLANATIONS, combined_sigma, judge, paper_sigma, v
 from dreamrg.verdicts import compared as _compared
 # the MCRG tables (Tables III and IV, the MCRG chapter's), re-exported: tables.table_iv, tables.mcrg_conventions, ...
 from dreamrg.mcrg_tables import (_TABLE_IV_PAPER_KEYS, mcrg_conventions, mcrg_costs, mcrg_irreps_dreamed,  # noqa: F401
-                                 mcrg_paper_quotes, mcrg_seed_spread, mcrg_spread_quotes,
+                                 conventions_view, mcrg_paper_quotes, mcrg_seed_spread, mcrg_spread_quotes,
                                  mcrg_irreps_mc, mcrg_operators, mcrg_parent, mcrg_third_mc, mcrg_truncations,
                                  table_iii_long, table_iii_streamed, table_iv, table_iv_long, truncation_ranges)
+from dreamrg.table_views import folded, without_empty  # noqa: F401
 from dreamrg.spread_tables import (configs_of, estimate_or_na, means_text, paper_own_error, pooled,
                                    ratio_reading, seeds_columns, spread_row)
 
@@ -413,35 +414,6 @@ def for_display(table: pd.DataFrame) -> pd.DataFrame:
     the formatted ``ours`` of the long status schema), as the chapters show it."""
     raw = {"L_fine"} | ({"value", "error"} if "ours" in table.columns else set())
     return table[[c for c in table.columns if not c.endswith(("_value", "_err")) and c not in raw]]
-
-
-#: what a cell without a value shows
-_EMPTY_CELLS = ("—", "", "nan", "None")
-
-
-def folded(table: pd.DataFrame, columns: list[str], by: list[str] | None = None) -> tuple[pd.DataFrame, str]:
-    """``table`` without ``columns``, and a sentence giving their values, so that a wide table fits the page.
-
-    Each column is told by its most common value, then the rows (by index label) whose value
-    differs: "RSRG step: 16→8 (authors), except MC: not run." (a tie goes to the value seen first). A
-    column mostly empty ("—") is told by its other rows alone, and not at all if it has none. Columns
-    that ``table`` lacks are skipped. A row is named by its index label, or by its values in the columns
-    ``by`` joined with spaces (for a table whose index is only a row number).
-    """
-    labels = ([" ".join(str(v) for v in row) for row in table[by].itertuples(index=False)] if by
-              else list(table.index))
-    parts = []
-    for col in [c for c in columns if c in table.columns]:
-        values = ["—" if pd.api.types.is_scalar(v) and pd.isna(v) else str(v) for v in table[col]]
-        if not values:
-            continue
-        common = max(dict.fromkeys(values), key=values.count)  # a tie goes to the value seen first
-        others = [f"{label}: {v}" for label, v in zip(labels, values) if v != common]
-        if common in _EMPTY_CELLS:  # a column of notes: only the rows that have one
-            parts += [f"{col}: {'; '.join(others)}."] if others else []
-        else:
-            parts.append(f"{col}: {common}" + (f", except {'; '.join(others)}" if others else " in every row") + ".")
-    return table.drop(columns=[c for c in columns if c in table.columns]), " ".join(parts)
 
 
 # ----------------------------------------------------------------------------- the complexity chapter
