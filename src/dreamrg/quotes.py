@@ -105,8 +105,10 @@ def mcrg_kept() -> dict[str, Any]:
     out['kept_trunc_yt_nn'] = kept_first['y_t'].iloc[0]
     out['kept_trunc_yt_all'] = kept_first['y_t'].iloc[-1]
     out['kept_trunc_paper_yt'] = PRINTED_III[int(kept_first['L'].iloc[0])]['y_t']
-    kept_third = display.kept_table('mcrg', _has_column('third', 'step'),
-                                    "MC third-exponent table ('third' and 'step' columns)").set_index(['L', 'step'])
+    # 'L' too: the conventions view of section "What the paper's MCRG numbers are" has 'third' and 'step' as well
+    kept_third = display.kept_table('mcrg', _has_column('third', 'step', 'L', 'configs'),
+                                    "MC third-exponent table ('third', 'step', 'L' and 'configs' columns)"
+                                    ).set_index(['L', 'step'])
     for (L, step), third in kept_third['third'].items():
         out[f"kept_third_{L}_{step.split('→')[0]}"] = third
     kept_dreamed = display.kept_table('mcrg', _has_column('third', 'B1'),
