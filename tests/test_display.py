@@ -23,6 +23,7 @@ def test_table_headers_wrap_outside_parentheses_and_sentences_wrap():
     cells, a column of labels does not."""
     assert display.header_html("γ/ν (32, 8) paper") == "γ/ν (32,&nbsp;8) paper"
     assert display.header_html("a<b (x y)") == "a&lt;b (x&nbsp;y)"
+    assert display.header_html("(MC start L=8 − exact)/σ") == "(MC&nbsp;start&nbsp;L=8&nbsp;− exact)/σ"
     long = "x" * (display.PROSE_CHARS + 1)
     t = display.table_html(pd.DataFrame({"label": ["k=3", "k=5"], "reason": ["short", long]}))
     assert '<td class="text prose">short</td>' in t and f'<td class="text prose">{long}</td>' in t

@@ -112,8 +112,11 @@ def _cell(x) -> tuple[str, str | None]:
 
 def header_html(name: str) -> str:
     """A column name, escaped, for a header that may wrap at its spaces (headers wider than their numbers
-    made tables scroll sideways), except inside parentheses: "γ/ν (32, 8) paper" breaks only before "paper"."""
-    return re.sub(r"\([^()]*\)", lambda m: m.group(0).replace(" ", "&nbsp;"), html.escape(name))
+    made tables scroll sideways), except inside parentheses: "γ/ν (32, 8) paper" breaks only before "paper".
+    Inside parentheses a line may still break after a minus sign, so "(MC start L=8 − exact)/σ" takes two
+    short lines above its z column instead of one long one."""
+    return re.sub(r"\([^()]*\)", lambda m: m.group(0).replace(" ", "&nbsp;").replace("−&nbsp;", "− "),
+                  html.escape(name))
 
 
 def table_html(df: pd.DataFrame, html_columns: tuple[str, ...] = (), cell_classes: dict | None = None) -> str:
