@@ -88,14 +88,31 @@ def test_snapshot_keeps_figures_and_tables(tmp_path):
     meta = json.loads((out / "meta.json").read_text())
     assert (meta["seconds"], meta["seconds_longest"]) == (1.0, 12.0)     # the first save took 12 s
     assert display.snapshot_runs(tmp_path)["seconds"].tolist() == [12.0]
-    assert "the longest execution kept with the same parameters and code took 12 s" in display._meta_line("paper", meta)
-    # ... but not across other parameters
+    assert "the longest execution kept with the same chapter parameters and code took 12 s" in display._meta_line(
+        "paper", meta)
+    # ... also when only another chapter's parameters changed (the whole profile key) ...
     meta["profile_key"] = "other"
     (out / "meta.json").write_text(json.dumps(meta))
     save_snapshot(tmp_path, "ch", "paper", path, 2.0)
-    meta = json.loads((out / "meta.json").read_text())
-    assert (meta["seconds"], meta["seconds_longest"]) == (2.0, 2.0)
+    assert json.loads((out / "meta.json").read_text())["seconds_longest"] == 12.0
+    # ... but not across other parameters of the chapter, nor across other code of the cache stages
+    for key, other in (("section", {"n_configs": 1}), ("stage_versions", {"mc": -1})):
+        meta = json.loads((out / "meta.json").read_text()) | {key: other, "seconds_longest": 12.0}
+        (out / "meta.json").write_text(json.dumps(meta))
+        save_snapshot(tmp_path, "ch", "paper", path, 2.0)
+        meta = json.loads((out / "meta.json").read_text())
+        assert (meta["seconds"], meta["seconds_longest"]) == (2.0, 2.0), key
     assert "longest" not in display._meta_line("paper", meta)
+    # a snapshot kept before the chapter's section was recorded is compared by its whole profile key
+    from dreamrg.bookrun import longest_seconds
+
+    older = tmp_path / "older.json"
+    for old_key, expected in ((meta["profile_key"], 9.0), ("other", 1.0)):
+        older.write_text(json.dumps({"profile_key": old_key, "stage_versions": meta["stage_versions"], "seconds": 9.0}))
+        assert longest_seconds(older, meta | {"seconds": 1.0}) == expected
+    assert longest_seconds(tmp_path / "missing.json", meta | {"seconds": 1.0}) == 1.0
+    fss = save_snapshot(tmp_path, "fss", "paper", path, 1.0)
+    assert json.loads((fss / "meta.json").read_text())["section"] == load_profile("paper").fss.to_dict()
 
 
 def test_git_commit_is_dirty_for_code_changes_not_for_carried_data_or_snapshots(tmp_path):

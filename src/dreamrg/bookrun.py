@@ -41,7 +41,7 @@ import yaml
 
 from dreamrg import cache
 from dreamrg.paths import repo_root
-from dreamrg.profiles import PROFILES, load_profile
+from dreamrg.profiles import PROFILES, SECTIONS, load_profile
 
 
 class ChapterFailed(RuntimeError):
@@ -493,6 +493,9 @@ def save_snapshot(root: Path, chapter: str, profile: str, notebook: Path, second
             "profile_key": load_profile(profile).key() if profile in PROFILES else None,
             # the code versions of the cache stages (dreamrg.cache.changes_since tells a reader what changed since)
             "stage_versions": dict(cache.STAGE_VERSIONS)}
+    # the chapter's own parameters, as they were (None for a chapter without a profile section)
+    meta["section"] = (load_profile(profile).section(chapter).to_dict()
+                       if profile in PROFILES and chapter in SECTIONS else None)
     meta["seconds_longest"] = longest_seconds(final / "meta.json", meta)
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     old = final.with_name(f".{chapter}.old")
@@ -511,14 +514,18 @@ def longest_seconds(previous: Path, meta: dict) -> float:
 
     A chapter executed again over a full cache takes seconds and would otherwise replace the record
     of the execution that computed its results. ``previous`` is the ``meta.json`` being replaced:
-    its longest time counts when its ``profile_key`` and ``stage_versions`` equal ``meta``'s (the
-    same numbers); otherwise, or when it is missing or unreadable, only this execution counts.
+    its longest time counts when its ``stage_versions`` equal ``meta``'s and so do its chapter
+    parameters (``section``, the chapter's own profile section, so that a parameter added to
+    another chapter does not reset the record; a snapshot kept before ``section`` was recorded is
+    compared by its whole ``profile_key``). Otherwise, or when it is missing or unreadable, only
+    this execution counts.
     """
     import json
 
     try:
         old = json.loads(previous.read_text())
-        same = old.get("profile_key") == meta["profile_key"] and old.get("stage_versions") == meta["stage_versions"]
+        params = ("section",) if "section" in old else ("profile_key",)
+        same = all(old.get(k) == meta.get(k) for k in params + ("stage_versions",))
         before = float(old.get("seconds_longest", old["seconds"])) if same else 0.0
     except (OSError, ValueError, KeyError, TypeError):
         before = 0.0

@@ -384,8 +384,8 @@ def kept_table(chapter: str, matches, what: str, profile: str = "paper", root: P
 def _meta_line(profile: str, meta: dict) -> str:
     commit = f", commit `{meta['git_commit']}`" if meta.get("git_commit") else ""
     longest = meta.get("seconds_longest", meta["seconds"])
-    most = (f"; the longest execution kept with the same parameters and code took {duration(longest)}"
-            if longest > meta["seconds"] else "")
+    most = ("; the longest execution kept with the same chapter parameters and code took "
+            f"{duration(longest)}" if longest > meta["seconds"] else "")
     return (f"**Kept results of the `{profile}` profile** — run on {meta['date']} with dreamrg "
             f"{meta['dreamrg_version']}{commit}; that execution took {duration(meta['seconds'])}, reusing any "
             f"results already cached{most} (not recomputed by this build).")
@@ -520,7 +520,7 @@ def show_snapshot(chapter: str, profile: str = "paper", current: str | None = No
 # ----------------------------------------------------------------------------- run costs
 def snapshot_runs(root: Path | None = None) -> pd.DataFrame:
     """One line per kept snapshot (``book/snapshots/<profile>/<chapter>/meta.json``): chapter, profile, date,
-    commit, dreamrg version, seconds (the longest execution kept with the same parameters and code,
+    commit, dreamrg version, seconds (the longest execution kept with the same chapter parameters and code,
     :func:`dreamrg.bookrun.longest_seconds`), figures, tables and "code since" (:func:`earlier_code`: "same
     numbers", "changed: <stages>" or "not recorded")."""
     root = root or repo_root()
