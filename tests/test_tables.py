@@ -460,6 +460,18 @@ def test_mc_exact_spread_tests_the_sampler_against_kaufman_with_many_seeds():
     z = t["(mean − exact)/σ"].to_numpy(dtype=float)
     assert q["ms_chi2"] == pytest.approx(np.sum(z ** 2), rel=0.01) and 0 <= q["ms_p"] < 1e-6
     assert tables.mc_exact_spread_quotes(t.iloc[:0])["ms_pool_e"] == "n/a"
+    # the shifted energy is the line followed up; what the fresh seeds say is read in three ways
+    algorithm, L, quantity, z16 = tables.furthest_line(t)
+    assert (algorithm, L, quantity) == ("sw", 16, "⟨e⟩") and z16 > 4
+    for shift, reading in ((0.0, "was a fluctuation"), (0.01, "persists with the fresh seeds, on the same side"),
+                           (-0.01, "deviate again, but on the other side")):
+        again = tables.mc_exact_spread({("sw", 16): seeds(16, 0.00115, 0.003, shift=shift)})
+        f = tables.mc_followup_quotes(t, again)
+        assert f["mf_line"] == "⟨e⟩ of Swendsen–Wang at L = 16" and f["mf_z_before"].startswith("+")
+        assert reading in f["mf_reading"] and f["mf_other"].startswith("c: z = ")
+        assert (f["mf_seeds"], f["mf_configs"]) == (4, 500)
+    with pytest.raises(ValueError, match="no line to follow up"):
+        tables.furthest_line(t.iloc[:0])
 
 
 def test_mc_exact_spread_at_smoke_runs_the_sampler_with_seeds_of_its_own():
@@ -474,3 +486,10 @@ def test_mc_exact_spread_at_smoke_runs_the_sampler_with_seeds_of_its_own():
     t = tables.mc_exact_spread(ex.mc_validation_spread("smoke"))
     assert list(t["L"]) == [4, 4, 8, 8] * 2 and list(t["algorithm"]) == ["sw"] * 4 + ["wolff"] * 4
     assert t["seeds × configs"].iloc[0] == "2 × 2000" and t["(mean − exact)/σ"].abs().max() < 4
+    # the follow-up: fresh seeds of their own, at a validation size only, agreeing with Kaufman too
+    fresh = ex.mc_followup_seeds("smoke", 8, "wolff")
+    assert len(fresh) == 2 and not {*fresh} & {*seeds, 2024} and fresh != ex.mc_followup_seeds("smoke", 8, "sw")
+    with pytest.raises(ValueError, match=r"L must be one of the validation sizes \[4, 8\]; got 16"):
+        ex.mc_followup("smoke", "sw", 16)
+    again = tables.mc_exact_spread({("wolff", 8): ex.mc_followup("smoke", "wolff", 8)})
+    assert again["seeds × configs"].iloc[0] == "2 × 4000" and again["(mean − exact)/σ"].abs().max() < 4

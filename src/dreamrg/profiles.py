@@ -96,6 +96,9 @@ class MonteCarloSection(_Section):
     spread_seeds: int = _param(least=2, doc="independent MC seeds per validation size and algorithm of the many-seed "
                                "check against the exact solution (experiments.mc_validation_spread)")
     spread_configs: int = _param(doc="configurations per seed of that check")
+    followup_seeds: int = _param(least=2, doc="fresh MC seeds with which the check's line furthest from the exact "
+                                 "value is simulated again (experiments.mc_followup)")
+    followup_configs: int = _param(doc="configurations per seed of that follow-up")
     seed: int = _seed("MC seed of every cached MC store (the profile's data_seed)")
 
 
@@ -446,7 +449,8 @@ _BUILTIN: dict[str, Profile] = {
     "smoke": _profile(
         "smoke",
         monte_carlo=dict(validation_sizes=(4, 8), validation_configs=2000, fss_sizes=(8, 16, 32), fss_configs=1000,
-                         training_sizes=(16,), training_M=500, spread_seeds=2, spread_configs=2000, seed=2024),
+                         training_sizes=(16,), training_M=500, spread_seeds=2, spread_configs=2000,
+                         followup_seeds=2, followup_configs=4000, seed=2024),
         training=dict(ks=(3, 5), L_t=16, M=500, epochs=4, batch_size=100,
                       weighted_batch_size={3: 100, 5: 100, 7: 100}, fig6_L_t=(16,), fig6_M=(250, 500), seed=7),
         dreaming=dict(n_up=5, k=3, seed=4),
@@ -468,7 +472,7 @@ _BUILTIN: dict[str, Profile] = {
         "quick",
         monte_carlo=dict(validation_sizes=(8, 16, 32), validation_configs=20_000, fss_sizes=(8, 16, 32, 64, 128),
                          fss_configs=20_000, training_sizes=(32,), training_M=10_000, spread_seeds=4,
-                         spread_configs=20_000, seed=2024),
+                         spread_configs=20_000, followup_seeds=4, followup_configs=80_000, seed=2024),
         training=dict(ks=(3, 5, 7), L_t=32, M=10_000, epochs=25, batch_size=500,
                       weighted_batch_size={3: 500, 5: 500, 7: 500}, fig6_L_t=(32,), fig6_M=(1_000, 3_000, 10_000),
                       seed=7),
@@ -493,7 +497,7 @@ _BUILTIN: dict[str, Profile] = {
         "paper",
         monte_carlo=dict(validation_sizes=(8, 16, 32), validation_configs=1_000_000, fss_sizes=(8, 16, 32, 64, 128),
                          fss_configs=1_000_000, training_sizes=(32, 64, 128), training_M=1_000_000, spread_seeds=8,
-                         spread_configs=250_000, seed=2024),
+                         spread_configs=250_000, followup_seeds=16, followup_configs=1_000_000, seed=2024),
         # the authors' released paper-statistics weighted models (L_t = 32, M = 10^6) were trained
         # with these weighted batch sizes (their file names and metadata), not the 5·10^4 of the unweighted ones
         training=dict(ks=(3, 5, 7), L_t=32, M=1_000_000, epochs=50, batch_size=50_000,

@@ -36,6 +36,7 @@ from dreamrg.runs.summaries import DreamSummary, MCSummary
 from dreamrg.stats import format_estimate, seed_spread as _seed_spread
 # the σ rule and the explanation registry, re-exported: tables.combined_sigma, tables.EXPLANATIONS, ...
 from dreamrg.verdicts import EXPLANATIONS, combined_sigma, judge, paper_sigma, verdict_counts, z_score  # noqa: F401
+from dreamrg.verdicts import AGREE_Z, format_z
 from dreamrg.verdicts import compared as _compared
 # the MCRG tables (Tables III and IV, the MCRG chapter's), re-exported: tables.table_iv, tables.mcrg_conventions, ...
 from dreamrg.mcrg_tables import (_TABLE_IV_PAPER_KEYS, mcrg_conventions, mcrg_costs, mcrg_irreps_dreamed,  # noqa: F401
@@ -319,10 +320,55 @@ def mc_exact_spread_quotes(spread: pd.DataFrame) -> dict:
                                   for r, names in readings.items())
     out["ms_means"] = means_text(spread, configs=configs, paper_configs=None, table="the exact values",
                                  label=lambda r: f"{r.quantity} at L = {r.L} ({r.algorithm})", ref="exact")
-    z = np.array([z_score(r.mean_value, r.mean_err, x) for r, x in zip(spread.itertuples(), spread["exact"])])
+    z = _exact_z(spread)
     out["ms_chi2"], out["ms_dof"] = float(np.sum(z ** 2)), len(z)
     out["ms_p"] = float(chi2.sf(out["ms_chi2"], len(z)))
     return out
+
+
+def _exact_z(spread: pd.DataFrame) -> np.ndarray:
+    """(mean − exact)/σ of every line of :func:`mc_exact_spread`, unrounded."""
+    return np.array([z_score(r.mean_value, r.mean_err, x) for r, x in zip(spread.itertuples(), spread["exact"])])
+
+
+def furthest_line(spread: pd.DataFrame) -> tuple[str, int, str, float]:
+    """(algorithm, L, quantity, z) of the line of :func:`mc_exact_spread` whose mean lies furthest from the exact
+    value in units of its σ (the first such line on a tie): the line :func:`dreamrg.experiments.mc_followup`
+    simulates again."""
+    if not len(spread):
+        raise ValueError("the many-seed table has no line to follow up")
+    z = _exact_z(spread)
+    i = int(np.argmax(np.abs(z)))
+    row = spread.iloc[i]
+    return str(row["algorithm"]), int(row["L"]), str(row["quantity"]), float(z[i])
+
+
+def mc_followup_quotes(spread: pd.DataFrame, followup: pd.DataFrame) -> dict:
+    """The numbers the Monte Carlo chapter quotes about the follow-up of the many-seed check's furthest line
+    (``spread``: :func:`mc_exact_spread`; ``followup``: the same table of
+    :func:`dreamrg.experiments.mc_followup` on that line). ``mf_line`` names the line, ``mf_z_before`` and
+    ``mf_z_after`` are its z in the check and with the fresh seeds (signed, as printed), ``mf_other`` the other
+    quantity of the line with the fresh seeds, ``mf_seeds`` / ``mf_configs`` the follow-up's statistics, and
+    ``mf_reading`` what the fresh seeds say: the deviation was a fluctuation (|z| ≤ 2 again) or it persists."""
+    algorithm, L, quantity, z_before = furthest_line(spread)
+    name = {"sw": "Swendsen–Wang", "wolff": "Wolff"}.get(algorithm, algorithm)
+    z_after = dict(zip(followup["quantity"], _exact_z(followup)))
+    other = [q for q in z_after if q != quantity]
+    persists = abs(z_after[quantity]) > AGREE_Z
+    same_sign = math.copysign(1, z_after[quantity]) == math.copysign(1, z_before)
+    if not persists:
+        reading = ("the fresh seeds agree with the exact value, so the deviation that singled this line out was a "
+                   "fluctuation")
+    elif same_sign:
+        reading = ("the deviation persists with the fresh seeds, on the same side: the sampler is biased on this "
+                   "line, which the book does not explain")
+    else:
+        reading = ("the fresh seeds deviate again, but on the other side: the error bars of this line are too small")
+    return {"mf_line": f"{quantity} of {name} at L = {L}", "mf_z_before": format_z(z_before),
+            "mf_z_after": format_z(z_after[quantity]), "mf_seeds": int(followup["dof_value"].iloc[0]) + 1,
+            "mf_configs": configs_of(followup),
+            "mf_other": "; ".join(f"{q}: z = {format_z(z_after[q])}" for q in other) or "none",
+            "mf_reading": reading}
 
 
 def mc_fss(summaries: dict[int, MCSummary]) -> pd.DataFrame:

@@ -37,6 +37,8 @@ from dreamrg.experiments.fss import (
     fss_dream_params,
     fss_dream_spread,
     fss_spread_seeds,
+    mc_followup,
+    mc_followup_seeds,
     mc_spread_seeds,
     mc_summaries,
     mc_training_store_paths,

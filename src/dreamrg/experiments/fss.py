@@ -19,7 +19,8 @@ from dreamrg.runs.mc import cached_store, training_sets
 from dreamrg.runs.models import cached_model
 from dreamrg.runs.summaries import DreamSummary, MCSummary, dream_summary, mc_summary
 
-__all__ = ["mc_summaries", "mc_validation", "mc_spread_seeds", "mc_validation_spread", "mc_training_store_paths",
+__all__ = ["mc_summaries", "mc_validation", "mc_spread_seeds", "mc_validation_spread", "mc_followup_seeds",
+           "mc_followup", "mc_training_store_paths",
            "mc_training_stores", "plot_sizes",
            "fss_dream_params", "dreamed_summaries", "training_size_summaries", "table_ii_rows", "table_ii_results",
            "seed_spread_results", "fss_spread_seeds", "fss_dream_spread", "pdf_models", "pdf_from_one", "pdf_from_mc",
@@ -66,6 +67,34 @@ def mc_validation_spread(profile: Profile | str) -> dict[tuple[str, int], list[M
     mc = p.monte_carlo
     return {(a, L): [mc_summary(L, mc.spread_configs, seed, algorithm=a) for seed in mc_spread_seeds(p, L, a)]
             for a in _SPREAD_STREAM for L in mc.validation_sizes}
+
+
+#: the first stream index of each algorithm's seeds in :func:`mc_followup_seeds` (unused by any other run)
+_FOLLOWUP_STREAM = {"sw": 5000, "wolff": 6000}
+
+
+def mc_followup_seeds(profile: Profile | str, L: int, algorithm: str) -> list[int]:
+    """The MC seed of each seed i = 0 … ``monte_carlo.followup_seeds`` − 1 of :func:`mc_followup`:
+    ``SeedSequence([monte_carlo.seed, base + i, L]).generate_state(1)`` with base 5000 for Swendsen–Wang and
+    6000 for Wolff, streams that neither the many-seed check (3000, 4000) nor any store of the chapter uses."""
+    if algorithm not in _FOLLOWUP_STREAM:
+        raise ValueError(f"algorithm must be one of {', '.join(_FOLLOWUP_STREAM)}; got {algorithm!r}")
+    mc = as_profile(profile).monte_carlo
+    base = _FOLLOWUP_STREAM[algorithm]
+    return [int(np.random.SeedSequence([mc.seed, base + i, L]).generate_state(1)[0])
+            for i in range(mc.followup_seeds)]
+
+
+def mc_followup(profile: Profile | str, algorithm: str, L: int) -> list[MCSummary]:
+    """One line of the many-seed check simulated again with fresh seeds and more statistics (cached):
+    ``monte_carlo.followup_seeds`` seeds (:func:`mc_followup_seeds`) of ``followup_configs`` configurations of
+    ``algorithm`` at size ``L``. The Monte Carlo chapter runs it on the line furthest from the exact value, a
+    test of that deviation on data that played no part in choosing the line."""
+    p = as_profile(profile)
+    if L not in p.monte_carlo.validation_sizes:
+        raise ValueError(f"L must be one of the validation sizes {list(p.monte_carlo.validation_sizes)}; got {L}")
+    return [mc_summary(L, p.monte_carlo.followup_configs, seed, algorithm=algorithm)
+            for seed in mc_followup_seeds(p, L, algorithm)]
 
 
 def mc_training_store_paths(profile: Profile | str) -> dict[int, tuple[Path, Path]]:
