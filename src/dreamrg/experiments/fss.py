@@ -45,6 +45,14 @@ def mc_validation(profile: Profile | str) -> dict[tuple[str, int], MCSummary]:
 _SPREAD_STREAM = {"sw": 3000, "wolff": 4000}
 
 
+def _line_seeds(profile: Profile | str, L: int, algorithm: str, streams: dict[str, int], count: int) -> list[int]:
+    """``SeedSequence([monte_carlo.seed, streams[algorithm] + i, L]).generate_state(1)`` for i < ``count``."""
+    if algorithm not in streams:
+        raise ValueError(f"algorithm must be one of {', '.join(streams)}; got {algorithm!r}")
+    seed, base = as_profile(profile).monte_carlo.seed, streams[algorithm]
+    return [int(np.random.SeedSequence([seed, base + i, L]).generate_state(1)[0]) for i in range(count)]
+
+
 def mc_spread_seeds(profile: Profile | str, L: int, algorithm: str = "sw") -> list[int]:
     """The MC seed of each seed i = 0 … ``monte_carlo.spread_seeds`` − 1 of :func:`mc_validation_spread` at size L.
 
@@ -52,11 +60,7 @@ def mc_spread_seeds(profile: Profile | str, L: int, algorithm: str = "sw") -> li
     for Wolff: a stream of its own per (algorithm, i, L), unrelated to the chapter's own stores (MC seed
     ``monte_carlo.seed``), to the other seeds and to the other sizes, so every line of the check is independent.
     """
-    if algorithm not in _SPREAD_STREAM:
-        raise ValueError(f"algorithm must be one of {', '.join(_SPREAD_STREAM)}; got {algorithm!r}")
-    mc = as_profile(profile).monte_carlo
-    base = _SPREAD_STREAM[algorithm]
-    return [int(np.random.SeedSequence([mc.seed, base + i, L]).generate_state(1)[0]) for i in range(mc.spread_seeds)]
+    return _line_seeds(profile, L, algorithm, _SPREAD_STREAM, as_profile(profile).monte_carlo.spread_seeds)
 
 
 def mc_validation_spread(profile: Profile | str) -> dict[tuple[str, int], list[MCSummary]]:
@@ -77,12 +81,7 @@ def mc_followup_seeds(profile: Profile | str, L: int, algorithm: str) -> list[in
     """The MC seed of each seed i = 0 … ``monte_carlo.followup_seeds`` − 1 of :func:`mc_followup`:
     ``SeedSequence([monte_carlo.seed, base + i, L]).generate_state(1)`` with base 5000 for Swendsen–Wang and
     6000 for Wolff, streams that neither the many-seed check (3000, 4000) nor any store of the chapter uses."""
-    if algorithm not in _FOLLOWUP_STREAM:
-        raise ValueError(f"algorithm must be one of {', '.join(_FOLLOWUP_STREAM)}; got {algorithm!r}")
-    mc = as_profile(profile).monte_carlo
-    base = _FOLLOWUP_STREAM[algorithm]
-    return [int(np.random.SeedSequence([mc.seed, base + i, L]).generate_state(1)[0])
-            for i in range(mc.followup_seeds)]
+    return _line_seeds(profile, L, algorithm, _FOLLOWUP_STREAM, as_profile(profile).monte_carlo.followup_seeds)
 
 
 def mc_followup(profile: Profile | str, algorithm: str, L: int) -> list[MCSummary]:
