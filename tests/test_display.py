@@ -18,6 +18,25 @@ def test_table_html_is_full_sortable_and_escaped():
     assert ">0</td>" in z and ">-0</td>" not in z and ">-0.5</td>" in z
 
 
+def test_table_script_parses_and_widens_wide_tables(tmp_path):
+    """The script every table carries (sorting, filtering, widening a table wider than the text column) is valid
+    JavaScript, and the widening is defined once per page, capped at 136 % of the column and at the window."""
+    import re
+    import shutil
+    import subprocess
+
+    html = display.table_html(pd.DataFrame({"x": [1.0]}))
+    script = re.search(r"<script>(.*)</script>", html, flags=re.S).group(1)
+    assert "if(!window.dreamrgWiden)" in script and "1.36*room" in script and "clientWidth-" in script
+    assert ".dreamrg-frame.wide{" in html and "overflowX='visible'" in script  # out of the output's scroll box
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: the script's syntax is not checked")
+    (tmp_path / "table.js").write_text(script)
+    done = subprocess.run([node, "--check", str(tmp_path / "table.js")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def test_table_headers_wrap_outside_parentheses_and_sentences_wrap():
     """Headers may wrap at their spaces, but not inside a pair "(32, 8)"; a text column holding sentences wraps its
     cells, a column of labels does not."""

@@ -49,6 +49,7 @@ SCROLL_ROWS = 25
 _CSS = """<style>
 .dreamrg-frame{max-width:100%;overflow:auto;margin:.4em 0 1em 0;border:1px solid #d0d7de;border-radius:4px}
 .dreamrg-frame.tall{max-height:34em}
+.dreamrg-frame.wide{position:relative;z-index:2;max-width:none;background:var(--pst-color-background,#fff)}
 .dreamrg-frame input.dreamrg-filter{position:sticky;left:0;margin:.3em;padding:.15em .4em;font-size:.85em;width:16em}
 table.dreamrg-table{border-collapse:collapse;font-size:.8em;white-space:nowrap;margin:0}
 table.dreamrg-table th,table.dreamrg-table td{padding:.2em .6em;border-bottom:1px solid #eaeef2;text-align:right}
@@ -85,6 +86,20 @@ if(!window.dreamrgTables){window.dreamrgTables=function(){
     .forEach(function(r){body.appendChild(r);});});});
  });};}
 window.dreamrgTables();
+// a table wider than the text column widens its frame (and lets it out of the output's own scrolling box) into the
+// right margin: at most 136 % of the column, as the theme's full-width cells, and never past the window; what
+// still does not fit scrolls inside the frame
+if(!window.dreamrgWiden){window.dreamrgWiden=function(){
+ document.querySelectorAll('.dreamrg-frame').forEach(function(box){
+  var t=box.querySelector('table.dreamrg-table');if(!t)return;
+  box.style.width='';box.classList.remove('wide');box.parentElement.style.overflowX='';
+  var room=box.parentElement.clientWidth;if(t.scrollWidth<=box.clientWidth+1)return;
+  var edge=document.documentElement.clientWidth-box.getBoundingClientRect().left-16;
+  var w=Math.min(t.scrollWidth+box.offsetWidth-box.clientWidth,Math.max(room,Math.min(1.36*room,edge)));
+  if(w>room+1){box.style.width=w+'px';box.classList.add('wide');box.parentElement.style.overflowX='visible';}
+ });};
+ window.addEventListener('load',window.dreamrgWiden);window.addEventListener('resize',window.dreamrgWiden);}
+window.dreamrgWiden();
 })();
 </script>"""
 
