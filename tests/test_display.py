@@ -1,6 +1,7 @@
 """The book's display helpers: full tables, legacy snapshot text, the status view and the cost table."""
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -15,13 +16,23 @@ def test_table_html_is_full_sortable_and_escaped():
     assert html.count("<tr>") == 101 and "dreamrg-frame tall" in html and "&lt;b&gt;" in html
     assert 'data-v="9.9' in html and "<script>" in html and "input" in html
     z = display.table_html(pd.DataFrame({"z": [round(-0.004, 2), -0.5]}))  # a z rounded to zero from below
-    assert ">0</td>" in z and ">-0</td>" not in z and ">-0.5</td>" in z
+    assert ">0.0</td>" in z and ">-0.0</td>" not in z and ">-0.5</td>" in z
+
+
+def test_a_rounded_float_column_keeps_its_decimals():
+    """A column rounded to one to three decimals prints them on every row ("1.0" beside "0.4"); whole-number
+    columns and columns of unrounded values keep six significant digits per value."""
+    t = display.table_html(pd.DataFrame({"z": [1.0, 0.4, -2.0], "p": [0.05, 0.5, 1.0], "n": [1.0, 2.0, 3.0],
+                                         "x": [1.0, 0.123456789, 2.5], "s": ["a", 1.0, 0.25]}))
+    cells = [re.findall(r">([^<]*)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", t)[1:]]
+    assert [r[0] for r in cells] == ["1.0", "0.4", "-2.0"] and [r[1] for r in cells] == ["0.05", "0.50", "1.00"]
+    assert [r[2] for r in cells] == ["1", "2", "3"] and [r[3] for r in cells] == ["1", "0.123457", "2.5"]
+    assert [r[4] for r in cells] == ["a", "1.00", "0.25"]  # floats in a text column too
 
 
 def test_table_script_parses_and_widens_wide_tables(tmp_path):
     """The script every table carries (sorting, filtering, widening a table wider than the text column) is valid
     JavaScript, and the widening is defined once per page, capped at 136 % of the column and at the window."""
-    import re
     import shutil
     import subprocess
 

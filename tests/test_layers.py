@@ -70,6 +70,7 @@ LAYERS: tuple[tuple[str, int], ...] = (
     ("dreamrg.plotting", 4),
     ("dreamrg.offcritical_plots", 4),
     ("dreamrg.display", 4),
+    ("dreamrg.chapter_parameters", 4),  # the parameters a chapter used, as a small table
     ("dreamrg.quotes", 4),
     ("dreamrg.bookrun", 4),
     ("dreamrg.cli", 4),

@@ -11,7 +11,7 @@
 
 The ``parameters`` cell and papermill's injected ``# Parameters`` cell are tagged
 ``remove-cell`` in the executed notebooks (:func:`hide_parameter_cells`): a chapter
-shows what its build used once, as a table (:func:`dreamrg.display.parameters_table`).
+shows what its build used once, as a table (:func:`dreamrg.chapter_parameters.parameters_table`).
 Pages of the table of contents that are plain MyST (no jupytext header, e.g. the API
 reference and the bibliography) are not executed; they are copied beside the notebooks.
 

@@ -17,24 +17,21 @@
 
 from __future__ import annotations
 
-import dataclasses
 import html
-import inspect
 import json
 import math
 import numbers
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from dreamrg import cache
+from dreamrg.chapter_parameters import parameters_markdown, parameters_table  # noqa: F401 (re-exported)
 from dreamrg.cluster_costs import duration
 from dreamrg.paths import repo_root
-from dreamrg.profiles import CROSS_CHAPTER_MEMBERS, PROFILES, Profile, load_profile
 from dreamrg.verdicts import format_z
 
 #: MIME type of a table's full data in a notebook output (``{"columns", "index", "index_names", "data"}``)
@@ -108,8 +105,23 @@ _ESTIMATE = re.compile(r"^\s*[-+−]?\d+(\.\d+)?(\(\d+\))?\s*$")
 
 
 # ----------------------------------------------------------------------------- full tables
-def _cell(x) -> tuple[str, str | None]:
-    """(escaped text, numeric sort key or None) of one cell."""
+def _column_decimals(values) -> int | None:
+    """The decimals a float column was rounded to (1 to 3), when some of its values are not whole: every value
+    is then printed with them, so a z column reads "1.0", not "1", beside "0.4". None otherwise (each value
+    printed with six significant digits)."""
+    floats = [float(x) for x in values if isinstance(x, numbers.Real) and not isinstance(x, (numbers.Integral, bool))
+              and math.isfinite(x)]
+    if not floats or all(x == round(x) for x in floats):
+        return None
+    for d in (1, 2, 3):
+        if all(abs(x - round(x, d)) <= 1e-9 * max(1.0, abs(x)) for x in floats):
+            return d
+    return None
+
+
+def _cell(x, decimals: int | None = None) -> tuple[str, str | None]:
+    """(escaped text, numeric sort key or None) of one cell; a float with ``decimals`` (its column's
+    :func:`_column_decimals`) or six significant digits."""
     if x is None or x is pd.NA or (isinstance(x, numbers.Real) and not isinstance(x, numbers.Integral)
                                    and math.isnan(x)):
         return "—", None
@@ -119,7 +131,7 @@ def _cell(x) -> tuple[str, str | None]:
         return str(int(x)), str(int(x))
     if isinstance(x, numbers.Real):
         x = float(x) + 0.0  # a value rounded to zero from below shows as 0, not "-0"
-        return f"{x:.6g}", repr(x)
+        return (f"{x:.{decimals}f}" if decimals is not None else f"{x:.6g}"), repr(x)
     s = str(x)
     m = _LEADING_NUMBER.match(s)
     return html.escape(s), (m.group(0).replace("−", "-") if m else None)
@@ -153,6 +165,7 @@ def table_html(df: pd.DataFrame, html_columns: tuple[str, ...] = (), cell_classe
         return f'<th class="{cls}">{header_html(c)}</th>'
 
     head = "".join(map(th, cols))
+    decimals = {c: _column_decimals(frame.iloc[:, j]) for j, c in enumerate(cols) if c not in html_columns}
     body = []
     for i, row in enumerate(frame.itertuples(index=False)):
         cells = []
@@ -160,7 +173,7 @@ def table_html(df: pd.DataFrame, html_columns: tuple[str, ...] = (), cell_classe
             if c in html_columns:
                 text, key = ("—" if x is None else str(x)), None
             else:
-                text, key = _cell(x)
+                text, key = _cell(x, decimals[c])
             cls = " ".join(filter(None, ["text" if c in text_cols else "", "prose" if c in prose_cols else "",
                                          (cell_classes or {}).get(c, [""] * len(frame))[i]]))
             cells.append(f'<td class="{cls}"' + (f' data-v="{key}"' if key else "") + f">{text}</td>")
@@ -592,121 +605,3 @@ def cost_table(root: Path | None = None) -> pd.DataFrame:
     wide.index = pd.Index([titles.get(c, c) for c in wide.index], name="chapter")
     wide.columns = [f"{p} profile" for p in wide.columns]
     return wide.fillna("not kept")
-
-
-# ----------------------------------------------------------------------------- the parameters a chapter used
-#: Meanings of the parameters whose field carries no ``doc`` of its own.
-_GENERIC_DOCS = {
-    "n_configs": "configurations (dreamed chains) per model",
-    "n_up": "upscalings: the final size is 2^n_up",
-    "seed": "random seed",
-    "batch_size": "batch size",
-    "batch_dream": "batch size of the dreaming",
-    "epochs": "training epochs (at most)",
-    "patience": "epochs without a better validation loss before stopping",
-    "channels": "channels of the hidden layer",
-    "k": "kernel size of the model",
-    "levels": "blocking steps",
-    "mc_sizes": "MC lattice sizes",
-    "mc_configs": "MC configurations per size",
-    "dream_configs": "dreamed chains per model",
-}
-
-
-def _format_value(value: Any) -> str:
-    """A parameter value for a table: 10 000 (grouped by narrow spaces from 10^4 on, so commas only separate
-    list items), lists comma-separated ("none" when empty), k-keyed maps as ``k=3: 100``."""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}".replace(",", "\u202f") if abs(value) >= 10_000 else str(value)
-    if isinstance(value, Mapping):
-        return "; ".join(f"k={k}: {_format_value(v)}" for k, v in value.items())
-    if isinstance(value, tuple) and hasattr(value, "_fields"):  # TrainingSet, MCEnsembles, ...
-        return ", ".join(f"{name} = {_format_value(v)}" for name, v in zip(value._fields, value))
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_format_value(v) for v in value) or "none"
-    return str(value)
-
-
-def _plain_doc(text: str) -> str:
-    """First sentence of a docstring with reST roles and literals made plain MyST code."""
-    first = " ".join(text.strip().split("\n\n")[0].split())
-    first = re.sub(r":\w+:`~?([^`]+)`", r"`\1`", first)
-    first = first.replace("``", "`")
-    first = first.split(". ")[0].rstrip(".")
-    return first[:1].lower() + first[1:] if first[1:2].islower() else first
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-def parameters_markdown(profile: Profile | str, chapter: str, also: Iterable[str] = ()) -> str:
-    """The Markdown of :func:`parameters_table` (a note and a table; see there)."""
-    prof = load_profile(profile) if isinstance(profile, str) else profile
-    also = tuple(also)
-    unknown = [m for m in also if m not in CROSS_CHAPTER_MEMBERS]
-    if unknown:
-        raise ValueError(f"unknown cross-chapter member {unknown[0]!r}; allowed: {', '.join(CROSS_CHAPTER_MEMBERS)}")
-    builtin = load_profile(prof.name) if prof.name in PROFILES else None
-    rows = []
-    try:
-        section = prof.section(chapter)
-    except ValueError:
-        section = None
-    changed = []
-    if section is not None:
-        base_section = builtin.section(chapter) if builtin is not None else None
-        for f in dataclasses.fields(section):
-            value = getattr(section, f.name)
-            shown = _format_value(value)
-            if base_section is not None and getattr(base_section, f.name) != value:
-                shown = f"**{shown}** (profile: {_format_value(getattr(base_section, f.name))})"
-                changed.append(f.name)
-            doc = f.metadata.get("doc") or _GENERIC_DOCS.get(f.name, "")
-            rows.append((f"`{f.name}`", shown, doc))
-    for member in also:
-        doc = _plain_doc(inspect.getdoc(getattr(Profile, member)) or "")
-        rows.append((f"`{member}` (shared)", _format_value(getattr(prof, member)), doc))
-
-    if builtin is None:
-        intro = f"This build used the profile **{prof.name}** (a profile file)"
-    elif builtin == prof:
-        intro = f"This build used the **{prof.name}** profile"
-    else:
-        intro = f"This build used the **{prof.name}** profile, modified" + (
-            f" (set here: {', '.join(f'`{c}`' for c in changed)})" if changed else " in other chapters")
-    if not rows:
-        return f"{intro}; this page has no parameters of its own."
-    lines = [f"{intro}:", "", "| parameter | value | meaning |", "|:--|:--|:--|"]
-    lines += [f"| {_md_cell(a)} | {_md_cell(b)} | {_md_cell(c)} |" for a, b, c in rows]
-    if also:
-        lines += ["", "Rows marked *shared* are owned by another chapter and read here at the same profile."]
-    return "\n".join(lines)
-
-
-def parameters_table(profile: Profile | str, chapter: str, also: Iterable[str] = ()) -> Any:
-    """What this build of ``chapter`` used: a short note and a Markdown table, for display in the chapter.
-
-    Parameters
-    ----------
-    profile : Profile or str
-        The profile the chapter runs with (e.g. ``load_profile(profile, {chapter: overrides})``),
-        or the name of a built-in profile.
-    chapter : str
-        The chapter whose section is listed (one row per parameter: name, value, meaning).
-        A chapter without a section (``intro``, ``status``) gets only the note.
-    also : iterable of str
-        Cross-chapter members of :class:`~dreamrg.profiles.Profile` (e.g. ``"trained_ks"``,
-        ``"training_set"``, ``"mc_fss"``) the chapter reads, listed after its own rows.
-
-    Returns
-    -------
-    IPython.display.Markdown
-        Values that differ from the built-in profile of the same name are shown in
-        bold, with the profile's value beside them.
-    """
-    from IPython.display import Markdown
-
-    return Markdown(parameters_markdown(profile, chapter, also))

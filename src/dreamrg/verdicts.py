@@ -151,9 +151,10 @@ def explanation(table: str, row: str, quantity: str) -> Explanation | None:
 
 
 def explanations_table(explanations: tuple[Explanation, ...] = EXPLANATIONS) -> pd.DataFrame:
-    """One line per explanation: the section holding its evidence, its reason and the numbers it covers."""
+    """One line per explanation: the section holding its evidence, its reason, the numbers it covers (regular
+    expressions on table, row and quantity) and whether it holds only where the authors' model of the row agrees."""
     return pd.DataFrame([{"section": e.target, "reason": e.reason, "table": e.table, "row": e.row,
-                          "quantity": e.quantity, "only if the authors' model agrees": e.authors_must_agree}
+                          "quantity": e.quantity, "authors' row must agree": "yes" if e.authors_must_agree else "no"}
                          for e in explanations])
 
 
