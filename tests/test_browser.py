@@ -220,6 +220,22 @@ PAGE_REPORT = r"""
     if (cells.length) truncated.push(`${brief(table)}: ${cells.length} "..." cells`);
   }
 
+  // a table wider than the text column widens its frame into the margin (dreamrg.display), within the window
+  const viewport = document.documentElement.clientWidth;
+  const wide = {widened: 0, cramped: [], pastWindow: [], clipped: []};
+  for (const frame of article.querySelectorAll(".dreamrg-frame")) {
+    const table = frame.querySelector("table");
+    if (!table) continue;
+    const right = frame.getBoundingClientRect().right;
+    if (frame.classList.contains("wide")) {
+      wide.widened += 1;
+      if (right > viewport + 1) wide.pastWindow.push(brief(table));
+      if (getComputedStyle(frame.parentElement).overflowX !== "visible") wide.clipped.push(brief(table));
+    } else if (table.scrollWidth > frame.clientWidth + 1 && right < viewport - 40) {
+      wide.cramped.push(brief(table));  // scrolls inside the column although the margin has room
+    }
+  }
+
   const injected = [...document.querySelectorAll(".tag_injected-parameters")].map(brief);
   const paramCells = [...document.querySelectorAll(".tag_parameters")].map(brief);
   const paramsText = [...document.querySelectorAll(".cell")].some(c => c.textContent.includes("# Parameters"));
@@ -227,7 +243,7 @@ PAGE_REPORT = r"""
   return {title: document.title, raw, mathNodes: mathNodes.length,
           mjx: document.querySelectorAll("mjx-container").length, untypeset, images: images.length,
           badImages, outputImages: outputImages.length, uncaptioned, unnumbered, truncated,
-          injected, paramCells, paramsText,
+          injected, paramCells, paramsText, wide,
           download: [...document.querySelectorAll("a")].filter(a => /_sources\/.*\.ipynb$/.test(a.getAttribute("href") || ""))
                        .map(a => a.getAttribute("href"))};
 })()
@@ -317,6 +333,15 @@ def test_every_image_loads(pages):
 
 def test_no_table_is_truncated(pages):
     assert not _failures(pages, "truncated"), f"truncated tables: {_failures(pages, 'truncated')}"
+
+
+def test_wide_tables_widen_into_the_margin_within_the_window(pages):
+    """A table wider than the text column widens its frame (out of the output's scrolling box) instead of
+    scrolling inside the column, and never past the window (1280 px wide here); the smoke book has such tables."""
+    bad = {name: {k: v for k, v in r["wide"].items() if k != "widened" and v} for name, r in pages.items()}
+    bad = {name: v for name, v in bad.items() if v}
+    assert not bad, f"wide tables cramped in the column, past the window or clipped by their output: {bad}"
+    assert sum(r["wide"]["widened"] for r in pages.values()) > 0, "no table was widened: is the check still live?"
 
 
 def test_every_figure_has_a_caption(pages):

@@ -20,14 +20,17 @@ def test_table_html_is_full_sortable_and_escaped():
 
 
 def test_a_rounded_float_column_keeps_its_decimals():
-    """A column rounded to one to three decimals prints them on every row ("1.0" beside "0.4"); whole-number
-    columns and columns of unrounded values keep six significant digits per value."""
-    t = display.table_html(pd.DataFrame({"z": [1.0, 0.4, -2.0], "p": [0.05, 0.5, 1.0], "n": [1.0, 2.0, 3.0],
-                                         "x": [1.0, 0.123456789, 2.5], "s": ["a", 1.0, 0.25]}))
+    """A float column prints at least the decimals most of its values were rounded to ("1.0" beside "0.4"; a
+    value that keeps more, like a z of 1.96 near the 2σ line, keeps them); whole-number columns and values
+    with more than three decimals keep six significant digits."""
+    t = display.table_html(pd.DataFrame({"z": [1.0, 0.4, -2.0, 1.96], "p": [0.05, 0.5, 1.0, 0.25],
+                                         "n": [1.0, 2.0, 3.0, 4.0], "x": [1.0, 0.123456789, 2.5, 3.0],
+                                         "s": ["a", 1.0, 0.25, 0.125]}))
     cells = [re.findall(r">([^<]*)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", t)[1:]]
-    assert [r[0] for r in cells] == ["1.0", "0.4", "-2.0"] and [r[1] for r in cells] == ["0.05", "0.50", "1.00"]
-    assert [r[2] for r in cells] == ["1", "2", "3"] and [r[3] for r in cells] == ["1", "0.123457", "2.5"]
-    assert [r[4] for r in cells] == ["a", "1.00", "0.25"]  # floats in a text column too
+    assert [r[0] for r in cells] == ["1.0", "0.4", "-2.0", "1.96"]
+    assert [r[1] for r in cells] == ["0.05", "0.50", "1.00", "0.25"]  # two decimals for most
+    assert [r[2] for r in cells] == ["1", "2", "3", "4"] and [r[3] for r in cells] == ["1.0", "0.123457", "2.5", "3.0"]
+    assert [r[4] for r in cells] == ["a", "1.00", "0.25", "0.125"]  # floats in a text column too
 
 
 def test_table_script_parses_and_widens_wide_tables(tmp_path):

@@ -105,23 +105,27 @@ _ESTIMATE = re.compile(r"^\s*[-+−]?\d+(\.\d+)?(\(\d+\))?\s*$")
 
 
 # ----------------------------------------------------------------------------- full tables
+def _decimals(x: float) -> int | None:
+    """The fewest decimals (0 to 3) that print ``x`` exactly, or None."""
+    return next((d for d in range(4) if abs(x - round(x, d)) <= 1e-9 * max(1.0, abs(x))), None)
+
+
 def _column_decimals(values) -> int | None:
-    """The decimals a float column was rounded to (1 to 3), when some of its values are not whole: every value
-    is then printed with them, so a z column reads "1.0", not "1", beside "0.4". None otherwise (each value
-    printed with six significant digits)."""
-    floats = [float(x) for x in values if isinstance(x, numbers.Real) and not isinstance(x, (numbers.Integral, bool))
-              and math.isfinite(x)]
-    if not floats or all(x == round(x) for x in floats):
-        return None
-    for d in (1, 2, 3):
-        if all(abs(x - round(x, d)) <= 1e-9 * max(1.0, abs(x)) for x in floats):
-            return d
-    return None
+    """The decimals most of a float column's values were rounded to (1 to 3; a tie takes the fewer), when some
+    are not whole: every value is printed with at least as many, so a z column reads "1.0" beside "0.4" (and
+    "1.96" where a value keeps two). None otherwise: each value printed with six significant digits."""
+    counts: dict[int, int] = {}
+    for x in values:
+        if isinstance(x, numbers.Real) and not isinstance(x, (numbers.Integral, bool)) and math.isfinite(x):
+            d = _decimals(float(x))
+            if d:
+                counts[d] = counts.get(d, 0) + 1
+    return min(counts, key=lambda d: (-counts[d], d)) if counts else None
 
 
 def _cell(x, decimals: int | None = None) -> tuple[str, str | None]:
-    """(escaped text, numeric sort key or None) of one cell; a float with ``decimals`` (its column's
-    :func:`_column_decimals`) or six significant digits."""
+    """(escaped text, numeric sort key or None) of one cell; a float with at least ``decimals`` (its column's
+    :func:`_column_decimals`) when it has at most three, else six significant digits."""
     if x is None or x is pd.NA or (isinstance(x, numbers.Real) and not isinstance(x, numbers.Integral)
                                    and math.isnan(x)):
         return "—", None
@@ -131,7 +135,8 @@ def _cell(x, decimals: int | None = None) -> tuple[str, str | None]:
         return str(int(x)), str(int(x))
     if isinstance(x, numbers.Real):
         x = float(x) + 0.0  # a value rounded to zero from below shows as 0, not "-0"
-        return (f"{x:.{decimals}f}" if decimals is not None else f"{x:.6g}"), repr(x)
+        own = _decimals(x) if decimals is not None else None
+        return (f"{x:.{max(decimals, own)}f}" if own is not None else f"{x:.6g}"), repr(x)
     s = str(x)
     m = _LEADING_NUMBER.match(s)
     return html.escape(s), (m.group(0).replace("−", "-") if m else None)
