@@ -277,6 +277,7 @@ def test_shown_z_never_rounds_across_the_2_sigma_line():
     assert [shown_z(z) for z in (-1.96, -2.04, 2.0, 1.234, 0.05, None, math.nan)] == [-1.96, -2.04, 2.0, 1.2, 0.1,
                                                                                      None, None]
     assert compared(1.0 - 1.96 * 0.1, 0.1, "1.0(0)")["(ours − paper)/σ"] == pytest.approx(-1.96)
+    assert compared(1.0, 0.012345, "1.0(0)")["σ"] == 0.012  # printed to two significant digits
     assert [format_z(z) for z in (-1.96, 1.0, -9.24, 0.0, None)] == ["−1.96", "+1.0", "−9.2", "+0.0", None]
 
 

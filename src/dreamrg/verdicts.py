@@ -79,9 +79,10 @@ def format_z(z: float | None) -> str | None:
 
 
 def compared(value: float | None, error: float | None, paper: str | None) -> dict:
-    """The ``σ`` and ``(ours − paper)/σ`` columns of one comparison (None where a side is missing)."""
+    """The ``σ`` (two significant digits, as an error is printed) and ``(ours − paper)/σ`` columns of one
+    comparison (None where a side is missing); z is computed from the unrounded σ."""
     z = z_score(value, error, paper)
-    return {"σ": combined_sigma(error, paper) if z is not None else None,
+    return {"σ": float(f"{combined_sigma(error, paper):.2g}") if z is not None else None,
             "(ours − paper)/σ": shown_z(z)}
 
 
