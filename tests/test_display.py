@@ -33,6 +33,16 @@ def test_a_rounded_float_column_keeps_its_decimals():
     assert [r[4] for r in cells] == ["a", "1.00", "0.25", "0.125"]  # floats in a text column too
 
 
+def test_a_number_with_a_note_may_break_before_the_note():
+    """"0.9995(22) (-0.2 σ)" is two unbreakable halves in a cell that may wrap between them, sorted by its number;
+    labels and sentences in parentheses are left alone."""
+    t = display.table_html(pd.DataFrame({"MC": ["0.9995(22) (-0.2 σ)", "2.2 (93%)", "none (no data)", "(8, 16)"]}))
+    assert ('<td class="text pair" data-v="0.9995"><span class="nb">0.9995(22)</span> <span class="nb">(-0.2 σ)'
+            '</span></td>') in t and '<span class="nb">2.2</span> <span class="nb">(93%)</span>' in t
+    assert '<td class="text">none (no data)</td>' in t and '<td class="text">(8, 16)</td>' in t
+    assert "td.pair{white-space:normal}" in t
+
+
 def test_table_script_parses_and_widens_wide_tables(tmp_path):
     """The script every table carries (sorting, filtering, widening a table wider than the text column) is valid
     JavaScript, and the widening is defined once per page, capped at 136 % of the column and at the window."""

@@ -60,6 +60,8 @@ table.dreamrg-table td.agrees{background:#e6f4ea}
 table.dreamrg-table td.explained{background:#fff4d6}
 table.dreamrg-table td.unexplained{background:#fde2e1}
 table.dreamrg-table thead th.long{min-width:9em}
+table.dreamrg-table td.pair{white-space:normal}
+table.dreamrg-table td.pair span.nb{white-space:nowrap}
 table.dreamrg-table td.prose{white-space:normal;min-width:24em;max-width:34em;line-height:1.3}
 table.dreamrg-table td .reason{display:block;white-space:normal;min-width:12em;max-width:17em;font-size:.85em;
  line-height:1.25;color:#57606a}
@@ -102,6 +104,8 @@ window.dreamrgWiden();
 
 _LEADING_NUMBER = re.compile(r"^\s*[-+−]?\d+(\.\d+)?")
 _ESTIMATE = re.compile(r"^\s*[-+−]?\d+(\.\d+)?(\(\d+\))?\s*$")
+#: a number with a short note in parentheses, "0.9995(22) (-0.2 σ)" or "2.2 (93%)": it may break before the note
+_WITH_NOTE = re.compile(r"^([-+−]?\d\S*) (\([^()]*\))$")
 
 
 # ----------------------------------------------------------------------------- full tables
@@ -139,7 +143,11 @@ def _cell(x, decimals: int | None = None) -> tuple[str, str | None]:
         return (f"{x:.{max(decimals, own)}f}" if own is not None else f"{x:.6g}"), repr(x)
     s = str(x)
     m = _LEADING_NUMBER.match(s)
-    return html.escape(s), (m.group(0).replace("−", "-") if m else None)
+    key = m.group(0).replace("−", "-") if m else None
+    note = _WITH_NOTE.match(s)
+    if note:  # two unbreakable halves: a narrow column puts the note under its number
+        return " ".join(f'<span class="nb">{html.escape(part)}</span>' for part in note.groups()), key
+    return html.escape(s), key
 
 
 def header_html(name: str) -> str:
@@ -180,6 +188,7 @@ def table_html(df: pd.DataFrame, html_columns: tuple[str, ...] = (), cell_classe
             else:
                 text, key = _cell(x, decimals[c])
             cls = " ".join(filter(None, ["text" if c in text_cols else "", "prose" if c in prose_cols else "",
+                                         "pair" if text.startswith('<span class="nb">') else "",
                                          (cell_classes or {}).get(c, [""] * len(frame))[i]]))
             cells.append(f'<td class="{cls}"' + (f' data-v="{key}"' if key else "") + f">{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
