@@ -1,9 +1,10 @@
 """Notebook display for the book: full styled tables, kept snapshots, the verdict table and the cost table.
 
 * :func:`show_table` / :func:`book_tables` — a DataFrame is shown in full (never cut
-  by pandas), as styled HTML that scrolls inside its frame, sorts by a click on a
-  column header and filters through a text box (a few lines of inline JavaScript, no
-  network). The same output carries the table's data at full precision under the
+  by pandas), as styled HTML that sorts by a click on a column header and filters
+  through a text box (a few lines of inline JavaScript, no network). A table wider than
+  the text column widens into the right margin, and what still does not fit scrolls
+  inside its frame. The same output carries the table's data at full precision under the
   MIME type :data:`TABLE_MIME`, from which :func:`dreamrg.bookrun.save_snapshot`
   keeps it as JSON.
 * :func:`show_snapshot` — the kept paper-profile results at the end of a chapter;
@@ -12,7 +13,8 @@
   code has changed the numbers of the stages behind them since they were kept.
 * :func:`status_view` — the status page's columns with the verdict linked to its explanation.
 * :func:`cost_table` / :func:`snapshot_runs` — what the snapshots' ``meta.json`` record.
-* :func:`parameters_table` — what a chapter's build used (its parameters, once, as a small table).
+* ``parameters_table`` — what a chapter's build used (re-exported from
+  :func:`dreamrg.chapter_parameters.parameters_table`, where the chapters find it by this module's name).
 """
 
 from __future__ import annotations
