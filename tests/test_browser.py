@@ -344,6 +344,36 @@ def test_wide_tables_widen_into_the_margin_within_the_window(pages):
     assert sum(r["wide"]["widened"] for r in pages.values()) > 0, "no table was widened: is the check still live?"
 
 
+#: The lowest contrast ratio (WCAG) between a table cell's text and what lies behind it, in the theme's current mode.
+CONTRAST_REPORT = r"""
+(() => {
+  const rgba = c => { const m = c.match(/[\d.]+/g).map(Number); return m.length > 3 ? m : [...m, 1]; };
+  const lum = ([r, g, b]) => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+                               return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const behind = el => { for (let e = el; e; e = e.parentElement) { const c = rgba(getComputedStyle(e).backgroundColor);
+                         if (c[3] > 0.5) return c; } return [255, 255, 255, 1]; };
+  let worst = {ratio: 99, text: ""};
+  for (const cell of [...document.querySelectorAll("table.dreamrg-table td, table.dreamrg-table th")].slice(0, 400)) {
+    if (!cell.textContent.trim()) continue;
+    const a = lum(rgba(getComputedStyle(cell).color)), b = lum(behind(cell));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < worst.ratio) worst = {ratio, text: cell.textContent.trim().slice(0, 40)};
+  }
+  return worst;
+})()
+"""
+
+
+def test_tables_are_readable_in_both_colour_modes(html_dir, browser):
+    """The theme's dark-mode button must not leave a table's text unreadable: every cell of the status page's
+    tables keeps a contrast ratio of at least 4.5 (WCAG AA) against its background, in light and in dark mode."""
+    browser.load((html_dir / "status.html").resolve().as_uri())
+    for mode in ("light", "dark"):
+        browser.evaluate(f'document.documentElement.dataset.theme = "{mode}"; 1')
+        worst = browser.evaluate(CONTRAST_REPORT)
+        assert worst["ratio"] >= 4.5, f"{mode} mode: a table cell {worst['text']!r} has contrast {worst['ratio']:.2f}"
+
+
 def test_every_figure_has_a_caption(pages):
     missing = _failures(pages, "uncaptioned")
     counts = {name: f"{len(v)} of {pages[name]['outputImages']}" for name, v in missing.items()}

@@ -46,12 +46,16 @@ LONG_HEADER_CHARS = 16
 SCROLL_ROWS = 25
 
 _CSS = """<style>
-.dreamrg-frame{max-width:100%;overflow:auto;margin:.4em 0 1em 0;border:1px solid #d0d7de;border-radius:4px}
+/* a light card in both of the theme's modes, as the theme shows other HTML outputs in its dark mode */
+.dreamrg-frame{max-width:100%;overflow:auto;margin:.4em 0 1em 0;border:1px solid #d0d7de;border-radius:4px;
+ background:#fff;color:#1f2328}
 .dreamrg-frame.tall{max-height:34em}
-.dreamrg-frame.wide{position:relative;z-index:2;max-width:none;background:var(--pst-color-background,#fff)}
-.dreamrg-frame input.dreamrg-filter{position:sticky;left:0;margin:.3em;padding:.15em .4em;font-size:.85em;width:16em}
+.dreamrg-frame.wide{position:relative;z-index:2;max-width:none}
+.dreamrg-frame input.dreamrg-filter{position:sticky;left:0;margin:.3em;padding:.15em .4em;font-size:.85em;width:16em;
+ background:#fff;color:#1f2328;border:1px solid #d0d7de}
 table.dreamrg-table{border-collapse:collapse;font-size:.8em;white-space:nowrap;margin:0}
-table.dreamrg-table th,table.dreamrg-table td{padding:.2em .6em;border-bottom:1px solid #eaeef2;text-align:right}
+table.dreamrg-table th,table.dreamrg-table td{padding:.2em .6em;border-bottom:1px solid #eaeef2;text-align:right;
+ color:#1f2328}
 table.dreamrg-table thead th{position:sticky;top:0;background:#f6f8fa;cursor:pointer;user-select:none;
  white-space:normal;vertical-align:bottom}
 table.dreamrg-table thead th[data-order=asc]::after{content:" \\25B2"}
