@@ -22,7 +22,7 @@ def test_table_html_is_full_sortable_and_escaped():
 def test_a_rounded_float_column_keeps_its_decimals():
     """A float column prints at least the decimals most of its values were rounded to ("1.0" beside "0.4"; a
     value that keeps more, like a z of 1.96 near the 2σ line, keeps them); whole-number columns and values
-    with more than three decimals keep six significant digits."""
+    with more than four decimals keep six significant digits."""
     t = display.table_html(pd.DataFrame({"z": [1.0, 0.4, -2.0, 1.96], "p": [0.05, 0.5, 1.0, 0.25],
                                          "n": [1.0, 2.0, 3.0, 4.0], "x": [1.0, 0.123456789, 2.5, 3.0],
                                          "s": ["a", 1.0, 0.25, 0.125]}))
@@ -31,6 +31,8 @@ def test_a_rounded_float_column_keeps_its_decimals():
     assert [r[1] for r in cells] == ["0.05", "0.50", "1.00", "0.25"]  # two decimals for most
     assert [r[2] for r in cells] == ["1", "2", "3", "4"] and [r[3] for r in cells] == ["1.0", "0.123457", "2.5", "3.0"]
     assert [r[4] for r in cells] == ["a", "1.00", "0.25", "0.125"]  # floats in a text column too
+    w = display.table_html(pd.DataFrame({"W": [0.1365, 0.147, -0.06, 0.2131, 0.1234567]}))  # most kept to 4 decimals
+    assert re.findall(r">([^<]*)</td>", w) == ["0.1365", "0.1470", "-0.0600", "0.2131", "0.123457"]
 
 
 def test_a_number_with_a_note_may_break_before_the_note():

@@ -54,7 +54,7 @@ _CSS = """<style>
 .dreamrg-frame input.dreamrg-filter{position:sticky;left:0;margin:.3em;padding:.15em .4em;font-size:.85em;width:16em;
  background:#fff;color:#1f2328;border:1px solid #d0d7de}
 table.dreamrg-table{border-collapse:collapse;font-size:.8em;white-space:nowrap;margin:0}
-table.dreamrg-table th,table.dreamrg-table td{padding:.2em .6em;border-bottom:1px solid #eaeef2;text-align:right;
+table.dreamrg-table th,table.dreamrg-table td{padding:.2em .5em;border-bottom:1px solid #eaeef2;text-align:right;
  color:#1f2328}
 table.dreamrg-table thead th{position:sticky;top:0;background:#f6f8fa;cursor:pointer;user-select:none;
  white-space:normal;vertical-align:bottom}
@@ -116,12 +116,12 @@ _WITH_NOTE = re.compile(r"^([-+−]?\d\S*) (\([^()]*\))$")
 
 # ----------------------------------------------------------------------------- full tables
 def _decimals(x: float) -> int | None:
-    """The fewest decimals (0 to 3) that print ``x`` exactly, or None."""
-    return next((d for d in range(4) if abs(x - round(x, d)) <= 1e-9 * max(1.0, abs(x))), None)
+    """The fewest decimals (0 to 4) that print ``x`` exactly, or None."""
+    return next((d for d in range(5) if abs(x - round(x, d)) <= 1e-9 * max(1.0, abs(x))), None)
 
 
 def _column_decimals(values) -> int | None:
-    """The decimals most of a float column's values were rounded to (1 to 3; a tie takes the fewer), when some
+    """The decimals most of a float column's values were rounded to (1 to 4; a tie takes the fewer), when some
     are not whole: every value is printed with at least as many, so a z column reads "1.0" beside "0.4" (and
     "1.96" where a value keeps two). None otherwise: each value printed with six significant digits."""
     counts: dict[int, int] = {}
@@ -135,7 +135,7 @@ def _column_decimals(values) -> int | None:
 
 def _cell(x, decimals: int | None = None) -> tuple[str, str | None]:
     """(escaped text, numeric sort key or None) of one cell; a float with at least ``decimals`` (its column's
-    :func:`_column_decimals`) when it has at most three, else six significant digits."""
+    :func:`_column_decimals`) when it has at most four, else six significant digits."""
     if x is None or x is pd.NA or (isinstance(x, numbers.Real) and not isinstance(x, numbers.Integral)
                                    and math.isnan(x)):
         return "—", None
