@@ -34,6 +34,9 @@ def test_a_rounded_float_column_keeps_its_decimals():
     w = display.table_html(pd.DataFrame({"W": [0.1365, 0.147, -0.06, 0.2131, 0.1234567]}))  # most kept to 4 decimals
     assert re.findall(r">([^<]*)</td>", w) == ["0.1365", "0.1470", "-0.0600", "0.2131", "0.123457"]
 
+    twins = display.table_html(pd.DataFrame([[1.0, 0.12], [0.5, 0.25]], columns=["v", "v"]))  # one name, two columns
+    assert re.findall(r">([^<]*)</td>", twins) == ["1.0", "0.12", "0.5", "0.25"]
+
 
 def test_a_number_with_a_note_may_break_before_the_note():
     """"0.9995(22) (-0.2 σ)" is two unbreakable halves in a cell that may wrap between them, sorted by its number;
@@ -43,6 +46,9 @@ def test_a_number_with_a_note_may_break_before_the_note():
             '</span></td>') in t and '<span class="nb">2.2</span> <span class="nb">(93%)</span>' in t
     assert '<td class="text">none (no data)</td>' in t and '<td class="text">(8, 16)</td>' in t
     assert "td.pair{white-space:normal}" in t
+    alt = display.table_html(pd.DataFrame({"quantity": ["γ/ν.*|1/ν \\(.*|η-FSS", "y_t"]}))
+    assert '<td class="text alternatives">γ/ν.*|<wbr>1/ν \\(.*|<wbr>η-FSS</td>' in alt  # the regex stays whole
+    assert '<td class="text">y_t</td>' in alt and "td.alternatives{white-space:normal}" in alt
 
 
 def test_table_script_parses_and_widens_wide_tables(tmp_path):
@@ -54,6 +60,7 @@ def test_table_script_parses_and_widens_wide_tables(tmp_path):
     html = display.table_html(pd.DataFrame({"x": [1.0]}))
     script = re.search(r"<script>(.*)</script>", html, flags=re.S).group(1)
     assert "if(!window.dreamrgWiden)" in script and "1.36*room" in script and "clientWidth-" in script
+    assert "document.currentScript" in script  # as the page is parsed, each script widens only its own frame
     assert ".dreamrg-frame.wide{" in html and "overflowX='visible'" in script  # out of the output's scroll box
     node = shutil.which("node")
     if node is None:

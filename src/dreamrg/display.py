@@ -26,6 +26,7 @@ import numbers
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -68,6 +69,7 @@ table.dreamrg-table td.unexplained{background:#fde2e1}
 table.dreamrg-table thead th.long{min-width:9em}
 table.dreamrg-table td.pair{white-space:normal}
 table.dreamrg-table td.pair span.nb{white-space:nowrap}
+table.dreamrg-table td.alternatives{white-space:normal}
 table.dreamrg-table td.prose{white-space:normal;min-width:24em;max-width:34em;line-height:1.3}
 table.dreamrg-table td .reason{display:block;white-space:normal;min-width:12em;max-width:17em;font-size:.85em;
  line-height:1.25;color:#57606a}
@@ -94,8 +96,9 @@ window.dreamrgTables();
 // a table wider than the text column widens its frame (and lets it out of the output's own scrolling box) into the
 // right margin: at most 136 % of the column, as the theme's full-width cells, and never past the window; what
 // still does not fit scrolls inside the frame
-if(!window.dreamrgWiden){window.dreamrgWiden=function(){
- document.querySelectorAll('.dreamrg-frame').forEach(function(box){
+// (one frame as the page is parsed, the one this script follows; every frame on load and on resize)
+if(!window.dreamrgWiden){window.dreamrgWiden=function(only){
+ (only?[only]:document.querySelectorAll('.dreamrg-frame')).forEach(function(box){
   var t=box.querySelector('table.dreamrg-table');if(!t)return;
   box.style.width='';box.classList.remove('wide');box.parentElement.style.overflowX='';
   var room=box.parentElement.clientWidth;if(t.scrollWidth<=box.clientWidth+1)return;
@@ -103,8 +106,10 @@ if(!window.dreamrgWiden){window.dreamrgWiden=function(){
   var w=Math.min(t.scrollWidth+box.offsetWidth-box.clientWidth,Math.max(room,Math.min(1.36*room,edge)));
   if(w>room+1){box.style.width=w+'px';box.classList.add('wide');box.parentElement.style.overflowX='visible';}
  });};
- window.addEventListener('load',window.dreamrgWiden);window.addEventListener('resize',window.dreamrgWiden);}
-window.dreamrgWiden();
+ var all=function(){window.dreamrgWiden();};
+ window.addEventListener('load',all);window.addEventListener('resize',all);}
+var me=document.currentScript,box=me&&me.previousElementSibling;
+if(box&&box.classList.contains('dreamrg-frame'))window.dreamrgWiden(box);else window.dreamrgWiden();  // a notebook's output
 })();
 </script>"""
 
@@ -133,27 +138,39 @@ def _column_decimals(values) -> int | None:
     return min(counts, key=lambda d: (-counts[d], d)) if counts else None
 
 
-def _cell(x, decimals: int | None = None) -> tuple[str, str | None]:
-    """(escaped text, numeric sort key or None) of one cell; a float with at least ``decimals`` (its column's
-    :func:`_column_decimals`) when it has at most four, else six significant digits."""
+class Cell(NamedTuple):
+    """One rendered table cell."""
+
+    text: str  #: escaped HTML
+    key: str | None = None  #: numeric sort key, or None for a cell that sorts as text
+    #: the cell's own CSS class: "pair", a number and its note, which may break between them; "alternatives",
+    #: which may break after each "|"
+    cls: str = ""
+
+
+def _cell(x, decimals: int | None = None) -> Cell:
+    """One cell of ``x``; a float with at least ``decimals`` (its column's :func:`_column_decimals`) when it has
+    at most four, else six significant digits."""
     if x is None or x is pd.NA or (isinstance(x, numbers.Real) and not isinstance(x, numbers.Integral)
                                    and math.isnan(x)):
-        return "—", None
+        return Cell("—")
     if isinstance(x, (bool, np.bool_)):
-        return str(bool(x)), None
+        return Cell(str(bool(x)))
     if isinstance(x, numbers.Integral):
-        return str(int(x)), str(int(x))
+        return Cell(str(int(x)), str(int(x)))
     if isinstance(x, numbers.Real):
         x = float(x) + 0.0  # a value rounded to zero from below shows as 0, not "-0"
         own = _decimals(x) if decimals is not None else None
-        return (f"{x:.{max(decimals, own)}f}" if own is not None else f"{x:.6g}"), repr(x)
+        return Cell(f"{x:.{max(decimals, own)}f}" if own is not None else f"{x:.6g}", repr(x))
     s = str(x)
     m = _LEADING_NUMBER.match(s)
     key = m.group(0).replace("−", "-") if m else None
     note = _WITH_NOTE.match(s)
     if note:  # two unbreakable halves: a narrow column puts the note under its number
-        return " ".join(f'<span class="nb">{html.escape(part)}</span>' for part in note.groups()), key
-    return html.escape(s), key
+        return Cell(" ".join(f'<span class="nb">{html.escape(part)}</span>' for part in note.groups()), key, "pair")
+    if "|" in s:  # alternatives ("a.*|b|c", a pattern or a list) may break after each "|"
+        return Cell(html.escape(s).replace("|", "|<wbr>"), key, "alternatives")
+    return Cell(html.escape(s), key)
 
 
 def header_html(name: str) -> str:
@@ -184,19 +201,15 @@ def table_html(df: pd.DataFrame, html_columns: tuple[str, ...] = (), cell_classe
         return f'<th class="{cls}">{header_html(c)}</th>'
 
     head = "".join(map(th, cols))
-    decimals = {c: _column_decimals(frame.iloc[:, j]) for j, c in enumerate(cols) if c not in html_columns}
+    decimals = [None if c in html_columns else _column_decimals(frame.iloc[:, j]) for j, c in enumerate(cols)]
     body = []
     for i, row in enumerate(frame.itertuples(index=False)):
         cells = []
-        for c, x in zip(cols, row):
-            if c in html_columns:
-                text, key = ("—" if x is None else str(x)), None
-            else:
-                text, key = _cell(x, decimals[c])
+        for j, (c, x) in enumerate(zip(cols, row)):
+            cell = Cell("—" if x is None else str(x)) if c in html_columns else _cell(x, decimals[j])
             cls = " ".join(filter(None, ["text" if c in text_cols else "", "prose" if c in prose_cols else "",
-                                         "pair" if text.startswith('<span class="nb">') else "",
-                                         (cell_classes or {}).get(c, [""] * len(frame))[i]]))
-            cells.append(f'<td class="{cls}"' + (f' data-v="{key}"' if key else "") + f">{text}</td>")
+                                         cell.cls, (cell_classes or {}).get(c, [""] * len(frame))[i]]))
+            cells.append(f'<td class="{cls}"' + (f' data-v="{cell.key}"' if cell.key else "") + f">{cell.text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     tall = " tall" if len(frame) > SCROLL_ROWS else ""
     return (f'{_CSS}<div class="dreamrg-frame{tall}"><input class="dreamrg-filter" type="search" '
