@@ -45,9 +45,10 @@ def test_a_number_with_a_note_may_break_before_the_note():
     assert ('<td class="text pair" data-v="0.9995"><span class="nb">0.9995(22)</span> <span class="nb">(-0.2 σ)'
             '</span></td>') in t and '<span class="nb">2.2</span> <span class="nb">(93%)</span>' in t
     assert '<td class="text">none (no data)</td>' in t and '<td class="text">(8, 16)</td>' in t
-    assert "td.pair{white-space:normal}" in t
+    assert "td.pair{white-space:normal}" in t and "td span.nb{white-space:nowrap}" in t
     alt = display.table_html(pd.DataFrame({"quantity": ["γ/ν.*|1/ν \\(.*|η-FSS", "y_t"]}))
-    assert '<td class="text alternatives">γ/ν.*|<wbr>1/ν \\(.*|<wbr>η-FSS</td>' in alt  # the regex stays whole
+    assert ('<td class="text alternatives"><span class="nb">γ/ν.*|</span><wbr><span class="nb">1/ν \\(.*|</span><wbr>'
+            '<span class="nb">η-FSS</span></td>') in alt  # breaks only after a "|", the regex's text stays whole
     assert '<td class="text">y_t</td>' in alt and "td.alternatives{white-space:normal}" in alt
 
 

@@ -68,7 +68,7 @@ table.dreamrg-table td.explained{background:#fff4d6}
 table.dreamrg-table td.unexplained{background:#fde2e1}
 table.dreamrg-table thead th.long{min-width:9em}
 table.dreamrg-table td.pair{white-space:normal}
-table.dreamrg-table td.pair span.nb{white-space:nowrap}
+table.dreamrg-table td span.nb{white-space:nowrap}
 table.dreamrg-table td.alternatives{white-space:normal}
 table.dreamrg-table td.prose{white-space:normal;min-width:24em;max-width:34em;line-height:1.3}
 table.dreamrg-table td .reason{display:block;white-space:normal;min-width:12em;max-width:17em;font-size:.85em;
@@ -143,8 +143,8 @@ class Cell(NamedTuple):
 
     text: str  #: escaped HTML
     key: str | None = None  #: numeric sort key, or None for a cell that sorts as text
-    #: the cell's own CSS class: "pair", a number and its note, which may break between them; "alternatives",
-    #: which may break after each "|"
+    #: the cell's own CSS class: "pair", a number and its note, which may break between them; "alternatives"
+    #: ("a|b-c"), which may break after a "|" and nowhere else
     cls: str = ""
 
 
@@ -168,8 +168,9 @@ def _cell(x, decimals: int | None = None) -> Cell:
     note = _WITH_NOTE.match(s)
     if note:  # two unbreakable halves: a narrow column puts the note under its number
         return Cell(" ".join(f'<span class="nb">{html.escape(part)}</span>' for part in note.groups()), key, "pair")
-    if "|" in s:  # alternatives ("a.*|b|c", a pattern or a list) may break after each "|"
-        return Cell(html.escape(s).replace("|", "|<wbr>"), key, "alternatives")
+    if "|" in s:  # alternatives ("a.*|b-c|d", a pattern or a list) break after a "|", never inside one
+        parts = [html.escape(a) + "|" for a in s.split("|")[:-1]] + [html.escape(s.split("|")[-1])]
+        return Cell("<wbr>".join(f'<span class="nb">{a}</span>' for a in parts), key, "alternatives")
     return Cell(html.escape(s), key)
 
 
