@@ -52,6 +52,15 @@ def test_a_number_with_a_note_may_break_before_the_note():
     assert '<td class="text">y_t</td>' in alt and "td.alternatives{white-space:normal}" in alt
 
 
+def test_cell_classes_go_to_their_own_column_and_row():
+    """``cell_classes`` gives one column per-row classes (the status page's verdict colours); other columns keep
+    only their own classes, and a row with an empty class adds nothing."""
+    t = display.table_html(pd.DataFrame({"row": ["a", "b"], "verdict": ["agrees", "differs"]}),
+                           cell_classes={"verdict": ["ok", ""]})
+    assert '<td class="text ok">agrees</td>' in t and '<td class="text">differs</td>' in t
+    assert '<td class="text">a</td>' in t and '<td class="text">b</td>' in t
+
+
 def test_table_script_parses_and_widens_wide_tables(tmp_path):
     """The script every table carries (sorting, filtering, widening a table wider than the text column) is valid
     JavaScript, and the widening is defined once per page, capped at 136 % of the column and at the window."""

@@ -169,7 +169,8 @@ def _cell(x, decimals: int | None = None) -> Cell:
     if note:  # two unbreakable halves: a narrow column puts the note under its number
         return Cell(" ".join(f'<span class="nb">{html.escape(part)}</span>' for part in note.groups()), key, "pair")
     if "|" in s:  # alternatives ("a.*|b-c|d", a pattern or a list) break after a "|", never inside one
-        parts = [html.escape(a) + "|" for a in s.split("|")[:-1]] + [html.escape(s.split("|")[-1])]
+        *first, last = s.split("|")
+        parts = [html.escape(a) + "|" for a in first] + [html.escape(last)]
         return Cell("<wbr>".join(f'<span class="nb">{a}</span>' for a in parts), key, "alternatives")
     return Cell(html.escape(s), key)
 
@@ -203,13 +204,14 @@ def table_html(df: pd.DataFrame, html_columns: tuple[str, ...] = (), cell_classe
 
     head = "".join(map(th, cols))
     decimals = [None if c in html_columns else _column_decimals(frame.iloc[:, j]) for j, c in enumerate(cols)]
+    given = [(cell_classes or {}).get(c) for c in cols]  # a column's per-row classes, looked up once
     body = []
     for i, row in enumerate(frame.itertuples(index=False)):
         cells = []
         for j, (c, x) in enumerate(zip(cols, row)):
             cell = Cell("—" if x is None else str(x)) if c in html_columns else _cell(x, decimals[j])
             cls = " ".join(filter(None, ["text" if c in text_cols else "", "prose" if c in prose_cols else "",
-                                         cell.cls, (cell_classes or {}).get(c, [""] * len(frame))[i]]))
+                                         cell.cls, given[j][i] if given[j] is not None else ""]))
             cells.append(f'<td class="{cls}"' + (f' data-v="{cell.key}"' if cell.key else "") + f">{cell.text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     tall = " tall" if len(frame) > SCROLL_ROWS else ""
