@@ -144,3 +144,17 @@ def test_wheel_in_a_clean_venv_runs_mc_train_dream_observables(dists, tmp_path):
     sizes = sorted(row["L"] for row in obs)
     assert sizes == [2, 4, 8, 8], sizes  # the MC store (L=8) and the dreamed sizes 2, 4, 8
     assert all(0 < row["abs_m"]["value"] <= 1 for row in obs)
+
+
+#: the longest line, in characters, a Python file of the package may have
+MAX_LINE = 120
+
+
+def test_no_package_source_line_is_longer_than_max_line():
+    """The package's code keeps to one line length, so that it reads without wrapping in an editor or a
+    side-by-side diff; a longer line is named by file and line number."""
+    too_long = [f"{path.relative_to(ROOT)}:{number} ({len(line)} characters)"
+                for path in sorted((ROOT / "src" / "dreamrg").rglob("*.py"))
+                for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                if len(line) > MAX_LINE]
+    assert not too_long, f"lines longer than {MAX_LINE} characters:\n" + "\n".join(too_long)

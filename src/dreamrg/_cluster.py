@@ -178,7 +178,8 @@ def _numba_guard() -> None:
 
 
 def _run(fn: Callable[[Any], Any], unit: Any, _previous: Any = None) -> Any:
-    """``fn(unit)`` on a worker; ``_previous`` is the result of the unit this one follows (only its completion matters)."""
+    """``fn(unit)`` on a worker; ``_previous`` is the result of the unit this one follows (only its
+    completion matters)."""
     _numba_guard()
     return fn(unit)
 

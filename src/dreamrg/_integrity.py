@@ -523,7 +523,8 @@ class Blocks:
             data = np.asarray(self.arrays[name][rec.start:rec.start + rec.rows])
         except Exception as err:  # noqa: BLE001 - zarr/numcodecs raise various types for a bad chunk
             raise Damaged(Problem(str(f), rec.start, rec.start + rec.rows, "damaged",
-                                  f"chunk truncated or corrupt: cannot be decoded ({type(err).__name__}: {err})")) from None
+                                  f"chunk truncated or corrupt: cannot be decoded "
+                                  f"({type(err).__name__}: {err})")) from None
         if crc32(data) != rec.crc32[name]:
             raise Damaged(Problem(str(f), rec.start, rec.start + rec.rows, "checksum",
                                   f"chunk altered: its checksum differs from the one recorded when it was "

@@ -418,7 +418,8 @@ def load_conditioned(path: str | os.PathLike) -> ConditionedUpscaler:
 
 
 def load_upscaler(path: str | os.PathLike) -> torch.nn.Module:
-    """Load any dreamrg model file: a conditioned one (:func:`load_conditioned`) or not (:func:`dreamrg.models.load_model`)."""
+    """Load any dreamrg model file: a conditioned one (:func:`load_conditioned`) or not
+    (:func:`dreamrg.models.load_model`)."""
     if _read_model_doc(Path(path)).get("model") == FILE_MODEL:
         return load_conditioned(path)
     return load_model(path)

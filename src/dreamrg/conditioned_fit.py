@@ -13,7 +13,8 @@ normalised within the coupling) and ``ω_j`` the share of the configurations tak
 ``K_j``. Every ``ℓ_j`` is convex in W and W is linear in θ, so ℓ is convex in θ. By the
 chain rule, with ``τ_j = (1, t_j, t_j**2, ...)``,
 
-    ∂ℓ/∂θ[d, o] = Σ_j ω_j τ_j[d] g_j[o],     ∂²ℓ/∂θ[d, o]∂θ[d', o'] = Σ_j ω_j τ_j[d] τ_j[d'] H_j[o, o'],
+    ∂ℓ/∂θ[d, o] = Σ_j ω_j τ_j[d] g_j[o],
+    ∂²ℓ/∂θ[d, o]∂θ[d', o'] = Σ_j ω_j τ_j[d] τ_j[d'] H_j[o, o'],
 
 with ``g_j, H_j`` the gradient and Hessian of ``ℓ_j`` at ``W(t_j)``; :func:`fit_conditioned`
 minimises ℓ with the damped Newton loop of :func:`dreamrg.exact_fit.newton`.
@@ -64,7 +65,8 @@ def _inputs(counts_list, t_list, k, fractions):
     else:
         omega = np.asarray(fractions, dtype=np.float64)
         if omega.shape != t.shape or not np.all(np.isfinite(omega)) or np.any(omega < 0) or not omega.sum() > 0:
-            raise ValueError(f"fractions must be one finite weight ≥ 0 per histogram, not all zero; got {fractions!r}")
+            raise ValueError(f"fractions must be one finite weight ≥ 0 per histogram, not all zero; "
+                             f"got {fractions!r}")
         omega = omega / omega.sum()
     counts = np.stack([_check_counts(c, k).reshape(-1, 2) for c in counts_list])  # (n, rows, 2)
     keep = (counts.sum(axis=(0, 2)) > 0)

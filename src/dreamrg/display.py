@@ -78,14 +78,16 @@ table.dreamrg-table td .reason{display:block;white-space:normal;min-width:12em;m
 _JS = """<script>
 (function(){
 if(!window.dreamrgTables){window.dreamrgTables=function(){
- function key(c){var v=c.getAttribute('data-v');return v!==null?[0,parseFloat(v)]:[1,c.textContent.trim().toLowerCase()];}
+ function key(c){var v=c.getAttribute('data-v');
+  return v!==null?[0,parseFloat(v)]:[1,c.textContent.trim().toLowerCase()];}
  function cmp(a,b,s){return a[0]-b[0]||s*(a[1]<b[1]?-1:a[1]>b[1]?1:0);}  // numbers first, blanks last
  document.querySelectorAll('table.dreamrg-table:not([data-ready])').forEach(function(t){
   t.setAttribute('data-ready','1');
   var box=t.closest('.dreamrg-frame'),f=box&&box.querySelector('input.dreamrg-filter'),body=t.tBodies[0];
   if(f){f.addEventListener('input',function(){var q=f.value.toLowerCase();
    Array.from(body.rows).forEach(function(r){r.style.display=r.textContent.toLowerCase().indexOf(q)<0?'none':'';});});}
-  Array.from(t.tHead.rows[0].cells).forEach(function(th,i){th.title='click to sort';th.addEventListener('click',function(){
+  Array.from(t.tHead.rows[0].cells).forEach(function(th,i){th.title='click to sort';
+   th.addEventListener('click',function(){
    var asc=th.getAttribute('data-order')!=='asc';
    Array.from(th.parentNode.cells).forEach(function(h){h.removeAttribute('data-order');});
    th.setAttribute('data-order',asc?'asc':'desc');
@@ -109,7 +111,8 @@ if(!window.dreamrgWiden){window.dreamrgWiden=function(only){
  var all=function(){window.dreamrgWiden();};
  window.addEventListener('load',all);window.addEventListener('resize',all);}
 var me=document.currentScript,box=me&&me.previousElementSibling;
-if(box&&box.classList.contains('dreamrg-frame'))window.dreamrgWiden(box);else window.dreamrgWiden();  // a notebook's output
+// in a notebook's output a script has no frame before it: widen them all
+if(box&&box.classList.contains('dreamrg-frame'))window.dreamrgWiden(box);else window.dreamrgWiden();
 })();
 </script>"""
 
@@ -609,7 +612,8 @@ def _since(meta: dict) -> str:
 
 
 def chapter_titles(root: Path | None = None) -> dict[str, str]:
-    """Chapter stem → its first level-1 heading (a line ``# Title``), in table-of-contents order (other chapters after)."""
+    """Chapter stem → its first level-1 heading (a line ``# Title``), in table-of-contents order (other
+    chapters after)."""
     import yaml
 
     root = root or repo_root()

@@ -160,8 +160,8 @@ class DreamParams:
             raise ValueError(f"n_up must be an integer ≥ 1; got {self.n_up!r}")
         if (not isinstance(self.prefix_levels, (int, np.integer)) or isinstance(self.prefix_levels, bool)
                 or not 0 <= self.prefix_levels < self.n_up):
-            raise ValueError(f"prefix_levels must be an integer with 0 ≤ prefix_levels < n_up = {self.n_up} (the main "
-                             f"model draws at least the last upscaling); got {self.prefix_levels!r}")
+            raise ValueError(f"prefix_levels must be an integer with 0 ≤ prefix_levels < n_up = {self.n_up} "
+                             f"(the main model draws at least the last upscaling); got {self.prefix_levels!r}")
         if self.L0 < 1:
             raise ValueError(f"L0 must be ≥ 1; got {self.L0}")
         if self.start == "random" and self.L0 != 1:
@@ -376,7 +376,8 @@ def run(model: torch.nn.Module, params: DreamParams, n_configs: int, out: str | 
         # the levels clipped to the trained range, in words (not part of the identity: wording may change)
         meta["conditioning_warnings"] = plan.warnings(params.L0)
     if client is not None and prefix is not None:
-        raise ValueError("a prefix model and a Dask client: dream with a small-lattice prefix in process (no scheduler)")
+        raise ValueError("a prefix model and a Dask client: dream with a small-lattice prefix in process "
+                         "(no scheduler)")
     if tag is not None:
         if client is not None:
             raise ValueError(f"device {tag!r} and a Dask client: the workers dream the torch sampler on their "

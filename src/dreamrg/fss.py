@@ -127,7 +127,8 @@ def joint_pair_exponents(path, stop: int | None = None, ratio: int = 4,
         def func(mom, L=L, small=small):
             big = _estimators(mom[..., :8], L)
             sm = _estimators(mom[..., 8:], small)
-            return np.stack([np.log(big[..., 0] / sm[..., 0]), np.log(big[..., 1] / sm[..., 1])], axis=-1) / np.log(ratio)
+            return (np.stack([np.log(big[..., 0] / sm[..., 0]), np.log(big[..., 1] / sm[..., 1])], axis=-1)
+                    / np.log(ratio))
 
         value, error = jackknife(func, samples, n_bins=n_bins)
         out[(L, small)] = PairExponents(gamma_nu=Estimate(float(value[0]), float(error[0])),

@@ -1,8 +1,8 @@
 """Tables of the MCRG chapter and of the paper's Tables III and IV, with the paper's conventions or ours.
 
-Every function returns a :class:`pandas.DataFrame`; :mod:`dreamrg.tables` re-exports them, and the chapters show them as they are.
-The paper's Tables III and IV are computed with the conventions of
-:mod:`dreamrg.conventions` (which operators, which blocking step): pass
+Every function returns a :class:`pandas.DataFrame`; :mod:`dreamrg.tables` re-exports them, and
+the chapters show them as they are. The paper's Tables III and IV are computed with the
+conventions of :mod:`dreamrg.conventions` (which operators, which blocking step): pass
 ``convention=``/``paper=`` to choose; comparisons use :func:`dreamrg.verdicts.z_score`
 (ours and the paper's uncertainty in quadrature).
 """
@@ -301,7 +301,8 @@ def _table_iv_rows(profile: Profile | str, paper: bool = True) -> list[dict]:
     return out
 
 
-_TABLE_IV_PAPER_KEYS = {"η-FSS": "eta_fss", "η-RSRG": "eta_rsrg", "1/ν-FSS": "inv_nu_fss", "1/ν-RSRG": "inv_nu_rsrg"}
+_TABLE_IV_PAPER_KEYS = {"η-FSS": "eta_fss", "η-RSRG": "eta_rsrg", "1/ν-FSS": "inv_nu_fss",
+                        "1/ν-RSRG": "inv_nu_rsrg"}
 
 
 def table_iv(profile: Profile | str, paper: bool = True) -> pd.DataFrame:
@@ -356,7 +357,8 @@ _QUANTITIES = (("y_h", "y_h"), ("y_t", "y_t"), ("third", "third"), ("omega", "ω
 
 
 def _iv_as_y_h(printed: str | None) -> str | None:
-    """Table IV's printed η-RSRG as the y_h = 2 − η/2 it stands for, with half its σ (e.g. "0.282" → "1.85900(25)")."""
+    """Table IV's printed η-RSRG as the y_h = 2 − η/2 it stands for, with half its σ
+    (e.g. "0.282" → "1.85900(25)")."""
     if printed is None:
         return None
     from dreamrg.verdicts import paper_sigma
@@ -472,8 +474,8 @@ def mcrg_parent(profile: Profile | str) -> pd.DataFrame:
                      "η parent": format_estimate(eta, eta_err), "η-FSS ours": format_estimate(2 - g.value, g.error),
                      "η-FSS paper": iv.get("eta_fss"), "η-RSRG paper": iv.get("eta_rsrg"),
                      "η z(parent − FSS)": round((eta - (2 - g.value)) / math.hypot(eta_err, g.error), 1),
-                     "1/ν parent": format_estimate(r.y_t, r.y_t_err), "1/ν-FSS ours": format_estimate(i.value, i.error),
-                     "1/ν-FSS paper": iv.get("inv_nu_fss"),
+                     "1/ν parent": format_estimate(r.y_t, r.y_t_err),
+                     "1/ν-FSS ours": format_estimate(i.value, i.error), "1/ν-FSS paper": iv.get("inv_nu_fss"),
                      "1/ν z(parent − FSS)": round((r.y_t - i.value) / math.hypot(r.y_t_err, i.error), 1),
                      "η_value": eta, "η_err": eta_err, "η_fss_value": 2 - g.value, "η_fss_err": g.error,
                      "FSS pair": str(pair)})
@@ -609,7 +611,8 @@ def mcrg_spread_quotes(spread: pd.DataFrame) -> dict:
                          f"it, they shrink Table IV's (ours − paper)/σ for {name} by up to that factor")
         elif reading == "conservative":
             parts.append(f"the jackknife errors of {name} are conservative (the seeds scatter by about {R:.2f} of "
-                         f"them), so Table IV's (ours − paper)/σ for {name}, if anything, understate the differences")
+                         f"them), so Table IV's (ours − paper)/σ for {name}, if anything, understate the "
+                         "differences")
         else:
             parts.append(f"the jackknife errors of {name} stand (at most about {R + 2 * R_err:.2f} times too small, "
                          f"at 2σ of the ratio), and with them Table IV's (ours − paper)/σ for it")

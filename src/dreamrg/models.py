@@ -525,7 +525,8 @@ def check_model_size(kind: str, k, channels=None) -> None:
     need = model_bytes(kind, k, channels)
     if need > MAX_MODEL_BYTES:
         raise ValueError(f"a {kind} model with k={k}" + (f", channels={channels}" if kind == "two-layer" else "")
-                         + f" would need {need / 2**30:.1f} GiB for its weights (limit {MAX_MODEL_BYTES / 2**30:.0f} GiB)")
+                         + f" would need {need / 2**30:.1f} GiB for its weights "
+                           f"(limit {MAX_MODEL_BYTES / 2**30:.0f} GiB)")
 
 
 def non_finite_weights(model: torch.nn.Module) -> dict[str, int]:

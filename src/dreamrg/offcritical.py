@@ -20,9 +20,9 @@ Monte Carlo or dreamed, in their natural order:
 
 Conventions (those of :mod:`dreamrg.observables`): m = L⁻² Σσ, e = L⁻² Σ_⟨ij⟩ σσ over the
 2L² bonds, S = L² e the sum conjugate to K (P ∝ exp(K S)), U4 = 1 − ⟨m⁴⟩/(3⟨m²⟩²),
-χ = L²(⟨m²⟩ − ⟨m⟩²). The fluctuation formula d⟨O⟩/dK = ⟨O S⟩ − ⟨O⟩⟨S⟩ and reweighting assume
-the Boltzmann form P ∝ exp(K S); for dreamed configurations they measure how far the
-dreamed ensemble carries that structure.
+χ = L²(⟨m²⟩ − ⟨m⟩²). The fluctuation formula d⟨O⟩/dK = ⟨O S⟩ − ⟨O⟩⟨S⟩ and
+reweighting assume the Boltzmann form P ∝ exp(K S); for dreamed configurations they
+measure how far the dreamed ensemble carries that structure.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ Series = tuple[np.ndarray, np.ndarray]
 
 
 def jackknife_bins(n: int, tau: float) -> int:
-    """Bins for ``n`` samples whose τ_int is ``tau``: each at least :data:`MIN_BIN_TAUS` τ long, 2..:data:`MAX_BINS`."""
+    """Bins for ``n`` samples whose τ_int is ``tau``: each at least :data:`MIN_BIN_TAUS` τ long,
+    2..:data:`MAX_BINS`."""
     return int(max(2, min(MAX_BINS, n // max(1, math.ceil(MIN_BIN_TAUS * tau)))))
 
 
@@ -72,14 +73,16 @@ def _slope_moments(m: np.ndarray, e: np.ndarray, L: int) -> np.ndarray:
 
 
 def _slope(mom: np.ndarray) -> np.ndarray:
-    """dU4/dK from averaged :func:`_slope_moments` (..., 5): −(d⟨m⁴⟩⟨m²⟩ − 2⟨m⁴⟩d⟨m²⟩)/(3⟨m²⟩³)."""
+    """dU4/dK from averaged :func:`_slope_moments` (..., 5):
+    −(d⟨m⁴⟩⟨m²⟩ − 2⟨m⁴⟩d⟨m²⟩)/(3⟨m²⟩³)."""
     m2, m4, s, m2s, m4s = (mom[..., i] for i in range(5))
     d2, d4 = m2s - m2 * s, m4s - m4 * s
     return -(d4 * m2 - 2.0 * m4 * d2) / (3.0 * m2**3)
 
 
 def binder_slope(m, e, L: int, n_bins: int = MAX_BINS) -> Estimate:
-    """dU4/dK = −(d⟨m⁴⟩ ⟨m²⟩ − 2⟨m⁴⟩ d⟨m²⟩)/(3⟨m²⟩³) with d⟨O⟩ = ⟨O S⟩ − ⟨O⟩⟨S⟩, binned jackknife error."""
+    """dU4/dK = −(d⟨m⁴⟩ ⟨m²⟩ − 2⟨m⁴⟩ d⟨m²⟩)/(3⟨m²⟩³)
+    with d⟨O⟩ = ⟨O S⟩ − ⟨O⟩⟨S⟩, binned jackknife error."""
     m, e = _series(m, e)
     value, error = jackknife(_slope, _slope_moments(m, e, L), n_bins=n_bins)
     return Estimate(float(value), float(error))
@@ -206,7 +209,8 @@ def binder_crossing_reweighted(small: Series, large: Series, L_small: int, L_lar
     lo, hi = D(K0 - r)[0], D(K0 + r)[0]
     if not lo * hi < 0:
         return Crossing(L_small, L_large, "reweighted", None, K0,
-                        f"U4(L={L_large}) − U4(L={L_small}) keeps its sign within the reweighting range K0 ± {r:.2g}")
+                        f"U4(L={L_large}) − U4(L={L_small}) keeps its sign within the reweighting range "
+                        f"K0 ± {r:.2g}")
     root = brentq(lambda K: D(K)[0], K0 - r, K0 + r, xtol=1e-14 * K0)
     h = r / 50
     loo = D(root)[1]
@@ -347,7 +351,8 @@ class FlowPoint:
 
 
 def effective_coupling(e, L: int) -> tuple[Estimate, Estimate]:
-    """⟨e⟩ of a series of size-``L`` configurations (jackknife, τ) and the coupling of the exact e(K, L) equal to it."""
+    """⟨e⟩ of a series of size-``L`` configurations (jackknife, τ) and the coupling of the exact
+    e(K, L) equal to it."""
     e = np.asarray(e, dtype=np.float64)
     tau = _tau(e)
     value, error = jackknife(lambda x: x, e[:, None], n_bins=jackknife_bins(e.size, tau))

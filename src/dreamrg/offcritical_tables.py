@@ -176,7 +176,8 @@ def flow(mc: OffcriticalResult, dreamed: Dreamed) -> pd.DataFrame:
     """K_eff of the once-blocked configurations of the largest size against K, every scheme beside MC."""
     rows = []
     for f in mc.flow:
-        row: dict[str, Any] = {"K/K_c": _ratio(f.K), "L → L/2": f"{f.L} → {f.L // 2}", "K_eff/K_c MC": _f(_scaled(f.K_eff))}
+        row: dict[str, Any] = {"K/K_c": _ratio(f.K), "L → L/2": f"{f.L} → {f.L // 2}",
+                               "K_eff/K_c MC": _f(_scaled(f.K_eff))}
         for side, res in list(sides(mc, dreamed).items())[1:]:
             g = next((x for x in res.flow if x.K == f.K), None)
             row[f"K_eff/K_c {side}"] = _f(_scaled(g.K_eff)) if g else "no configurations kept"
@@ -219,7 +220,8 @@ def _with_z(est: Estimate, ref: Estimate) -> str:
 
 def range_table(test: RangeTest, mc: OffcriticalResult) -> pd.DataFrame:
     """The flow scheme from one spin at size ``test.L``, trained on the section's couplings ("narrow") and on
-    a wider range ("wide"): clipped levels, U4 and ⟨|m|⟩ with (dreamed − MC)/σ, ⟨e⟩ with (dreamed − exact)/σ."""
+    a wider range ("wide"): clipped levels, U4 and ⟨|m|⟩ with (dreamed − MC)/σ, ⟨e⟩ with
+    (dreamed − exact)/σ."""
     rows = []
     for a, b, ca, cb in zip(test.narrow, test.wide, test.clipped_narrow, test.clipped_wide):
         ref = mc.point(a.K, test.L)

@@ -18,7 +18,8 @@ def repo_root() -> Path:
 
 
 def data_dir() -> Path:
-    """The result cache: ``$DREAMRG_DATA`` if set, else ``data/`` of the checkout holding this package, else ``./data``."""
+    """The result cache: ``$DREAMRG_DATA`` if set, else ``data/`` of the checkout holding this package,
+    else ``./data``."""
     env = os.environ.get("DREAMRG_DATA")
     if env:
         return Path(env)

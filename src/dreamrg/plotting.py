@@ -471,7 +471,8 @@ _FIG10_THIRD = (("y_t", r"(a) $y_t=1/\nu$"), ("y_h", r"(b) $y_h$"), ("third", "(
 
 
 def _exponent(r: MCRGResult, key: str) -> tuple[float, float]:
-    """An exponent of a result and its error; ``"third"``: the third of the merged spectrum (:meth:`MCRGResult.third`)."""
+    """An exponent of a result and its error; ``"third"``: the third of the merged spectrum
+    (:meth:`MCRGResult.third`)."""
     return r.third()[:2] if key == "third" else (getattr(r, key), getattr(r, key + "_err"))
 
 

@@ -57,7 +57,8 @@ def format_estimate(value: float, error: float, digits: int = 2) -> str:
     return f"{value:.{decimals}f}({err_digits})"
 
 
-def jackknife(func: Callable[[np.ndarray], np.ndarray], samples: np.ndarray, n_bins: int = 100) -> tuple[np.ndarray, np.ndarray]:
+def jackknife(func: Callable[[np.ndarray], np.ndarray], samples: np.ndarray,
+              n_bins: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """Binned jackknife of ``func(mean of samples)``.
 
     Parameters

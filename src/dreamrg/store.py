@@ -219,7 +219,8 @@ class ConfigStore:
         if self.mode == "r":
             raise StoreError(f"{self.path} is open read-only")
         if packed.dtype != np.uint8 or packed.ndim != 3 or packed.shape[1:] != (L, packed_width(L)):
-            raise StoreError(f"chunk must be uint8 of shape (n, {L}, {packed_width(L)}); got {packed.dtype} {packed.shape}")
+            raise StoreError(f"chunk must be uint8 of shape (n, {L}, {packed_width(L)}); "
+                             f"got {packed.dtype} {packed.shape}")
         try:
             wrote = self._blocks.commit(index, {"configs": packed}, "chunk")
         except _integrity.Damaged as d:
@@ -290,7 +291,8 @@ class ConfigStore:
         """Return configurations ``start:stop`` as int8 ±1 of shape (n, L, L)."""
         return unpack(self.read_packed(start, stop), self.L)
 
-    def iter_batches(self, batch_size: int | None = None, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+    def iter_batches(self, batch_size: int | None = None, start: int = 0,
+                     stop: int | None = None) -> Iterator[np.ndarray]:
         """Yield int8 ±1 batches of at most ``batch_size`` configurations (default: one chunk)."""
         start, stop = self._bounds(start, stop)
         step = batch_size or self.chunk_size
@@ -446,7 +448,8 @@ def create_store(path: str | os.PathLike, meta: dict[str, Any], *, resume: bool 
             diff = {k: (old.get(k), meta[k]) for k in sorted(keys) if old.get(k) != meta[k]}
             if diff:
                 desc = "; ".join(f"{k}: stored {a!r}, requested {b!r}" for k, (a, b) in diff.items())
-                raise StoreError(f"{path} holds a store with different metadata ({desc}); choose another --out or matching options")
+                raise StoreError(f"{path} holds a store with different metadata ({desc}); "
+                                 "choose another --out or matching options")
             _check_writable(path)
             return open_store(path, mode="r+")
     _check_writable(path)
@@ -488,8 +491,8 @@ def _scan_values(src: Path, data: np.ndarray, step: int) -> str:
         if bad.any():
             i = lo + int(np.flatnonzero(bad.reshape(len(block), -1).any(axis=1))[0])
             raise StoreError(f"{src}: cannot tell the layout: configuration {i} holds values other than ±1 "
-                             f"or 0/1 (e.g. {np.asarray(data[i])[bad[i - lo]][0].item()!r}); allowed: ±1 or 0/1 of shape (n, L, L), "
-                             "or uint8 packbits of shape (n, L, ceil(L/8))")
+                             f"or 0/1 (e.g. {np.asarray(data[i])[bad[i - lo]][0].item()!r}); "
+                             "allowed: ±1 or 0/1 of shape (n, L, L), or uint8 packbits of shape (n, L, ceil(L/8))")
         if seen_minus is None and minus.any():
             seen_minus = lo + int(np.flatnonzero(minus.reshape(len(block), -1).any(axis=1))[0])
         if seen_zero is None and zero.any():
@@ -533,7 +536,8 @@ def import_configs(src: str | os.PathLike, out: str | os.PathLike, *, L: int | N
     except (ValueError, OSError) as exc:
         raise StoreError(f"cannot read {src} as a .npy array: {exc}") from None
     if data.ndim != 3 or data.shape[0] == 0:
-        raise StoreError(f"{src}: expected a non-empty array of shape (n, L, L) or packed (n, L, L/8); got {data.shape}")
+        raise StoreError(f"{src}: expected a non-empty array of shape (n, L, L) or packed (n, L, L/8); "
+                         f"got {data.shape}")
     n, rows, cols = data.shape
     packed_layout = data.dtype == np.uint8 and cols == packed_width(rows) and cols != rows
     if not packed_layout and (rows != cols or data.dtype.kind not in "biuf"):

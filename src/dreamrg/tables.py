@@ -2,9 +2,10 @@
 and the other comparisons the chapters and the status page show.
 
 Every function returns a :class:`pandas.DataFrame` (except the readers of printed numbers
-:func:`parse_estimate` and :func:`paper_printed`); the chapters show them as they are. The status page's verdicts come from :func:`status_table`
-(:func:`dreamrg.verdicts.judge`); :func:`long_from_formatted` and :func:`long_from_table_ii`
-turn tables kept in snapshots back into the same schema. The data come from
+:func:`parse_estimate` and :func:`paper_printed`); the chapters show them as they are. The
+status page's verdicts come from :func:`status_table` (:func:`dreamrg.verdicts.judge`);
+:func:`long_from_formatted` and :func:`long_from_table_ii` turn tables kept in snapshots
+back into the same schema. The data come from
 :mod:`dreamrg.experiments` (which models and results a profile means; functions taking
 a profile take a :class:`~dreamrg.profiles.Profile` or a built-in profile's name); rows are
 labelled with :attr:`dreamrg.experiments.ModelId.label` (or ``"MC"``), the paper's
@@ -29,8 +30,8 @@ from dreamrg.conventions import PAPER_TABLE_III
 from dreamrg.experiments import MC, ModelId, as_profile, paper_row, row_label
 from dreamrg.fss import PairExponents, exact_comparison
 from dreamrg.observables import SizeSummary
-from dreamrg.paper_values import (EXACT, PAIRS, PAPER_FSS_DREAMED_CONFIGS, PRINTED_II, PRINTED_III, PRINTED_IV, TABLE_II,
-                                  parse_printed)
+from dreamrg.paper_values import (EXACT, PAIRS, PAPER_FSS_DREAMED_CONFIGS, PRINTED_II, PRINTED_III, PRINTED_IV,
+                                  TABLE_II, parse_printed)
 from dreamrg.profiles import Profile
 from dreamrg.runs.summaries import DreamSummary, MCSummary
 from dreamrg.stats import format_estimate, seed_spread as _seed_spread
@@ -262,8 +263,8 @@ def binder_table(dreamed: dict[ModelId, DreamSummary], L: int) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- the Monte Carlo chapter
 def exact_validation(summaries: dict[tuple[str, int], SizeSummary]) -> pd.DataFrame:
-    """⟨e⟩ and c of MC summaries keyed by (algorithm, L) beside the exact finite-size values, with z = (MC − exact)/error
-    (e.g. :func:`dreamrg.experiments.mc_validation`)."""
+    """⟨e⟩ and c of MC summaries keyed by (algorithm, L) beside the exact finite-size values, with
+    z = (MC − exact)/error (e.g. :func:`dreamrg.experiments.mc_validation`)."""
     rows = []
     for (algorithm, L), s in summaries.items():
         cmp = exact_comparison(s)

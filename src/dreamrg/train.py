@@ -100,7 +100,8 @@ class TrainParams:
             raise ValueError(f"epochs and batch_size must be ≥ 1; got {self.epochs}, {self.batch_size}")
         if not (_finite_number(self.lr) and _finite_number(self.weight_decay)
                 and self.lr > 0 and self.weight_decay >= 0):
-            raise ValueError(f"lr must be a finite number > 0 and weight_decay one ≥ 0; got {self.lr}, {self.weight_decay}")
+            raise ValueError(f"lr must be a finite number > 0 and weight_decay one ≥ 0; "
+                             f"got {self.lr}, {self.weight_decay}")
         if self.seed < 0 or self.channels < 1:
             raise ValueError("seed must be ≥ 0 and channels ≥ 1")
         if self.target_loss is not None and not (isinstance(self.target_loss, (int, float))
@@ -520,7 +521,8 @@ def _load_checkpoint(path: Path, identity: dict, model, opt,
                          "delete it or choose another checkpoint path")
     inside = state.get("inside_epoch")
     if state["epoch"] > epochs or (inside is not None and state["epoch"] >= epochs):
-        raise ValueError(f"checkpoint {path} is after epoch {state['epoch']}{' and part of the next' if inside else ''}, "
+        raise ValueError(f"checkpoint {path} is after epoch "
+                         f"{state['epoch']}{' and part of the next' if inside else ''}, "
                          f"beyond the {epochs} epochs asked for")
     try:
         model.load_state_dict(state["model"])

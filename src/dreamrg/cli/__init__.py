@@ -367,8 +367,8 @@ def _cmd_cache(args: argparse.Namespace) -> int:
         _print_json(rows)
         return 0
     stale = [r for r in rows if r["stale"]]
-    print(f"cache: {data_dir()} ({len(rows)} entries" + (f", {len(stale)} stale: "
-                                                          f"{sum(r['MB'] for r in stale) / 1024:.1f} GB)" if stale else ")"))
+    print(f"cache: {data_dir()} ({len(rows)} entries"
+          + (f", {len(stale)} stale: {sum(r['MB'] for r in stale) / 1024:.1f} GB)" if stale else ")"))
     for r in rows:
         writer = f"writing (pid {r['writer']})" if r["writer"] is not None else ""
         old = f"stale (version {r['version']}; this code: {STAGE_VERSIONS[r['stage']]})" if r["stale"] else ""
@@ -470,7 +470,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from dreamrg.cli._models import cmd_models
 
-    handlers = {"models": cmd_models, "mc": _cmd_mc, "train": _cmd_train, "dream": _cmd_dream, "mcrg": _cmd_mcrg, "mc-import": _cmd_import, "observables": _cmd_observables, "cache": _cmd_cache, "verify": _cmd_verify, "book": _cmd_book}
+    handlers = {"models": cmd_models, "mc": _cmd_mc, "train": _cmd_train, "dream": _cmd_dream, "mcrg": _cmd_mcrg,
+                "mc-import": _cmd_import, "observables": _cmd_observables, "cache": _cmd_cache, "verify": _cmd_verify,
+                "book": _cmd_book}
     try:
         status = handlers[args.command](args)
         sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit

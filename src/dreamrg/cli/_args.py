@@ -215,7 +215,8 @@ def _check_output_file(path: Path, what: str = "--out") -> Path:
     system or missing permission shows up even for root). Writes nothing.
     """
     if path.is_symlink() and not path.exists():
-        raise UsageError(f"{what} {path} is a dangling symlink (to {os.readlink(path)}); remove it or give another path")
+        raise UsageError(f"{what} {path} is a dangling symlink (to {os.readlink(path)}); "
+                         "remove it or give another path")
     real = path.resolve()
     if real.is_dir():
         raise UsageError(f"{what} {path} is a directory; give a file name such as model.json")

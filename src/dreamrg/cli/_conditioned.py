@@ -38,7 +38,8 @@ def cmd_train_conditioned(args: argparse.Namespace) -> int:
     from dreamrg.store import open_store, writer_lock
 
     if args.model != "symmetric":
-        raise UsageError("--conditioned trains the single-layer symmetric model; a two-layer model cannot be conditioned")
+        raise UsageError("--conditioned trains the single-layer symmetric model; "
+                         "a two-layer model cannot be conditioned")
     if args.k not in KERNEL_SIZES:
         raise UsageError(f"--conditioned needs --k in {KERNEL_SIZES} (the histogram fits); got {args.k}")
     if args.method == "adamw" and args.engine == "torch":

@@ -188,7 +188,8 @@ def _add_stage_parsers(parser: argparse.ArgumentParser, sub) -> None:
                        "and chains it lacks")
     inv.add_argument("--json", action="store_true")
 
-    ver = sub.add_parser("verify", help="check every chunk of a store, an ensemble or a cache entry against its checksum",
+    ver = sub.add_parser("verify",
+                         help="check every chunk of a store, an ensemble or a cache entry against its checksum",
                          description="Check a configuration store, a dreamed ensemble, or every store and ensemble "
                          "under a directory (a cache entry, or the whole data directory): metadata against the "
                          "arrays, a completion record and a checksum for every chunk, every chunk decoded. Prints "

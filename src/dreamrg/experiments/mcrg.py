@@ -124,7 +124,8 @@ def mcrg_reference_size(profile: Profile | str) -> int:
 
 
 def mcrg_reference(profile: Profile | str, convention: Convention = OURS) -> MCRGResult:
-    """MC at :func:`mcrg_reference_size` in the convention's basis and boundary, at its step (the first for ``OURS``)."""
+    """MC at :func:`mcrg_reference_size` in the convention's basis and boundary, at its step (the first
+    for ``OURS``)."""
     p = as_profile(profile)
     run = mcrg_mc(p, dataclasses.replace(convention, step=None))[mcrg_reference_size(p)]
     level = convention.level or 0

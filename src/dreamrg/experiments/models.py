@@ -113,7 +113,8 @@ def single_layer_params(training: TrainingSection, k: int, weighted: bool, metho
     batch = training.batch_size
     if weighted and method == "adamw":
         if k not in training.weighted_batch_size:
-            raise ValueError(f"weighted_batch_size has no entry for k={k}; it has {sorted(training.weighted_batch_size)}")
+            raise ValueError(f"weighted_batch_size has no entry for k={k}; "
+                             f"it has {sorted(training.weighted_batch_size)}")
         batch = training.weighted_batch_size[k]
     return train.TrainParams(k=k, weighted=weighted, method=method, epochs=training.epochs, batch_size=batch,
                              seed=training.seed)

@@ -68,7 +68,8 @@ def _progress(stage: str, path: Path) -> str:
             meta = json.loads((path / "model.json").read_text()).get("meta", {})
             hist = meta.get("history") or {}
             if "epoch" in hist:
-                return f"trained ({hist['epoch'][-1]} epochs, epoch {hist.get('returned_epoch', hist['epoch'][-1])} kept)"
+                return (f"trained ({hist['epoch'][-1]} epochs, "
+                        f"epoch {hist.get('returned_epoch', hist['epoch'][-1])} kept)")
             return "trained"
         if stage == "models" and (path / "checkpoint.pt").exists():
             # tensors and plain data only: a crafted pickle is refused, never run

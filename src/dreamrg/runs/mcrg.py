@@ -354,8 +354,8 @@ def mc_mcrg_streamed(L: int, n_configs: int, seed: int, levels: int, *, n_bins: 
     and tie-breaks, so up to L = 256 the exponents are identical to it, without the store
     (131 GB for 10^6 configurations at L = 1024). Above L = 256 its chunks are larger than
     the store's (:func:`stream_chunk_size`): the exponents are then identical to those of a
-    store of ``MCParams(L=L, seed=seed, chunk_size=stream_chunk_size(L))``. The run directory ``run/`` of the entry holds
-    one checkpoint per chain (:mod:`dreamrg.mcrg.streaming`): an interrupted run resumes
+    store of ``MCParams(L=L, seed=seed, chunk_size=stream_chunk_size(L))``. The run directory ``run/`` of
+    the entry holds one checkpoint per chain (:mod:`dreamrg.mcrg.streaming`): an interrupted run resumes
     there, over as many sittings as it takes; :func:`mc_mcrg_streamed_status` reports how
     far it has got without computing. The command line does the same work with
     ``dreamrg mc --L L --n-configs N --seed SEED --mcrg-only --levels LEVELS --mcrg-seed SEED
@@ -545,8 +545,8 @@ def dreamed_mcrg_conventions(model: torch.nn.Module, params: DreamParams, n_conf
     fresh: dict[tuple[str, str], DreamedMCRG | IllConditioned] = {}
     if missing:
         t0 = time.perf_counter()
-        accs = accumulate_conventions(iter_final_batches(model, params, n_configs, prefix=prefix), missing, levels=1, seed=seed,
-                                      n_total=n_configs, n_bins=n_bins, check=False)
+        accs = accumulate_conventions(iter_final_batches(model, params, n_configs, prefix=prefix), missing, levels=1,
+                                      seed=seed, n_total=n_configs, n_bins=n_bins, check=False)
         results = {}
         for c in missing:
             try:
