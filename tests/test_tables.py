@@ -297,15 +297,15 @@ def test_verdicts_agree_explained_unexplained():
         ("II", "authors k=5, w.", "1/ν (32, 8)", "1.138", 1.1500, 0.0001),
         ("II", "k=5, w.", "1/ν (32, 8)", "1.138", 1.1000, 0.0001),   # ours, but the authors' also differ
         ("II", "k=3", "γ/ν (32, 8)", "1.803", 1.7900, 0.0001),       # no authors' row: not explained
-        ("III, step 1", "L=32", "y_h", "1.87537(5)", 1.8810, 0.00005),
+        ("III", "L=512", "y_h", "1.87599(4)", 1.8810, 0.00005),     # large-L y_h: nothing explains it
         ("III", "L=1024", "y_h", "1.87600(4)", None, None),
         ("II", "2-layer k=3", "γ/ν (32, 8)", None, 1.8, 0.01),
     ])
     j = judge(long)
     assert list(j["verdict"]) == ["agrees", "differs, unexplained", "agrees", "differs, explained",
                                   "differs, unexplained", "differs, unexplained", "differs, unexplained",
-                                  "differs, explained", "not run", "no paper value"]
-    assert j["target"][3] == "fss-seed-spread" and j["target"][7] == "status-table-iii-step"
+                                  "differs, unexplained", "not run", "no paper value"]
+    assert j["target"][3] == "fss-seed-spread" and pd.isna(j["target"][7])
     assert j["(ours − paper)/σ"][0] == pytest.approx(0.0008 / math.hypot(0.0001, 0.0005))
     counts = verdict_counts(j)
     assert counts.loc["II"].to_dict() == {"compared": 7, "agrees": 2, "differs, explained": 1,
@@ -346,9 +346,8 @@ def test_snapshot_tables_back_to_the_status_schema():
 
 def test_verdicts_with_the_papers_conventions():
     """Table III's drifting rows and Table IV's MC 1/ν-RSRG are explained by the MCRG chapter's section; a large-L
-    y_h that differed would not be; the kept Table IV (symmetrised basis) is explained for every model's 1/ν-RSRG,
-    ours included, although the authors' kept row differs too."""
-    from dreamrg.quotes import KEPT_IV
+    y_h that differed would not be, nor would a first-step MC η-RSRG (the registry no longer excuses the first
+    step: every judged table uses the paper's conventions)."""
     from dreamrg.verdicts import judge
 
     long = _long([
@@ -358,17 +357,30 @@ def test_verdicts_with_the_papers_conventions():
         ("III", "L=512", "y_h", "1.87599(4)", 1.87605, 0.00001),
         ("IV", "MC", "1/ν-RSRG", "0.973", 1.0013, 0.0011),
         ("IV", "MC", "η-RSRG", "0.248", 0.2479, 0.0001),
-        (KEPT_IV, "authors k=3", "1/ν-RSRG", "1.111", 1.145, 0.004),
-        (KEPT_IV, "k=3", "1/ν-RSRG", "1.111", 1.160, 0.004),
-        (KEPT_IV, "MC", "η-RSRG", "0.248", 0.2380, 0.0001),
+        ("IV", "MC", "η-RSRG", "0.248", 0.2380, 0.0001),
     ])
     j = judge(long)
     assert list(j["verdict"]) == ["differs, explained", "differs, explained", "differs, unexplained", "agrees",
-                                  "differs, explained", "agrees", "differs, explained", "differs, explained",
-                                  "differs, explained"]
-    assert set(j["target"][[0, 1, 4, 6, 7]]) == {"mcrg-paper-numbers"}
+                                  "differs, explained", "agrees", "differs, unexplained"]
+    assert set(j["target"][[0, 1, 4]]) == {"mcrg-paper-numbers"}
     assert "as far as the published code allows" in j["reason"][0]
-    assert j["target"][8] == "status-table-iii-step"
+
+
+def test_kept_status_quotes_and_tables_come_from_the_kept_data():
+    """The status page's kept section reads the MCRG chapter's kept Table III (both steps) and its own kept judged
+    table: Table IV's MC η-RSRG at either step is 4 − 2 y_h of the L = 128 row, and every kept number of Tables
+    II, III and IV is judged again (none dropped, none added)."""
+    from dreamrg import display, quotes
+
+    q, kept = quotes.status_kept()
+    iii = tables.long_from_formatted(display.kept_table("mcrg", lambda t: "table" in t.columns
+                                                        and t["table"].eq("III, step 1").any(), "Table III"))
+    y_h = iii.set_index(["table", "row", "quantity"]).loc[("III, step 1", "L=128", "y_h")]
+    assert tables.parse_estimate(q["iv_eta_s1"])[0] == pytest.approx(4 - 2 * y_h["value"], abs=1e-6)
+    judged = display.kept_table("status", lambda t: "verdict" in t.columns, "judged")
+    assert len(kept) == q["kept_rows"] == judged["table"].isin(["II", "III", "IV"]).sum()
+    assert set(kept["table"]) == {"II", "III", "IV"} and kept["verdict"].notna().all()
+    assert q["iii_s1_zmin"] > q["iii_s2_z512"]  # the first step is far from the paper's rows, the second is not
 
 
 def test_table_iii_streamed_row_finished_in_progress_or_not_started(monkeypatch):

@@ -129,22 +129,25 @@ def mcrg_kept() -> dict[str, Any]:
 def status_kept() -> tuple[dict[str, Any], pd.DataFrame]:
     """The status page's quoted numbers (Tables III and IV at the paper profile) and the kept tables, judged.
 
+    The numbers of both blocking steps come from the MCRG chapter's kept Table III (``III, step 1`` and
+    ``III, step 2`` rows) and its truncation scan; the judged tables from the status page's own kept snapshot,
+    whose every number of Tables II, III and IV (with the paper's conventions) is judged again here with the
+    current rule of :func:`dreamrg.verdicts.judge`.
+
     Returns
     -------
     quotes : dict
         ``{glue name: value}``.
     kept : pandas.DataFrame
-        Every number of the kept Tables II (from the FSS chapter, which kept all of it), III and IV,
-        with the verdict of :func:`dreamrg.verdicts.judge`.
+        Every number of the kept Tables II, III and IV, with its verdict.
     """
     out: dict[str, Any] = {}
-    def table_rows(name):  # 'III' also matches 'III, step 1'; 'II' matches only 'II'
-        return lambda t: 'table' in t.columns and t['table'].astype(str).str.fullmatch(f'{name}(, .*)?').any()
-
-    kept_iii = tables.long_from_formatted(display.kept_table('status', table_rows('III'), "Table III rows"))
-    kept_iv = tables.long_from_formatted(display.kept_table('status', table_rows('IV'), "Table IV rows"))
-    kept_ii_status = display.kept_table('status', table_rows('II'), "Table II rows")
+    kept_iii = tables.long_from_formatted(display.kept_table(
+        'mcrg', lambda t: 'table' in t.columns and t['table'].astype(str).eq('III, step 1').any()
+        and t['row'].astype(str).eq('L=32').any(), "Table III at both blocking steps ('III, step 1' rows)"))
     at = kept_iii.set_index(['table', 'row', 'quantity'])
+    out['kept_origin_iii'] = display.kept_origin('mcrg')
+    out['kept_iii_configs'] = f"{int(at.loc[('III, step 2', 'L=512', 'y_h'), 'statistics'].split()[0]):,}"
     for L in (32, 128, 512):
         out[f'iii_s1_{L}'] = at.loc[('III, step 1', f'L={L}', 'y_h'), 'ours']
         out[f'iii_s2_{L}'] = at.loc[('III, step 2', f'L={L}', 'y_h'), 'ours']
@@ -164,30 +167,19 @@ def status_kept() -> tuple[dict[str, Any], pd.DataFrame]:
     first_step = [tables.parse_estimate(t)[0] for t in kept_trunc.loc[first_rows, 'y_h']]
     out['iii_trunc_min'] = min(first_step)
     out['iii_trunc_max'] = max(first_step)
-    y2 = at.loc['III, step 2', 'L=128', 'y_h']
-    eta2, eta2_err = (4 - 2 * y2['value'], 2 * y2['error'])
-    out['iv_eta_s2'] = format_estimate(eta2, eta2_err)
+    for step in (1, 2):  # Table IV's MC η-RSRG is 4 − 2 y_h of Table III's L = 128 row
+        y_h = at.loc[f'III, step {step}', 'L=128', 'y_h']
+        out[f'iv_eta_s{step}'] = format_estimate(4 - 2 * y_h['value'], 2 * y_h['error'])
+    eta2 = at.loc['III, step 2', 'L=128', 'y_h']
     out['iv_eta_p'] = PRINTED_IV['MC']['eta_rsrg']
-    out['iv_eta_z'] = tables.z_score(eta2, eta2_err, PRINTED_IV['MC']['eta_rsrg'])
-    out['iv_eta_s1'] = kept_iv.set_index(['row', 'quantity']).loc[('MC', 'η-RSRG'), 'ours']
-    kept_meta = display.snapshot_meta('status')
-    out['kept_status_date'] = kept_meta['date']
+    out['iv_eta_z'] = tables.z_score(4 - 2 * eta2['value'], 2 * eta2['error'], PRINTED_IV['MC']['eta_rsrg'])
     out['kept_origin_status'] = display.kept_origin('status')
-    kept_ii = kept_table_ii()
-    legacy = display.legacy_text_tables(display.snapshot_dir('status', 'paper'))[0]
-    out['kept_ii_rows'] = legacy.split('[')[-1].split()[0]
-    out['kept_ii_shown'] = len(kept_ii_status)
-    out['kept_ii_fss'] = int(kept_ii[[c for c in kept_ii.columns if not c.endswith(' paper')]].notna().sum().sum())
-    # judged with the paper's conventions: Table III at the second step; the kept Table IV predates them
-    # (symmetrised operators, MC at the first step) and is labelled so
-    kept_iii = kept_iii[kept_iii['table'] != 'III, step 1'].replace({'table': {'III, step 2': 'III'}})
-    kept_iv = kept_iv.assign(table=KEPT_IV)
-    kept = verdicts.judge(pd.concat([tables.long_from_table_ii(kept_ii), kept_iii, kept_iv], ignore_index=True))
+    judged = display.kept_table('status', _has_column('table', 'row', 'quantity', 'ours ± error', 'verdict'),
+                                "judged table ('table', 'row', 'quantity', 'ours ± error' and 'verdict' columns)")
+    long = tables.long_from_formatted(judged.rename(columns={'ours ± error': 'ours'}))
+    kept = verdicts.judge(long[long['table'].astype(str).isin(('II', 'III', 'IV'))].reset_index(drop=True))
+    out['kept_rows'] = len(kept)
     return out, kept
-
-
-#: the name of the kept paper-profile Table IV on the status page: computed before the paper's conventions were known
-KEPT_IV = "IV (kept: symmetrised, MC step 1)"
 
 
 def offcritical_kept() -> dict[str, Any]:

@@ -135,14 +135,6 @@ EXPLANATIONS: tuple[Explanation, ...] = (
     Explanation("IV", "MC", "1/ν-RSRG", "mcrg-paper-numbers",
                 "the paper's MC 1/ν-RSRG is Table III's L = 128 y_t, with its small-L deficit (explained as far as "
                 "the published code allows)"),
-    Explanation(r"IV \(kept.*", r"(authors )?k=.*", r"1/ν-RSRG", "mcrg-paper-numbers",
-                "kept before the paper's conventions were identified: symmetrised operators, which give a higher 1/ν "
-                "than the authors' single-orientation products the paper used"),
-    # the kept paper-profile results of before the conventions (book/snapshots/paper/status) are judged as well
-    Explanation(r"III, step 1", r".*", r".*", "status-table-iii-step",
-                "the paper's rows are not first-blocking-step values: its large-L y_h is our second step's"),
-    Explanation(r"IV.*", "MC", "η-RSRG", "status-table-iii-step",
-                "the paper's MC η-RSRG is a second-blocking-step value; this table used the first step"),
 )
 
 
