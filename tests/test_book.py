@@ -355,6 +355,9 @@ def test_paper_numbers_section_at_smoke():
     q = mcrg_paper_quotes(conv, parent)
     assert q["pn_models"] == 6 and q["pn_Lmin"] == q["pn_Lmax"] == 32 and q["pn_paper_yh_Lmax"] == "1.87537(5)"
     assert all(isinstance(v, (int, float, str)) for v in q.values())
+    assert q["pn_parent_deta_max"] == pytest.approx((parent["η_value"] - parent["η_fss_value"]).abs().max())
+    assert q["pn_parent_rsrg_min"] == pytest.approx(
+        (parent["η-RSRG paper"].astype(float) - parent["η_value"]).abs().min())
 
 
 def test_book_carry_exports_while_the_chapters_run_and_when_they_end(tmp_path, monkeypatch):

@@ -542,6 +542,10 @@ def mcrg_paper_quotes(conv: pd.DataFrame, parent: pd.DataFrame) -> dict:
     out["pn_parent_eta"] = ok["η parent"].iloc[0] if len(ok) else "n/a"
     out["pn_parent_model"] = ok.index[0] if len(ok) else "n/a"
     out["pn_parent_fss"] = ok["η-FSS ours"].iloc[0] if len(ok) else "n/a"
+    # how close the parent's η is to FSS, against how far it is from the paper's RSRG column
+    out["pn_parent_deta_max"] = float((ok["η_value"] - ok["η_fss_value"]).abs().max()) if len(ok) else math.nan
+    rsrg = pd.to_numeric(ok["η-RSRG paper"], errors="coerce") if len(ok) else pd.Series(dtype=float)
+    out["pn_parent_rsrg_min"] = float((rsrg - ok["η_value"]).abs().min()) if rsrg.notna().any() else math.nan
     return out
 
 
