@@ -48,14 +48,20 @@ def test_snapshot_keeps_figures_and_tables(tmp_path):
         nbformat.v4.new_output("display_data", data={"application/papermill.record/image/png": "iVBORw0KGgo=",
                                                      "application/papermill.record/text/plain": "<Figure>"}),
     ]
+    # the title is not a section; the last heading of a cell counts, and holds until the next one
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title\n\n(lbl)=\n## First part\ntext\n### The sub-part ###")]
     nb.cells.append(cell)
+    later = nbformat.v4.new_code_cell("y")
+    later.outputs = [nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="})]
+    nb.cells += [nbformat.v4.new_markdown_cell("no heading here"), later]
     path = tmp_path / "ch.ipynb"
     nbformat.write(nb, path)
     (tmp_path / "book").mkdir()
     out = save_snapshot(tmp_path, "ch", "paper", path, 12.0)
     meta = json.loads((out / "meta.json").read_text())
-    assert meta["figures"] == 2 and meta["tables"] == 2 and meta["profile"] == "paper"
-    assert meta["outputs"] == ["figure-1.png", "tables.md:1", "table-1.json", "figure-2.png"]
+    assert meta["figures"] == 3 and meta["tables"] == 2 and meta["profile"] == "paper"
+    assert meta["outputs"] == ["figure-1.png", "tables.md:1", "table-1.json", "figure-2.png", "figure-3.png"]
+    assert set(meta["sections"].values()) == {"The sub-part"} and list(meta["sections"]) == meta["outputs"]
     back = snapshot_tables("ch", "paper", root=tmp_path)[0]
     assert len(back) == 80 and back.index.name == "line"               # every row, never truncated
     assert back["value"][0] == 1.234567890123456 and pd.isna(back["value"][1]) and back["ours"][1] == "not run"

@@ -201,6 +201,11 @@ def test_show_snapshot_puts_the_earlier_code_note_under_its_origin(monkeypatch):
     note = display.earlier_code_note(meta)
     assert (note is not None and texts[1] == f"> {note}") or (note is None and "earlier code" not in texts[1])
     assert sum("Made with earlier code" in t for t in texts if isinstance(t, str)) == (note is not None)
+    # each run of kept results from one section comes under that section's heading, once
+    runs = [meta["sections"][o] for o in meta["outputs"] if o in meta.get("sections", {})]
+    expected = [display.section_line(h) for i, h in enumerate(runs) if i == 0 or runs[i - 1] != h]
+    assert [t for t in texts if isinstance(t, str) and t.startswith("*From the section")] == expected
+    assert len(expected) >= 5  # the MCRG chapter's paper snapshot records its sections
 
 
 def test_prose_quoting_kept_results_says_when_and_by_which_code():

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -447,7 +448,8 @@ def save_snapshot(root: Path, chapter: str, profile: str, notebook: Path, second
     renders it again); a table shown only as HTML goes, as before, as its text into
     ``tables.md``. ``meta.json`` records the profile, date, dreamrg version, git commit
     of the code that ran (``commit``, default the current checkout), run time (``seconds``,
-    and ``seconds_longest``: :func:`longest_seconds`) and the list of ``outputs``. These
+    and ``seconds_longest``: :func:`longest_seconds`), the list of ``outputs`` and, for each, the
+    section heading it appeared under (``sections``, so that a reader knows what a kept table shows). These
     small files are meant to be committed, so that a book rebuilt at the quick profile can
     still show paper-statistics results, labelled with their origin.
     """
@@ -466,7 +468,12 @@ def save_snapshot(root: Path, chapter: str, profile: str, notebook: Path, second
     # written next to the target and swapped in at the end: an interrupted run leaves the old snapshot intact
     out = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{chapter}."))
     figures, tables, texts, outputs = 0, 0, [], []
+    sections: dict[str, str] = {}  # output → the section heading it appeared under (level 2 and below)
+    heading = None
     for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            heading = _last_heading(cell.source) or heading
+        n_before = len(outputs)
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             # a figure shown directly, or glued for a {glue:figure} directive (myst-nb stores it under a record key)
@@ -484,11 +491,13 @@ def save_snapshot(root: Path, chapter: str, profile: str, notebook: Path, second
             elif "text/html" in data and "<table" in data["text/html"] and "text/plain" in data:
                 texts.append(data["text/plain"])
                 outputs.append(f"tables.md:{len(texts)}")
+        if heading:
+            sections.update({name: heading for name in outputs[n_before:]})
     if texts:
         (out / "tables.md").write_text("\n\n".join(f"```text\n{t}\n```" for t in texts))
     meta = {"chapter": chapter, "profile": profile, "date": datetime.date.today().isoformat(),
             "dreamrg_version": __version__, "git_commit": commit or _git_commit(root), "seconds": round(seconds, 1),
-            "figures": figures, "tables": tables + len(texts), "outputs": outputs,
+            "figures": figures, "tables": tables + len(texts), "outputs": outputs, "sections": sections,
             # the exact parameter set behind the kept numbers (dreamrg.profiles.Profile.key)
             "profile_key": load_profile(profile).key() if profile in PROFILES else None,
             # the code versions of the cache stages (dreamrg.cache.changes_since tells a reader what changed since)
@@ -507,6 +516,13 @@ def save_snapshot(root: Path, chapter: str, profile: str, notebook: Path, second
     if old.exists():
         shutil.rmtree(old)
     return final
+
+
+def _last_heading(markdown: str) -> str | None:
+    """The text of the last section heading (``##`` or deeper; the chapter title is not a section) of a Markdown
+    cell, without its hashes, or None."""
+    found = [m.group(1).strip() for m in re.finditer(r"^#{2,6}\s+(.+?)\s*#*\s*$", markdown, flags=re.M)]
+    return found[-1] if found else None
 
 
 def longest_seconds(previous: Path, meta: dict) -> float:

@@ -545,12 +545,18 @@ def kept_figure_html(png: Path, number: int, profile: str, meta: dict) -> str:
             f'</span></p></figcaption></figure>')
 
 
+def section_line(heading: str) -> str:
+    """The line above a chapter's kept results of one section: its heading, set apart from the page's own."""
+    return f"*From the section “{heading}”:*"
+
+
 def show_snapshot(chapter: str, profile: str = "paper", current: str | None = None) -> None:
     """Display the kept results of ``chapter`` at ``profile`` (figures and full tables), if any.
 
     Used at the end of chapters: when the book is built at another profile, the results
     of the last paper-profile run (committed under ``book/snapshots/``) are shown with
-    their date and run time, in the order the chapter produced them. Nothing is shown when
+    their date and run time, in the order the chapter produced them, each run of results under the
+    section heading it appeared under (when the snapshot recorded it). Nothing is shown when
     ``current == profile`` (the chapter itself already shows them) or when no snapshot exists.
     """
     from IPython.display import HTML, Markdown, display
@@ -573,8 +579,12 @@ def show_snapshot(chapter: str, profile: str = "paper", current: str | None = No
             display(Markdown(f"```text\n{t}\n```"))
         outputs = [f"figure-{i}.png" for i in range(1, meta["figures"] + 1)]
     texts = legacy_text_tables(folder)
-    figure = 0
+    sections = meta.get("sections") or {}  # kept before sections were recorded: none
+    figure, shown = 0, None
     for name in outputs:
+        if sections.get(name) and sections[name] != shown:  # where in the chapter the next results come from
+            shown = sections[name]
+            display(Markdown(section_line(shown)))
         if name.endswith(".png"):
             figure += 1
             display(HTML(kept_figure_html(folder / name, figure, profile, meta)))
