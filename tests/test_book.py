@@ -117,6 +117,21 @@ def test_snapshot_keeps_figures_and_tables(tmp_path):
         older.write_text(json.dumps({"profile_key": old_key, "stage_versions": meta["stage_versions"], "seconds": 9.0}))
         assert longest_seconds(older, meta | {"seconds": 1.0}) == expected
     assert longest_seconds(tmp_path / "missing.json", meta | {"seconds": 1.0}) == 1.0
+    # ... or, since other chapters' parameters change that key, by what it kept: the same tables and figures
+    older.write_text(json.dumps({"profile_key": "other", "stage_versions": meta["stage_versions"], "seconds": 9.0}))
+    assert longest_seconds(older, meta | {"seconds": 1.0}, same_outputs=True) == 9.0
+    older.write_text(json.dumps({"profile_key": "other", "stage_versions": {"mc": -1}, "seconds": 9.0}))
+    assert longest_seconds(older, meta | {"seconds": 1.0}, same_outputs=True) == 1.0  # not across other code
+    legacy = json.loads((out / "meta.json").read_text())
+    legacy = {k: v for k, v in legacy.items() if k not in ("section", "seconds_longest")} | {
+        "profile_key": "other", "seconds": 50.0}
+    (out / "meta.json").write_text(json.dumps(legacy))
+    save_snapshot(tmp_path, "ch", "paper", path, 2.0)  # the same notebook: the same outputs
+    assert json.loads((out / "meta.json").read_text())["seconds_longest"] == 50.0
+    (out / "meta.json").write_text(json.dumps(legacy))
+    (out / "table-1.json").write_text("{}")                # the kept table differed: a different run
+    save_snapshot(tmp_path, "ch", "paper", path, 2.0)
+    assert json.loads((out / "meta.json").read_text())["seconds_longest"] == 2.0
     fss = save_snapshot(tmp_path, "fss", "paper", path, 1.0)
     assert json.loads((fss / "meta.json").read_text())["section"] == load_profile("paper").fss.to_dict()
 

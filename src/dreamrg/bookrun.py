@@ -505,7 +505,7 @@ def save_snapshot(root: Path, chapter: str, profile: str, notebook: Path, second
     # the chapter's own parameters, as they were (None for a chapter without a profile section)
     meta["section"] = (load_profile(profile).section(chapter).to_dict()
                        if profile in PROFILES and chapter in SECTIONS else None)
-    meta["seconds_longest"] = longest_seconds(final / "meta.json", meta)
+    meta["seconds_longest"] = longest_seconds(final / "meta.json", meta, same_outputs=_same_outputs(final, out))
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     old = final.with_name(f".{chapter}.old")
     if old.exists():
@@ -525,27 +525,39 @@ def _last_heading(markdown: str) -> str | None:
     return found[-1] if found else None
 
 
-def longest_seconds(previous: Path, meta: dict) -> float:
+def longest_seconds(previous: Path, meta: dict, same_outputs: bool = False) -> float:
     """The longest execution time of a chapter kept with the parameters and cache-stage versions of ``meta``.
 
     A chapter executed again over a full cache takes seconds and would otherwise replace the record
     of the execution that computed its results. ``previous`` is the ``meta.json`` being replaced:
     its longest time counts when its ``stage_versions`` equal ``meta``'s and so do its chapter
     parameters (``section``, the chapter's own profile section, so that a parameter added to
-    another chapter does not reset the record; a snapshot kept before ``section`` was recorded is
-    compared by its whole ``profile_key``). Otherwise, or when it is missing or unreadable, only
-    this execution counts.
+    another chapter does not reset the record). A snapshot kept before ``section`` was recorded is
+    compared by its whole ``profile_key``, or, since another chapter's parameters change that key,
+    counts as the same run when this execution kept byte-identical tables and figures
+    (``same_outputs``: the same numbers came out). Otherwise, or when it is missing or unreadable,
+    only this execution counts.
     """
     import json
 
     try:
         old = json.loads(previous.read_text())
         params = ("section",) if "section" in old else ("profile_key",)
-        same = all(old.get(k) == meta.get(k) for k in params + ("stage_versions",))
+        same = (all(old.get(k) == meta.get(k) for k in params) or ("section" not in old and same_outputs)) \
+            and old.get("stage_versions") == meta.get("stage_versions")
         before = float(old.get("seconds_longest", old["seconds"])) if same else 0.0
     except (OSError, ValueError, KeyError, TypeError):
         before = 0.0
     return max(before, meta["seconds"])
+
+
+def _same_outputs(kept: Path, new: Path) -> bool:
+    """Whether the snapshot being written in ``new`` holds the same tables and figures, byte for byte, as the one
+    kept in ``kept`` (``meta.json`` aside)."""
+    def files(folder: Path) -> dict[str, bytes]:
+        return {f.name: f.read_bytes() for f in folder.iterdir() if f.is_file() and f.name != "meta.json"}
+
+    return kept.is_dir() and files(kept) == files(new)
 
 
 #: data a run writes into the checkout (carried results, kept snapshots): not code, so not "-dirty"
